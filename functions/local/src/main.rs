@@ -1,0 +1,47 @@
+//! herald-local: the whole service on one machine, with embedded storage and schedules.
+mod admin_token;
+mod app;
+mod config;
+
+use admin_token::AdminToken;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    let config = config::Config::from_env()?;
+    let admin = admin_token::load_or_create(config.admin_token.clone(), &config.data_dir)?;
+    let router = app::build(&config.data_dir, admin.token())?;
+    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    println!("Herald is listening on http://{}", listener.local_addr()?);
+    match &admin {
+        AdminToken::Generated { token, path } => {
+            println!("Generated the admin token (shown once; also stored in {}):\n  {token}", path.display());
+        }
+        AdminToken::Stored { path, .. } => println!("Admin token: in {}", path.display()),
+        AdminToken::FromEnv(_) => println!("Admin token: from HERALD_ADMIN_TOKEN"),
+    }
+    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM: stop taking connections and let running requests finish.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot listen for SIGTERM; Ctrl-C still stops the server");
+            let _ = ctrl_c.await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,9 @@
+//! task-api Lambda: API Gateway HTTP API → Herald's REST API.
+use lambda_http::{run, tracing, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let config = task_api::Config::from_env()?;
+    run(task_api::app(config).await).await
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs besides Rust into a virtualenv at .venv in the repo root:
+#   - moto (server mode): a local fake of DynamoDB and EventBridge Scheduler for the AWS adapters
+#   - aiosmtpd: a local SMTP sink for the e-mail provider tests
+#
+# Idempotent: the pip step is skipped while .venv/.deps-ok is newer than this script
+# (edit the pins below and the next run reinstalls). Needs no stdin; works as root.
+set -euo pipefail
+
+# Pins: keep in step with what CI installs. moto 5.2.x is what the adapters are tested against.
+MOTO_VERSION="5.2.1"
+AIOSMTPD_VERSION="1.4.6"
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+STAMP="$VENV/.deps-ok"
+SCRIPT="$ROOT/scripts/test-deps.sh"
+
+log() { printf 'test-deps: %s\n' "$*" >&2; }
+
+venv_ok() {
+    [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import sys, pip' >/dev/null 2>&1
+}
+
+pick_python() {
+    # Prefer python3 on PATH (a pyenv CPython 3.11 on the dev/CI machines), then Debian's.
+    local candidate
+    for candidate in "${PYTHON:-}" python3 /usr/bin/python3; do
+        [ -n "$candidate" ] || continue
+        if command -v "$candidate" >/dev/null 2>&1; then
+            command -v "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+apt_install() {
+    log "installing Debian packages: $*"
+    export DEBIAN_FRONTEND=noninteractive
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo -n"
+    $sudo apt-get update -qq </dev/null
+    $sudo apt-get install -y -qq --no-install-recommends "$@" </dev/null
+}
+
+create_venv() {
+    local py
+    rm -rf "$VENV"
+    if py="$(pick_python)" && "$py" -m venv "$VENV" </dev/null; then
+        log "created $VENV with $py ($("$py" --version 2>&1))"
+        return 0
+    fi
+    # Debian's python3 ships without ensurepip/venv until python3-venv is installed.
+    rm -rf "$VENV"
+    log "'python3 -m venv' failed; installing python3-venv"
+    apt_install python3 python3-venv python3-pip
+    for py in "$(pick_python || true)" /usr/bin/python3; do
+        [ -n "$py" ] || continue
+        rm -rf "$VENV"
+        if "$py" -m venv "$VENV" </dev/null; then
+            log "created $VENV with $py ($("$py" --version 2>&1))"
+            return 0
+        fi
+    done
+    log "error: could not create a virtualenv at $VENV"
+    exit 1
+}
+
+if ! venv_ok; then
+    create_venv
+    rm -f "$STAMP"
+fi
+
+if [ -f "$STAMP" ] && [ "$STAMP" -nt "$SCRIPT" ] && [ -x "$VENV/bin/moto_server" ]; then
+    log "up to date ($STAMP)"
+    exit 0
+fi
+
+log "installing moto[server]==$MOTO_VERSION aiosmtpd==$AIOSMTPD_VERSION into $VENV"
+PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
+    "$VENV/bin/python" -m pip install --quiet \
+    "moto[server]==$MOTO_VERSION" "aiosmtpd==$AIOSMTPD_VERSION" </dev/null
+
+# Smoke check: both import and the server entry point exists.
+"$VENV/bin/python" -c 'import moto, aiosmtpd; print("test-deps: moto", moto.__version__)' >&2
+[ -x "$VENV/bin/moto_server" ] || { log "error: $VENV/bin/moto_server missing after install"; exit 1; }
+
+touch "$STAMP"
+log "ok"

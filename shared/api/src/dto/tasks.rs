@@ -1,0 +1,447 @@
+//! Push tasks on the wire.
+use super::schedule::{ScheduleBody, ScheduleView};
+use super::{at, within};
+use chrono::{DateTime, NaiveDate, Utc};
+use herald_core::domain::ids::ContactId;
+use herald_core::domain::recipients::{
+    parse_list, EmailAddress, FeishuOpenId, Owner, Recipients, WecomGroupId, WecomUserId, MAX_GROUPS_PER_LIST,
+    MAX_IDS_PER_LIST,
+};
+use herald_core::domain::task::{
+    AlarmRobot, Channel, Chart, Content, ExceptionControl, ExceptionRule, FailureLimit, Page, PushTask, Range,
+    RobotKey, TaskSpec, Template, MAX_CHARTS,
+};
+use herald_core::domain::text::{ChartName, HttpUrl, MessageText, PageTitle, RowsPointer, TaskName};
+use herald_core::FieldError;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// What the API shows instead of a write-only secret; sending it back keeps the stored value.
+pub const SECRET_SET: &str = "set";
+
+/// A push task, as created and replaced (`version` is required on replace).
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskBody {
+    #[schema(example = "Daily sales")]
+    pub name: String,
+    pub page: PageBody,
+    /// `wecom`, `feishu` or `email`.
+    #[schema(example = "wecom")]
+    pub channel: String,
+    /// `card` (default), `markdown` or `text`.
+    #[serde(default = "default_template")]
+    pub template: String,
+    pub recipients: RecipientsBody,
+    pub owner: OwnerBody,
+    pub schedule: ScheduleBody,
+    #[serde(default)]
+    pub content: ContentBody,
+    #[serde(default)]
+    pub exception_control: ExceptionControlBody,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarm_robot: Option<AlarmRobotBody>,
+    #[serde(default = "default_failure_limit")]
+    pub failure_limit: u32,
+    /// The version read before a replace; a stale one gets 409.
+    #[serde(default, skip_serializing)]
+    pub version: Option<u64>,
+}
+
+fn default_template() -> String {
+    "card".into()
+}
+
+fn default_failure_limit() -> u32 {
+    FailureLimit::DEFAULT.get()
+}
+
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PageBody {
+    pub title: String,
+    pub share_url: String,
+    #[serde(default)]
+    pub charts: Vec<ChartBody>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChartBody {
+    pub name: String,
+    pub data_url: String,
+    /// JSON Pointer to the rows array; empty or absent means the whole document.
+    #[serde(default)]
+    pub rows: String,
+}
+
+/// A WeCom department or tag id, as a number or a string.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum GroupIdBody {
+    Number(u64),
+    Text(String),
+}
+
+impl GroupIdBody {
+    fn text(&self) -> String {
+        match self {
+            Self::Number(n) => n.to_string(),
+            Self::Text(s) => s.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecipientsBody {
+    #[serde(default)]
+    pub wecom_users: Vec<String>,
+    #[serde(default)]
+    pub wecom_parties: Vec<GroupIdBody>,
+    #[serde(default)]
+    pub wecom_tags: Vec<GroupIdBody>,
+    #[serde(default)]
+    pub feishu_users: Vec<String>,
+    #[serde(default)]
+    pub emails: Vec<String>,
+    /// Contact ids (see the contacts API).
+    #[serde(default)]
+    pub contacts: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerBody {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wecom_user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feishu_user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContentBody {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beginning: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ending: Option<String>,
+    #[serde(default = "default_true")]
+    pub share_link: bool,
+}
+
+impl Default for ContentBody {
+    fn default() -> Self {
+        Self {
+            beginning: None,
+            ending: None,
+            share_link: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExceptionControlBody {
+    #[serde(default)]
+    pub empty: ExceptionRuleBody,
+    #[serde(default)]
+    pub access_error: ExceptionRuleBody,
+}
+
+/// Within `range` (`fully`: every chart; `partially`: some charts), `pause` the push and/or `alarm`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExceptionRuleBody {
+    #[serde(default)]
+    pub range: Vec<String>,
+    #[serde(default)]
+    pub pause: bool,
+    #[serde(default)]
+    pub alarm: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlarmRobotBody {
+    /// The robot's key or full webhook URL. Write-only: reads show `"set"`; sending `"set"` keeps it.
+    pub webhook_key: String,
+}
+
+/// What parsing a task body gives: the spec, and whether the stored robot key is to be kept.
+pub struct ParsedTask {
+    pub spec: TaskSpec,
+    pub keep_alarm_robot: bool,
+}
+
+fn optional<T>(
+    field: &str,
+    value: &Option<String>,
+    parse: impl Fn(String) -> Result<T, String>,
+) -> Result<Option<T>, FieldError> {
+    value.clone().map(|v| at(field, parse(v))).transpose()
+}
+
+fn group_ids(field: &str, items: &[GroupIdBody]) -> Result<Vec<WecomGroupId>, FieldError> {
+    let texts: Vec<String> = items.iter().map(GroupIdBody::text).collect();
+    within(field, parse_list(&texts, MAX_GROUPS_PER_LIST, |v| WecomGroupId::parse(v)))
+}
+
+impl TaskBody {
+    /// Parses the body into a task spec; `today` gives the default start date in a time zone.
+    pub fn parse(&self, today: impl Fn(chrono_tz::Tz) -> NaiveDate) -> Result<ParsedTask, FieldError> {
+        let page = within("page", self.page.parse())?;
+        let r = &self.recipients;
+        let recipients = within(
+            "recipients",
+            Ok(Recipients {
+                wecom_users: within("wecom_users", parse_list(&r.wecom_users, MAX_IDS_PER_LIST, |v| WecomUserId::parse(v)))?,
+                wecom_parties: group_ids("wecom_parties", &r.wecom_parties)?,
+                wecom_tags: group_ids("wecom_tags", &r.wecom_tags)?,
+                feishu_users: within("feishu_users", parse_list(&r.feishu_users, MAX_IDS_PER_LIST, |v| FeishuOpenId::parse(v)))?,
+                emails: within("emails", parse_list(&r.emails, MAX_IDS_PER_LIST, |v| EmailAddress::parse(v)))?,
+                contacts: within("contacts", parse_list(&r.contacts, MAX_IDS_PER_LIST, |v| ContactId::parse(v)))?,
+            }),
+        )?;
+        let o = &self.owner;
+        let owner = within(
+            "owner",
+            Ok(Owner {
+                wecom_user: optional("wecom_user", &o.wecom_user, WecomUserId::parse)?,
+                feishu_user: optional("feishu_user", &o.feishu_user, FeishuOpenId::parse)?,
+                email: optional("email", &o.email, EmailAddress::parse)?,
+                contact: optional("contact", &o.contact, ContactId::parse)?,
+            }),
+        )?;
+        let content = within(
+            "content",
+            Ok(Content {
+                beginning: optional("beginning", &self.content.beginning, MessageText::parse)?,
+                ending: optional("ending", &self.content.ending, MessageText::parse)?,
+                share_link: self.content.share_link,
+            }),
+        )?;
+        let exception_control = within(
+            "exception_control",
+            Ok(ExceptionControl {
+                empty: within("empty", self.exception_control.empty.parse())?,
+                access_error: within("access_error", self.exception_control.access_error.parse())?,
+            }),
+        )?;
+        let (alarm_robot, keep_alarm_robot) = match &self.alarm_robot {
+            None => (None, false),
+            Some(robot) if robot.webhook_key == SECRET_SET => (None, true),
+            Some(robot) => {
+                let key = at("alarm_robot.webhook_key", RobotKey::from_key_or_url(&robot.webhook_key))?;
+                (Some(AlarmRobot { webhook_key: key }), false)
+            }
+        };
+        let spec = TaskSpec {
+            name: at("name", TaskName::parse(self.name.clone()))?,
+            page,
+            channel: at("channel", Channel::parse(&self.channel))?,
+            template: at("template", Template::parse(&self.template))?,
+            recipients,
+            owner,
+            schedule: within("schedule", self.schedule.parse(today))?,
+            content,
+            exception_control,
+            alarm_robot,
+            failure_limit: at("failure_limit", FailureLimit::parse(self.failure_limit))?,
+        };
+        Ok(ParsedTask { spec, keep_alarm_robot })
+    }
+}
+
+impl PageBody {
+    fn parse(&self) -> Result<Page, FieldError> {
+        if self.charts.len() > MAX_CHARTS {
+            return Err(FieldError::new(
+                "charts",
+                format!("a page may hold at most {MAX_CHARTS} charts (got {})", self.charts.len()),
+            ));
+        }
+        let charts = self
+            .charts
+            .iter()
+            .enumerate()
+            .map(|(i, chart)| {
+                within(
+                    &format!("charts[{i}]"),
+                    Ok(Chart {
+                        name: at("name", ChartName::parse(chart.name.clone()))?,
+                        data_url: at("data_url", HttpUrl::parse(chart.data_url.clone()))?,
+                        rows: at("rows", RowsPointer::parse(chart.rows.clone()))?,
+                    }),
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page {
+            title: at("title", PageTitle::parse(self.title.clone()))?,
+            share_url: at("share_url", HttpUrl::parse(self.share_url.clone()))?,
+            charts,
+        })
+    }
+}
+
+impl ExceptionRuleBody {
+    fn parse(&self) -> Result<ExceptionRule, FieldError> {
+        let mut range = Vec::new();
+        for (i, raw) in self.range.iter().enumerate() {
+            let item = at(&format!("range[{i}]"), Range::parse(raw))?;
+            if !range.contains(&item) {
+                range.push(item);
+            }
+        }
+        range.sort();
+        if (self.pause || self.alarm) && range.is_empty() {
+            return Err(FieldError::new(
+                "range",
+                "must name fully and/or partially when pause or alarm is ticked",
+            ));
+        }
+        Ok(ExceptionRule {
+            range,
+            pause: self.pause,
+            alarm: self.alarm,
+        })
+    }
+}
+
+fn strings<T: ToString>(items: &[T]) -> Vec<String> {
+    items.iter().map(ToString::to_string).collect()
+}
+
+/// A task as answered: the body fields (secrets masked) plus its state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskView {
+    pub id: String,
+    pub project: String,
+    pub name: String,
+    pub page: PageBody,
+    #[schema(value_type = String, example = "wecom")]
+    pub channel: Channel,
+    #[schema(value_type = String, example = "card")]
+    pub template: Template,
+    pub recipients: RecipientsBody,
+    pub owner: OwnerBody,
+    pub schedule: ScheduleView,
+    pub content: ContentBody,
+    pub exception_control: ExceptionControlBody,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alarm_robot: Option<AlarmRobotBody>,
+    pub failure_limit: u32,
+    /// `enabled`, `disabled` (by a user) or `stopped` (by the failure limit).
+    #[schema(example = "enabled")]
+    pub state: String,
+    pub version: u64,
+    pub consecutive_failures: u32,
+    /// When the schedule fires next; absent unless enabled.
+    pub next_run_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn rule_view(rule: &ExceptionRule) -> ExceptionRuleBody {
+    ExceptionRuleBody {
+        range: rule
+            .range
+            .iter()
+            .map(|r| match r {
+                Range::Fully => "fully".to_owned(),
+                Range::Partially => "partially".to_owned(),
+            })
+            .collect(),
+        pause: rule.pause,
+        alarm: rule.alarm,
+    }
+}
+
+impl TaskView {
+    pub fn new(task: &PushTask, now: DateTime<Utc>) -> Self {
+        let spec = &task.spec;
+        let r = &spec.recipients;
+        let o = &spec.owner;
+        let group = |ids: &[WecomGroupId]| ids.iter().map(|g| GroupIdBody::Text(g.to_string())).collect();
+        Self {
+            id: task.id.to_string(),
+            project: task.project.to_string(),
+            name: spec.name.to_string(),
+            page: PageBody {
+                title: spec.page.title.to_string(),
+                share_url: spec.page.share_url.to_string(),
+                charts: spec
+                    .page
+                    .charts
+                    .iter()
+                    .map(|c| ChartBody {
+                        name: c.name.to_string(),
+                        data_url: c.data_url.to_string(),
+                        rows: c.rows.to_string(),
+                    })
+                    .collect(),
+            },
+            channel: spec.channel,
+            template: spec.template,
+            recipients: RecipientsBody {
+                wecom_users: strings(&r.wecom_users),
+                wecom_parties: group(&r.wecom_parties),
+                wecom_tags: group(&r.wecom_tags),
+                feishu_users: strings(&r.feishu_users),
+                emails: strings(&r.emails),
+                contacts: strings(&r.contacts),
+            },
+            owner: OwnerBody {
+                wecom_user: o.wecom_user.as_ref().map(ToString::to_string),
+                feishu_user: o.feishu_user.as_ref().map(ToString::to_string),
+                email: o.email.as_ref().map(ToString::to_string),
+                contact: o.contact.as_ref().map(ToString::to_string),
+            },
+            schedule: ScheduleView::from(&spec.schedule),
+            content: ContentBody {
+                beginning: spec.content.beginning.as_ref().map(ToString::to_string),
+                ending: spec.content.ending.as_ref().map(ToString::to_string),
+                share_link: spec.content.share_link,
+            },
+            exception_control: ExceptionControlBody {
+                empty: rule_view(&spec.exception_control.empty),
+                access_error: rule_view(&spec.exception_control.access_error),
+            },
+            alarm_robot: spec.alarm_robot.as_ref().map(|_| AlarmRobotBody {
+                webhook_key: SECRET_SET.into(),
+            }),
+            failure_limit: spec.failure_limit.get(),
+            state: task.state.as_str().to_owned(),
+            version: task.version,
+            consecutive_failures: task.consecutive_failures,
+            next_run_at: task.next_run_at(now),
+            created_at: task.created_at,
+            updated_at: task.updated_at,
+        }
+    }
+}
+
+/// A page of tasks.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskList {
+    pub items: Vec<TaskView>,
+    /// Pass back as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// `{"confirm": true}` for actions that change what people receive.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmBody {
+    #[serde(default)]
+    pub confirm: bool,
+}

@@ -1,0 +1,88 @@
+//! Extractors: the caller's identity, JSON bodies parsed with the path of the bad field, path ids.
+use crate::error::ApiError;
+use crate::AppState;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use bytes::Bytes;
+use herald_core::domain::auth::Principal;
+use herald_core::domain::ids::{ProjectId, TaskId};
+use serde::de::DeserializeOwned;
+
+/// The largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// The authenticated caller.
+pub struct Caller(pub Principal);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or_else(|| ApiError::unauthenticated("missing Authorization: Bearer <key>"))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ApiError::unauthenticated("the Authorization header must be 'Bearer <key>'"))?;
+        Ok(Self(state.keys.authenticate(token).await?))
+    }
+}
+
+/// A JSON body: size-limited, unknown fields refused, errors naming the field path.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::too_large(MAX_BODY_BYTES)
+            } else {
+                ApiError::invalid("body", rejection.body_text())
+            }
+        })?;
+        parse_json(&bytes).map(Self)
+    }
+}
+
+/// Parses JSON, naming the path of the first bad field (`schedule.at`).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::too_large(MAX_BODY_BYTES));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::invalid("body", "a JSON body is required"));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let field = if path == "." { "body".to_owned() } else { path };
+        let inner = err.into_inner();
+        let message = if inner.is_syntax() || inner.is_eof() {
+            format!("is not valid JSON: {inner}")
+        } else {
+            inner.to_string()
+        };
+        ApiError::invalid(field, message)
+    })?;
+    deserializer
+        .end()
+        .map_err(|err| ApiError::invalid("body", format!("has trailing data after the JSON value: {err}")))?;
+    Ok(value)
+}
+
+pub fn project_id(raw: &str) -> Result<ProjectId, ApiError> {
+    ProjectId::parse(raw).map_err(|m| ApiError::invalid("project", m))
+}
+
+/// A task id in a path: anything that is not one names no task.
+pub fn task_id(raw: &str) -> Result<TaskId, ApiError> {
+    TaskId::parse(raw).map_err(|_| ApiError::not_found("task"))
+}

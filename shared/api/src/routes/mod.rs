@@ -1,0 +1,14 @@
+//! Handlers, grouped by resource.
+pub mod health;
+pub mod keys;
+pub mod tasks;
+
+use crate::error::ApiError;
+
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("path")
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::method_not_allowed()
+}

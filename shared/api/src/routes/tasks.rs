@@ -1,0 +1,194 @@
+//! Push tasks: CRUD, enable and disable.
+use crate::dto::tasks::{ConfirmBody, TaskBody, TaskList, TaskView};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{parse_json, project_id, task_id, Caller, JsonBody};
+use bytes::Bytes;
+use crate::AppState;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use base64::Engine;
+use chrono::NaiveDate;
+use herald_core::domain::ids::TaskId;
+use herald_core::services::tasks::TaskUpdate;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+fn today(state: &AppState) -> impl Fn(chrono_tz::Tz) -> NaiveDate {
+    let now = state.tasks.now();
+    move |tz| now.with_timezone(&tz).date_naive()
+}
+
+fn cursor_of(id: &TaskId) -> String {
+    B64.encode(id.to_string())
+}
+
+fn parse_cursor(cursor: &str) -> Result<TaskId, ApiError> {
+    let bad = || ApiError::invalid("cursor", "is not a cursor this API gave out");
+    let bytes = B64.decode(cursor).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    TaskId::parse(&text).map_err(|_| bad())
+}
+
+/// Creates a task and its schedule.
+#[utoipa::path(post, path = "/v1/projects/{project}/tasks", tag = "tasks", request_body = TaskBody,
+    params(("project" = String, Path)),
+    responses((status = 201, body = TaskView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 413, body = ErrorBody), (status = 503, body = ErrorBody)))]
+async fn create_task(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(project): Path<String>,
+    JsonBody(body): JsonBody<TaskBody>,
+) -> Result<(StatusCode, Json<TaskView>), ApiError> {
+    let project = project_id(&project)?;
+    if body.version.is_some() {
+        return Err(ApiError::invalid("version", "is only used when replacing a task"));
+    }
+    let parsed = body.parse(today(&state))?;
+    if parsed.keep_alarm_robot {
+        return Err(ApiError::invalid("alarm_robot.webhook_key", "give the robot's key or webhook URL"));
+    }
+    let task = state.tasks.create(&who, &project, parsed.spec).await?;
+    Ok((StatusCode::CREATED, Json(TaskView::new(&task, state.tasks.now()))))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    /// From a previous page's `next_cursor`.
+    cursor: Option<String>,
+    /// 1-100, default 20.
+    limit: Option<usize>,
+}
+
+/// Lists a project's tasks, newest first.
+#[utoipa::path(get, path = "/v1/projects/{project}/tasks", tag = "tasks", params(("project" = String, Path), ListQuery),
+    responses((status = 200, body = TaskList), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn list_tasks(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(project): Path<String>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<TaskList>, ApiError> {
+    let project = project_id(&project)?;
+    let Query(query) = query.map_err(|rejection| ApiError::invalid("query", rejection.body_text()))?;
+    let limit = query.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be 1-100"));
+    }
+    let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
+    let page = state.tasks.list(&who, &project, after.as_ref(), limit).await?;
+    let now = state.tasks.now();
+    Ok(Json(TaskList {
+        items: page.items.iter().map(|t| TaskView::new(t, now)).collect(),
+        next_cursor: page.next_after.as_ref().map(cursor_of),
+    }))
+}
+
+/// One task, with its state, next run and failure count.
+#[utoipa::path(get, path = "/v1/projects/{project}/tasks/{task}", tag = "tasks",
+    params(("project" = String, Path), ("task" = String, Path)),
+    responses((status = 200, body = TaskView), (status = 404, body = ErrorBody)))]
+async fn get_task(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path((project, task)): Path<(String, String)>,
+) -> Result<Json<TaskView>, ApiError> {
+    let project = project_id(&project)?;
+    who.check_read(&project)?;
+    let task = state.tasks.get(&who, &project, &task_id(&task)?).await?;
+    Ok(Json(TaskView::new(&task, state.tasks.now())))
+}
+
+/// Replaces a task; `version` must be the one read. Editing a stopped task starts it again.
+#[utoipa::path(put, path = "/v1/projects/{project}/tasks/{task}", tag = "tasks", request_body = TaskBody,
+    params(("project" = String, Path), ("task" = String, Path)),
+    responses((status = 200, body = TaskView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
+async fn replace_task(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path((project, task)): Path<(String, String)>,
+    JsonBody(body): JsonBody<TaskBody>,
+) -> Result<Json<TaskView>, ApiError> {
+    let project = project_id(&project)?;
+    who.check_write(&project)?;
+    let id = task_id(&task)?;
+    let version = body
+        .version
+        .ok_or_else(|| ApiError::invalid("version", "is required: the version of the task you read"))?;
+    let parsed = body.parse(today(&state))?;
+    let update = TaskUpdate {
+        version,
+        spec: parsed.spec,
+        keep_alarm_robot: parsed.keep_alarm_robot,
+    };
+    let task = state.tasks.replace(&who, &project, &id, update).await?;
+    Ok(Json(TaskView::new(&task, state.tasks.now())))
+}
+
+/// Deletes a task and its schedule; its records stay.
+#[utoipa::path(delete, path = "/v1/projects/{project}/tasks/{task}", tag = "tasks",
+    params(("project" = String, Path), ("task" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn delete_task(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path((project, task)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let project = project_id(&project)?;
+    who.check_write(&project)?;
+    state.tasks.delete(&who, &project, &task_id(&task)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Disables a task and its schedule; needs `{"confirm": true}`.
+#[utoipa::path(post, path = "/v1/projects/{project}/tasks/{task}/disable", tag = "tasks", request_body = ConfirmBody,
+    params(("project" = String, Path), ("task" = String, Path)),
+    responses((status = 200, body = TaskView), (status = 422, body = ErrorBody)))]
+async fn disable_task(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path((project, task)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<TaskView>, ApiError> {
+    let project = project_id(&project)?;
+    who.check_write(&project)?;
+    // No body at all is a missing confirmation, answered with what disabling would do.
+    let confirm = if body.iter().all(u8::is_ascii_whitespace) {
+        false
+    } else {
+        parse_json::<ConfirmBody>(&body)?.confirm
+    };
+    let task = state.tasks.disable(&who, &project, &task_id(&task)?, confirm).await?;
+    Ok(Json(TaskView::new(&task, state.tasks.now())))
+}
+
+/// Enables a task and its schedule, and resets its failure count.
+#[utoipa::path(post, path = "/v1/projects/{project}/tasks/{task}/enable", tag = "tasks",
+    params(("project" = String, Path), ("task" = String, Path)),
+    responses((status = 200, body = TaskView), (status = 404, body = ErrorBody)))]
+async fn enable_task(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path((project, task)): Path<(String, String)>,
+) -> Result<Json<TaskView>, ApiError> {
+    let project = project_id(&project)?;
+    who.check_write(&project)?;
+    let task = state.tasks.enable(&who, &project, &task_id(&task)?).await?;
+    Ok(Json(TaskView::new(&task, state.tasks.now())))
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_task, list_tasks))
+        .routes(routes!(get_task, replace_task, delete_task))
+        .routes(routes!(disable_task))
+        .routes(routes!(enable_task))
+}

@@ -1,0 +1,335 @@
+//! Tasks and keys in one DynamoDB table (`PK`/`SK`); conditional writes give optimistic concurrency.
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
+};
+use aws_sdk_dynamodb::Client;
+use herald_core::domain::auth::ApiKey;
+use herald_core::domain::ids::{KeyId, ProjectId, TaskId};
+use herald_core::domain::task::PushTask;
+use herald_core::ports::{KeyStore, Page, StoreError, TaskStore};
+use std::collections::HashMap;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// The DynamoDB store. Holds one SDK client, created once per process.
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+fn project_pk(project: &ProjectId) -> String {
+    format!("PROJECT#{project}")
+}
+
+fn task_sk(id: &TaskId) -> String {
+    format!("TASK#{id}")
+}
+
+fn key_pk(id: &KeyId) -> String {
+    format!("KEY#{id}")
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn unavailable<E: std::error::Error + Send + Sync + 'static>(err: E) -> StoreError {
+    StoreError::Unavailable(Box::new(err))
+}
+
+fn doc_of(item: &Item) -> Result<&str, StoreError> {
+    item.get("doc")
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+        .ok_or_else(|| StoreError::Corrupt("item without a doc attribute".into()))
+}
+
+fn parse_doc<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
+    serde_json::from_str(doc_of(item)?).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn to_doc<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn task_item(task: &PushTask) -> Result<Item, StoreError> {
+    Ok(HashMap::from([
+        ("PK".to_owned(), s(project_pk(&task.project))),
+        ("SK".to_owned(), s(task_sk(&task.id))),
+        ("kind".to_owned(), s("task")),
+        ("project".to_owned(), s(task.project.to_string())),
+        ("task_id".to_owned(), s(task.id.to_string())),
+        ("version".to_owned(), n(task.version)),
+        ("state".to_owned(), s(task.state.as_str())),
+        ("created_at".to_owned(), s(task.created_at.to_rfc3339())),
+        ("updated_at".to_owned(), s(task.updated_at.to_rfc3339())),
+        ("doc".to_owned(), s(to_doc(task)?)),
+    ]))
+}
+
+/// Whether an SDK error is a lost conditional write.
+fn is_condition_failed<E, R>(err: &SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Creates the table as `template.yaml` declares it (for local tooling and tests).
+    pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(unavailable)
+        };
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(unavailable)
+        };
+        let gsi = GlobalSecondaryIndex::builder()
+            .index_name("GSI1")
+            .key_schema(key("GSI1PK", KeyType::Hash)?)
+            .key_schema(key("GSI1SK", KeyType::Range)?)
+            .projection(Projection::builder().projection_type(ProjectionType::All).build())
+            .build()
+            .map_err(unavailable)?;
+        let created = client
+            .create_table()
+            .table_name(table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("PK")?)
+            .attribute_definitions(attr("SK")?)
+            .attribute_definitions(attr("GSI1PK")?)
+            .attribute_definitions(attr("GSI1SK")?)
+            .key_schema(key("PK", KeyType::Hash)?)
+            .key_schema(key("SK", KeyType::Range)?)
+            .global_secondary_indexes(gsi)
+            .stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::NewImage)
+                    .build()
+                    .map_err(unavailable)?,
+            )
+            .send()
+            .await;
+        match created {
+            Ok(_) => {}
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => return Ok(()),
+            Err(err) => return Err(unavailable(err)),
+        }
+        client
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .enabled(true)
+                    .attribute_name("expires_at")
+                    .build()
+                    .map_err(unavailable)?,
+            )
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn item_exists(&self, pk: String, sk: String) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(pk))
+            .key("SK", s(sk))
+            .projection_expression("PK")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out.item.is_some())
+    }
+
+    /// After a lost conditional write: `Conflict` if the item is there (another version), else `NotFound`.
+    async fn lost_condition(&self, pk: String, sk: String) -> StoreError {
+        match self.item_exists(pk, sk).await {
+            Ok(true) => StoreError::Conflict,
+            Ok(false) => StoreError::NotFound,
+            Err(err) => err,
+        }
+    }
+}
+
+#[async_trait]
+impl TaskStore for DynamoStore {
+    async fn insert_task(&self, task: &PushTask) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(task_item(task)?))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failed(&err) => Err(StoreError::Conflict),
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+
+    async fn get_task(&self, project: &ProjectId, id: &TaskId) -> Result<Option<PushTask>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(project_pk(project)))
+            .key("SK", s(task_sk(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.item.as_ref().map(parse_doc).transpose()
+    }
+
+    async fn list_tasks(
+        &self,
+        project: &ProjectId,
+        after: Option<&TaskId>,
+        limit: usize,
+    ) -> Result<Page<PushTask>, StoreError> {
+        let fetch = i32::try_from(limit + 1).unwrap_or(i32::MAX);
+        let start = after.map(|id| {
+            HashMap::from([("PK".to_owned(), s(project_pk(project))), ("SK".to_owned(), s(task_sk(id)))])
+        });
+        // Task ids are UUIDv7, so descending SK order is newest first.
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(project_pk(project)))
+            .expression_attribute_values(":prefix", s("TASK#"))
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .limit(fetch)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let mut items = out.items().iter().map(parse_doc::<PushTask>).collect::<Result<Vec<_>, _>>()?;
+        let next_after = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|t| t.id)
+        } else {
+            None
+        };
+        Ok(Page { items, next_after })
+    }
+
+    async fn replace_task(&self, task: &PushTask, expected_version: u64) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(task_item(task)?))
+            .condition_expression("attribute_exists(PK) AND version = :expected")
+            .expression_attribute_values(":expected", n(expected_version))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failed(&err) => {
+                Err(self.lost_condition(project_pk(&task.project), task_sk(&task.id)).await)
+            }
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+
+    async fn delete_task(&self, project: &ProjectId, id: &TaskId, expected_version: u64) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("PK", s(project_pk(project)))
+            .key("SK", s(task_sk(id)))
+            .condition_expression("version = :expected")
+            .expression_attribute_values(":expected", n(expected_version))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failed(&err) => Err(self.lost_condition(project_pk(project), task_sk(id)).await),
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+}
+
+#[async_trait]
+impl KeyStore for DynamoStore {
+    async fn insert_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("PK", s(key_pk(&key.id)))
+            .item("SK", s("KEY"))
+            .item("kind", s("api_key"))
+            .item("doc", s(to_doc(key)?))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failed(&err) => Err(StoreError::Conflict),
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+
+    async fn get_key(&self, id: &KeyId) -> Result<Option<ApiKey>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(key_pk(id)))
+            .key("SK", s("KEY"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.item.as_ref().map(parse_doc).transpose()
+    }
+
+    async fn delete_key(&self, id: &KeyId) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("PK", s(key_pk(id)))
+            .key("SK", s("KEY"))
+            .condition_expression("attribute_exists(PK)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failed(&err) => Err(StoreError::NotFound),
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! Herald's AWS adapters: the DynamoDB single-table store and EventBridge Scheduler.
+//! The single-table key design is documented in `infra/README.md` and lives in `dynamo.rs` only.
+mod dynamo;
+mod scheduler;
+
+pub use dynamo::DynamoStore;
+pub use scheduler::{EventBridgeScheduler, SchedulerTarget};

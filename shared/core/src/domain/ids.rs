@@ -1,0 +1,108 @@
+//! Identifiers: projects, tasks, API keys, contacts.
+use super::text::string_newtype;
+use serde::{Deserialize, Serialize};
+
+fn check_slug(value: &str, max: usize) -> Result<(), super::ParseError> {
+    if value.is_empty() || value.len() > max {
+        return Err(format!("must be 1-{max} characters"));
+    }
+    let first_ok = value.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+    if !first_ok || !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err("may contain only letters, digits, '-' and '_', starting with a letter or digit".into());
+    }
+    Ok(())
+}
+
+string_newtype!(
+    /// A project: the unit of access control. 1–64 of `[A-Za-z0-9_-]`.
+    ProjectId,
+    |v| check_slug(v, 64)
+);
+string_newtype!(
+    /// A contact (person) id for ticket and task recipients. 1–64 of `[A-Za-z0-9_-]`.
+    ContactId,
+    |v| check_slug(v, 64)
+);
+
+/// A push task id: a UUIDv7, so ids sort by creation time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TaskId(uuid::Uuid);
+
+impl TaskId {
+    pub fn new() -> Self {
+        Self(uuid::Uuid::now_v7())
+    }
+
+    pub fn parse(value: &str) -> Result<Self, super::ParseError> {
+        uuid::Uuid::parse_str(value)
+            .map(Self)
+            .map_err(|_| "is not a task id".to_owned())
+    }
+}
+
+impl Default for TaskId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Display for TaskId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.as_hyphenated().fmt(f)
+    }
+}
+
+/// An API key's public id (the part of the key that is not secret).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct KeyId(String);
+
+impl KeyId {
+    /// 16 lowercase hex characters.
+    pub fn parse(value: &str) -> Result<Self, super::ParseError> {
+        if value.len() == 16 && value.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err("is not a key id".into())
+        }
+    }
+
+    pub fn random() -> Self {
+        Self(hex::encode(rand::random::<[u8; 8]>()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for KeyId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_ids_sort_by_creation() {
+        let a = TaskId::new();
+        let b = TaskId::new();
+        assert!(a < b);
+        assert!(a.to_string() < b.to_string());
+        assert_eq!(TaskId::parse(&a.to_string()).unwrap(), a);
+    }
+
+    #[test]
+    fn project_ids_are_slugs() {
+        assert!(ProjectId::parse("payments").is_ok());
+        assert!(ProjectId::parse("team_a-1").is_ok());
+        assert!(ProjectId::parse("").is_err());
+        assert!(ProjectId::parse("-x").is_err());
+        assert!(ProjectId::parse("a/b").is_err());
+        assert!(ProjectId::parse("x".repeat(65)).is_err());
+    }
+}

@@ -1,0 +1,10 @@
+//! Domain types. Each is parsed once at the edge and valid by construction afterwards.
+pub mod auth;
+pub mod ids;
+pub mod recipients;
+pub mod schedule;
+pub mod task;
+pub mod text;
+
+/// Why a value did not parse; the caller adds the field path.
+pub type ParseError = String;

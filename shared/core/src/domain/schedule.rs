@@ -1,0 +1,807 @@
+//! Task schedules: one AWS EventBridge Scheduler schedule per task.
+//!
+//! [`TimeOfDay`], [`CronExpr`] and [`Schedule`] are valid by construction
+//! (deserialising runs the same checks). Next runs follow EventBridge
+//! Scheduler: a run whose local time falls in a spring-forward gap is skipped,
+//! and a run in a repeated fall-back hour happens once.
+
+use chrono::Weekday;
+use chrono::{DateTime, Datelike, LocalResult, NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc};
+use chrono_tz::Tz;
+use croner::Cron;
+use croner::parser::{CronParser, Seconds, Year};
+use serde::{Deserialize, Serialize};
+use std::{fmt, sync::Arc};
+
+/// Last year EventBridge accepts; searches stop there.
+const MAX_YEAR: i32 = 2199;
+/// Most croner candidates examined per `next_run_after` call.
+const MAX_CANDIDATES: usize = 10_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum ScheduleError {
+    #[error("minute must be 0-59")]
+    Minute,
+    #[error("time of day must be HH:MM between 00:00 and 23:59, got '{0}'")]
+    TimeOfDay(String),
+    #[error("day of month must be 1-31 (or last)")]
+    DayOfMonth,
+    #[error("a weekly schedule needs at least one weekday")]
+    NoWeekdays,
+    #[error("unknown time zone '{0}' (use an IANA name such as Asia/Shanghai)")]
+    UnknownTimeZone(String),
+    #[error("cron needs 6 fields (minutes hours day-of-month month day-of-week year), got {0}")]
+    FieldCount(usize),
+    #[error("invalid {field} field '{value}': {reason}")]
+    Field {
+        field: String,
+        value: String,
+        reason: String,
+    },
+    #[error("day-of-week and day-of-month cannot both be set: use ? in one of them")]
+    BothDaysSet,
+    #[error("day-of-week and day-of-month cannot both be ?: set one of them")]
+    NoDaySet,
+    #[error("cron expression '{0}' is not supported: {1}")]
+    Unsupported(String, String),
+}
+
+/// Parses an IANA time zone name such as `Asia/Shanghai`.
+pub fn parse_timezone(s: &str) -> Result<Tz, ScheduleError> {
+    s.parse()
+        .map_err(|_| ScheduleError::UnknownTimeZone(s.to_string()))
+}
+
+/// A wall-clock time of day, `00:00..=23:59`; serialised as `"HH:MM"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TimeOfDay {
+    hour: u8,
+    minute: u8,
+}
+
+impl TimeOfDay {
+    pub fn new(hour: u8, minute: u8) -> Result<Self, ScheduleError> {
+        match (hour, minute) {
+            (0..=23, 0..=59) => Ok(Self { hour, minute }),
+            _ => Err(ScheduleError::TimeOfDay(format!("{hour:02}:{minute:02}"))),
+        }
+    }
+
+    /// Accepts exactly `HH:MM`.
+    pub fn parse(s: &str) -> Result<Self, ScheduleError> {
+        let err = || ScheduleError::TimeOfDay(s.to_string());
+        match s.as_bytes() {
+            &[h1, h2, b':', m1, m2] if [h1, h2, m1, m2].iter().all(u8::is_ascii_digit) => {
+                Self::new((h1 - b'0') * 10 + h2 - b'0', (m1 - b'0') * 10 + m2 - b'0')
+                    .map_err(|_| err())
+            }
+            _ => Err(err()),
+        }
+    }
+
+    pub fn hour(&self) -> u8 {
+        self.hour
+    }
+
+    pub fn minute(&self) -> u8 {
+        self.minute
+    }
+}
+
+impl fmt::Display for TimeOfDay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}:{:02}", self.hour, self.minute)
+    }
+}
+
+impl TryFrom<String> for TimeOfDay {
+    type Error = ScheduleError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<TimeOfDay> for String {
+    fn from(t: TimeOfDay) -> Self {
+        t.to_string()
+    }
+}
+
+/// Per field: name, lowest and highest value, names for 1.. (months, weekdays).
+type Spec = (&'static str, u16, u16, &'static [&'static str]);
+const MONTHS: [&str; 12] = [
+    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+];
+const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+const MINUTES: Spec = ("minutes", 0, 59, &[]);
+const DOM: Spec = ("day-of-month", 1, 31, &[]);
+const DOW: Spec = ("day-of-week", 1, 7, &DAYS);
+const FIELDS: [Spec; 6] = [
+    MINUTES,
+    ("hours", 0, 23, &[]),
+    DOM,
+    ("month", 1, 12, &MONTHS),
+    DOW,
+    ("year", 1970, MAX_YEAR as u16, &[]),
+];
+
+/// One number or name, checked against the field's range.
+fn value((_, lo, hi, names): Spec, s: &str) -> Result<u16, String> {
+    let v = match names.iter().position(|n| *n == s) {
+        Some(i) => i as u16 + 1,
+        None if (1..=4).contains(&s.len()) && s.bytes().all(|c| c.is_ascii_digit()) => {
+            s.parse::<u16>().map_err(|e| e.to_string())?
+        }
+        None => return Err(format!("'{s}' is not a valid value")),
+    };
+    if !(lo..=hi).contains(&v) {
+        return Err(format!("{v} is outside {lo}-{hi}"));
+    }
+    Ok(v)
+}
+
+/// One list item, checked and returned in croner's numeric syntax.
+fn item(spec: Spec, it: &str) -> Result<String, String> {
+    let (lo, hi) = (spec.1, spec.2);
+    match it {
+        "" => return Err("empty list item".into()),
+        "*" => return Ok(it.into()),
+        "L" | "LW" if spec == DOM => return Ok(it.into()),
+        "L" if spec == DOW => return Err("L needs a weekday, e.g. 6L for the last Friday".into()),
+        _ => {}
+    }
+    if spec == DOM
+        && let Some(d) = it.strip_suffix('W')
+    {
+        return Ok(format!("{}W", value(spec, d)?));
+    }
+    if spec == DOW {
+        if let Some((d, n)) = it.split_once('#') {
+            if !matches!(n, "1" | "2" | "3" | "4" | "5") {
+                return Err(format!("'#{n}' must be #1 to #5"));
+            }
+            return Ok(format!("{}#{n}", value(spec, d)?));
+        }
+        if let Some(d) = it.strip_suffix('L') {
+            return Ok(format!("{}L", value(spec, d)?));
+        }
+    }
+    let (base, step) = match it.split_once('/') {
+        Some(_) if spec == DOW => return Err("steps are not allowed here".into()),
+        Some((b, s)) => match s.parse::<u16>() {
+            Ok(n) if n >= 1 && n <= hi - lo + 1 => (b, format!("/{n}")),
+            _ => return Err(format!("step '{s}' must be 1-{}", hi - lo + 1)),
+        },
+        None => (it, String::new()),
+    };
+    let base = match base.split_once('-') {
+        _ if base == "*" && !step.is_empty() => base.to_string(),
+        Some((a, b)) => match (value(spec, a)?, value(spec, b)?) {
+            (a, b) if a > b => return Err(format!("range {a}-{b} runs backwards")),
+            (a, b) => format!("{a}-{b}"),
+        },
+        None => value(spec, base)?.to_string(),
+    };
+    Ok(base + &step)
+}
+
+/// A valid EventBridge cron expression; compared by its normalised fields.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CronExpr {
+    fields: String,
+    cron: Arc<Cron>,
+}
+
+impl PartialEq for CronExpr {
+    fn eq(&self, other: &Self) -> bool {
+        self.fields == other.fields
+    }
+}
+
+impl Eq for CronExpr {}
+
+impl CronExpr {
+    /// Accepts `cron(f1 .. f6)` or the six bare fields; names are case-insensitive.
+    pub fn parse(s: &str) -> Result<Self, ScheduleError> {
+        let upper = s.trim().to_ascii_uppercase();
+        // Without the closing `)`, "CRON(0" is reported as an invalid minutes field.
+        let inner = upper
+            .strip_prefix("CRON(")
+            .and_then(|r| r.strip_suffix(')'));
+        let inner = inner.unwrap_or(&upper);
+        let parts: Vec<&str> = inner.split_whitespace().collect();
+        if parts.len() != 6 {
+            return Err(ScheduleError::FieldCount(parts.len()));
+        }
+        let mut numeric = String::from("0");
+        for (spec, part) in FIELDS.into_iter().zip(&parts) {
+            let items: Result<Vec<_>, _> = match *part {
+                "?" if spec == DOM || spec == DOW => Ok(vec!["*".to_string()]),
+                _ => part.split(',').map(|i| item(spec, i)).collect(),
+            };
+            let items = items.map_err(|reason| ScheduleError::Field {
+                field: spec.0.into(),
+                value: (*part).into(),
+                reason,
+            })?;
+            numeric = numeric + " " + &items.join(",");
+        }
+        match (parts[2] == "?", parts[4] == "?") {
+            (false, false) => return Err(ScheduleError::BothDaysSet),
+            (true, true) => return Err(ScheduleError::NoDaySet),
+            _ => {}
+        }
+        let fields = parts.join(" ");
+        let cron = CronParser::builder()
+            .seconds(Seconds::Required)
+            .year(Year::Required)
+            .alternative_weekdays(true)
+            .sloppy_ranges(true)
+            .build()
+            .parse(&numeric)
+            .map_err(|e| ScheduleError::Unsupported(fields.clone(), e.to_string()))?;
+        Ok(Self {
+            fields,
+            cron: Arc::new(cron),
+        })
+    }
+
+    /// The six normalised fields, separated by single spaces.
+    pub fn fields(&self) -> &str {
+        &self.fields
+    }
+}
+
+impl fmt::Display for CronExpr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cron({})", self.fields)
+    }
+}
+
+impl TryFrom<String> for CronExpr {
+    type Error = ScheduleError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<CronExpr> for String {
+    fn from(c: CronExpr) -> Self {
+        c.to_string()
+    }
+}
+
+/// Serialised as `{"day": 15}` or `"last"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MonthDay {
+    /// 1..=31; months without that day are skipped.
+    Day(u8),
+    Last,
+}
+
+/// What a task repeats on. Plain data: [`Schedule::new`] checks ranges and
+/// sorts/deduplicates weekdays (see [`Recurrence::normalize`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "every", rename_all = "lowercase")]
+pub enum Recurrence {
+    #[serde(rename = "hour")]
+    Hourly { minute: u8 },
+    #[serde(rename = "day")]
+    Daily { at: TimeOfDay },
+    #[serde(rename = "week")]
+    Weekly { days: Vec<Weekday>, at: TimeOfDay },
+    #[serde(rename = "month")]
+    Monthly { day: MonthDay, at: TimeOfDay },
+    /// Serialised as `{"every": "cron", "expression": "cron(...)"}`.
+    #[serde(with = "cron_variant")]
+    Cron(CronExpr),
+}
+
+/// Serde can only tag a newtype variant whose content is a map.
+mod cron_variant {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct Wrap<E> {
+        expression: E,
+    }
+
+    pub fn serialize<S: Serializer>(c: &super::CronExpr, s: S) -> Result<S::Ok, S::Error> {
+        Wrap { expression: c }.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<super::CronExpr, D::Error> {
+        Wrap::deserialize(d).map(|w| w.expression)
+    }
+}
+
+impl Recurrence {
+    /// Checks ranges and sorts (Mon..Sun) and deduplicates weekdays.
+    pub fn normalize(self) -> Result<Self, ScheduleError> {
+        match self {
+            Recurrence::Hourly { minute } if minute > 59 => Err(ScheduleError::Minute),
+            Recurrence::Monthly {
+                day: MonthDay::Day(0 | 32..),
+                ..
+            } => Err(ScheduleError::DayOfMonth),
+            Recurrence::Weekly { mut days, at } => {
+                days.sort_by_key(|d| d.num_days_from_monday());
+                days.dedup();
+                match days.is_empty() {
+                    true => Err(ScheduleError::NoWeekdays),
+                    false => Ok(Recurrence::Weekly { days, at }),
+                }
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// The six EventBridge cron fields.
+    fn fields(&self) -> String {
+        let hm = |at: &TimeOfDay| format!("{} {}", at.minute, at.hour);
+        match self {
+            Recurrence::Hourly { minute } => format!("{minute} * * * ? *"),
+            Recurrence::Daily { at } => format!("{} * * ? *", hm(at)),
+            Recurrence::Weekly { days, at } => {
+                let names: Vec<_> = days
+                    .iter()
+                    .map(|d| DAYS[d.num_days_from_sunday() as usize])
+                    .collect();
+                format!("{} ? * {} *", hm(at), names.join(","))
+            }
+            Recurrence::Monthly {
+                day: MonthDay::Day(d),
+                at,
+            } => format!("{} {d} * ? *", hm(at)),
+            Recurrence::Monthly {
+                day: MonthDay::Last,
+                at,
+            } => format!("{} L * ? *", hm(at)),
+            Recurrence::Cron(c) => c.fields().to_string(),
+        }
+    }
+}
+
+/// A task's schedule: recurrence, IANA time zone and first active local day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "ScheduleRepr", into = "ScheduleRepr")]
+pub struct Schedule {
+    recurrence: Recurrence,
+    timezone: Tz,
+    start: NaiveDate,
+    /// `recurrence` as EventBridge cron, compiled.
+    compiled: CronExpr,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ScheduleRepr {
+    recurrence: Recurrence,
+    timezone: String,
+    start: NaiveDate,
+}
+
+impl TryFrom<ScheduleRepr> for Schedule {
+    type Error = ScheduleError;
+    fn try_from(r: ScheduleRepr) -> Result<Self, Self::Error> {
+        Schedule::new(r.recurrence, parse_timezone(&r.timezone)?, r.start)
+    }
+}
+
+impl From<Schedule> for ScheduleRepr {
+    fn from(s: Schedule) -> Self {
+        let timezone = s.timezone.name().to_string();
+        ScheduleRepr {
+            recurrence: s.recurrence,
+            timezone,
+            start: s.start,
+        }
+    }
+}
+
+impl Schedule {
+    /// Normalises `recurrence` (see [`Recurrence::normalize`]).
+    pub fn new(
+        recurrence: Recurrence,
+        timezone: Tz,
+        start: NaiveDate,
+    ) -> Result<Self, ScheduleError> {
+        let recurrence = recurrence.normalize()?;
+        let compiled = CronExpr::parse(&recurrence.fields())?;
+        Ok(Self {
+            recurrence,
+            timezone,
+            start,
+            compiled,
+        })
+    }
+
+    pub fn recurrence(&self) -> &Recurrence {
+        &self.recurrence
+    }
+
+    pub fn timezone(&self) -> Tz {
+        self.timezone
+    }
+
+    pub fn start(&self) -> NaiveDate {
+        self.start
+    }
+
+    /// Exactly what EventBridge gets, e.g. `cron(0 10 ? * MON,THU *)`.
+    pub fn expression(&self) -> String {
+        self.compiled.to_string()
+    }
+
+    /// Start date 00:00 local time, as UTC; if midnight is in a DST gap, the
+    /// first existing minute of that day.
+    pub fn start_instant(&self) -> DateTime<Utc> {
+        let midnight = self.start.and_time(NaiveTime::MIN);
+        (0..24 * 60)
+            .map(|m| {
+                self.timezone
+                    .from_local_datetime(&(midnight + TimeDelta::minutes(m)))
+            })
+            .find_map(|r| r.earliest())
+            .map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc))
+    }
+
+    /// First firing strictly after `after` and not before [`Self::start_instant`];
+    /// `None` if there is none up to 2199.
+    pub fn next_run_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let floor = self.start_instant() - TimeDelta::seconds(1);
+        let mut cursor = after.max(floor).with_timezone(&self.timezone);
+        for _ in 0..MAX_CANDIDATES {
+            let t = self
+                .compiled
+                .cron
+                .find_next_occurrence(&cursor, false)
+                .ok()?;
+            if t.year() > MAX_YEAR || t <= cursor {
+                return None;
+            }
+            if self.fires_at(&t) {
+                return Some(t.with_timezone(&Utc));
+            }
+            cursor = t;
+        }
+        None
+    }
+
+    /// Croner moves runs out of a spring-forward gap and may repeat them in a
+    /// fall-back hour; EventBridge skips the former and runs the latter once.
+    fn fires_at(&self, t: &DateTime<Tz>) -> bool {
+        self.compiled.cron.is_time_matching(t).unwrap_or(false)
+            && match self.timezone.from_local_datetime(&t.naive_local()) {
+                LocalResult::Single(_) => true,
+                LocalResult::Ambiguous(earlier, _) => earlier == *t,
+                LocalResult::None => false,
+            }
+    }
+
+    /// The next `n` firings strictly after `after` (fewer if it stops firing).
+    pub fn upcoming(&self, after: DateTime<Utc>, n: usize) -> Vec<DateTime<Utc>> {
+        std::iter::successors(self.next_run_after(after), |t| self.next_run_after(*t))
+            .take(n)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Weekday::*;
+    use chrono::SecondsFormat;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+    fn at(s: &str) -> TimeOfDay {
+        TimeOfDay::parse(s).unwrap()
+    }
+    fn daily(t: &str) -> Recurrence {
+        Recurrence::Daily { at: at(t) }
+    }
+    fn weekly(days: &[Weekday], t: &str) -> Recurrence {
+        Recurrence::Weekly {
+            days: days.to_vec(),
+            at: at(t),
+        }
+    }
+    fn monthly(day: MonthDay, t: &str) -> Recurrence {
+        Recurrence::Monthly { day, at: at(t) }
+    }
+    fn cron(s: &str) -> Recurrence {
+        Recurrence::Cron(CronExpr::parse(s).unwrap())
+    }
+    fn sched(r: Recurrence, tz: &str, start: &str) -> Schedule {
+        Schedule::new(r, parse_timezone(tz).unwrap(), start.parse().unwrap()).unwrap()
+    }
+    /// The next `n` runs after `from`, as space-separated RFC 3339 instants.
+    fn runs(s: &Schedule, from: &str, n: usize) -> String {
+        let runs = s.upcoming(utc(from), n).into_iter();
+        let runs: Vec<_> = runs
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+            .collect();
+        runs.join(" ")
+    }
+
+    #[test]
+    fn time_of_day_and_timezone_parsing() {
+        assert_eq!(at("09:05"), TimeOfDay::new(9, 5).unwrap());
+        assert_eq!(
+            (at("23:59").hour(), at("23:59").to_string()),
+            (23, "23:59".into())
+        );
+        for bad in [
+            "25:00", "9:5", "24:00", "12:60", "0900", " 09:00", "+9:00", "",
+        ] {
+            assert!(TimeOfDay::parse(bad).is_err(), "{bad}");
+        }
+        assert!(TimeOfDay::new(24, 0).is_err());
+        assert_eq!(
+            parse_timezone("Asia/Shanghai"),
+            Ok(chrono_tz::Asia::Shanghai)
+        );
+        let err = parse_timezone("Mars/Base").unwrap_err().to_string();
+        let want = "unknown time zone 'Mars/Base' (use an IANA name such as Asia/Shanghai)";
+        assert_eq!(err, want);
+    }
+
+    #[test]
+    fn generated_expressions() {
+        let cases = [
+            (Recurrence::Hourly { minute: 5 }, "cron(5 * * * ? *)"),
+            (daily("10:00"), "cron(0 10 * * ? *)"),
+            (
+                weekly(&[Thu, Mon, Thu], "10:00"),
+                "cron(0 10 ? * MON,THU *)",
+            ),
+            (monthly(MonthDay::Day(15), "09:30"), "cron(30 9 15 * ? *)"),
+            (monthly(MonthDay::Last, "18:00"), "cron(0 18 L * ? *)"),
+            (
+                cron(" cron(0/5  8-17 ? * mon-fri *) "),
+                "cron(0/5 8-17 ? * MON-FRI *)",
+            ),
+        ];
+        for (r, want) in cases {
+            assert_eq!(sched(r, "UTC", "2026-01-01").expression(), want);
+        }
+    }
+
+    #[test]
+    fn every_generated_expression_parses() {
+        let mut count = 0;
+        for (h, m) in (0..24u8).flat_map(|h| (0..60u8).step_by(7).map(move |m| (h, m))) {
+            let t = &TimeOfDay::new(h, m).unwrap().to_string();
+            let mut all = vec![Recurrence::Hourly { minute: m }, daily(t)];
+            all.push(monthly(MonthDay::Last, t));
+            all.push(monthly(MonthDay::Day(h + m % 8 + 1), t));
+            for mask in [1u8, 9, 42, 96, 127, 1 << (h % 7)] {
+                let days = [Mon, Tue, Wed, Thu, Fri, Sat, Sun].into_iter().enumerate();
+                let days: Vec<_> = days.filter(|(i, _)| mask & (1 << i) != 0).collect();
+                all.push(weekly(
+                    &days.into_iter().map(|(_, d)| d).collect::<Vec<_>>(),
+                    t,
+                ));
+            }
+            for r in all {
+                let expression = sched(r, "Europe/Berlin", "2026-01-01").expression();
+                assert_eq!(
+                    CronExpr::parse(&expression).map(|c| c.to_string()),
+                    Ok(expression)
+                );
+                count += 1;
+            }
+        }
+        assert!(count > 1000);
+    }
+
+    #[test]
+    fn invalid_recurrences_are_rejected() {
+        let new = |r| Schedule::new(r, chrono_tz::UTC, NaiveDate::MIN).unwrap_err();
+        let err = new(Recurrence::Hourly { minute: 60 }).to_string();
+        assert_eq!(err, "minute must be 0-59");
+        assert_eq!(new(weekly(&[], "10:00")), ScheduleError::NoWeekdays);
+        for day in [0, 32] {
+            assert_eq!(
+                new(monthly(MonthDay::Day(day), "10:00")),
+                ScheduleError::DayOfMonth
+            );
+        }
+    }
+
+    #[test]
+    fn aws_documented_valid_expressions() {
+        let valid = "cron(0 10 * * ? *); cron(15 12 * * ? *); cron(0 18 ? * MON-FRI *); \
+            cron(0 8 1 * ? *); cron(0/15 * * * ? *); cron(0/10 * ? * MON-FRI *); \
+            cron(0/5 8-17 ? * MON-FRI *); cron(0 9 ? * 2#1 *); cron(0 0 L * ? *); \
+            cron(0 0 ? * 6L *); cron(0 0 LW * ? *); cron(0 12 15W * ? 2027); 0 10 * * ? *; \
+            cron(0 0 1 JAN-MAR,dec ? 2026-2030/2); cron(*/20 1,2 ? * sun,SAT *); \
+            cron(0 0 ? * FRI#3 *)";
+        for s in valid.split("; ") {
+            let c = CronExpr::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+            assert_eq!(CronExpr::parse(&c.to_string()), Ok(c));
+        }
+    }
+
+    #[test]
+    fn invalid_expressions_are_rejected() {
+        use ScheduleError::*;
+        let err = |s: &str| CronExpr::parse(s).unwrap_err();
+        assert_eq!(err("cron(0 10 * * * *)"), BothDaysSet);
+        let msg = "day-of-week and day-of-month cannot both be set: use ? in one of them";
+        assert_eq!(BothDaysSet.to_string(), msg);
+        assert_eq!(err("cron(0 10 ? * ? *)"), NoDaySet);
+        assert_eq!(err("0 10 * *"), FieldCount(4));
+        assert_eq!(err("0 10 * * ?"), FieldCount(5));
+        assert_eq!(err("cron(0 0 10 * * ? *)"), FieldCount(7));
+        assert_eq!(err("rate(5 minutes)"), FieldCount(2));
+        let msg = "invalid minutes field '60': 60 is outside 0-59";
+        assert_eq!(err("cron(60 10 * * ? *)").to_string(), msg);
+        let invalid = "cron(0 24 * * ? *); cron(0 10 * 13 ? *); cron(0 10 ? * 8 *); \
+            cron(0 10 ? * FOO *); cron(0 10 * * ? 1969); cron(0/0 * * * ? *); \
+            cron(0 10 ? * 0 *); cron(0 10 0 * ? *); cron(0,,5 10 * * ? *); cron(0 10 ? * L *); \
+            cron(0 10 ? * 2#6 *); cron(0 10 ? * MON/2 *); cron(0 10 32W * ? *); \
+            cron(0 10 * * ? 2200); cron(5-1 * * * ? *); cron(? 10 * * ? *); \
+            cron(0 10 ?,1 * ? *); cron(0 10 L-2 * ? *); cron(0 10 * * ? *";
+        for s in invalid.split("; ") {
+            assert!(
+                matches!(err(s), Field { .. }),
+                "{s}: {:?}",
+                CronExpr::parse(s)
+            );
+        }
+    }
+
+    #[test]
+    fn serde_round_trips_and_validates() {
+        let weekly = sched(weekly(&[Mon, Thu], "10:00"), "Asia/Shanghai", "2026-12-01");
+        let weekly_json = r#"{"recurrence":{"every":"week","days":["Mon","Thu"],"at":"10:00"},"timezone":"Asia/Shanghai","start":"2026-12-01"}"#;
+        let cron = sched(cron("0 9 ? * 2#1 *"), "UTC", "2026-01-01");
+        let cron_json = r#"{"recurrence":{"every":"cron","expression":"cron(0 9 ? * 2#1 *)"},"timezone":"UTC","start":"2026-01-01"}"#;
+        for (s, json) in [(weekly, weekly_json), (cron, cron_json)] {
+            assert_eq!(serde_json::to_string(&s).unwrap(), json);
+            assert_eq!(serde_json::from_str::<Schedule>(json).unwrap(), s);
+        }
+        let json = r#"{"every":"month","day":{"day":31},"at":"09:00"}"#;
+        let monthly = monthly(MonthDay::Day(31), "09:00");
+        assert_eq!(serde_json::from_str::<Recurrence>(json).unwrap(), monthly);
+        assert_eq!(serde_json::to_string(&MonthDay::Last).unwrap(), r#""last""#);
+        for (recurrence, timezone) in [
+            (r#"{"every":"hour","minute":60}"#, "UTC"),
+            (r#"{"every":"day","at":"24:00"}"#, "UTC"),
+            (r#"{"every":"week","days":[],"at":"10:00"}"#, "UTC"),
+            (r#"{"every":"cron","expression":"0 10 * * * *"}"#, "UTC"),
+            (r#"{"every":"hour","minute":1}"#, "Mars/Base"),
+        ] {
+            let json = format!(
+                r#"{{"recurrence":{recurrence},"timezone":"{timezone}","start":"2026-01-01"}}"#
+            );
+            assert!(serde_json::from_str::<Schedule>(&json).is_err(), "{json}");
+        }
+    }
+
+    #[test]
+    fn shanghai_weekly_respects_start() {
+        let s = sched(weekly(&[Mon, Thu], "10:00"), "Asia/Shanghai", "2026-12-01");
+        assert_eq!(s.start_instant(), utc("2026-11-30T16:00:00Z"));
+        let want = "2026-12-03T02:00:00Z 2026-12-07T02:00:00Z 2026-12-10T02:00:00Z";
+        assert_eq!(runs(&s, "2026-11-30T00:00:00Z", 3), want);
+        // Monday 2026-11-30 10:00 local is before the start date, so skipped.
+        assert_eq!(runs(&s, "2026-11-01T00:00:00Z", 1), "2026-12-03T02:00:00Z");
+        // A run at exactly the start instant counts.
+        let midnight = sched(daily("00:00"), "Asia/Shanghai", "2026-12-01");
+        assert_eq!(
+            runs(&midnight, "2026-01-01T00:00:00Z", 1),
+            "2026-11-30T16:00:00Z"
+        );
+    }
+
+    #[test]
+    fn berlin_daily_across_dst_changes() {
+        let s = sched(daily("02:30"), "Europe/Berlin", "2026-01-01");
+        // Spring 2027-03-28: 02:30 does not exist, so that day has no run.
+        let want = "2027-03-27T01:30:00Z 2027-03-29T00:30:00Z 2027-03-30T00:30:00Z";
+        assert_eq!(runs(&s, "2027-03-26T12:00:00Z", 3), want);
+        // Fall 2026-10-25: 02:30 happens twice; only the first (CEST) runs.
+        let want = "2026-10-25T00:30:00Z 2026-10-26T01:30:00Z 2026-10-27T01:30:00Z";
+        assert_eq!(runs(&s, "2026-10-24T12:00:00Z", 3), want);
+        assert_eq!(runs(&s, "2026-10-25T00:45:00Z", 1), "2026-10-26T01:30:00Z");
+        // 10:00 local is 09:00Z in winter and 08:00Z in summer.
+        let s = sched(daily("10:00"), "Europe/Berlin", "2026-01-01");
+        let want = "2027-03-27T09:00:00Z 2027-03-28T08:00:00Z";
+        assert_eq!(runs(&s, "2027-03-26T12:00:00Z", 2), want);
+        let want = "2026-10-24T08:00:00Z 2026-10-25T09:00:00Z";
+        assert_eq!(runs(&s, "2026-10-23T12:00:00Z", 2), want);
+    }
+
+    #[test]
+    fn berlin_hourly_across_dst_changes() {
+        let s = sched(
+            Recurrence::Hourly { minute: 30 },
+            "Europe/Berlin",
+            "2026-01-01",
+        );
+        // Local 01:30 CEST, 02:30 CEST, (02:30 CET does not run), 03:30 CET, 04:30 CET.
+        let want =
+            "2026-10-24T23:30:00Z 2026-10-25T00:30:00Z 2026-10-25T02:30:00Z 2026-10-25T03:30:00Z";
+        assert_eq!(runs(&s, "2026-10-24T23:00:00Z", 4), want);
+        // Local 01:30 CET, (02:30 does not exist), 03:30 CEST.
+        let want = "2027-03-28T00:30:00Z 2027-03-28T01:30:00Z";
+        assert_eq!(runs(&s, "2027-03-28T00:00:00Z", 2), want);
+    }
+
+    #[test]
+    fn monthly_last_and_day_31() {
+        let last = sched(
+            monthly(MonthDay::Last, "18:00"),
+            "Asia/Shanghai",
+            "2026-01-01",
+        );
+        assert_eq!(
+            runs(&last, "2027-02-01T00:00:00Z", 1),
+            "2027-02-28T10:00:00Z"
+        );
+        let d31 = sched(
+            monthly(MonthDay::Day(31), "18:00"),
+            "Asia/Shanghai",
+            "2026-01-01",
+        );
+        let want = "2027-03-31T10:00:00Z 2027-05-31T10:00:00Z 2027-07-31T10:00:00Z";
+        assert_eq!(runs(&d31, "2027-01-31T12:00:00Z", 3), want);
+    }
+
+    #[test]
+    fn next_run_is_strictly_after() {
+        let s = sched(daily("10:00"), "Asia/Shanghai", "2026-01-01");
+        assert_eq!(runs(&s, "2026-12-03T02:00:00Z", 1), "2026-12-04T02:00:00Z");
+        assert_eq!(runs(&s, "2026-12-03T01:59:59Z", 1), "2026-12-03T02:00:00Z");
+    }
+
+    #[test]
+    fn user_cron_special_days() {
+        let first_monday = sched(cron("cron(0 9 ? * 2#1 *)"), "Asia/Shanghai", "2026-12-01");
+        assert_eq!(
+            runs(&first_monday, "2026-11-30T00:00:00Z", 1),
+            "2026-12-07T01:00:00Z"
+        );
+        let last_friday = sched(cron("cron(0 0 ? * 6L *)"), "UTC", "2026-01-01");
+        assert_eq!(
+            runs(&last_friday, "2026-12-01T00:00:00Z", 1),
+            "2026-12-25T00:00:00Z"
+        );
+        // 2027-01-31 is a Sunday, so the last weekday is Friday the 29th.
+        let lw = sched(cron("cron(0 0 LW * ? *)"), "UTC", "2026-01-01");
+        assert_eq!(runs(&lw, "2027-01-01T00:00:00Z", 1), "2027-01-29T00:00:00Z");
+        // 2027-05-15 is a Saturday, so 15W is Friday the 14th.
+        let w = sched(cron("cron(0 12 15W * ? 2027)"), "UTC", "2026-01-01");
+        assert_eq!(runs(&w, "2027-05-01T00:00:00Z", 1), "2027-05-14T12:00:00Z");
+    }
+
+    #[test]
+    fn never_firing_returns_none() {
+        for c in [
+            "cron(0 0 30 2 ? *)",
+            "cron(0 0 1 1 ? 2020)",
+            "cron(0 0 1 1 ? 2199)",
+        ] {
+            let s = sched(cron(c), "Europe/Berlin", "2026-01-01");
+            assert_eq!(s.next_run_after(utc("2199-01-02T00:00:00Z")), None, "{c}");
+            assert!(s.upcoming(utc("2199-01-02T00:00:00Z"), 5).is_empty());
+        }
+        let s = sched(cron("cron(0 0 30 2 ? *)"), "UTC", "2026-01-01");
+        assert_eq!(s.next_run_after(utc("2026-01-01T00:00:00Z")), None);
+    }
+
+    #[test]
+    fn start_instant_in_dst_gap_at_midnight() {
+        // Chile springs forward at 00:00 -> 01:00 on 2026-09-06.
+        let s = sched(daily("00:00"), "America/Santiago", "2026-09-06");
+        assert_eq!(s.start_instant(), utc("2026-09-06T04:00:00Z"));
+        // That day's 00:00 run does not exist, so the first run is the next day.
+        assert_eq!(runs(&s, "2026-09-01T00:00:00Z", 1), "2026-09-07T03:00:00Z");
+    }
+}

@@ -1,0 +1,305 @@
+//! The push task: what to push, to whom, when, and what to do when charts are empty or unreadable.
+use super::ids::{ProjectId, TaskId};
+use super::recipients::{Owner, Recipients};
+use super::schedule::Schedule;
+use super::text::{string_newtype, ChartName, HttpUrl, MessageText, PageTitle, RowsPointer, TaskName};
+use crate::FieldError;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The most charts one page may hold.
+pub const MAX_CHARTS: usize = 50;
+
+/// The report page a task pushes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page {
+    pub title: PageTitle,
+    pub share_url: HttpUrl,
+    pub charts: Vec<Chart>,
+}
+
+/// One chart of a page: its data is JSON fetched with GET; `rows` points at the array of rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chart {
+    pub name: ChartName,
+    pub data_url: HttpUrl,
+    pub rows: RowsPointer,
+}
+
+/// The channel a task pushes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Wecom,
+    Feishu,
+    Email,
+}
+
+impl Channel {
+    pub fn parse(value: &str) -> Result<Self, super::ParseError> {
+        match value {
+            "wecom" => Ok(Self::Wecom),
+            "feishu" => Ok(Self::Feishu),
+            "email" => Ok(Self::Email),
+            other => Err(format!("unknown channel '{other}' (use wecom, feishu or email)")),
+        }
+    }
+}
+
+/// How a message looks: a card (WeCom textcard, Feishu interactive card, HTML mail), markdown or plain text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Template {
+    Card,
+    Markdown,
+    Text,
+}
+
+impl Template {
+    pub fn parse(value: &str) -> Result<Self, super::ParseError> {
+        match value {
+            "card" => Ok(Self::Card),
+            "markdown" => Ok(Self::Markdown),
+            "text" => Ok(Self::Text),
+            other => Err(format!("unknown template '{other}' (use card, markdown or text)")),
+        }
+    }
+}
+
+/// Text around the chart lines, and whether the share link is included.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Content {
+    pub beginning: Option<MessageText>,
+    pub ending: Option<MessageText>,
+    pub share_link: bool,
+}
+
+/// Which charts an exception rule looks at: all of them (`fully`) or some of them (`partially`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Range {
+    Fully,
+    Partially,
+}
+
+impl Range {
+    pub fn parse(value: &str) -> Result<Self, super::ParseError> {
+        match value {
+            "fully" => Ok(Self::Fully),
+            "partially" => Ok(Self::Partially),
+            other => Err(format!("unknown range '{other}' (use fully or partially)")),
+        }
+    }
+}
+
+/// What to do when charts are empty (or unreadable): within `range`, pause this push and/or alarm.
+/// Neither ticked means push anyway.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionRule {
+    pub range: Vec<Range>,
+    pub pause: bool,
+    pub alarm: bool,
+}
+
+/// Exception control: one rule for empty charts, one for charts that cannot be read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionControl {
+    pub empty: ExceptionRule,
+    pub access_error: ExceptionRule,
+}
+
+string_newtype!(
+    /// A WeCom group robot key (the `key=` of its webhook URL). Write-only: never shown again.
+    RobotKey,
+    |v| {
+        if v.is_empty() || v.len() > 64 || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err("must be the robot's key or its full webhook URL".into());
+        }
+        Ok(())
+    }
+);
+
+impl RobotKey {
+    /// Accepts the bare key or the full webhook URL users copy from WeCom (`…/webhook/send?key=KEY`).
+    pub fn from_key_or_url(value: &str) -> Result<Self, super::ParseError> {
+        let value = value.trim();
+        if value.starts_with("http://") || value.starts_with("https://") {
+            let url = url::Url::parse(value).map_err(|e| format!("is not a valid URL ({e})"))?;
+            let key = url
+                .query_pairs()
+                .find(|(k, _)| k == "key")
+                .map(|(_, v)| v.into_owned())
+                .ok_or("is a URL without a key= parameter")?;
+            return Self::parse(key);
+        }
+        Self::parse(value)
+    }
+}
+
+/// The group robot that receives alarms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlarmRobot {
+    pub webhook_key: RobotKey,
+}
+
+/// How many consecutive failed scheduled runs stop a task: 1–100, default 3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "u32", into = "u32")]
+pub struct FailureLimit(u32);
+
+impl FailureLimit {
+    pub const DEFAULT: Self = Self(3);
+
+    pub fn parse(value: u32) -> Result<Self, super::ParseError> {
+        if (1..=100).contains(&value) {
+            Ok(Self(value))
+        } else {
+            Err("must be between 1 and 100".into())
+        }
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl TryFrom<u32> for FailureLimit {
+    type Error = super::ParseError;
+    fn try_from(value: u32) -> Result<Self, Self::Error> {
+        Self::parse(value)
+    }
+}
+
+impl From<FailureLimit> for u32 {
+    fn from(value: FailureLimit) -> u32 {
+        value.0
+    }
+}
+
+/// Everything a user says about a task (the body of create and replace).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskSpec {
+    pub name: TaskName,
+    pub page: Page,
+    pub channel: Channel,
+    pub template: Template,
+    pub recipients: Recipients,
+    pub owner: Owner,
+    pub schedule: Schedule,
+    pub content: Content,
+    pub exception_control: ExceptionControl,
+    pub alarm_robot: Option<AlarmRobot>,
+    pub failure_limit: FailureLimit,
+}
+
+impl TaskSpec {
+    /// Checks the parts against each other: the recipients and the owner must be reachable on the channel.
+    pub fn check_consistent(&self) -> Result<(), FieldError> {
+        let r = &self.recipients;
+        let reachable = match self.channel {
+            Channel::Wecom => {
+                !(r.wecom_users.is_empty() && r.wecom_parties.is_empty() && r.wecom_tags.is_empty())
+            }
+            Channel::Feishu => !r.feishu_users.is_empty(),
+            Channel::Email => !r.emails.is_empty(),
+        } || !r.contacts.is_empty();
+        if !reachable {
+            let lists = match self.channel {
+                Channel::Wecom => "wecom_users, wecom_parties, wecom_tags or contacts",
+                Channel::Feishu => "feishu_users or contacts",
+                Channel::Email => "emails or contacts",
+            };
+            return Err(FieldError::new(
+                "recipients",
+                format!("must name at least one recipient for this channel in {lists}"),
+            ));
+        }
+        let o = &self.owner;
+        let owner_reachable = o.contact.is_some()
+            || match self.channel {
+                Channel::Wecom => o.wecom_user.is_some(),
+                Channel::Feishu => o.feishu_user.is_some(),
+                Channel::Email => o.email.is_some(),
+            };
+        if !owner_reachable {
+            let field = match self.channel {
+                Channel::Wecom => "wecom_user",
+                Channel::Feishu => "feishu_user",
+                Channel::Email => "email",
+            };
+            return Err(FieldError::new(
+                "owner",
+                format!("must give the owner's {field} (or contact) so test pushes and alarms reach them"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Whether a task runs on its schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskState {
+    /// Runs on its schedule.
+    Enabled,
+    /// Turned off by a user.
+    Disabled,
+    /// Turned off by the failure limit; `enable` or an edit starts it again.
+    Stopped,
+}
+
+impl TaskState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Enabled => "enabled",
+            Self::Disabled => "disabled",
+            Self::Stopped => "stopped",
+        }
+    }
+}
+
+/// A stored push task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushTask {
+    pub id: TaskId,
+    pub project: ProjectId,
+    pub spec: TaskSpec,
+    pub state: TaskState,
+    /// Optimistic concurrency: every write increments it; a write naming an older version is refused.
+    pub version: u64,
+    pub consecutive_failures: u32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl PushTask {
+    /// When the schedule fires next, if the task is enabled.
+    pub fn next_run_at(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        (self.state == TaskState::Enabled)
+            .then(|| self.spec.schedule.next_run_after(now))
+            .flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn robot_key_is_taken_from_a_pasted_webhook_url() {
+        let key = RobotKey::from_key_or_url(
+            "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa",
+        )
+        .unwrap();
+        assert_eq!(key.as_str(), "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa");
+        assert!(RobotKey::from_key_or_url("https://example.com/hook").is_err());
+        assert!(RobotKey::from_key_or_url("abc-123").is_ok());
+    }
+
+    #[test]
+    fn failure_limit_is_bounded() {
+        assert!(FailureLimit::parse(0).is_err());
+        assert!(FailureLimit::parse(101).is_err());
+        assert_eq!(FailureLimit::parse(3).unwrap(), FailureLimit::DEFAULT);
+    }
+}

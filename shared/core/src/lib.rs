@@ -1,0 +1,8 @@
+//! Herald's core: domain types, ports and services. No AWS SDK, SQLite or HTTP client lives here.
+pub mod clock;
+pub mod domain;
+pub mod error;
+pub mod ports;
+pub mod services;
+
+pub use error::{FieldError, ServiceError};

@@ -1,0 +1,102 @@
+//! Ports: the narrow traits through which services reach storage and schedules.
+use crate::domain::auth::ApiKey;
+use crate::domain::ids::{KeyId, ProjectId, TaskId};
+use crate::domain::task::PushTask;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use thiserror::Error;
+
+/// Errors every store adapter maps its own failures onto.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// A conditional write lost: the item exists already, or its version moved on.
+    #[error("the item was changed by someone else")]
+    Conflict,
+    #[error("the item does not exist")]
+    NotFound,
+    /// A stored item that no longer parses (a bug or a manual edit).
+    #[error("stored item is corrupt: {0}")]
+    Corrupt(String),
+    #[error("store unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// One page of a newest-first list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Where the next page starts, if there is one.
+    pub next_after: Option<TaskId>,
+}
+
+/// Push tasks, keyed by project and task id.
+#[async_trait]
+pub trait TaskStore: Send + Sync {
+    /// Writes a new task; `Conflict` if one with its id exists.
+    async fn insert_task(&self, task: &PushTask) -> Result<(), StoreError>;
+    async fn get_task(&self, project: &ProjectId, id: &TaskId) -> Result<Option<PushTask>, StoreError>;
+    /// Tasks of a project, newest first, starting after `after`.
+    async fn list_tasks(
+        &self,
+        project: &ProjectId,
+        after: Option<&TaskId>,
+        limit: usize,
+    ) -> Result<Page<PushTask>, StoreError>;
+    /// Replaces a task if its stored version is `expected_version`: `Conflict` otherwise, `NotFound` if gone.
+    async fn replace_task(&self, task: &PushTask, expected_version: u64) -> Result<(), StoreError>;
+    /// Deletes a task if its stored version is `expected_version`; `NotFound` if it is gone.
+    async fn delete_task(
+        &self,
+        project: &ProjectId,
+        id: &TaskId,
+        expected_version: u64,
+    ) -> Result<(), StoreError>;
+}
+
+/// API keys, by id.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// `Conflict` if the id exists.
+    async fn insert_key(&self, key: &ApiKey) -> Result<(), StoreError>;
+    async fn get_key(&self, id: &KeyId) -> Result<Option<ApiKey>, StoreError>;
+    /// `NotFound` if there was no such key.
+    async fn delete_key(&self, id: &KeyId) -> Result<(), StoreError>;
+}
+
+/// The one schedule that follows a task: what EventBridge Scheduler (or the local timer) holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleDefinition {
+    pub project: ProjectId,
+    pub task: TaskId,
+    /// `cron(...)`, exactly as EventBridge gets it.
+    pub expression: String,
+    /// IANA name, e.g. `Asia/Shanghai`.
+    pub timezone: String,
+    /// The first instant the schedule may fire (the task's start date, 00:00 local).
+    pub start: DateTime<Utc>,
+    pub enabled: bool,
+}
+
+#[derive(Debug, Error)]
+pub enum SchedulerError {
+    /// The scheduler refused the definition (e.g. an expression it does not accept).
+    #[error("the scheduler refused the schedule: {0}")]
+    Rejected(String),
+    #[error("scheduler unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Creates, changes and deletes the schedule of a task. Both calls are idempotent.
+#[async_trait]
+pub trait ScheduleGateway: Send + Sync {
+    /// Creates the task's schedule or replaces it with `definition`.
+    async fn put_schedule(&self, definition: &ScheduleDefinition) -> Result<(), SchedulerError>;
+    /// Deletes the task's schedule; deleting one that does not exist is fine.
+    async fn delete_schedule(&self, project: &ProjectId, task: &TaskId) -> Result<(), SchedulerError>;
+    /// The schedule as the scheduler holds it, if any.
+    async fn get_schedule(
+        &self,
+        project: &ProjectId,
+        task: &TaskId,
+    ) -> Result<Option<ScheduleDefinition>, SchedulerError>;
+}

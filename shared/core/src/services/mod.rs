@@ -1,0 +1,30 @@
+//! Services: the use cases, written against ports only.
+pub mod keys;
+pub mod tasks;
+
+use crate::ports::{SchedulerError, StoreError};
+use crate::ServiceError;
+
+impl From<StoreError> for ServiceError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Conflict => ServiceError::Conflict(
+                "the item was changed by someone else; read it again and retry".into(),
+            ),
+            StoreError::NotFound => ServiceError::NotFound("item"),
+            other => ServiceError::unavailable("the store", other),
+        }
+    }
+}
+
+impl From<SchedulerError> for ServiceError {
+    fn from(err: SchedulerError) -> Self {
+        match err {
+            SchedulerError::Rejected(message) => ServiceError::FailedPrecondition {
+                field: Some("schedule".into()),
+                message: format!("the scheduler refused this schedule: {message}"),
+            },
+            other => ServiceError::unavailable("the scheduler", other),
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! Push task use cases. A task and its schedule never drift: every change to one is undone when the
+//! other cannot follow.
+use crate::clock::Clock;
+use crate::domain::auth::Principal;
+use crate::domain::ids::{ProjectId, TaskId};
+use crate::domain::task::{PushTask, TaskSpec, TaskState};
+use crate::ports::{Page, ScheduleDefinition, ScheduleGateway, StoreError, TaskStore};
+use crate::{FieldError, ServiceError};
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+/// The most tasks one list page returns.
+pub const MAX_PAGE_SIZE: usize = 100;
+
+/// A replacement of a task's spec.
+pub struct TaskUpdate {
+    /// The version the caller read; a different stored version means someone else wrote in between.
+    pub version: u64,
+    pub spec: TaskSpec,
+    /// The caller sent the write-only robot key back as `"set"`: keep the stored one.
+    pub keep_alarm_robot: bool,
+}
+
+#[derive(Clone)]
+pub struct TaskService {
+    store: Arc<dyn TaskStore>,
+    scheduler: Arc<dyn ScheduleGateway>,
+    clock: Arc<dyn Clock>,
+}
+
+/// What the scheduler should hold for a task.
+pub fn schedule_of(task: &PushTask) -> ScheduleDefinition {
+    let schedule = &task.spec.schedule;
+    ScheduleDefinition {
+        project: task.project.clone(),
+        task: task.id,
+        expression: schedule.expression(),
+        timezone: schedule.timezone().name().to_owned(),
+        start: schedule.start_instant(),
+        enabled: task.state == TaskState::Enabled,
+    }
+}
+
+impl TaskService {
+    pub fn new(store: Arc<dyn TaskStore>, scheduler: Arc<dyn ScheduleGateway>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, scheduler, clock }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The first push may run today (in the task's time zone) or later.
+    fn check_start(&self, spec: &TaskSpec) -> Result<(), FieldError> {
+        let schedule = &spec.schedule;
+        let today = self.clock.now().with_timezone(&schedule.timezone()).date_naive();
+        if schedule.start() < today {
+            return Err(FieldError::new(
+                "schedule.start",
+                format!(
+                    "is in the past: the first day may be today ({today} in {}) or later",
+                    schedule.timezone().name()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(project = %project, task_id = tracing::field::Empty))]
+    pub async fn create(&self, who: &Principal, project: &ProjectId, spec: TaskSpec) -> Result<PushTask, ServiceError> {
+        who.check_write(project)?;
+        spec.check_consistent()?;
+        self.check_start(&spec)?;
+        let now = self.clock.now();
+        let task = PushTask {
+            id: TaskId::new(),
+            project: project.clone(),
+            spec,
+            state: TaskState::Enabled,
+            version: 1,
+            consecutive_failures: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        tracing::Span::current().record("task_id", tracing::field::display(task.id));
+        // Schedule first: if it fails nothing has been written.
+        self.scheduler.put_schedule(&schedule_of(&task)).await?;
+        if let Err(err) = self.store.insert_task(&task).await {
+            self.undo_schedule(project, &task.id).await;
+            return Err(err.into());
+        }
+        tracing::info!("task created");
+        Ok(task)
+    }
+
+    pub async fn get(&self, who: &Principal, project: &ProjectId, id: &TaskId) -> Result<PushTask, ServiceError> {
+        who.check_read(project)?;
+        self.load(project, id).await
+    }
+
+    pub async fn list(
+        &self,
+        who: &Principal,
+        project: &ProjectId,
+        after: Option<&TaskId>,
+        limit: usize,
+    ) -> Result<Page<PushTask>, ServiceError> {
+        who.check_read(project)?;
+        Ok(self.store.list_tasks(project, after, limit.clamp(1, MAX_PAGE_SIZE)).await?)
+    }
+
+    /// Replaces a task's spec. Editing a stopped task starts it again.
+    #[tracing::instrument(skip_all, fields(project = %project, task_id = %id))]
+    pub async fn replace(
+        &self,
+        who: &Principal,
+        project: &ProjectId,
+        id: &TaskId,
+        update: TaskUpdate,
+    ) -> Result<PushTask, ServiceError> {
+        who.check_write(project)?;
+        let current = self.load(project, id).await?;
+        check_version(&current, update.version)?;
+        let mut spec = update.spec;
+        if update.keep_alarm_robot {
+            spec.alarm_robot = current.spec.alarm_robot.clone();
+        }
+        spec.check_consistent()?;
+        if spec.schedule.start() != current.spec.schedule.start() {
+            self.check_start(&spec)?;
+        }
+        let mut next = current.clone();
+        next.spec = spec;
+        if next.state == TaskState::Stopped {
+            next.state = TaskState::Enabled;
+            next.consecutive_failures = 0;
+        }
+        self.write(current, next).await
+    }
+
+    #[tracing::instrument(skip_all, fields(project = %project, task_id = %id))]
+    pub async fn disable(
+        &self,
+        who: &Principal,
+        project: &ProjectId,
+        id: &TaskId,
+        confirm: bool,
+    ) -> Result<PushTask, ServiceError> {
+        who.check_write(project)?;
+        let current = self.load(project, id).await?;
+        if !confirm {
+            return Err(ServiceError::FailedPrecondition {
+                field: Some("confirm".into()),
+                message: format!(
+                    "disabling '{}' stops its scheduled pushes until it is enabled again; send {{\"confirm\": true}}",
+                    current.spec.name
+                ),
+            });
+        }
+        if current.state == TaskState::Disabled {
+            return Ok(current);
+        }
+        let mut next = current.clone();
+        next.state = TaskState::Disabled;
+        self.write(current, next).await
+    }
+
+    /// Enables a task and resets its failure count.
+    #[tracing::instrument(skip_all, fields(project = %project, task_id = %id))]
+    pub async fn enable(&self, who: &Principal, project: &ProjectId, id: &TaskId) -> Result<PushTask, ServiceError> {
+        who.check_write(project)?;
+        let current = self.load(project, id).await?;
+        if current.state == TaskState::Enabled && current.consecutive_failures == 0 {
+            return Ok(current);
+        }
+        let mut next = current.clone();
+        next.state = TaskState::Enabled;
+        next.consecutive_failures = 0;
+        self.write(current, next).await
+    }
+
+    /// Deletes a task and its schedule. Its run records stay.
+    #[tracing::instrument(skip_all, fields(project = %project, task_id = %id))]
+    pub async fn delete(&self, who: &Principal, project: &ProjectId, id: &TaskId) -> Result<(), ServiceError> {
+        who.check_write(project)?;
+        let current = self.load(project, id).await?;
+        // Schedule first: if that fails the task is untouched and still scheduled.
+        self.scheduler.delete_schedule(project, id).await?;
+        if let Err(err) = self.store.delete_task(project, id, current.version).await {
+            self.reconcile(project, id).await;
+            return Err(match err {
+                StoreError::NotFound => ServiceError::NotFound("task"),
+                other => other.into(),
+            });
+        }
+        tracing::info!("task deleted");
+        Ok(())
+    }
+
+    async fn load(&self, project: &ProjectId, id: &TaskId) -> Result<PushTask, ServiceError> {
+        self.store.get_task(project, id).await?.ok_or(ServiceError::NotFound("task"))
+    }
+
+    /// Writes `next` over `current`: the schedule follows first, and is put back if the write fails.
+    async fn write(&self, current: PushTask, mut next: PushTask) -> Result<PushTask, ServiceError> {
+        next.version = current.version + 1;
+        next.updated_at = self.clock.now();
+        if schedule_of(&current) != schedule_of(&next) {
+            self.scheduler.put_schedule(&schedule_of(&next)).await?;
+        }
+        if let Err(err) = self.store.replace_task(&next, current.version).await {
+            self.reconcile(&next.project, &next.id).await;
+            return Err(match err {
+                StoreError::Conflict => ServiceError::Conflict(format!(
+                    "the task was changed after version {} was read; read it again and retry",
+                    current.version
+                )),
+                StoreError::NotFound => ServiceError::NotFound("task"),
+                other => other.into(),
+            });
+        }
+        tracing::info!(version = next.version, state = next.state.as_str(), "task written");
+        Ok(next)
+    }
+
+    /// After a failed write, makes the schedule match whatever the store now holds.
+    async fn reconcile(&self, project: &ProjectId, id: &TaskId) {
+        let outcome = match self.store.get_task(project, id).await {
+            Ok(Some(task)) => self.scheduler.put_schedule(&schedule_of(&task)).await,
+            Ok(None) => self.scheduler.delete_schedule(project, id).await,
+            Err(err) => {
+                tracing::error!(error = %err, "could not read the task back to reconcile its schedule");
+                return;
+            }
+        };
+        if let Err(err) = outcome {
+            tracing::error!(error = %err, "could not reconcile the schedule with the stored task");
+        }
+    }
+
+    async fn undo_schedule(&self, project: &ProjectId, id: &TaskId) {
+        if let Err(err) = self.scheduler.delete_schedule(project, id).await {
+            tracing::error!(error = %err, "could not delete the schedule of a task that was not written");
+        }
+    }
+}
+
+fn check_version(current: &PushTask, expected: u64) -> Result<(), ServiceError> {
+    if current.version == expected {
+        Ok(())
+    } else {
+        Err(ServiceError::Conflict(format!(
+            "version {expected} is stale: the task is at version {}; read it again and retry",
+            current.version
+        )))
+    }
+}

@@ -1,0 +1,8 @@
+//! Herald's embedded adapters for one machine: the SQLite store and the local schedule table.
+mod db;
+mod schedules;
+mod store;
+
+pub use db::{Db, DbError};
+pub use schedules::LocalScheduler;
+pub use store::SqliteStore;

@@ -1,0 +1,99 @@
+//! Schedules on one machine: kept in SQLite, where the local timer (push runs) reads them.
+use crate::db::{Db, DbError};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use herald_core::domain::ids::{ProjectId, TaskId};
+use herald_core::ports::{ScheduleDefinition, ScheduleGateway, SchedulerError};
+use rusqlite::{params, OptionalExtension};
+
+#[derive(Clone)]
+pub struct LocalScheduler {
+    db: Db,
+}
+
+impl LocalScheduler {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+}
+
+impl From<DbError> for SchedulerError {
+    fn from(err: DbError) -> Self {
+        SchedulerError::Unavailable(Box::new(err))
+    }
+}
+
+fn sql(err: rusqlite::Error) -> SchedulerError {
+    SchedulerError::Unavailable(Box::new(err))
+}
+
+#[async_trait]
+impl ScheduleGateway for LocalScheduler {
+    async fn put_schedule(&self, definition: &ScheduleDefinition) -> Result<(), SchedulerError> {
+        let d = definition.clone();
+        self.db
+            .call(move |conn| {
+                conn.execute(
+                    "INSERT INTO schedules (task_id, project, expression, timezone, start, enabled)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (task_id) DO UPDATE SET project = ?2, expression = ?3, timezone = ?4,
+                         start = ?5, enabled = ?6",
+                    params![
+                        d.task.to_string(),
+                        d.project.to_string(),
+                        d.expression,
+                        d.timezone,
+                        d.start.to_rfc3339(),
+                        d.enabled
+                    ],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn delete_schedule(&self, _project: &ProjectId, task: &TaskId) -> Result<(), SchedulerError> {
+        let task = task.to_string();
+        self.db
+            .call(move |conn| {
+                conn.execute("DELETE FROM schedules WHERE task_id = ?1", params![task]).map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn get_schedule(
+        &self,
+        project: &ProjectId,
+        task: &TaskId,
+    ) -> Result<Option<ScheduleDefinition>, SchedulerError> {
+        let (project, task) = (project.clone(), *task);
+        self.db
+            .call(move |conn| {
+                let row = conn
+                    .query_row(
+                        "SELECT expression, timezone, start, enabled FROM schedules WHERE task_id = ?1 AND project = ?2",
+                        params![task.to_string(), project.to_string()],
+                        |row| {
+                            Ok((
+                                row.get::<_, String>(0)?,
+                                row.get::<_, String>(1)?,
+                                row.get::<_, String>(2)?,
+                                row.get::<_, bool>(3)?,
+                            ))
+                        },
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                row.map(|(expression, timezone, start, enabled)| {
+                    let start = DateTime::parse_from_rfc3339(&start)
+                        .map_err(|e| SchedulerError::Unavailable(Box::new(e)))?
+                        .with_timezone(&Utc);
+                    Ok(ScheduleDefinition { project, task, expression, timezone, start, enabled })
+                })
+                .transpose()
+            })
+            .await
+    }
+}

@@ -1,0 +1,207 @@
+//! The task and key store on SQLite. Mirrors the DynamoDB adapter's behaviour (see the contract tests).
+use crate::db::{Db, DbError};
+use async_trait::async_trait;
+use herald_core::domain::auth::ApiKey;
+use herald_core::domain::ids::{KeyId, ProjectId, TaskId};
+use herald_core::domain::task::PushTask;
+use herald_core::ports::{KeyStore, Page, StoreError, TaskStore};
+use rusqlite::{params, OptionalExtension};
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    db: Db,
+}
+
+impl SqliteStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+}
+
+impl From<DbError> for StoreError {
+    fn from(err: DbError) -> Self {
+        StoreError::Unavailable(Box::new(err))
+    }
+}
+
+fn sql(err: rusqlite::Error) -> StoreError {
+    StoreError::Unavailable(Box::new(err))
+}
+
+/// SQLite integers are signed; versions never come near the limit.
+fn sql_version(version: u64) -> i64 {
+    i64::try_from(version).unwrap_or(i64::MAX)
+}
+
+fn to_doc<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn from_doc<T: serde::de::DeserializeOwned>(doc: &str) -> Result<T, StoreError> {
+    serde_json::from_str(doc).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+#[async_trait]
+impl TaskStore for SqliteStore {
+    async fn insert_task(&self, task: &PushTask) -> Result<(), StoreError> {
+        let doc = to_doc(task)?;
+        let (project, id, version, state) =
+            (task.project.to_string(), task.id.to_string(), sql_version(task.version), task.state.as_str());
+        let (created, updated) = (task.created_at.to_rfc3339(), task.updated_at.to_rfc3339());
+        self.db
+            .call(move |conn| {
+                let inserted = conn
+                    .execute(
+                        "INSERT INTO tasks (project, id, version, state, doc, created_at, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+                        params![project, id, version, state, doc, created, updated],
+                    )
+                    .map_err(sql)?;
+                if inserted == 0 { Err(StoreError::Conflict) } else { Ok(()) }
+            })
+            .await
+    }
+
+    async fn get_task(&self, project: &ProjectId, id: &TaskId) -> Result<Option<PushTask>, StoreError> {
+        let (project, id) = (project.to_string(), id.to_string());
+        let doc: Option<String> = self
+            .db
+            .call(move |conn| {
+                conn.query_row(
+                    "SELECT doc FROM tasks WHERE project = ?1 AND id = ?2",
+                    params![project, id],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(sql)
+            })
+            .await?;
+        doc.as_deref().map(from_doc).transpose()
+    }
+
+    async fn list_tasks(
+        &self,
+        project: &ProjectId,
+        after: Option<&TaskId>,
+        limit: usize,
+    ) -> Result<Page<PushTask>, StoreError> {
+        let project = project.to_string();
+        // Task ids are UUIDv7: descending id order is newest first. One extra row tells if a next page exists.
+        let after = after.map(ToString::to_string).unwrap_or_else(|| "~".to_owned());
+        let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
+        let docs: Vec<String> = self
+            .db
+            .call(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached("SELECT doc FROM tasks WHERE project = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3")
+                    .map_err(sql)?;
+                let rows = stmt
+                    .query_map(params![project, after, fetch], |row| row.get(0))
+                    .map_err(sql)?;
+                rows.collect::<Result<Vec<String>, _>>().map_err(sql)
+            })
+            .await?;
+        let mut items = docs.iter().map(|d| from_doc::<PushTask>(d)).collect::<Result<Vec<_>, _>>()?;
+        let next_after = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|t| t.id)
+        } else {
+            None
+        };
+        Ok(Page { items, next_after })
+    }
+
+    async fn replace_task(&self, task: &PushTask, expected_version: u64) -> Result<(), StoreError> {
+        let doc = to_doc(task)?;
+        let (project, id, version, state) =
+            (task.project.to_string(), task.id.to_string(), sql_version(task.version), task.state.as_str());
+        let updated = task.updated_at.to_rfc3339();
+        self.db
+            .call(move |conn| {
+                let tx = conn.transaction().map_err(sql)?;
+                let stored: Option<i64> = tx
+                    .query_row(
+                        "SELECT version FROM tasks WHERE project = ?1 AND id = ?2",
+                        params![project, id],
+                        |row| row.get(0),
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                match stored {
+                    None => return Err(StoreError::NotFound),
+                    Some(v) if v != sql_version(expected_version) => return Err(StoreError::Conflict),
+                    Some(_) => {}
+                }
+                tx.execute(
+                    "UPDATE tasks SET version = ?3, state = ?4, doc = ?5, updated_at = ?6 WHERE project = ?1 AND id = ?2",
+                    params![project, id, version, state, doc, updated],
+                )
+                .map_err(sql)?;
+                tx.commit().map_err(sql)
+            })
+            .await
+    }
+
+    async fn delete_task(&self, project: &ProjectId, id: &TaskId, expected_version: u64) -> Result<(), StoreError> {
+        let (project, id) = (project.to_string(), id.to_string());
+        self.db
+            .call(move |conn| {
+                let tx = conn.transaction().map_err(sql)?;
+                let stored: Option<i64> = tx
+                    .query_row(
+                        "SELECT version FROM tasks WHERE project = ?1 AND id = ?2",
+                        params![project, id],
+                        |row| row.get(0),
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                match stored {
+                    None => return Err(StoreError::NotFound),
+                    Some(v) if v != sql_version(expected_version) => return Err(StoreError::Conflict),
+                    Some(_) => {}
+                }
+                tx.execute("DELETE FROM tasks WHERE project = ?1 AND id = ?2", params![project, id])
+                    .map_err(sql)?;
+                tx.commit().map_err(sql)
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl KeyStore for SqliteStore {
+    async fn insert_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+        let (id, doc) = (key.id.to_string(), to_doc(key)?);
+        self.db
+            .call(move |conn| {
+                let inserted = conn
+                    .execute("INSERT INTO api_keys (id, doc) VALUES (?1, ?2) ON CONFLICT DO NOTHING", params![id, doc])
+                    .map_err(sql)?;
+                if inserted == 0 { Err(StoreError::Conflict) } else { Ok(()) }
+            })
+            .await
+    }
+
+    async fn get_key(&self, id: &KeyId) -> Result<Option<ApiKey>, StoreError> {
+        let id = id.to_string();
+        let doc: Option<String> = self
+            .db
+            .call(move |conn| {
+                conn.query_row("SELECT doc FROM api_keys WHERE id = ?1", params![id], |row| row.get(0))
+                    .optional()
+                    .map_err(sql)
+            })
+            .await?;
+        doc.as_deref().map(from_doc).transpose()
+    }
+
+    async fn delete_key(&self, id: &KeyId) -> Result<(), StoreError> {
+        let id = id.to_string();
+        self.db
+            .call(move |conn| {
+                let deleted = conn.execute("DELETE FROM api_keys WHERE id = ?1", params![id]).map_err(sql)?;
+                if deleted == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            })
+            .await
+    }
+}
