@@ -1,0 +1,209 @@
+//! The store contract: one suite every store adapter must pass, so the embedded default and DynamoDB
+//! behave the same (conditional writes, pagination order, idempotency).
+//! `store_contract!(factory)` expands to one `#[tokio::test]` per case.
+use chrono::{DateTime, Utc};
+use herald_core::domain::auth::{NewKey, Role};
+use herald_core::domain::ids::{KeyId, ProjectId, TaskId};
+use herald_core::domain::task::{PushTask, TaskState};
+use herald_core::ports::{KeyStore, StoreError, TaskStore};
+use std::sync::Arc;
+
+pub fn project(name: &str) -> ProjectId {
+    ProjectId::parse(name).expect("project id")
+}
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).expect("time").to_utc()
+}
+
+/// A valid task in `project`, built through the same parser the API uses.
+pub fn task(project_name: &str, name: &str) -> PushTask {
+    let mut body = crate::sample_task("2030-01-01");
+    body["name"] = name.into();
+    let body: herald_api::dto::tasks::TaskBody = serde_json::from_value(body).expect("task body");
+    let spec = body
+        .parse(|_| chrono::NaiveDate::from_ymd_opt(2026, 11, 25).expect("date"))
+        .expect("valid task")
+        .spec;
+    let now = at("2026-11-25T01:00:00Z");
+    PushTask {
+        id: TaskId::new(),
+        project: project(project_name),
+        spec,
+        state: TaskState::Enabled,
+        version: 1,
+        consecutive_failures: 0,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn edited(task: &PushTask, name: &str) -> PushTask {
+    let mut next = task.clone();
+    next.spec.name = herald_core::domain::text::TaskName::parse(name).expect("name");
+    next.version = task.version + 1;
+    next
+}
+
+pub async fn insert_then_get_round_trips<S: TaskStore>(store: Arc<S>) {
+    let t = task("payments", "Daily sales");
+    store.insert_task(&t).await.expect("insert");
+    let got = store.get_task(&t.project, &t.id).await.expect("get");
+    assert_eq!(got, Some(t));
+}
+
+pub async fn inserting_the_same_id_twice_conflicts<S: TaskStore>(store: Arc<S>) {
+    let t = task("payments", "Daily sales");
+    store.insert_task(&t).await.expect("insert");
+    let again = edited(&t, "Other");
+    assert!(matches!(store.insert_task(&again).await, Err(StoreError::Conflict)));
+    assert_eq!(store.get_task(&t.project, &t.id).await.expect("get"), Some(t));
+}
+
+pub async fn a_task_is_invisible_from_another_project<S: TaskStore>(store: Arc<S>) {
+    let t = task("payments", "Daily sales");
+    store.insert_task(&t).await.expect("insert");
+    assert_eq!(store.get_task(&project("other"), &t.id).await.expect("get"), None);
+    assert_eq!(store.get_task(&t.project, &TaskId::new()).await.expect("get"), None);
+    let listed = store.list_tasks(&project("other"), None, 10).await.expect("list");
+    assert!(listed.items.is_empty());
+}
+
+pub async fn replace_with_the_current_version_wins<S: TaskStore>(store: Arc<S>) {
+    let t = task("payments", "Daily sales");
+    store.insert_task(&t).await.expect("insert");
+    let next = edited(&t, "Weekly sales");
+    store.replace_task(&next, 1).await.expect("replace");
+    let got = store.get_task(&t.project, &t.id).await.expect("get").expect("present");
+    assert_eq!(got.version, 2);
+    assert_eq!(got.spec.name.as_str(), "Weekly sales");
+}
+
+pub async fn replace_with_a_stale_version_conflicts_and_keeps_the_stored_task<S: TaskStore>(store: Arc<S>) {
+    let t = task("payments", "Daily sales");
+    store.insert_task(&t).await.expect("insert");
+    let v2 = edited(&t, "Second");
+    store.replace_task(&v2, 1).await.expect("replace");
+    let stale = edited(&t, "Stale");
+    assert!(matches!(store.replace_task(&stale, 1).await, Err(StoreError::Conflict)));
+    let got = store.get_task(&t.project, &t.id).await.expect("get").expect("present");
+    assert_eq!(got, v2);
+}
+
+pub async fn replace_of_a_missing_task_is_not_found<S: TaskStore>(store: Arc<S>) {
+    let t = task("payments", "Daily sales");
+    assert!(matches!(store.replace_task(&edited(&t, "x"), 1).await, Err(StoreError::NotFound)));
+    assert_eq!(store.get_task(&t.project, &t.id).await.expect("get"), None, "replace must not create");
+}
+
+pub async fn delete_checks_the_version_and_existence<S: TaskStore>(store: Arc<S>) {
+    let t = task("payments", "Daily sales");
+    store.insert_task(&t).await.expect("insert");
+    assert!(matches!(store.delete_task(&t.project, &t.id, 7).await, Err(StoreError::Conflict)));
+    assert!(store.get_task(&t.project, &t.id).await.expect("get").is_some());
+    store.delete_task(&t.project, &t.id, 1).await.expect("delete");
+    assert_eq!(store.get_task(&t.project, &t.id).await.expect("get"), None);
+    assert!(matches!(store.delete_task(&t.project, &t.id, 1).await, Err(StoreError::NotFound)));
+}
+
+pub async fn list_is_newest_first_and_pages_without_gaps_or_repeats<S: TaskStore>(store: Arc<S>) {
+    let mut created = Vec::new();
+    for i in 0..7 {
+        let t = task("payments", &format!("Task {i}"));
+        store.insert_task(&t).await.expect("insert");
+        created.push(t.id);
+    }
+    store.insert_task(&task("other", "Not mine")).await.expect("insert");
+    let mut seen = Vec::new();
+    let mut after = None;
+    let mut pages = 0;
+    loop {
+        let page = store.list_tasks(&project("payments"), after.as_ref(), 3).await.expect("list");
+        pages += 1;
+        assert!(page.items.len() <= 3);
+        seen.extend(page.items.iter().map(|t| t.id));
+        match page.next_after {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    created.reverse();
+    assert_eq!(seen, created, "newest first, every task once");
+    assert_eq!(pages, 3);
+}
+
+pub async fn a_full_last_page_has_no_next_cursor<S: TaskStore>(store: Arc<S>) {
+    for i in 0..4 {
+        store.insert_task(&task("payments", &format!("Task {i}"))).await.expect("insert");
+    }
+    let first = store.list_tasks(&project("payments"), None, 2).await.expect("list");
+    let second = store
+        .list_tasks(&project("payments"), first.next_after.as_ref(), 2)
+        .await
+        .expect("list");
+    assert_eq!(second.items.len(), 2);
+    assert_eq!(second.next_after, None, "no empty third page");
+}
+
+pub async fn concurrent_replaces_of_one_version_let_exactly_one_win<S: TaskStore + 'static>(store: Arc<S>) {
+    let t = task("payments", "Daily sales");
+    store.insert_task(&t).await.expect("insert");
+    let mut writers = Vec::new();
+    for i in 0..8 {
+        let (store, next) = (store.clone(), edited(&t, &format!("Writer {i}")));
+        writers.push(tokio::spawn(async move { store.replace_task(&next, 1).await }));
+    }
+    let mut wins = 0;
+    for writer in writers {
+        match writer.await.expect("join") {
+            Ok(()) => wins += 1,
+            Err(StoreError::Conflict) => {}
+            Err(other) => panic!("unexpected error: {other}"),
+        }
+    }
+    assert_eq!(wins, 1);
+    let got = store.get_task(&t.project, &t.id).await.expect("get").expect("present");
+    assert_eq!(got.version, 2);
+}
+
+pub async fn keys_are_stored_found_and_revoked<S: KeyStore>(store: Arc<S>) {
+    let new = NewKey::mint(Role::Viewer, Some(project("payments")), at("2026-11-25T01:00:00Z"));
+    store.insert_key(&new.key).await.expect("insert");
+    assert!(matches!(store.insert_key(&new.key).await, Err(StoreError::Conflict)));
+    let got = store.get_key(&new.key.id).await.expect("get").expect("present");
+    assert_eq!(got, new.key);
+    assert!(got.hash.matches(&new.token));
+    store.delete_key(&new.key.id).await.expect("delete");
+    assert_eq!(store.get_key(&new.key.id).await.expect("get"), None);
+    assert!(matches!(store.delete_key(&new.key.id).await, Err(StoreError::NotFound)));
+    let unknown = KeyId::parse("0123456789abcdef").expect("id");
+    assert_eq!(store.get_key(&unknown).await.expect("get"), None);
+}
+
+/// Expands to the whole suite for a store made by `$make` (an async expression giving `Arc<Store>`).
+#[macro_export]
+macro_rules! store_contract {
+    ($make:expr) => {
+        $crate::store_contract!(@cases $make;
+            insert_then_get_round_trips,
+            inserting_the_same_id_twice_conflicts,
+            a_task_is_invisible_from_another_project,
+            replace_with_the_current_version_wins,
+            replace_with_a_stale_version_conflicts_and_keeps_the_stored_task,
+            replace_of_a_missing_task_is_not_found,
+            delete_checks_the_version_and_existence,
+            list_is_newest_first_and_pages_without_gaps_or_repeats,
+            a_full_last_page_has_no_next_cursor,
+            concurrent_replaces_of_one_version_let_exactly_one_win,
+            keys_are_stored_found_and_revoked
+        );
+    };
+    (@cases $make:expr; $($case:ident),+) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                $crate::contract::$case($make).await;
+            }
+        )+
+    };
+}

@@ -1,0 +1,48 @@
+//! Calls the Router in process (no socket), the way API Gateway and the local server both reach it.
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// The answer to one call: status and the JSON body (`Value::Null` when empty).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The `field` of an error body.
+    pub fn field(&self) -> Option<&str> {
+        self.body["error"]["field"].as_str()
+    }
+
+    pub fn code(&self) -> Option<&str> {
+        self.body["error"]["code"].as_str()
+    }
+}
+
+/// Sends a request with an optional bearer token and raw body.
+pub async fn call_raw(router: &herald_api::Router, method: Method, uri: &str, token: Option<&str>, body: Vec<u8>) -> Reply {
+    let mut request = Request::builder().method(method).uri(uri).header("content-type", "application/json");
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let request = request.body(Body::from(body)).expect("request");
+    let response = router.clone().oneshot(request).await.expect("router is infallible");
+    let status = response.status();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    Reply { status, body }
+}
+
+/// Sends JSON (or nothing for `Value::Null`).
+pub async fn call(router: &herald_api::Router, method: Method, uri: &str, token: Option<&str>, body: &Value) -> Reply {
+    let bytes = if body.is_null() { Vec::new() } else { serde_json::to_vec(body).expect("json") };
+    call_raw(router, method, uri, token, bytes).await
+}
