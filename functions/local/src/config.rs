@@ -1,5 +1,6 @@
 //! herald-local's configuration, from the environment, with the documented defaults.
 use std::net::SocketAddr;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +28,12 @@ impl Config {
         let addr_text = std::env::var("HERALD_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into());
         let addr = addr_text.parse().map_err(|_| ConfigError::Addr(addr_text))?;
         let data_dir = PathBuf::from(std::env::var("HERALD_DATA_DIR").unwrap_or_else(|_| "./.herald".into()));
-        std::fs::create_dir_all(&data_dir).map_err(|source| ConfigError::DataDir {
+        // The data directory holds the admin token and stored secrets: only this user may read it.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&data_dir)
+            .map_err(|source| ConfigError::DataDir {
             path: data_dir.clone(),
             source,
         })?;

@@ -63,8 +63,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
-        let field = if path == "." { "body".to_owned() } else { path };
         let inner = err.into_inner();
+        let field = field_of(&path, &inner.to_string());
         let message = if inner.is_syntax() || inner.is_eof() {
             format!("is not valid JSON: {inner}")
         } else {
@@ -76,6 +76,20 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         .end()
         .map_err(|err| ApiError::invalid("body", format!("has trailing data after the JSON value: {err}")))?;
     Ok(value)
+}
+
+/// The path of the bad field; serde names a missing field only in its message, so it is appended.
+fn field_of(path: &str, message: &str) -> String {
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(name, _)| name);
+    match (path, missing) {
+        (".", Some(name)) => name.to_owned(),
+        (".", None) => "body".to_owned(),
+        (parent, Some(name)) => format!("{parent}.{name}"),
+        (parent, None) => parent.to_owned(),
+    }
 }
 
 pub fn project_id(raw: &str) -> Result<ProjectId, ApiError> {
