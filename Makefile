@@ -36,7 +36,7 @@ test-deps:
 test: test-deps
 	@mkdir -p target
 	@status=0; \
-	bash scripts/with-moto.sh $(CARGO) test --workspace --all-targets 2>&1 | tee target/test.log || status=$$?; \
+	bash scripts/with-moto.sh $(CARGO) test --workspace --all-targets --no-fail-fast 2>&1 | tee target/test.log || status=$$?; \
 	bash scripts/test-summary.sh target/test.log; \
 	if [ "$$status" -ne 0 ]; then echo "make test: FAILED (exit $$status)" >&2; fi; \
 	exit $$status

@@ -15,7 +15,9 @@ pub enum AdminToken {
 impl AdminToken {
     pub fn token(&self) -> &str {
         match self {
-            Self::FromEnv(token) | Self::Stored { token, .. } | Self::Generated { token, .. } => token,
+            Self::FromEnv(token) | Self::Stored { token, .. } | Self::Generated { token, .. } => {
+                token
+            }
         }
     }
 }
@@ -61,7 +63,10 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let first = load_or_create(None, &dir).unwrap();
         assert!(matches!(first, AdminToken::Generated { .. }));
-        let mode = std::fs::metadata(dir.join(FILE_NAME)).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.join(FILE_NAME))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         let second = load_or_create(None, &dir).unwrap();
         assert!(matches!(second, AdminToken::Stored { .. }));

@@ -14,7 +14,11 @@ pub fn build(data_dir: &Path, admin_token: &str) -> Result<herald_api::Router, D
     let store = Arc::new(SqliteStore::new(db.clone()));
     let clock = Arc::new(SystemClock);
     Ok(herald_api::router(herald_api::AppState {
-        tasks: TaskService::new(store.clone(), Arc::new(LocalScheduler::new(db)), clock.clone()),
+        tasks: TaskService::new(
+            store.clone(),
+            Arc::new(LocalScheduler::new(db)),
+            clock.clone(),
+        ),
         keys: KeyService::new(store, KeyHash::of(admin_token), clock),
     }))
 }

@@ -26,18 +26,23 @@ pub struct Config {
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         let addr_text = std::env::var("HERALD_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into());
-        let addr = addr_text.parse().map_err(|_| ConfigError::Addr(addr_text))?;
-        let data_dir = PathBuf::from(std::env::var("HERALD_DATA_DIR").unwrap_or_else(|_| "./.herald".into()));
+        let addr = addr_text
+            .parse()
+            .map_err(|_| ConfigError::Addr(addr_text))?;
+        let data_dir =
+            PathBuf::from(std::env::var("HERALD_DATA_DIR").unwrap_or_else(|_| "./.herald".into()));
         // The data directory holds the admin token and stored secrets: only this user may read it.
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(&data_dir)
             .map_err(|source| ConfigError::DataDir {
-            path: data_dir.clone(),
-            source,
-        })?;
-        let admin_token = std::env::var("HERALD_ADMIN_TOKEN").ok().filter(|t| !t.trim().is_empty());
+                path: data_dir.clone(),
+                source,
+            })?;
+        let admin_token = std::env::var("HERALD_ADMIN_TOKEN")
+            .ok()
+            .filter(|t| !t.trim().is_empty());
         Ok(Self {
             addr,
             data_dir,

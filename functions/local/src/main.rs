@@ -9,7 +9,9 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .init();
     let config = config::Config::from_env()?;
     let admin = admin_token::load_or_create(config.admin_token.clone(), &config.data_dir)?;
@@ -18,12 +20,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("Herald is listening on http://{}", listener.local_addr()?);
     match &admin {
         AdminToken::Generated { token, path } => {
-            println!("Generated the admin token (shown once; also stored in {}):\n  {token}", path.display());
+            println!(
+                "Generated the admin token (shown once; also stored in {}):\n  {token}",
+                path.display()
+            );
         }
         AdminToken::Stored { path, .. } => println!("Admin token: in {}", path.display()),
         AdminToken::FromEnv(_) => println!("Admin token: from HERALD_ADMIN_TOKEN"),
     }
-    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -24,7 +24,10 @@ pub struct Config {
 }
 
 fn var(name: &'static str) -> Result<String, ConfigError> {
-    std::env::var(name).ok().filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(name))
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or(ConfigError::Missing(name))
 }
 
 impl Config {
@@ -36,12 +39,12 @@ impl Config {
                 trigger_arn: var("HERALD_TRIGGER_ARN")?,
                 role_arn: var("HERALD_SCHEDULER_ROLE_ARN")?,
             },
-            admin_token_sha256: KeyHash::parse(&var("HERALD_ADMIN_TOKEN_SHA256")?).map_err(|message| {
-                ConfigError::Invalid {
+            admin_token_sha256: KeyHash::parse(&var("HERALD_ADMIN_TOKEN_SHA256")?).map_err(
+                |message| ConfigError::Invalid {
                     name: "HERALD_ADMIN_TOKEN_SHA256",
                     message,
-                }
-            })?,
+                },
+            )?,
         })
     }
 }
@@ -49,8 +52,14 @@ impl Config {
 /// Builds the Router over DynamoDB and EventBridge Scheduler, with clients created once.
 pub async fn app(config: Config) -> herald_api::Router {
     let sdk = aws_config::load_from_env().await;
-    let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table));
-    let scheduler = Arc::new(EventBridgeScheduler::new(aws_sdk_scheduler::Client::new(&sdk), config.target));
+    let store = Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        config.table,
+    ));
+    let scheduler = Arc::new(EventBridgeScheduler::new(
+        aws_sdk_scheduler::Client::new(&sdk),
+        config.target,
+    ));
     let clock = Arc::new(SystemClock);
     herald_api::router(herald_api::AppState {
         tasks: TaskService::new(store.clone(), scheduler, clock.clone()),

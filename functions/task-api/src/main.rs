@@ -1,5 +1,5 @@
 //! task-api Lambda: API Gateway HTTP API → Herald's REST API.
-use lambda_http::{run, tracing, Error};
+use lambda_http::{Error, run, tracing};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -1,7 +1,7 @@
 //! The one error type of the HTTP layer, mapped once to API.md's error body.
+use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use herald_core::ServiceError;
 use serde::Serialize;
 
@@ -49,7 +49,11 @@ impl ApiError {
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
     }
 
     pub fn too_large(limit: usize) -> Self {
@@ -65,7 +69,11 @@ impl ApiError {
     }
 
     pub fn method_not_allowed() -> Self {
-        Self::new(StatusCode::METHOD_NOT_ALLOWED, "invalid_argument", "this method is not allowed on this path")
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "invalid_argument",
+            "this method is not allowed on this path",
+        )
     }
 
     pub fn status(&self) -> StatusCode {
@@ -86,11 +94,17 @@ impl From<ServiceError> for ApiError {
             ServiceError::Unauthenticated => {
                 Self::unauthenticated("a valid API key is required: Authorization: Bearer <key>")
             }
-            ServiceError::PermissionDenied(message) => Self::new(StatusCode::FORBIDDEN, "permission_denied", message),
+            ServiceError::PermissionDenied(message) => {
+                Self::new(StatusCode::FORBIDDEN, "permission_denied", message)
+            }
             ServiceError::NotFound(what) => Self::not_found(what),
             ServiceError::Conflict(message) => Self::new(StatusCode::CONFLICT, "conflict", message),
             ServiceError::FailedPrecondition { field, message } => {
-                let mut err = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "failed_precondition", message);
+                let mut err = Self::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "failed_precondition",
+                    message,
+                );
                 err.field = field;
                 err
             }
@@ -122,10 +136,19 @@ fn cause_chain(err: &(dyn std::error::Error + 'static)) -> String {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status.is_server_error() {
-            let cause = self.source.as_deref().map(|e| cause_chain(e)).unwrap_or_default();
+            let cause = self
+                .source
+                .as_deref()
+                .map(|e| cause_chain(e))
+                .unwrap_or_default();
             tracing::error!(code = self.code, error.cause_chain = %cause, "{}", self.message);
         } else {
-            tracing::info!(code = self.code, field = self.field.as_deref(), "{}", self.message);
+            tracing::info!(
+                code = self.code,
+                field = self.field.as_deref(),
+                "{}",
+                self.message
+            );
         }
         let body = ErrorBody {
             error: ErrorDetail {

@@ -1,9 +1,9 @@
 //! Extractors: the caller's identity, JSON bodies parsed with the path of the bad field, path ids.
-use crate::error::ApiError;
 use crate::AppState;
+use crate::error::ApiError;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::request::Parts;
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use bytes::Bytes;
 use herald_core::domain::auth::Principal;
 use herald_core::domain::ids::{ProjectId, TaskId};
@@ -18,7 +18,10 @@ pub struct Caller(pub Principal);
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
@@ -29,7 +32,9 @@ impl FromRequestParts<AppState> for Caller {
             .and_then(|h| h.strip_prefix("Bearer "))
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::unauthenticated("the Authorization header must be 'Bearer <key>'"))?;
+            .ok_or_else(|| {
+                ApiError::unauthenticated("the Authorization header must be 'Bearer <key>'")
+            })?;
         Ok(Self(state.keys.authenticate(token).await?))
     }
 }
@@ -72,9 +77,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         };
         ApiError::invalid(field, message)
     })?;
-    deserializer
-        .end()
-        .map_err(|err| ApiError::invalid("body", format!("has trailing data after the JSON value: {err}")))?;
+    deserializer.end().map_err(|err| {
+        ApiError::invalid(
+            "body",
+            format!("has trailing data after the JSON value: {err}"),
+        )
+    })?;
     Ok(value)
 }
 

@@ -1,11 +1,12 @@
 //! Tasks and keys in one DynamoDB table (`PK`/`SK`); conditional writes give optimistic concurrency.
 use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, Projection, ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
-use aws_sdk_dynamodb::Client;
 use herald_core::domain::auth::ApiKey;
 use herald_core::domain::ids::{KeyId, ProjectId, TaskId};
 use herald_core::domain::task::PushTask;
@@ -101,13 +102,21 @@ impl DynamoStore {
                 .map_err(unavailable)
         };
         let key = |name: &str, kind: KeyType| {
-            KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(unavailable)
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .map_err(unavailable)
         };
         let gsi = GlobalSecondaryIndex::builder()
             .index_name("GSI1")
             .key_schema(key("GSI1PK", KeyType::Hash)?)
             .key_schema(key("GSI1SK", KeyType::Range)?)
-            .projection(Projection::builder().projection_type(ProjectionType::All).build())
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
             .build()
             .map_err(unavailable)?;
         let created = client
@@ -132,7 +141,13 @@ impl DynamoStore {
             .await;
         match created {
             Ok(_) => {}
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => return Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_in_use_exception()) =>
+            {
+                return Ok(());
+            }
             Err(err) => return Err(unavailable(err)),
         }
         client
@@ -194,7 +209,11 @@ impl TaskStore for DynamoStore {
         }
     }
 
-    async fn get_task(&self, project: &ProjectId, id: &TaskId) -> Result<Option<PushTask>, StoreError> {
+    async fn get_task(
+        &self,
+        project: &ProjectId,
+        id: &TaskId,
+    ) -> Result<Option<PushTask>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -216,7 +235,10 @@ impl TaskStore for DynamoStore {
     ) -> Result<Page<PushTask>, StoreError> {
         let fetch = i32::try_from(limit + 1).unwrap_or(i32::MAX);
         let start = after.map(|id| {
-            HashMap::from([("PK".to_owned(), s(project_pk(project))), ("SK".to_owned(), s(task_sk(id)))])
+            HashMap::from([
+                ("PK".to_owned(), s(project_pk(project))),
+                ("SK".to_owned(), s(task_sk(id))),
+            ])
         });
         // Task ids are UUIDv7, so descending SK order is newest first.
         let out = self
@@ -233,7 +255,11 @@ impl TaskStore for DynamoStore {
             .send()
             .await
             .map_err(unavailable)?;
-        let mut items = out.items().iter().map(parse_doc::<PushTask>).collect::<Result<Vec<_>, _>>()?;
+        let mut items = out
+            .items()
+            .iter()
+            .map(parse_doc::<PushTask>)
+            .collect::<Result<Vec<_>, _>>()?;
         let next_after = if items.len() > limit {
             items.truncate(limit);
             items.last().map(|t| t.id)
@@ -255,14 +281,19 @@ impl TaskStore for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(err) if is_condition_failed(&err) => {
-                Err(self.lost_condition(project_pk(&task.project), task_sk(&task.id)).await)
-            }
+            Err(err) if is_condition_failed(&err) => Err(self
+                .lost_condition(project_pk(&task.project), task_sk(&task.id))
+                .await),
             Err(err) => Err(unavailable(err)),
         }
     }
 
-    async fn delete_task(&self, project: &ProjectId, id: &TaskId, expected_version: u64) -> Result<(), StoreError> {
+    async fn delete_task(
+        &self,
+        project: &ProjectId,
+        id: &TaskId,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
         let result = self
             .client
             .delete_item()
@@ -275,7 +306,9 @@ impl TaskStore for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(err) if is_condition_failed(&err) => Err(self.lost_condition(project_pk(project), task_sk(id)).await),
+            Err(err) if is_condition_failed(&err) => {
+                Err(self.lost_condition(project_pk(project), task_sk(id)).await)
+            }
             Err(err) => Err(unavailable(err)),
         }
     }

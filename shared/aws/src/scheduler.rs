@@ -1,9 +1,11 @@
 //! One EventBridge Scheduler schedule per task, in group `herald`, named by the task id.
 use async_trait::async_trait;
+use aws_sdk_scheduler::Client;
 use aws_sdk_scheduler::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_scheduler::primitives::DateTime as AwsDateTime;
-use aws_sdk_scheduler::types::{FlexibleTimeWindow, FlexibleTimeWindowMode, RetryPolicy, ScheduleState, Target};
-use aws_sdk_scheduler::Client;
+use aws_sdk_scheduler::types::{
+    FlexibleTimeWindow, FlexibleTimeWindowMode, RetryPolicy, ScheduleState, Target,
+};
 use chrono::{DateTime, Utc};
 use herald_core::domain::ids::{ProjectId, TaskId};
 use herald_core::ports::{ScheduleDefinition, ScheduleGateway, SchedulerError};
@@ -85,7 +87,11 @@ fn window_off() -> Result<FlexibleTimeWindow, SchedulerError> {
 }
 
 fn state_of(enabled: bool) -> ScheduleState {
-    if enabled { ScheduleState::Enabled } else { ScheduleState::Disabled }
+    if enabled {
+        ScheduleState::Enabled
+    } else {
+        ScheduleState::Disabled
+    }
 }
 
 #[async_trait]
@@ -125,13 +131,18 @@ impl ScheduleGateway for EventBridgeScheduler {
             .state(state_of(definition.enabled))
             .flexible_time_window(window_off()?)
             .target(self.target_for(definition)?)
-            .description(format!("Herald push task {} in project {}", definition.task, definition.project))
+            .description(format!(
+                "Herald push task {} in project {}",
+                definition.task, definition.project
+            ))
             .send()
             .await;
         match created {
             Ok(_) => Ok(()),
             // Someone created it between our two calls: the next update wins.
-            Err(err) if err.as_service_error().and_then(|e| e.code()) == Some("ConflictException") => {
+            Err(err)
+                if err.as_service_error().and_then(|e| e.code()) == Some("ConflictException") =>
+            {
                 Box::pin(self.put_schedule(definition)).await
             }
             Err(err) => Err(map_error(err)),
@@ -139,7 +150,11 @@ impl ScheduleGateway for EventBridgeScheduler {
     }
 
     #[tracing::instrument(skip_all, fields(task_id = %task))]
-    async fn delete_schedule(&self, _project: &ProjectId, task: &TaskId) -> Result<(), SchedulerError> {
+    async fn delete_schedule(
+        &self,
+        _project: &ProjectId,
+        task: &TaskId,
+    ) -> Result<(), SchedulerError> {
         let deleted = self
             .client
             .delete_schedule()
@@ -179,7 +194,10 @@ impl ScheduleGateway for EventBridgeScheduler {
             project: project.clone(),
             task: *task,
             expression: out.schedule_expression().unwrap_or_default().to_owned(),
-            timezone: out.schedule_expression_timezone().unwrap_or("UTC").to_owned(),
+            timezone: out
+                .schedule_expression_timezone()
+                .unwrap_or("UTC")
+                .to_owned(),
             start,
             enabled: out.state() == Some(&ScheduleState::Enabled),
         }))

@@ -44,7 +44,10 @@ pub enum ServiceError {
     #[error("{0}")]
     Conflict(String),
     #[error("{message}")]
-    FailedPrecondition { field: Option<String>, message: String },
+    FailedPrecondition {
+        field: Option<String>,
+        message: String,
+    },
     #[error("{what} is unavailable")]
     Unavailable {
         what: &'static str,

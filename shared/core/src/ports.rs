@@ -34,7 +34,11 @@ pub struct Page<T> {
 pub trait TaskStore: Send + Sync {
     /// Writes a new task; `Conflict` if one with its id exists.
     async fn insert_task(&self, task: &PushTask) -> Result<(), StoreError>;
-    async fn get_task(&self, project: &ProjectId, id: &TaskId) -> Result<Option<PushTask>, StoreError>;
+    async fn get_task(
+        &self,
+        project: &ProjectId,
+        id: &TaskId,
+    ) -> Result<Option<PushTask>, StoreError>;
     /// Tasks of a project, newest first, starting after `after`.
     async fn list_tasks(
         &self,
@@ -92,7 +96,11 @@ pub trait ScheduleGateway: Send + Sync {
     /// Creates the task's schedule or replaces it with `definition`.
     async fn put_schedule(&self, definition: &ScheduleDefinition) -> Result<(), SchedulerError>;
     /// Deletes the task's schedule; deleting one that does not exist is fine.
-    async fn delete_schedule(&self, project: &ProjectId, task: &TaskId) -> Result<(), SchedulerError>;
+    async fn delete_schedule(
+        &self,
+        project: &ProjectId,
+        task: &TaskId,
+    ) -> Result<(), SchedulerError>;
     /// The schedule as the scheduler holds it, if any.
     async fn get_schedule(
         &self,

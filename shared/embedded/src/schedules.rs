@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use herald_core::domain::ids::{ProjectId, TaskId};
 use herald_core::ports::{ScheduleDefinition, ScheduleGateway, SchedulerError};
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{OptionalExtension, params};
 
 #[derive(Clone)]
 pub struct LocalScheduler {
@@ -53,11 +53,16 @@ impl ScheduleGateway for LocalScheduler {
             .await
     }
 
-    async fn delete_schedule(&self, _project: &ProjectId, task: &TaskId) -> Result<(), SchedulerError> {
+    async fn delete_schedule(
+        &self,
+        _project: &ProjectId,
+        task: &TaskId,
+    ) -> Result<(), SchedulerError> {
         let task = task.to_string();
         self.db
             .call(move |conn| {
-                conn.execute("DELETE FROM schedules WHERE task_id = ?1", params![task]).map_err(sql)?;
+                conn.execute("DELETE FROM schedules WHERE task_id = ?1", params![task])
+                    .map_err(sql)?;
                 Ok(())
             })
             .await

@@ -5,7 +5,7 @@ use herald_core::domain::auth::ApiKey;
 use herald_core::domain::ids::{KeyId, ProjectId, TaskId};
 use herald_core::domain::task::PushTask;
 use herald_core::ports::{KeyStore, Page, StoreError, TaskStore};
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{OptionalExtension, params};
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -45,8 +45,12 @@ fn from_doc<T: serde::de::DeserializeOwned>(doc: &str) -> Result<T, StoreError> 
 impl TaskStore for SqliteStore {
     async fn insert_task(&self, task: &PushTask) -> Result<(), StoreError> {
         let doc = to_doc(task)?;
-        let (project, id, version, state) =
-            (task.project.to_string(), task.id.to_string(), sql_version(task.version), task.state.as_str());
+        let (project, id, version, state) = (
+            task.project.to_string(),
+            task.id.to_string(),
+            sql_version(task.version),
+            task.state.as_str(),
+        );
         let (created, updated) = (task.created_at.to_rfc3339(), task.updated_at.to_rfc3339());
         self.db
             .call(move |conn| {
@@ -62,7 +66,11 @@ impl TaskStore for SqliteStore {
             .await
     }
 
-    async fn get_task(&self, project: &ProjectId, id: &TaskId) -> Result<Option<PushTask>, StoreError> {
+    async fn get_task(
+        &self,
+        project: &ProjectId,
+        id: &TaskId,
+    ) -> Result<Option<PushTask>, StoreError> {
         let (project, id) = (project.to_string(), id.to_string());
         let doc: Option<String> = self
             .db
@@ -87,7 +95,9 @@ impl TaskStore for SqliteStore {
     ) -> Result<Page<PushTask>, StoreError> {
         let project = project.to_string();
         // Task ids are UUIDv7: descending id order is newest first. One extra row tells if a next page exists.
-        let after = after.map(ToString::to_string).unwrap_or_else(|| "~".to_owned());
+        let after = after
+            .map(ToString::to_string)
+            .unwrap_or_else(|| "~".to_owned());
         let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
         let docs: Vec<String> = self
             .db
@@ -101,7 +111,10 @@ impl TaskStore for SqliteStore {
                 rows.collect::<Result<Vec<String>, _>>().map_err(sql)
             })
             .await?;
-        let mut items = docs.iter().map(|d| from_doc::<PushTask>(d)).collect::<Result<Vec<_>, _>>()?;
+        let mut items = docs
+            .iter()
+            .map(|d| from_doc::<PushTask>(d))
+            .collect::<Result<Vec<_>, _>>()?;
         let next_after = if items.len() > limit {
             items.truncate(limit);
             items.last().map(|t| t.id)
@@ -113,8 +126,12 @@ impl TaskStore for SqliteStore {
 
     async fn replace_task(&self, task: &PushTask, expected_version: u64) -> Result<(), StoreError> {
         let doc = to_doc(task)?;
-        let (project, id, version, state) =
-            (task.project.to_string(), task.id.to_string(), sql_version(task.version), task.state.as_str());
+        let (project, id, version, state) = (
+            task.project.to_string(),
+            task.id.to_string(),
+            sql_version(task.version),
+            task.state.as_str(),
+        );
         let updated = task.updated_at.to_rfc3339();
         self.db
             .call(move |conn| {
@@ -142,7 +159,12 @@ impl TaskStore for SqliteStore {
             .await
     }
 
-    async fn delete_task(&self, project: &ProjectId, id: &TaskId, expected_version: u64) -> Result<(), StoreError> {
+    async fn delete_task(
+        &self,
+        project: &ProjectId,
+        id: &TaskId,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
         let (project, id) = (project.to_string(), id.to_string());
         self.db
             .call(move |conn| {
@@ -157,11 +179,16 @@ impl TaskStore for SqliteStore {
                     .map_err(sql)?;
                 match stored {
                     None => return Err(StoreError::NotFound),
-                    Some(v) if v != sql_version(expected_version) => return Err(StoreError::Conflict),
+                    Some(v) if v != sql_version(expected_version) => {
+                        return Err(StoreError::Conflict);
+                    }
                     Some(_) => {}
                 }
-                tx.execute("DELETE FROM tasks WHERE project = ?1 AND id = ?2", params![project, id])
-                    .map_err(sql)?;
+                tx.execute(
+                    "DELETE FROM tasks WHERE project = ?1 AND id = ?2",
+                    params![project, id],
+                )
+                .map_err(sql)?;
                 tx.commit().map_err(sql)
             })
             .await
@@ -175,9 +202,16 @@ impl KeyStore for SqliteStore {
         self.db
             .call(move |conn| {
                 let inserted = conn
-                    .execute("INSERT INTO api_keys (id, doc) VALUES (?1, ?2) ON CONFLICT DO NOTHING", params![id, doc])
+                    .execute(
+                        "INSERT INTO api_keys (id, doc) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                        params![id, doc],
+                    )
                     .map_err(sql)?;
-                if inserted == 0 { Err(StoreError::Conflict) } else { Ok(()) }
+                if inserted == 0 {
+                    Err(StoreError::Conflict)
+                } else {
+                    Ok(())
+                }
             })
             .await
     }
@@ -187,9 +221,13 @@ impl KeyStore for SqliteStore {
         let doc: Option<String> = self
             .db
             .call(move |conn| {
-                conn.query_row("SELECT doc FROM api_keys WHERE id = ?1", params![id], |row| row.get(0))
-                    .optional()
-                    .map_err(sql)
+                conn.query_row(
+                    "SELECT doc FROM api_keys WHERE id = ?1",
+                    params![id],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(sql)
             })
             .await?;
         doc.as_deref().map(from_doc).transpose()
@@ -199,8 +237,14 @@ impl KeyStore for SqliteStore {
         let id = id.to_string();
         self.db
             .call(move |conn| {
-                let deleted = conn.execute("DELETE FROM api_keys WHERE id = ?1", params![id]).map_err(sql)?;
-                if deleted == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+                let deleted = conn
+                    .execute("DELETE FROM api_keys WHERE id = ?1", params![id])
+                    .map_err(sql)?;
+                if deleted == 0 {
+                    Err(StoreError::NotFound)
+                } else {
+                    Ok(())
+                }
             })
             .await
     }

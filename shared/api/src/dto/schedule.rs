@@ -1,10 +1,10 @@
 //! The schedule of a task on the wire: `every` plus the fields that kind needs.
 use super::at;
 use chrono::{NaiveDate, Weekday};
-use herald_core::domain::schedule::{
-    parse_timezone, CronExpr, MonthDay, Recurrence, Schedule, TimeOfDay,
-};
 use herald_core::FieldError;
+use herald_core::domain::schedule::{
+    CronExpr, MonthDay, Recurrence, Schedule, TimeOfDay, parse_timezone,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -49,8 +49,14 @@ const KINDS: &str = "hour, day, week, month or cron";
 
 impl ScheduleBody {
     /// Parses into a schedule; `today` gives the default start for a time zone.
-    pub fn parse(&self, today: impl Fn(chrono_tz::Tz) -> NaiveDate) -> Result<Schedule, FieldError> {
-        let timezone = at("timezone", parse_timezone(&self.timezone).map_err(|e| e.to_string()))?;
+    pub fn parse(
+        &self,
+        today: impl Fn(chrono_tz::Tz) -> NaiveDate,
+    ) -> Result<Schedule, FieldError> {
+        let timezone = at(
+            "timezone",
+            parse_timezone(&self.timezone).map_err(|e| e.to_string()),
+        )?;
         let start = match &self.start {
             Some(raw) => at(
                 "start",
@@ -66,7 +72,10 @@ impl ScheduleBody {
             "month" => &["day_of_month", "at"],
             "cron" => &["cron"],
             other => {
-                return Err(FieldError::new("every", format!("unknown schedule kind '{other}' (use {KINDS})")));
+                return Err(FieldError::new(
+                    "every",
+                    format!("unknown schedule kind '{other}' (use {KINDS})"),
+                ));
             }
         };
         let given = [
@@ -86,13 +95,17 @@ impl ScheduleBody {
         }
         let recurrence = match self.every.as_str() {
             "hour" => {
-                let minute = self.minute.ok_or_else(|| FieldError::new("minute", "is required with every = hour (0-59)"))?;
+                let minute = self.minute.ok_or_else(|| {
+                    FieldError::new("minute", "is required with every = hour (0-59)")
+                })?;
                 if minute > 59 {
                     return Err(FieldError::new("minute", "must be 0-59"));
                 }
                 Recurrence::Hourly { minute }
             }
-            "day" => Recurrence::Daily { at: self.time_of_day()? },
+            "day" => Recurrence::Daily {
+                at: self.time_of_day()?,
+            },
             "week" => Recurrence::Weekly {
                 days: self.weekdays()?,
                 at: self.time_of_day()?,
@@ -102,15 +115,22 @@ impl ScheduleBody {
                 at: self.time_of_day()?,
             },
             _ => {
-                let raw = self.cron.as_deref().ok_or_else(|| FieldError::new("cron", "is required with every = cron"))?;
+                let raw = self
+                    .cron
+                    .as_deref()
+                    .ok_or_else(|| FieldError::new("cron", "is required with every = cron"))?;
                 Recurrence::Cron(at("cron", CronExpr::parse(raw).map_err(|e| e.to_string()))?)
             }
         };
-        Schedule::new(recurrence, timezone, start).map_err(|e| FieldError::new("every", e.to_string()))
+        Schedule::new(recurrence, timezone, start)
+            .map_err(|e| FieldError::new("every", e.to_string()))
     }
 
     fn time_of_day(&self) -> Result<TimeOfDay, FieldError> {
-        let raw = self.at.as_deref().ok_or_else(|| FieldError::new("at", "is required: HH:MM"))?;
+        let raw = self
+            .at
+            .as_deref()
+            .ok_or_else(|| FieldError::new("at", "is required: HH:MM"))?;
         at("at", TimeOfDay::parse(raw).map_err(|e| e.to_string()))
     }
 
@@ -119,7 +139,12 @@ impl ScheduleBody {
             .days
             .as_deref()
             .filter(|d| !d.is_empty())
-            .ok_or_else(|| FieldError::new("days", "is required with every = week: e.g. [\"mon\", \"thu\"]"))?;
+            .ok_or_else(|| {
+                FieldError::new(
+                    "days",
+                    "is required with every = week: e.g. [\"mon\", \"thu\"]",
+                )
+            })?;
         let mut days = Vec::new();
         for (i, day) in raw.iter().enumerate() {
             let parsed = match day.to_ascii_lowercase().as_str() {
@@ -130,7 +155,12 @@ impl ScheduleBody {
                 "fri" => Weekday::Fri,
                 "sat" => Weekday::Sat,
                 "sun" => Weekday::Sun,
-                _ => return Err(FieldError::new(format!("days[{i}]"), format!("'{day}' is not a day: use mon … sun"))),
+                _ => {
+                    return Err(FieldError::new(
+                        format!("days[{i}]"),
+                        format!("'{day}' is not a day: use mon … sun"),
+                    ));
+                }
             };
             if !days.contains(&parsed) {
                 days.push(parsed);
@@ -145,7 +175,10 @@ impl ScheduleBody {
             Some(DayOfMonthBody::Day(day @ 1..=31)) => Ok(MonthDay::Day(*day)),
             Some(DayOfMonthBody::Last(last)) if last == "last" => Ok(MonthDay::Last),
             Some(_) => Err(FieldError::new("day_of_month", "must be 1-31 or \"last\"")),
-            None => Err(FieldError::new("day_of_month", "is required with every = month: 1-31 or \"last\"")),
+            None => Err(FieldError::new(
+                "day_of_month",
+                "is required with every = month: 1-31 or \"last\"",
+            )),
         }
     }
 }

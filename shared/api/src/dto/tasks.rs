@@ -2,17 +2,19 @@
 use super::schedule::{ScheduleBody, ScheduleView};
 use super::{at, within};
 use chrono::{DateTime, NaiveDate, Utc};
+use herald_core::FieldError;
 use herald_core::domain::ids::ContactId;
 use herald_core::domain::recipients::{
-    parse_list, EmailAddress, FeishuOpenId, Owner, Recipients, WecomGroupId, WecomUserId, MAX_GROUPS_PER_LIST,
-    MAX_IDS_PER_LIST,
+    EmailAddress, FeishuOpenId, MAX_GROUPS_PER_LIST, MAX_IDS_PER_LIST, Owner, Recipients,
+    WecomGroupId, WecomUserId, parse_list,
 };
 use herald_core::domain::task::{
-    AlarmRobot, Channel, Chart, Content, ExceptionControl, ExceptionRule, FailureLimit, Page, PushTask, Range,
-    RobotKey, TaskSpec, Template, MAX_CHARTS,
+    AlarmRobot, Channel, Chart, Content, ExceptionControl, ExceptionRule, FailureLimit, MAX_CHARTS,
+    Page, PushTask, Range, RobotKey, TaskSpec, Template,
 };
-use herald_core::domain::text::{ChartName, HttpUrl, MessageText, PageTitle, RowsPointer, TaskName};
-use herald_core::FieldError;
+use herald_core::domain::text::{
+    ChartName, HttpUrl, MessageText, PageTitle, RowsPointer, TaskName,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -192,23 +194,43 @@ fn optional<T>(
 
 fn group_ids(field: &str, items: &[GroupIdBody]) -> Result<Vec<WecomGroupId>, FieldError> {
     let texts: Vec<String> = items.iter().map(GroupIdBody::text).collect();
-    within(field, parse_list(&texts, MAX_GROUPS_PER_LIST, |v| WecomGroupId::parse(v)))
+    within(
+        field,
+        parse_list(&texts, MAX_GROUPS_PER_LIST, |v| WecomGroupId::parse(v)),
+    )
 }
 
 impl TaskBody {
     /// Parses the body into a task spec; `today` gives the default start date in a time zone.
-    pub fn parse(&self, today: impl Fn(chrono_tz::Tz) -> NaiveDate) -> Result<ParsedTask, FieldError> {
+    pub fn parse(
+        &self,
+        today: impl Fn(chrono_tz::Tz) -> NaiveDate,
+    ) -> Result<ParsedTask, FieldError> {
         let page = within("page", self.page.parse())?;
         let r = &self.recipients;
         let recipients = within(
             "recipients",
             Ok(Recipients {
-                wecom_users: within("wecom_users", parse_list(&r.wecom_users, MAX_IDS_PER_LIST, |v| WecomUserId::parse(v)))?,
+                wecom_users: within(
+                    "wecom_users",
+                    parse_list(&r.wecom_users, MAX_IDS_PER_LIST, |v| WecomUserId::parse(v)),
+                )?,
                 wecom_parties: group_ids("wecom_parties", &r.wecom_parties)?,
                 wecom_tags: group_ids("wecom_tags", &r.wecom_tags)?,
-                feishu_users: within("feishu_users", parse_list(&r.feishu_users, MAX_IDS_PER_LIST, |v| FeishuOpenId::parse(v)))?,
-                emails: within("emails", parse_list(&r.emails, MAX_IDS_PER_LIST, |v| EmailAddress::parse(v)))?,
-                contacts: within("contacts", parse_list(&r.contacts, MAX_IDS_PER_LIST, |v| ContactId::parse(v)))?,
+                feishu_users: within(
+                    "feishu_users",
+                    parse_list(&r.feishu_users, MAX_IDS_PER_LIST, |v| {
+                        FeishuOpenId::parse(v)
+                    }),
+                )?,
+                emails: within(
+                    "emails",
+                    parse_list(&r.emails, MAX_IDS_PER_LIST, |v| EmailAddress::parse(v)),
+                )?,
+                contacts: within(
+                    "contacts",
+                    parse_list(&r.contacts, MAX_IDS_PER_LIST, |v| ContactId::parse(v)),
+                )?,
             }),
         )?;
         let o = &self.owner;
@@ -240,7 +262,10 @@ impl TaskBody {
             None => (None, false),
             Some(robot) if robot.webhook_key == SECRET_SET => (None, true),
             Some(robot) => {
-                let key = at("alarm_robot.webhook_key", RobotKey::from_key_or_url(&robot.webhook_key))?;
+                let key = at(
+                    "alarm_robot.webhook_key",
+                    RobotKey::from_key_or_url(&robot.webhook_key),
+                )?;
                 (Some(AlarmRobot { webhook_key: key }), false)
             }
         };
@@ -257,7 +282,10 @@ impl TaskBody {
             alarm_robot,
             failure_limit: at("failure_limit", FailureLimit::parse(self.failure_limit))?,
         };
-        Ok(ParsedTask { spec, keep_alarm_robot })
+        Ok(ParsedTask {
+            spec,
+            keep_alarm_robot,
+        })
     }
 }
 
@@ -266,7 +294,10 @@ impl PageBody {
         if self.charts.len() > MAX_CHARTS {
             return Err(FieldError::new(
                 "charts",
-                format!("a page may hold at most {MAX_CHARTS} charts (got {})", self.charts.len()),
+                format!(
+                    "a page may hold at most {MAX_CHARTS} charts (got {})",
+                    self.charts.len()
+                ),
             ));
         }
         let charts = self
@@ -370,7 +401,11 @@ impl TaskView {
         let spec = &task.spec;
         let r = &spec.recipients;
         let o = &spec.owner;
-        let group = |ids: &[WecomGroupId]| ids.iter().map(|g| GroupIdBody::Text(g.to_string())).collect();
+        let group = |ids: &[WecomGroupId]| {
+            ids.iter()
+                .map(|g| GroupIdBody::Text(g.to_string()))
+                .collect()
+        };
         Self {
             id: task.id.to_string(),
             project: task.project.to_string(),

@@ -1,11 +1,11 @@
 //! API keys (admin).
+use crate::AppState;
 use crate::dto::keys::{CreateKeyBody, CreatedKey};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{project_id, Caller, JsonBody};
-use crate::AppState;
+use crate::extract::{Caller, JsonBody, project_id};
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use herald_core::domain::auth::Role;
 use herald_core::domain::ids::KeyId;
 use utoipa_axum::router::OpenApiRouter;
@@ -49,5 +49,7 @@ async fn delete_key(
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create_key)).routes(routes!(delete_key))
+    OpenApiRouter::new()
+        .routes(routes!(create_key))
+        .routes(routes!(delete_key))
 }

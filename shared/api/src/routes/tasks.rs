@@ -1,14 +1,14 @@
 //! Push tasks: CRUD, enable and disable.
+use crate::AppState;
 use crate::dto::tasks::{ConfirmBody, TaskBody, TaskList, TaskView};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{parse_json, project_id, task_id, Caller, JsonBody};
-use bytes::Bytes;
-use crate::AppState;
+use crate::extract::{Caller, JsonBody, parse_json, project_id, task_id};
+use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::Json;
 use base64::Engine;
+use bytes::Bytes;
 use chrono::NaiveDate;
 use herald_core::domain::ids::TaskId;
 use herald_core::services::tasks::TaskUpdate;
@@ -48,14 +48,23 @@ async fn create_task(
 ) -> Result<(StatusCode, Json<TaskView>), ApiError> {
     let project = project_id(&project)?;
     if body.version.is_some() {
-        return Err(ApiError::invalid("version", "is only used when replacing a task"));
+        return Err(ApiError::invalid(
+            "version",
+            "is only used when replacing a task",
+        ));
     }
     let parsed = body.parse(today(&state))?;
     if parsed.keep_alarm_robot {
-        return Err(ApiError::invalid("alarm_robot.webhook_key", "give the robot's key or webhook URL"));
+        return Err(ApiError::invalid(
+            "alarm_robot.webhook_key",
+            "give the robot's key or webhook URL",
+        ));
     }
     let task = state.tasks.create(&who, &project, parsed.spec).await?;
-    Ok((StatusCode::CREATED, Json(TaskView::new(&task, state.tasks.now()))))
+    Ok((
+        StatusCode::CREATED,
+        Json(TaskView::new(&task, state.tasks.now())),
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -77,13 +86,17 @@ async fn list_tasks(
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<TaskList>, ApiError> {
     let project = project_id(&project)?;
-    let Query(query) = query.map_err(|rejection| ApiError::invalid("query", rejection.body_text()))?;
+    let Query(query) =
+        query.map_err(|rejection| ApiError::invalid("query", rejection.body_text()))?;
     let limit = query.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {
         return Err(ApiError::invalid("limit", "must be 1-100"));
     }
     let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
-    let page = state.tasks.list(&who, &project, after.as_ref(), limit).await?;
+    let page = state
+        .tasks
+        .list(&who, &project, after.as_ref(), limit)
+        .await?;
     let now = state.tasks.now();
     Ok(Json(TaskList {
         items: page.items.iter().map(|t| TaskView::new(t, now)).collect(),
@@ -120,9 +133,9 @@ async fn replace_task(
     let project = project_id(&project)?;
     who.check_write(&project)?;
     let id = task_id(&task)?;
-    let version = body
-        .version
-        .ok_or_else(|| ApiError::invalid("version", "is required: the version of the task you read"))?;
+    let version = body.version.ok_or_else(|| {
+        ApiError::invalid("version", "is required: the version of the task you read")
+    })?;
     let parsed = body.parse(today(&state))?;
     let update = TaskUpdate {
         version,
@@ -166,7 +179,10 @@ async fn disable_task(
     } else {
         parse_json::<ConfirmBody>(&body)?.confirm
     };
-    let task = state.tasks.disable(&who, &project, &task_id(&task)?, confirm).await?;
+    let task = state
+        .tasks
+        .disable(&who, &project, &task_id(&task)?, confirm)
+        .await?;
     Ok(Json(TaskView::new(&task, state.tasks.now())))
 }
 

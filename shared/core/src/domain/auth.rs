@@ -25,7 +25,9 @@ impl Role {
             "admin" => Ok(Self::Admin),
             "editor" => Ok(Self::Editor),
             "viewer" => Ok(Self::Viewer),
-            other => Err(format!("unknown role '{other}' (use admin, editor or viewer)")),
+            other => Err(format!(
+                "unknown role '{other}' (use admin, editor or viewer)"
+            )),
         }
     }
 
@@ -88,7 +90,8 @@ pub struct NewKey {
 impl NewKey {
     pub fn mint(role: Role, project: Option<ProjectId>, now: DateTime<Utc>) -> Self {
         let id = KeyId::random();
-        let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+        let secret =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
         let token = format!("hk_{id}_{secret}");
         Self {
             key: ApiKey {
@@ -131,7 +134,9 @@ impl Principal {
     pub fn check_write(&self, project: &ProjectId) -> Result<(), ServiceError> {
         self.check_read(project)?;
         match self {
-            Self::Member { role: Role::Viewer, .. } => Err(ServiceError::PermissionDenied(
+            Self::Member {
+                role: Role::Viewer, ..
+            } => Err(ServiceError::PermissionDenied(
                 "this key is a viewer key: it can read but not change this project".into(),
             )),
             _ => Ok(()),
@@ -141,7 +146,9 @@ impl Principal {
     pub fn check_admin(&self) -> Result<(), ServiceError> {
         match self {
             Self::Admin => Ok(()),
-            Self::Member { .. } => Err(ServiceError::PermissionDenied("this needs an admin key".into())),
+            Self::Member { .. } => Err(ServiceError::PermissionDenied(
+                "this needs an admin key".into(),
+            )),
         }
     }
 }
@@ -163,10 +170,22 @@ mod tests {
     fn other_projects_are_invisible_and_viewers_cannot_write() {
         let payments = ProjectId::parse("payments").unwrap();
         let other = ProjectId::parse("other").unwrap();
-        let viewer = Principal::Member { project: payments.clone(), role: Role::Viewer };
+        let viewer = Principal::Member {
+            project: payments.clone(),
+            role: Role::Viewer,
+        };
         assert!(viewer.check_read(&payments).is_ok());
-        assert!(matches!(viewer.check_write(&payments), Err(ServiceError::PermissionDenied(_))));
-        assert!(matches!(viewer.check_read(&other), Err(ServiceError::NotFound(_))));
-        assert!(matches!(viewer.check_write(&other), Err(ServiceError::NotFound(_))));
+        assert!(matches!(
+            viewer.check_write(&payments),
+            Err(ServiceError::PermissionDenied(_))
+        ));
+        assert!(matches!(
+            viewer.check_read(&other),
+            Err(ServiceError::NotFound(_))
+        ));
+        assert!(matches!(
+            viewer.check_write(&other),
+            Err(ServiceError::NotFound(_))
+        ));
     }
 }

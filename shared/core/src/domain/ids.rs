@@ -6,9 +6,18 @@ fn check_slug(value: &str, max: usize) -> Result<(), super::ParseError> {
     if value.is_empty() || value.len() > max {
         return Err(format!("must be 1-{max} characters"));
     }
-    let first_ok = value.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
-    if !first_ok || !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        return Err("may contain only letters, digits, '-' and '_', starting with a letter or digit".into());
+    let first_ok = value
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric());
+    if !first_ok
+        || !value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(
+            "may contain only letters, digits, '-' and '_', starting with a letter or digit".into(),
+        );
     }
     Ok(())
 }
@@ -61,7 +70,11 @@ pub struct KeyId(String);
 impl KeyId {
     /// 16 lowercase hex characters.
     pub fn parse(value: &str) -> Result<Self, super::ParseError> {
-        if value.len() == 16 && value.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if value.len() == 16
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             Ok(Self(value.to_owned()))
         } else {
             Err("is not a key id".into())

@@ -1,7 +1,7 @@
 //! Who hears a push: WeCom users, departments and tags, Feishu users, e-mail addresses, contacts.
+use super::ParseError;
 use super::ids::ContactId;
 use super::text::string_newtype;
-use super::ParseError;
 use serde::{Deserialize, Serialize};
 
 string_newtype!(
@@ -91,7 +91,10 @@ pub fn parse_list<T: PartialEq>(
     parse: impl Fn(&str) -> Result<T, ParseError>,
 ) -> Result<Vec<T>, crate::FieldError> {
     if items.len() > max {
-        return Err(crate::FieldError::new("", format!("must hold at most {max} entries (got {})", items.len())));
+        return Err(crate::FieldError::new(
+            "",
+            format!("must hold at most {max} entries (got {})", items.len()),
+        ));
     }
     let mut out: Vec<T> = Vec::with_capacity(items.len());
     for (i, raw) in items.iter().enumerate() {
@@ -110,17 +113,33 @@ mod tests {
     #[test]
     fn email_addresses_are_checked() {
         assert!(EmailAddress::parse("a.b+c@example.com").is_ok());
-        for bad in ["", "a", "a@", "@x.com", "a b@x.com", "a@x", "a@-x.com", "a<b>@x.com"] {
+        for bad in [
+            "",
+            "a",
+            "a@",
+            "@x.com",
+            "a b@x.com",
+            "a@x",
+            "a@-x.com",
+            "a<b>@x.com",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad} was accepted");
         }
     }
 
     #[test]
     fn list_errors_name_the_index_and_duplicates_are_dropped() {
-        let items = vec!["zhangsan".to_owned(), "lisi".to_owned(), "zhangsan".to_owned()];
+        let items = vec![
+            "zhangsan".to_owned(),
+            "lisi".to_owned(),
+            "zhangsan".to_owned(),
+        ];
         let parsed = parse_list(&items, 10, |v| WecomUserId::parse(v)).unwrap();
         assert_eq!(parsed.len(), 2);
-        let err = parse_list(&["ok".to_owned(), "bad id".to_owned()], 10, |v| WecomUserId::parse(v)).unwrap_err();
+        let err = parse_list(&["ok".to_owned(), "bad id".to_owned()], 10, |v| {
+            WecomUserId::parse(v)
+        })
+        .unwrap_err();
         assert_eq!(err.field, "[1]");
         let err = parse_list(&vec!["a".to_owned(); 3], 2, |v| WecomUserId::parse(v)).unwrap_err();
         assert!(err.message.contains("at most 2"));

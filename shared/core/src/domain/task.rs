@@ -2,7 +2,9 @@
 use super::ids::{ProjectId, TaskId};
 use super::recipients::{Owner, Recipients};
 use super::schedule::Schedule;
-use super::text::{string_newtype, ChartName, HttpUrl, MessageText, PageTitle, RowsPointer, TaskName};
+use super::text::{
+    ChartName, HttpUrl, MessageText, PageTitle, RowsPointer, TaskName, string_newtype,
+};
 use crate::FieldError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -41,7 +43,9 @@ impl Channel {
             "wecom" => Ok(Self::Wecom),
             "feishu" => Ok(Self::Feishu),
             "email" => Ok(Self::Email),
-            other => Err(format!("unknown channel '{other}' (use wecom, feishu or email)")),
+            other => Err(format!(
+                "unknown channel '{other}' (use wecom, feishu or email)"
+            )),
         }
     }
 }
@@ -61,7 +65,9 @@ impl Template {
             "card" => Ok(Self::Card),
             "markdown" => Ok(Self::Markdown),
             "text" => Ok(Self::Text),
-            other => Err(format!("unknown template '{other}' (use card, markdown or text)")),
+            other => Err(format!(
+                "unknown template '{other}' (use card, markdown or text)"
+            )),
         }
     }
 }
@@ -229,7 +235,9 @@ impl TaskSpec {
             };
             return Err(FieldError::new(
                 "owner",
-                format!("must give the owner's {field} (or contact) so test pushes and alarms reach them"),
+                format!(
+                    "must give the owner's {field} (or contact) so test pushes and alarms reach them"
+                ),
             ));
         }
         Ok(())

@@ -56,7 +56,10 @@ pub fn check_text(value: &str, max: usize, allow_empty: bool) -> Result<(), Pars
     if chars > max {
         return Err(format!("must be at most {max} characters (got {chars})"));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
         return Err("must not contain control characters".into());
     }
     Ok(())
@@ -69,7 +72,10 @@ pub fn check_http_url(value: &str) -> Result<(), ParseError> {
     }
     let url = url::Url::parse(value).map_err(|e| format!("is not a valid URL ({e})"))?;
     if url.scheme() != "http" && url.scheme() != "https" {
-        return Err(format!("must be an http or https URL, not {}:", url.scheme()));
+        return Err(format!(
+            "must be an http or https URL, not {}:",
+            url.scheme()
+        ));
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err("must have a host".into());
@@ -139,7 +145,13 @@ mod tests {
     fn urls_must_be_http_or_https_with_host() {
         assert!(HttpUrl::parse("https://bi.example.com/share/abc").is_ok());
         assert!(HttpUrl::parse("http://127.0.0.1:8080/x").is_ok());
-        for bad in ["ftp://x.com/a", "file:///etc/passwd", "javascript:alert(1)", "/relative", "https://"] {
+        for bad in [
+            "ftp://x.com/a",
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "/relative",
+            "https://",
+        ] {
             assert!(HttpUrl::parse(bad).is_err(), "{bad} was accepted");
         }
     }

@@ -1,6 +1,6 @@
 //! Authentication and API key management.
 use crate::clock::Clock;
-use crate::domain::auth::{key_id_of, KeyHash, NewKey, Principal, Role};
+use crate::domain::auth::{KeyHash, NewKey, Principal, Role, key_id_of};
 use crate::domain::ids::{KeyId, ProjectId};
 use crate::ports::{KeyStore, StoreError};
 use crate::{FieldError, ServiceError};
@@ -16,7 +16,11 @@ pub struct KeyService {
 
 impl KeyService {
     pub fn new(store: Arc<dyn KeyStore>, admin: KeyHash, clock: Arc<dyn Clock>) -> Self {
-        Self { store, admin, clock }
+        Self {
+            store,
+            admin,
+            clock,
+        }
     }
 
     /// Turns a presented bearer token into who is calling.
@@ -52,10 +56,16 @@ impl KeyService {
         who.check_admin()?;
         match (role, &project) {
             (Role::Admin, Some(_)) => {
-                return Err(FieldError::new("project", "admin keys are not tied to a project; omit it").into());
+                return Err(FieldError::new(
+                    "project",
+                    "admin keys are not tied to a project; omit it",
+                )
+                .into());
             }
             (Role::Editor | Role::Viewer, None) => {
-                return Err(FieldError::new("project", "is required for editor and viewer keys").into());
+                return Err(
+                    FieldError::new("project", "is required for editor and viewer keys").into(),
+                );
             }
             _ => {}
         }

@@ -2,8 +2,8 @@
 pub mod keys;
 pub mod tasks;
 
-use crate::ports::{SchedulerError, StoreError};
 use crate::ServiceError;
+use crate::ports::{SchedulerError, StoreError};
 
 impl From<StoreError> for ServiceError {
     fn from(err: StoreError) -> Self {

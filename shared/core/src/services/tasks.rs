@@ -42,8 +42,16 @@ pub fn schedule_of(task: &PushTask) -> ScheduleDefinition {
 }
 
 impl TaskService {
-    pub fn new(store: Arc<dyn TaskStore>, scheduler: Arc<dyn ScheduleGateway>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, scheduler, clock }
+    pub fn new(
+        store: Arc<dyn TaskStore>,
+        scheduler: Arc<dyn ScheduleGateway>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            store,
+            scheduler,
+            clock,
+        }
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -53,7 +61,11 @@ impl TaskService {
     /// The first push may run today (in the task's time zone) or later.
     fn check_start(&self, spec: &TaskSpec) -> Result<(), FieldError> {
         let schedule = &spec.schedule;
-        let today = self.clock.now().with_timezone(&schedule.timezone()).date_naive();
+        let today = self
+            .clock
+            .now()
+            .with_timezone(&schedule.timezone())
+            .date_naive();
         if schedule.start() < today {
             return Err(FieldError::new(
                 "schedule.start",
@@ -67,7 +79,12 @@ impl TaskService {
     }
 
     #[tracing::instrument(skip_all, fields(project = %project, task_id = tracing::field::Empty))]
-    pub async fn create(&self, who: &Principal, project: &ProjectId, spec: TaskSpec) -> Result<PushTask, ServiceError> {
+    pub async fn create(
+        &self,
+        who: &Principal,
+        project: &ProjectId,
+        spec: TaskSpec,
+    ) -> Result<PushTask, ServiceError> {
         who.check_write(project)?;
         spec.check_consistent()?;
         self.check_start(&spec)?;
@@ -93,7 +110,12 @@ impl TaskService {
         Ok(task)
     }
 
-    pub async fn get(&self, who: &Principal, project: &ProjectId, id: &TaskId) -> Result<PushTask, ServiceError> {
+    pub async fn get(
+        &self,
+        who: &Principal,
+        project: &ProjectId,
+        id: &TaskId,
+    ) -> Result<PushTask, ServiceError> {
         who.check_read(project)?;
         self.load(project, id).await
     }
@@ -106,7 +128,10 @@ impl TaskService {
         limit: usize,
     ) -> Result<Page<PushTask>, ServiceError> {
         who.check_read(project)?;
-        Ok(self.store.list_tasks(project, after, limit.clamp(1, MAX_PAGE_SIZE)).await?)
+        Ok(self
+            .store
+            .list_tasks(project, after, limit.clamp(1, MAX_PAGE_SIZE))
+            .await?)
     }
 
     /// Replaces a task's spec. Editing a stopped task starts it again.
@@ -167,7 +192,12 @@ impl TaskService {
 
     /// Enables a task and resets its failure count.
     #[tracing::instrument(skip_all, fields(project = %project, task_id = %id))]
-    pub async fn enable(&self, who: &Principal, project: &ProjectId, id: &TaskId) -> Result<PushTask, ServiceError> {
+    pub async fn enable(
+        &self,
+        who: &Principal,
+        project: &ProjectId,
+        id: &TaskId,
+    ) -> Result<PushTask, ServiceError> {
         who.check_write(project)?;
         let current = self.load(project, id).await?;
         if current.state == TaskState::Enabled && current.consecutive_failures == 0 {
@@ -181,7 +211,12 @@ impl TaskService {
 
     /// Deletes a task and its schedule. Its run records stay.
     #[tracing::instrument(skip_all, fields(project = %project, task_id = %id))]
-    pub async fn delete(&self, who: &Principal, project: &ProjectId, id: &TaskId) -> Result<(), ServiceError> {
+    pub async fn delete(
+        &self,
+        who: &Principal,
+        project: &ProjectId,
+        id: &TaskId,
+    ) -> Result<(), ServiceError> {
         who.check_write(project)?;
         let current = self.load(project, id).await?;
         // Schedule first: if that fails the task is untouched and still scheduled.
@@ -198,7 +233,10 @@ impl TaskService {
     }
 
     async fn load(&self, project: &ProjectId, id: &TaskId) -> Result<PushTask, ServiceError> {
-        self.store.get_task(project, id).await?.ok_or(ServiceError::NotFound("task"))
+        self.store
+            .get_task(project, id)
+            .await?
+            .ok_or(ServiceError::NotFound("task"))
     }
 
     /// Writes `next` over `current`: the schedule follows first, and is put back if the write fails.
@@ -219,7 +257,11 @@ impl TaskService {
                 other => other.into(),
             });
         }
-        tracing::info!(version = next.version, state = next.state.as_str(), "task written");
+        tracing::info!(
+            version = next.version,
+            state = next.state.as_str(),
+            "task written"
+        );
         Ok(next)
     }
 
