@@ -56,16 +56,34 @@ pub async fn inserting_the_same_id_twice_conflicts<S: TaskStore>(store: Arc<S>) 
     let t = task("payments", "Daily sales");
     store.insert_task(&t).await.expect("insert");
     let again = edited(&t, "Other");
-    assert!(matches!(store.insert_task(&again).await, Err(StoreError::Conflict)));
-    assert_eq!(store.get_task(&t.project, &t.id).await.expect("get"), Some(t));
+    assert!(matches!(
+        store.insert_task(&again).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        store.get_task(&t.project, &t.id).await.expect("get"),
+        Some(t)
+    );
 }
 
 pub async fn a_task_is_invisible_from_another_project<S: TaskStore>(store: Arc<S>) {
     let t = task("payments", "Daily sales");
     store.insert_task(&t).await.expect("insert");
-    assert_eq!(store.get_task(&project("other"), &t.id).await.expect("get"), None);
-    assert_eq!(store.get_task(&t.project, &TaskId::new()).await.expect("get"), None);
-    let listed = store.list_tasks(&project("other"), None, 10).await.expect("list");
+    assert_eq!(
+        store.get_task(&project("other"), &t.id).await.expect("get"),
+        None
+    );
+    assert_eq!(
+        store
+            .get_task(&t.project, &TaskId::new())
+            .await
+            .expect("get"),
+        None
+    );
+    let listed = store
+        .list_tasks(&project("other"), None, 10)
+        .await
+        .expect("list");
     assert!(listed.items.is_empty());
 }
 
@@ -74,36 +92,71 @@ pub async fn replace_with_the_current_version_wins<S: TaskStore>(store: Arc<S>) 
     store.insert_task(&t).await.expect("insert");
     let next = edited(&t, "Weekly sales");
     store.replace_task(&next, 1).await.expect("replace");
-    let got = store.get_task(&t.project, &t.id).await.expect("get").expect("present");
+    let got = store
+        .get_task(&t.project, &t.id)
+        .await
+        .expect("get")
+        .expect("present");
     assert_eq!(got.version, 2);
     assert_eq!(got.spec.name.as_str(), "Weekly sales");
 }
 
-pub async fn replace_with_a_stale_version_conflicts_and_keeps_the_stored_task<S: TaskStore>(store: Arc<S>) {
+pub async fn replace_with_a_stale_version_conflicts_and_keeps_the_stored_task<S: TaskStore>(
+    store: Arc<S>,
+) {
     let t = task("payments", "Daily sales");
     store.insert_task(&t).await.expect("insert");
     let v2 = edited(&t, "Second");
     store.replace_task(&v2, 1).await.expect("replace");
     let stale = edited(&t, "Stale");
-    assert!(matches!(store.replace_task(&stale, 1).await, Err(StoreError::Conflict)));
-    let got = store.get_task(&t.project, &t.id).await.expect("get").expect("present");
+    assert!(matches!(
+        store.replace_task(&stale, 1).await,
+        Err(StoreError::Conflict)
+    ));
+    let got = store
+        .get_task(&t.project, &t.id)
+        .await
+        .expect("get")
+        .expect("present");
     assert_eq!(got, v2);
 }
 
 pub async fn replace_of_a_missing_task_is_not_found<S: TaskStore>(store: Arc<S>) {
     let t = task("payments", "Daily sales");
-    assert!(matches!(store.replace_task(&edited(&t, "x"), 1).await, Err(StoreError::NotFound)));
-    assert_eq!(store.get_task(&t.project, &t.id).await.expect("get"), None, "replace must not create");
+    assert!(matches!(
+        store.replace_task(&edited(&t, "x"), 1).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        store.get_task(&t.project, &t.id).await.expect("get"),
+        None,
+        "replace must not create"
+    );
 }
 
 pub async fn delete_checks_the_version_and_existence<S: TaskStore>(store: Arc<S>) {
     let t = task("payments", "Daily sales");
     store.insert_task(&t).await.expect("insert");
-    assert!(matches!(store.delete_task(&t.project, &t.id, 7).await, Err(StoreError::Conflict)));
-    assert!(store.get_task(&t.project, &t.id).await.expect("get").is_some());
-    store.delete_task(&t.project, &t.id, 1).await.expect("delete");
+    assert!(matches!(
+        store.delete_task(&t.project, &t.id, 7).await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(
+        store
+            .get_task(&t.project, &t.id)
+            .await
+            .expect("get")
+            .is_some()
+    );
+    store
+        .delete_task(&t.project, &t.id, 1)
+        .await
+        .expect("delete");
     assert_eq!(store.get_task(&t.project, &t.id).await.expect("get"), None);
-    assert!(matches!(store.delete_task(&t.project, &t.id, 1).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.delete_task(&t.project, &t.id, 1).await,
+        Err(StoreError::NotFound)
+    ));
 }
 
 pub async fn list_is_newest_first_and_pages_without_gaps_or_repeats<S: TaskStore>(store: Arc<S>) {
@@ -113,12 +166,18 @@ pub async fn list_is_newest_first_and_pages_without_gaps_or_repeats<S: TaskStore
         store.insert_task(&t).await.expect("insert");
         created.push(t.id);
     }
-    store.insert_task(&task("other", "Not mine")).await.expect("insert");
+    store
+        .insert_task(&task("other", "Not mine"))
+        .await
+        .expect("insert");
     let mut seen = Vec::new();
     let mut after = None;
     let mut pages = 0;
     loop {
-        let page = store.list_tasks(&project("payments"), after.as_ref(), 3).await.expect("list");
+        let page = store
+            .list_tasks(&project("payments"), after.as_ref(), 3)
+            .await
+            .expect("list");
         pages += 1;
         assert!(page.items.len() <= 3);
         seen.extend(page.items.iter().map(|t| t.id));
@@ -134,9 +193,15 @@ pub async fn list_is_newest_first_and_pages_without_gaps_or_repeats<S: TaskStore
 
 pub async fn a_full_last_page_has_no_next_cursor<S: TaskStore>(store: Arc<S>) {
     for i in 0..4 {
-        store.insert_task(&task("payments", &format!("Task {i}"))).await.expect("insert");
+        store
+            .insert_task(&task("payments", &format!("Task {i}")))
+            .await
+            .expect("insert");
     }
-    let first = store.list_tasks(&project("payments"), None, 2).await.expect("list");
+    let first = store
+        .list_tasks(&project("payments"), None, 2)
+        .await
+        .expect("list");
     let second = store
         .list_tasks(&project("payments"), first.next_after.as_ref(), 2)
         .await
@@ -145,13 +210,17 @@ pub async fn a_full_last_page_has_no_next_cursor<S: TaskStore>(store: Arc<S>) {
     assert_eq!(second.next_after, None, "no empty third page");
 }
 
-pub async fn concurrent_replaces_of_one_version_let_exactly_one_win<S: TaskStore + 'static>(store: Arc<S>) {
+pub async fn concurrent_replaces_of_one_version_let_exactly_one_win<S: TaskStore + 'static>(
+    store: Arc<S>,
+) {
     let t = task("payments", "Daily sales");
     store.insert_task(&t).await.expect("insert");
     let mut writers = Vec::new();
     for i in 0..8 {
         let (store, next) = (store.clone(), edited(&t, &format!("Writer {i}")));
-        writers.push(tokio::spawn(async move { store.replace_task(&next, 1).await }));
+        writers.push(tokio::spawn(
+            async move { store.replace_task(&next, 1).await },
+        ));
     }
     let mut wins = 0;
     for writer in writers {
@@ -162,20 +231,38 @@ pub async fn concurrent_replaces_of_one_version_let_exactly_one_win<S: TaskStore
         }
     }
     assert_eq!(wins, 1);
-    let got = store.get_task(&t.project, &t.id).await.expect("get").expect("present");
+    let got = store
+        .get_task(&t.project, &t.id)
+        .await
+        .expect("get")
+        .expect("present");
     assert_eq!(got.version, 2);
 }
 
 pub async fn keys_are_stored_found_and_revoked<S: KeyStore>(store: Arc<S>) {
-    let new = NewKey::mint(Role::Viewer, Some(project("payments")), at("2026-11-25T01:00:00Z"));
+    let new = NewKey::mint(
+        Role::Viewer,
+        Some(project("payments")),
+        at("2026-11-25T01:00:00Z"),
+    );
     store.insert_key(&new.key).await.expect("insert");
-    assert!(matches!(store.insert_key(&new.key).await, Err(StoreError::Conflict)));
-    let got = store.get_key(&new.key.id).await.expect("get").expect("present");
+    assert!(matches!(
+        store.insert_key(&new.key).await,
+        Err(StoreError::Conflict)
+    ));
+    let got = store
+        .get_key(&new.key.id)
+        .await
+        .expect("get")
+        .expect("present");
     assert_eq!(got, new.key);
     assert!(got.hash.matches(&new.token));
     store.delete_key(&new.key.id).await.expect("delete");
     assert_eq!(store.get_key(&new.key.id).await.expect("get"), None);
-    assert!(matches!(store.delete_key(&new.key.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.delete_key(&new.key.id).await,
+        Err(StoreError::NotFound)
+    ));
     let unknown = KeyId::parse("0123456789abcdef").expect("id");
     assert_eq!(store.get_key(&unknown).await.expect("get"), None);
 }

@@ -24,25 +24,54 @@ impl Reply {
 }
 
 /// Sends a request with an optional bearer token and raw body.
-pub async fn call_raw(router: &herald_api::Router, method: Method, uri: &str, token: Option<&str>, body: Vec<u8>) -> Reply {
-    let mut request = Request::builder().method(method).uri(uri).header("content-type", "application/json");
+pub async fn call_raw(
+    router: &herald_api::Router,
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+    body: Vec<u8>,
+) -> Reply {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json");
     if let Some(token) = token {
         request = request.header("authorization", format!("Bearer {token}"));
     }
     let request = request.body(Body::from(body)).expect("request");
-    let response = router.clone().oneshot(request).await.expect("router is infallible");
+    let response = router
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("router is infallible");
     let status = response.status();
-    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     let body = if bytes.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
     };
     Reply { status, body }
 }
 
 /// Sends JSON (or nothing for `Value::Null`).
-pub async fn call(router: &herald_api::Router, method: Method, uri: &str, token: Option<&str>, body: &Value) -> Reply {
-    let bytes = if body.is_null() { Vec::new() } else { serde_json::to_vec(body).expect("json") };
+pub async fn call(
+    router: &herald_api::Router,
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+    body: &Value,
+) -> Reply {
+    let bytes = if body.is_null() {
+        Vec::new()
+    } else {
+        serde_json::to_vec(body).expect("json")
+    };
     call_raw(router, method, uri, token, bytes).await
 }

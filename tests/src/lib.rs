@@ -24,7 +24,9 @@ pub struct LocalApp {
 
 impl LocalApp {
     pub fn new(now: &str) -> Self {
-        let now = chrono::DateTime::parse_from_rfc3339(now).expect("test time").to_utc();
+        let now = chrono::DateTime::parse_from_rfc3339(now)
+            .expect("test time")
+            .to_utc();
         let clock = Arc::new(ManualClock::new(now));
         let db = Db::in_memory().expect("in-memory sqlite");
         let store = Arc::new(SqliteStore::new(db.clone()));
@@ -40,7 +42,11 @@ impl LocalApp {
 }
 
 /// Wires the services over the given adapters, exactly as the binaries do.
-pub fn app_over<S>(store: Arc<S>, scheduler: Arc<dyn ScheduleGateway>, clock: Arc<dyn Clock>) -> herald_api::Router
+pub fn app_over<S>(
+    store: Arc<S>,
+    scheduler: Arc<dyn ScheduleGateway>,
+    clock: Arc<dyn Clock>,
+) -> herald_api::Router
 where
     S: herald_core::ports::TaskStore + herald_core::ports::KeyStore + 'static,
 {

@@ -22,19 +22,36 @@ pub fn unique(prefix: &str) -> String {
 pub async fn fresh_table(config: &SdkConfig) -> (aws_sdk_dynamodb::Client, String) {
     let client = aws_sdk_dynamodb::Client::new(config);
     let table = unique("herald");
-    herald_aws::DynamoStore::create_table(&client, &table).await.expect("create table in moto");
+    herald_aws::DynamoStore::create_table(&client, &table)
+        .await
+        .expect("create table in moto");
     (client, table)
 }
 
 /// A fresh schedule group, and a scheduler adapter whose target is a (fake) trigger function.
-pub async fn fresh_scheduler(config: &SdkConfig) -> (aws_sdk_scheduler::Client, herald_aws::EventBridgeScheduler, String) {
+pub async fn fresh_scheduler(
+    config: &SdkConfig,
+) -> (
+    aws_sdk_scheduler::Client,
+    herald_aws::EventBridgeScheduler,
+    String,
+) {
     let client = aws_sdk_scheduler::Client::new(config);
     let group = unique("herald");
-    client.create_schedule_group().name(&group).send().await.expect("create schedule group in moto");
+    client
+        .create_schedule_group()
+        .name(&group)
+        .send()
+        .await
+        .expect("create schedule group in moto");
     let target = herald_aws::SchedulerTarget {
         group: group.clone(),
         trigger_arn: "arn:aws:lambda:us-east-1:123456789012:function:herald-trigger".into(),
         role_arn: "arn:aws:iam::123456789012:role/herald-scheduler".into(),
     };
-    (client.clone(), herald_aws::EventBridgeScheduler::new(client, target), group)
+    (
+        client.clone(),
+        herald_aws::EventBridgeScheduler::new(client, target),
+        group,
+    )
 }

@@ -9,7 +9,9 @@ fn definition(enabled: bool) -> ScheduleDefinition {
         task: TaskId::new(),
         expression: "cron(0 10 ? * MON,THU *)".into(),
         timezone: "Asia/Shanghai".into(),
-        start: chrono::DateTime::parse_from_rfc3339("2030-01-01T00:00:00+08:00").expect("time").to_utc(),
+        start: chrono::DateTime::parse_from_rfc3339("2030-01-01T00:00:00+08:00")
+            .expect("time")
+            .to_utc(),
         enabled,
     }
 }
@@ -17,19 +19,49 @@ fn definition(enabled: bool) -> ScheduleDefinition {
 /// Create, read, update (disable), delete, delete again: the same for every gateway.
 async fn gateway_follows_the_task_through_its_life(gateway: &dyn ScheduleGateway) {
     let mut def = definition(true);
-    assert_eq!(gateway.get_schedule(&def.project, &def.task).await.expect("get"), None);
+    assert_eq!(
+        gateway
+            .get_schedule(&def.project, &def.task)
+            .await
+            .expect("get"),
+        None
+    );
     gateway.put_schedule(&def).await.expect("create");
-    assert_eq!(gateway.get_schedule(&def.project, &def.task).await.expect("get"), Some(def.clone()));
+    assert_eq!(
+        gateway
+            .get_schedule(&def.project, &def.task)
+            .await
+            .expect("get"),
+        Some(def.clone())
+    );
 
     def.enabled = false;
     def.expression = "cron(30 9 * * ? *)".into();
     def.timezone = "Europe/Berlin".into();
     gateway.put_schedule(&def).await.expect("update");
-    assert_eq!(gateway.get_schedule(&def.project, &def.task).await.expect("get"), Some(def.clone()));
+    assert_eq!(
+        gateway
+            .get_schedule(&def.project, &def.task)
+            .await
+            .expect("get"),
+        Some(def.clone())
+    );
 
-    gateway.put_schedule(&def).await.expect("putting the same definition twice is fine");
-    gateway.delete_schedule(&def.project, &def.task).await.expect("delete");
-    assert_eq!(gateway.get_schedule(&def.project, &def.task).await.expect("get"), None);
+    gateway
+        .put_schedule(&def)
+        .await
+        .expect("putting the same definition twice is fine");
+    gateway
+        .delete_schedule(&def.project, &def.task)
+        .await
+        .expect("delete");
+    assert_eq!(
+        gateway
+            .get_schedule(&def.project, &def.task)
+            .await
+            .expect("get"),
+        None
+    );
     gateway
         .delete_schedule(&def.project, &def.task)
         .await
@@ -65,12 +97,25 @@ async fn eventbridge_schedule_targets_the_trigger_with_the_task_and_scheduled_ti
         .expect("schedule exists in its group, named by the task id");
     assert_eq!(got.schedule_expression(), Some("cron(0 10 ? * MON,THU *)"));
     assert_eq!(got.schedule_expression_timezone(), Some("Asia/Shanghai"));
-    assert_eq!(got.state(), Some(&aws_sdk_scheduler::types::ScheduleState::Enabled));
-    assert_eq!(got.start_date().map(|d| d.secs()), Some(def.start.timestamp()));
+    assert_eq!(
+        got.state(),
+        Some(&aws_sdk_scheduler::types::ScheduleState::Enabled)
+    );
+    assert_eq!(
+        got.start_date().map(|d| d.secs()),
+        Some(def.start.timestamp())
+    );
     let target = got.target().expect("target");
-    assert_eq!(target.arn(), "arn:aws:lambda:us-east-1:123456789012:function:herald-trigger");
-    assert_eq!(target.role_arn(), "arn:aws:iam::123456789012:role/herald-scheduler");
-    let input: serde_json::Value = serde_json::from_str(target.input().expect("input")).expect("json input");
+    assert_eq!(
+        target.arn(),
+        "arn:aws:lambda:us-east-1:123456789012:function:herald-trigger"
+    );
+    assert_eq!(
+        target.role_arn(),
+        "arn:aws:iam::123456789012:role/herald-scheduler"
+    );
+    let input: serde_json::Value =
+        serde_json::from_str(target.input().expect("input")).expect("json input");
     assert_eq!(
         input,
         serde_json::json!({

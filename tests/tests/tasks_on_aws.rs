@@ -9,16 +9,32 @@ use herald_core::domain::ids::{KeyId, ProjectId, TaskId};
 use herald_core::domain::task::PushTask;
 use herald_core::ports::{KeyStore, Page, ScheduleGateway, StoreError, TaskStore};
 use herald_tests::http::call;
-use herald_tests::{app_over, moto, sample_task, ADMIN_TOKEN};
+use herald_tests::{ADMIN_TOKEN, app_over, moto, sample_task};
 use serde_json::Value;
 use std::sync::Arc;
 
 const TASKS: &str = "/v1/projects/payments/tasks";
 
-async fn schedule_state(client: &aws_sdk_scheduler::Client, group: &str, task: &str) -> Option<String> {
-    match client.get_schedule().name(task).group_name(group).send().await {
+async fn schedule_state(
+    client: &aws_sdk_scheduler::Client,
+    group: &str,
+    task: &str,
+) -> Option<String> {
+    match client
+        .get_schedule()
+        .name(task)
+        .group_name(group)
+        .send()
+        .await
+    {
         Ok(out) => out.state().map(|s| s.as_str().to_owned()),
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => None,
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            None
+        }
         Err(err) => panic!("get_schedule: {err:?}"),
     }
 }
@@ -28,38 +44,104 @@ async fn the_schedule_follows_the_task_from_create_to_delete() {
     let config = moto::sdk_config().await;
     let (dynamo, table) = moto::fresh_table(&config).await;
     let (client, scheduler, group) = moto::fresh_scheduler(&config).await;
-    let router = app_over(Arc::new(DynamoStore::new(dynamo, table)), Arc::new(scheduler), Arc::new(SystemClock));
+    let router = app_over(
+        Arc::new(DynamoStore::new(dynamo, table)),
+        Arc::new(scheduler),
+        Arc::new(SystemClock),
+    );
 
-    let created = call(&router, Method::POST, TASKS, Some(ADMIN_TOKEN), &sample_task("2030-01-01")).await;
+    let created = call(
+        &router,
+        Method::POST,
+        TASKS,
+        Some(ADMIN_TOKEN),
+        &sample_task("2030-01-01"),
+    )
+    .await;
     assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
     let id = created.body["id"].as_str().expect("id").to_owned();
-    let schedule = client.get_schedule().name(&id).group_name(&group).send().await.expect("schedule");
-    assert_eq!(schedule.schedule_expression(), Some("cron(0 10 ? * MON,THU *)"));
-    assert_eq!(schedule_state(&client, &group, &id).await.as_deref(), Some("ENABLED"));
+    let schedule = client
+        .get_schedule()
+        .name(&id)
+        .group_name(&group)
+        .send()
+        .await
+        .expect("schedule");
+    assert_eq!(
+        schedule.schedule_expression(),
+        Some("cron(0 10 ? * MON,THU *)")
+    );
+    assert_eq!(
+        schedule_state(&client, &group, &id).await.as_deref(),
+        Some("ENABLED")
+    );
 
     let task_uri = format!("{TASKS}/{id}");
-    let disabled = call(&router, Method::POST, &format!("{task_uri}/disable"), Some(ADMIN_TOKEN), &serde_json::json!({"confirm": true})).await;
+    let disabled = call(
+        &router,
+        Method::POST,
+        &format!("{task_uri}/disable"),
+        Some(ADMIN_TOKEN),
+        &serde_json::json!({"confirm": true}),
+    )
+    .await;
     assert_eq!(disabled.status, StatusCode::OK, "{:?}", disabled.body);
     assert_eq!(disabled.body["state"], "disabled");
-    assert_eq!(schedule_state(&client, &group, &id).await.as_deref(), Some("DISABLED"));
+    assert_eq!(
+        schedule_state(&client, &group, &id).await.as_deref(),
+        Some("DISABLED")
+    );
 
-    let enabled = call(&router, Method::POST, &format!("{task_uri}/enable"), Some(ADMIN_TOKEN), &Value::Null).await;
+    let enabled = call(
+        &router,
+        Method::POST,
+        &format!("{task_uri}/enable"),
+        Some(ADMIN_TOKEN),
+        &Value::Null,
+    )
+    .await;
     assert_eq!(enabled.status, StatusCode::OK);
-    assert_eq!(schedule_state(&client, &group, &id).await.as_deref(), Some("ENABLED"));
+    assert_eq!(
+        schedule_state(&client, &group, &id).await.as_deref(),
+        Some("ENABLED")
+    );
 
     let mut body = sample_task("2030-01-01");
     body["schedule"] = serde_json::json!({"every": "day", "at": "08:30", "timezone": "Europe/Berlin", "start": "2030-01-01"});
     body["version"] = enabled.body["version"].clone();
     let replaced = call(&router, Method::PUT, &task_uri, Some(ADMIN_TOKEN), &body).await;
     assert_eq!(replaced.status, StatusCode::OK, "{:?}", replaced.body);
-    let schedule = client.get_schedule().name(&id).group_name(&group).send().await.expect("schedule");
+    let schedule = client
+        .get_schedule()
+        .name(&id)
+        .group_name(&group)
+        .send()
+        .await
+        .expect("schedule");
     assert_eq!(schedule.schedule_expression(), Some("cron(30 8 * * ? *)"));
-    assert_eq!(schedule.schedule_expression_timezone(), Some("Europe/Berlin"));
+    assert_eq!(
+        schedule.schedule_expression_timezone(),
+        Some("Europe/Berlin")
+    );
 
-    let deleted = call(&router, Method::DELETE, &task_uri, Some(ADMIN_TOKEN), &Value::Null).await;
+    let deleted = call(
+        &router,
+        Method::DELETE,
+        &task_uri,
+        Some(ADMIN_TOKEN),
+        &Value::Null,
+    )
+    .await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     assert_eq!(schedule_state(&client, &group, &id).await, None);
-    let gone = call(&router, Method::GET, &task_uri, Some(ADMIN_TOKEN), &Value::Null).await;
+    let gone = call(
+        &router,
+        Method::GET,
+        &task_uri,
+        Some(ADMIN_TOKEN),
+        &Value::Null,
+    )
+    .await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
 }
 
@@ -76,9 +158,20 @@ async fn a_failed_schedule_call_writes_no_task() {
             role_arn: "arn:aws:iam::123456789012:role/herald-scheduler".into(),
         },
     );
-    let router = app_over(Arc::new(DynamoStore::new(dynamo, table)), Arc::new(scheduler), Arc::new(SystemClock));
+    let router = app_over(
+        Arc::new(DynamoStore::new(dynamo, table)),
+        Arc::new(scheduler),
+        Arc::new(SystemClock),
+    );
 
-    let created = call(&router, Method::POST, TASKS, Some(ADMIN_TOKEN), &sample_task("2030-01-01")).await;
+    let created = call(
+        &router,
+        Method::POST,
+        TASKS,
+        Some(ADMIN_TOKEN),
+        &sample_task("2030-01-01"),
+    )
+    .await;
     assert!(created.status.is_server_error(), "{:?}", created.body);
     assert_eq!(created.code(), Some("unavailable"));
 
@@ -94,16 +187,34 @@ impl TaskStore for FailingWrites {
     async fn insert_task(&self, _task: &PushTask) -> Result<(), StoreError> {
         Err(StoreError::Unavailable("throttled".into()))
     }
-    async fn get_task(&self, project: &ProjectId, id: &TaskId) -> Result<Option<PushTask>, StoreError> {
+    async fn get_task(
+        &self,
+        project: &ProjectId,
+        id: &TaskId,
+    ) -> Result<Option<PushTask>, StoreError> {
         self.0.get_task(project, id).await
     }
-    async fn list_tasks(&self, project: &ProjectId, after: Option<&TaskId>, limit: usize) -> Result<Page<PushTask>, StoreError> {
+    async fn list_tasks(
+        &self,
+        project: &ProjectId,
+        after: Option<&TaskId>,
+        limit: usize,
+    ) -> Result<Page<PushTask>, StoreError> {
         self.0.list_tasks(project, after, limit).await
     }
-    async fn replace_task(&self, _task: &PushTask, _expected_version: u64) -> Result<(), StoreError> {
+    async fn replace_task(
+        &self,
+        _task: &PushTask,
+        _expected_version: u64,
+    ) -> Result<(), StoreError> {
         Err(StoreError::Unavailable("throttled".into()))
     }
-    async fn delete_task(&self, project: &ProjectId, id: &TaskId, expected_version: u64) -> Result<(), StoreError> {
+    async fn delete_task(
+        &self,
+        project: &ProjectId,
+        id: &TaskId,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
         self.0.delete_task(project, id, expected_version).await
     }
 }
@@ -132,11 +243,31 @@ async fn a_failed_task_write_removes_the_schedule_it_created() {
         Arc::new(SystemClock),
     );
 
-    let created = call(&router, Method::POST, TASKS, Some(ADMIN_TOKEN), &sample_task("2030-01-01")).await;
-    assert_eq!(created.status, StatusCode::SERVICE_UNAVAILABLE, "{:?}", created.body);
+    let created = call(
+        &router,
+        Method::POST,
+        TASKS,
+        Some(ADMIN_TOKEN),
+        &sample_task("2030-01-01"),
+    )
+    .await;
+    assert_eq!(
+        created.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{:?}",
+        created.body
+    );
 
-    let schedules = client.list_schedules().group_name(&group).send().await.expect("list schedules");
-    assert!(schedules.schedules().is_empty(), "no schedule may outlive a task that was not written");
+    let schedules = client
+        .list_schedules()
+        .group_name(&group)
+        .send()
+        .await
+        .expect("list schedules");
+    assert!(
+        schedules.schedules().is_empty(),
+        "no schedule may outlive a task that was not written"
+    );
 }
 
 #[tokio::test]
@@ -145,16 +276,54 @@ async fn a_failed_task_update_puts_the_schedule_back() {
     let (dynamo, table) = moto::fresh_table(&config).await;
     let (client, scheduler, group) = moto::fresh_scheduler(&config).await;
     let scheduler: Arc<dyn ScheduleGateway> = Arc::new(scheduler);
-    let healthy = app_over(Arc::new(DynamoStore::new(dynamo.clone(), table.clone())), scheduler.clone(), Arc::new(SystemClock));
-    let created = call(&healthy, Method::POST, TASKS, Some(ADMIN_TOKEN), &sample_task("2030-01-01")).await;
+    let healthy = app_over(
+        Arc::new(DynamoStore::new(dynamo.clone(), table.clone())),
+        scheduler.clone(),
+        Arc::new(SystemClock),
+    );
+    let created = call(
+        &healthy,
+        Method::POST,
+        TASKS,
+        Some(ADMIN_TOKEN),
+        &sample_task("2030-01-01"),
+    )
+    .await;
     let id = created.body["id"].as_str().expect("id").to_owned();
 
-    let failing = app_over(Arc::new(FailingWrites(DynamoStore::new(dynamo, table))), scheduler, Arc::new(SystemClock));
-    let disabled = call(&failing, Method::POST, &format!("{TASKS}/{id}/disable"), Some(ADMIN_TOKEN), &serde_json::json!({"confirm": true})).await;
-    assert_eq!(disabled.status, StatusCode::SERVICE_UNAVAILABLE, "{:?}", disabled.body);
+    let failing = app_over(
+        Arc::new(FailingWrites(DynamoStore::new(dynamo, table))),
+        scheduler,
+        Arc::new(SystemClock),
+    );
+    let disabled = call(
+        &failing,
+        Method::POST,
+        &format!("{TASKS}/{id}/disable"),
+        Some(ADMIN_TOKEN),
+        &serde_json::json!({"confirm": true}),
+    )
+    .await;
+    assert_eq!(
+        disabled.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{:?}",
+        disabled.body
+    );
 
-    assert_eq!(schedule_state(&client, &group, &id).await.as_deref(), Some("ENABLED"), "schedule back in step with the task");
-    let task = call(&healthy, Method::GET, &format!("{TASKS}/{id}"), Some(ADMIN_TOKEN), &Value::Null).await;
+    assert_eq!(
+        schedule_state(&client, &group, &id).await.as_deref(),
+        Some("ENABLED"),
+        "schedule back in step with the task"
+    );
+    let task = call(
+        &healthy,
+        Method::GET,
+        &format!("{TASKS}/{id}"),
+        Some(ADMIN_TOKEN),
+        &Value::Null,
+    )
+    .await;
     assert_eq!(task.body["state"], "enabled");
     assert_eq!(task.body["version"], 1);
 }

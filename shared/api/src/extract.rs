@@ -39,10 +39,11 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// A JSON body: size-limited, unknown fields refused, errors naming the field path.
-pub struct JsonBody<T>(pub T);
+/// A request body, read (up to the size limit) but not yet parsed, so handlers can check permissions
+/// before they judge the body.
+pub struct RawBody(pub Bytes);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+impl<S: Send + Sync> FromRequest<S> for RawBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
@@ -53,29 +54,43 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 ApiError::invalid("body", rejection.body_text())
             }
         })?;
-        parse_json(&bytes).map(Self)
+        Ok(Self(bytes))
     }
 }
 
-/// Parses JSON, naming the path of the first bad field (`schedule.at`).
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(ApiError::too_large(MAX_BODY_BYTES));
+impl RawBody {
+    fn is_empty(&self) -> bool {
+        self.0.iter().all(u8::is_ascii_whitespace)
     }
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::invalid("body", "a JSON body is required"));
+
+    /// Parses JSON: unknown fields refused, errors naming the path of the bad field (`schedule.at`).
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        if self.is_empty() {
+            return Err(ApiError::invalid("body", "a JSON body is required"));
+        }
+        parse_json(&self.0)
     }
+
+    /// Like `json`, but no body at all means the default.
+    pub fn json_or_default<T: DeserializeOwned + Default>(&self) -> Result<T, ApiError> {
+        if self.is_empty() {
+            Ok(T::default())
+        } else {
+            parse_json(&self.0)
+        }
+    }
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
-        let field = field_of(&path, &inner.to_string());
-        let message = if inner.is_syntax() || inner.is_eof() {
-            format!("is not valid JSON: {inner}")
-        } else {
-            inner.to_string()
-        };
-        ApiError::invalid(field, message)
+        if inner.is_syntax() || inner.is_eof() {
+            // Where a parser stopped in broken JSON is no field of ours.
+            return ApiError::invalid("body", format!("is not valid JSON: {inner}"));
+        }
+        ApiError::invalid(field_of(&path, &inner.to_string()), inner.to_string())
     })?;
     deserializer.end().map_err(|err| {
         ApiError::invalid(
@@ -84,6 +99,31 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         )
     })?;
     Ok(value)
+}
+
+/// Parses a query string, naming the bad parameter.
+pub fn parse_query<T: DeserializeOwned>(query: Option<&str>) -> Result<T, ApiError> {
+    let pairs = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes());
+    let deserializer = serde_urlencoded::Deserializer::new(pairs);
+    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let message = err.into_inner().to_string();
+        let field = match message
+            .strip_prefix("unknown field `")
+            .and_then(|r| r.split_once('`'))
+        {
+            Some((name, _)) => name.to_owned(),
+            None => field_of(&path, &message),
+        };
+        ApiError::invalid(
+            if field == "body" {
+                "query".to_owned()
+            } else {
+                field
+            },
+            message,
+        )
+    })
 }
 
 /// The path of the bad field; serde names a missing field only in its message, so it is appended.

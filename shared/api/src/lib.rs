@@ -41,31 +41,27 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// The routes and the OpenAPI document generated from the same registrations, so they cannot drift.
-pub fn router_and_openapi(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
-    let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+/// Every route, registered together with its OpenAPI operation.
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::health::routes())
         .merge(routes::tasks::routes())
         .merge(routes::keys::routes())
-        .split_for_parts();
-    let document = openapi.clone();
-    let router = router
-        .route(
-            "/v1/openapi.json",
-            axum::routing::get(move || {
-                let document = document.clone();
-                async move { axum::Json(document) }
-            }),
-        )
+}
+
+/// The OpenAPI document, generated from the same registrations the Router serves, so they cannot drift.
+pub fn openapi() -> &'static utoipa::openapi::OpenApi {
+    static DOCUMENT: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(|| api_routes().split_for_parts().1)
+}
+
+/// The one Router, for Lambda and the local server.
+pub fn router(state: AppState) -> Router {
+    let (router, _) = api_routes().split_for_parts();
+    router
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state);
-    (router, openapi)
-}
-
-/// The Router alone.
-pub fn router(state: AppState) -> Router {
-    router_and_openapi(state).0
+        .with_state(state)
 }

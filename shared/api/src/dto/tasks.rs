@@ -207,57 +207,10 @@ impl TaskBody {
         today: impl Fn(chrono_tz::Tz) -> NaiveDate,
     ) -> Result<ParsedTask, FieldError> {
         let page = within("page", self.page.parse())?;
-        let r = &self.recipients;
-        let recipients = within(
-            "recipients",
-            Ok(Recipients {
-                wecom_users: within(
-                    "wecom_users",
-                    parse_list(&r.wecom_users, MAX_IDS_PER_LIST, |v| WecomUserId::parse(v)),
-                )?,
-                wecom_parties: group_ids("wecom_parties", &r.wecom_parties)?,
-                wecom_tags: group_ids("wecom_tags", &r.wecom_tags)?,
-                feishu_users: within(
-                    "feishu_users",
-                    parse_list(&r.feishu_users, MAX_IDS_PER_LIST, |v| {
-                        FeishuOpenId::parse(v)
-                    }),
-                )?,
-                emails: within(
-                    "emails",
-                    parse_list(&r.emails, MAX_IDS_PER_LIST, |v| EmailAddress::parse(v)),
-                )?,
-                contacts: within(
-                    "contacts",
-                    parse_list(&r.contacts, MAX_IDS_PER_LIST, |v| ContactId::parse(v)),
-                )?,
-            }),
-        )?;
-        let o = &self.owner;
-        let owner = within(
-            "owner",
-            Ok(Owner {
-                wecom_user: optional("wecom_user", &o.wecom_user, WecomUserId::parse)?,
-                feishu_user: optional("feishu_user", &o.feishu_user, FeishuOpenId::parse)?,
-                email: optional("email", &o.email, EmailAddress::parse)?,
-                contact: optional("contact", &o.contact, ContactId::parse)?,
-            }),
-        )?;
-        let content = within(
-            "content",
-            Ok(Content {
-                beginning: optional("beginning", &self.content.beginning, MessageText::parse)?,
-                ending: optional("ending", &self.content.ending, MessageText::parse)?,
-                share_link: self.content.share_link,
-            }),
-        )?;
-        let exception_control = within(
-            "exception_control",
-            Ok(ExceptionControl {
-                empty: within("empty", self.exception_control.empty.parse())?,
-                access_error: within("access_error", self.exception_control.access_error.parse())?,
-            }),
-        )?;
+        let recipients = within("recipients", self.recipients.parse())?;
+        let owner = within("owner", self.owner.parse())?;
+        let content = within("content", self.content.parse())?;
+        let exception_control = within("exception_control", self.exception_control.parse())?;
         let (alarm_robot, keep_alarm_robot) = match &self.alarm_robot {
             None => (None, false),
             Some(robot) if robot.webhook_key == SECRET_SET => (None, true),
@@ -289,6 +242,75 @@ impl TaskBody {
     }
 }
 
+impl RecipientsBody {
+    fn parse(&self) -> Result<Recipients, FieldError> {
+        Ok(Recipients {
+            wecom_users: within(
+                "wecom_users",
+                parse_list(&self.wecom_users, MAX_IDS_PER_LIST, |v| {
+                    WecomUserId::parse(v)
+                }),
+            )?,
+            wecom_parties: group_ids("wecom_parties", &self.wecom_parties)?,
+            wecom_tags: group_ids("wecom_tags", &self.wecom_tags)?,
+            feishu_users: within(
+                "feishu_users",
+                parse_list(&self.feishu_users, MAX_IDS_PER_LIST, |v| {
+                    FeishuOpenId::parse(v)
+                }),
+            )?,
+            emails: within(
+                "emails",
+                parse_list(&self.emails, MAX_IDS_PER_LIST, |v| EmailAddress::parse(v)),
+            )?,
+            contacts: within(
+                "contacts",
+                parse_list(&self.contacts, MAX_IDS_PER_LIST, |v| ContactId::parse(v)),
+            )?,
+        })
+    }
+}
+
+impl OwnerBody {
+    fn parse(&self) -> Result<Owner, FieldError> {
+        Ok(Owner {
+            wecom_user: optional("wecom_user", &self.wecom_user, WecomUserId::parse)?,
+            feishu_user: optional("feishu_user", &self.feishu_user, FeishuOpenId::parse)?,
+            email: optional("email", &self.email, EmailAddress::parse)?,
+            contact: optional("contact", &self.contact, ContactId::parse)?,
+        })
+    }
+}
+
+impl ContentBody {
+    fn parse(&self) -> Result<Content, FieldError> {
+        Ok(Content {
+            beginning: optional("beginning", &self.beginning, MessageText::parse)?,
+            ending: optional("ending", &self.ending, MessageText::parse)?,
+            share_link: self.share_link,
+        })
+    }
+}
+
+impl ExceptionControlBody {
+    fn parse(&self) -> Result<ExceptionControl, FieldError> {
+        Ok(ExceptionControl {
+            empty: within("empty", self.empty.parse())?,
+            access_error: within("access_error", self.access_error.parse())?,
+        })
+    }
+}
+
+impl ChartBody {
+    fn parse(&self) -> Result<Chart, FieldError> {
+        Ok(Chart {
+            name: at("name", ChartName::parse(self.name.clone()))?,
+            data_url: at("data_url", HttpUrl::parse(self.data_url.clone()))?,
+            rows: at("rows", RowsPointer::parse(self.rows.clone()))?,
+        })
+    }
+}
+
 impl PageBody {
     fn parse(&self) -> Result<Page, FieldError> {
         if self.charts.len() > MAX_CHARTS {
@@ -304,16 +326,7 @@ impl PageBody {
             .charts
             .iter()
             .enumerate()
-            .map(|(i, chart)| {
-                within(
-                    &format!("charts[{i}]"),
-                    Ok(Chart {
-                        name: at("name", ChartName::parse(chart.name.clone()))?,
-                        data_url: at("data_url", HttpUrl::parse(chart.data_url.clone()))?,
-                        rows: at("rows", RowsPointer::parse(chart.rows.clone()))?,
-                    }),
-                )
-            })
+            .map(|(i, chart)| within(&format!("charts[{i}]"), chart.parse()))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page {
             title: at("title", PageTitle::parse(self.title.clone()))?,

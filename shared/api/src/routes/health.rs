@@ -17,6 +17,15 @@ async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
+/// This document: the OpenAPI 3 description of every route.
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "health", security(()),
+    responses((status = 200, description = "The OpenAPI 3 document", content_type = "application/json")))]
+async fn openapi_document() -> Json<&'static utoipa::openapi::OpenApi> {
+    Json(crate::openapi())
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(healthz))
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(openapi_document))
 }

@@ -2,7 +2,7 @@
 use crate::AppState;
 use crate::dto::keys::{CreateKeyBody, CreatedKey};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Caller, JsonBody, project_id};
+use crate::extract::{Caller, RawBody, project_id};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -17,8 +17,10 @@ use utoipa_axum::routes;
 async fn create_key(
     State(state): State<AppState>,
     Caller(who): Caller,
-    JsonBody(body): JsonBody<CreateKeyBody>,
+    body: RawBody,
 ) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
+    who.check_admin()?;
+    let body: CreateKeyBody = body.json()?;
     let role = Role::parse(&body.role).map_err(|m| ApiError::invalid("role", m))?;
     let project = body.project.as_deref().map(project_id).transpose()?;
     let new = state.keys.create(&who, role, project).await?;

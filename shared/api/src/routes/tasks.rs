@@ -2,13 +2,11 @@
 use crate::AppState;
 use crate::dto::tasks::{ConfirmBody, TaskBody, TaskList, TaskView};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Caller, JsonBody, parse_json, project_id, task_id};
+use crate::extract::{Caller, RawBody, parse_query, project_id, task_id};
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use base64::Engine;
-use bytes::Bytes;
 use chrono::NaiveDate;
 use herald_core::domain::ids::TaskId;
 use herald_core::services::tasks::TaskUpdate;
@@ -44,9 +42,11 @@ async fn create_task(
     State(state): State<AppState>,
     Caller(who): Caller,
     Path(project): Path<String>,
-    JsonBody(body): JsonBody<TaskBody>,
+    body: RawBody,
 ) -> Result<(StatusCode, Json<TaskView>), ApiError> {
     let project = project_id(&project)?;
+    who.check_write(&project)?;
+    let body: TaskBody = body.json()?;
     if body.version.is_some() {
         return Err(ApiError::invalid(
             "version",
@@ -83,11 +83,11 @@ async fn list_tasks(
     State(state): State<AppState>,
     Caller(who): Caller,
     Path(project): Path<String>,
-    query: Result<Query<ListQuery>, QueryRejection>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<TaskList>, ApiError> {
     let project = project_id(&project)?;
-    let Query(query) =
-        query.map_err(|rejection| ApiError::invalid("query", rejection.body_text()))?;
+    who.check_read(&project)?;
+    let query: ListQuery = parse_query(query.as_deref())?;
     let limit = query.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {
         return Err(ApiError::invalid("limit", "must be 1-100"));
@@ -128,11 +128,12 @@ async fn replace_task(
     State(state): State<AppState>,
     Caller(who): Caller,
     Path((project, task)): Path<(String, String)>,
-    JsonBody(body): JsonBody<TaskBody>,
+    body: RawBody,
 ) -> Result<Json<TaskView>, ApiError> {
     let project = project_id(&project)?;
     who.check_write(&project)?;
     let id = task_id(&task)?;
+    let body: TaskBody = body.json()?;
     let version = body.version.ok_or_else(|| {
         ApiError::invalid("version", "is required: the version of the task you read")
     })?;
@@ -169,16 +170,12 @@ async fn disable_task(
     State(state): State<AppState>,
     Caller(who): Caller,
     Path((project, task)): Path<(String, String)>,
-    body: Bytes,
+    body: RawBody,
 ) -> Result<Json<TaskView>, ApiError> {
     let project = project_id(&project)?;
     who.check_write(&project)?;
     // No body at all is a missing confirmation, answered with what disabling would do.
-    let confirm = if body.iter().all(u8::is_ascii_whitespace) {
-        false
-    } else {
-        parse_json::<ConfirmBody>(&body)?.confirm
-    };
+    let confirm = body.json_or_default::<ConfirmBody>()?.confirm;
     let task = state
         .tasks
         .disable(&who, &project, &task_id(&task)?, confirm)
