@@ -1,6 +1,8 @@
 //! Domain types. Each is parsed once at the edge and valid by construction afterwards.
 pub mod auth;
+pub mod channels;
 pub mod ids;
+pub mod message;
 pub mod recipients;
 pub mod schedule;
 pub mod task;

@@ -1,0 +1,147 @@
+//! Outbound messages, one per provider call: what the delivery engine hands to a provider client.
+//! Each is already within its provider's limits (batch sizes); clients still enforce byte limits.
+use super::recipients::{EmailAddress, FeishuOpenId, WecomGroupId, WecomUserId};
+use super::task::RobotKey;
+use serde::{Deserialize, Serialize};
+
+/// The most user ids WeCom takes in one `touser`.
+pub const WECOM_MAX_USERS_PER_CALL: usize = 1000;
+/// The most departments or tags WeCom takes in one call.
+pub const WECOM_MAX_GROUPS_PER_CALL: usize = 100;
+
+/// One provider call's worth of message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "provider", rename_all = "snake_case")]
+pub enum OutboundMessage {
+    WecomApp(WecomAppMessage),
+    WecomRobot(RobotMessage),
+    Feishu(FeishuMessage),
+    Email(EmailMessage),
+}
+
+impl OutboundMessage {
+    pub fn provider(&self) -> Provider {
+        match self {
+            Self::WecomApp(_) => Provider::WecomApp,
+            Self::WecomRobot(_) => Provider::WecomRobot,
+            Self::Feishu(_) => Provider::Feishu,
+            Self::Email(_) => Provider::Smtp,
+        }
+    }
+}
+
+/// Who sends: each provider has its own limits, tokens and failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Provider {
+    WecomApp,
+    WecomRobot,
+    Feishu,
+    Smtp,
+}
+
+impl Provider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::WecomApp => "wecom_app",
+            Self::WecomRobot => "wecom_robot",
+            Self::Feishu => "feishu",
+            Self::Smtp => "smtp",
+        }
+    }
+}
+
+/// A WeCom self-built app message (`message/send`) to at most 1000 users, 100 departments and 100 tags.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WecomAppMessage {
+    pub to_users: Vec<WecomUserId>,
+    pub to_parties: Vec<WecomGroupId>,
+    pub to_tags: Vec<WecomGroupId>,
+    pub body: WecomBody,
+}
+
+/// The message types Herald sends through a WeCom app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "msgtype", rename_all = "lowercase")]
+pub enum WecomBody {
+    /// ≤ 2048 bytes; longer text is split into several messages by the client.
+    Text { content: String },
+    /// title ≤ 128 bytes, description ≤ 512 bytes, url ≤ 2048 bytes, button text ≤ 4 characters.
+    Textcard {
+        title: String,
+        description: String,
+        url: String,
+        btntxt: Option<String>,
+    },
+    /// ≤ 2048 bytes, WeCom's markdown subset.
+    Markdown { content: String },
+}
+
+/// A WeCom group robot message (`webhook/send?key=`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RobotMessage {
+    pub key: RobotKey,
+    pub body: RobotBody,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "msgtype", rename_all = "lowercase")]
+pub enum RobotBody {
+    /// ≤ 2048 bytes; `mentioned_list` takes user ids or `@all`.
+    Text {
+        content: String,
+        mentioned_list: Vec<String>,
+    },
+    /// ≤ 4096 bytes.
+    Markdown { content: String },
+}
+
+/// A Feishu message to one user (`im/v1/messages`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeishuMessage {
+    pub to: FeishuRecipient,
+    pub body: FeishuBody,
+}
+
+/// A Feishu user: by open id, or by e-mail or mobile looked up with `batch_get_id` (cached).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeishuRecipient {
+    OpenId(FeishuOpenId),
+    Email(EmailAddress),
+    Mobile(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "msg_type", rename_all = "lowercase")]
+pub enum FeishuBody {
+    Text {
+        text: String,
+    },
+    /// A rich-text post: a title and paragraphs of (text, optional link) runs.
+    Post {
+        title: String,
+        paragraphs: Vec<Vec<PostRun>>,
+    },
+    /// An interactive card, as the card JSON Feishu takes.
+    Interactive {
+        card: serde_json::Value,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostRun {
+    pub text: String,
+    pub href: Option<String>,
+}
+
+/// One e-mail to one recipient (never a shared To header).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailMessage {
+    pub to: EmailAddress,
+    pub subject: String,
+    /// The plain-text alternative; always present.
+    pub text: String,
+    /// HTML body, already escaped by the renderer; `None` sends plain text only.
+    pub html: Option<String>,
+}
