@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use herald_core::domain::auth::{NewKey, Role};
 use herald_core::domain::ids::{KeyId, ProjectId, TaskId};
 use herald_core::domain::task::{PushTask, TaskState};
-use herald_core::ports::{KeyStore, StoreError, TaskStore};
+use herald_core::domain::delivery::{Delivery, DeliveryCause, DeliveryStatus};
+use herald_core::domain::message::{EmailMessage, OutboundMessage};
+use herald_core::ports::{DeliveryStore, KeyStore, StoreError, TaskStore};
 use std::sync::Arc;
 
 pub fn project(name: &str) -> ProjectId {
@@ -267,6 +269,102 @@ pub async fn keys_are_stored_found_and_revoked<S: KeyStore>(store: Arc<S>) {
     assert_eq!(store.get_key(&unknown).await.expect("get"), None);
 }
 
+fn delivery(now: DateTime<Utc>) -> Delivery {
+    let message = OutboundMessage::Email(EmailMessage {
+        to: herald_core::domain::recipients::EmailAddress::parse("lisi@example.com").expect("email"),
+        subject: "日报".into(),
+        text: "hello".into(),
+        html: None,
+    });
+    Delivery::queued(DeliveryCause::ChannelTest { channel: "smtp".into() }, message, now)
+}
+
+pub async fn deliveries_are_enqueued_all_or_none<S: DeliveryStore>(store: Arc<S>) {
+    let now = at("2026-11-25T01:00:00Z");
+    let (a, b) = (delivery(now), delivery(now));
+    store.enqueue(std::slice::from_ref(&a)).await.expect("enqueue");
+    assert_eq!(store.get_delivery(&a.id).await.expect("get"), Some(a.clone()));
+    // A batch holding an id that exists writes nothing.
+    assert!(matches!(store.enqueue(&[b.clone(), a.clone()]).await, Err(StoreError::Conflict)));
+    assert_eq!(store.get_delivery(&b.id).await.expect("get"), None);
+}
+
+pub async fn a_due_delivery_is_claimed_once_until_its_lease_runs_out<S: DeliveryStore>(store: Arc<S>) {
+    let now = at("2026-11-25T01:00:00Z");
+    let d = delivery(now);
+    store.enqueue(std::slice::from_ref(&d)).await.expect("enqueue");
+    let lease = now + chrono::Duration::seconds(90);
+
+    let claimed = store.claim(&d.id, now, lease).await.expect("claim").expect("claimable");
+    assert_eq!((claimed.status, claimed.attempts, claimed.next_due), (DeliveryStatus::Sending, 1, Some(lease)));
+    assert_eq!(store.claim(&d.id, now + chrono::Duration::seconds(89), lease).await.expect("claim"), None);
+
+    // The worker died: after the lease anyone may claim it again, as a new attempt.
+    let later = now + chrono::Duration::seconds(91);
+    let again = store
+        .claim(&d.id, later, later + chrono::Duration::seconds(90))
+        .await
+        .expect("claim")
+        .expect("claimable after the lease");
+    assert_eq!(again.attempts, 2);
+    // The first worker's late outcome loses.
+    let mut stale = claimed.clone();
+    stale.status = DeliveryStatus::Delivered;
+    stale.next_due = None;
+    assert!(matches!(store.finish(&stale).await, Err(StoreError::Conflict)));
+}
+
+pub async fn deliveries_not_due_or_final_are_not_claimed<S: DeliveryStore>(store: Arc<S>) {
+    let now = at("2026-11-25T01:00:00Z");
+    let mut later = delivery(now);
+    later.next_due = Some(now + chrono::Duration::minutes(5));
+    store.enqueue(std::slice::from_ref(&later)).await.expect("enqueue");
+    assert_eq!(store.claim(&later.id, now, now + chrono::Duration::seconds(90)).await.expect("claim"), None);
+    assert_eq!(store.claim(&herald_core::domain::delivery::DeliveryId::new(), now, now).await.expect("claim"), None);
+
+    let d = delivery(now);
+    store.enqueue(std::slice::from_ref(&d)).await.expect("enqueue");
+    let mut claimed = store.claim(&d.id, now, now + chrono::Duration::seconds(90)).await.expect("claim").expect("due");
+    claimed.status = DeliveryStatus::Delivered;
+    claimed.next_due = None;
+    store.finish(&claimed).await.expect("finish");
+    assert_eq!(store.get_delivery(&d.id).await.expect("get"), Some(claimed));
+    let much_later = now + chrono::Duration::days(1);
+    assert_eq!(store.claim(&d.id, much_later, much_later).await.expect("claim"), None);
+}
+
+pub async fn due_lists_only_due_deliveries_oldest_first<S: DeliveryStore>(store: Arc<S>) {
+    let now = at("2026-11-25T01:00:00Z");
+    let mut items = Vec::new();
+    for minutes in [3, 1, 2, 10] {
+        let mut d = delivery(now);
+        d.next_due = Some(now + chrono::Duration::minutes(minutes));
+        items.push(d);
+    }
+    store.enqueue(&items).await.expect("enqueue");
+    let due = store.due(now + chrono::Duration::minutes(5), 10).await.expect("due");
+    assert_eq!(due, vec![items[1].id, items[2].id, items[0].id]);
+    assert_eq!(store.due(now + chrono::Duration::minutes(5), 2).await.expect("due").len(), 2);
+}
+
+pub async fn concurrent_claims_let_exactly_one_worker_send<S: DeliveryStore + 'static>(store: Arc<S>) {
+    let now = at("2026-11-25T01:00:00Z");
+    let d = delivery(now);
+    store.enqueue(std::slice::from_ref(&d)).await.expect("enqueue");
+    let mut workers = Vec::new();
+    for _ in 0..8 {
+        let (store, id) = (store.clone(), d.id);
+        workers.push(tokio::spawn(async move { store.claim(&id, now, now + chrono::Duration::seconds(90)).await }));
+    }
+    let mut wins = 0;
+    for worker in workers {
+        if worker.await.expect("join").expect("claim").is_some() {
+            wins += 1;
+        }
+    }
+    assert_eq!(wins, 1);
+}
+
 /// Expands to the whole suite for a store made by `$make` (an async expression giving `Arc<Store>`).
 #[macro_export]
 macro_rules! store_contract {
@@ -282,7 +380,12 @@ macro_rules! store_contract {
             list_is_newest_first_and_pages_without_gaps_or_repeats,
             a_full_last_page_has_no_next_cursor,
             concurrent_replaces_of_one_version_let_exactly_one_win,
-            keys_are_stored_found_and_revoked
+            keys_are_stored_found_and_revoked,
+            deliveries_are_enqueued_all_or_none,
+            a_due_delivery_is_claimed_once_until_its_lease_runs_out,
+            deliveries_not_due_or_final_are_not_claimed,
+            due_lists_only_due_deliveries_oldest_first,
+            concurrent_claims_let_exactly_one_worker_send
         );
     };
     (@cases $make:expr; $($case:ident),+) => {

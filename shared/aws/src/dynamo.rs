@@ -13,13 +13,13 @@ use herald_core::domain::task::PushTask;
 use herald_core::ports::{KeyStore, Page, StoreError, TaskStore};
 use std::collections::HashMap;
 
-type Item = HashMap<String, AttributeValue>;
+pub(crate) type Item = HashMap<String, AttributeValue>;
 
 /// The DynamoDB store. Holds one SDK client, created once per process.
 #[derive(Clone)]
 pub struct DynamoStore {
-    client: Client,
-    table: String,
+    pub(crate) client: Client,
+    pub(crate) table: String,
 }
 
 fn project_pk(project: &ProjectId) -> String {
@@ -34,15 +34,15 @@ fn key_pk(id: &KeyId) -> String {
     format!("KEY#{id}")
 }
 
-fn s(value: impl Into<String>) -> AttributeValue {
+pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
-fn n(value: u64) -> AttributeValue {
+pub(crate) fn n(value: u64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-fn unavailable<E: std::error::Error + Send + Sync + 'static>(err: E) -> StoreError {
+pub(crate) fn unavailable<E: std::error::Error + Send + Sync + 'static>(err: E) -> StoreError {
     StoreError::Unavailable(Box::new(err))
 }
 
@@ -53,11 +53,11 @@ fn doc_of(item: &Item) -> Result<&str, StoreError> {
         .ok_or_else(|| StoreError::Corrupt("item without a doc attribute".into()))
 }
 
-fn parse_doc<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
+pub(crate) fn parse_doc<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
     serde_json::from_str(doc_of(item)?).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn to_doc<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+pub(crate) fn to_doc<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
@@ -77,7 +77,7 @@ fn task_item(task: &PushTask) -> Result<Item, StoreError> {
 }
 
 /// Whether an SDK error is a lost conditional write.
-fn is_condition_failed<E, R>(err: &SdkError<E, R>) -> bool
+pub(crate) fn is_condition_failed<E, R>(err: &SdkError<E, R>) -> bool
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
 {

@@ -165,3 +165,31 @@ pub trait Sender: Send + Sync {
         idempotency_key: &str,
     ) -> Result<SendReceipt, SendError>;
 }
+
+/// Queued deliveries. A claim is a conditional write, so two workers never send the same attempt.
+#[async_trait]
+pub trait DeliveryStore: Send + Sync {
+    /// Writes new deliveries, all or none (the cause's own write joins this in later issues).
+    async fn enqueue(&self, deliveries: &[crate::domain::delivery::Delivery]) -> Result<(), StoreError>;
+    async fn get_delivery(
+        &self,
+        id: &crate::domain::delivery::DeliveryId,
+    ) -> Result<Option<crate::domain::delivery::Delivery>, StoreError>;
+    /// Claims a delivery that is due (queued or sending, `next_due <= now`): it becomes `sending`
+    /// until `lease_until`, with one more attempt counted. `None` if it is not claimable.
+    async fn claim(
+        &self,
+        id: &crate::domain::delivery::DeliveryId,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<crate::domain::delivery::Delivery>, StoreError>;
+    /// Writes an attempt's outcome if the claim still holds (still `sending` with the same attempt
+    /// count); `Conflict` if the lease ran out and someone else claimed it since.
+    async fn finish(&self, delivery: &crate::domain::delivery::Delivery) -> Result<(), StoreError>;
+    /// Deliveries due at `now`, oldest due first.
+    async fn due(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<crate::domain::delivery::DeliveryId>, StoreError>;
+}

@@ -26,6 +26,15 @@ CREATE TABLE IF NOT EXISTS api_keys (
     id  TEXT PRIMARY KEY,
     doc TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS deliveries (
+    id         TEXT PRIMARY KEY,
+    status     TEXT NOT NULL,
+    attempts   INTEGER NOT NULL,
+    next_due   TEXT,
+    doc        TEXT NOT NULL,
+    created_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (next_due) WHERE next_due IS NOT NULL;
 CREATE TABLE IF NOT EXISTS schedules (
     task_id    TEXT PRIMARY KEY,
     project    TEXT NOT NULL,

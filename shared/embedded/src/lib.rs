@@ -1,5 +1,6 @@
 //! Herald's embedded adapters for one machine: the SQLite store and the local schedule table.
 mod db;
+mod deliveries;
 mod schedules;
 mod store;
 

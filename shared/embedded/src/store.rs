@@ -9,7 +9,7 @@ use rusqlite::{OptionalExtension, params};
 
 #[derive(Clone)]
 pub struct SqliteStore {
-    db: Db,
+    pub(crate) db: Db,
 }
 
 impl SqliteStore {
@@ -24,7 +24,7 @@ impl From<DbError> for StoreError {
     }
 }
 
-fn sql(err: rusqlite::Error) -> StoreError {
+pub(crate) fn sql(err: rusqlite::Error) -> StoreError {
     StoreError::Unavailable(Box::new(err))
 }
 
@@ -33,11 +33,11 @@ fn sql_version(version: u64) -> i64 {
     i64::try_from(version).unwrap_or(i64::MAX)
 }
 
-fn to_doc<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+pub(crate) fn to_doc<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn from_doc<T: serde::de::DeserializeOwned>(doc: &str) -> Result<T, StoreError> {
+pub(crate) fn from_doc<T: serde::de::DeserializeOwned>(doc: &str) -> Result<T, StoreError> {
     serde_json::from_str(doc).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 

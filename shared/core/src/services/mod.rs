@@ -1,4 +1,5 @@
 //! Services: the use cases, written against ports only.
+pub mod delivery;
 pub mod keys;
 pub mod tasks;
 

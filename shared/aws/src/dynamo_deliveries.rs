@@ -1,0 +1,181 @@
+//! Queued deliveries in the single table. Claims are conditional updates; due deliveries are found
+//! through the sparse index GSI1 (`GSI1PK = "DUE"`, `GSI1SK = "{next_due}#{id}"`), which holds only
+//! deliveries that are not final. New items also reach the delivery Lambda through the table's Stream.
+use crate::dynamo::{is_condition_failed, n, parse_doc, s, to_doc, unavailable, DynamoStore, Item};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use chrono::{DateTime, Utc};
+use herald_core::domain::delivery::{Delivery, DeliveryId, DeliveryStatus};
+use herald_core::ports::{DeliveryStore, StoreError};
+use std::collections::HashMap;
+
+const DUE: &str = "DUE";
+
+fn pk(id: &DeliveryId) -> String {
+    format!("DELIVERY#{id}")
+}
+
+/// Fixed-width UTC time, so string order is time order.
+fn due_key(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+fn item(d: &Delivery) -> Result<Item, StoreError> {
+    let mut item = HashMap::from([
+        ("PK".to_owned(), s(pk(&d.id))),
+        ("SK".to_owned(), s("DELIVERY")),
+        ("kind".to_owned(), s("delivery")),
+        ("status".to_owned(), s(d.status.as_str())),
+        ("attempts".to_owned(), n(u64::from(d.attempts))),
+        ("provider".to_owned(), s(d.message.provider().as_str())),
+        ("doc".to_owned(), s(to_doc(d)?)),
+    ]);
+    if let Some(due) = d.next_due {
+        item.insert("next_due".to_owned(), s(due_key(due)));
+        item.insert("GSI1PK".to_owned(), s(DUE));
+        item.insert("GSI1SK".to_owned(), s(format!("{}#{}", due_key(due), d.id)));
+    }
+    Ok(item)
+}
+
+/// Reads a delivery; the attributes that claims change override the document.
+fn from_item(item: &Item) -> Result<Delivery, StoreError> {
+    let mut d: Delivery = parse_doc(item)?;
+    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+    let status = text("status").unwrap_or_default();
+    d.status = DeliveryStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("status '{status}'")))?;
+    d.attempts = item
+        .get("attempts")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| StoreError::Corrupt("attempts".into()))?;
+    d.next_due = text("next_due")
+        .map(|t| DateTime::parse_from_rfc3339(&t).map(|d| d.to_utc()))
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(d)
+}
+
+#[async_trait]
+impl DeliveryStore for DynamoStore {
+    async fn enqueue(&self, deliveries: &[Delivery]) -> Result<(), StoreError> {
+        // A transaction takes at most 100 items; causes write far fewer per call.
+        for chunk in deliveries.chunks(100) {
+            let mut writes = Vec::with_capacity(chunk.len());
+            for d in chunk {
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item(d)?))
+                    .condition_expression("attribute_not_exists(PK)")
+                    .build()
+                    .map_err(unavailable)?;
+                writes.push(TransactWriteItem::builder().put(put).build());
+            }
+            let result = self.client.transact_write_items().set_transact_items(Some(writes)).send().await;
+            match result {
+                Ok(_) => {}
+                Err(err)
+                    if err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_transaction_canceled_exception()) =>
+                {
+                    return Err(StoreError::Conflict);
+                }
+                Err(err) => return Err(unavailable(err)),
+            }
+        }
+        Ok(())
+    }
+
+    async fn get_delivery(&self, id: &DeliveryId) -> Result<Option<Delivery>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(pk(id)))
+            .key("SK", s("DELIVERY"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.item.as_ref().map(from_item).transpose()
+    }
+
+    async fn claim(
+        &self,
+        id: &DeliveryId,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<Delivery>, StoreError> {
+        let lease = due_key(lease_until);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(pk(id)))
+            .key("SK", s("DELIVERY"))
+            .condition_expression("next_due <= :now AND (#status = :queued OR #status = :sending)")
+            .update_expression(
+                "SET #status = :sending, attempts = attempts + :one, next_due = :lease, GSI1PK = :due, GSI1SK = :due_sk",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":now", s(due_key(now)))
+            .expression_attribute_values(":queued", s(DeliveryStatus::Queued.as_str()))
+            .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":lease", s(lease.clone()))
+            .expression_attribute_values(":due", s(DUE))
+            .expression_attribute_values(":due_sk", s(format!("{lease}#{id}")))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => out.attributes.as_ref().map(from_item).transpose(),
+            Err(err) if is_condition_failed(&err) => Ok(None),
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+
+    async fn finish(&self, delivery: &Delivery) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item(delivery)?))
+            .condition_expression("#status = :sending AND attempts = :attempts")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()))
+            .expression_attribute_values(":attempts", n(u64::from(delivery.attempts)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failed(&err) => Err(StoreError::Conflict),
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+
+    async fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<DeliveryId>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("GSI1")
+            .key_condition_expression("GSI1PK = :due AND GSI1SK <= :now")
+            .expression_attribute_values(":due", s(DUE))
+            // `~` sorts after every id, so deliveries due exactly now are included.
+            .expression_attribute_values(":now", s(format!("{}#~", due_key(now))))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.items()
+            .iter()
+            .map(|item| {
+                let key = item.get("PK").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                let id = key.strip_prefix("DELIVERY#").unwrap_or_default();
+                DeliveryId::parse(id).map_err(StoreError::Corrupt)
+            })
+            .collect()
+    }
+}

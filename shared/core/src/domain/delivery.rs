@@ -1,0 +1,145 @@
+//! A delivery: one provider call (a WeCom batch, one Feishu user, one mail), with its attempts.
+use super::ids::ProjectId;
+use super::message::OutboundMessage;
+use crate::ports::{SendError, SendReceipt};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A delivery id: a UUIDv7. Also the idempotency key the provider sees on every attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DeliveryId(uuid::Uuid);
+
+impl DeliveryId {
+    pub fn new() -> Self {
+        Self(uuid::Uuid::now_v7())
+    }
+
+    pub fn parse(value: &str) -> Result<Self, super::ParseError> {
+        uuid::Uuid::parse_str(value)
+            .map(Self)
+            .map_err(|_| "is not a delivery id".to_owned())
+    }
+}
+
+impl Default for DeliveryId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Display for DeliveryId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.as_hyphenated().fmt(f)
+    }
+}
+
+/// Why a delivery exists: it is written in the same store write as its cause.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DeliveryCause {
+    /// A push run of a task.
+    Run { project: ProjectId, run: String },
+    /// A ticket event.
+    Ticket { project: ProjectId, event: String },
+    /// An admin pressed a channel's test button.
+    ChannelTest { channel: String },
+}
+
+/// Where a delivery is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt (`next_due`).
+    Queued,
+    /// Claimed by a worker until `next_due` (the lease); a lease that runs out is claimed again.
+    Sending,
+    /// The provider accepted it.
+    Delivered,
+    /// Given up: a permanent failure, or the last attempt failed.
+    Dead,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Sending => "sending",
+            Self::Delivered => "delivered",
+            Self::Dead => "dead",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "queued" => Some(Self::Queued),
+            "sending" => Some(Self::Sending),
+            "delivered" => Some(Self::Delivered),
+            "dead" => Some(Self::Dead),
+            _ => None,
+        }
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Delivered | Self::Dead)
+    }
+}
+
+/// One attempt and what the provider said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub number: u32,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub result: AttemptResult,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum AttemptResult {
+    Accepted { receipt: SendReceipt },
+    Failed { error: SendError },
+}
+
+/// A queued provider call and its history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub id: DeliveryId,
+    pub cause: DeliveryCause,
+    pub message: OutboundMessage,
+    pub status: DeliveryStatus,
+    /// Attempts started so far (a claim starts one).
+    pub attempts: u32,
+    /// When it may be claimed next: the next attempt time while queued, the lease end while sending,
+    /// `None` once final.
+    pub next_due: Option<DateTime<Utc>>,
+    pub history: Vec<Attempt>,
+    /// Why it is dead, in words for the record.
+    pub dead_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Delivery {
+    /// A new delivery, due at once.
+    pub fn queued(cause: DeliveryCause, message: OutboundMessage, now: DateTime<Utc>) -> Self {
+        Self {
+            id: DeliveryId::new(),
+            cause,
+            message,
+            status: DeliveryStatus::Queued,
+            attempts: 0,
+            next_due: Some(now),
+            history: Vec::new(),
+            dead_reason: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// The provider's answer to the last attempt, if any.
+    pub fn last_attempt(&self) -> Option<&Attempt> {
+        self.history.last()
+    }
+}

@@ -1,0 +1,168 @@
+//! The delivery engine: claim a due delivery, send it, record what the provider said, and either
+//! finish it or queue the next attempt with backoff. Drivers (the local worker loop, the DynamoDB
+//! Stream Lambda) only decide which ids to try.
+use crate::clock::Clock;
+use crate::domain::delivery::{Attempt, AttemptResult, Delivery, DeliveryId, DeliveryStatus};
+use crate::ports::{DeliveryStore, SendFailure, Sender, StoreError};
+use crate::ServiceError;
+use chrono::{DateTime, Duration, Utc};
+use std::sync::Arc;
+
+/// How often and how patiently deliveries are retried.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts before a retryable failure becomes final.
+    pub max_attempts: u32,
+    /// The first retry waits about this long; each next one twice as long.
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// How long a claim holds; a worker that dies mid-send is replaced after it.
+    pub lease: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            base_delay: Duration::seconds(2),
+            max_delay: Duration::minutes(10),
+            lease: Duration::seconds(90),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Exponential backoff with jitter (between half and all of the exponential delay), never sooner
+    /// than the provider asked.
+    pub fn delay_after(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        let exponent = attempt.saturating_sub(1).min(20);
+        let full = (self.base_delay * 2_i32.pow(exponent)).min(self.max_delay);
+        let millis = full.num_milliseconds().max(1);
+        let jittered = Duration::milliseconds(rand::random_range(millis / 2..=millis));
+        retry_after.map_or(jittered, |after| jittered.max(after))
+    }
+}
+
+/// What one `try_execute` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecutionOutcome {
+    Delivered,
+    /// Failed this time; queued again for `at`.
+    Retrying { at: DateTime<Utc> },
+    /// Failed for good.
+    Dead,
+    /// Not due, already final, or being sent by another worker.
+    NotClaimed,
+}
+
+#[derive(Clone)]
+pub struct DeliveryWorker {
+    store: Arc<dyn DeliveryStore>,
+    sender: Arc<dyn Sender>,
+    clock: Arc<dyn Clock>,
+    policy: RetryPolicy,
+}
+
+impl DeliveryWorker {
+    pub fn new(
+        store: Arc<dyn DeliveryStore>,
+        sender: Arc<dyn Sender>,
+        clock: Arc<dyn Clock>,
+        policy: RetryPolicy,
+    ) -> Self {
+        Self { store, sender, clock, policy }
+    }
+
+    /// Claims the delivery if it is due, sends it once, and records the outcome.
+    #[tracing::instrument(skip_all, fields(delivery_id = %id, provider = tracing::field::Empty, attempt = tracing::field::Empty))]
+    pub async fn try_execute(&self, id: &DeliveryId) -> Result<ExecutionOutcome, ServiceError> {
+        let started = self.clock.now();
+        let Some(mut delivery) = self.store.claim(id, started, started + self.policy.lease).await? else {
+            return Ok(ExecutionOutcome::NotClaimed);
+        };
+        let span = tracing::Span::current();
+        span.record("provider", delivery.message.provider().as_str());
+        span.record("attempt", delivery.attempts);
+
+        let result = self.sender.send(&delivery.message, &delivery.id.to_string()).await;
+        let finished = self.clock.now();
+        let outcome = match &result {
+            Ok(receipt) => {
+                tracing::info!(invalid = receipt.invalid_recipients.len(), "delivered");
+                delivery.status = DeliveryStatus::Delivered;
+                delivery.next_due = None;
+                ExecutionOutcome::Delivered
+            }
+            Err(error) if error.failure.is_retryable() && delivery.attempts < self.policy.max_attempts => {
+                let retry_after = match error.failure {
+                    SendFailure::RateLimited { retry_after_ms } => {
+                        Some(Duration::milliseconds(i64::try_from(retry_after_ms).unwrap_or(i64::MAX)))
+                    }
+                    _ => None,
+                };
+                let at = finished + self.policy.delay_after(delivery.attempts, retry_after);
+                tracing::warn!(code = error.code, error = %error, retry_at = %at, "attempt failed; will retry");
+                delivery.status = DeliveryStatus::Queued;
+                delivery.next_due = Some(at);
+                ExecutionOutcome::Retrying { at }
+            }
+            Err(error) => {
+                tracing::error!(code = error.code, error = %error, "delivery failed for good");
+                delivery.status = DeliveryStatus::Dead;
+                delivery.next_due = None;
+                delivery.dead_reason = Some(if error.failure.is_retryable() {
+                    format!("gave up after {} attempts: {error}", delivery.attempts)
+                } else {
+                    error.to_string()
+                });
+                ExecutionOutcome::Dead
+            }
+        };
+        delivery.history.push(Attempt {
+            number: delivery.attempts,
+            started_at: started,
+            finished_at: finished,
+            result: match result {
+                Ok(receipt) => AttemptResult::Accepted { receipt },
+                Err(error) => AttemptResult::Failed { error },
+            },
+        });
+        delivery.updated_at = finished;
+        match self.store.finish(&delivery).await {
+            Ok(()) => Ok(outcome),
+            // The lease ran out and another worker took over; its record wins.
+            Err(StoreError::Conflict) => {
+                tracing::warn!("lease lost before the outcome was written");
+                Ok(ExecutionOutcome::NotClaimed)
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Tries every delivery that is due now (up to `limit`), concurrently; returns how many it tried.
+    pub async fn run_due(&self, limit: usize) -> Result<usize, ServiceError> {
+        let ids = self.store.due(self.clock.now(), limit).await?;
+        let tries = ids.iter().map(|id| self.try_execute(id));
+        for result in futures::future::join_all(tries).await {
+            if let Err(err) = result {
+                tracing::error!(error = %err, "delivery attempt could not be recorded");
+            }
+        }
+        Ok(ids.len())
+    }
+
+    /// Executes a delivery and waits (up to `deadline`) until it is final: for callers that must show
+    /// the provider's answer, such as channel tests. Another worker may be the one that sends it.
+    pub async fn execute_and_wait(&self, id: &DeliveryId, deadline: std::time::Duration) -> Result<Delivery, ServiceError> {
+        let until = tokio::time::Instant::now() + deadline;
+        loop {
+            self.try_execute(id).await?;
+            let delivery = self.store.get_delivery(id).await?.ok_or(ServiceError::NotFound("delivery"))?;
+            let waiting_for_retry = delivery.status == DeliveryStatus::Queued && !delivery.history.is_empty();
+            if delivery.status.is_final() || waiting_for_retry || tokio::time::Instant::now() >= until {
+                return Ok(delivery);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Queued deliveries on SQLite: claims and outcomes are checked-and-written in one transaction.
+use crate::store::{from_doc, sql, to_doc, SqliteStore};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use herald_core::domain::delivery::{Delivery, DeliveryId, DeliveryStatus};
+use herald_core::ports::{DeliveryStore, StoreError};
+use rusqlite::{params, OptionalExtension, Transaction};
+
+/// Fixed-width UTC time, so text order is time order.
+fn due_key(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+fn parse_due(text: Option<String>) -> Result<Option<DateTime<Utc>>, StoreError> {
+    text.map(|t| {
+        DateTime::parse_from_rfc3339(&t)
+            .map(|d| d.to_utc())
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    })
+    .transpose()
+}
+
+/// Reads one delivery; the columns that claims change override the document.
+fn read(tx: &Transaction<'_>, id: &str) -> Result<Option<Delivery>, StoreError> {
+    let row = tx
+        .query_row(
+            "SELECT status, attempts, next_due, doc FROM deliveries WHERE id = ?1",
+            params![id],
+            |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, u32>(1)?,
+                    row.get::<_, Option<String>>(2)?,
+                    row.get::<_, String>(3)?,
+                ))
+            },
+        )
+        .optional()
+        .map_err(sql)?;
+    let Some((status, attempts, next_due, doc)) = row else {
+        return Ok(None);
+    };
+    let mut delivery: Delivery = from_doc(&doc)?;
+    delivery.status = DeliveryStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?;
+    delivery.attempts = attempts;
+    delivery.next_due = parse_due(next_due)?;
+    Ok(Some(delivery))
+}
+
+fn write(tx: &Transaction<'_>, d: &Delivery) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO deliveries (id, status, attempts, next_due, doc, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (id) DO UPDATE SET status = ?2, attempts = ?3, next_due = ?4, doc = ?5",
+        params![
+            d.id.to_string(),
+            d.status.as_str(),
+            d.attempts,
+            d.next_due.map(due_key),
+            to_doc(d)?,
+            due_key(d.created_at)
+        ],
+    )
+    .map_err(sql)?;
+    Ok(())
+}
+
+#[async_trait]
+impl DeliveryStore for SqliteStore {
+    async fn enqueue(&self, deliveries: &[Delivery]) -> Result<(), StoreError> {
+        let deliveries = deliveries.to_vec();
+        self.db
+            .call(move |conn| {
+                let tx = conn.transaction().map_err(sql)?;
+                for d in &deliveries {
+                    if read(&tx, &d.id.to_string())?.is_some() {
+                        return Err(StoreError::Conflict);
+                    }
+                    write(&tx, d)?;
+                }
+                tx.commit().map_err(sql)
+            })
+            .await
+    }
+
+    async fn get_delivery(&self, id: &DeliveryId) -> Result<Option<Delivery>, StoreError> {
+        let id = id.to_string();
+        self.db
+            .call(move |conn| {
+                let tx = conn.transaction().map_err(sql)?;
+                read(&tx, &id)
+            })
+            .await
+    }
+
+    async fn claim(
+        &self,
+        id: &DeliveryId,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<Delivery>, StoreError> {
+        let id = id.to_string();
+        self.db
+            .call(move |conn| {
+                let tx = conn.transaction().map_err(sql)?;
+                let Some(mut d) = read(&tx, &id)? else {
+                    return Ok(None);
+                };
+                let due = !d.status.is_final() && d.next_due.is_some_and(|at| at <= now);
+                if !due {
+                    return Ok(None);
+                }
+                d.status = DeliveryStatus::Sending;
+                d.attempts += 1;
+                d.next_due = Some(lease_until);
+                write(&tx, &d)?;
+                tx.commit().map_err(sql)?;
+                Ok(Some(d))
+            })
+            .await
+    }
+
+    async fn finish(&self, delivery: &Delivery) -> Result<(), StoreError> {
+        let d = delivery.clone();
+        self.db
+            .call(move |conn| {
+                let tx = conn.transaction().map_err(sql)?;
+                let stored = read(&tx, &d.id.to_string())?.ok_or(StoreError::NotFound)?;
+                if stored.status != DeliveryStatus::Sending || stored.attempts != d.attempts {
+                    return Err(StoreError::Conflict);
+                }
+                write(&tx, &d)?;
+                tx.commit().map_err(sql)
+            })
+            .await
+    }
+
+    async fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<DeliveryId>, StoreError> {
+        let (now, limit) = (due_key(now), i64::try_from(limit).unwrap_or(i64::MAX));
+        let ids: Vec<String> = self
+            .db
+            .call(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT id FROM deliveries WHERE next_due IS NOT NULL AND next_due <= ?1 ORDER BY next_due LIMIT ?2",
+                    )
+                    .map_err(sql)?;
+                let rows = stmt.query_map(params![now, limit], |row| row.get(0)).map_err(sql)?;
+                rows.collect::<Result<Vec<String>, _>>().map_err(sql)
+            })
+            .await?;
+        ids.iter()
+            .map(|id| DeliveryId::parse(id).map_err(StoreError::Corrupt))
+            .collect()
+    }
+}
