@@ -7,7 +7,7 @@ use herald_core::domain::ids::{KeyId, ProjectId, TaskId};
 use herald_core::domain::task::{PushTask, TaskState};
 use herald_core::domain::delivery::{Delivery, DeliveryCause, DeliveryStatus};
 use herald_core::domain::message::{EmailMessage, OutboundMessage};
-use herald_core::ports::{DeliveryStore, KeyStore, StoreError, TaskStore};
+use herald_core::ports::{DeliveryStore, KeyStore, SettingsRecord, SettingsStore, StoreError, TaskStore};
 use std::sync::Arc;
 
 pub fn project(name: &str) -> ProjectId {
@@ -365,6 +365,22 @@ pub async fn concurrent_claims_let_exactly_one_worker_send<S: DeliveryStore + 's
     assert_eq!(wins, 1);
 }
 
+pub async fn settings_start_empty_and_are_written_only_over_the_version_read<S: SettingsStore>(store: Arc<S>) {
+    let empty = store.get_settings().await.expect("get");
+    assert_eq!(empty, SettingsRecord::default());
+    let mut first = empty.clone();
+    first.url_prefix = Some(herald_core::domain::text::HttpUrl::parse("https://herald.example.com").expect("url"));
+    first.version = 1;
+    store.put_settings(&first, 0).await.expect("first write");
+    assert!(matches!(store.put_settings(&first, 0).await, Err(StoreError::Conflict)), "a second first write loses");
+    let mut second = first.clone();
+    second.webhook_sources = vec!["sqle".into()];
+    second.version = 2;
+    store.put_settings(&second, 1).await.expect("second write");
+    assert!(matches!(store.put_settings(&first, 1).await, Err(StoreError::Conflict)), "a stale write loses");
+    assert_eq!(store.get_settings().await.expect("get"), second);
+}
+
 /// Expands to the whole suite for a store made by `$make` (an async expression giving `Arc<Store>`).
 #[macro_export]
 macro_rules! store_contract {
@@ -385,7 +401,8 @@ macro_rules! store_contract {
             a_due_delivery_is_claimed_once_until_its_lease_runs_out,
             deliveries_not_due_or_final_are_not_claimed,
             due_lists_only_due_deliveries_oldest_first,
-            concurrent_claims_let_exactly_one_worker_send
+            concurrent_claims_let_exactly_one_worker_send,
+            settings_start_empty_and_are_written_only_over_the_version_read
         );
     };
     (@cases $make:expr; $($case:ident),+) => {

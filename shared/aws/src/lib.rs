@@ -3,6 +3,9 @@
 mod dynamo;
 mod dynamo_deliveries;
 mod scheduler;
+mod secrets;
+mod settings;
 
 pub use dynamo::DynamoStore;
 pub use scheduler::{EventBridgeScheduler, SchedulerTarget};
+pub use secrets::SecretsManagerStore;

@@ -193,3 +193,39 @@ pub trait DeliveryStore: Send + Sync {
         limit: usize,
     ) -> Result<Vec<crate::domain::delivery::DeliveryId>, StoreError>;
 }
+
+#[derive(Debug, Error)]
+pub enum SecretError {
+    #[error("secret store unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Write-only secrets (corp secrets, app secrets, SMTP authorization codes, webhook signing keys),
+/// by name such as `channels/wecom/corp_secret`. Values never leave as anything but `SecretString`.
+#[async_trait]
+pub trait SecretStore: Send + Sync {
+    async fn get_secret(&self, name: &str) -> Result<Option<secrecy::SecretString>, SecretError>;
+    async fn put_secret(&self, name: &str, value: &secrecy::SecretString) -> Result<(), SecretError>;
+}
+
+/// The channel settings document (no secrets), versioned for optimistic writes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SettingsRecord {
+    pub url_prefix: Option<crate::domain::text::HttpUrl>,
+    pub smtp: Option<crate::domain::channels::SmtpSettings>,
+    pub wecom: Option<crate::domain::channels::WecomSettings>,
+    pub feishu: Option<crate::domain::channels::FeishuSettings>,
+    /// Webhook sources that have a signing secret set.
+    #[serde(default)]
+    pub webhook_sources: Vec<String>,
+    /// 0 until first written.
+    pub version: u64,
+}
+
+#[async_trait]
+pub trait SettingsStore: Send + Sync {
+    /// The settings, or the default (version 0) if never written.
+    async fn get_settings(&self) -> Result<SettingsRecord, StoreError>;
+    /// Writes `record` (with its version already incremented) if the stored version is `expected_version`.
+    async fn put_settings(&self, record: &SettingsRecord, expected_version: u64) -> Result<(), StoreError>;
+}

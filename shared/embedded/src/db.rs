@@ -35,6 +35,11 @@ CREATE TABLE IF NOT EXISTS deliveries (
     created_at TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (next_due) WHERE next_due IS NOT NULL;
+CREATE TABLE IF NOT EXISTS settings (
+    id      TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    doc     TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS schedules (
     task_id    TEXT PRIMARY KEY,
     project    TEXT NOT NULL,

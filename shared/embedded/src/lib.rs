@@ -2,8 +2,11 @@
 mod db;
 mod deliveries;
 mod schedules;
+mod secrets;
+mod settings;
 mod store;
 
 pub use db::{Db, DbError};
 pub use schedules::LocalScheduler;
+pub use secrets::FileSecretStore;
 pub use store::SqliteStore;

@@ -1,6 +1,7 @@
 //! Services: the use cases, written against ports only.
 pub mod delivery;
 pub mod keys;
+pub mod settings;
 pub mod tasks;
 
 use crate::ServiceError;

@@ -1,0 +1,44 @@
+//! The channel settings document: one item (`PK = SETTINGS`, `SK = CHANNELS`), versioned.
+use crate::dynamo::{is_condition_failed, n, parse_doc, s, to_doc, unavailable, DynamoStore};
+use async_trait::async_trait;
+use herald_core::ports::{SettingsRecord, SettingsStore, StoreError};
+
+#[async_trait]
+impl SettingsStore for DynamoStore {
+    async fn get_settings(&self) -> Result<SettingsRecord, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s("SETTINGS"))
+            .key("SK", s("CHANNELS"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.item.as_ref().map(parse_doc).transpose().map(Option::unwrap_or_default)
+    }
+
+    async fn put_settings(&self, record: &SettingsRecord, expected_version: u64) -> Result<(), StoreError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("PK", s("SETTINGS"))
+            .item("SK", s("CHANNELS"))
+            .item("kind", s("settings"))
+            .item("version", n(record.version))
+            .item("doc", s(to_doc(record)?));
+        let put = if expected_version == 0 {
+            put.condition_expression("attribute_not_exists(PK)")
+        } else {
+            put.condition_expression("version = :expected")
+                .expression_attribute_values(":expected", n(expected_version))
+        };
+        match put.send().await {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failed(&err) => Err(StoreError::Conflict),
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+}

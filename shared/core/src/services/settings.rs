@@ -1,0 +1,181 @@
+//! Channel settings (admin). Secrets go to the secret store first and are never read back out
+//! through the API; a change that omits a secret keeps the stored one.
+use crate::domain::auth::Principal;
+use crate::domain::channels::{
+    FeishuCredentials, FeishuSettings, SmtpCredentials, SmtpSettings, WecomCredentials, WecomSettings,
+};
+use crate::domain::text::HttpUrl;
+use crate::ports::{SecretStore, SettingsRecord, SettingsStore, StoreError};
+use crate::{FieldError, ServiceError};
+use secrecy::SecretString;
+use std::sync::Arc;
+
+pub const SMTP_PASSWORD: &str = "channels/smtp/password";
+pub const WECOM_CORP_SECRET: &str = "channels/wecom/corp_secret";
+pub const FEISHU_APP_SECRET: &str = "channels/feishu/app_secret";
+
+/// The secret that signs a ticket webhook source's requests.
+pub fn webhook_source_secret(source: &str) -> String {
+    format!("webhook-sources/{source}")
+}
+
+/// A channel's settings as the API shows them: whether its secret is set, never the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Masked<T> {
+    pub settings: T,
+    pub secret_set: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsView {
+    pub url_prefix: Option<HttpUrl>,
+    pub smtp: Option<Masked<SmtpSettings>>,
+    pub wecom: Option<Masked<WecomSettings>>,
+    pub feishu: Option<Masked<FeishuSettings>>,
+    pub webhook_sources: Vec<String>,
+}
+
+#[derive(Clone)]
+pub struct SettingsService {
+    store: Arc<dyn SettingsStore>,
+    secrets: Arc<dyn SecretStore>,
+}
+
+impl SettingsService {
+    pub fn new(store: Arc<dyn SettingsStore>, secrets: Arc<dyn SecretStore>) -> Self {
+        Self { store, secrets }
+    }
+
+    async fn secret_set(&self, name: &str) -> Result<bool, ServiceError> {
+        Ok(self.secrets.get_secret(name).await.map_err(|e| ServiceError::unavailable("the secret store", e))?.is_some())
+    }
+
+    async fn secret(&self, name: &str) -> Result<Option<SecretString>, ServiceError> {
+        self.secrets.get_secret(name).await.map_err(|e| ServiceError::unavailable("the secret store", e))
+    }
+
+    pub async fn view(&self, who: &Principal) -> Result<SettingsView, ServiceError> {
+        who.check_admin()?;
+        let record = self.store.get_settings().await?;
+        let smtp = match record.smtp {
+            Some(settings) => Some(Masked { settings, secret_set: self.secret_set(SMTP_PASSWORD).await? }),
+            None => None,
+        };
+        let wecom = match record.wecom {
+            Some(settings) => Some(Masked { settings, secret_set: self.secret_set(WECOM_CORP_SECRET).await? }),
+            None => None,
+        };
+        let feishu = match record.feishu {
+            Some(settings) => Some(Masked { settings, secret_set: self.secret_set(FEISHU_APP_SECRET).await? }),
+            None => None,
+        };
+        Ok(SettingsView { url_prefix: record.url_prefix, smtp, wecom, feishu, webhook_sources: record.webhook_sources })
+    }
+
+    /// Stores a secret (if given) and then applies `change` to the settings document.
+    /// Without a new secret, one must already be stored: `secret_field` names it in the error.
+    async fn update(
+        &self,
+        who: &Principal,
+        secret: Option<(&str, &str, SecretString)>,
+        change: impl Fn(&mut SettingsRecord),
+    ) -> Result<(), ServiceError> {
+        who.check_admin()?;
+        if let Some((name, field, value)) = secret {
+            if value.expose_secret_len() == 0 {
+                return Err(FieldError::new(field, "must not be empty").into());
+            }
+            self.secrets.put_secret(name, &value).await.map_err(|e| ServiceError::unavailable("the secret store", e))?;
+            tracing::info!(secret = name, "secret stored");
+        }
+        // Settings writes are rare; retry a lost race a few times before giving up.
+        for _ in 0..3 {
+            let mut record = self.store.get_settings().await?;
+            let expected = record.version;
+            change(&mut record);
+            record.version = expected + 1;
+            match self.store.put_settings(&record, expected).await {
+                Ok(()) => return Ok(()),
+                Err(StoreError::Conflict) => continue,
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(ServiceError::Conflict("the settings changed during this write; try again".into()))
+    }
+
+    async fn require_secret(&self, name: &str, field: &str, given: &Option<SecretString>) -> Result<(), ServiceError> {
+        if given.is_none() && !self.secret_set(name).await? {
+            return Err(FieldError::new(field, "is required the first time this channel is configured").into());
+        }
+        Ok(())
+    }
+
+    pub async fn put_url_prefix(&self, who: &Principal, url_prefix: Option<HttpUrl>) -> Result<(), ServiceError> {
+        self.update(who, None, |r| r.url_prefix = url_prefix.clone()).await
+    }
+
+    pub async fn put_smtp(&self, who: &Principal, settings: SmtpSettings, password: Option<SecretString>) -> Result<(), ServiceError> {
+        who.check_admin()?;
+        self.require_secret(SMTP_PASSWORD, "password", &password).await?;
+        let secret = password.map(|p| (SMTP_PASSWORD, "password", p));
+        self.update(who, secret, |r| r.smtp = Some(settings.clone())).await
+    }
+
+    pub async fn put_wecom(&self, who: &Principal, settings: WecomSettings, corp_secret: Option<SecretString>) -> Result<(), ServiceError> {
+        who.check_admin()?;
+        self.require_secret(WECOM_CORP_SECRET, "corp_secret", &corp_secret).await?;
+        let secret = corp_secret.map(|s| (WECOM_CORP_SECRET, "corp_secret", s));
+        self.update(who, secret, |r| r.wecom = Some(settings.clone())).await
+    }
+
+    pub async fn put_feishu(&self, who: &Principal, settings: FeishuSettings, app_secret: Option<SecretString>) -> Result<(), ServiceError> {
+        who.check_admin()?;
+        self.require_secret(FEISHU_APP_SECRET, "app_secret", &app_secret).await?;
+        let secret = app_secret.map(|s| (FEISHU_APP_SECRET, "app_secret", s));
+        self.update(who, secret, |r| r.feishu = Some(settings.clone())).await
+    }
+
+    pub async fn put_webhook_source(&self, who: &Principal, source: &str, secret: SecretString) -> Result<(), ServiceError> {
+        let name = webhook_source_secret(source);
+        self.update(who, Some((&name, "secret", secret)), |r| {
+            if !r.webhook_sources.iter().any(|s| s == source) {
+                r.webhook_sources.push(source.to_owned());
+            }
+        })
+        .await
+    }
+
+    /// SMTP credentials if the channel is configured and enabled.
+    pub async fn smtp(&self) -> Result<Option<SmtpCredentials>, ServiceError> {
+        let Some(settings) = self.store.get_settings().await?.smtp.filter(|s| s.enabled) else {
+            return Ok(None);
+        };
+        Ok(self.secret(SMTP_PASSWORD).await?.map(|password| SmtpCredentials { settings, password }))
+    }
+
+    pub async fn wecom(&self) -> Result<Option<WecomCredentials>, ServiceError> {
+        let Some(settings) = self.store.get_settings().await?.wecom.filter(|s| s.enabled) else {
+            return Ok(None);
+        };
+        Ok(self.secret(WECOM_CORP_SECRET).await?.map(|corp_secret| WecomCredentials { settings, corp_secret }))
+    }
+
+    pub async fn feishu(&self) -> Result<Option<FeishuCredentials>, ServiceError> {
+        let Some(settings) = self.store.get_settings().await?.feishu.filter(|s| s.enabled) else {
+            return Ok(None);
+        };
+        Ok(self.secret(FEISHU_APP_SECRET).await?.map(|app_secret| FeishuCredentials { settings, app_secret }))
+    }
+}
+
+/// Length without exposing the value in any other way.
+trait SecretLen {
+    fn expose_secret_len(&self) -> usize;
+}
+
+impl SecretLen for SecretString {
+    fn expose_secret_len(&self) -> usize {
+        use secrecy::ExposeSecret;
+        self.expose_secret().trim().len()
+    }
+}

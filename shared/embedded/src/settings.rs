@@ -1,0 +1,45 @@
+//! The channel settings document on SQLite, written only if its version is the one read.
+use crate::store::{from_doc, sql, to_doc, SqliteStore};
+use async_trait::async_trait;
+use herald_core::ports::{SettingsRecord, SettingsStore, StoreError};
+use rusqlite::{params, OptionalExtension};
+
+const ID: &str = "channels";
+
+#[async_trait]
+impl SettingsStore for SqliteStore {
+    async fn get_settings(&self) -> Result<SettingsRecord, StoreError> {
+        let doc: Option<String> = self
+            .db
+            .call(|conn| {
+                conn.query_row("SELECT doc FROM settings WHERE id = ?1", params![ID], |row| row.get(0))
+                    .optional()
+                    .map_err(sql)
+            })
+            .await?;
+        doc.as_deref().map(from_doc).transpose().map(Option::unwrap_or_default)
+    }
+
+    async fn put_settings(&self, record: &SettingsRecord, expected_version: u64) -> Result<(), StoreError> {
+        let doc = to_doc(record)?;
+        let version = i64::try_from(record.version).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let expected = i64::try_from(expected_version).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.db
+            .call(move |conn| {
+                let written = if expected == 0 {
+                    conn.execute(
+                        "INSERT INTO settings (id, version, doc) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                        params![ID, version, doc],
+                    )
+                } else {
+                    conn.execute(
+                        "UPDATE settings SET version = ?2, doc = ?3 WHERE id = ?1 AND version = ?4",
+                        params![ID, version, doc, expected],
+                    )
+                }
+                .map_err(sql)?;
+                if written == 1 { Ok(()) } else { Err(StoreError::Conflict) }
+            })
+            .await
+    }
+}
