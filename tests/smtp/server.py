@@ -10,17 +10,22 @@ herald@example.com / auth-code-123 (535 otherwise):
   tls       TLS from the first byte              (security "tls")
 The test CA and the server certificate (localhost, 127.0.0.1) are generated at start into OUT_DIR.
 
-Each accepted message is saved as OUT_DIR/<listener>-<n>.eml with OUT_DIR/<listener>-<n>.json
-({"mail_from", "rcpt_tos", "listener"}); OUT_DIR/<listener>.connections holds how many SMTP
-connections said EHLO/HELO on that listener. Recipients choose a failure:
+Each accepted message is saved as OUT_DIR/<listener>-<queue id>.eml with
+OUT_DIR/<listener>-<queue id>.json: the envelope ("mail_from", "rcpt_tos") and the message as
+Python's email parser decodes it ("from", "to", "subject", "message_id", "content_type", "text",
+"html"). OUT_DIR/<listener>.connections holds how many SMTP connections said EHLO/HELO on that
+listener. Recipients choose a failure:
   fail421@… → 421 at RCPT, fail451@… → 451 at RCPT, reject550@… → 550 at RCPT,
   spam@… → 554 at DATA, big552@… → 552 at DATA.
 When ready it prints one JSON line: {"plain": port, "starttls": port, "tls": port, "ca": path}.
 It runs until stdin closes or it is killed.
 """
 import datetime
+import email
+import email.policy
 import ipaddress
 import json
+import logging
 import os
 import socket
 import ssl
@@ -30,6 +35,9 @@ import uuid
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+# aiosmtpd logs a warning about its own use of a deprecated attribute on every login.
+logging.getLogger("mail.log").addFilter(lambda record: "login_data is deprecated" not in record.getMessage())
 
 USER = b"herald@example.com"
 PASSWORD = b"auth-code-123"
@@ -110,7 +118,8 @@ def make_certs(out_dir):
 
 def authenticator(server, session, envelope, mechanism, auth_data):
     ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (USER, PASSWORD)
-    return AuthResult(success=ok)
+    # handled=False: aiosmtpd itself answers 235, or 535 on failure.
+    return AuthResult(success=ok, handled=False)
 
 
 class Recorder:
@@ -159,10 +168,28 @@ class Recorder:
                 return reply
         queue_id = uuid.uuid4().hex[:12].upper()
         base = f"{self.listener}-{queue_id}"
+        raw = envelope.original_content or envelope.content
         meta = {"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos, "listener": self.listener}
-        self._write(base + ".eml", envelope.original_content or envelope.content)
+        meta.update(parse(raw))
+        self._write(base + ".eml", raw)
         self._write(base + ".json", json.dumps(meta).encode())
         return f"250 2.0.0 OK queued as {queue_id}"
+
+
+def parse(raw):
+    """The headers and parts a test checks, decoded by Python's own MIME parser."""
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    text = msg.get_body(preferencelist=("plain",))
+    html = msg.get_body(preferencelist=("html",))
+    return {
+        "from": str(msg["From"]),
+        "to": str(msg["To"]),
+        "subject": str(msg["Subject"]),
+        "message_id": str(msg["Message-ID"]),
+        "content_type": msg.get_content_type(),
+        "text": text.get_content() if text is not None else None,
+        "html": html.get_content() if html is not None else None,
+    }
 
 
 def free_port():

@@ -3,11 +3,13 @@
 //! `store_contract!(factory)` expands to one `#[tokio::test]` per case.
 use chrono::{DateTime, Utc};
 use herald_core::domain::auth::{NewKey, Role};
-use herald_core::domain::ids::{KeyId, ProjectId, TaskId};
-use herald_core::domain::task::{PushTask, TaskState};
 use herald_core::domain::delivery::{Delivery, DeliveryCause, DeliveryStatus};
+use herald_core::domain::ids::{KeyId, ProjectId, TaskId};
 use herald_core::domain::message::{EmailMessage, OutboundMessage};
-use herald_core::ports::{DeliveryStore, KeyStore, SettingsRecord, SettingsStore, StoreError, TaskStore};
+use herald_core::domain::task::{PushTask, TaskState};
+use herald_core::ports::{
+    DeliveryStore, KeyStore, SettingsRecord, SettingsStore, StoreError, TaskStore,
+};
 use std::sync::Arc;
 
 pub fn project(name: &str) -> ProjectId {
@@ -271,33 +273,67 @@ pub async fn keys_are_stored_found_and_revoked<S: KeyStore>(store: Arc<S>) {
 
 fn delivery(now: DateTime<Utc>) -> Delivery {
     let message = OutboundMessage::Email(EmailMessage {
-        to: herald_core::domain::recipients::EmailAddress::parse("lisi@example.com").expect("email"),
+        to: herald_core::domain::recipients::EmailAddress::parse("lisi@example.com")
+            .expect("email"),
         subject: "日报".into(),
         text: "hello".into(),
         html: None,
     });
-    Delivery::queued(DeliveryCause::ChannelTest { channel: "smtp".into() }, message, now)
+    Delivery::queued(
+        DeliveryCause::ChannelTest {
+            channel: "smtp".into(),
+        },
+        message,
+        now,
+    )
 }
 
 pub async fn deliveries_are_enqueued_all_or_none<S: DeliveryStore>(store: Arc<S>) {
     let now = at("2026-11-25T01:00:00Z");
     let (a, b) = (delivery(now), delivery(now));
-    store.enqueue(std::slice::from_ref(&a)).await.expect("enqueue");
-    assert_eq!(store.get_delivery(&a.id).await.expect("get"), Some(a.clone()));
+    store
+        .enqueue(std::slice::from_ref(&a))
+        .await
+        .expect("enqueue");
+    assert_eq!(
+        store.get_delivery(&a.id).await.expect("get"),
+        Some(a.clone())
+    );
     // A batch holding an id that exists writes nothing.
-    assert!(matches!(store.enqueue(&[b.clone(), a.clone()]).await, Err(StoreError::Conflict)));
+    assert!(matches!(
+        store.enqueue(&[b.clone(), a.clone()]).await,
+        Err(StoreError::Conflict)
+    ));
     assert_eq!(store.get_delivery(&b.id).await.expect("get"), None);
 }
 
-pub async fn a_due_delivery_is_claimed_once_until_its_lease_runs_out<S: DeliveryStore>(store: Arc<S>) {
+pub async fn a_due_delivery_is_claimed_once_until_its_lease_runs_out<S: DeliveryStore>(
+    store: Arc<S>,
+) {
     let now = at("2026-11-25T01:00:00Z");
     let d = delivery(now);
-    store.enqueue(std::slice::from_ref(&d)).await.expect("enqueue");
+    store
+        .enqueue(std::slice::from_ref(&d))
+        .await
+        .expect("enqueue");
     let lease = now + chrono::Duration::seconds(90);
 
-    let claimed = store.claim(&d.id, now, lease).await.expect("claim").expect("claimable");
-    assert_eq!((claimed.status, claimed.attempts, claimed.next_due), (DeliveryStatus::Sending, 1, Some(lease)));
-    assert_eq!(store.claim(&d.id, now + chrono::Duration::seconds(89), lease).await.expect("claim"), None);
+    let claimed = store
+        .claim(&d.id, now, lease)
+        .await
+        .expect("claim")
+        .expect("claimable");
+    assert_eq!(
+        (claimed.status, claimed.attempts, claimed.next_due),
+        (DeliveryStatus::Sending, 1, Some(lease))
+    );
+    assert_eq!(
+        store
+            .claim(&d.id, now + chrono::Duration::seconds(89), lease)
+            .await
+            .expect("claim"),
+        None
+    );
 
     // The worker died: after the lease anyone may claim it again, as a new attempt.
     let later = now + chrono::Duration::seconds(91);
@@ -311,26 +347,57 @@ pub async fn a_due_delivery_is_claimed_once_until_its_lease_runs_out<S: Delivery
     let mut stale = claimed.clone();
     stale.status = DeliveryStatus::Delivered;
     stale.next_due = None;
-    assert!(matches!(store.finish(&stale).await, Err(StoreError::Conflict)));
+    assert!(matches!(
+        store.finish(&stale).await,
+        Err(StoreError::Conflict)
+    ));
 }
 
 pub async fn deliveries_not_due_or_final_are_not_claimed<S: DeliveryStore>(store: Arc<S>) {
     let now = at("2026-11-25T01:00:00Z");
     let mut later = delivery(now);
     later.next_due = Some(now + chrono::Duration::minutes(5));
-    store.enqueue(std::slice::from_ref(&later)).await.expect("enqueue");
-    assert_eq!(store.claim(&later.id, now, now + chrono::Duration::seconds(90)).await.expect("claim"), None);
-    assert_eq!(store.claim(&herald_core::domain::delivery::DeliveryId::new(), now, now).await.expect("claim"), None);
+    store
+        .enqueue(std::slice::from_ref(&later))
+        .await
+        .expect("enqueue");
+    assert_eq!(
+        store
+            .claim(&later.id, now, now + chrono::Duration::seconds(90))
+            .await
+            .expect("claim"),
+        None
+    );
+    assert_eq!(
+        store
+            .claim(&herald_core::domain::delivery::DeliveryId::new(), now, now)
+            .await
+            .expect("claim"),
+        None
+    );
 
     let d = delivery(now);
-    store.enqueue(std::slice::from_ref(&d)).await.expect("enqueue");
-    let mut claimed = store.claim(&d.id, now, now + chrono::Duration::seconds(90)).await.expect("claim").expect("due");
+    store
+        .enqueue(std::slice::from_ref(&d))
+        .await
+        .expect("enqueue");
+    let mut claimed = store
+        .claim(&d.id, now, now + chrono::Duration::seconds(90))
+        .await
+        .expect("claim")
+        .expect("due");
     claimed.status = DeliveryStatus::Delivered;
     claimed.next_due = None;
     store.finish(&claimed).await.expect("finish");
     assert_eq!(store.get_delivery(&d.id).await.expect("get"), Some(claimed));
     let much_later = now + chrono::Duration::days(1);
-    assert_eq!(store.claim(&d.id, much_later, much_later).await.expect("claim"), None);
+    assert_eq!(
+        store
+            .claim(&d.id, much_later, much_later)
+            .await
+            .expect("claim"),
+        None
+    );
 }
 
 pub async fn due_lists_only_due_deliveries_oldest_first<S: DeliveryStore>(store: Arc<S>) {
@@ -342,19 +409,43 @@ pub async fn due_lists_only_due_deliveries_oldest_first<S: DeliveryStore>(store:
         items.push(d);
     }
     store.enqueue(&items).await.expect("enqueue");
-    let due = store.due(now + chrono::Duration::minutes(5), 10).await.expect("due");
-    assert_eq!(due, vec![items[1].id, items[2].id, items[0].id]);
-    assert_eq!(store.due(now + chrono::Duration::minutes(5), 2).await.expect("due").len(), 2);
+    let due = store
+        .due(now + chrono::Duration::minutes(5), 10)
+        .await
+        .expect("due");
+    let ids: Vec<_> = due.iter().map(|d| d.id).collect();
+    assert_eq!(ids, vec![items[1].id, items[2].id, items[0].id]);
+    assert!(
+        due.iter()
+            .all(|d| d.provider == herald_core::domain::message::Provider::Smtp)
+    );
+    assert_eq!(
+        store
+            .due(now + chrono::Duration::minutes(5), 2)
+            .await
+            .expect("due")
+            .len(),
+        2
+    );
 }
 
-pub async fn concurrent_claims_let_exactly_one_worker_send<S: DeliveryStore + 'static>(store: Arc<S>) {
+pub async fn concurrent_claims_let_exactly_one_worker_send<S: DeliveryStore + 'static>(
+    store: Arc<S>,
+) {
     let now = at("2026-11-25T01:00:00Z");
     let d = delivery(now);
-    store.enqueue(std::slice::from_ref(&d)).await.expect("enqueue");
+    store
+        .enqueue(std::slice::from_ref(&d))
+        .await
+        .expect("enqueue");
     let mut workers = Vec::new();
     for _ in 0..8 {
         let (store, id) = (store.clone(), d.id);
-        workers.push(tokio::spawn(async move { store.claim(&id, now, now + chrono::Duration::seconds(90)).await }));
+        workers.push(tokio::spawn(async move {
+            store
+                .claim(&id, now, now + chrono::Duration::seconds(90))
+                .await
+        }));
     }
     let mut wins = 0;
     for worker in workers {
@@ -365,19 +456,34 @@ pub async fn concurrent_claims_let_exactly_one_worker_send<S: DeliveryStore + 's
     assert_eq!(wins, 1);
 }
 
-pub async fn settings_start_empty_and_are_written_only_over_the_version_read<S: SettingsStore>(store: Arc<S>) {
+pub async fn settings_start_empty_and_are_written_only_over_the_version_read<S: SettingsStore>(
+    store: Arc<S>,
+) {
     let empty = store.get_settings().await.expect("get");
     assert_eq!(empty, SettingsRecord::default());
     let mut first = empty.clone();
-    first.url_prefix = Some(herald_core::domain::text::HttpUrl::parse("https://herald.example.com").expect("url"));
+    first.url_prefix =
+        Some(herald_core::domain::text::HttpUrl::parse("https://herald.example.com").expect("url"));
     first.version = 1;
     store.put_settings(&first, 0).await.expect("first write");
-    assert!(matches!(store.put_settings(&first, 0).await, Err(StoreError::Conflict)), "a second first write loses");
+    assert!(
+        matches!(
+            store.put_settings(&first, 0).await,
+            Err(StoreError::Conflict)
+        ),
+        "a second first write loses"
+    );
     let mut second = first.clone();
     second.webhook_sources = vec!["sqle".into()];
     second.version = 2;
     store.put_settings(&second, 1).await.expect("second write");
-    assert!(matches!(store.put_settings(&first, 1).await, Err(StoreError::Conflict)), "a stale write loses");
+    assert!(
+        matches!(
+            store.put_settings(&first, 1).await,
+            Err(StoreError::Conflict)
+        ),
+        "a stale write loses"
+    );
     assert_eq!(store.get_settings().await.expect("get"), second);
 }
 

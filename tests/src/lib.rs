@@ -4,12 +4,15 @@ pub mod contract;
 pub mod http;
 pub mod moto;
 
+use herald_api::AppState;
 use herald_core::clock::{Clock, ManualClock};
 use herald_core::domain::auth::KeyHash;
 use herald_core::ports::ScheduleGateway;
-use herald_core::services::keys::KeyService;
-use herald_core::services::tasks::TaskService;
-use herald_embedded::{Db, LocalScheduler, SqliteStore};
+use herald_core::services::Adapters;
+use herald_core::services::delivery::{DeliveryWorker, RetryPolicy};
+use herald_embedded::{Db, FileSecretStore, LocalScheduler, SqliteStore};
+use herald_hub::ProviderHub;
+use herald_providers::ProvidersConfig;
 use std::sync::Arc;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
@@ -41,19 +44,80 @@ impl LocalApp {
     }
 }
 
-/// Wires the services over the given adapters, exactly as the binaries do.
-pub fn app_over<S>(
+/// Every store port in one type (SQLite and DynamoDB both are).
+pub trait AllStores:
+    herald_core::ports::TaskStore
+    + herald_core::ports::KeyStore
+    + herald_core::ports::DeliveryStore
+    + herald_core::ports::SettingsStore
+    + 'static
+{
+}
+
+impl<S> AllStores for S where
+    S: herald_core::ports::TaskStore
+        + herald_core::ports::KeyStore
+        + herald_core::ports::DeliveryStore
+        + herald_core::ports::SettingsStore
+        + 'static
+{
+}
+
+/// The adapters over one store, a scheduler and a clock, with secrets in a fresh private file.
+pub fn adapters_over<S: AllStores>(
     store: Arc<S>,
     scheduler: Arc<dyn ScheduleGateway>,
     clock: Arc<dyn Clock>,
-) -> herald_api::Router
-where
-    S: herald_core::ports::TaskStore + herald_core::ports::KeyStore + 'static,
-{
-    herald_api::router(herald_api::AppState {
-        tasks: TaskService::new(store.clone(), scheduler, clock.clone()),
-        keys: KeyService::new(store, KeyHash::of(ADMIN_TOKEN), clock),
-    })
+) -> Adapters {
+    let secrets = std::env::temp_dir().join(format!(
+        "herald-test-secrets-{}.json",
+        uuid::Uuid::now_v7().simple()
+    ));
+    Adapters {
+        tasks: store.clone(),
+        keys: store.clone(),
+        deliveries: store.clone(),
+        settings: store,
+        secrets: Arc::new(FileSecretStore::new(secrets)),
+        scheduler,
+        clock,
+        admin: KeyHash::of(ADMIN_TOKEN),
+    }
+}
+
+/// Wires the services over the adapters exactly as the binaries do, with the provider clients
+/// configured by `providers` (pointed at fakes), and returns the Router and the delivery worker.
+pub fn app_with(
+    adapters: Adapters,
+    providers: ProvidersConfig,
+) -> (herald_api::Router, DeliveryWorker) {
+    let settings = herald_api::settings_service(&adapters);
+    let hub =
+        Arc::new(ProviderHub::with_config(providers, settings.clone()).expect("provider clients"));
+    let (state, worker) = AppState::new(adapters, settings, hub, RetryPolicy::default());
+    (herald_api::router(state), worker)
+}
+
+/// Provider clients pointed at a closed port, for tests that never send.
+pub fn unreachable_providers() -> ProvidersConfig {
+    ProvidersConfig::new(
+        "http://127.0.0.1:9",
+        "http://127.0.0.1:9",
+        herald_providers::Timeouts::default(),
+    )
+}
+
+/// The Router over the given adapters; providers are unreachable (tests that send use `app_with`).
+pub fn app_over<S: AllStores>(
+    store: Arc<S>,
+    scheduler: Arc<dyn ScheduleGateway>,
+    clock: Arc<dyn Clock>,
+) -> herald_api::Router {
+    app_with(
+        adapters_over(store, scheduler, clock),
+        unreachable_providers(),
+    )
+    .0
 }
 
 /// A valid task body (API.md's example) that starts on `start`.

@@ -1144,6 +1144,10 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
         "/v1/keys/{id}",
         "/healthz",
         "/v1/openapi.json",
+        "/v1/settings",
+        "/v1/settings/channels/{channel}",
+        "/v1/settings/channels/{channel}/test",
+        "/v1/settings/webhook-sources/{source}",
     ] {
         assert!(
             paths.contains_key(path),
@@ -1182,7 +1186,7 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
             calls += 1;
         }
     }
-    assert_eq!(calls, 11, "documented operations");
+    assert_eq!(calls, 16, "documented operations");
 }
 
 #[tokio::test]

@@ -26,7 +26,12 @@ fn mail(to: &str) -> OutboundMessage {
 }
 
 fn failure(failure: SendFailure, code: i64) -> SendError {
-    SendError { failure, code: Some(code), message: format!("provider said {code}"), hint: None }
+    SendError {
+        failure,
+        code: Some(code),
+        message: format!("provider said {code}"),
+        hint: None,
+    }
 }
 
 /// Answers from a script per recipient (then success); counts what it accepted per idempotency key,
@@ -40,20 +45,40 @@ struct ScriptedSender {
 
 impl ScriptedSender {
     fn fail_next(&self, to: &str, errors: Vec<SendError>) {
-        self.script.lock().unwrap().insert(to.to_owned(), errors.into());
+        self.script
+            .lock()
+            .unwrap()
+            .insert(to.to_owned(), errors.into());
     }
 }
 
 #[async_trait]
 impl Sender for ScriptedSender {
     async fn send(&self, message: &OutboundMessage, key: &str) -> Result<SendReceipt, SendError> {
-        let OutboundMessage::Email(mail) = message else { panic!("mail only") };
+        let OutboundMessage::Email(mail) = message else {
+            panic!("mail only")
+        };
         self.calls.lock().unwrap().push(key.to_owned());
-        if let Some(error) = self.script.lock().unwrap().get_mut(mail.to.as_str()).and_then(VecDeque::pop_front) {
+        if let Some(error) = self
+            .script
+            .lock()
+            .unwrap()
+            .get_mut(mail.to.as_str())
+            .and_then(VecDeque::pop_front)
+        {
             return Err(error);
         }
-        *self.accepted.lock().unwrap().entry(key.to_owned()).or_default() += 1;
-        Ok(SendReceipt { message_ids: vec![format!("<{key}@herald>")], invalid_recipients: vec![], answer: "250 OK".into() })
+        *self
+            .accepted
+            .lock()
+            .unwrap()
+            .entry(key.to_owned())
+            .or_default() += 1;
+        Ok(SendReceipt {
+            message_ids: vec![format!("<{key}@herald>")],
+            invalid_recipients: vec![],
+            answer: "250 OK".into(),
+        })
     }
 }
 
@@ -68,58 +93,115 @@ fn rig(sender: ScriptedSender) -> Rig {
     let store = Arc::new(SqliteStore::new(Db::in_memory().expect("sqlite")));
     let sender = Arc::new(sender);
     let clock = Arc::new(ManualClock::new(at("2026-11-25T01:00:00Z")));
-    let worker = DeliveryWorker::new(store.clone(), sender.clone(), clock.clone(), RetryPolicy::default());
-    Rig { store, sender, clock, worker }
+    let worker = DeliveryWorker::new(
+        store.clone(),
+        sender.clone(),
+        clock.clone(),
+        RetryPolicy::default(),
+    );
+    Rig {
+        store,
+        sender,
+        clock,
+        worker,
+    }
 }
 
 impl Rig {
     async fn enqueue(&self, to: &str) -> Delivery {
-        let d = Delivery::queued(DeliveryCause::ChannelTest { channel: "smtp".into() }, mail(to), self.clock.now());
-        self.store.enqueue(std::slice::from_ref(&d)).await.expect("enqueue");
+        let d = Delivery::queued(
+            DeliveryCause::ChannelTest {
+                channel: "smtp".into(),
+            },
+            mail(to),
+            self.clock.now(),
+        );
+        self.store
+            .enqueue(std::slice::from_ref(&d))
+            .await
+            .expect("enqueue");
         d
     }
 
     async fn get(&self, d: &Delivery) -> Delivery {
-        self.store.get_delivery(&d.id).await.expect("get").expect("present")
+        self.store
+            .get_delivery(&d.id)
+            .await
+            .expect("get")
+            .expect("present")
     }
 }
 
 #[tokio::test]
 async fn a_transient_failure_is_retried_after_a_backoff_and_then_delivered() {
     let rig = rig(ScriptedSender::default());
-    rig.sender.fail_next("a@example.com", vec![failure(SendFailure::Transient, 451)]);
+    rig.sender
+        .fail_next("a@example.com", vec![failure(SendFailure::Transient, 451)]);
     let d = rig.enqueue("a@example.com").await;
 
     let first = rig.worker.try_execute(&d.id).await.expect("execute");
-    let ExecutionOutcome::Retrying { at: retry_at } = first else { panic!("expected a retry, got {first:?}") };
+    let ExecutionOutcome::Retrying { at: retry_at } = first else {
+        panic!("expected a retry, got {first:?}")
+    };
     let wait = retry_at - rig.clock.now();
-    assert!(wait >= Duration::seconds(1) && wait <= Duration::seconds(2), "first backoff {wait}");
-    assert_eq!(rig.worker.try_execute(&d.id).await.expect("execute"), ExecutionOutcome::NotClaimed, "not due yet");
+    assert!(
+        wait >= Duration::seconds(1) && wait <= Duration::seconds(2),
+        "first backoff {wait}"
+    );
+    assert_eq!(
+        rig.worker.try_execute(&d.id).await.expect("execute"),
+        ExecutionOutcome::NotClaimed,
+        "not due yet"
+    );
 
     rig.clock.set(retry_at);
-    assert_eq!(rig.worker.try_execute(&d.id).await.expect("execute"), ExecutionOutcome::Delivered);
+    assert_eq!(
+        rig.worker.try_execute(&d.id).await.expect("execute"),
+        ExecutionOutcome::Delivered
+    );
     let stored = rig.get(&d).await;
-    assert_eq!((stored.status, stored.attempts, stored.history.len()), (DeliveryStatus::Delivered, 2, 2));
-    assert!(matches!(&stored.history[0].result, AttemptResult::Failed { error } if error.code == Some(451)));
-    assert!(matches!(&stored.history[1].result, AttemptResult::Accepted { receipt } if receipt.answer == "250 OK"));
+    assert_eq!(
+        (stored.status, stored.attempts, stored.history.len()),
+        (DeliveryStatus::Delivered, 2, 2)
+    );
+    assert!(
+        matches!(&stored.history[0].result, AttemptResult::Failed { error } if error.code == Some(451))
+    );
+    assert!(
+        matches!(&stored.history[1].result, AttemptResult::Accepted { receipt } if receipt.answer == "250 OK")
+    );
 }
 
 #[tokio::test]
 async fn a_permanent_failure_is_dead_at_once_with_the_providers_words() {
     let rig = rig(ScriptedSender::default());
-    rig.sender.fail_next("bad@example.com", vec![failure(SendFailure::Recipient, 550)]);
+    rig.sender.fail_next(
+        "bad@example.com",
+        vec![failure(SendFailure::Recipient, 550)],
+    );
     let d = rig.enqueue("bad@example.com").await;
 
-    assert_eq!(rig.worker.try_execute(&d.id).await.expect("execute"), ExecutionOutcome::Dead);
+    assert_eq!(
+        rig.worker.try_execute(&d.id).await.expect("execute"),
+        ExecutionOutcome::Dead
+    );
     let stored = rig.get(&d).await;
-    assert_eq!((stored.status, stored.attempts, stored.next_due), (DeliveryStatus::Dead, 1, None));
+    assert_eq!(
+        (stored.status, stored.attempts, stored.next_due),
+        (DeliveryStatus::Dead, 1, None)
+    );
     assert_eq!(stored.dead_reason.as_deref(), Some("provider said 550"));
 }
 
 #[tokio::test]
 async fn backoff_doubles_and_the_last_attempt_gives_up() {
     let rig = rig(ScriptedSender::default());
-    rig.sender.fail_next("busy@example.com", (0..8).map(|_| failure(SendFailure::Transient, 503)).collect());
+    rig.sender.fail_next(
+        "busy@example.com",
+        (0..8)
+            .map(|_| failure(SendFailure::Transient, 503))
+            .collect(),
+    );
     let d = rig.enqueue("busy@example.com").await;
     let mut waits = Vec::new();
     loop {
@@ -135,19 +217,39 @@ async fn backoff_doubles_and_the_last_attempt_gives_up() {
     assert_eq!(waits.len(), 7, "8 attempts, 7 waits");
     for (i, wait) in waits.iter().enumerate() {
         let full = (2_000_i64 << i).min(600_000);
-        assert!((full / 2..=full).contains(wait), "wait {i} was {wait} ms, expected {}..={full}", full / 2);
+        assert!(
+            (full / 2..=full).contains(wait),
+            "wait {i} was {wait} ms, expected {}..={full}",
+            full / 2
+        );
     }
     let stored = rig.get(&d).await;
     assert_eq!((stored.status, stored.attempts), (DeliveryStatus::Dead, 8));
-    assert!(stored.dead_reason.unwrap().starts_with("gave up after 8 attempts"));
+    assert!(
+        stored
+            .dead_reason
+            .unwrap()
+            .starts_with("gave up after 8 attempts")
+    );
 }
 
 #[tokio::test]
 async fn a_rate_limit_is_waited_out_as_long_as_the_provider_asks() {
     let rig = rig(ScriptedSender::default());
-    rig.sender.fail_next("a@example.com", vec![failure(SendFailure::RateLimited { retry_after_ms: 60_000 }, 45009)]);
+    rig.sender.fail_next(
+        "a@example.com",
+        vec![failure(
+            SendFailure::RateLimited {
+                retry_after_ms: 60_000,
+            },
+            45009,
+        )],
+    );
     let d = rig.enqueue("a@example.com").await;
-    let ExecutionOutcome::Retrying { at } = rig.worker.try_execute(&d.id).await.expect("execute") else { panic!() };
+    let ExecutionOutcome::Retrying { at } = rig.worker.try_execute(&d.id).await.expect("execute")
+    else {
+        panic!()
+    };
     assert!(at - rig.clock.now() >= Duration::seconds(60));
 }
 
@@ -157,14 +259,24 @@ async fn a_worker_killed_after_claiming_leaves_nothing_unsent() {
     let d = rig.enqueue("a@example.com").await;
     // A worker claims it and dies before sending: its lease holds the delivery for a while.
     let now = rig.clock.now();
-    rig.store.claim(&d.id, now, now + Duration::seconds(90)).await.expect("claim").expect("claimed");
+    rig.store
+        .claim(&d.id, now, now + Duration::seconds(90))
+        .await
+        .expect("claim")
+        .expect("claimed");
     assert_eq!(rig.worker.run_due(10).await.expect("run"), 0);
 
     rig.clock.advance(Duration::seconds(91));
     assert_eq!(rig.worker.run_due(10).await.expect("run"), 1);
     let stored = rig.get(&d).await;
-    assert_eq!((stored.status, stored.attempts), (DeliveryStatus::Delivered, 2));
-    assert_eq!(rig.sender.accepted.lock().unwrap().get(&d.id.to_string()), Some(&1));
+    assert_eq!(
+        (stored.status, stored.attempts),
+        (DeliveryStatus::Delivered, 2)
+    );
+    assert_eq!(
+        rig.sender.accepted.lock().unwrap().get(&d.id.to_string()),
+        Some(&1)
+    );
 }
 
 #[tokio::test]
@@ -176,7 +288,12 @@ async fn with_a_fifth_of_sends_failing_a_thousand_deliveries_all_arrive_exactly_
         // Deterministic "random" 20%: every fifth recipient fails once or twice first.
         if i % 5 == 0 {
             let failures = if i % 10 == 0 { 2 } else { 1 };
-            rig.sender.fail_next(&to, (0..failures).map(|_| failure(SendFailure::Transient, 503)).collect());
+            rig.sender.fail_next(
+                &to,
+                (0..failures)
+                    .map(|_| failure(SendFailure::Transient, 503))
+                    .collect(),
+            );
         }
         ids.push(rig.enqueue(&to).await.id);
     }
@@ -186,9 +303,17 @@ async fn with_a_fifth_of_sends_failing_a_thousand_deliveries_all_arrive_exactly_
     }
     let accepted = rig.sender.accepted.lock().unwrap().clone();
     assert_eq!(accepted.len(), 1000, "nothing lost");
-    assert!(accepted.values().all(|n| *n == 1), "nothing delivered twice");
+    assert!(
+        accepted.values().all(|n| *n == 1),
+        "nothing delivered twice"
+    );
     for id in &ids {
-        let d = rig.store.get_delivery(id).await.expect("get").expect("present");
+        let d = rig
+            .store
+            .get_delivery(id)
+            .await
+            .expect("get")
+            .expect("present");
         assert_eq!(d.status, DeliveryStatus::Delivered);
     }
     assert_eq!(rig.sender.calls.lock().unwrap().len(), 1000 + 200 + 100);

@@ -11,7 +11,7 @@ async fn task_api_router() -> herald_api::Router {
     let config = herald_tests::moto::sdk_config().await;
     let (_, table) = herald_tests::moto::fresh_table(&config).await;
     let (_, _, group) = herald_tests::moto::fresh_scheduler(&config).await;
-    task_api::app(task_api::Config {
+    task_api::app(&herald_aws::AwsConfig {
         table,
         target: herald_aws::SchedulerTarget {
             group,
@@ -19,8 +19,10 @@ async fn task_api_router() -> herald_api::Router {
             role_arn: "arn:aws:iam::123456789012:role/herald-scheduler".into(),
         },
         admin_token_sha256: KeyHash::of(herald_tests::ADMIN_TOKEN),
+        secret_prefix: herald_tests::moto::unique("herald"),
     })
     .await
+    .expect("provider clients")
 }
 
 /// Feeds one fixture event to the function and returns the serialized Lambda response.

@@ -4,12 +4,13 @@ use async_trait::async_trait;
 use axum::http::{Method, StatusCode};
 use herald_aws::DynamoStore;
 use herald_core::clock::SystemClock;
-use herald_core::domain::auth::ApiKey;
-use herald_core::domain::ids::{KeyId, ProjectId, TaskId};
+use herald_core::domain::ids::{ProjectId, TaskId};
 use herald_core::domain::task::PushTask;
-use herald_core::ports::{KeyStore, Page, ScheduleGateway, StoreError, TaskStore};
+use herald_core::ports::{Page, ScheduleGateway, StoreError, TaskStore};
 use herald_tests::http::call;
-use herald_tests::{ADMIN_TOKEN, app_over, moto, sample_task};
+use herald_tests::{
+    ADMIN_TOKEN, adapters_over, app_over, app_with, moto, sample_task, unreachable_providers,
+};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -219,29 +220,18 @@ impl TaskStore for FailingWrites {
     }
 }
 
-#[async_trait]
-impl KeyStore for FailingWrites {
-    async fn insert_key(&self, key: &ApiKey) -> Result<(), StoreError> {
-        self.0.insert_key(key).await
-    }
-    async fn get_key(&self, id: &KeyId) -> Result<Option<ApiKey>, StoreError> {
-        self.0.get_key(id).await
-    }
-    async fn delete_key(&self, id: &KeyId) -> Result<(), StoreError> {
-        self.0.delete_key(id).await
-    }
-}
-
 #[tokio::test]
 async fn a_failed_task_write_removes_the_schedule_it_created() {
     let config = moto::sdk_config().await;
     let (dynamo, table) = moto::fresh_table(&config).await;
     let (client, scheduler, group) = moto::fresh_scheduler(&config).await;
-    let router = app_over(
-        Arc::new(FailingWrites(DynamoStore::new(dynamo, table))),
+    let mut adapters = adapters_over(
+        Arc::new(DynamoStore::new(dynamo.clone(), table.clone())),
         Arc::new(scheduler),
         Arc::new(SystemClock),
     );
+    adapters.tasks = Arc::new(FailingWrites(DynamoStore::new(dynamo, table)));
+    let router = app_with(adapters, unreachable_providers()).0;
 
     let created = call(
         &router,
@@ -291,11 +281,13 @@ async fn a_failed_task_update_puts_the_schedule_back() {
     .await;
     let id = created.body["id"].as_str().expect("id").to_owned();
 
-    let failing = app_over(
-        Arc::new(FailingWrites(DynamoStore::new(dynamo, table))),
+    let mut adapters = adapters_over(
+        Arc::new(DynamoStore::new(dynamo.clone(), table.clone())),
         scheduler,
         Arc::new(SystemClock),
     );
+    adapters.tasks = Arc::new(FailingWrites(DynamoStore::new(dynamo, table)));
+    let failing = app_with(adapters, unreachable_providers()).0;
     let disabled = call(
         &failing,
         Method::POST,

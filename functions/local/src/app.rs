@@ -1,24 +1,74 @@
-//! Wires the embedded adapters into the same services and Router the Lambdas use.
+//! Wires the embedded adapters into the same services, Router and delivery engine the Lambdas use,
+//! plus the sandbox when it is on.
+use crate::config::Config;
+use crate::sandbox::{self, Sandbox};
+use herald_api::AppState;
 use herald_core::clock::SystemClock;
 use herald_core::domain::auth::KeyHash;
-use herald_core::services::keys::KeyService;
-use herald_core::services::tasks::TaskService;
-use herald_embedded::{Db, DbError, LocalScheduler, SqliteStore};
-use std::path::Path;
+use herald_core::services::Adapters;
+use herald_core::services::delivery::{DeliveryWorker, RetryPolicy};
+use herald_embedded::{Db, FileSecretStore, LocalScheduler, SqliteStore};
+use herald_hub::ProviderHub;
+use herald_providers::ProvidersConfig;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub const DB_FILE: &str = "herald.db";
+pub const SECRETS_FILE: &str = "secrets.json";
 
-pub fn build(data_dir: &Path, admin_token: &str) -> Result<herald_api::Router, DbError> {
-    let db = Db::open(&data_dir.join(DB_FILE))?;
+pub struct LocalApp {
+    pub router: herald_api::Router,
+    pub worker: DeliveryWorker,
+    pub sandbox: Option<Sandbox>,
+}
+
+pub async fn build(
+    config: &Config,
+    admin_token: &str,
+    addr: SocketAddr,
+) -> Result<LocalApp, Box<dyn std::error::Error>> {
+    let db = Db::open(&config.data_dir.join(DB_FILE))?;
     let store = Arc::new(SqliteStore::new(db.clone()));
-    let clock = Arc::new(SystemClock);
-    Ok(herald_api::router(herald_api::AppState {
-        tasks: TaskService::new(
-            store.clone(),
-            Arc::new(LocalScheduler::new(db)),
-            clock.clone(),
-        ),
-        keys: KeyService::new(store, KeyHash::of(admin_token), clock),
-    }))
+    let adapters = Adapters {
+        tasks: store.clone(),
+        keys: store.clone(),
+        deliveries: store.clone(),
+        settings: store.clone(),
+        secrets: Arc::new(FileSecretStore::new(config.data_dir.join(SECRETS_FILE))),
+        scheduler: Arc::new(LocalScheduler::new(db)),
+        clock: Arc::new(SystemClock),
+        admin: KeyHash::of(admin_token),
+    };
+    let settings = herald_api::settings_service(&adapters);
+    let record = herald_core::ports::SettingsStore::get_settings(store.as_ref()).await?;
+    let sandbox_on = config
+        .sandbox
+        .unwrap_or_else(|| !sandbox::has_real_channel(&record));
+
+    let mut providers = ProvidersConfig::default();
+    let sandbox = if sandbox_on {
+        let sandbox = Sandbox::start().await?;
+        (providers.wecom_base_url, providers.feishu_base_url) = Sandbox::base_urls(addr);
+        sandbox.configure_channels(&settings).await?;
+        Some(sandbox)
+    } else {
+        None
+    };
+    if let Some(url) = &config.wecom_base_url {
+        providers.wecom_base_url = url.clone();
+    }
+    if let Some(url) = &config.feishu_base_url {
+        providers.feishu_base_url = url.clone();
+    }
+    let hub = Arc::new(ProviderHub::with_config(providers, settings.clone())?);
+    let (state, worker) = AppState::new(adapters, settings, hub, RetryPolicy::default());
+    let mut router = herald_api::router(state);
+    if let Some(sandbox) = &sandbox {
+        router = router.merge(sandbox.router());
+    }
+    Ok(LocalApp {
+        router,
+        worker,
+        sandbox,
+    })
 }

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 pub enum ConfigError {
     #[error("HERALD_ADDR '{0}' is not an address like 127.0.0.1:8080")]
     Addr(String),
+    #[error("HERALD_SANDBOX '{0}' is not one of 1, 0, true, false, on, off")]
+    Sandbox(String),
     #[error("could not prepare the data directory {path}: {source}")]
     DataDir {
         path: PathBuf,
@@ -21,6 +23,11 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `HERALD_ADMIN_TOKEN`; when unset, one is generated once and kept in the data directory.
     pub admin_token: Option<String>,
+    /// `HERALD_SANDBOX`: `Some(true/false)` when set; unset means on until a real channel is configured.
+    pub sandbox: Option<bool>,
+    /// `HERALD_WECOM_BASE_URL` / `HERALD_FEISHU_BASE_URL`: a reverse proxy or another fake.
+    pub wecom_base_url: Option<String>,
+    pub feishu_base_url: Option<String>,
 }
 
 impl Config {
@@ -43,10 +50,20 @@ impl Config {
         let admin_token = std::env::var("HERALD_ADMIN_TOKEN")
             .ok()
             .filter(|t| !t.trim().is_empty());
+        let sandbox = match std::env::var("HERALD_SANDBOX").ok().as_deref() {
+            None | Some("") => None,
+            Some("1" | "true" | "on") => Some(true),
+            Some("0" | "false" | "off") => Some(false),
+            Some(other) => return Err(ConfigError::Sandbox(other.to_owned())),
+        };
+        let url = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
         Ok(Self {
             addr,
             data_dir,
             admin_token,
+            sandbox,
+            wecom_base_url: url("HERALD_WECOM_BASE_URL"),
+            feishu_base_url: url("HERALD_FEISHU_BASE_URL"),
         })
     }
 }

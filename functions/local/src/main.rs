@@ -1,7 +1,8 @@
-//! herald-local: the whole service on one machine, with embedded storage and schedules.
+//! herald-local: the whole service on one machine, with embedded storage, schedules and delivery.
 mod admin_token;
 mod app;
 mod config;
+mod sandbox;
 
 use admin_token::AdminToken;
 use tracing_subscriber::EnvFilter;
@@ -15,9 +16,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .init();
     let config = config::Config::from_env()?;
     let admin = admin_token::load_or_create(config.admin_token.clone(), &config.data_dir)?;
-    let router = app::build(&config.data_dir, admin.token())?;
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
-    println!("Herald is listening on http://{}", listener.local_addr()?);
+    let addr = listener.local_addr()?;
+    let app = app::build(&config, admin.token(), addr).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let deliveries = herald_embedded::delivery_loop::spawn(app.worker.clone(), stopped);
+
+    println!("Herald is listening on http://{addr}");
     match &admin {
         AdminToken::Generated { token, path } => {
             println!(
@@ -28,9 +33,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         AdminToken::Stored { path, .. } => println!("Admin token: in {}", path.display()),
         AdminToken::FromEnv(_) => println!("Admin token: from HERALD_ADMIN_TOKEN"),
     }
-    axum::serve(listener, router)
+    if app.sandbox.is_some() {
+        println!(
+            "Sandbox is on: WeCom, Feishu and e-mail go to built-in fakes; see http://{addr}/sandbox/messages"
+        );
+    }
+    axum::serve(listener, app.router)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    let _ = stop.send(true);
+    let _ = deliveries.await;
     tracing::info!("stopped");
     Ok(())
 }

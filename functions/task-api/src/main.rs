@@ -4,6 +4,6 @@ use lambda_http::{Error, run, tracing};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let config = task_api::Config::from_env()?;
-    run(task_api::app(config).await).await
+    let config = herald_aws::AwsConfig::from_env()?;
+    run(task_api::app(&config).await?).await
 }

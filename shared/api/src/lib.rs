@@ -5,7 +5,9 @@ pub mod extract;
 mod routes;
 
 use axum::extract::DefaultBodyLimit;
+use herald_core::services::channel_test::ChannelTestService;
 use herald_core::services::keys::KeyService;
+use herald_core::services::settings::SettingsService;
 use herald_core::services::tasks::TaskService;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -18,6 +20,43 @@ pub use error::ApiError;
 pub struct AppState {
     pub tasks: TaskService,
     pub keys: KeyService,
+    pub settings: SettingsService,
+    pub channel_tests: ChannelTestService,
+}
+
+impl AppState {
+    /// Builds the services. `sender` reaches the providers with the current channel settings, so it is
+    /// made from the settings service this returns first (see `settings_service`).
+    pub fn new(
+        adapters: herald_core::services::Adapters,
+        settings: SettingsService,
+        sender: std::sync::Arc<dyn herald_core::ports::Sender>,
+        policy: herald_core::services::delivery::RetryPolicy,
+    ) -> (Self, herald_core::services::delivery::DeliveryWorker) {
+        let worker = herald_core::services::delivery::DeliveryWorker::new(
+            adapters.deliveries.clone(),
+            sender,
+            adapters.clock.clone(),
+            policy,
+        );
+        let state = Self {
+            tasks: TaskService::new(adapters.tasks, adapters.scheduler, adapters.clock.clone()),
+            keys: KeyService::new(adapters.keys, adapters.admin, adapters.clock.clone()),
+            channel_tests: ChannelTestService::new(
+                settings.clone(),
+                adapters.deliveries,
+                worker.clone(),
+                adapters.clock,
+            ),
+            settings,
+        };
+        (state, worker)
+    }
+}
+
+/// The settings service over the adapters (needed before the sender can be built).
+pub fn settings_service(adapters: &herald_core::services::Adapters) -> SettingsService {
+    SettingsService::new(adapters.settings.clone(), adapters.secrets.clone())
 }
 
 #[derive(OpenApi)]
@@ -47,6 +86,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(routes::health::routes())
         .merge(routes::tasks::routes())
         .merge(routes::keys::routes())
+        .merge(routes::settings::routes())
 }
 
 /// The OpenAPI document, generated from the same registrations the Router serves, so they cannot drift.

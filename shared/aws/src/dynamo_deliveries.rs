@@ -1,12 +1,13 @@
 //! Queued deliveries in the single table. Claims are conditional updates; due deliveries are found
 //! through the sparse index GSI1 (`GSI1PK = "DUE"`, `GSI1SK = "{next_due}#{id}"`), which holds only
 //! deliveries that are not final. New items also reach the delivery Lambda through the table's Stream.
-use crate::dynamo::{is_condition_failed, n, parse_doc, s, to_doc, unavailable, DynamoStore, Item};
+use crate::dynamo::{DynamoStore, Item, is_condition_failed, n, parse_doc, s, to_doc, unavailable};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use herald_core::domain::delivery::{Delivery, DeliveryId, DeliveryStatus};
-use herald_core::ports::{DeliveryStore, StoreError};
+use herald_core::domain::message::Provider;
+use herald_core::ports::{DeliveryStore, DueDelivery, StoreError};
 use std::collections::HashMap;
 
 const DUE: &str = "DUE";
@@ -43,7 +44,8 @@ fn from_item(item: &Item) -> Result<Delivery, StoreError> {
     let mut d: Delivery = parse_doc(item)?;
     let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
     let status = text("status").unwrap_or_default();
-    d.status = DeliveryStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("status '{status}'")))?;
+    d.status = DeliveryStatus::parse(&status)
+        .ok_or_else(|| StoreError::Corrupt(format!("status '{status}'")))?;
     d.attempts = item
         .get("attempts")
         .and_then(|v| v.as_n().ok())
@@ -71,7 +73,12 @@ impl DeliveryStore for DynamoStore {
                     .map_err(unavailable)?;
                 writes.push(TransactWriteItem::builder().put(put).build());
             }
-            let result = self.client.transact_write_items().set_transact_items(Some(writes)).send().await;
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(writes))
+                .send()
+                .await;
             match result {
                 Ok(_) => {}
                 Err(err)
@@ -155,7 +162,7 @@ impl DeliveryStore for DynamoStore {
         }
     }
 
-    async fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<DeliveryId>, StoreError> {
+    async fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<DueDelivery>, StoreError> {
         let out = self
             .client
             .query()
@@ -172,9 +179,20 @@ impl DeliveryStore for DynamoStore {
         out.items()
             .iter()
             .map(|item| {
-                let key = item.get("PK").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-                let id = key.strip_prefix("DELIVERY#").unwrap_or_default();
-                DeliveryId::parse(id).map_err(StoreError::Corrupt)
+                let text = |name: &str| {
+                    item.get(name)
+                        .and_then(|v| v.as_s().ok())
+                        .cloned()
+                        .unwrap_or_default()
+                };
+                let key = text("PK");
+                let provider = text("provider");
+                Ok(DueDelivery {
+                    id: DeliveryId::parse(key.strip_prefix("DELIVERY#").unwrap_or_default())
+                        .map_err(StoreError::Corrupt)?,
+                    provider: Provider::parse(&provider)
+                        .ok_or_else(|| StoreError::Corrupt(format!("provider '{provider}'")))?,
+                })
             })
             .collect()
     }

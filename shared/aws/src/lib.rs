@@ -5,7 +5,9 @@ mod dynamo_deliveries;
 mod scheduler;
 mod secrets;
 mod settings;
+mod wiring;
 
 pub use dynamo::DynamoStore;
 pub use scheduler::{EventBridgeScheduler, SchedulerTarget};
 pub use secrets::SecretsManagerStore;
+pub use wiring::{AwsConfig, ConfigError};

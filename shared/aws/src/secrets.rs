@@ -1,8 +1,8 @@
 //! Secrets in AWS Secrets Manager, named `{prefix}/{name}` (e.g. `herald/channels/wecom/corp_secret`),
 //! read through a short in-process cache so a burst of sends costs one call.
 use async_trait::async_trait;
-use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use herald_core::ports::{SecretError, SecretStore};
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::HashMap;
@@ -26,7 +26,12 @@ fn unavailable<E: std::error::Error + Send + Sync + 'static>(err: E) -> SecretEr
 impl SecretsManagerStore {
     /// `ttl` bounds how long a secret changed elsewhere may go unnoticed by this process.
     pub fn new(client: Client, prefix: impl Into<String>, ttl: Duration) -> Self {
-        Self { client, prefix: prefix.into(), ttl, cache: Arc::new(Mutex::new(HashMap::new())) }
+        Self {
+            client,
+            prefix: prefix.into(),
+            ttl,
+            cache: Arc::new(Mutex::new(HashMap::new())),
+        }
     }
 
     fn id(&self, name: &str) -> String {
@@ -34,12 +39,21 @@ impl SecretsManagerStore {
     }
 
     fn cached(&self, name: &str) -> Option<Option<SecretString>> {
-        let cache = self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        cache.get(name).filter(|(_, at)| at.elapsed() < self.ttl).map(|(value, _)| value.clone())
+        let cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        cache
+            .get(name)
+            .filter(|(_, at)| at.elapsed() < self.ttl)
+            .map(|(value, _)| value.clone())
     }
 
     fn remember(&self, name: &str, value: Option<SecretString>) {
-        let mut cache = self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         cache.insert(name.to_owned(), (value, Instant::now()));
     }
 }
@@ -51,9 +65,22 @@ impl SecretStore for SecretsManagerStore {
         if let Some(value) = self.cached(name) {
             return Ok(value);
         }
-        let value = match self.client.get_secret_value().secret_id(self.id(name)).send().await {
-            Ok(out) => out.secret_string().map(|s| SecretString::from(s.to_owned())),
-            Err(err) if err.as_service_error().and_then(|e| e.code()) == Some("ResourceNotFoundException") => None,
+        let value = match self
+            .client
+            .get_secret_value()
+            .secret_id(self.id(name))
+            .send()
+            .await
+        {
+            Ok(out) => out
+                .secret_string()
+                .map(|s| SecretString::from(s.to_owned())),
+            Err(err)
+                if err.as_service_error().and_then(|e| e.code())
+                    == Some("ResourceNotFoundException") =>
+            {
+                None
+            }
             Err(err) => return Err(unavailable(err)),
         };
         self.remember(name, value.clone());
@@ -63,14 +90,25 @@ impl SecretStore for SecretsManagerStore {
     #[tracing::instrument(skip(self, value))]
     async fn put_secret(&self, name: &str, value: &SecretString) -> Result<(), SecretError> {
         let id = self.id(name);
-        let put = self.client.put_secret_value().secret_id(&id).secret_string(value.expose_secret()).send().await;
+        let put = self
+            .client
+            .put_secret_value()
+            .secret_id(&id)
+            .secret_string(value.expose_secret())
+            .send()
+            .await;
         match put {
             Ok(_) => {}
-            Err(err) if err.as_service_error().and_then(|e| e.code()) == Some("ResourceNotFoundException") => {
+            Err(err)
+                if err.as_service_error().and_then(|e| e.code())
+                    == Some("ResourceNotFoundException") =>
+            {
                 self.client
                     .create_secret()
                     .name(&id)
-                    .description("Herald channel or webhook secret (write-only through the Herald API)")
+                    .description(
+                        "Herald channel or webhook secret (write-only through the Herald API)",
+                    )
                     .secret_string(value.expose_secret())
                     .send()
                     .await

@@ -1,5 +1,5 @@
 //! The channel settings document: one item (`PK = SETTINGS`, `SK = CHANNELS`), versioned.
-use crate::dynamo::{is_condition_failed, n, parse_doc, s, to_doc, unavailable, DynamoStore};
+use crate::dynamo::{DynamoStore, is_condition_failed, n, parse_doc, s, to_doc, unavailable};
 use async_trait::async_trait;
 use herald_core::ports::{SettingsRecord, SettingsStore, StoreError};
 
@@ -16,10 +16,18 @@ impl SettingsStore for DynamoStore {
             .send()
             .await
             .map_err(unavailable)?;
-        out.item.as_ref().map(parse_doc).transpose().map(Option::unwrap_or_default)
+        out.item
+            .as_ref()
+            .map(parse_doc)
+            .transpose()
+            .map(Option::unwrap_or_default)
     }
 
-    async fn put_settings(&self, record: &SettingsRecord, expected_version: u64) -> Result<(), StoreError> {
+    async fn put_settings(
+        &self,
+        record: &SettingsRecord,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
         let put = self
             .client
             .put_item()

@@ -166,11 +166,21 @@ pub trait Sender: Send + Sync {
     ) -> Result<SendReceipt, SendError>;
 }
 
+/// A delivery that may be claimed now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DueDelivery {
+    pub id: crate::domain::delivery::DeliveryId,
+    pub provider: crate::domain::message::Provider,
+}
+
 /// Queued deliveries. A claim is a conditional write, so two workers never send the same attempt.
 #[async_trait]
 pub trait DeliveryStore: Send + Sync {
     /// Writes new deliveries, all or none (the cause's own write joins this in later issues).
-    async fn enqueue(&self, deliveries: &[crate::domain::delivery::Delivery]) -> Result<(), StoreError>;
+    async fn enqueue(
+        &self,
+        deliveries: &[crate::domain::delivery::Delivery],
+    ) -> Result<(), StoreError>;
     async fn get_delivery(
         &self,
         id: &crate::domain::delivery::DeliveryId,
@@ -186,12 +196,9 @@ pub trait DeliveryStore: Send + Sync {
     /// Writes an attempt's outcome if the claim still holds (still `sending` with the same attempt
     /// count); `Conflict` if the lease ran out and someone else claimed it since.
     async fn finish(&self, delivery: &crate::domain::delivery::Delivery) -> Result<(), StoreError>;
-    /// Deliveries due at `now`, oldest due first.
-    async fn due(
-        &self,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<crate::domain::delivery::DeliveryId>, StoreError>;
+    /// Deliveries due at `now`, oldest due first, with their provider (so drivers can keep one
+    /// provider's backlog from holding up the others).
+    async fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<DueDelivery>, StoreError>;
 }
 
 #[derive(Debug, Error)]
@@ -205,7 +212,11 @@ pub enum SecretError {
 #[async_trait]
 pub trait SecretStore: Send + Sync {
     async fn get_secret(&self, name: &str) -> Result<Option<secrecy::SecretString>, SecretError>;
-    async fn put_secret(&self, name: &str, value: &secrecy::SecretString) -> Result<(), SecretError>;
+    async fn put_secret(
+        &self,
+        name: &str,
+        value: &secrecy::SecretString,
+    ) -> Result<(), SecretError>;
 }
 
 /// The channel settings document (no secrets), versioned for optimistic writes.
@@ -227,5 +238,9 @@ pub trait SettingsStore: Send + Sync {
     /// The settings, or the default (version 0) if never written.
     async fn get_settings(&self) -> Result<SettingsRecord, StoreError>;
     /// Writes `record` (with its version already incremented) if the stored version is `expected_version`.
-    async fn put_settings(&self, record: &SettingsRecord, expected_version: u64) -> Result<(), StoreError>;
+    async fn put_settings(
+        &self,
+        record: &SettingsRecord,
+        expected_version: u64,
+    ) -> Result<(), StoreError>;
 }

@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS api_keys (
 CREATE TABLE IF NOT EXISTS deliveries (
     id         TEXT PRIMARY KEY,
     status     TEXT NOT NULL,
+    provider   TEXT NOT NULL,
     attempts   INTEGER NOT NULL,
     next_due   TEXT,
     doc        TEXT NOT NULL,

@@ -1,10 +1,11 @@
 //! Queued deliveries on SQLite: claims and outcomes are checked-and-written in one transaction.
-use crate::store::{from_doc, sql, to_doc, SqliteStore};
+use crate::store::{SqliteStore, from_doc, sql, to_doc};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use herald_core::domain::delivery::{Delivery, DeliveryId, DeliveryStatus};
-use herald_core::ports::{DeliveryStore, StoreError};
-use rusqlite::{params, OptionalExtension, Transaction};
+use herald_core::domain::message::Provider;
+use herald_core::ports::{DeliveryStore, DueDelivery, StoreError};
+use rusqlite::{OptionalExtension, Transaction, params};
 
 /// Fixed-width UTC time, so text order is time order.
 fn due_key(at: DateTime<Utc>) -> String {
@@ -41,7 +42,8 @@ fn read(tx: &Transaction<'_>, id: &str) -> Result<Option<Delivery>, StoreError> 
         return Ok(None);
     };
     let mut delivery: Delivery = from_doc(&doc)?;
-    delivery.status = DeliveryStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?;
+    delivery.status = DeliveryStatus::parse(&status)
+        .ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?;
     delivery.attempts = attempts;
     delivery.next_due = parse_due(next_due)?;
     Ok(Some(delivery))
@@ -49,7 +51,8 @@ fn read(tx: &Transaction<'_>, id: &str) -> Result<Option<Delivery>, StoreError> 
 
 fn write(tx: &Transaction<'_>, d: &Delivery) -> Result<(), StoreError> {
     tx.execute(
-        "INSERT INTO deliveries (id, status, attempts, next_due, doc, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+        "INSERT INTO deliveries (id, status, attempts, next_due, doc, created_at, provider)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (id) DO UPDATE SET status = ?2, attempts = ?3, next_due = ?4, doc = ?5",
         params![
             d.id.to_string(),
@@ -57,7 +60,8 @@ fn write(tx: &Transaction<'_>, d: &Delivery) -> Result<(), StoreError> {
             d.attempts,
             d.next_due.map(due_key),
             to_doc(d)?,
-            due_key(d.created_at)
+            due_key(d.created_at),
+            d.message.provider().as_str()
         ],
     )
     .map_err(sql)?;
@@ -134,22 +138,31 @@ impl DeliveryStore for SqliteStore {
             .await
     }
 
-    async fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<DeliveryId>, StoreError> {
+    async fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<DueDelivery>, StoreError> {
         let (now, limit) = (due_key(now), i64::try_from(limit).unwrap_or(i64::MAX));
-        let ids: Vec<String> = self
+        let rows: Vec<(String, String)> = self
             .db
             .call(move |conn| {
                 let mut stmt = conn
                     .prepare_cached(
-                        "SELECT id FROM deliveries WHERE next_due IS NOT NULL AND next_due <= ?1 ORDER BY next_due LIMIT ?2",
+                        "SELECT id, provider FROM deliveries
+                         WHERE next_due IS NOT NULL AND next_due <= ?1 ORDER BY next_due LIMIT ?2",
                     )
                     .map_err(sql)?;
-                let rows = stmt.query_map(params![now, limit], |row| row.get(0)).map_err(sql)?;
-                rows.collect::<Result<Vec<String>, _>>().map_err(sql)
+                let rows = stmt
+                    .query_map(params![now, limit], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .map_err(sql)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(sql)
             })
             .await?;
-        ids.iter()
-            .map(|id| DeliveryId::parse(id).map_err(StoreError::Corrupt))
+        rows.iter()
+            .map(|(id, provider)| {
+                Ok(DueDelivery {
+                    id: DeliveryId::parse(id).map_err(StoreError::Corrupt)?,
+                    provider: Provider::parse(provider)
+                        .ok_or_else(|| StoreError::Corrupt(format!("provider {provider}")))?,
+                })
+            })
             .collect()
     }
 }

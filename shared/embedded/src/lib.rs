@@ -1,6 +1,7 @@
 //! Herald's embedded adapters for one machine: the SQLite store and the local schedule table.
 mod db;
 mod deliveries;
+pub mod delivery_loop;
 mod schedules;
 mod secrets;
 mod settings;

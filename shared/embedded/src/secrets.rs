@@ -21,7 +21,10 @@ fn unavailable(err: std::io::Error) -> SecretError {
 
 impl FileSecretStore {
     pub fn new(path: PathBuf) -> Self {
-        Self { path, lock: Arc::new(Mutex::new(())) }
+        Self {
+            path,
+            lock: Arc::new(Mutex::new(())),
+        }
     }
 
     fn read(path: &PathBuf) -> std::io::Result<BTreeMap<String, String>> {
@@ -34,7 +37,12 @@ impl FileSecretStore {
 
     fn write(path: &PathBuf, secrets: &BTreeMap<String, String>) -> std::io::Result<()> {
         let temp = path.with_extension("tmp");
-        let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&temp)?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&temp)?;
         file.write_all(&serde_json::to_vec_pretty(secrets).map_err(std::io::Error::other)?)?;
         file.sync_all()?;
         std::fs::rename(&temp, path)
@@ -47,7 +55,10 @@ impl SecretStore for FileSecretStore {
         let (path, lock, name) = (self.path.clone(), self.lock.clone(), name.to_owned());
         tokio::task::spawn_blocking(move || {
             let _guard = lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            Ok(Self::read(&path).map_err(unavailable)?.remove(&name).map(SecretString::from))
+            Ok(Self::read(&path)
+                .map_err(unavailable)?
+                .remove(&name)
+                .map(SecretString::from))
         })
         .await
         .map_err(|e| SecretError::Unavailable(Box::new(e)))?

@@ -1,8 +1,8 @@
 //! The channel settings document on SQLite, written only if its version is the one read.
-use crate::store::{from_doc, sql, to_doc, SqliteStore};
+use crate::store::{SqliteStore, from_doc, sql, to_doc};
 use async_trait::async_trait;
 use herald_core::ports::{SettingsRecord, SettingsStore, StoreError};
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{OptionalExtension, params};
 
 const ID: &str = "channels";
 
@@ -12,18 +12,31 @@ impl SettingsStore for SqliteStore {
         let doc: Option<String> = self
             .db
             .call(|conn| {
-                conn.query_row("SELECT doc FROM settings WHERE id = ?1", params![ID], |row| row.get(0))
-                    .optional()
-                    .map_err(sql)
+                conn.query_row(
+                    "SELECT doc FROM settings WHERE id = ?1",
+                    params![ID],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(sql)
             })
             .await?;
-        doc.as_deref().map(from_doc).transpose().map(Option::unwrap_or_default)
+        doc.as_deref()
+            .map(from_doc)
+            .transpose()
+            .map(Option::unwrap_or_default)
     }
 
-    async fn put_settings(&self, record: &SettingsRecord, expected_version: u64) -> Result<(), StoreError> {
+    async fn put_settings(
+        &self,
+        record: &SettingsRecord,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
         let doc = to_doc(record)?;
-        let version = i64::try_from(record.version).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let expected = i64::try_from(expected_version).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let version =
+            i64::try_from(record.version).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let expected =
+            i64::try_from(expected_version).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.db
             .call(move |conn| {
                 let written = if expected == 0 {

@@ -1,1 +1,115 @@
-//! herald-providers
+//! Herald's HTTP provider clients: WeCom app messages, WeCom group robots and Feishu, with cached
+//! single-flight tokens, client-side byte limits, rate limits callers wait on, and every failure
+//! classified for the retry policy (see provider-apis.md).
+pub mod error;
+pub mod feishu;
+pub mod http;
+pub mod split;
+pub mod time;
+mod token;
+pub mod wecom;
+pub mod window;
+
+pub use error::BuildError;
+pub use feishu::client::{FEISHU_BASE_URL, FeishuClient, FeishuLimits};
+pub use feishu::directory::LookupTtl;
+pub use http::Timeouts;
+pub use time::{ManualSleeper, Sleeper, Time, TokioSleeper};
+pub use wecom::app::{WECOM_BASE_URL, WecomAppClient};
+pub use wecom::errors::TRUSTED_IP_HINT;
+pub use wecom::robot::WecomRobotClient;
+pub use window::WindowQuota;
+
+use http::HttpClients;
+
+/// Where the providers are and how the clients behave. `Default` is production.
+#[derive(Debug, Clone)]
+pub struct ProvidersConfig {
+    /// WeCom API base (app and robot), e.g. a reverse proxy on a fixed-IP host.
+    pub wecom_base_url: String,
+    pub feishu_base_url: String,
+    pub timeouts: Timeouts,
+    pub robot_quota: WindowQuota,
+    pub feishu: FeishuLimits,
+    pub time: Time,
+}
+
+impl Default for ProvidersConfig {
+    fn default() -> Self {
+        Self {
+            wecom_base_url: WECOM_BASE_URL.to_owned(),
+            feishu_base_url: FEISHU_BASE_URL.to_owned(),
+            timeouts: Timeouts::default(),
+            robot_quota: WindowQuota::WECOM_ROBOT,
+            feishu: FeishuLimits::default(),
+            time: Time::system(),
+        }
+    }
+}
+
+impl ProvidersConfig {
+    /// Production settings with these base URLs and timeouts.
+    pub fn new(wecom_base_url: &str, feishu_base_url: &str, timeouts: Timeouts) -> Self {
+        Self {
+            wecom_base_url: wecom_base_url.to_owned(),
+            feishu_base_url: feishu_base_url.to_owned(),
+            timeouts,
+            ..Self::default()
+        }
+    }
+}
+
+/// The provider clients of one process, sharing one HTTP client (plus one per WeCom proxy).
+#[derive(Debug)]
+pub struct HttpProviders {
+    pub wecom: WecomAppClient,
+    pub robot: WecomRobotClient,
+    pub feishu: FeishuClient,
+}
+
+impl HttpProviders {
+    /// Builds the clients once per process; fails on an invalid base URL or TLS set-up.
+    pub fn new(config: ProvidersConfig) -> Result<Self, BuildError> {
+        let wecom_base = base_url("WeCom", &config.wecom_base_url)?;
+        let feishu_base = base_url("Feishu", &config.feishu_base_url)?;
+        let http = HttpClients::new(config.timeouts)?;
+        Ok(Self {
+            wecom: WecomAppClient::new(wecom_base.clone(), http.clone(), config.time.clone()),
+            robot: WecomRobotClient::new(
+                wecom_base,
+                http.direct(),
+                config.robot_quota,
+                config.time.clone(),
+            ),
+            feishu: FeishuClient::new(feishu_base, http.direct(), config.feishu, config.time),
+        })
+    }
+}
+
+/// A checked absolute base URL without its trailing slash (paths are appended to it).
+fn base_url(name: &'static str, raw: &str) -> Result<String, BuildError> {
+    let url = url::Url::parse(raw.trim()).map_err(|source| BuildError::BaseUrl { name, source })?;
+    if url.cannot_be_a_base() || !matches!(url.scheme(), "http" | "https") {
+        return Err(BuildError::BaseUrl {
+            name,
+            source: url::ParseError::RelativeUrlWithCannotBeABaseBase,
+        });
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_are_checked_and_trimmed() {
+        assert_eq!(
+            base_url("x", "https://proxy.example.com/wecom/").unwrap(),
+            "https://proxy.example.com/wecom"
+        );
+        assert!(base_url("x", "not a url").is_err());
+        assert!(base_url("x", "ftp://x.com").is_err());
+        assert!(HttpProviders::new(ProvidersConfig::default()).is_ok());
+    }
+}

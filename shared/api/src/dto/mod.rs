@@ -1,6 +1,7 @@
 //! Wire types: request bodies parsed into domain types, and the views answered.
 pub mod keys;
 pub mod schedule;
+pub mod settings;
 pub mod tasks;
 
 use herald_core::FieldError;

@@ -49,6 +49,12 @@ impl Provider {
             Self::Smtp => "smtp",
         }
     }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::WecomApp, Self::WecomRobot, Self::Feishu, Self::Smtp]
+            .into_iter()
+            .find(|p| p.as_str() == value)
+    }
 }
 
 /// A WeCom self-built app message (`message/send`) to at most 1000 users, 100 departments and 100 tags.

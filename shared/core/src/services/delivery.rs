@@ -1,10 +1,10 @@
 //! The delivery engine: claim a due delivery, send it, record what the provider said, and either
 //! finish it or queue the next attempt with backoff. Drivers (the local worker loop, the DynamoDB
 //! Stream Lambda) only decide which ids to try.
+use crate::ServiceError;
 use crate::clock::Clock;
 use crate::domain::delivery::{Attempt, AttemptResult, Delivery, DeliveryId, DeliveryStatus};
-use crate::ports::{DeliveryStore, SendFailure, Sender, StoreError};
-use crate::ServiceError;
+use crate::ports::{DeliveryStore, DueDelivery, SendFailure, Sender, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
 
@@ -48,7 +48,9 @@ impl RetryPolicy {
 pub enum ExecutionOutcome {
     Delivered,
     /// Failed this time; queued again for `at`.
-    Retrying { at: DateTime<Utc> },
+    Retrying {
+        at: DateTime<Utc>,
+    },
     /// Failed for good.
     Dead,
     /// Not due, already final, or being sent by another worker.
@@ -70,21 +72,33 @@ impl DeliveryWorker {
         clock: Arc<dyn Clock>,
         policy: RetryPolicy,
     ) -> Self {
-        Self { store, sender, clock, policy }
+        Self {
+            store,
+            sender,
+            clock,
+            policy,
+        }
     }
 
     /// Claims the delivery if it is due, sends it once, and records the outcome.
     #[tracing::instrument(skip_all, fields(delivery_id = %id, provider = tracing::field::Empty, attempt = tracing::field::Empty))]
     pub async fn try_execute(&self, id: &DeliveryId) -> Result<ExecutionOutcome, ServiceError> {
         let started = self.clock.now();
-        let Some(mut delivery) = self.store.claim(id, started, started + self.policy.lease).await? else {
+        let Some(mut delivery) = self
+            .store
+            .claim(id, started, started + self.policy.lease)
+            .await?
+        else {
             return Ok(ExecutionOutcome::NotClaimed);
         };
         let span = tracing::Span::current();
         span.record("provider", delivery.message.provider().as_str());
         span.record("attempt", delivery.attempts);
 
-        let result = self.sender.send(&delivery.message, &delivery.id.to_string()).await;
+        let result = self
+            .sender
+            .send(&delivery.message, &delivery.id.to_string())
+            .await;
         let finished = self.clock.now();
         let outcome = match &result {
             Ok(receipt) => {
@@ -93,11 +107,13 @@ impl DeliveryWorker {
                 delivery.next_due = None;
                 ExecutionOutcome::Delivered
             }
-            Err(error) if error.failure.is_retryable() && delivery.attempts < self.policy.max_attempts => {
+            Err(error)
+                if error.failure.is_retryable() && delivery.attempts < self.policy.max_attempts =>
+            {
                 let retry_after = match error.failure {
-                    SendFailure::RateLimited { retry_after_ms } => {
-                        Some(Duration::milliseconds(i64::try_from(retry_after_ms).unwrap_or(i64::MAX)))
-                    }
+                    SendFailure::RateLimited { retry_after_ms } => Some(Duration::milliseconds(
+                        i64::try_from(retry_after_ms).unwrap_or(i64::MAX),
+                    )),
                     _ => None,
                 };
                 let at = finished + self.policy.delay_after(delivery.attempts, retry_after);
@@ -139,10 +155,15 @@ impl DeliveryWorker {
         }
     }
 
+    /// Deliveries due now (up to `limit`), oldest first.
+    pub async fn due(&self, limit: usize) -> Result<Vec<DueDelivery>, ServiceError> {
+        Ok(self.store.due(self.clock.now(), limit).await?)
+    }
+
     /// Tries every delivery that is due now (up to `limit`), concurrently; returns how many it tried.
     pub async fn run_due(&self, limit: usize) -> Result<usize, ServiceError> {
-        let ids = self.store.due(self.clock.now(), limit).await?;
-        let tries = ids.iter().map(|id| self.try_execute(id));
+        let ids = self.due(limit).await?;
+        let tries = ids.iter().map(|due| self.try_execute(&due.id));
         for result in futures::future::join_all(tries).await {
             if let Err(err) = result {
                 tracing::error!(error = %err, "delivery attempt could not be recorded");
@@ -153,13 +174,25 @@ impl DeliveryWorker {
 
     /// Executes a delivery and waits (up to `deadline`) until it is final: for callers that must show
     /// the provider's answer, such as channel tests. Another worker may be the one that sends it.
-    pub async fn execute_and_wait(&self, id: &DeliveryId, deadline: std::time::Duration) -> Result<Delivery, ServiceError> {
+    pub async fn execute_and_wait(
+        &self,
+        id: &DeliveryId,
+        deadline: std::time::Duration,
+    ) -> Result<Delivery, ServiceError> {
         let until = tokio::time::Instant::now() + deadline;
         loop {
             self.try_execute(id).await?;
-            let delivery = self.store.get_delivery(id).await?.ok_or(ServiceError::NotFound("delivery"))?;
-            let waiting_for_retry = delivery.status == DeliveryStatus::Queued && !delivery.history.is_empty();
-            if delivery.status.is_final() || waiting_for_retry || tokio::time::Instant::now() >= until {
+            let delivery = self
+                .store
+                .get_delivery(id)
+                .await?
+                .ok_or(ServiceError::NotFound("delivery"))?;
+            let waiting_for_retry =
+                delivery.status == DeliveryStatus::Queued && !delivery.history.is_empty();
+            if delivery.status.is_final()
+                || waiting_for_retry
+                || tokio::time::Instant::now() >= until
+            {
                 return Ok(delivery);
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;

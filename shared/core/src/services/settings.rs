@@ -2,7 +2,8 @@
 //! through the API; a change that omits a secret keeps the stored one.
 use crate::domain::auth::Principal;
 use crate::domain::channels::{
-    FeishuCredentials, FeishuSettings, SmtpCredentials, SmtpSettings, WecomCredentials, WecomSettings,
+    FeishuCredentials, FeishuSettings, SmtpCredentials, SmtpSettings, WecomCredentials,
+    WecomSettings,
 };
 use crate::domain::text::HttpUrl;
 use crate::ports::{SecretStore, SettingsRecord, SettingsStore, StoreError};
@@ -47,29 +48,52 @@ impl SettingsService {
     }
 
     async fn secret_set(&self, name: &str) -> Result<bool, ServiceError> {
-        Ok(self.secrets.get_secret(name).await.map_err(|e| ServiceError::unavailable("the secret store", e))?.is_some())
+        Ok(self
+            .secrets
+            .get_secret(name)
+            .await
+            .map_err(|e| ServiceError::unavailable("the secret store", e))?
+            .is_some())
     }
 
     async fn secret(&self, name: &str) -> Result<Option<SecretString>, ServiceError> {
-        self.secrets.get_secret(name).await.map_err(|e| ServiceError::unavailable("the secret store", e))
+        self.secrets
+            .get_secret(name)
+            .await
+            .map_err(|e| ServiceError::unavailable("the secret store", e))
     }
 
     pub async fn view(&self, who: &Principal) -> Result<SettingsView, ServiceError> {
         who.check_admin()?;
         let record = self.store.get_settings().await?;
         let smtp = match record.smtp {
-            Some(settings) => Some(Masked { settings, secret_set: self.secret_set(SMTP_PASSWORD).await? }),
+            Some(settings) => Some(Masked {
+                settings,
+                secret_set: self.secret_set(SMTP_PASSWORD).await?,
+            }),
             None => None,
         };
         let wecom = match record.wecom {
-            Some(settings) => Some(Masked { settings, secret_set: self.secret_set(WECOM_CORP_SECRET).await? }),
+            Some(settings) => Some(Masked {
+                settings,
+                secret_set: self.secret_set(WECOM_CORP_SECRET).await?,
+            }),
             None => None,
         };
         let feishu = match record.feishu {
-            Some(settings) => Some(Masked { settings, secret_set: self.secret_set(FEISHU_APP_SECRET).await? }),
+            Some(settings) => Some(Masked {
+                settings,
+                secret_set: self.secret_set(FEISHU_APP_SECRET).await?,
+            }),
             None => None,
         };
-        Ok(SettingsView { url_prefix: record.url_prefix, smtp, wecom, feishu, webhook_sources: record.webhook_sources })
+        Ok(SettingsView {
+            url_prefix: record.url_prefix,
+            smtp,
+            wecom,
+            feishu,
+            webhook_sources: record.webhook_sources,
+        })
     }
 
     /// Stores a secret (if given) and then applies `change` to the settings document.
@@ -85,7 +109,10 @@ impl SettingsService {
             if value.expose_secret_len() == 0 {
                 return Err(FieldError::new(field, "must not be empty").into());
             }
-            self.secrets.put_secret(name, &value).await.map_err(|e| ServiceError::unavailable("the secret store", e))?;
+            self.secrets
+                .put_secret(name, &value)
+                .await
+                .map_err(|e| ServiceError::unavailable("the secret store", e))?;
             tracing::info!(secret = name, "secret stored");
         }
         // Settings writes are rare; retry a lost race a few times before giving up.
@@ -100,42 +127,84 @@ impl SettingsService {
                 Err(other) => return Err(other.into()),
             }
         }
-        Err(ServiceError::Conflict("the settings changed during this write; try again".into()))
+        Err(ServiceError::Conflict(
+            "the settings changed during this write; try again".into(),
+        ))
     }
 
-    async fn require_secret(&self, name: &str, field: &str, given: &Option<SecretString>) -> Result<(), ServiceError> {
+    async fn require_secret(
+        &self,
+        name: &str,
+        field: &str,
+        given: &Option<SecretString>,
+    ) -> Result<(), ServiceError> {
         if given.is_none() && !self.secret_set(name).await? {
-            return Err(FieldError::new(field, "is required the first time this channel is configured").into());
+            return Err(FieldError::new(
+                field,
+                "is required the first time this channel is configured",
+            )
+            .into());
         }
         Ok(())
     }
 
-    pub async fn put_url_prefix(&self, who: &Principal, url_prefix: Option<HttpUrl>) -> Result<(), ServiceError> {
-        self.update(who, None, |r| r.url_prefix = url_prefix.clone()).await
+    pub async fn put_url_prefix(
+        &self,
+        who: &Principal,
+        url_prefix: Option<HttpUrl>,
+    ) -> Result<(), ServiceError> {
+        self.update(who, None, |r| r.url_prefix = url_prefix.clone())
+            .await
     }
 
-    pub async fn put_smtp(&self, who: &Principal, settings: SmtpSettings, password: Option<SecretString>) -> Result<(), ServiceError> {
+    pub async fn put_smtp(
+        &self,
+        who: &Principal,
+        settings: SmtpSettings,
+        password: Option<SecretString>,
+    ) -> Result<(), ServiceError> {
         who.check_admin()?;
-        self.require_secret(SMTP_PASSWORD, "password", &password).await?;
+        self.require_secret(SMTP_PASSWORD, "password", &password)
+            .await?;
         let secret = password.map(|p| (SMTP_PASSWORD, "password", p));
-        self.update(who, secret, |r| r.smtp = Some(settings.clone())).await
+        self.update(who, secret, |r| r.smtp = Some(settings.clone()))
+            .await
     }
 
-    pub async fn put_wecom(&self, who: &Principal, settings: WecomSettings, corp_secret: Option<SecretString>) -> Result<(), ServiceError> {
+    pub async fn put_wecom(
+        &self,
+        who: &Principal,
+        settings: WecomSettings,
+        corp_secret: Option<SecretString>,
+    ) -> Result<(), ServiceError> {
         who.check_admin()?;
-        self.require_secret(WECOM_CORP_SECRET, "corp_secret", &corp_secret).await?;
+        self.require_secret(WECOM_CORP_SECRET, "corp_secret", &corp_secret)
+            .await?;
         let secret = corp_secret.map(|s| (WECOM_CORP_SECRET, "corp_secret", s));
-        self.update(who, secret, |r| r.wecom = Some(settings.clone())).await
+        self.update(who, secret, |r| r.wecom = Some(settings.clone()))
+            .await
     }
 
-    pub async fn put_feishu(&self, who: &Principal, settings: FeishuSettings, app_secret: Option<SecretString>) -> Result<(), ServiceError> {
+    pub async fn put_feishu(
+        &self,
+        who: &Principal,
+        settings: FeishuSettings,
+        app_secret: Option<SecretString>,
+    ) -> Result<(), ServiceError> {
         who.check_admin()?;
-        self.require_secret(FEISHU_APP_SECRET, "app_secret", &app_secret).await?;
+        self.require_secret(FEISHU_APP_SECRET, "app_secret", &app_secret)
+            .await?;
         let secret = app_secret.map(|s| (FEISHU_APP_SECRET, "app_secret", s));
-        self.update(who, secret, |r| r.feishu = Some(settings.clone())).await
+        self.update(who, secret, |r| r.feishu = Some(settings.clone()))
+            .await
     }
 
-    pub async fn put_webhook_source(&self, who: &Principal, source: &str, secret: SecretString) -> Result<(), ServiceError> {
+    pub async fn put_webhook_source(
+        &self,
+        who: &Principal,
+        source: &str,
+        secret: SecretString,
+    ) -> Result<(), ServiceError> {
         let name = webhook_source_secret(source);
         self.update(who, Some((&name, "secret", secret)), |r| {
             if !r.webhook_sources.iter().any(|s| s == source) {
@@ -150,21 +219,42 @@ impl SettingsService {
         let Some(settings) = self.store.get_settings().await?.smtp.filter(|s| s.enabled) else {
             return Ok(None);
         };
-        Ok(self.secret(SMTP_PASSWORD).await?.map(|password| SmtpCredentials { settings, password }))
+        Ok(self
+            .secret(SMTP_PASSWORD)
+            .await?
+            .map(|password| SmtpCredentials { settings, password }))
     }
 
     pub async fn wecom(&self) -> Result<Option<WecomCredentials>, ServiceError> {
         let Some(settings) = self.store.get_settings().await?.wecom.filter(|s| s.enabled) else {
             return Ok(None);
         };
-        Ok(self.secret(WECOM_CORP_SECRET).await?.map(|corp_secret| WecomCredentials { settings, corp_secret }))
+        Ok(self
+            .secret(WECOM_CORP_SECRET)
+            .await?
+            .map(|corp_secret| WecomCredentials {
+                settings,
+                corp_secret,
+            }))
     }
 
     pub async fn feishu(&self) -> Result<Option<FeishuCredentials>, ServiceError> {
-        let Some(settings) = self.store.get_settings().await?.feishu.filter(|s| s.enabled) else {
+        let Some(settings) = self
+            .store
+            .get_settings()
+            .await?
+            .feishu
+            .filter(|s| s.enabled)
+        else {
             return Ok(None);
         };
-        Ok(self.secret(FEISHU_APP_SECRET).await?.map(|app_secret| FeishuCredentials { settings, app_secret }))
+        Ok(self
+            .secret(FEISHU_APP_SECRET)
+            .await?
+            .map(|app_secret| FeishuCredentials {
+                settings,
+                app_secret,
+            }))
     }
 }
 

@@ -1,0 +1,141 @@
+//! The sandbox: fake WeCom, Feishu and SMTP servers inside herald-local, with the channels pointed at
+//! them, so a new user sees a push arrive without any account. `GET /sandbox/messages` shows them.
+use axum::routing::get;
+use axum::{Json, Router};
+use herald_core::ServiceError;
+use herald_core::domain::auth::Principal;
+use herald_core::domain::channels::{FeishuSettings, SmtpSecurity, SmtpSettings, WecomSettings};
+use herald_core::domain::recipients::EmailAddress;
+use herald_core::ports::SettingsRecord;
+use herald_core::services::settings::SettingsService;
+use herald_fakes::{FakeFeishu, FakeSmtp, FakeWecom, FeishuConfig, SmtpSinkConfig, WecomConfig};
+use secrecy::SecretString;
+use std::net::SocketAddr;
+
+pub const CORP_ID: &str = "sandbox";
+pub const CORP_SECRET: &str = "sandbox-corp-secret";
+pub const AGENT_ID: i64 = 1_000_002;
+pub const APP_ID: &str = "cli_sandbox";
+pub const APP_SECRET: &str = "sandbox-app-secret";
+pub const SMTP_USER: &str = "sandbox@herald.local";
+pub const SMTP_PASSWORD: &str = "sandbox-auth-code";
+
+/// Whether the stored settings name a real channel (then the sandbox stays off by default).
+pub fn has_real_channel(record: &SettingsRecord) -> bool {
+    record.wecom.as_ref().is_some_and(|w| w.corp_id != CORP_ID)
+        || record.feishu.as_ref().is_some_and(|f| f.app_id != APP_ID)
+        || record
+            .smtp
+            .as_ref()
+            .is_some_and(|s| s.username != SMTP_USER)
+}
+
+#[derive(Clone)]
+pub struct Sandbox {
+    pub wecom: FakeWecom,
+    pub feishu: FakeFeishu,
+    pub smtp: FakeSmtp,
+    pub smtp_addr: SocketAddr,
+}
+
+impl Sandbox {
+    /// Starts the fakes; the SMTP sink listens on its own loopback port.
+    pub async fn start() -> std::io::Result<Self> {
+        let wecom =
+            FakeWecom::new(WecomConfig::new(CORP_ID, CORP_SECRET, AGENT_ID).open_directory());
+        let feishu = FakeFeishu::new(FeishuConfig::new(APP_ID, APP_SECRET).open_directory());
+        let smtp = FakeSmtp::new(SmtpSinkConfig {
+            username: SMTP_USER.into(),
+            password: SMTP_PASSWORD.into(),
+        });
+        let (smtp_addr, _server) = herald_fakes::serve_smtp(smtp.clone()).await?;
+        Ok(Self {
+            wecom,
+            feishu,
+            smtp,
+            smtp_addr,
+        })
+    }
+
+    /// The provider base URLs for a server listening on `addr`.
+    pub fn base_urls(addr: SocketAddr) -> (String, String) {
+        (
+            format!("http://{addr}/sandbox/wecom"),
+            format!("http://{addr}/sandbox/feishu"),
+        )
+    }
+
+    pub fn router(&self) -> Router {
+        let (wecom, feishu, smtp) = (self.wecom.clone(), self.feishu.clone(), self.smtp.clone());
+        Router::new()
+            .nest(
+                "/sandbox/wecom",
+                herald_fakes::wecom_router(self.wecom.clone()),
+            )
+            .nest(
+                "/sandbox/feishu",
+                herald_fakes::feishu_router(self.feishu.clone()),
+            )
+            .nest(
+                "/sandbox/smtp",
+                herald_fakes::smtp_inspection_router(self.smtp.clone()),
+            )
+            .route(
+                "/sandbox/messages",
+                get(move || {
+                    let body = serde_json::json!({
+                        "wecom": wecom.messages(),
+                        "feishu": feishu.messages(),
+                        "email": smtp.messages(),
+                    });
+                    async move { Json(body) }
+                }),
+            )
+    }
+
+    /// Points every channel that has no real settings at the sandbox.
+    pub async fn configure_channels(&self, settings: &SettingsService) -> Result<(), ServiceError> {
+        let admin = Principal::Admin;
+        let view = settings.view(&admin).await?;
+        if view.wecom.is_none_or(|w| w.settings.corp_id == CORP_ID) {
+            let wecom = WecomSettings {
+                enabled: true,
+                corp_id: CORP_ID.into(),
+                agent_id: AGENT_ID,
+                encrypted: false,
+                proxy: None,
+            };
+            settings
+                .put_wecom(&admin, wecom, Some(SecretString::from(CORP_SECRET)))
+                .await?;
+        }
+        if view.feishu.is_none_or(|f| f.settings.app_id == APP_ID) {
+            let feishu = FeishuSettings {
+                enabled: true,
+                app_id: APP_ID.into(),
+            };
+            settings
+                .put_feishu(&admin, feishu, Some(SecretString::from(APP_SECRET)))
+                .await?;
+        }
+        if view.smtp.is_none_or(|s| s.settings.username == SMTP_USER) {
+            let smtp = SmtpSettings {
+                enabled: true,
+                host: self.smtp_addr.ip().to_string(),
+                port: self.smtp_addr.port(),
+                security: SmtpSecurity::None,
+                username: SMTP_USER.into(),
+                from: EmailAddress::parse("herald@herald.local").map_err(|m| {
+                    ServiceError::FailedPrecondition {
+                        field: None,
+                        message: m,
+                    }
+                })?,
+            };
+            settings
+                .put_smtp(&admin, smtp, Some(SecretString::from(SMTP_PASSWORD)))
+                .await?;
+        }
+        Ok(())
+    }
+}

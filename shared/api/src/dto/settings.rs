@@ -1,0 +1,289 @@
+//! Channel settings on the wire. Secrets are write-only: reads show `"set"`, and a PUT that omits a
+//! secret (or sends `"set"`) keeps the stored one.
+use super::at;
+use super::tasks::SECRET_SET;
+use herald_core::FieldError;
+use herald_core::domain::channels::{FeishuSettings, SmtpSecurity, SmtpSettings, WecomSettings};
+use herald_core::domain::recipients::EmailAddress;
+use herald_core::domain::text::{HttpUrl, check_http_url};
+use herald_core::services::settings::{Masked, SettingsView};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A secret from a request: absent or `"set"` keeps the stored one.
+fn secret(value: &Option<String>) -> Option<SecretString> {
+    value
+        .as_deref()
+        .filter(|v| *v != SECRET_SET)
+        .map(|v| SecretString::from(v.to_owned()))
+}
+
+fn masked(set: bool) -> Option<String> {
+    set.then(|| SECRET_SET.to_owned())
+}
+
+fn check_identifier(field: &str, value: &str, max: usize) -> Result<(), FieldError> {
+    if value.is_empty()
+        || value.len() > max
+        || !value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(FieldError::new(
+            field,
+            format!("must be 1-{max} letters, digits, '_' or '-'"),
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GlobalSettingsBody {
+    /// The base of ticket links (`{url_prefix}/projects/{project}/tickets/{id}`); null removes it.
+    pub url_prefix: Option<String>,
+}
+
+impl GlobalSettingsBody {
+    pub fn parse(&self) -> Result<Option<HttpUrl>, FieldError> {
+        self.url_prefix
+            .as_ref()
+            .map(|u| {
+                at(
+                    "url_prefix",
+                    HttpUrl::parse(u.trim_end_matches('/').to_owned()),
+                )
+            })
+            .transpose()
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpBody {
+    pub enabled: bool,
+    pub host: String,
+    pub port: u16,
+    /// `starttls` (587), `tls` (465) or `none`.
+    pub security: String,
+    pub username: String,
+    /// The mailbox's SMTP authorization code. Write-only.
+    #[serde(default)]
+    pub password: Option<String>,
+    pub from: String,
+}
+
+impl SmtpBody {
+    pub fn parse(&self) -> Result<(SmtpSettings, Option<SecretString>), FieldError> {
+        let host = self.host.trim();
+        if host.is_empty() || host.len() > 253 || host.contains(['/', ':', ' ']) {
+            return Err(FieldError::new(
+                "host",
+                "must be a host name such as smtp.qq.com",
+            ));
+        }
+        if self.port == 0 {
+            return Err(FieldError::new("port", "must be 1-65535"));
+        }
+        let security = match self.security.as_str() {
+            "starttls" => SmtpSecurity::Starttls,
+            "tls" => SmtpSecurity::Tls,
+            "none" => SmtpSecurity::None,
+            other => {
+                return Err(FieldError::new(
+                    "security",
+                    format!("unknown security '{other}' (use starttls, tls or none)"),
+                ));
+            }
+        };
+        if self.username.trim().is_empty() || self.username.len() > 254 {
+            return Err(FieldError::new("username", "must be 1-254 characters"));
+        }
+        let settings = SmtpSettings {
+            enabled: self.enabled,
+            host: host.to_owned(),
+            port: self.port,
+            security,
+            username: self.username.trim().to_owned(),
+            from: at("from", EmailAddress::parse(self.from.trim()))?,
+        };
+        Ok((settings, secret(&self.password)))
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WecomBody {
+    pub enabled: bool,
+    pub corp_id: String,
+    /// The app's secret. Write-only.
+    #[serde(default)]
+    pub corp_secret: Option<String>,
+    pub agent_id: i64,
+    /// Send with `safe=1` (no sharing, watermark).
+    #[serde(default)]
+    pub encrypted: bool,
+    /// An HTTP(S) forward proxy for every WeCom call (for WeCom's trusted-IP rule).
+    #[serde(default)]
+    pub proxy: Option<String>,
+}
+
+impl WecomBody {
+    pub fn parse(&self) -> Result<(WecomSettings, Option<SecretString>), FieldError> {
+        check_identifier("corp_id", &self.corp_id, 64)?;
+        if self.agent_id <= 0 {
+            return Err(FieldError::new(
+                "agent_id",
+                "must be the app's positive AgentId",
+            ));
+        }
+        if let Some(proxy) = &self.proxy {
+            check_http_url(proxy).map_err(|m| FieldError::new("proxy", m))?;
+        }
+        let settings = WecomSettings {
+            enabled: self.enabled,
+            corp_id: self.corp_id.clone(),
+            agent_id: self.agent_id,
+            encrypted: self.encrypted,
+            proxy: self.proxy.clone(),
+        };
+        Ok((settings, secret(&self.corp_secret)))
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeishuBody {
+    pub enabled: bool,
+    pub app_id: String,
+    /// The app's secret. Write-only.
+    #[serde(default)]
+    pub app_secret: Option<String>,
+}
+
+impl FeishuBody {
+    pub fn parse(&self) -> Result<(FeishuSettings, Option<SecretString>), FieldError> {
+        check_identifier("app_id", &self.app_id, 64)?;
+        Ok((
+            FeishuSettings {
+                enabled: self.enabled,
+                app_id: self.app_id.clone(),
+            },
+            secret(&self.app_secret),
+        ))
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSourceBody {
+    /// The HMAC-SHA256 signing secret this source uses. Write-only.
+    pub secret: String,
+}
+
+/// Global settings and each channel's status, secrets masked.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SettingsResponse {
+    pub url_prefix: Option<String>,
+    pub channels: ChannelsResponse,
+    pub webhook_sources: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChannelsResponse {
+    pub smtp: Option<SmtpBody>,
+    pub wecom: Option<WecomBody>,
+    pub feishu: Option<FeishuBody>,
+}
+
+impl From<SettingsView> for SettingsResponse {
+    fn from(view: SettingsView) -> Self {
+        let smtp = view.smtp.map(
+            |Masked {
+                 settings: s,
+                 secret_set,
+             }| SmtpBody {
+                enabled: s.enabled,
+                host: s.host,
+                port: s.port,
+                security: match s.security {
+                    SmtpSecurity::Starttls => "starttls",
+                    SmtpSecurity::Tls => "tls",
+                    SmtpSecurity::None => "none",
+                }
+                .to_owned(),
+                username: s.username,
+                password: masked(secret_set),
+                from: s.from.to_string(),
+            },
+        );
+        let wecom = view.wecom.map(
+            |Masked {
+                 settings: s,
+                 secret_set,
+             }| WecomBody {
+                enabled: s.enabled,
+                corp_id: s.corp_id,
+                corp_secret: masked(secret_set),
+                agent_id: s.agent_id,
+                encrypted: s.encrypted,
+                proxy: s.proxy,
+            },
+        );
+        let feishu = view.feishu.map(
+            |Masked {
+                 settings: s,
+                 secret_set,
+             }| FeishuBody {
+                enabled: s.enabled,
+                app_id: s.app_id,
+                app_secret: masked(secret_set),
+            },
+        );
+        Self {
+            url_prefix: view.url_prefix.map(|u| u.to_string()),
+            channels: ChannelsResponse {
+                smtp,
+                wecom,
+                feishu,
+            },
+            webhook_sources: view.webhook_sources,
+        }
+    }
+}
+
+/// Whom a channel test goes to: smtp `{to}` (e-mail), wecom `{to}` (user id), feishu `{mobile}` or `{email}`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelTestBody {
+    #[serde(default)]
+    pub to: Option<String>,
+    #[serde(default)]
+    pub mobile: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// What the provider said to the test message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChannelTestResponse {
+    pub delivered: bool,
+    pub delivery_id: String,
+    /// `delivered`, `dead` (refused), or `queued` (a retryable failure; it will be retried).
+    pub status: String,
+    pub attempts: u32,
+    /// The provider's answer on success.
+    pub provider_answer: Option<String>,
+    /// The provider's error on failure: its code, words, and what to do about it.
+    pub error: Option<ProviderErrorResponse>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProviderErrorResponse {
+    /// `rate_limited`, `transient`, `config`, `recipient` or `payload`.
+    pub class: String,
+    pub code: Option<i64>,
+    pub message: String,
+    pub hint: Option<String>,
+}

@@ -1,0 +1,199 @@
+//! Channel settings, channel tests and webhook sources (admin).
+use crate::AppState;
+use crate::dto::settings::{
+    ChannelTestBody, ChannelTestResponse, FeishuBody, GlobalSettingsBody, ProviderErrorResponse,
+    SettingsResponse, SmtpBody, WebhookSourceBody, WecomBody,
+};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Caller, RawBody};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use herald_core::domain::delivery::{AttemptResult, Delivery, DeliveryStatus};
+use herald_core::domain::ids::ContactId;
+use herald_core::domain::message::FeishuRecipient;
+use herald_core::domain::recipients::{EmailAddress, WecomUserId};
+use herald_core::ports::SendFailure;
+use herald_core::services::channel_test::ChannelTestTarget;
+use secrecy::SecretString;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Global settings and each channel's status (secrets masked).
+#[utoipa::path(get, path = "/v1/settings", tag = "settings", responses((status = 200, body = SettingsResponse), (status = 403, body = ErrorBody)))]
+async fn get_settings(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+) -> Result<Json<SettingsResponse>, ApiError> {
+    Ok(Json(state.settings.view(&who).await?.into()))
+}
+
+/// Sets the global settings (`url_prefix`).
+#[utoipa::path(put, path = "/v1/settings", tag = "settings", request_body = GlobalSettingsBody,
+    responses((status = 200, body = SettingsResponse), (status = 400, body = ErrorBody)))]
+async fn put_settings(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    body: RawBody,
+) -> Result<Json<SettingsResponse>, ApiError> {
+    who.check_admin()?;
+    let url_prefix = body.json::<GlobalSettingsBody>()?.parse()?;
+    state.settings.put_url_prefix(&who, url_prefix).await?;
+    Ok(Json(state.settings.view(&who).await?.into()))
+}
+
+/// Configures one channel; the others are untouched.
+#[utoipa::path(put, path = "/v1/settings/channels/{channel}", tag = "settings",
+    params(("channel" = String, Path, description = "smtp, wecom or feishu")),
+    request_body(content = Object, description = "SmtpBody, WecomBody or FeishuBody"),
+    responses((status = 200, body = SettingsResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn put_channel(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(channel): Path<String>,
+    body: RawBody,
+) -> Result<Json<SettingsResponse>, ApiError> {
+    who.check_admin()?;
+    match channel.as_str() {
+        "smtp" => {
+            let (settings, password) = body.json::<SmtpBody>()?.parse()?;
+            state.settings.put_smtp(&who, settings, password).await?;
+        }
+        "wecom" => {
+            let (settings, secret) = body.json::<WecomBody>()?.parse()?;
+            state.settings.put_wecom(&who, settings, secret).await?;
+        }
+        "feishu" => {
+            let (settings, secret) = body.json::<FeishuBody>()?.parse()?;
+            state.settings.put_feishu(&who, settings, secret).await?;
+        }
+        _ => return Err(ApiError::not_found("channel")),
+    }
+    Ok(Json(state.settings.view(&who).await?.into()))
+}
+
+fn test_target(channel: &str, body: &ChannelTestBody) -> Result<ChannelTestTarget, ApiError> {
+    let required = |value: &Option<String>, field: &str| {
+        value
+            .clone()
+            .ok_or_else(|| ApiError::invalid(field, "is required"))
+    };
+    Ok(match channel {
+        "smtp" => ChannelTestTarget::Smtp(
+            EmailAddress::parse(required(&body.to, "to")?)
+                .map_err(|m| ApiError::invalid("to", m))?,
+        ),
+        "wecom" => ChannelTestTarget::Wecom(
+            WecomUserId::parse(required(&body.to, "to")?)
+                .map_err(|m| ApiError::invalid("to", m))?,
+        ),
+        "feishu" => match (&body.email, &body.mobile) {
+            (Some(email), None) => ChannelTestTarget::Feishu(FeishuRecipient::Email(
+                EmailAddress::parse(email.clone()).map_err(|m| ApiError::invalid("email", m))?,
+            )),
+            (None, Some(mobile)) => {
+                // Mobile numbers: digits with an optional leading +country code.
+                let ok = (5..=20).contains(&mobile.len())
+                    && mobile
+                        .trim_start_matches('+')
+                        .chars()
+                        .all(|c| c.is_ascii_digit());
+                if !ok {
+                    return Err(ApiError::invalid(
+                        "mobile",
+                        "must be a phone number such as 13800000000 or +85291234567",
+                    ));
+                }
+                ChannelTestTarget::Feishu(FeishuRecipient::Mobile(mobile.clone()))
+            }
+            _ => {
+                return Err(ApiError::invalid(
+                    "email",
+                    "give exactly one of email or mobile",
+                ));
+            }
+        },
+        _ => return Err(ApiError::not_found("channel")),
+    })
+}
+
+fn test_response(delivery: Delivery) -> ChannelTestResponse {
+    let (provider_answer, error) = match delivery.last_attempt().map(|a| &a.result) {
+        Some(AttemptResult::Accepted { receipt }) => (Some(receipt.answer.clone()), None),
+        Some(AttemptResult::Failed { error }) => (
+            None,
+            Some(ProviderErrorResponse {
+                class: match error.failure {
+                    SendFailure::RateLimited { .. } => "rate_limited",
+                    SendFailure::Transient => "transient",
+                    SendFailure::Config => "config",
+                    SendFailure::Recipient => "recipient",
+                    SendFailure::Payload => "payload",
+                }
+                .to_owned(),
+                code: error.code,
+                message: error.message.clone(),
+                hint: error.hint.clone(),
+            }),
+        ),
+        None => (None, None),
+    };
+    ChannelTestResponse {
+        delivered: delivery.status == DeliveryStatus::Delivered,
+        delivery_id: delivery.id.to_string(),
+        status: delivery.status.as_str().to_owned(),
+        attempts: delivery.attempts,
+        provider_answer,
+        error,
+    }
+}
+
+/// Sends a real test message on one channel and answers what the provider said.
+#[utoipa::path(post, path = "/v1/settings/channels/{channel}/test", tag = "settings",
+    params(("channel" = String, Path, description = "smtp, wecom or feishu")), request_body = ChannelTestBody,
+    responses((status = 200, body = ChannelTestResponse), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn test_channel(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(channel): Path<String>,
+    body: RawBody,
+) -> Result<Json<ChannelTestResponse>, ApiError> {
+    who.check_admin()?;
+    let target = test_target(&channel, &body.json::<ChannelTestBody>()?)?;
+    let delivery = state.channel_tests.test(&who, target).await?;
+    Ok(Json(test_response(delivery)))
+}
+
+/// Sets the signing secret of a ticket webhook source. Write-only.
+#[utoipa::path(put, path = "/v1/settings/webhook-sources/{source}", tag = "settings",
+    params(("source" = String, Path)), request_body = WebhookSourceBody,
+    responses((status = 204), (status = 400, body = ErrorBody)))]
+async fn put_webhook_source(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(source): Path<String>,
+    body: RawBody,
+) -> Result<StatusCode, ApiError> {
+    who.check_admin()?;
+    let source = ContactId::parse(source).map_err(|m| ApiError::invalid("source", m))?;
+    let secret = body.json::<WebhookSourceBody>()?.secret;
+    if secret.len() < 16 {
+        return Err(ApiError::invalid(
+            "secret",
+            "must be at least 16 characters",
+        ));
+    }
+    state
+        .settings
+        .put_webhook_source(&who, source.as_str(), SecretString::from(secret))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_settings, put_settings))
+        .routes(routes!(put_channel))
+        .routes(routes!(test_channel))
+        .routes(routes!(put_webhook_source))
+}

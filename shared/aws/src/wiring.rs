@@ -1,0 +1,80 @@
+//! What every Herald Lambda reads from its environment (set in template.yaml), and the AWS adapters
+//! built from it with one SDK configuration per process. Nothing falls back silently.
+use crate::{DynamoStore, EventBridgeScheduler, SchedulerTarget, SecretsManagerStore};
+use herald_core::clock::SystemClock;
+use herald_core::domain::auth::KeyHash;
+use herald_core::services::Adapters;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {message}")]
+    Invalid { name: &'static str, message: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct AwsConfig {
+    pub table: String,
+    pub target: SchedulerTarget,
+    /// SHA-256 of the first admin key: the token itself never reaches the environment.
+    pub admin_token_sha256: KeyHash,
+    /// Secrets are named `{secret_prefix}/channels/...` in Secrets Manager.
+    pub secret_prefix: String,
+}
+
+fn var(name: &'static str) -> Result<String, ConfigError> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or(ConfigError::Missing(name))
+}
+
+impl AwsConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            table: var("HERALD_TABLE")?,
+            target: SchedulerTarget {
+                group: var("HERALD_SCHEDULE_GROUP")?,
+                trigger_arn: var("HERALD_TRIGGER_ARN")?,
+                role_arn: var("HERALD_SCHEDULER_ROLE_ARN")?,
+            },
+            admin_token_sha256: KeyHash::parse(&var("HERALD_ADMIN_TOKEN_SHA256")?).map_err(
+                |message| ConfigError::Invalid {
+                    name: "HERALD_ADMIN_TOKEN_SHA256",
+                    message,
+                },
+            )?,
+            secret_prefix: var("HERALD_SECRET_PREFIX")?,
+        })
+    }
+
+    /// The adapters over DynamoDB, EventBridge Scheduler and Secrets Manager.
+    pub async fn adapters(&self) -> Adapters {
+        let sdk = aws_config::load_from_env().await;
+        let store = Arc::new(DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            &self.table,
+        ));
+        Adapters {
+            tasks: store.clone(),
+            keys: store.clone(),
+            deliveries: store.clone(),
+            settings: store,
+            // A secret rotated elsewhere is picked up within a minute.
+            secrets: Arc::new(SecretsManagerStore::new(
+                aws_sdk_secretsmanager::Client::new(&sdk),
+                &self.secret_prefix,
+                Duration::from_secs(60),
+            )),
+            scheduler: Arc::new(EventBridgeScheduler::new(
+                aws_sdk_scheduler::Client::new(&sdk),
+                self.target.clone(),
+            )),
+            clock: Arc::new(SystemClock),
+            admin: self.admin_token_sha256.clone(),
+        }
+    }
+}

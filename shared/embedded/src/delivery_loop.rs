@@ -1,0 +1,68 @@
+//! The local delivery driver: polls the store for due deliveries and sends each in its own task.
+//! Every provider has its own concurrency budget, so a slow or failing provider never holds up the
+//! others (on AWS the Stream and the sweep play this part).
+use herald_core::domain::message::Provider;
+use herald_core::services::delivery::DeliveryWorker;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Semaphore, watch};
+
+/// Deliveries in flight per provider.
+const PER_PROVIDER: usize = 16;
+const POLL: Duration = Duration::from_millis(200);
+
+pub fn spawn(
+    worker: DeliveryWorker,
+    mut shutdown: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let budgets: HashMap<Provider, Arc<Semaphore>> = [
+            Provider::WecomApp,
+            Provider::WecomRobot,
+            Provider::Feishu,
+            Provider::Smtp,
+        ]
+        .into_iter()
+        .map(|p| (p, Arc::new(Semaphore::new(PER_PROVIDER))))
+        .collect();
+        let in_flight = Arc::new(Mutex::new(HashSet::new()));
+        loop {
+            match worker.due(200).await {
+                Ok(due) => {
+                    for item in due {
+                        let Some(budget) = budgets.get(&item.provider) else {
+                            continue;
+                        };
+                        let Ok(permit) = budget.clone().try_acquire_owned() else {
+                            continue;
+                        };
+                        if !in_flight
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .insert(item.id)
+                        {
+                            continue;
+                        }
+                        let (worker, in_flight) = (worker.clone(), in_flight.clone());
+                        tokio::spawn(async move {
+                            if let Err(err) = worker.try_execute(&item.id).await {
+                                tracing::error!(error = %err, delivery_id = %item.id, "delivery attempt not recorded");
+                            }
+                            in_flight
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .remove(&item.id);
+                            drop(permit);
+                        });
+                    }
+                }
+                Err(err) => tracing::error!(error = %err, "could not read due deliveries"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(POLL) => {}
+                _ = shutdown.changed() => break,
+            }
+        }
+    })
+}

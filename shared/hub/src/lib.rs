@@ -1,0 +1,120 @@
+//! The provider hub: the delivery engine's `Sender`. It looks up the channel's current settings and
+//! secret for every message, so a fixed secret or a disabled channel takes effect at once, and hands
+//! the message to that provider's client (each created once per process).
+use async_trait::async_trait;
+use herald_core::ServiceError;
+use herald_core::domain::message::OutboundMessage;
+use herald_core::ports::{SendError, SendFailure, SendReceipt, Sender};
+use herald_core::services::settings::SettingsService;
+use herald_mail::SmtpSender;
+use herald_providers::HttpProviders;
+
+pub struct ProviderHub {
+    http: HttpProviders,
+    smtp: SmtpSender,
+    settings: SettingsService,
+}
+
+impl ProviderHub {
+    pub fn new(http: HttpProviders, smtp: SmtpSender, settings: SettingsService) -> Self {
+        Self {
+            http,
+            smtp,
+            settings,
+        }
+    }
+}
+
+fn settings_unavailable(err: ServiceError) -> SendError {
+    SendError {
+        failure: SendFailure::Transient,
+        code: None,
+        message: format!("could not read the channel settings: {err}"),
+        hint: None,
+    }
+}
+
+fn not_configured(channel: &str) -> SendError {
+    SendError {
+        failure: SendFailure::Config,
+        code: None,
+        message: format!("the {channel} channel is not configured or is disabled"),
+        hint: Some(format!(
+            "configure and enable it with PUT /v1/settings/channels/{channel}"
+        )),
+    }
+}
+
+#[async_trait]
+impl Sender for ProviderHub {
+    async fn send(
+        &self,
+        message: &OutboundMessage,
+        idempotency_key: &str,
+    ) -> Result<SendReceipt, SendError> {
+        match message {
+            OutboundMessage::WecomApp(msg) => {
+                let creds = self
+                    .settings
+                    .wecom()
+                    .await
+                    .map_err(settings_unavailable)?
+                    .ok_or_else(|| not_configured("wecom"))?;
+                self.http.wecom.send(&creds, msg, idempotency_key).await
+            }
+            OutboundMessage::WecomRobot(msg) => self.http.robot.send(msg, idempotency_key).await,
+            OutboundMessage::Feishu(msg) => {
+                let creds = self
+                    .settings
+                    .feishu()
+                    .await
+                    .map_err(settings_unavailable)?
+                    .ok_or_else(|| not_configured("feishu"))?;
+                self.http.feishu.send(&creds, msg, idempotency_key).await
+            }
+            OutboundMessage::Email(msg) => {
+                let creds = self
+                    .settings
+                    .smtp()
+                    .await
+                    .map_err(settings_unavailable)?
+                    .ok_or_else(|| not_configured("smtp"))?;
+                self.smtp.send(&creds, msg, idempotency_key).await
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct BuildError(String);
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+impl ProviderHub {
+    /// The provider clients with base URLs from `HERALD_WECOM_BASE_URL` and `HERALD_FEISHU_BASE_URL`
+    /// when set (a reverse proxy, or the sandbox), the providers' own otherwise.
+    pub fn from_env(settings: SettingsService) -> Result<Self, BuildError> {
+        let mut config = herald_providers::ProvidersConfig::default();
+        if let Ok(url) = std::env::var("HERALD_WECOM_BASE_URL") {
+            config.wecom_base_url = url;
+        }
+        if let Ok(url) = std::env::var("HERALD_FEISHU_BASE_URL") {
+            config.feishu_base_url = url;
+        }
+        Self::with_config(config, settings)
+    }
+
+    pub fn with_config(
+        config: herald_providers::ProvidersConfig,
+        settings: SettingsService,
+    ) -> Result<Self, BuildError> {
+        let http = HttpProviders::new(config).map_err(|e| BuildError(e.to_string()))?;
+        Ok(Self::new(http, SmtpSender::new(), settings))
+    }
+}

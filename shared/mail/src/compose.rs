@@ -1,0 +1,105 @@
+//! Builds the MIME message for one recipient: From, To, Subject, Message-ID, text (+ HTML).
+use herald_core::domain::message::EmailMessage;
+use herald_core::ports::{SendError, SendFailure};
+use lettre::Message;
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use sha2::{Digest, Sha256};
+
+/// The longest idempotency key used verbatim in a Message-ID; longer keys are hashed.
+const MAX_KEY_IN_ID: usize = 128;
+
+/// The Message-ID for a delivery: the same key gives the same id, so a retried send carries it.
+/// Keys that are not a safe dot-atom are replaced by their SHA-256 (hex).
+pub(crate) fn message_id(idempotency_key: &str, from: &str) -> String {
+    let domain = from
+        .rsplit_once('@')
+        .map(|(_, d)| d)
+        .filter(|d| is_dot_atom(d))
+        .unwrap_or("herald");
+    let left = if is_dot_atom(idempotency_key) && idempotency_key.len() <= MAX_KEY_IN_ID {
+        idempotency_key.to_owned()
+    } else {
+        hex::encode(Sha256::digest(idempotency_key.as_bytes()))
+    };
+    format!("<{left}@{domain}>")
+}
+
+fn is_dot_atom(s: &str) -> bool {
+    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+    !s.is_empty()
+        && s.split('.')
+            .all(|part| !part.is_empty() && part.chars().all(atext))
+}
+
+/// Control characters (CR, LF, …) have no place in a header; they become spaces.
+fn clean_subject(subject: &str) -> String {
+    subject
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+fn mailbox(address: &str, failure: SendFailure, what: &str) -> Result<Mailbox, SendError> {
+    address.parse::<Mailbox>().map_err(|e| SendError {
+        failure,
+        code: None,
+        message: format!("{what} address {address:?} is not usable for SMTP: {e}"),
+        hint: None,
+    })
+}
+
+/// The message `from` sends to `message.to`, with the Message-ID derived from the key.
+pub(crate) fn compose(
+    from: &str,
+    message: &EmailMessage,
+    message_id: String,
+) -> Result<Message, SendError> {
+    let builder = Message::builder()
+        .from(mailbox(from, SendFailure::Config, "the From")?)
+        .to(mailbox(
+            message.to.as_str(),
+            SendFailure::Recipient,
+            "the recipient",
+        )?)
+        .subject(clean_subject(&message.subject))
+        .message_id(Some(message_id));
+    let built = match &message.html {
+        Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+            message.text.clone(),
+            html.clone(),
+        )),
+        None => builder.singlepart(SinglePart::plain(message.text.clone())),
+    };
+    built.map_err(|e| SendError {
+        failure: SendFailure::Payload,
+        code: None,
+        message: format!("could not build the e-mail: {e}"),
+        hint: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_id_keeps_a_safe_key_and_hashes_others() {
+        assert_eq!(
+            message_id("run-1.abc_2", "herald@example.com"),
+            "<run-1.abc_2@example.com>"
+        );
+        let hashed = message_id("key with <spaces>@x", "herald@example.com");
+        assert_eq!(hashed.len(), 1 + 64 + "@example.com>".len());
+        assert_eq!(
+            hashed,
+            message_id("key with <spaces>@x", "herald@example.com")
+        );
+        assert!(message_id(&"k".repeat(200), "a@b.c").starts_with('<'));
+        assert_eq!(message_id("k", "no-at-sign"), "<k@herald>");
+    }
+
+    #[test]
+    fn subject_loses_control_characters() {
+        assert_eq!(clean_subject("a\r\nBcc: x\t日报"), "a  Bcc: x 日报");
+    }
+}

@@ -1,0 +1,430 @@
+//! The Feishu client: tenant token (cached, single-flight), `batch_get_id` look-ups (cached) and
+//! `im/v1/messages` with a per-app rate limit that callers wait on.
+use super::content::message_body;
+use super::directory::{BATCH_MAX, BatchData, LookupCache, LookupTtl, lookup_key};
+use super::errors::{RATE_LIMITED, Verdict, classify, rate_limit_error};
+use crate::error::failure;
+use crate::http::{header_seconds, retry_after, status_error, transport_error};
+use crate::time::Time;
+use crate::token::{CredentialKey, IssuedToken, TokenCache};
+use governor::clock::Clock as _;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use herald_core::domain::channels::FeishuCredentials;
+use herald_core::domain::message::{FeishuMessage, FeishuRecipient};
+use herald_core::domain::recipients::{EmailAddress, FeishuOpenId};
+use herald_core::ports::{SendError, SendFailure, SendReceipt};
+use reqwest::header::CONTENT_TYPE;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::time::Duration;
+use tracing::Instrument;
+
+/// Feishu's public API (Lark: `https://open.larksuite.com`).
+pub const FEISHU_BASE_URL: &str = "https://open.feishu.cn";
+/// Tenant tokens are refreshed when less than this is left (Feishu then issues a new one).
+const REFRESH_EARLY: Duration = Duration::from_secs(30 * 60);
+/// How many rate-limit answers one call waits out before giving up with `RateLimited`.
+const RATE_LIMIT_RETRIES: u32 = 3;
+const PROVIDER: &str = "Feishu";
+const JSON_UTF8: &str = "application/json; charset=utf-8";
+
+/// Limits the Feishu client keeps to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeishuLimits {
+    /// Calls per second per app and API (Feishu: 50/s); callers wait for a permit.
+    pub per_second: NonZeroU32,
+    /// A rate-limit answer whose reset is at most this far away is waited out and the call retried;
+    /// a longer one is returned as `RateLimited`.
+    pub max_inline_wait: Duration,
+    pub lookup_ttl: LookupTtl,
+}
+
+impl Default for FeishuLimits {
+    fn default() -> Self {
+        Self {
+            per_second: NonZeroU32::new(50).unwrap_or(NonZeroU32::MIN),
+            max_inline_wait: Duration::from_secs(10),
+            lookup_ttl: LookupTtl::default(),
+        }
+    }
+}
+
+/// Sends Feishu messages. Build one per process (see `HttpProviders`).
+pub struct FeishuClient {
+    base_url: String,
+    http: reqwest::Client,
+    tokens: TokenCache,
+    lookups: LookupCache,
+    limiter: DefaultKeyedRateLimiter<String>,
+    limits: FeishuLimits,
+    time: Time,
+}
+
+/// Every field a Feishu answer may carry. Not `Debug`: it may hold a token.
+#[derive(Deserialize, Default)]
+struct Reply {
+    #[serde(default)]
+    code: i64,
+    #[serde(default)]
+    msg: String,
+    tenant_access_token: Option<String>,
+    expire: Option<u64>,
+    #[serde(default)]
+    data: Value,
+}
+
+/// A Feishu answer: data, or a code to act on.
+enum Answer {
+    Data(Value),
+    Code {
+        code: i64,
+        msg: String,
+        reset: Option<Duration>,
+    },
+}
+
+/// The APIs, each with its own rate limit.
+#[derive(Debug, Clone, Copy)]
+enum Api {
+    BatchGetId,
+    Send,
+}
+
+impl FeishuClient {
+    pub(crate) fn new(
+        base_url: String,
+        http: reqwest::Client,
+        limits: FeishuLimits,
+        time: Time,
+    ) -> Self {
+        Self {
+            base_url,
+            http,
+            tokens: TokenCache::new(REFRESH_EARLY, time.clone()),
+            lookups: LookupCache::new(limits.lookup_ttl, time.clone()),
+            limiter: RateLimiter::keyed(Quota::per_second(limits.per_second)),
+            limits,
+            time,
+        }
+    }
+
+    /// The open id of each e-mail and mobile (`None`: no such user in the app's scope), from the
+    /// cache or `batch_get_id` in chunks of 50 per list (120 e-mails take 3 calls).
+    pub async fn resolve(
+        &self,
+        creds: &FeishuCredentials,
+        emails: &[EmailAddress],
+        mobiles: &[String],
+    ) -> Result<HashMap<FeishuRecipient, Option<FeishuOpenId>>, SendError> {
+        let app_id = creds.settings.app_id.as_str();
+        let wanted: Vec<FeishuRecipient> = emails
+            .iter()
+            .cloned()
+            .map(FeishuRecipient::Email)
+            .chain(mobiles.iter().cloned().map(FeishuRecipient::Mobile))
+            .collect();
+        let mut known: HashMap<String, Option<FeishuOpenId>> = HashMap::new();
+        let mut missing_emails: Vec<EmailAddress> = Vec::new();
+        let mut missing_mobiles: Vec<String> = Vec::new();
+        for who in &wanted {
+            let Some(key) = lookup_key(who) else { continue };
+            if known.contains_key(&key) {
+                continue;
+            }
+            if let Some(cached) = self.lookups.get(app_id, &key) {
+                known.insert(key, cached);
+                continue;
+            }
+            match who {
+                FeishuRecipient::Email(e) => missing_emails.push(e.clone()),
+                FeishuRecipient::Mobile(m) => missing_mobiles.push(m.clone()),
+                FeishuRecipient::OpenId(_) => {}
+            }
+            known.insert(key, None); // placeholder: a key not answered counts as not found
+        }
+        let (email_chunks, mobile_chunks): (Vec<_>, Vec<_>) = (
+            missing_emails.chunks(BATCH_MAX).collect(),
+            missing_mobiles.chunks(BATCH_MAX).collect(),
+        );
+        let calls = email_chunks.len().max(mobile_chunks.len());
+        if calls > 0 {
+            tracing::debug!(
+                app_id,
+                calls,
+                emails = missing_emails.len(),
+                mobiles = missing_mobiles.len(),
+                "Feishu look-up"
+            );
+        }
+        let key = CredentialKey::new(app_id, &creds.app_secret);
+        for i in 0..calls {
+            let chunk_emails = email_chunks.get(i).copied().unwrap_or_default();
+            let chunk_mobiles = mobile_chunks.get(i).copied().unwrap_or_default();
+            let mut body = json!({ "include_resigned": false });
+            if !chunk_emails.is_empty() {
+                body["emails"] = json!(chunk_emails);
+            }
+            if !chunk_mobiles.is_empty() {
+                body["mobiles"] = json!(chunk_mobiles);
+            }
+            let body = serde_json::to_vec(&body).map_err(|e| {
+                failure(
+                    SendFailure::Payload,
+                    None,
+                    format!("look-up cannot be encoded: {e}"),
+                )
+            })?;
+            let path = "/open-apis/contact/v3/users/batch_get_id?user_id_type=open_id";
+            let data = self.call(creds, &key, Api::BatchGetId, path, body).await?;
+            let data: BatchData = serde_json::from_value(data).unwrap_or_default();
+            let found: HashMap<String, Option<FeishuOpenId>> = data
+                .user_list
+                .iter()
+                .filter_map(|entry| entry.found())
+                .collect();
+            let queried = chunk_emails
+                .iter()
+                .cloned()
+                .map(FeishuRecipient::Email)
+                .chain(chunk_mobiles.iter().cloned().map(FeishuRecipient::Mobile));
+            for who in queried {
+                if let Some(key) = lookup_key(&who) {
+                    let id = found.get(&key).cloned().flatten();
+                    self.lookups.put(app_id, key.clone(), id.clone());
+                    known.insert(key, id);
+                }
+            }
+        }
+        Ok(wanted
+            .into_iter()
+            .filter_map(|who| {
+                let id = known.get(&lookup_key(&who)?).cloned().flatten();
+                Some((who, id))
+            })
+            .collect())
+    }
+
+    /// Sends one message to one user, resolving an e-mail or mobile first (cached). The uuid is
+    /// derived from `idempotency_key`, so Feishu delivers a retried send once (within an hour).
+    pub async fn send(
+        &self,
+        creds: &FeishuCredentials,
+        msg: &FeishuMessage,
+        idempotency_key: &str,
+    ) -> Result<SendReceipt, SendError> {
+        let span =
+            tracing::info_span!("feishu_send", app_id = %creds.settings.app_id, idempotency_key);
+        async {
+            let open_id = self.open_id(creds, &msg.to).await?;
+            let body = message_body(open_id.as_str(), &msg.body, idempotency_key)?;
+            let key = CredentialKey::new(&creds.settings.app_id, &creds.app_secret);
+            let path = "/open-apis/im/v1/messages?receive_id_type=open_id";
+            let data = self
+                .call(creds, &key, Api::Send, path, body)
+                .await
+                .inspect_err(|e| {
+                    tracing::warn!(code = ?e.code, class = ?e.failure, "Feishu send failed");
+                })?;
+            let message_id = data
+                .get("message_id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            tracing::info!(message_id, "Feishu send ok");
+            Ok(SendReceipt {
+                answer: format!("ok: message {message_id}"),
+                message_ids: vec![message_id]
+                    .into_iter()
+                    .filter(|m| !m.is_empty())
+                    .collect(),
+                invalid_recipients: Vec::new(),
+            })
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn open_id(
+        &self,
+        creds: &FeishuCredentials,
+        to: &FeishuRecipient,
+    ) -> Result<FeishuOpenId, SendError> {
+        let (emails, mobiles, what) = match to {
+            FeishuRecipient::OpenId(id) => return Ok(id.clone()),
+            FeishuRecipient::Email(e) => (vec![e.clone()], vec![], format!("e-mail {e}")),
+            FeishuRecipient::Mobile(m) => (vec![], vec![m.clone()], format!("mobile {m}")),
+        };
+        let found = self.resolve(creds, &emails, &mobiles).await?;
+        found.get(to).cloned().flatten().ok_or_else(|| {
+            let error = failure(
+                SendFailure::Recipient,
+                None,
+                format!("no Feishu user has the {what}"),
+            );
+            crate::error::with_hint(
+                error,
+                "the user may not exist, have resigned, or be outside the app's contact scope",
+            )
+        })
+    }
+
+    /// One API call with the cached token: a token error refetches once; a short rate limit is
+    /// waited out (up to 3 times).
+    async fn call(
+        &self,
+        creds: &FeishuCredentials,
+        key: &CredentialKey,
+        api: Api,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<Value, SendError> {
+        let url = self.url(path)?;
+        let (mut refetched, mut waits) = (false, 0);
+        loop {
+            self.permit(&creds.settings.app_id, api).await;
+            let token = self.tokens.get(key, || self.fetch_token(creds)).await?;
+            let response = self
+                .http
+                .post(url.clone())
+                .bearer_auth(token.expose_secret())
+                .header(CONTENT_TYPE, JSON_UTF8)
+                .body(body.clone())
+                .send()
+                .await
+                .map_err(|e| transport_error(PROVIDER, e))?;
+            let (code, msg, reset) = match read(response).await? {
+                (Answer::Data(data), _) => return Ok(data),
+                (Answer::Code { code, msg, reset }, _) => (code, msg, reset),
+            };
+            match classify(code, &msg, reset) {
+                Verdict::TokenInvalid if !refetched => {
+                    tracing::info!(code, "Feishu token refused: fetching a new one");
+                    self.tokens.invalidate(key, &token).await;
+                    refetched = true;
+                }
+                Verdict::TokenInvalid => {
+                    return Err(failure(
+                        SendFailure::Transient,
+                        Some(code),
+                        format!("Feishu refused a freshly fetched token: {msg}"),
+                    ));
+                }
+                Verdict::RateLimited(wait)
+                    if waits < RATE_LIMIT_RETRIES && wait <= self.limits.max_inline_wait =>
+                {
+                    tracing::info!(
+                        code,
+                        wait_ms = wait.as_millis(),
+                        ?api,
+                        "Feishu rate limit: waiting"
+                    );
+                    waits += 1;
+                    self.time.sleep(wait).await;
+                }
+                Verdict::RateLimited(wait) => return Err(rate_limit_error(Some(code), wait)),
+                Verdict::Fail(error) => return Err(error),
+            }
+        }
+    }
+
+    async fn fetch_token(&self, creds: &FeishuCredentials) -> Result<IssuedToken, SendError> {
+        let url = self.url("/open-apis/auth/v3/tenant_access_token/internal")?;
+        let body = json!({
+            "app_id": creds.settings.app_id,
+            "app_secret": creds.app_secret.expose_secret(),
+        });
+        tracing::debug!("fetching a Feishu tenant token");
+        let response = self
+            .http
+            .post(url)
+            .header(CONTENT_TYPE, JSON_UTF8)
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| transport_error(PROVIDER, e))?;
+        match read(response).await? {
+            (Answer::Data(_), reply) => match reply.tenant_access_token.filter(|t| !t.is_empty()) {
+                Some(token) => Ok(IssuedToken {
+                    token: SecretString::from(token),
+                    lifetime: Duration::from_secs(reply.expire.unwrap_or(7200)),
+                }),
+                None => Err(failure(
+                    SendFailure::Transient,
+                    None,
+                    "Feishu answered without a tenant token",
+                )),
+            },
+            (Answer::Code { code, msg, reset }, _) => {
+                let error = match classify(code, &msg, reset) {
+                    Verdict::Fail(error) => error,
+                    Verdict::RateLimited(wait) => rate_limit_error(Some(code), wait),
+                    Verdict::TokenInvalid => failure(SendFailure::Transient, Some(code), msg),
+                };
+                tracing::warn!(code = ?error.code, class = ?error.failure, "Feishu tenant token failed");
+                Err(error)
+            }
+        }
+    }
+
+    /// Waits for a permit of the app's per-second limit for `api`.
+    async fn permit(&self, app_id: &str, api: Api) {
+        let key = format!("{app_id} {api:?}");
+        while let Err(not_until) = self.limiter.check_key(&key) {
+            let wait = not_until.wait_time_from(self.limiter.clock().now());
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    fn url(&self, path_and_query: &str) -> Result<reqwest::Url, SendError> {
+        reqwest::Url::parse(&format!("{}{path_and_query}", self.base_url))
+            .map_err(|_| failure(SendFailure::Config, None, "the Feishu base URL is invalid"))
+    }
+}
+
+impl std::fmt::Debug for FeishuClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FeishuClient")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads a Feishu answer: the body `code` decides; HTTP 429 without a code is a rate limit.
+async fn read(response: reqwest::Response) -> Result<(Answer, Reply), SendError> {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let reset = header_seconds(&headers, "x-ogw-ratelimit-reset").or_else(|| retry_after(&headers));
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| transport_error(PROVIDER, e))?;
+    let parsed = serde_json::from_slice::<Reply>(&bytes).ok();
+    match parsed {
+        Some(reply) if reply.code != 0 => {
+            let answer = Answer::Code {
+                code: reply.code,
+                msg: reply.msg.clone(),
+                reset,
+            };
+            Ok((answer, reply))
+        }
+        Some(reply) if status.is_success() => Ok((Answer::Data(reply.data.clone()), reply)),
+        _ if status == reqwest::StatusCode::TOO_MANY_REQUESTS => {
+            let answer = Answer::Code {
+                code: RATE_LIMITED,
+                msg: "HTTP 429".into(),
+                reset,
+            };
+            Ok((answer, Reply::default()))
+        }
+        None if status.is_success() => Err(failure(
+            SendFailure::Transient,
+            Some(i64::from(status.as_u16())),
+            "Feishu answered with a body that is not Feishu JSON",
+        )),
+        _ => Err(status_error(PROVIDER, status, &headers)),
+    }
+}

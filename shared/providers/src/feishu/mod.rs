@@ -1,0 +1,5 @@
+//! Feishu / Lark: tenant tokens, user look-ups and `im/v1/messages`.
+pub mod client;
+pub mod content;
+pub mod directory;
+pub mod errors;

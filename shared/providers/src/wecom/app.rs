@@ -1,0 +1,301 @@
+//! The WeCom self-built app client: `gettoken` (cached, single-flight) and `message/send`.
+use super::body::message_bodies;
+use super::errors::{Call, Verdict, classify};
+use crate::error::{failure, with_hint};
+use crate::http::{HttpClients, status_error, transport_error};
+use crate::time::Time;
+use crate::token::{CredentialKey, IssuedToken, TokenCache};
+use herald_core::domain::channels::WecomCredentials;
+use herald_core::domain::message::WecomAppMessage;
+use herald_core::ports::{SendError, SendFailure, SendReceipt};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::Value;
+use std::time::Duration;
+use tracing::Instrument;
+
+/// WeCom's public API.
+pub const WECOM_BASE_URL: &str = "https://qyapi.weixin.qq.com";
+/// Tokens are refreshed this long before WeCom says they expire.
+const REFRESH_EARLY: Duration = Duration::from_secs(300);
+const PROVIDER: &str = "WeCom";
+
+/// Sends WeCom app messages. Build one per process (see `HttpProviders`).
+pub struct WecomAppClient {
+    base_url: String,
+    http: HttpClients,
+    tokens: TokenCache,
+}
+
+/// Every field any WeCom answer may carry. Not `Debug`: it may hold an access token.
+#[derive(Deserialize, Default)]
+pub(crate) struct Reply {
+    #[serde(default)]
+    pub errcode: i64,
+    #[serde(default)]
+    pub errmsg: String,
+    access_token: Option<String>,
+    expires_in: Option<u64>,
+    msgid: Option<String>,
+    invaliduser: Option<String>,
+    invalidparty: Option<String>,
+    invalidtag: Option<String>,
+    unlicenseduser: Option<String>,
+}
+
+impl Reply {
+    /// The refused recipients: user ids lower-cased, departments as `party:ID`, tags as `tag:ID`.
+    fn invalid_recipients(&self) -> Vec<String> {
+        let ids = |field: &Option<String>| -> Vec<String> {
+            field
+                .as_deref()
+                .unwrap_or("")
+                .split('|')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let mut out: Vec<String> = ids(&self.invaliduser)
+            .into_iter()
+            .map(|u| u.to_lowercase())
+            .collect();
+        out.extend(
+            ids(&self.unlicenseduser)
+                .into_iter()
+                .map(|u| u.to_lowercase()),
+        );
+        out.extend(
+            ids(&self.invalidparty)
+                .into_iter()
+                .map(|p| format!("party:{p}")),
+        );
+        out.extend(
+            ids(&self.invalidtag)
+                .into_iter()
+                .map(|t| format!("tag:{t}")),
+        );
+        out
+    }
+}
+
+impl WecomAppClient {
+    /// `base_url` without a trailing slash (checked by `HttpProviders::new`).
+    pub(crate) fn new(base_url: String, http: HttpClients, time: Time) -> Self {
+        Self {
+            base_url,
+            http,
+            tokens: TokenCache::new(REFRESH_EARLY, time),
+        }
+    }
+
+    /// Sends `msg` (split into several messages if its text is too long). All parts go out or the
+    /// first failure is returned; a retry resends every part and WeCom's duplicate check (same
+    /// body within 30 min) keeps the parts that already went out from being delivered twice.
+    pub async fn send(
+        &self,
+        creds: &WecomCredentials,
+        msg: &WecomAppMessage,
+        idempotency_key: &str,
+    ) -> Result<SendReceipt, SendError> {
+        let settings = &creds.settings;
+        let span = tracing::info_span!(
+            "wecom_app_send",
+            corp_id = %settings.corp_id,
+            agent_id = settings.agent_id,
+            idempotency_key,
+            users = msg.to_users.len(),
+            parts = tracing::field::Empty,
+        );
+        async {
+            let bodies = message_bodies(msg, settings.agent_id, settings.encrypted)?;
+            tracing::Span::current().record("parts", bodies.len());
+            let client = self.http.for_proxy(settings.proxy.as_deref())?;
+            let key = CredentialKey::new(&settings.corp_id, &creds.corp_secret);
+            let mut receipt = SendReceipt::default();
+            for (i, body) in bodies.iter().enumerate() {
+                let reply = self
+                    .call(&client, creds, &key, body)
+                    .await
+                    .map_err(|mut e| {
+                        if bodies.len() > 1 {
+                            e.message =
+                                format!("part {} of {}: {}", i + 1, bodies.len(), e.message);
+                        }
+                        tracing::warn!(code = ?e.code, class = ?e.failure, "WeCom send failed");
+                        e
+                    })?;
+                receipt
+                    .message_ids
+                    .extend(reply.msgid.clone().filter(|m| !m.is_empty()));
+                for who in reply.invalid_recipients() {
+                    if !receipt.invalid_recipients.contains(&who) {
+                        receipt.invalid_recipients.push(who);
+                    }
+                }
+            }
+            receipt.answer = format!(
+                "ok: {} message(s) sent, {} recipient(s) refused",
+                bodies.len(),
+                receipt.invalid_recipients.len()
+            );
+            tracing::info!(refused = receipt.invalid_recipients.len(), "WeCom send ok");
+            Ok(receipt)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// `message/send` with the cached token; on a token error the token is dropped, refetched and
+    /// the call retried once.
+    async fn call(
+        &self,
+        client: &reqwest::Client,
+        creds: &WecomCredentials,
+        key: &CredentialKey,
+        body: &Value,
+    ) -> Result<Reply, SendError> {
+        let mut refetched = false;
+        loop {
+            let token = self
+                .tokens
+                .get(key, || self.fetch_token(client, creds))
+                .await?;
+            let url = self.url(
+                "/cgi-bin/message/send",
+                &[("access_token", token.expose_secret())],
+            )?;
+            let response = client.post(url).json(body).send().await;
+            let reply = read_reply(response.map_err(|e| transport_error(PROVIDER, e))?).await?;
+            if reply.errcode == 0 {
+                return Ok(reply);
+            }
+            match classify(Call::Api, reply.errcode, &reply.errmsg) {
+                Verdict::TokenInvalid if !refetched => {
+                    tracing::info!(
+                        code = reply.errcode,
+                        "WeCom token refused: fetching a new one"
+                    );
+                    self.tokens.invalidate(key, &token).await;
+                    refetched = true;
+                }
+                Verdict::TokenInvalid => return Err(token_refused_twice(&reply)),
+                Verdict::Fail(error) => return Err(error),
+            }
+        }
+    }
+
+    async fn fetch_token(
+        &self,
+        client: &reqwest::Client,
+        creds: &WecomCredentials,
+    ) -> Result<IssuedToken, SendError> {
+        let url = self.url(
+            "/cgi-bin/gettoken",
+            &[
+                ("corpid", creds.settings.corp_id.as_str()),
+                ("corpsecret", creds.corp_secret.expose_secret()),
+            ],
+        )?;
+        tracing::debug!("fetching a WeCom access token");
+        let response = client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| transport_error(PROVIDER, e))?;
+        let reply = read_reply(response).await?;
+        if reply.errcode != 0 {
+            let error = match classify(Call::GetToken, reply.errcode, &reply.errmsg) {
+                Verdict::Fail(error) => error,
+                Verdict::TokenInvalid => {
+                    failure(SendFailure::Transient, Some(reply.errcode), reply.errmsg)
+                }
+            };
+            tracing::warn!(code = ?error.code, class = ?error.failure, "WeCom gettoken failed");
+            return Err(error);
+        }
+        match reply.access_token.filter(|t| !t.is_empty()) {
+            Some(token) => Ok(IssuedToken {
+                token: SecretString::from(token),
+                lifetime: Duration::from_secs(reply.expires_in.unwrap_or(7200)),
+            }),
+            None => Err(failure(
+                SendFailure::Transient,
+                None,
+                "WeCom gettoken answered without a token",
+            )),
+        }
+    }
+
+    fn url(&self, path: &str, query: &[(&str, &str)]) -> Result<reqwest::Url, SendError> {
+        let mut url = reqwest::Url::parse(&format!("{}{path}", self.base_url))
+            .map_err(|_| failure(SendFailure::Config, None, "the WeCom base URL is invalid"))?;
+        url.query_pairs_mut().extend_pairs(query);
+        Ok(url)
+    }
+}
+
+impl std::fmt::Debug for WecomAppClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WecomAppClient")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads a WeCom JSON answer; 429, 5xx and unreadable bodies are classified by status.
+pub(crate) async fn read_reply(response: reqwest::Response) -> Result<Reply, SendError> {
+    let status = response.status();
+    let headers = response.headers().clone();
+    if status == reqwest::StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+        return Err(status_error(PROVIDER, status, &headers));
+    }
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| transport_error(PROVIDER, e))?;
+    match serde_json::from_slice::<Reply>(&bytes) {
+        Ok(reply) => Ok(reply),
+        Err(_) if status.is_success() => Err(failure(
+            SendFailure::Transient,
+            Some(i64::from(status.as_u16())),
+            "WeCom answered with a body that is not WeCom JSON",
+        )),
+        Err(_) => Err(status_error(PROVIDER, status, &headers)),
+    }
+}
+
+fn token_refused_twice(reply: &Reply) -> SendError {
+    let message = format!(
+        "WeCom refused a freshly fetched token ({}): {}",
+        reply.errcode, reply.errmsg
+    );
+    if reply.errcode == 40001 {
+        with_hint(
+            failure(SendFailure::Config, Some(reply.errcode), message),
+            "check the app's secret (it may have been reset)",
+        )
+    } else {
+        failure(SendFailure::Transient, Some(reply.errcode), message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_recipients_accept_empty_absent_and_mixed_case() {
+        let reply: Reply = serde_json::from_str(
+            r#"{"errcode":0,"errmsg":"ok","invaliduser":"ZhangSan|lisi","invalidparty":"","unlicenseduser":"u3","invalidtag":"7"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            reply.invalid_recipients(),
+            vec!["zhangsan", "lisi", "u3", "tag:7"]
+        );
+        let reply: Reply =
+            serde_json::from_str(r#"{"errcode":0,"errmsg":"ok","msgid":"m"}"#).unwrap();
+        assert!(reply.invalid_recipients().is_empty());
+    }
+}
