@@ -244,3 +244,14 @@ pub trait SettingsStore: Send + Sync {
         expected_version: u64,
     ) -> Result<(), StoreError>;
 }
+
+/// Reads a page's charts: every chart concurrently (bounded), each with its own timeout, all within
+/// an overall deadline, response sizes capped, URLs checked against the SSRF rules. Never fails as a
+/// whole: each chart gets a state, in the order given.
+#[async_trait]
+pub trait ChartSource: Send + Sync {
+    async fn check_charts(
+        &self,
+        charts: &[crate::domain::task::Chart],
+    ) -> Vec<crate::domain::run::ChartCheck>;
+}

@@ -5,6 +5,7 @@ pub mod delivery;
 pub mod ids;
 pub mod message;
 pub mod recipients;
+pub mod run;
 pub mod schedule;
 pub mod task;
 pub mod text;
