@@ -2,6 +2,7 @@
 pub mod channel_test;
 pub mod delivery;
 pub mod keys;
+pub mod render;
 pub mod settings;
 pub mod tasks;
 
