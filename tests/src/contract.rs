@@ -6,9 +6,11 @@ use herald_core::domain::auth::{NewKey, Role};
 use herald_core::domain::delivery::{Delivery, DeliveryCause, DeliveryStatus};
 use herald_core::domain::ids::{KeyId, ProjectId, TaskId};
 use herald_core::domain::message::{EmailMessage, OutboundMessage};
+use herald_core::domain::run::{PushRun, RunId, RunKind, RunOutcome};
 use herald_core::domain::task::{PushTask, TaskState};
 use herald_core::ports::{
-    DeliveryStore, KeyStore, SettingsRecord, SettingsStore, StoreError, TaskStore,
+    DeliveryStore, KeyStore, RunFilter, RunStore, RunWrite, SettingsRecord, SettingsStore,
+    StoreError, TaskStore,
 };
 use std::sync::Arc;
 
@@ -487,6 +489,309 @@ pub async fn settings_start_empty_and_are_written_only_over_the_version_read<S: 
     assert_eq!(store.get_settings().await.expect("get"), second);
 }
 
+fn run(task: &PushTask, kind: RunKind, started: DateTime<Utc>, outcome: RunOutcome) -> PushRun {
+    PushRun {
+        id: RunId::at(started),
+        project: task.project.clone(),
+        task: task.id,
+        task_name: task.spec.name.to_string(),
+        kind,
+        scheduled_for: (kind == RunKind::Scheduled).then_some(started),
+        started_at: started,
+        finished_at: None,
+        charts: vec![],
+        message: None,
+        deliveries: vec![],
+        alarms: vec![],
+        outcome,
+        log: vec![],
+        version: 1,
+        expires_at: started + chrono::Duration::days(90),
+    }
+}
+
+pub async fn a_scheduled_time_is_claimed_once_and_a_lost_claim_writes_nothing<
+    S: RunStore + DeliveryStore,
+>(
+    store: Arc<S>,
+) {
+    let t = task("payments", "Daily sales");
+    let fired = at("2026-12-03T02:00:00Z");
+    let first = run(&t, RunKind::Scheduled, fired, RunOutcome::Sending);
+    let d1 = delivery(fired);
+    let write = RunWrite {
+        run: &first,
+        expected_version: None,
+        claim: Some((t.id, fired)),
+        deliveries: std::slice::from_ref(&d1),
+        task: None,
+    };
+    store.write_run(write).await.expect("first firing");
+
+    let second = run(&t, RunKind::Scheduled, fired, RunOutcome::Sending);
+    let d2 = delivery(fired);
+    let write = RunWrite {
+        run: &second,
+        expected_version: None,
+        claim: Some((t.id, fired)),
+        deliveries: std::slice::from_ref(&d2),
+        task: None,
+    };
+    assert!(
+        matches!(store.write_run(write).await, Err(StoreError::Conflict)),
+        "the same scheduled time twice"
+    );
+    let now = fired + chrono::Duration::minutes(1);
+    assert_eq!(
+        store
+            .get_run(&t.project, &second.id, now)
+            .await
+            .expect("get"),
+        None
+    );
+    assert_eq!(
+        store.get_delivery(&d2.id).await.expect("get"),
+        None,
+        "nothing of the lost claim is written"
+    );
+    assert_eq!(
+        store
+            .get_run(&t.project, &first.id, now)
+            .await
+            .expect("get"),
+        Some(first)
+    );
+    assert!(store.get_delivery(&d1.id).await.expect("get").is_some());
+}
+
+pub async fn a_run_is_settled_once_with_its_task_counters<S: RunStore + TaskStore>(store: Arc<S>) {
+    let t = task("payments", "Daily sales");
+    store.insert_task(&t).await.expect("insert task");
+    let started = at("2026-12-03T02:00:00Z");
+    let mut r = run(&t, RunKind::Scheduled, started, RunOutcome::Sending);
+    store
+        .write_run(RunWrite {
+            run: &r,
+            expected_version: None,
+            claim: None,
+            deliveries: &[],
+            task: None,
+        })
+        .await
+        .expect("write");
+
+    r.outcome = RunOutcome::Failed;
+    r.version = 2;
+    let mut counted = t.clone();
+    counted.consecutive_failures = 1;
+    counted.version = 2;
+    let settle = RunWrite {
+        run: &r,
+        expected_version: Some(1),
+        claim: None,
+        deliveries: &[],
+        task: Some((&counted, 1)),
+    };
+    store.write_run(settle).await.expect("settle");
+
+    // A second settler with the old version loses, and changes neither run nor task.
+    let mut twice = counted.clone();
+    twice.consecutive_failures = 2;
+    twice.version = 3;
+    let again = RunWrite {
+        run: &r,
+        expected_version: Some(1),
+        claim: None,
+        deliveries: &[],
+        task: Some((&twice, 2)),
+    };
+    assert!(matches!(
+        store.write_run(again).await,
+        Err(StoreError::Conflict)
+    ));
+    let stored = store
+        .get_task(&t.project, &t.id)
+        .await
+        .expect("get")
+        .expect("task");
+    assert_eq!((stored.consecutive_failures, stored.version), (1, 2));
+    let got = store
+        .get_run(&t.project, &r.id, started)
+        .await
+        .expect("get")
+        .expect("run");
+    assert_eq!((got.outcome, got.version), (RunOutcome::Failed, 2));
+
+    // A stale task version fails the whole write: the run is not settled either.
+    let mut r2 = run(&t, RunKind::Manual, started, RunOutcome::Sending);
+    store
+        .write_run(RunWrite {
+            run: &r2,
+            expected_version: None,
+            claim: None,
+            deliveries: &[],
+            task: None,
+        })
+        .await
+        .expect("write");
+    r2.outcome = RunOutcome::Delivered;
+    r2.version = 2;
+    let stale = RunWrite {
+        run: &r2,
+        expected_version: Some(1),
+        claim: None,
+        deliveries: &[],
+        task: Some((&counted, 1)),
+    };
+    assert!(matches!(
+        store.write_run(stale).await,
+        Err(StoreError::Conflict)
+    ));
+    let got = store
+        .get_run(&t.project, &r2.id, started)
+        .await
+        .expect("get")
+        .expect("run");
+    assert_eq!(got.outcome, RunOutcome::Sending);
+}
+
+pub async fn runs_are_listed_newest_first_with_filters_and_expire<S: RunStore>(store: Arc<S>) {
+    let (a, b) = (task("payments", "A"), task("payments", "B"));
+    let base = at("2026-12-01T00:00:00Z");
+    let mut runs = Vec::new();
+    for i in 0..6 {
+        let t = if i % 2 == 0 { &a } else { &b };
+        let kind = if i == 5 {
+            RunKind::Test
+        } else {
+            RunKind::Scheduled
+        };
+        let outcome = if i == 4 {
+            RunOutcome::Failed
+        } else {
+            RunOutcome::Delivered
+        };
+        let r = run(t, kind, base + chrono::Duration::hours(i), outcome);
+        store
+            .write_run(RunWrite {
+                run: &r,
+                expected_version: None,
+                claim: None,
+                deliveries: &[],
+                task: None,
+            })
+            .await
+            .expect("write");
+        runs.push(r);
+    }
+    let other = run(
+        &task("other", "C"),
+        RunKind::Scheduled,
+        base,
+        RunOutcome::Delivered,
+    );
+    store
+        .write_run(RunWrite {
+            run: &other,
+            expected_version: None,
+            claim: None,
+            deliveries: &[],
+            task: None,
+        })
+        .await
+        .expect("write");
+    let now = base + chrono::Duration::days(1);
+    let p = project("payments");
+
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .list_runs(&p, &RunFilter::default(), after.as_ref(), 4, now)
+            .await
+            .expect("list");
+        seen.extend(page.items.iter().map(|r| r.id));
+        match page.next_after {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let mut expected: Vec<_> = runs.iter().map(|r| r.id).collect();
+    expected.reverse();
+    assert_eq!(seen, expected, "newest first, each once, only this project");
+
+    let by_task = RunFilter {
+        task: Some(a.id),
+        ..Default::default()
+    };
+    assert_eq!(
+        store
+            .list_runs(&p, &by_task, None, 10, now)
+            .await
+            .expect("list")
+            .items
+            .len(),
+        3
+    );
+    let failed = RunFilter {
+        outcome: Some("failed".into()),
+        ..Default::default()
+    };
+    let got = store
+        .list_runs(&p, &failed, None, 10, now)
+        .await
+        .expect("list")
+        .items;
+    assert_eq!(
+        got.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![runs[4].id]
+    );
+    let tests = RunFilter {
+        kind: Some(RunKind::Test),
+        ..Default::default()
+    };
+    assert_eq!(
+        store
+            .list_runs(&p, &tests, None, 10, now)
+            .await
+            .expect("list")
+            .items
+            .len(),
+        1
+    );
+    let window = RunFilter {
+        from: Some(runs[1].started_at),
+        to: Some(runs[3].started_at),
+        ..Default::default()
+    };
+    let got = store
+        .list_runs(&p, &window, None, 10, now)
+        .await
+        .expect("list")
+        .items;
+    assert_eq!(
+        got.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![runs[3].id, runs[2].id, runs[1].id]
+    );
+
+    let after_retention = base + chrono::Duration::days(91);
+    assert!(
+        store
+            .list_runs(&p, &RunFilter::default(), None, 10, after_retention)
+            .await
+            .expect("list")
+            .items
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .get_run(&p, &runs[0].id, after_retention)
+            .await
+            .expect("get"),
+        None
+    );
+}
+
 /// Expands to the whole suite for a store made by `$make` (an async expression giving `Arc<Store>`).
 #[macro_export]
 macro_rules! store_contract {
@@ -508,7 +813,10 @@ macro_rules! store_contract {
             deliveries_not_due_or_final_are_not_claimed,
             due_lists_only_due_deliveries_oldest_first,
             concurrent_claims_let_exactly_one_worker_send,
-            settings_start_empty_and_are_written_only_over_the_version_read
+            settings_start_empty_and_are_written_only_over_the_version_read,
+            a_scheduled_time_is_claimed_once_and_a_lost_claim_writes_nothing,
+            a_run_is_settled_once_with_its_task_counters,
+            runs_are_listed_newest_first_with_filters_and_expire
         );
     };
     (@cases $make:expr; $($case:ident),+) => {

@@ -3,6 +3,7 @@
 pub mod contract;
 pub mod http;
 pub mod moto;
+pub mod providers;
 
 use herald_api::AppState;
 use herald_core::clock::{Clock, ManualClock};

@@ -22,11 +22,11 @@ pub struct DynamoStore {
     pub(crate) table: String,
 }
 
-fn project_pk(project: &ProjectId) -> String {
+pub(crate) fn project_pk(project: &ProjectId) -> String {
     format!("PROJECT#{project}")
 }
 
-fn task_sk(id: &TaskId) -> String {
+pub(crate) fn task_sk(id: &TaskId) -> String {
     format!("TASK#{id}")
 }
 
@@ -61,7 +61,7 @@ pub(crate) fn to_doc<T: serde::Serialize>(value: &T) -> Result<String, StoreErro
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn task_item(task: &PushTask) -> Result<Item, StoreError> {
+pub(crate) fn task_item(task: &PushTask) -> Result<Item, StoreError> {
     Ok(HashMap::from([
         ("PK".to_owned(), s(project_pk(&task.project))),
         ("SK".to_owned(), s(task_sk(&task.id))),

@@ -17,11 +17,11 @@ fn pk(id: &DeliveryId) -> String {
 }
 
 /// Fixed-width UTC time, so string order is time order.
-fn due_key(at: DateTime<Utc>) -> String {
+pub(crate) fn due_key(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
-fn item(d: &Delivery) -> Result<Item, StoreError> {
+pub(crate) fn item(d: &Delivery) -> Result<Item, StoreError> {
     let mut item = HashMap::from([
         ("PK".to_owned(), s(pk(&d.id))),
         ("SK".to_owned(), s("DELIVERY")),

@@ -2,6 +2,7 @@
 //! The single-table key design is documented in `infra/README.md` and lives in `dynamo.rs` only.
 mod dynamo;
 mod dynamo_deliveries;
+mod dynamo_runs;
 mod scheduler;
 mod secrets;
 mod settings;

@@ -255,3 +255,54 @@ pub trait ChartSource: Send + Sync {
         charts: &[crate::domain::task::Chart],
     ) -> Vec<crate::domain::run::ChartCheck>;
 }
+
+/// Everything one run write changes, applied all or nothing.
+pub struct RunWrite<'a> {
+    pub run: &'a crate::domain::run::PushRun,
+    /// `None` inserts a new run; `Some(v)` replaces the run stored at version `v`.
+    pub expected_version: Option<u64>,
+    /// For scheduled runs: the (task, scheduled time) claim; `Conflict` if it is taken.
+    pub claim: Option<(crate::domain::ids::TaskId, DateTime<Utc>)>,
+    /// Deliveries caused by this run (the push, alarms, notices).
+    pub deliveries: &'a [crate::domain::delivery::Delivery],
+    /// A change to the task (failure count, stop) if its stored version is the one given.
+    pub task: Option<(&'a PushTask, u64)>,
+}
+
+/// Filters for listing runs.
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    pub task: Option<TaskId>,
+    pub outcome: Option<String>,
+    pub kind: Option<crate::domain::run::RunKind>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// One page of runs, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunPage {
+    pub items: Vec<crate::domain::run::PushRun>,
+    pub next_after: Option<crate::domain::run::RunId>,
+}
+
+/// Run records, kept until their `expires_at`.
+#[async_trait]
+pub trait RunStore: Send + Sync {
+    async fn write_run(&self, write: RunWrite<'_>) -> Result<(), StoreError>;
+    /// A run that has not expired at `now`.
+    async fn get_run(
+        &self,
+        project: &ProjectId,
+        id: &crate::domain::run::RunId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<crate::domain::run::PushRun>, StoreError>;
+    async fn list_runs(
+        &self,
+        project: &ProjectId,
+        filter: &RunFilter,
+        after: Option<&crate::domain::run::RunId>,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<RunPage, StoreError>;
+}

@@ -41,6 +41,25 @@ CREATE TABLE IF NOT EXISTS settings (
     version INTEGER NOT NULL,
     doc     TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS runs (
+    project    TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    task_id    TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    outcome    TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    doc        TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    PRIMARY KEY (project, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS run_claims (
+    project       TEXT NOT NULL,
+    task_id       TEXT NOT NULL,
+    scheduled_for TEXT NOT NULL,
+    run_id        TEXT NOT NULL,
+    expires_at    TEXT NOT NULL,
+    PRIMARY KEY (project, task_id, scheduled_for)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS schedules (
     task_id    TEXT PRIMARY KEY,
     project    TEXT NOT NULL,

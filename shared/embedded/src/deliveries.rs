@@ -8,7 +8,7 @@ use herald_core::ports::{DeliveryStore, DueDelivery, StoreError};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 /// Fixed-width UTC time, so text order is time order.
-fn due_key(at: DateTime<Utc>) -> String {
+pub(crate) fn due_key(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
@@ -22,7 +22,7 @@ fn parse_due(text: Option<String>) -> Result<Option<DateTime<Utc>>, StoreError> 
 }
 
 /// Reads one delivery; the columns that claims change override the document.
-fn read(tx: &Transaction<'_>, id: &str) -> Result<Option<Delivery>, StoreError> {
+pub(crate) fn read(tx: &Transaction<'_>, id: &str) -> Result<Option<Delivery>, StoreError> {
     let row = tx
         .query_row(
             "SELECT status, attempts, next_due, doc FROM deliveries WHERE id = ?1",
@@ -49,7 +49,7 @@ fn read(tx: &Transaction<'_>, id: &str) -> Result<Option<Delivery>, StoreError> 
     Ok(Some(delivery))
 }
 
-fn write(tx: &Transaction<'_>, d: &Delivery) -> Result<(), StoreError> {
+pub(crate) fn write(tx: &Transaction<'_>, d: &Delivery) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO deliveries (id, status, attempts, next_due, doc, created_at, provider)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)

@@ -2,6 +2,7 @@
 mod db;
 mod deliveries;
 pub mod delivery_loop;
+mod runs;
 mod schedules;
 mod secrets;
 mod settings;

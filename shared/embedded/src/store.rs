@@ -5,7 +5,7 @@ use herald_core::domain::auth::ApiKey;
 use herald_core::domain::ids::{KeyId, ProjectId, TaskId};
 use herald_core::domain::task::PushTask;
 use herald_core::ports::{KeyStore, Page, StoreError, TaskStore};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -29,7 +29,7 @@ pub(crate) fn sql(err: rusqlite::Error) -> StoreError {
 }
 
 /// SQLite integers are signed; versions never come near the limit.
-fn sql_version(version: u64) -> i64 {
+pub(crate) fn sql_version(version: u64) -> i64 {
     i64::try_from(version).unwrap_or(i64::MAX)
 }
 
@@ -39,6 +39,37 @@ pub(crate) fn to_doc<T: serde::Serialize>(value: &T) -> Result<String, StoreErro
 
 pub(crate) fn from_doc<T: serde::de::DeserializeOwned>(doc: &str) -> Result<T, StoreError> {
     serde_json::from_str(doc).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// The stored version of a task, if it exists.
+fn task_version(tx: &Transaction<'_>, project: &str, id: &str) -> Result<Option<i64>, StoreError> {
+    tx.query_row(
+        "SELECT version FROM tasks WHERE project = ?1 AND id = ?2",
+        params![project, id],
+        |row| row.get(0),
+    )
+    .optional()
+    .map_err(sql)
+}
+
+/// Replaces a task inside a transaction if its stored version is `expected_version`.
+pub(crate) fn replace_task_in(
+    tx: &Transaction<'_>,
+    task: &PushTask,
+    expected_version: u64,
+) -> Result<(), StoreError> {
+    let (project, id) = (task.project.to_string(), task.id.to_string());
+    match task_version(tx, &project, &id)? {
+        None => return Err(StoreError::NotFound),
+        Some(v) if v != sql_version(expected_version) => return Err(StoreError::Conflict),
+        Some(_) => {}
+    }
+    tx.execute(
+        "UPDATE tasks SET version = ?3, state = ?4, doc = ?5, updated_at = ?6 WHERE project = ?1 AND id = ?2",
+        params![project, id, sql_version(task.version), task.state.as_str(), to_doc(task)?, task.updated_at.to_rfc3339()],
+    )
+    .map_err(sql)?;
+    Ok(())
 }
 
 #[async_trait]
@@ -125,35 +156,11 @@ impl TaskStore for SqliteStore {
     }
 
     async fn replace_task(&self, task: &PushTask, expected_version: u64) -> Result<(), StoreError> {
-        let doc = to_doc(task)?;
-        let (project, id, version, state) = (
-            task.project.to_string(),
-            task.id.to_string(),
-            sql_version(task.version),
-            task.state.as_str(),
-        );
-        let updated = task.updated_at.to_rfc3339();
+        let task = task.clone();
         self.db
             .call(move |conn| {
                 let tx = conn.transaction().map_err(sql)?;
-                let stored: Option<i64> = tx
-                    .query_row(
-                        "SELECT version FROM tasks WHERE project = ?1 AND id = ?2",
-                        params![project, id],
-                        |row| row.get(0),
-                    )
-                    .optional()
-                    .map_err(sql)?;
-                match stored {
-                    None => return Err(StoreError::NotFound),
-                    Some(v) if v != sql_version(expected_version) => return Err(StoreError::Conflict),
-                    Some(_) => {}
-                }
-                tx.execute(
-                    "UPDATE tasks SET version = ?3, state = ?4, doc = ?5, updated_at = ?6 WHERE project = ?1 AND id = ?2",
-                    params![project, id, version, state, doc, updated],
-                )
-                .map_err(sql)?;
+                replace_task_in(&tx, &task, expected_version)?;
                 tx.commit().map_err(sql)
             })
             .await

@@ -42,3 +42,178 @@ impl RunKind {
         }
     }
 }
+
+/// A run id: a UUIDv7, so ids sort by start time (records list newest first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RunId(uuid::Uuid);
+
+impl RunId {
+    pub fn new() -> Self {
+        Self(uuid::Uuid::now_v7())
+    }
+
+    /// A new id for a run started at `at` (the service's clock), so time ranges select by start.
+    pub fn at(at: chrono::DateTime<chrono::Utc>) -> Self {
+        let seconds = u64::try_from(at.timestamp()).unwrap_or(0);
+        let timestamp =
+            uuid::Timestamp::from_unix(uuid::NoContext, seconds, at.timestamp_subsec_nanos());
+        Self(uuid::Uuid::new_v7(timestamp))
+    }
+
+    pub fn parse(value: &str) -> Result<Self, super::ParseError> {
+        uuid::Uuid::parse_str(value)
+            .map(Self)
+            .map_err(|_| "is not a run id".to_owned())
+    }
+
+    /// The smallest id a run started at `at` can have (for time-range queries).
+    pub fn lowest_at(at: chrono::DateTime<chrono::Utc>) -> Self {
+        Self(uuid::Uuid::from_u128(u128::from(millis(at)) << 80))
+    }
+
+    /// The largest id a run started at `at` can have.
+    pub fn highest_at(at: chrono::DateTime<chrono::Utc>) -> Self {
+        Self(uuid::Uuid::from_u128(
+            (u128::from(millis(at)) << 80) | ((1u128 << 80) - 1),
+        ))
+    }
+}
+
+fn millis(at: chrono::DateTime<chrono::Utc>) -> u64 {
+    u64::try_from(at.timestamp_millis())
+        .unwrap_or(0)
+        .min((1 << 48) - 1)
+}
+
+impl Default for RunId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Display for RunId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.as_hyphenated().fmt(f)
+    }
+}
+
+/// Why a push was paused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PauseReason {
+    Empty,
+    AccessError,
+}
+
+/// How a run ended (or that it has not yet).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// Its deliveries are still being sent.
+    Sending,
+    Delivered,
+    PartiallyDelivered,
+    Paused {
+        reason: PauseReason,
+    },
+    Failed,
+    /// The task was disabled or stopped when the schedule fired, or a missed run was too late.
+    Skipped {
+        reason: String,
+    },
+}
+
+impl RunOutcome {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Sending => "sending",
+            Self::Delivered => "delivered",
+            Self::PartiallyDelivered => "partially_delivered",
+            Self::Paused { .. } => "paused",
+            Self::Failed => "failed",
+            Self::Skipped { .. } => "skipped",
+        }
+    }
+
+    pub fn is_final(&self) -> bool {
+        !matches!(self, Self::Sending)
+    }
+
+    /// Whether a scheduled run with this outcome counts toward the failure limit.
+    pub fn counts_as_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::Failed
+                | Self::Paused {
+                    reason: PauseReason::AccessError
+                }
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Info,
+    Warn,
+    Error,
+}
+
+/// One line of a run's log, readable through the records API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub level: LogLevel,
+    pub message: String,
+}
+
+/// What was sent, for the record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRecord {
+    pub channel: super::task::Channel,
+    pub template: super::task::Template,
+    /// The rendered message as the provider gets it (JSON of the body).
+    pub body: serde_json::Value,
+}
+
+/// One run of a task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushRun {
+    pub id: RunId,
+    pub project: super::ids::ProjectId,
+    pub task: super::ids::TaskId,
+    pub task_name: String,
+    pub kind: RunKind,
+    /// The schedule's firing time (scheduled runs).
+    pub scheduled_for: Option<chrono::DateTime<chrono::Utc>>,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub charts: Vec<ChartCheck>,
+    pub message: Option<MessageRecord>,
+    /// The push's deliveries.
+    pub deliveries: Vec<super::delivery::DeliveryId>,
+    /// Alarms to the robot and the owner.
+    pub alarms: Vec<super::delivery::DeliveryId>,
+    pub outcome: RunOutcome,
+    pub log: Vec<LogLine>,
+    /// Optimistic concurrency for settling the outcome.
+    pub version: u64,
+    /// When the record is deleted (retention).
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl PushRun {
+    pub fn log(
+        &mut self,
+        at: chrono::DateTime<chrono::Utc>,
+        level: LogLevel,
+        message: impl Into<String>,
+    ) {
+        self.log.push(LogLine {
+            at,
+            level,
+            message: message.into(),
+        });
+    }
+}
