@@ -9,8 +9,8 @@ use herald_api::AppState;
 use herald_core::clock::{Clock, ManualClock};
 use herald_core::domain::auth::KeyHash;
 use herald_core::ports::ScheduleGateway;
-use herald_core::services::Adapters;
-use herald_core::services::delivery::{DeliveryWorker, RetryPolicy};
+use herald_core::services::delivery::DeliveryWorker;
+use herald_core::services::{Adapters, EngineConfig, Services};
 use herald_embedded::{Db, FileSecretStore, LocalScheduler, SqliteStore};
 use herald_hub::ProviderHub;
 use herald_providers::ProvidersConfig;
@@ -48,6 +48,7 @@ impl LocalApp {
 /// Every store port in one type (SQLite and DynamoDB both are).
 pub trait AllStores:
     herald_core::ports::TaskStore
+    + herald_core::ports::RunStore
     + herald_core::ports::KeyStore
     + herald_core::ports::DeliveryStore
     + herald_core::ports::SettingsStore
@@ -57,6 +58,7 @@ pub trait AllStores:
 
 impl<S> AllStores for S where
     S: herald_core::ports::TaskStore
+        + herald_core::ports::RunStore
         + herald_core::ports::KeyStore
         + herald_core::ports::DeliveryStore
         + herald_core::ports::SettingsStore
@@ -78,9 +80,17 @@ pub fn adapters_over<S: AllStores>(
         tasks: store.clone(),
         keys: store.clone(),
         deliveries: store.clone(),
+        runs: store.clone(),
         settings: store,
         secrets: Arc::new(FileSecretStore::new(secrets)),
         scheduler,
+        charts: Arc::new(
+            herald_charts::HttpChartSource::new(
+                herald_charts::ChartLimits::default(),
+                herald_charts::SsrfPolicy::allowing(["127.0.0.1"]),
+            )
+            .expect("chart reader"),
+        ),
         clock,
         admin: KeyHash::of(ADMIN_TOKEN),
     }
@@ -93,10 +103,12 @@ pub fn app_with(
     providers: ProvidersConfig,
 ) -> (herald_api::Router, DeliveryWorker) {
     let settings = herald_api::settings_service(&adapters);
-    let hub =
-        Arc::new(ProviderHub::with_config(providers, settings.clone()).expect("provider clients"));
-    let (state, worker) = AppState::new(adapters, settings, hub, RetryPolicy::default());
-    (herald_api::router(state), worker)
+    let hub = Arc::new(ProviderHub::with_config(providers, settings).expect("provider clients"));
+    let services = Services::new(adapters, hub, EngineConfig::default());
+    (
+        herald_api::router(AppState::from(&services)),
+        services.worker,
+    )
 }
 
 /// Provider clients pointed at a closed port, for tests that never send.

@@ -3,10 +3,10 @@
 use crate::config::Config;
 use crate::sandbox::{self, Sandbox};
 use herald_api::AppState;
+use herald_charts::{ChartLimits, HttpChartSource};
 use herald_core::clock::SystemClock;
 use herald_core::domain::auth::KeyHash;
-use herald_core::services::Adapters;
-use herald_core::services::delivery::{DeliveryWorker, RetryPolicy};
+use herald_core::services::{Adapters, EngineConfig, Services};
 use herald_embedded::{Db, FileSecretStore, LocalScheduler, SqliteStore};
 use herald_hub::ProviderHub;
 use herald_providers::ProvidersConfig;
@@ -18,7 +18,7 @@ pub const SECRETS_FILE: &str = "secrets.json";
 
 pub struct LocalApp {
     pub router: herald_api::Router,
-    pub worker: DeliveryWorker,
+    pub services: Services,
     pub sandbox: Option<Sandbox>,
 }
 
@@ -33,9 +33,14 @@ pub async fn build(
         tasks: store.clone(),
         keys: store.clone(),
         deliveries: store.clone(),
+        runs: store.clone(),
         settings: store.clone(),
         secrets: Arc::new(FileSecretStore::new(config.data_dir.join(SECRETS_FILE))),
         scheduler: Arc::new(LocalScheduler::new(db)),
+        charts: Arc::new(HttpChartSource::new(
+            ChartLimits::default(),
+            config.chart_allow.clone(),
+        )?),
         clock: Arc::new(SystemClock),
         admin: KeyHash::of(admin_token),
     };
@@ -60,15 +65,15 @@ pub async fn build(
     if let Some(url) = &config.feishu_base_url {
         providers.feishu_base_url = url.clone();
     }
-    let hub = Arc::new(ProviderHub::with_config(providers, settings.clone())?);
-    let (state, worker) = AppState::new(adapters, settings, hub, RetryPolicy::default());
-    let mut router = herald_api::router(state);
+    let hub = Arc::new(ProviderHub::with_config(providers, settings)?);
+    let services = Services::new(adapters, hub, EngineConfig::default());
+    let mut router = herald_api::router(AppState::from(&services));
     if let Some(sandbox) = &sandbox {
         router = router.merge(sandbox.router());
     }
     Ok(LocalApp {
         router,
-        worker,
+        services,
         sandbox,
     })
 }

@@ -28,6 +28,8 @@ pub struct Config {
     /// `HERALD_WECOM_BASE_URL` / `HERALD_FEISHU_BASE_URL`: a reverse proxy or another fake.
     pub wecom_base_url: Option<String>,
     pub feishu_base_url: Option<String>,
+    /// `HERALD_CHART_ALLOW_HOSTS`: chart hosts the SSRF guard lets through (e.g. 127.0.0.1).
+    pub chart_allow: herald_charts::SsrfPolicy,
 }
 
 impl Config {
@@ -64,6 +66,7 @@ impl Config {
             sandbox,
             wecom_base_url: url("HERALD_WECOM_BASE_URL"),
             feishu_base_url: url("HERALD_FEISHU_BASE_URL"),
+            chart_allow: herald_charts::SsrfPolicy::from_env(),
         })
     }
 }

@@ -20,7 +20,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = listener.local_addr()?;
     let app = app::build(&config, admin.token(), addr).await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let deliveries = herald_embedded::delivery_loop::spawn(app.worker.clone(), stopped);
+    let deliveries = herald_embedded::delivery_loop::spawn(app.services.worker.clone(), stopped);
 
     println!("Herald is listening on http://{addr}");
     match &admin {

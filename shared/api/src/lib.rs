@@ -5,6 +5,7 @@ pub mod extract;
 mod routes;
 
 use axum::extract::DefaultBodyLimit;
+use herald_core::services::Services;
 use herald_core::services::channel_test::ChannelTestService;
 use herald_core::services::keys::KeyService;
 use herald_core::services::settings::SettingsService;
@@ -22,41 +23,24 @@ pub struct AppState {
     pub keys: KeyService,
     pub settings: SettingsService,
     pub channel_tests: ChannelTestService,
+    pub pushes: herald_core::services::runs::PushService,
 }
 
-impl AppState {
-    /// Builds the services. `sender` reaches the providers with the current channel settings, so it is
-    /// made from the settings service this returns first (see `settings_service`).
-    pub fn new(
-        adapters: herald_core::services::Adapters,
-        settings: SettingsService,
-        sender: std::sync::Arc<dyn herald_core::ports::Sender>,
-        policy: herald_core::services::delivery::RetryPolicy,
-    ) -> (Self, herald_core::services::delivery::DeliveryWorker) {
-        let worker = herald_core::services::delivery::DeliveryWorker::new(
-            adapters.deliveries.clone(),
-            sender,
-            adapters.clock.clone(),
-            policy,
-        );
-        let state = Self {
-            tasks: TaskService::new(adapters.tasks, adapters.scheduler, adapters.clock.clone()),
-            keys: KeyService::new(adapters.keys, adapters.admin, adapters.clock.clone()),
-            channel_tests: ChannelTestService::new(
-                settings.clone(),
-                adapters.deliveries,
-                worker.clone(),
-                adapters.clock,
-            ),
-            settings,
-        };
-        (state, worker)
+impl From<&Services> for AppState {
+    fn from(services: &Services) -> Self {
+        Self {
+            tasks: services.tasks.clone(),
+            keys: services.keys.clone(),
+            settings: services.settings.clone(),
+            channel_tests: services.channel_tests.clone(),
+            pushes: services.pushes.clone(),
+        }
     }
 }
 
-/// The settings service over the adapters (needed before the sender can be built).
+/// The settings service over the adapters (the provider hub needs it before the services exist).
 pub fn settings_service(adapters: &herald_core::services::Adapters) -> SettingsService {
-    SettingsService::new(adapters.settings.clone(), adapters.secrets.clone())
+    Services::settings_of(adapters)
 }
 
 #[derive(OpenApi)]

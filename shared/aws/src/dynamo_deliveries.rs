@@ -1,6 +1,7 @@
 //! Queued deliveries in the single table. Claims are conditional updates; due deliveries are found
-//! through the sparse index GSI1 (`GSI1PK = "DUE"`, `GSI1SK = "{next_due}#{id}"`), which holds only
-//! deliveries that are not final. New items also reach the delivery Lambda through the table's Stream.
+//! through the sparse index GSI1 (`GSI1PK = "DUE#{provider}"`, `GSI1SK = "{next_due}#{id}"`), which
+//! holds only deliveries that are not final, one partition per provider so one provider's backlog
+//! never hides another's. New items also reach the delivery Lambda through the table's Stream.
 use crate::dynamo::{DynamoStore, Item, is_condition_failed, n, parse_doc, s, to_doc, unavailable};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
@@ -10,7 +11,9 @@ use herald_core::domain::message::Provider;
 use herald_core::ports::{DeliveryStore, DueDelivery, StoreError};
 use std::collections::HashMap;
 
-const DUE: &str = "DUE";
+fn due_pk(provider: Provider) -> String {
+    format!("DUE#{}", provider.as_str())
+}
 
 fn pk(id: &DeliveryId) -> String {
     format!("DELIVERY#{id}")
@@ -33,7 +36,7 @@ pub(crate) fn item(d: &Delivery) -> Result<Item, StoreError> {
     ]);
     if let Some(due) = d.next_due {
         item.insert("next_due".to_owned(), s(due_key(due)));
-        item.insert("GSI1PK".to_owned(), s(DUE));
+        item.insert("GSI1PK".to_owned(), s(due_pk(d.message.provider())));
         item.insert("GSI1SK".to_owned(), s(format!("{}#{}", due_key(due), d.id)));
     }
     Ok(item)
@@ -123,7 +126,7 @@ impl DeliveryStore for DynamoStore {
             .key("SK", s("DELIVERY"))
             .condition_expression("next_due <= :now AND (#status = :queued OR #status = :sending)")
             .update_expression(
-                "SET #status = :sending, attempts = attempts + :one, next_due = :lease, GSI1PK = :due, GSI1SK = :due_sk",
+                "SET #status = :sending, attempts = attempts + :one, next_due = :lease, GSI1SK = :due_sk",
             )
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":now", s(due_key(now)))
@@ -131,7 +134,6 @@ impl DeliveryStore for DynamoStore {
             .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()))
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .expression_attribute_values(":lease", s(lease.clone()))
-            .expression_attribute_values(":due", s(DUE))
             .expression_attribute_values(":due_sk", s(format!("{lease}#{id}")))
             .return_values(ReturnValue::AllNew)
             .send()
@@ -162,14 +164,19 @@ impl DeliveryStore for DynamoStore {
         }
     }
 
-    async fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<DueDelivery>, StoreError> {
+    async fn due_for(
+        &self,
+        provider: Provider,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
         let out = self
             .client
             .query()
             .table_name(&self.table)
             .index_name("GSI1")
             .key_condition_expression("GSI1PK = :due AND GSI1SK <= :now")
-            .expression_attribute_values(":due", s(DUE))
+            .expression_attribute_values(":due", s(due_pk(provider)))
             // `~` sorts after every id, so deliveries due exactly now are included.
             .expression_attribute_values(":now", s(format!("{}#~", due_key(now))))
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
@@ -186,12 +193,14 @@ impl DeliveryStore for DynamoStore {
                         .unwrap_or_default()
                 };
                 let key = text("PK");
-                let provider = text("provider");
+                let next_due = DateTime::parse_from_rfc3339(&text("next_due"))
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?
+                    .to_utc();
                 Ok(DueDelivery {
                     id: DeliveryId::parse(key.strip_prefix("DELIVERY#").unwrap_or_default())
                         .map_err(StoreError::Corrupt)?,
-                    provider: Provider::parse(&provider)
-                        .ok_or_else(|| StoreError::Corrupt(format!("provider '{provider}'")))?,
+                    provider,
+                    next_due,
                 })
             })
             .collect()

@@ -1,9 +1,10 @@
 //! What every Herald Lambda reads from its environment (set in template.yaml), and the AWS adapters
 //! built from it with one SDK configuration per process. Nothing falls back silently.
 use crate::{DynamoStore, EventBridgeScheduler, SchedulerTarget, SecretsManagerStore};
+use herald_charts::{ChartLimits, HttpChartSource, SsrfPolicy};
 use herald_core::clock::SystemClock;
 use herald_core::domain::auth::KeyHash;
-use herald_core::services::Adapters;
+use herald_core::services::{Adapters, EngineConfig};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +24,8 @@ pub struct AwsConfig {
     pub admin_token_sha256: KeyHash,
     /// Secrets are named `{secret_prefix}/channels/...` in Secrets Manager.
     pub secret_prefix: String,
+    /// `HERALD_RECORD_RETENTION_DAYS` (default 90).
+    pub record_retention_days: u32,
 }
 
 fn var(name: &'static str) -> Result<String, ConfigError> {
@@ -48,20 +51,39 @@ impl AwsConfig {
                 },
             )?,
             secret_prefix: var("HERALD_SECRET_PREFIX")?,
+            record_retention_days: match std::env::var("HERALD_RECORD_RETENTION_DAYS") {
+                Ok(days) => days
+                    .parse()
+                    .ok()
+                    .filter(|d| *d > 0)
+                    .ok_or(ConfigError::Invalid {
+                        name: "HERALD_RECORD_RETENTION_DAYS",
+                        message: format!("'{days}' is not a positive number of days"),
+                    })?,
+                Err(_) => 90,
+            },
         })
     }
 
+    pub fn engine(&self) -> EngineConfig {
+        EngineConfig {
+            record_retention: chrono::Duration::days(i64::from(self.record_retention_days)),
+            ..EngineConfig::default()
+        }
+    }
+
     /// The adapters over DynamoDB, EventBridge Scheduler and Secrets Manager.
-    pub async fn adapters(&self) -> Adapters {
+    pub async fn adapters(&self) -> Result<Adapters, herald_charts::ChartSourceError> {
         let sdk = aws_config::load_from_env().await;
         let store = Arc::new(DynamoStore::new(
             aws_sdk_dynamodb::Client::new(&sdk),
             &self.table,
         ));
-        Adapters {
+        Ok(Adapters {
             tasks: store.clone(),
             keys: store.clone(),
             deliveries: store.clone(),
+            runs: store.clone(),
             settings: store,
             // A secret rotated elsewhere is picked up within a minute.
             secrets: Arc::new(SecretsManagerStore::new(
@@ -73,8 +95,12 @@ impl AwsConfig {
                 aws_sdk_scheduler::Client::new(&sdk),
                 self.target.clone(),
             )),
+            charts: Arc::new(HttpChartSource::new(
+                ChartLimits::default(),
+                SsrfPolicy::from_env(),
+            )?),
             clock: Arc::new(SystemClock),
             admin: self.admin_token_sha256.clone(),
-        }
+        })
     }
 }

@@ -171,6 +171,7 @@ pub trait Sender: Send + Sync {
 pub struct DueDelivery {
     pub id: crate::domain::delivery::DeliveryId,
     pub provider: crate::domain::message::Provider,
+    pub next_due: DateTime<Utc>,
 }
 
 /// Queued deliveries. A claim is a conditional write, so two workers never send the same attempt.
@@ -196,9 +197,25 @@ pub trait DeliveryStore: Send + Sync {
     /// Writes an attempt's outcome if the claim still holds (still `sending` with the same attempt
     /// count); `Conflict` if the lease ran out and someone else claimed it since.
     async fn finish(&self, delivery: &crate::domain::delivery::Delivery) -> Result<(), StoreError>;
-    /// Deliveries due at `now`, oldest due first, with their provider (so drivers can keep one
-    /// provider's backlog from holding up the others).
-    async fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<DueDelivery>, StoreError>;
+    /// One provider's deliveries due at `now`, oldest due first. Drivers ask per provider, so one
+    /// provider's backlog never hides the others' deliveries.
+    async fn due_for(
+        &self,
+        provider: crate::domain::message::Provider,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DueDelivery>, StoreError>;
+
+    /// Every provider's due deliveries (up to `limit` each), oldest due first.
+    async fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<DueDelivery>, StoreError> {
+        let mut all = Vec::new();
+        for provider in crate::domain::message::Provider::ALL {
+            all.extend(self.due_for(provider, now, limit).await?);
+        }
+        all.sort_by_key(|d| d.next_due);
+        all.truncate(limit);
+        Ok(all)
+    }
 }
 
 #[derive(Debug, Error)]

@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     doc        TEXT NOT NULL,
     created_at TEXT NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (next_due) WHERE next_due IS NOT NULL;
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (provider, next_due) WHERE next_due IS NOT NULL;
 CREATE TABLE IF NOT EXISTS settings (
     id      TEXT PRIMARY KEY,
     version INTEGER NOT NULL,

@@ -138,29 +138,35 @@ impl DeliveryStore for SqliteStore {
             .await
     }
 
-    async fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<DueDelivery>, StoreError> {
+    async fn due_for(
+        &self,
+        provider: Provider,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
         let (now, limit) = (due_key(now), i64::try_from(limit).unwrap_or(i64::MAX));
         let rows: Vec<(String, String)> = self
             .db
             .call(move |conn| {
                 let mut stmt = conn
                     .prepare_cached(
-                        "SELECT id, provider FROM deliveries
-                         WHERE next_due IS NOT NULL AND next_due <= ?1 ORDER BY next_due LIMIT ?2",
+                        "SELECT id, next_due FROM deliveries
+                         WHERE provider = ?1 AND next_due IS NOT NULL AND next_due <= ?2 ORDER BY next_due LIMIT ?3",
                     )
                     .map_err(sql)?;
                 let rows = stmt
-                    .query_map(params![now, limit], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .query_map(params![provider.as_str(), now, limit], |row| Ok((row.get(0)?, row.get(1)?)))
                     .map_err(sql)?;
                 rows.collect::<Result<Vec<_>, _>>().map_err(sql)
             })
             .await?;
-        rows.iter()
-            .map(|(id, provider)| {
+        rows.into_iter()
+            .map(|(id, next_due)| {
                 Ok(DueDelivery {
-                    id: DeliveryId::parse(id).map_err(StoreError::Corrupt)?,
-                    provider: Provider::parse(provider)
-                        .ok_or_else(|| StoreError::Corrupt(format!("provider {provider}")))?,
+                    id: DeliveryId::parse(&id).map_err(StoreError::Corrupt)?,
+                    provider,
+                    next_due: parse_due(Some(next_due))?
+                        .ok_or_else(|| StoreError::Corrupt("next_due".into()))?,
                 })
             })
             .collect()

@@ -28,36 +28,43 @@ pub fn spawn(
         .collect();
         let in_flight = Arc::new(Mutex::new(HashSet::new()));
         loop {
-            match worker.due(200).await {
-                Ok(due) => {
-                    for item in due {
-                        let Some(budget) = budgets.get(&item.provider) else {
-                            continue;
-                        };
-                        let Ok(permit) = budget.clone().try_acquire_owned() else {
-                            continue;
-                        };
-                        if !in_flight
+            for (provider, budget) in &budgets {
+                // Ask each provider for only as many as it has room for: a provider with a backlog
+                // (or a slow one) fills its own budget and nobody else's.
+                let room = budget.available_permits();
+                if room == 0 {
+                    continue;
+                }
+                let due = match worker.due_for(*provider, room).await {
+                    Ok(due) => due,
+                    Err(err) => {
+                        tracing::error!(error = %err, provider = provider.as_str(), "could not read due deliveries");
+                        continue;
+                    }
+                };
+                for item in due {
+                    let Ok(permit) = budget.clone().try_acquire_owned() else {
+                        break;
+                    };
+                    if !in_flight
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(item.id)
+                    {
+                        continue;
+                    }
+                    let (worker, in_flight) = (worker.clone(), in_flight.clone());
+                    tokio::spawn(async move {
+                        if let Err(err) = worker.try_execute(&item.id).await {
+                            tracing::error!(error = %err, delivery_id = %item.id, "delivery attempt not recorded");
+                        }
+                        in_flight
                             .lock()
                             .unwrap_or_else(|p| p.into_inner())
-                            .insert(item.id)
-                        {
-                            continue;
-                        }
-                        let (worker, in_flight) = (worker.clone(), in_flight.clone());
-                        tokio::spawn(async move {
-                            if let Err(err) = worker.try_execute(&item.id).await {
-                                tracing::error!(error = %err, delivery_id = %item.id, "delivery attempt not recorded");
-                            }
-                            in_flight
-                                .lock()
-                                .unwrap_or_else(|p| p.into_inner())
-                                .remove(&item.id);
-                            drop(permit);
-                        });
-                    }
+                            .remove(&item.id);
+                        drop(permit);
+                    });
                 }
-                Err(err) => tracing::error!(error = %err, "could not read due deliveries"),
             }
             tokio::select! {
                 _ = tokio::time::sleep(POLL) => {}

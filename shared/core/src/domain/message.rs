@@ -41,6 +41,8 @@ pub enum Provider {
 }
 
 impl Provider {
+    pub const ALL: [Self; 4] = [Self::WecomApp, Self::WecomRobot, Self::Feishu, Self::Smtp];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::WecomApp => "wecom_app",

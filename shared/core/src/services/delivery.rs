@@ -4,6 +4,7 @@
 use crate::ServiceError;
 use crate::clock::Clock;
 use crate::domain::delivery::{Attempt, AttemptResult, Delivery, DeliveryId, DeliveryStatus};
+use crate::domain::message::Provider;
 use crate::ports::{DeliveryStore, DueDelivery, SendFailure, Sender, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
@@ -57,12 +58,19 @@ pub enum ExecutionOutcome {
     NotClaimed,
 }
 
+/// Told when a delivery becomes final, so its cause (a run) can settle.
+#[async_trait::async_trait]
+pub trait DeliveryObserver: Send + Sync {
+    async fn settled(&self, delivery: &Delivery);
+}
+
 #[derive(Clone)]
 pub struct DeliveryWorker {
     store: Arc<dyn DeliveryStore>,
     sender: Arc<dyn Sender>,
     clock: Arc<dyn Clock>,
     policy: RetryPolicy,
+    observer: Option<Arc<dyn DeliveryObserver>>,
 }
 
 impl DeliveryWorker {
@@ -77,7 +85,14 @@ impl DeliveryWorker {
             sender,
             clock,
             policy,
+            observer: None,
         }
+    }
+
+    /// Tells `observer` about every delivery this worker finishes for good.
+    pub fn with_observer(mut self, observer: Arc<dyn DeliveryObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Claims the delivery if it is due, sends it once, and records the outcome.
@@ -145,7 +160,16 @@ impl DeliveryWorker {
         });
         delivery.updated_at = finished;
         match self.store.finish(&delivery).await {
-            Ok(()) => Ok(outcome),
+            Ok(()) => {
+                if let Some(observer) = self
+                    .observer
+                    .as_ref()
+                    .filter(|_| delivery.status.is_final())
+                {
+                    observer.settled(&delivery).await;
+                }
+                Ok(outcome)
+            }
             // The lease ran out and another worker took over; its record wins.
             Err(StoreError::Conflict) => {
                 tracing::warn!("lease lost before the outcome was written");
@@ -155,14 +179,24 @@ impl DeliveryWorker {
         }
     }
 
-    /// Deliveries due now (up to `limit`), oldest first.
-    pub async fn due(&self, limit: usize) -> Result<Vec<DueDelivery>, ServiceError> {
-        Ok(self.store.due(self.clock.now(), limit).await?)
+    /// One provider's deliveries due now (up to `limit`), oldest first.
+    pub async fn due_for(
+        &self,
+        provider: Provider,
+        limit: usize,
+    ) -> Result<Vec<DueDelivery>, ServiceError> {
+        Ok(self
+            .store
+            .due_for(provider, self.clock.now(), limit)
+            .await?)
     }
 
-    /// Tries every delivery that is due now (up to `limit`), concurrently; returns how many it tried.
+    /// Tries the deliveries due now (up to `limit` per provider), concurrently; returns how many.
     pub async fn run_due(&self, limit: usize) -> Result<usize, ServiceError> {
-        let ids = self.due(limit).await?;
+        let mut ids = Vec::new();
+        for provider in Provider::ALL {
+            ids.extend(self.due_for(provider, limit).await?);
+        }
         let tries = ids.iter().map(|due| self.try_execute(&due.id));
         for result in futures::future::join_all(tries).await {
             if let Err(err) = result {

@@ -1,8 +1,10 @@
 //! Services: the use cases, written against ports only.
 pub mod channel_test;
 pub mod delivery;
+pub mod exception;
 pub mod keys;
 pub mod render;
+pub mod runs;
 pub mod settings;
 pub mod tasks;
 
@@ -17,12 +19,97 @@ pub struct Adapters {
     pub tasks: Arc<dyn crate::ports::TaskStore>,
     pub keys: Arc<dyn crate::ports::KeyStore>,
     pub deliveries: Arc<dyn crate::ports::DeliveryStore>,
+    pub runs: Arc<dyn crate::ports::RunStore>,
     pub settings: Arc<dyn crate::ports::SettingsStore>,
     pub secrets: Arc<dyn crate::ports::SecretStore>,
     pub scheduler: Arc<dyn crate::ports::ScheduleGateway>,
+    pub charts: Arc<dyn crate::ports::ChartSource>,
     pub clock: Arc<dyn crate::clock::Clock>,
     /// The SHA-256 of the first admin key.
     pub admin: crate::domain::auth::KeyHash,
+}
+
+/// How the engine behaves (the same on every deployment unless configured).
+#[derive(Debug, Clone, Copy)]
+pub struct EngineConfig {
+    pub retry: delivery::RetryPolicy,
+    /// How long run records are kept (DynamoDB TTL; deleted locally).
+    pub record_retention: chrono::Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            retry: delivery::RetryPolicy::default(),
+            record_retention: chrono::Duration::days(90),
+        }
+    }
+}
+
+/// Every service over the adapters, wired once per process.
+#[derive(Clone)]
+pub struct Services {
+    pub tasks: tasks::TaskService,
+    pub keys: keys::KeyService,
+    pub settings: settings::SettingsService,
+    pub channel_tests: channel_test::ChannelTestService,
+    pub pushes: runs::PushService,
+    /// Sends queued deliveries; settles runs as their deliveries finish.
+    pub worker: delivery::DeliveryWorker,
+}
+
+impl Services {
+    /// `sender` reaches the providers; it is built from `settings_of(&adapters)`.
+    pub fn new(
+        adapters: Adapters,
+        sender: Arc<dyn crate::ports::Sender>,
+        config: EngineConfig,
+    ) -> Self {
+        let settings = Self::settings_of(&adapters);
+        let ports = runs::RunPorts {
+            tasks: adapters.tasks.clone(),
+            runs: adapters.runs.clone(),
+            deliveries: adapters.deliveries.clone(),
+            scheduler: adapters.scheduler.clone(),
+            charts: adapters.charts.clone(),
+            clock: adapters.clock.clone(),
+        };
+        let ledger = runs::PushService::ledger(&ports, settings.clone());
+        let worker = delivery::DeliveryWorker::new(
+            adapters.deliveries.clone(),
+            sender,
+            adapters.clock.clone(),
+            config.retry,
+        )
+        .with_observer(Arc::new(ledger.clone()));
+        Self {
+            tasks: tasks::TaskService::new(
+                adapters.tasks,
+                adapters.scheduler,
+                adapters.clock.clone(),
+            ),
+            keys: keys::KeyService::new(adapters.keys, adapters.admin, adapters.clock.clone()),
+            channel_tests: channel_test::ChannelTestService::new(
+                settings.clone(),
+                adapters.deliveries,
+                worker.clone(),
+                adapters.clock,
+            ),
+            pushes: runs::PushService::new(
+                ledger,
+                ports.charts,
+                worker.clone(),
+                config.record_retention,
+            ),
+            settings,
+            worker,
+        }
+    }
+
+    /// The settings service over the adapters (the provider hub needs it before `new`).
+    pub fn settings_of(adapters: &Adapters) -> settings::SettingsService {
+        settings::SettingsService::new(adapters.settings.clone(), adapters.secrets.clone())
+    }
 }
 
 impl From<StoreError> for ServiceError {

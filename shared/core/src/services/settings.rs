@@ -214,6 +214,11 @@ impl SettingsService {
         .await
     }
 
+    /// The base of links to tickets and run records, if configured.
+    pub async fn url_prefix(&self) -> Result<Option<HttpUrl>, ServiceError> {
+        Ok(self.store.get_settings().await?.url_prefix)
+    }
+
     /// SMTP credentials if the channel is configured and enabled.
     pub async fn smtp(&self) -> Result<Option<SmtpCredentials>, ServiceError> {
         let Some(settings) = self.store.get_settings().await?.smtp.filter(|s| s.enabled) else {

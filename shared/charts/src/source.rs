@@ -1,0 +1,148 @@
+//! `HttpChartSource`: the `ChartSource` that reads charts over HTTP.
+use crate::access::{AccessError, TooManyRedirects};
+use crate::body::{read_capped, rows_at};
+use crate::limits::ChartLimits;
+use crate::policy::SsrfPolicy;
+use crate::resolver::GuardedResolver;
+use async_trait::async_trait;
+use futures::stream::{self, StreamExt};
+use herald_core::domain::run::{ChartCheck, ChartState};
+use herald_core::domain::task::Chart;
+use herald_core::ports::ChartSource;
+use std::sync::Arc;
+use thiserror::Error;
+use tokio::time::Instant;
+use url::Url;
+
+/// Redirects followed per chart; every hop is checked by the SSRF policy again.
+pub const MAX_REDIRECTS: usize = 5;
+
+#[derive(Debug, Error)]
+pub enum ChartSourceError {
+    #[error("could not build the chart HTTP client")]
+    Client(#[source] reqwest::Error),
+}
+
+/// Reads charts' data with GET: concurrently (bounded), each within its own timeout, all within
+/// the overall deadline, bodies capped, every address checked by the SSRF policy. Build one per
+/// process: it holds one connection pool.
+pub struct HttpChartSource {
+    client: reqwest::Client,
+    limits: ChartLimits,
+    policy: Arc<SsrfPolicy>,
+}
+
+impl HttpChartSource {
+    pub fn new(limits: ChartLimits, policy: SsrfPolicy) -> Result<Self, ChartSourceError> {
+        let policy = Arc::new(policy);
+        let guard = Arc::clone(&policy);
+        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() > MAX_REDIRECTS {
+                return attempt.error(TooManyRedirects(MAX_REDIRECTS));
+            }
+            match guard.check_url(attempt.url()) {
+                Ok(_) => attempt.follow(),
+                Err(refusal) => attempt.error(refusal),
+            }
+        });
+        let client = reqwest::Client::builder()
+            // A proxy would resolve and connect on our behalf, past the guarded resolver.
+            .no_proxy()
+            .dns_resolver(GuardedResolver::new(Arc::clone(&policy)))
+            .redirect(redirects)
+            .user_agent(concat!("herald-charts/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(ChartSourceError::Client)?;
+        Ok(Self {
+            client,
+            limits,
+            policy,
+        })
+    }
+
+    pub fn limits(&self) -> &ChartLimits {
+        &self.limits
+    }
+
+    async fn check_one(&self, chart: &Chart, deadline: Instant) -> ChartCheck {
+        let started = Instant::now();
+        let result = self.read_in_time(chart, started, deadline).await;
+        let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let state = match result {
+            Ok(0) => ChartState::Empty,
+            Ok(rows) => ChartState::Ok { rows },
+            Err(err) => {
+                tracing::info!(chart = %chart.name, url = %chart.data_url, reason = %err, elapsed_ms, "chart not readable");
+                ChartState::AccessError {
+                    reason: err.to_string(),
+                }
+            }
+        };
+        tracing::debug!(chart = %chart.name, ?state, elapsed_ms, "chart checked");
+        ChartCheck {
+            name: chart.name.clone(),
+            state,
+            elapsed_ms,
+        }
+    }
+
+    /// Reads one chart within whichever ends first: its own timeout or the overall deadline.
+    async fn read_in_time(
+        &self,
+        chart: &Chart,
+        started: Instant,
+        deadline: Instant,
+    ) -> Result<usize, AccessError> {
+        let overall = AccessError::Deadline(self.limits.overall_deadline);
+        if started >= deadline {
+            return Err(overall);
+        }
+        let own_end = started + self.limits.per_chart_timeout;
+        let (end, on_timeout) = if own_end <= deadline {
+            (
+                own_end,
+                AccessError::TimedOut(self.limits.per_chart_timeout),
+            )
+        } else {
+            (deadline, overall)
+        };
+        tokio::time::timeout_at(end, self.read(chart))
+            .await
+            .unwrap_or(Err(on_timeout))
+    }
+
+    async fn read(&self, chart: &Chart) -> Result<usize, AccessError> {
+        let url = Url::parse(chart.data_url.as_str())
+            .map_err(|e| AccessError::Request(format!("invalid URL: {e}")))?;
+        self.policy.check_url(&url).map_err(AccessError::Refused)?;
+        let response = self
+            .client
+            .get(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(AccessError::Status(status.as_u16()));
+        }
+        let body = read_capped(response, self.limits.max_body_bytes).await?;
+        rows_at(body, chart.rows.as_str()).await
+    }
+}
+
+#[async_trait]
+impl ChartSource for HttpChartSource {
+    #[tracing::instrument(skip_all, fields(charts = charts.len()))]
+    async fn check_charts(&self, charts: &[Chart]) -> Vec<ChartCheck> {
+        let deadline = Instant::now() + self.limits.overall_deadline;
+        // Futures are lazy: a chart's clock starts when `buffered` first polls it.
+        let reads: Vec<_> = charts
+            .iter()
+            .map(|chart| self.check_one(chart, deadline))
+            .collect();
+        stream::iter(reads)
+            .buffered(self.limits.max_concurrency.max(1))
+            .collect()
+            .await
+    }
+}

@@ -1,0 +1,231 @@
+//! Reading and classifying charts from real HTTP servers on 127.0.0.1.
+mod support;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use futures::StreamExt;
+use herald_charts::ChartLimits;
+use herald_core::domain::run::ChartState;
+use herald_core::ports::ChartSource;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use support::{chart, local_source, reason, serve};
+
+async fn chart_server() -> String {
+    let router = Router::new()
+        .route("/ok", get(|| async { r#"{"data": {"rows": [1, 2, 3]}}"# }))
+        .route("/list", get(|| async { "[{}, {}]" }))
+        .route("/empty", get(|| async { r#"{"data": {"rows": []}}"# }))
+        .route(
+            "/object",
+            get(|| async { r#"{"data": {"rows": {"a": 1}}}"# }),
+        )
+        .route("/invalid", get(|| async { "<html>oops</html>" }))
+        .route("/404", get(|| async { StatusCode::NOT_FOUND }))
+        .route("/500", get(|| async { StatusCode::INTERNAL_SERVER_ERROR }))
+        .route("/503", get(|| async { StatusCode::SERVICE_UNAVAILABLE }))
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                "[1]"
+            }),
+        )
+        .route(
+            "/moved",
+            get(|| async { (StatusCode::FOUND, [("location", "/ok")]) }),
+        )
+        .route(
+            "/loop",
+            get(|| async { (StatusCode::FOUND, [("location", "/loop")]) }),
+        );
+    format!("http://{}", serve(router).await)
+}
+
+#[tokio::test]
+async fn charts_are_classified_in_input_order() {
+    let base = chart_server().await;
+    let charts = vec![
+        chart("ok", &format!("{base}/ok"), "/data/rows"),
+        chart("whole document", &format!("{base}/list"), ""),
+        chart("empty", &format!("{base}/empty"), "/data/rows"),
+        chart("not found", &format!("{base}/404"), "/data/rows"),
+        chart("server error", &format!("{base}/500"), "/data/rows"),
+        chart("unavailable", &format!("{base}/503"), "/data/rows"),
+        chart("invalid", &format!("{base}/invalid"), "/data/rows"),
+        chart("missing pointer", &format!("{base}/ok"), "/data/items"),
+        chart("not an array", &format!("{base}/object"), "/data/rows"),
+        chart("document not an array", &format!("{base}/object"), ""),
+        chart("redirected", &format!("{base}/moved"), "/data/rows"),
+        chart("redirect loop", &format!("{base}/loop"), ""),
+    ];
+    let checks = local_source(ChartLimits::default())
+        .check_charts(&charts)
+        .await;
+
+    let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
+    let expected: Vec<&str> = charts.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, expected);
+    assert_eq!(checks[0].state, ChartState::Ok { rows: 3 });
+    assert_eq!(checks[1].state, ChartState::Ok { rows: 2 });
+    assert_eq!(checks[2].state, ChartState::Empty);
+    assert_eq!(reason(&checks[3]), "HTTP 404");
+    assert_eq!(reason(&checks[4]), "HTTP 500");
+    assert_eq!(reason(&checks[5]), "HTTP 503");
+    assert!(
+        reason(&checks[6]).starts_with("invalid JSON: "),
+        "{}",
+        reason(&checks[6])
+    );
+    assert_eq!(reason(&checks[7]), "no value at /data/items");
+    assert_eq!(reason(&checks[8]), "value at /data/rows is not an array");
+    assert_eq!(reason(&checks[9]), "the document is not an array");
+    assert_eq!(checks[10].state, ChartState::Ok { rows: 3 });
+    assert_eq!(reason(&checks[11]), "too many redirects (more than 5)");
+}
+
+#[tokio::test]
+async fn slow_chart_times_out_on_its_own_timeout() {
+    let base = chart_server().await;
+    let limits = ChartLimits {
+        per_chart_timeout: Duration::from_millis(300),
+        ..ChartLimits::default()
+    };
+    let charts = [
+        chart("slow", &format!("{base}/slow"), ""),
+        chart("ok", &format!("{base}/ok"), "/data/rows"),
+    ];
+    let started = Instant::now();
+    let checks = local_source(limits).check_charts(&charts).await;
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(reason(&checks[0]), "timed out after 0.3 s");
+    assert!(
+        (300..1500).contains(&checks[0].elapsed_ms),
+        "{}",
+        checks[0].elapsed_ms
+    );
+    assert_eq!(checks[1].state, ChartState::Ok { rows: 3 });
+}
+
+#[tokio::test]
+async fn charts_unread_at_the_overall_deadline_are_access_errors() {
+    let base = chart_server().await;
+    let limits = ChartLimits {
+        per_chart_timeout: Duration::from_secs(10),
+        overall_deadline: Duration::from_millis(400),
+        max_concurrency: 1,
+        ..ChartLimits::default()
+    };
+    let charts = [
+        chart("ok", &format!("{base}/ok"), "/data/rows"),
+        chart("slow", &format!("{base}/slow"), ""),
+        chart("never started", &format!("{base}/ok"), "/data/rows"),
+    ];
+    let started = Instant::now();
+    let checks = local_source(limits).check_charts(&charts).await;
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(checks[0].state, ChartState::Ok { rows: 3 });
+    assert_eq!(
+        reason(&checks[1]),
+        "not read within the overall deadline of 0.4 s"
+    );
+    assert_eq!(
+        reason(&checks[2]),
+        "not read within the overall deadline of 0.4 s"
+    );
+}
+
+#[tokio::test]
+async fn body_over_the_cap_is_refused_without_reading_it_all() {
+    // 50 MiB of `[1,1,1,...` streamed in 64 KiB chunks, no Content-Length.
+    let sent = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&sent);
+    let router = Router::new().route(
+        "/huge",
+        get(move || {
+            let counter = Arc::clone(&counter);
+            async move {
+                let chunk = Bytes::from("1,".repeat(32 * 1024));
+                let stream = futures::stream::iter(0..800).map(move |i| {
+                    counter.fetch_add(chunk.len(), Ordering::SeqCst);
+                    let bytes = if i == 0 {
+                        Bytes::from(format!("[{}", String::from_utf8_lossy(&chunk)))
+                    } else {
+                        chunk.clone()
+                    };
+                    Ok::<_, std::io::Error>(bytes)
+                });
+                Body::from_stream(stream)
+            }
+        }),
+    );
+    let base = format!("http://{}", serve(router).await);
+
+    let started = Instant::now();
+    let checks = local_source(ChartLimits::default())
+        .check_charts(&[chart("huge", &format!("{base}/huge"), "")])
+        .await;
+
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(reason(&checks[0]), "response larger than 10 MiB");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let sent_mib = sent.load(Ordering::SeqCst) / (1024 * 1024);
+    // The server stops once the client hangs up: what it produced is the cap plus socket buffers.
+    assert!(sent_mib < 30, "server produced {sent_mib} MiB");
+}
+
+#[tokio::test]
+async fn declared_length_over_the_cap_is_refused_before_reading() {
+    let router = Router::new().route(
+        "/big",
+        get(|| async { vec![b' '; 2 * 1024 * 1024].into_response() }),
+    );
+    let base = format!("http://{}", serve(router).await);
+    let limits = ChartLimits {
+        max_body_bytes: 1024 * 1024,
+        ..ChartLimits::default()
+    };
+    let checks = local_source(limits)
+        .check_charts(&[chart("big", &format!("{base}/big"), "")])
+        .await;
+    assert_eq!(reason(&checks[0]), "response larger than 1 MiB");
+}
+
+#[tokio::test]
+async fn ten_megabyte_chart_under_the_cap_is_counted() {
+    let mut body = String::from("{\"data\":{\"rows\":[");
+    let rows = 1_000_000;
+    for i in 0..rows {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str("[1,2.5]");
+    }
+    body.push_str("]}}");
+    assert!(body.len() > 8_000_000);
+    let router = Router::new().route("/big", get(move || async move { body }));
+    let base = format!("http://{}", serve(router).await);
+    let checks = local_source(ChartLimits::default())
+        .check_charts(&[chart("big", &format!("{base}/big"), "/data/rows")])
+        .await;
+    assert_eq!(checks[0].state, ChartState::Ok { rows });
+}
+
+#[tokio::test]
+async fn connection_refused_is_an_access_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let checks = local_source(ChartLimits::default())
+        .check_charts(&[chart("gone", &format!("http://{addr}/x"), "")])
+        .await;
+    assert!(
+        reason(&checks[0]).starts_with("could not connect: "),
+        "{}",
+        reason(&checks[0])
+    );
+}

@@ -1,0 +1,225 @@
+//! Turns a rendered message and a list of recipients into deliveries: WeCom batches of ≤1000 users
+//! (≤100 departments and tags), one Feishu message per user, one mail per address.
+use crate::domain::delivery::{Delivery, DeliveryCause};
+use crate::domain::message::{
+    EmailMessage, FeishuMessage, FeishuRecipient, OutboundMessage, RobotBody, RobotMessage,
+    WECOM_MAX_GROUPS_PER_CALL, WECOM_MAX_USERS_PER_CALL, WecomAppMessage,
+};
+use crate::domain::recipients::{
+    EmailAddress, FeishuOpenId, Owner, Recipients, WecomGroupId, WecomUserId,
+};
+use crate::domain::task::{AlarmRobot, Channel};
+use crate::services::render::RenderedPush;
+use chrono::{DateTime, Utc};
+
+/// Recipients on one channel, resolved to provider ids.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Audience {
+    pub wecom_users: Vec<WecomUserId>,
+    pub wecom_parties: Vec<WecomGroupId>,
+    pub wecom_tags: Vec<WecomGroupId>,
+    pub feishu_users: Vec<FeishuOpenId>,
+    pub emails: Vec<EmailAddress>,
+}
+
+impl Audience {
+    /// The task's recipients on its channel. Contacts need the contacts directory; they are
+    /// returned separately so the run log can name them.
+    pub fn of(channel: Channel, recipients: &Recipients) -> Self {
+        match channel {
+            Channel::Wecom => Self {
+                wecom_users: recipients.wecom_users.clone(),
+                wecom_parties: recipients.wecom_parties.clone(),
+                wecom_tags: recipients.wecom_tags.clone(),
+                ..Self::default()
+            },
+            Channel::Feishu => Self {
+                feishu_users: recipients.feishu_users.clone(),
+                ..Self::default()
+            },
+            Channel::Email => Self {
+                emails: recipients.emails.clone(),
+                ..Self::default()
+            },
+        }
+    }
+
+    /// The owner alone, on the channel (test pushes and alarms).
+    pub fn owner(channel: Channel, owner: &Owner) -> Self {
+        match channel {
+            Channel::Wecom => Self {
+                wecom_users: owner.wecom_user.iter().cloned().collect(),
+                ..Self::default()
+            },
+            Channel::Feishu => Self {
+                feishu_users: owner.feishu_user.iter().cloned().collect(),
+                ..Self::default()
+            },
+            Channel::Email => Self {
+                emails: owner.email.iter().cloned().collect(),
+                ..Self::default()
+            },
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.wecom_users.is_empty()
+            && self.wecom_parties.is_empty()
+            && self.wecom_tags.is_empty()
+            && self.feishu_users.is_empty()
+            && self.emails.is_empty()
+    }
+
+    /// "2 users, 1 department" etc., for logs and confirmations.
+    pub fn describe(&self) -> String {
+        let parts = [
+            (self.wecom_users.len(), "WeCom user"),
+            (self.wecom_parties.len(), "WeCom department"),
+            (self.wecom_tags.len(), "WeCom tag"),
+            (self.feishu_users.len(), "Feishu user"),
+            (self.emails.len(), "e-mail address"),
+        ];
+        let named: Vec<String> = parts
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!("{n} {what}{}", if *n == 1 { "" } else { "s" }))
+            .collect();
+        if named.is_empty() {
+            "nobody".to_owned()
+        } else {
+            named.join(", ")
+        }
+    }
+}
+
+fn chunk<T: Clone>(items: &[T], size: usize, index: usize) -> Vec<T> {
+    items
+        .chunks(size)
+        .nth(index)
+        .map(<[T]>::to_vec)
+        .unwrap_or_default()
+}
+
+/// The deliveries that carry `rendered` to `audience`.
+pub fn deliveries(
+    rendered: &RenderedPush,
+    audience: &Audience,
+    cause: &DeliveryCause,
+    now: DateTime<Utc>,
+) -> Vec<Delivery> {
+    let queued = |message| Delivery::queued(cause.clone(), message, now);
+    match rendered {
+        RenderedPush::Wecom(body) => {
+            let batches = [
+                audience
+                    .wecom_users
+                    .len()
+                    .div_ceil(WECOM_MAX_USERS_PER_CALL),
+                audience
+                    .wecom_parties
+                    .len()
+                    .div_ceil(WECOM_MAX_GROUPS_PER_CALL),
+                audience
+                    .wecom_tags
+                    .len()
+                    .div_ceil(WECOM_MAX_GROUPS_PER_CALL),
+            ]
+            .into_iter()
+            .max()
+            .unwrap_or(0);
+            (0..batches)
+                .map(|i| {
+                    queued(OutboundMessage::WecomApp(WecomAppMessage {
+                        to_users: chunk(&audience.wecom_users, WECOM_MAX_USERS_PER_CALL, i),
+                        to_parties: chunk(&audience.wecom_parties, WECOM_MAX_GROUPS_PER_CALL, i),
+                        to_tags: chunk(&audience.wecom_tags, WECOM_MAX_GROUPS_PER_CALL, i),
+                        body: body.clone(),
+                    }))
+                })
+                .collect()
+        }
+        RenderedPush::Feishu(body) => audience
+            .feishu_users
+            .iter()
+            .map(|user| {
+                queued(OutboundMessage::Feishu(FeishuMessage {
+                    to: FeishuRecipient::OpenId(user.clone()),
+                    body: body.clone(),
+                }))
+            })
+            .collect(),
+        RenderedPush::Email {
+            subject,
+            text,
+            html,
+        } => audience
+            .emails
+            .iter()
+            .map(|to| {
+                queued(OutboundMessage::Email(EmailMessage {
+                    to: to.clone(),
+                    subject: subject.clone(),
+                    text: text.clone(),
+                    html: html.clone(),
+                }))
+            })
+            .collect(),
+    }
+}
+
+/// The robot message of an alarm.
+pub fn robot_delivery(
+    robot: &AlarmRobot,
+    body: RobotBody,
+    cause: &DeliveryCause,
+    now: DateTime<Utc>,
+) -> Delivery {
+    Delivery::queued(
+        cause.clone(),
+        OutboundMessage::WecomRobot(RobotMessage {
+            key: robot.webhook_key.clone(),
+            body,
+        }),
+        now,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::message::WecomBody;
+
+    #[test]
+    fn wecom_audiences_are_batched_by_a_thousand_users_and_a_hundred_groups() {
+        let users: Vec<WecomUserId> = (0..2500)
+            .map(|i| WecomUserId::parse(format!("u{i}")).unwrap())
+            .collect();
+        let parties: Vec<WecomGroupId> = (1..=150)
+            .map(|i| WecomGroupId::parse(i.to_string()).unwrap())
+            .collect();
+        let audience = Audience {
+            wecom_users: users,
+            wecom_parties: parties,
+            ..Audience::default()
+        };
+        let rendered = RenderedPush::Wecom(WecomBody::Text {
+            content: "hi".into(),
+        });
+        let cause = DeliveryCause::ChannelTest {
+            channel: "wecom".into(),
+        };
+        let out = deliveries(&rendered, &audience, &cause, Utc::now());
+        let sizes: Vec<(usize, usize)> = out
+            .iter()
+            .map(|d| match &d.message {
+                OutboundMessage::WecomApp(m) => (m.to_users.len(), m.to_parties.len()),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(sizes, vec![(1000, 100), (1000, 50), (500, 0)]);
+        assert_eq!(
+            audience.describe(),
+            "2500 WeCom users, 150 WeCom departments"
+        );
+    }
+}

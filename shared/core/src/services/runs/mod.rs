@@ -1,0 +1,448 @@
+//! Push runs: a task's schedule fires (or a user pushes by hand or tests), its charts are checked,
+//! exception control decides, the message is rendered and queued for delivery — all recorded in one
+//! run, written once together with its deliveries and its scheduled-time claim.
+pub mod compose;
+pub mod ledger;
+mod notify;
+
+use crate::ServiceError;
+use crate::clock::Clock;
+use crate::domain::auth::Principal;
+use crate::domain::delivery::{Delivery, DeliveryCause};
+use crate::domain::ids::{ProjectId, TaskId};
+use crate::domain::run::{
+    ChartState, LogLevel, MessageRecord, PushRun, RunId, RunKind, RunOutcome,
+};
+use crate::domain::task::{PushTask, TaskState};
+use crate::ports::{
+    ChartSource, DeliveryStore, RunFilter, RunPage, RunStore, ScheduleGateway, TaskStore,
+};
+use crate::services::delivery::DeliveryWorker;
+use crate::services::exception::{charts_for, decide};
+use crate::services::render::{PushView, render_push};
+use crate::services::settings::SettingsService;
+use chrono::{DateTime, Utc};
+use compose::Audience;
+pub use ledger::RunLedger;
+use notify::Notices;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What firing a schedule did.
+#[derive(Debug)]
+pub enum Trigger {
+    Started(Box<PushRun>),
+    /// This scheduled time was already run (Scheduler delivers at least once).
+    Duplicate,
+    /// The task no longer exists (its schedule is being deleted).
+    TaskGone,
+}
+
+/// The ports a push run needs.
+pub struct RunPorts {
+    pub tasks: Arc<dyn TaskStore>,
+    pub runs: Arc<dyn RunStore>,
+    pub deliveries: Arc<dyn DeliveryStore>,
+    pub scheduler: Arc<dyn ScheduleGateway>,
+    pub charts: Arc<dyn ChartSource>,
+    pub clock: Arc<dyn Clock>,
+}
+
+#[derive(Clone)]
+pub struct PushService {
+    ledger: RunLedger,
+    charts: Arc<dyn ChartSource>,
+    worker: DeliveryWorker,
+    retention: chrono::Duration,
+}
+
+impl PushService {
+    /// The service, and the ledger the delivery worker reports to (`DeliveryWorker::with_observer`).
+    pub fn ledger(ports: &RunPorts, settings: SettingsService) -> RunLedger {
+        RunLedger {
+            tasks: ports.tasks.clone(),
+            runs: ports.runs.clone(),
+            deliveries: ports.deliveries.clone(),
+            scheduler: ports.scheduler.clone(),
+            clock: ports.clock.clone(),
+            notices: Notices { settings },
+        }
+    }
+
+    pub fn new(
+        ledger: RunLedger,
+        charts: Arc<dyn ChartSource>,
+        worker: DeliveryWorker,
+        retention: chrono::Duration,
+    ) -> Self {
+        Self {
+            ledger,
+            charts,
+            worker,
+            retention,
+        }
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.ledger.clock.now()
+    }
+
+    fn new_run(
+        &self,
+        task: &PushTask,
+        kind: RunKind,
+        scheduled_for: Option<DateTime<Utc>>,
+    ) -> PushRun {
+        let now = self.now();
+        let mut run = PushRun {
+            id: RunId::at(now),
+            project: task.project.clone(),
+            task: task.id,
+            task_name: task.spec.name.to_string(),
+            kind,
+            scheduled_for,
+            started_at: now,
+            finished_at: None,
+            charts: Vec::new(),
+            message: None,
+            deliveries: Vec::new(),
+            alarms: Vec::new(),
+            outcome: RunOutcome::Sending,
+            log: Vec::new(),
+            version: 1,
+            expires_at: now + self.retention,
+        };
+        let when = scheduled_for
+            .map(|t| format!(" for {t}"))
+            .unwrap_or_default();
+        run.log(
+            now,
+            LogLevel::Info,
+            format!(
+                "{} run of '{}' started{when}",
+                kind.as_str(),
+                task.spec.name
+            ),
+        );
+        run
+    }
+
+    fn finish(&self, run: &mut PushRun, outcome: RunOutcome, why: &str) {
+        let now = self.now();
+        run.log(
+            now,
+            LogLevel::Info,
+            format!("run finished: {} ({why})", outcome.name()),
+        );
+        run.outcome = outcome;
+        run.finished_at = Some(now);
+    }
+
+    /// Checks the charts, applies exception control (scheduled runs only), renders and queues the
+    /// push to `audience`, and queues alarms. Returns the run and every delivery it causes.
+    async fn prepare(
+        &self,
+        task: &PushTask,
+        mut run: PushRun,
+        audience: &Audience,
+    ) -> (PushRun, Vec<Delivery>) {
+        let spec = &task.spec;
+        run.charts = self.charts.check_charts(&spec.page.charts).await;
+        let now = self.now();
+        let lines: Vec<(LogLevel, String)> = run
+            .charts
+            .iter()
+            .map(|check| {
+                let (level, what) = match &check.state {
+                    ChartState::Ok { rows } => (LogLevel::Info, format!("{rows} rows")),
+                    ChartState::Empty => (LogLevel::Warn, "empty".to_owned()),
+                    ChartState::AccessError { reason } => {
+                        (LogLevel::Error, format!("could not be read: {reason}"))
+                    }
+                };
+                (
+                    level,
+                    format!("chart '{}': {what} ({} ms)", check.name, check.elapsed_ms),
+                )
+            })
+            .collect();
+        for (level, line) in lines {
+            run.log(now, level, line);
+        }
+        let decision = if run.kind == RunKind::Scheduled {
+            decide(&spec.exception_control, &run.charts)
+        } else {
+            Default::default()
+        };
+        let cause = DeliveryCause::Run {
+            project: run.project.clone(),
+            run: run.id.to_string(),
+        };
+        let mut pushes = Vec::new();
+        if let Some(reason) = decision.pause {
+            run.log(
+                now,
+                LogLevel::Warn,
+                format!("exception control paused this push ({reason:?} charts)"),
+            );
+            self.finish(
+                &mut run,
+                RunOutcome::Paused { reason },
+                "paused by exception control",
+            );
+        } else if audience.is_empty() {
+            run.log(
+                now,
+                LogLevel::Error,
+                format!("nobody to send to on {:?}", spec.channel),
+            );
+            self.finish(&mut run, RunOutcome::Failed, "no reachable recipient");
+        } else {
+            let view = PushView {
+                task_name: spec.name.as_str(),
+                page_title: spec.page.title.as_str(),
+                share_url: spec
+                    .content
+                    .share_link
+                    .then_some(spec.page.share_url.as_str()),
+                beginning: spec.content.beginning.as_ref().map(|t| t.as_str()),
+                ending: spec.content.ending.as_ref().map(|t| t.as_str()),
+                charts: &run.charts,
+                kind: run.kind,
+                at: run
+                    .scheduled_for
+                    .unwrap_or(now)
+                    .with_timezone(&spec.schedule.timezone()),
+            };
+            match render_push(spec.channel, spec.template, &view) {
+                Ok(rendered) => {
+                    pushes = compose::deliveries(&rendered, audience, &cause, now);
+                    run.message = pushes.first().map(|d| MessageRecord {
+                        channel: spec.channel,
+                        template: spec.template,
+                        body: serde_json::to_value(&d.message).unwrap_or_default(),
+                    });
+                    run.log(
+                        now,
+                        LogLevel::Info,
+                        format!(
+                            "queued {} deliveries to {}",
+                            pushes.len(),
+                            audience.describe()
+                        ),
+                    );
+                }
+                Err(err) => {
+                    run.log(
+                        now,
+                        LogLevel::Error,
+                        format!("the message did not render: {err}"),
+                    );
+                    self.finish(&mut run, RunOutcome::Failed, "render error");
+                }
+            }
+        }
+        run.deliveries = pushes.iter().map(|d| d.id).collect();
+        let mut alarms = Vec::new();
+        for reason in &decision.alarms {
+            let concerned = charts_for(*reason, &run.charts);
+            alarms.extend(
+                self.ledger
+                    .notices
+                    .alarm(task, &run, *reason, decision.pause.is_some(), &concerned)
+                    .await,
+            );
+        }
+        if !alarms.is_empty() {
+            run.log(
+                now,
+                LogLevel::Info,
+                format!("queued {} alarm messages", alarms.len()),
+            );
+        }
+        run.alarms = alarms.iter().map(|d| d.id).collect();
+        pushes.extend(alarms);
+        (run, pushes)
+    }
+
+    /// Runs a task for one scheduled time, once however often the schedule fires for it.
+    #[tracing::instrument(skip_all, fields(project = %project, task_id = %task_id, scheduled_for = %scheduled_for))]
+    pub async fn run_scheduled(
+        &self,
+        project: &ProjectId,
+        task_id: &TaskId,
+        scheduled_for: DateTime<Utc>,
+    ) -> Result<Trigger, ServiceError> {
+        let Some(task) = self.ledger.tasks.get_task(project, task_id).await? else {
+            tracing::warn!("schedule fired for a task that does not exist");
+            return Ok(Trigger::TaskGone);
+        };
+        let mut run = self.new_run(&task, RunKind::Scheduled, Some(scheduled_for));
+        let deliveries = if task.state == TaskState::Enabled {
+            let audience = Audience::of(task.spec.channel, &task.spec.recipients);
+            let (prepared, deliveries) = self.prepare(&task, run, &audience).await;
+            run = prepared;
+            deliveries
+        } else {
+            let why = format!("the task is {}", task.state.as_str());
+            self.finish(
+                &mut run,
+                RunOutcome::Skipped {
+                    reason: why.clone(),
+                },
+                &why,
+            );
+            Vec::new()
+        };
+        self.commit(run, Some((task.id, scheduled_for)), deliveries)
+            .await
+    }
+
+    /// Records a scheduled time that was missed (the local server was down too long) as skipped.
+    pub async fn record_missed(
+        &self,
+        project: &ProjectId,
+        task_id: &TaskId,
+        scheduled_for: DateTime<Utc>,
+        why: &str,
+    ) -> Result<Trigger, ServiceError> {
+        let Some(task) = self.ledger.tasks.get_task(project, task_id).await? else {
+            return Ok(Trigger::TaskGone);
+        };
+        let mut run = self.new_run(&task, RunKind::Scheduled, Some(scheduled_for));
+        self.finish(
+            &mut run,
+            RunOutcome::Skipped {
+                reason: why.to_owned(),
+            },
+            why,
+        );
+        self.commit(run, Some((task.id, scheduled_for)), Vec::new())
+            .await
+    }
+
+    async fn commit(
+        &self,
+        mut run: PushRun,
+        claim: Option<(TaskId, DateTime<Utc>)>,
+        deliveries: Vec<Delivery>,
+    ) -> Result<Trigger, ServiceError> {
+        match self.ledger.write(&mut run, None, claim, deliveries).await {
+            Ok(()) => {
+                tracing::info!(run_id = %run.id, outcome = run.outcome.name(), "run recorded");
+                Ok(Trigger::Started(Box::new(run)))
+            }
+            Err(ServiceError::Conflict(_)) if claim.is_some() => {
+                tracing::info!("this scheduled time was already run");
+                Ok(Trigger::Duplicate)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    async fn load_task(&self, project: &ProjectId, id: &TaskId) -> Result<PushTask, ServiceError> {
+        self.ledger
+            .tasks
+            .get_task(project, id)
+            .await?
+            .ok_or(ServiceError::NotFound("task"))
+    }
+
+    /// Sends the push to its owner only, waits for the provider's answers, and returns the run.
+    pub async fn test_push(
+        &self,
+        who: &Principal,
+        project: &ProjectId,
+        id: &TaskId,
+    ) -> Result<PushRun, ServiceError> {
+        who.check_write(project)?;
+        let task = self.load_task(project, id).await?;
+        let audience = Audience::owner(task.spec.channel, &task.spec.owner);
+        let run = self.new_run(&task, RunKind::Test, None);
+        let (run, deliveries) = self.prepare(&task, run, &audience).await;
+        let Trigger::Started(run) = self.commit(run, None, deliveries).await? else {
+            return Err(ServiceError::Conflict(
+                "the test run could not be recorded".into(),
+            ));
+        };
+        let waits = run
+            .deliveries
+            .iter()
+            .map(|d| self.worker.execute_and_wait(d, Duration::from_secs(30)));
+        for result in futures::future::join_all(waits).await {
+            result?;
+        }
+        Ok(self.ledger.settle(project, &run.id).await?.unwrap_or(*run))
+    }
+
+    /// Pushes now to the task's recipients, whatever its schedule or state; needs `confirm`.
+    pub async fn manual_push(
+        &self,
+        who: &Principal,
+        project: &ProjectId,
+        id: &TaskId,
+        confirm: bool,
+    ) -> Result<PushRun, ServiceError> {
+        who.check_write(project)?;
+        let task = self.load_task(project, id).await?;
+        let audience = Audience::of(task.spec.channel, &task.spec.recipients);
+        if !confirm {
+            return Err(ServiceError::FailedPrecondition {
+                field: Some("confirm".into()),
+                message: format!(
+                    "a manual push of '{}' sends its {:?} message to {} now; send {{\"confirm\": true}}",
+                    task.spec.name,
+                    task.spec.channel,
+                    audience.describe()
+                ),
+            });
+        }
+        let run = self.new_run(&task, RunKind::Manual, None);
+        let (run, deliveries) = self.prepare(&task, run, &audience).await;
+        match self.commit(run, None, deliveries).await? {
+            Trigger::Started(run) => Ok(*run),
+            _ => Err(ServiceError::Conflict(
+                "the manual run could not be recorded".into(),
+            )),
+        }
+    }
+
+    pub async fn list_records(
+        &self,
+        who: &Principal,
+        project: &ProjectId,
+        filter: &RunFilter,
+        after: Option<&RunId>,
+        limit: usize,
+    ) -> Result<RunPage, ServiceError> {
+        who.check_read(project)?;
+        Ok(self
+            .ledger
+            .runs
+            .list_runs(project, filter, after, limit.clamp(1, 100), self.now())
+            .await?)
+    }
+
+    /// A run with its deliveries (push and alarms).
+    pub async fn record(
+        &self,
+        who: &Principal,
+        project: &ProjectId,
+        id: &RunId,
+    ) -> Result<(PushRun, Vec<Delivery>), ServiceError> {
+        who.check_read(project)?;
+        let run = self
+            .ledger
+            .runs
+            .get_run(project, id, self.now())
+            .await?
+            .ok_or(ServiceError::NotFound("record"))?;
+        let mut deliveries = Vec::new();
+        for delivery_id in run.deliveries.iter().chain(&run.alarms) {
+            if let Some(d) = self.ledger.deliveries.get_delivery(delivery_id).await? {
+                deliveries.push(d);
+            }
+        }
+        Ok((run, deliveries))
+    }
+}

@@ -1,0 +1,101 @@
+//! Alarms and stop notices: to the task's group robot (if it has one) and to its owner.
+use super::compose::{Audience, deliveries, robot_delivery};
+use crate::domain::delivery::{Delivery, DeliveryCause};
+use crate::domain::run::{ChartCheck, PauseReason, PushRun};
+use crate::domain::task::PushTask;
+use crate::services::render::{AlarmReason, AlarmView, render_alarm_owner, render_alarm_robot};
+use crate::services::settings::SettingsService;
+
+#[derive(Clone)]
+pub struct Notices {
+    pub(super) settings: SettingsService,
+}
+
+impl Notices {
+    /// A link to the run's record, when a URL prefix is configured.
+    pub async fn record_url(&self, run: &PushRun) -> Option<String> {
+        match self.settings.url_prefix().await {
+            Ok(prefix) => {
+                prefix.map(|p| format!("{p}/projects/{}/records/{}", run.project, run.id))
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "no record link: the settings could not be read");
+                None
+            }
+        }
+    }
+
+    async fn notify(
+        &self,
+        task: &PushTask,
+        run: &PushRun,
+        reason: AlarmReason,
+        paused: bool,
+        charts: &[ChartCheck],
+    ) -> Vec<Delivery> {
+        let record_url = self.record_url(run).await;
+        let view = AlarmView {
+            task_name: task.spec.name.as_str(),
+            project: task.project.as_str(),
+            reason,
+            paused,
+            charts,
+            total_charts: run.charts.len(),
+            record_url: record_url.as_deref(),
+            at: run.started_at.with_timezone(&task.spec.schedule.timezone()),
+        };
+        let cause = DeliveryCause::Run {
+            project: run.project.clone(),
+            run: run.id.to_string(),
+        };
+        let mut out = Vec::new();
+        if let Some(robot) = &task.spec.alarm_robot {
+            match render_alarm_robot(&view) {
+                Ok(body) => out.push(robot_delivery(robot, body, &cause, run.started_at)),
+                Err(err) => tracing::error!(error = %err, "the robot alarm did not render"),
+            }
+        }
+        match render_alarm_owner(task.spec.channel, &view) {
+            Ok(rendered) => {
+                out.extend(deliveries(
+                    &rendered,
+                    &Audience::owner(task.spec.channel, &task.spec.owner),
+                    &cause,
+                    run.started_at,
+                ));
+            }
+            Err(err) => tracing::error!(error = %err, "the owner's alarm did not render"),
+        }
+        out
+    }
+
+    /// The alarm for empty or unreadable charts.
+    pub async fn alarm(
+        &self,
+        task: &PushTask,
+        run: &PushRun,
+        reason: PauseReason,
+        paused: bool,
+        charts: &[ChartCheck],
+    ) -> Vec<Delivery> {
+        let reason = match reason {
+            PauseReason::Empty => AlarmReason::Empty,
+            PauseReason::AccessError => AlarmReason::AccessError,
+        };
+        self.notify(task, run, reason, paused, charts).await
+    }
+
+    /// The notice that the failure limit stopped the task.
+    pub async fn stopped(&self, task: &PushTask, run: &PushRun) -> Vec<Delivery> {
+        self.notify(
+            task,
+            run,
+            AlarmReason::Stopped {
+                failures: task.consecutive_failures,
+            },
+            false,
+            &[],
+        )
+        .await
+    }
+}
