@@ -1148,6 +1148,11 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
         "/v1/settings/channels/{channel}",
         "/v1/settings/channels/{channel}/test",
         "/v1/settings/webhook-sources/{source}",
+        "/v1/projects/{project}/tasks/{task}/test",
+        "/v1/projects/{project}/tasks/{task}/push",
+        "/v1/projects/{project}/records",
+        "/v1/projects/{project}/records/{run}",
+        "/v1/projects/{project}/records/{run}/logs",
     ] {
         assert!(
             paths.contains_key(path),
@@ -1186,7 +1191,7 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
             calls += 1;
         }
     }
-    assert_eq!(calls, 16, "documented operations");
+    assert_eq!(calls, 21, "documented operations");
 }
 
 #[tokio::test]

@@ -19,16 +19,21 @@ pub const SECRETS_FILE: &str = "secrets.json";
 pub struct LocalApp {
     pub router: herald_api::Router,
     pub services: Services,
+    pub scheduler: LocalScheduler,
     pub sandbox: Option<Sandbox>,
 }
 
+/// `serving` is false for one-off commands (`trigger`): they must not start or reconfigure the
+/// sandbox the running server uses.
 pub async fn build(
     config: &Config,
     admin_token: &str,
     addr: SocketAddr,
+    serving: bool,
 ) -> Result<LocalApp, Box<dyn std::error::Error>> {
     let db = Db::open(&config.data_dir.join(DB_FILE))?;
     let store = Arc::new(SqliteStore::new(db.clone()));
+    let scheduler = LocalScheduler::new(db);
     let adapters = Adapters {
         tasks: store.clone(),
         keys: store.clone(),
@@ -36,7 +41,7 @@ pub async fn build(
         runs: store.clone(),
         settings: store.clone(),
         secrets: Arc::new(FileSecretStore::new(config.data_dir.join(SECRETS_FILE))),
-        scheduler: Arc::new(LocalScheduler::new(db)),
+        scheduler: Arc::new(scheduler.clone()),
         charts: Arc::new(HttpChartSource::new(
             ChartLimits::default(),
             config.chart_allow.clone(),
@@ -46,9 +51,10 @@ pub async fn build(
     };
     let settings = herald_api::settings_service(&adapters);
     let record = herald_core::ports::SettingsStore::get_settings(store.as_ref()).await?;
-    let sandbox_on = config
-        .sandbox
-        .unwrap_or_else(|| !sandbox::has_real_channel(&record));
+    let sandbox_on = serving
+        && config
+            .sandbox
+            .unwrap_or_else(|| !sandbox::has_real_channel(&record));
 
     let mut providers = ProvidersConfig::default();
     let sandbox = if sandbox_on {
@@ -74,6 +80,7 @@ pub async fn build(
     Ok(LocalApp {
         router,
         services,
+        scheduler,
         sandbox,
     })
 }

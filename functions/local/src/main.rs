@@ -3,6 +3,7 @@ mod admin_token;
 mod app;
 mod config;
 mod sandbox;
+mod trigger;
 
 use admin_token::AdminToken;
 use tracing_subscriber::EnvFilter;
@@ -16,11 +17,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .init();
     let config = config::Config::from_env()?;
     let admin = admin_token::load_or_create(config.admin_token.clone(), &config.data_dir)?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("trigger") {
+        let trigger_args = trigger::TriggerArgs::parse(&args[1..])?;
+        let app = app::build(&config, admin.token(), config.addr, false).await?;
+        return trigger::run(&app.services.pushes, trigger_args, chrono::Utc::now()).await;
+    }
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
-    let app = app::build(&config, admin.token(), addr).await?;
+    let app = app::build(&config, admin.token(), addr, true).await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let deliveries = herald_embedded::delivery_loop::spawn(app.services.worker.clone(), stopped);
+    let deliveries =
+        herald_embedded::delivery_loop::spawn(app.services.worker.clone(), stopped.clone());
+    let schedules = herald_embedded::schedule_loop::spawn(
+        app.scheduler.clone(),
+        app.services.pushes.clone(),
+        std::sync::Arc::new(herald_core::clock::SystemClock),
+        stopped,
+    );
 
     println!("Herald is listening on http://{addr}");
     match &admin {
@@ -42,7 +56,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     let _ = stop.send(true);
-    let _ = deliveries.await;
+    let _ = tokio::join!(deliveries, schedules);
     tracing::info!("stopped");
     Ok(())
 }

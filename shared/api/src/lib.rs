@@ -71,6 +71,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(routes::tasks::routes())
         .merge(routes::keys::routes())
         .merge(routes::settings::routes())
+        .merge(routes::runs::routes())
 }
 
 /// The OpenAPI document, generated from the same registrations the Router serves, so they cannot drift.

@@ -66,7 +66,9 @@ CREATE TABLE IF NOT EXISTS schedules (
     expression TEXT NOT NULL,
     timezone   TEXT NOT NULL,
     start      TEXT NOT NULL,
-    enabled    INTEGER NOT NULL
+    enabled    INTEGER NOT NULL,
+    -- The last scheduled time the local timer handled (fired, or recorded as missed).
+    last_fired TEXT
 ) WITHOUT ROWID;
 ";
 

@@ -3,6 +3,7 @@ mod db;
 mod deliveries;
 pub mod delivery_loop;
 mod runs;
+pub mod schedule_loop;
 mod schedules;
 mod secrets;
 mod settings;

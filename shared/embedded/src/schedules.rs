@@ -15,6 +15,70 @@ impl LocalScheduler {
     pub fn new(db: Db) -> Self {
         Self { db }
     }
+
+    /// Every schedule with the last time the local timer handled, for the timer loop.
+    pub async fn all(
+        &self,
+    ) -> Result<Vec<(ScheduleDefinition, Option<DateTime<Utc>>)>, SchedulerError> {
+        self.db
+            .call(|conn| {
+                let mut stmt = conn
+                    .prepare_cached("SELECT task_id, project, expression, timezone, start, enabled, last_fired FROM schedules")
+                    .map_err(sql)?;
+                let rows = stmt
+                    .query_map([], |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, String>(2)?,
+                            row.get::<_, String>(3)?,
+                            row.get::<_, String>(4)?,
+                            row.get::<_, bool>(5)?,
+                            row.get::<_, Option<String>>(6)?,
+                        ))
+                    })
+                    .map_err(sql)?;
+                let rows = rows.collect::<Result<Vec<_>, _>>().map_err(sql)?;
+                let time = |t: &str| {
+                    DateTime::parse_from_rfc3339(t)
+                        .map(|d| d.to_utc())
+                        .map_err(|e| SchedulerError::Unavailable(Box::new(e)))
+                };
+                rows.into_iter()
+                    .map(|(task, project, expression, timezone, start, enabled, last)| {
+                        let definition = ScheduleDefinition {
+                            project: ProjectId::parse(project).map_err(|e| SchedulerError::Rejected(e))?,
+                            task: TaskId::parse(&task).map_err(SchedulerError::Rejected)?,
+                            expression,
+                            timezone,
+                            start: time(&start)?,
+                            enabled,
+                        };
+                        Ok((definition, last.as_deref().map(time).transpose()?))
+                    })
+                    .collect()
+            })
+            .await
+    }
+
+    /// Remembers the last scheduled time handled for a task, so a restart neither repeats nor loses it.
+    pub async fn set_last_fired(
+        &self,
+        task: &TaskId,
+        at: DateTime<Utc>,
+    ) -> Result<(), SchedulerError> {
+        let (task, at) = (task.to_string(), at.to_rfc3339());
+        self.db
+            .call(move |conn| {
+                conn.execute(
+                    "UPDATE schedules SET last_fired = ?2 WHERE task_id = ?1",
+                    params![task, at],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
 }
 
 impl From<DbError> for SchedulerError {

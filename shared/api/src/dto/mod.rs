@@ -1,5 +1,6 @@
 //! Wire types: request bodies parsed into domain types, and the views answered.
 pub mod keys;
+pub mod runs;
 pub mod schedule;
 pub mod settings;
 pub mod tasks;

@@ -1,6 +1,7 @@
 //! Handlers, grouped by resource.
 pub mod health;
 pub mod keys;
+pub mod runs;
 pub mod settings;
 pub mod tasks;
 

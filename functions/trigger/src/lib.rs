@@ -1,0 +1,54 @@
+//! The trigger Lambda's handler. EventBridge Scheduler invokes it with the schedule's input, in which
+//! it has replaced `<aws.scheduler.scheduled-time>`; it delivers at least once, and the run's claim
+//! per (task, scheduled time) makes a second delivery a no-op.
+use chrono::{DateTime, Utc};
+use herald_core::domain::ids::{ProjectId, TaskId};
+use herald_core::services::runs::{PushService, Trigger};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// The schedule's input (see the EventBridge Scheduler adapter's `target_input`).
+#[derive(Debug, Deserialize)]
+pub struct ScheduledEvent {
+    pub project_id: String,
+    pub task_id: String,
+    pub scheduled_time: DateTime<Utc>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TriggerError {
+    /// The store or another dependency failed: Scheduler retries the invocation.
+    #[error(transparent)]
+    Service(#[from] herald_core::ServiceError),
+}
+
+/// Runs the task for its scheduled time. Malformed events are logged and dropped (a retry cannot
+/// fix them); failures of the store are returned so Scheduler retries.
+pub async fn handle(pushes: &PushService, event: Value) -> Result<Value, TriggerError> {
+    let event: ScheduledEvent = match serde_json::from_value(event) {
+        Ok(event) => event,
+        Err(err) => {
+            tracing::error!(error = %err, "not a Herald schedule event; dropped");
+            return Ok(json!({ "ignored": err.to_string() }));
+        }
+    };
+    let (Ok(project), Ok(task)) = (
+        ProjectId::parse(event.project_id.clone()),
+        TaskId::parse(&event.task_id),
+    ) else {
+        tracing::error!(project = %event.project_id, task = %event.task_id, "schedule event with invalid ids; dropped");
+        return Ok(json!({ "ignored": "invalid project or task id" }));
+    };
+    Ok(
+        match pushes
+            .run_scheduled(&project, &task, event.scheduled_time)
+            .await?
+        {
+            Trigger::Started(run) => {
+                json!({ "run_id": run.id.to_string(), "outcome": run.outcome.name() })
+            }
+            Trigger::Duplicate => json!({ "duplicate": true }),
+            Trigger::TaskGone => json!({ "task_gone": true }),
+        },
+    )
+}

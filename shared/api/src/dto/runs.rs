@@ -1,0 +1,292 @@
+//! Run records on the wire.
+use chrono::{DateTime, Utc};
+use herald_core::domain::delivery::{AttemptResult, Delivery};
+use herald_core::domain::message::OutboundMessage;
+use herald_core::domain::run::{LogLevel, PushRun, RunOutcome};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A run in a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordSummary {
+    pub id: String,
+    pub task: String,
+    pub task_name: String,
+    /// `scheduled`, `manual` or `test`.
+    pub kind: String,
+    pub scheduled_for: Option<DateTime<Utc>>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// `sending`, `delivered`, `partially_delivered`, `paused`, `failed` or `skipped`.
+    pub outcome: String,
+    /// Why it was paused (`empty`, `access_error`) or skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub charts_ok: usize,
+    pub charts_empty: usize,
+    pub charts_unreadable: usize,
+    pub deliveries: usize,
+}
+
+impl From<&PushRun> for RecordSummary {
+    fn from(run: &PushRun) -> Self {
+        use herald_core::domain::run::ChartState;
+        let count =
+            |pred: fn(&ChartState) -> bool| run.charts.iter().filter(|c| pred(&c.state)).count();
+        Self {
+            id: run.id.to_string(),
+            task: run.task.to_string(),
+            task_name: run.task_name.clone(),
+            kind: run.kind.as_str().to_owned(),
+            scheduled_for: run.scheduled_for,
+            started_at: run.started_at,
+            finished_at: run.finished_at,
+            outcome: run.outcome.name().to_owned(),
+            reason: match &run.outcome {
+                RunOutcome::Paused { reason } => serde_json::to_value(reason)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned)),
+                RunOutcome::Skipped { reason } => Some(reason.clone()),
+                _ => None,
+            },
+            charts_ok: count(|s| matches!(s, ChartState::Ok { .. })),
+            charts_empty: count(|s| matches!(s, ChartState::Empty)),
+            charts_unreadable: count(|s| matches!(s, ChartState::AccessError { .. })),
+            deliveries: run.deliveries.len(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordList {
+    pub items: Vec<RecordSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// One attempt of a delivery and what the provider said.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttemptView {
+    pub attempt: u32,
+    pub at: DateTime<Utc>,
+    /// `accepted` or the failure class (`transient`, `rate_limited`, `config`, `recipient`, `payload`).
+    pub result: String,
+    pub code: Option<i64>,
+    pub answer: String,
+    pub hint: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub invalid_recipients: Vec<String>,
+}
+
+/// A delivery of a run: one provider call.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryView {
+    pub id: String,
+    /// `wecom_app`, `wecom_robot`, `feishu` or `smtp`.
+    pub provider: String,
+    /// Who it went to, in short.
+    pub to: String,
+    /// `queued`, `sending`, `delivered` or `dead`.
+    pub status: String,
+    pub attempts: u32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub dead_reason: Option<String>,
+    pub history: Vec<AttemptView>,
+}
+
+fn recipients_of(message: &OutboundMessage) -> String {
+    match message {
+        OutboundMessage::WecomApp(m) => {
+            let mut parts = Vec::new();
+            if !m.to_users.is_empty() {
+                let first: Vec<&str> = m.to_users.iter().take(3).map(|u| u.as_str()).collect();
+                let more = m.to_users.len().saturating_sub(3);
+                parts.push(if more > 0 {
+                    format!("{} and {more} more", first.join(", "))
+                } else {
+                    first.join(", ")
+                });
+            }
+            if !m.to_parties.is_empty() {
+                parts.push(format!("{} departments", m.to_parties.len()));
+            }
+            if !m.to_tags.is_empty() {
+                parts.push(format!("{} tags", m.to_tags.len()));
+            }
+            parts.join("; ")
+        }
+        OutboundMessage::WecomRobot(_) => "the group robot".to_owned(),
+        OutboundMessage::Feishu(m) => match &m.to {
+            herald_core::domain::message::FeishuRecipient::OpenId(id) => id.to_string(),
+            herald_core::domain::message::FeishuRecipient::Email(e) => e.to_string(),
+            herald_core::domain::message::FeishuRecipient::Mobile(m) => m.clone(),
+        },
+        OutboundMessage::Email(m) => m.to.to_string(),
+    }
+}
+
+impl From<&Delivery> for DeliveryView {
+    fn from(d: &Delivery) -> Self {
+        Self {
+            id: d.id.to_string(),
+            provider: d.message.provider().as_str().to_owned(),
+            to: recipients_of(&d.message),
+            status: d.status.as_str().to_owned(),
+            attempts: d.attempts,
+            next_attempt_at: if d.status.is_final() {
+                None
+            } else {
+                d.next_due
+            },
+            dead_reason: d.dead_reason.clone(),
+            history: d
+                .history
+                .iter()
+                .map(|a| match &a.result {
+                    AttemptResult::Accepted { receipt } => AttemptView {
+                        attempt: a.number,
+                        at: a.finished_at,
+                        result: "accepted".into(),
+                        code: None,
+                        answer: receipt.answer.clone(),
+                        hint: None,
+                        invalid_recipients: receipt.invalid_recipients.clone(),
+                    },
+                    AttemptResult::Failed { error } => AttemptView {
+                        attempt: a.number,
+                        at: a.finished_at,
+                        result: serde_json::to_value(&error.failure)
+                            .ok()
+                            .and_then(|v| v["class"].as_str().map(str::to_owned))
+                            .unwrap_or_default(),
+                        code: error.code,
+                        answer: error.message.clone(),
+                        hint: error.hint.clone(),
+                        invalid_recipients: vec![],
+                    },
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A run in full: charts, the rendered message, every delivery with the providers' answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordDetail {
+    #[serde(flatten)]
+    pub summary: RecordSummary,
+    #[schema(value_type = Vec<Object>)]
+    pub charts: Vec<herald_core::domain::run::ChartCheck>,
+    /// The message as the provider got it.
+    #[schema(value_type = Option<Object>)]
+    pub message: Option<herald_core::domain::run::MessageRecord>,
+    pub deliveries: Vec<DeliveryView>,
+    pub alarms: Vec<DeliveryView>,
+}
+
+impl RecordDetail {
+    pub fn new(run: &PushRun, deliveries: &[Delivery]) -> Self {
+        let view = |ids: &[herald_core::domain::delivery::DeliveryId]| {
+            ids.iter()
+                .filter_map(|id| deliveries.iter().find(|d| d.id == *id))
+                .map(DeliveryView::from)
+                .collect()
+        };
+        Self {
+            summary: RecordSummary::from(run),
+            charts: run.charts.clone(),
+            message: run.message.clone(),
+            deliveries: view(&run.deliveries),
+            alarms: view(&run.alarms),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LogLineView {
+    pub at: DateTime<Utc>,
+    /// `info`, `warn` or `error`.
+    pub level: String,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LogList {
+    pub items: Vec<LogLineView>,
+}
+
+/// The run's own log lines and every delivery attempt, in time order.
+pub fn log_lines(run: &PushRun, deliveries: &[Delivery]) -> LogList {
+    let level = |l: LogLevel| match l {
+        LogLevel::Info => "info",
+        LogLevel::Warn => "warn",
+        LogLevel::Error => "error",
+    };
+    let mut items: Vec<LogLineView> = run
+        .log
+        .iter()
+        .map(|l| LogLineView {
+            at: l.at,
+            level: level(l.level).into(),
+            message: l.message.clone(),
+        })
+        .collect();
+    for d in deliveries {
+        let to = recipients_of(&d.message);
+        for a in &d.history {
+            let (lvl, what) = match &a.result {
+                AttemptResult::Accepted { receipt } => {
+                    ("info", format!("accepted: {}", receipt.answer))
+                }
+                AttemptResult::Failed { error } => (
+                    "warn",
+                    format!(
+                        "failed ({}): {}",
+                        error.code.map(|c| c.to_string()).unwrap_or_default(),
+                        error.message
+                    ),
+                ),
+            };
+            items.push(LogLineView {
+                at: a.finished_at,
+                level: lvl.into(),
+                message: format!(
+                    "{} to {to}, attempt {}: {what}",
+                    d.message.provider().as_str(),
+                    a.number
+                ),
+            });
+        }
+        if let Some(reason) = &d.dead_reason {
+            items.push(LogLineView {
+                at: d.updated_at,
+                level: "error".into(),
+                message: format!(
+                    "{} to {to} given up: {reason}",
+                    d.message.provider().as_str()
+                ),
+            });
+        }
+    }
+    items.sort_by_key(|l| l.at);
+    LogList { items }
+}
+
+/// Query of the records list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RecordQuery {
+    /// Only this task's runs.
+    pub task: Option<String>,
+    /// `delivered`, `partially_delivered`, `paused`, `failed`, `skipped` or `sending`.
+    pub outcome: Option<String>,
+    /// `scheduled`, `manual` or `test`.
+    pub kind: Option<String>,
+    /// Runs started at or after (RFC 3339).
+    pub from: Option<String>,
+    /// Runs started at or before (RFC 3339).
+    pub to: Option<String>,
+    pub cursor: Option<String>,
+    /// 1-100, default 20.
+    pub limit: Option<usize>,
+}

@@ -1,0 +1,194 @@
+//! Test and manual pushes, and the push records with their logs.
+use crate::AppState;
+use crate::dto::runs::{LogList, RecordDetail, RecordList, RecordQuery, RecordSummary, log_lines};
+use crate::dto::tasks::ConfirmBody;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Caller, RawBody, parse_query, project_id, task_id};
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use herald_core::domain::run::{RunId, RunKind};
+use herald_core::ports::RunFilter;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+const OUTCOMES: [&str; 6] = [
+    "sending",
+    "delivered",
+    "partially_delivered",
+    "paused",
+    "failed",
+    "skipped",
+];
+
+fn run_id(raw: &str) -> Result<RunId, ApiError> {
+    RunId::parse(raw).map_err(|_| ApiError::not_found("record"))
+}
+
+fn time(field: &str, raw: &Option<String>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    raw.as_deref()
+        .map(|t| {
+            DateTime::parse_from_rfc3339(t)
+                .map(|d| d.to_utc())
+                .map_err(|_| {
+                    ApiError::invalid(
+                        field,
+                        "must be an RFC 3339 time such as 2026-12-01T00:00:00+08:00",
+                    )
+                })
+        })
+        .transpose()
+}
+
+/// Pushes the task to its owner only, waits for the providers' answers, and returns the run.
+#[utoipa::path(post, path = "/v1/projects/{project}/tasks/{task}/test", tag = "runs",
+    params(("project" = String, Path), ("task" = String, Path)),
+    responses((status = 200, body = RecordDetail), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn test_push(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path((project, task)): Path<(String, String)>,
+) -> Result<Json<RecordDetail>, ApiError> {
+    let project = project_id(&project)?;
+    let run = state
+        .pushes
+        .test_push(&who, &project, &task_id(&task)?)
+        .await?;
+    let (run, deliveries) = state.pushes.record(&who, &project, &run.id).await?;
+    Ok(Json(RecordDetail::new(&run, &deliveries)))
+}
+
+/// Pushes now to the task's recipients (bypassing its schedule and state); needs `{"confirm": true}`.
+#[utoipa::path(post, path = "/v1/projects/{project}/tasks/{task}/push", tag = "runs", request_body = ConfirmBody,
+    params(("project" = String, Path), ("task" = String, Path)),
+    responses((status = 202, body = RecordDetail), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn manual_push(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path((project, task)): Path<(String, String)>,
+    body: RawBody,
+) -> Result<(StatusCode, Json<RecordDetail>), ApiError> {
+    let project = project_id(&project)?;
+    who.check_write(&project)?;
+    let confirm = body.json_or_default::<ConfirmBody>()?.confirm;
+    let run = state
+        .pushes
+        .manual_push(&who, &project, &task_id(&task)?, confirm)
+        .await?;
+    let (run, deliveries) = state.pushes.record(&who, &project, &run.id).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(RecordDetail::new(&run, &deliveries)),
+    ))
+}
+
+/// A project's runs, newest first.
+#[utoipa::path(get, path = "/v1/projects/{project}/records", tag = "runs", params(("project" = String, Path), RecordQuery),
+    responses((status = 200, body = RecordList), (status = 400, body = ErrorBody)))]
+async fn list_records(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(project): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<RecordList>, ApiError> {
+    let project = project_id(&project)?;
+    who.check_read(&project)?;
+    let q: RecordQuery = parse_query(query.as_deref())?;
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be 1-100"));
+    }
+    if let Some(outcome) = q.outcome.as_deref().filter(|o| !OUTCOMES.contains(o)) {
+        return Err(ApiError::invalid(
+            "outcome",
+            format!("unknown outcome '{outcome}' (use {})", OUTCOMES.join(", ")),
+        ));
+    }
+    let kind = match q.kind.as_deref() {
+        None => None,
+        Some("scheduled") => Some(RunKind::Scheduled),
+        Some("manual") => Some(RunKind::Manual),
+        Some("test") => Some(RunKind::Test),
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "kind",
+                format!("unknown kind '{other}' (use scheduled, manual or test)"),
+            ));
+        }
+    };
+    let task = q
+        .task
+        .as_deref()
+        .map(|t| {
+            herald_core::domain::ids::TaskId::parse(t).map_err(|m| ApiError::invalid("task", m))
+        })
+        .transpose()?;
+    let filter = RunFilter {
+        task,
+        outcome: q.outcome.clone(),
+        kind,
+        from: time("from", &q.from)?,
+        to: time("to", &q.to)?,
+    };
+    let after = q
+        .cursor
+        .as_deref()
+        .map(|c| {
+            let bad = || ApiError::invalid("cursor", "is not a cursor this API gave out");
+            let text = B64
+                .decode(c)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(bad)?;
+            RunId::parse(&text).map_err(|_| bad())
+        })
+        .transpose()?;
+    let page = state
+        .pushes
+        .list_records(&who, &project, &filter, after.as_ref(), limit)
+        .await?;
+    Ok(Json(RecordList {
+        items: page.items.iter().map(RecordSummary::from).collect(),
+        next_cursor: page.next_after.map(|id| B64.encode(id.to_string())),
+    }))
+}
+
+/// One run in full: charts, message, deliveries with the providers' answers and attempts.
+#[utoipa::path(get, path = "/v1/projects/{project}/records/{run}", tag = "runs",
+    params(("project" = String, Path), ("run" = String, Path)),
+    responses((status = 200, body = RecordDetail), (status = 404, body = ErrorBody)))]
+async fn get_record(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path((project, run)): Path<(String, String)>,
+) -> Result<Json<RecordDetail>, ApiError> {
+    let project = project_id(&project)?;
+    let (run, deliveries) = state.pushes.record(&who, &project, &run_id(&run)?).await?;
+    Ok(Json(RecordDetail::new(&run, &deliveries)))
+}
+
+/// The run's log: its own lines and every delivery attempt, in time order.
+#[utoipa::path(get, path = "/v1/projects/{project}/records/{run}/logs", tag = "runs",
+    params(("project" = String, Path), ("run" = String, Path)),
+    responses((status = 200, body = LogList), (status = 404, body = ErrorBody)))]
+async fn get_logs(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path((project, run)): Path<(String, String)>,
+) -> Result<Json<LogList>, ApiError> {
+    let project = project_id(&project)?;
+    let (run, deliveries) = state.pushes.record(&who, &project, &run_id(&run)?).await?;
+    Ok(Json(log_lines(&run, &deliveries)))
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(test_push))
+        .routes(routes!(manual_push))
+        .routes(routes!(list_records))
+        .routes(routes!(get_record))
+        .routes(routes!(get_logs))
+}
