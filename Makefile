@@ -4,7 +4,7 @@
 #   make lint    rustfmt check and clippy with warnings as errors
 #   make build   Lambda bootstrap binaries (cargo lambda, arm64) under target/lambda/
 #   make deploy  sam build + sam deploy --guided (needs AWS credentials; see template.yaml)
-#   make bench   cargo bench
+#   make bench   delivery benchmark: Herald vs provider minimum vs Apprise (release build)
 #   make clean   build output; `make distclean` also drops the Python virtualenv
 
 SHELL := /bin/bash
@@ -15,8 +15,8 @@ SHELL := /bin/bash
 CARGO ?= cargo
 VENV := .venv
 # Lambda crates that `make build` packages (each becomes target/lambda/<crate>/bootstrap).
-# trigger, delivery and ticket-webhook join this list when their crates land.
-LAMBDA_PACKAGES := task-api
+# ticket-webhook joins this list when its crate lands.
+LAMBDA_PACKAGES := task-api trigger delivery
 LAMBDA_ARCH ?= --arm64
 CARGO_LAMBDA_VERSION := 1.9.2
 
@@ -64,8 +64,10 @@ deploy: lambda-tools
 	export PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_BETA_RUST_CARGO_LAMBDA=1; \
 	sam build && sam deploy --guided
 
+# Release build of herald-bench, Apprise 2.2.0 into .venv, then one side-by-side run against the
+# fakes on loopback (~5 min on 2 cores): stdout plus target/bench/delivery.{md,json}.
 bench:
-	$(CARGO) bench --workspace
+	CARGO=$(CARGO) VENV=$(VENV) bash scripts/bench.sh
 
 clean:
 	$(CARGO) clean
