@@ -38,6 +38,14 @@ pub enum Channel {
 }
 
 impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Wecom => "WeCom",
+            Self::Feishu => "Feishu",
+            Self::Email => "e-mail",
+        }
+    }
+
     pub fn parse(value: &str) -> Result<Self, super::ParseError> {
         match value {
             "wecom" => Ok(Self::Wecom),

@@ -169,6 +169,13 @@ impl PushService {
         for (level, line) in lines {
             run.log(now, level, line);
         }
+        if run.kind != RunKind::Test && !spec.recipients.contacts.is_empty() {
+            // Contacts resolve through the contacts directory, which ticket notifications bring.
+            run.log(now, LogLevel::Warn, format!(
+                "{} contact recipient(s) not reached: contacts are not resolved for push tasks yet",
+                spec.recipients.contacts.len()
+            ));
+        }
         let decision = if run.kind == RunKind::Scheduled {
             decide(&spec.exception_control, &run.charts)
         } else {
@@ -194,7 +201,7 @@ impl PushService {
             run.log(
                 now,
                 LogLevel::Error,
-                format!("nobody to send to on {:?}", spec.channel),
+                format!("nobody to send to on {}", spec.channel.as_str()),
             );
             self.finish(&mut run, RunOutcome::Failed, "no reachable recipient");
         } else {
@@ -390,9 +397,9 @@ impl PushService {
             return Err(ServiceError::FailedPrecondition {
                 field: Some("confirm".into()),
                 message: format!(
-                    "a manual push of '{}' sends its {:?} message to {} now; send {{\"confirm\": true}}",
+                    "a manual push of '{}' sends its {} message to {} now; send {{\"confirm\": true}}",
                     task.spec.name,
-                    task.spec.channel,
+                    task.spec.channel.as_str(),
                     audience.describe()
                 ),
             });
