@@ -9,8 +9,8 @@ use herald_core::domain::message::{EmailMessage, OutboundMessage};
 use herald_core::domain::run::{PushRun, RunId, RunKind, RunOutcome};
 use herald_core::domain::task::{PushTask, TaskState};
 use herald_core::ports::{
-    DeliveryStore, KeyStore, RunFilter, RunStore, RunWrite, SettingsRecord, SettingsStore,
-    StoreError, TaskStore,
+    ContactStore, DeliveryStore, KeyStore, RunFilter, RunStore, RunWrite, SettingsRecord,
+    SettingsStore, StoreError, TaskStore,
 };
 use std::sync::Arc;
 
@@ -816,7 +816,11 @@ macro_rules! store_contract {
             settings_start_empty_and_are_written_only_over_the_version_read,
             a_scheduled_time_is_claimed_once_and_a_lost_claim_writes_nothing,
             a_run_is_settled_once_with_its_task_counters,
-            runs_are_listed_newest_first_with_filters_and_expire
+            runs_are_listed_newest_first_with_filters_and_expire,
+            a_contact_is_stored_found_and_replaced,
+            contacts_are_listed_in_id_order_in_pages_without_gaps_or_repeats,
+            deleting_a_contact_removes_it_and_a_second_delete_is_not_found,
+            get_contacts_answers_those_that_exist_in_the_order_asked
         );
     };
     (@cases $make:expr; $($case:ident),+) => {
@@ -827,4 +831,178 @@ macro_rules! store_contract {
             }
         )+
     };
+}
+
+// ------------------------------------------------------------------------------------------ contacts
+
+/// A contact reachable by e-mail (and WeCom), written at `updated_at`.
+pub fn contact(id: &str, name: &str, updated_at: &str) -> herald_core::domain::contact::Contact {
+    use herald_core::domain::contact::{Contact, ContactDetails, ContactName, Language};
+    use herald_core::domain::recipients::{EmailAddress, WecomUserId};
+    let details = ContactDetails {
+        name: ContactName::parse(name).expect("name"),
+        email: Some(EmailAddress::parse(format!("{id}@example.com")).expect("email")),
+        mobile: None,
+        wecom_user: Some(WecomUserId::parse(id).expect("wecom user")),
+        feishu_open_id: None,
+        language: Language::Zh,
+    };
+    Contact::new(contact_id(id), details, at(updated_at)).expect("reachable contact")
+}
+
+pub fn contact_id(id: &str) -> herald_core::domain::ids::ContactId {
+    herald_core::domain::ids::ContactId::parse(id).expect("contact id")
+}
+
+pub async fn a_contact_is_stored_found_and_replaced<S: ContactStore>(store: Arc<S>) {
+    use herald_core::domain::contact::{Contact, ContactDetails, ContactName, Language, Mobile};
+    use herald_core::domain::recipients::FeishuOpenId;
+    // Arrange
+    let first = contact("wang", "王五", "2026-11-25T01:00:00Z");
+    assert_eq!(store.get_contact(first.id()).await.expect("get"), None);
+
+    // Act
+    store.put_contact(&first).await.expect("put");
+    let replacement = Contact::new(
+        contact_id("wang"),
+        ContactDetails {
+            name: ContactName::parse("Wang Wu").expect("name"),
+            email: None,
+            mobile: Some(Mobile::parse("+8613800000000").expect("mobile")),
+            wecom_user: None,
+            feishu_open_id: Some(FeishuOpenId::parse("ou_abc123").expect("open id")),
+            language: Language::En,
+        },
+        at("2026-11-25T02:00:00Z"),
+    )
+    .expect("contact");
+    let before = store.get_contact(first.id()).await.expect("get");
+    store.put_contact(&replacement).await.expect("replace");
+
+    // Assert
+    assert_eq!(before, Some(first));
+    assert_eq!(
+        store.get_contact(replacement.id()).await.expect("get"),
+        Some(replacement.clone())
+    );
+    let page = store.list_contacts(None, 10).await.expect("list");
+    assert_eq!(page.items, vec![replacement]);
+    assert_eq!(page.next_after, None);
+}
+
+pub async fn contacts_are_listed_in_id_order_in_pages_without_gaps_or_repeats<S: ContactStore>(
+    store: Arc<S>,
+) {
+    // Arrange: written out of order
+    let ids = ["li", "a-1", "zhang", "Bob", "wang", "chen", "a_2"];
+    for id in ids {
+        store
+            .put_contact(&contact(id, id, "2026-11-25T01:00:00Z"))
+            .await
+            .expect("put");
+    }
+    let mut expected: Vec<&str> = ids.to_vec();
+    expected.sort_unstable();
+
+    // Act
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    let mut after = None;
+    loop {
+        let page = store.list_contacts(after.as_ref(), 3).await.expect("list");
+        pages += 1;
+        assert!(page.items.len() <= 3);
+        seen.extend(page.items.iter().map(|c| c.id().to_string()));
+        match page.next_after {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+
+    // Assert
+    assert_eq!(seen, expected);
+    assert_eq!(pages, 3);
+    let exact = store.list_contacts(None, 7).await.expect("list");
+    assert_eq!(exact.items.len(), 7);
+    assert_eq!(
+        exact.next_after, None,
+        "a full last page has no next cursor"
+    );
+    let tail = store
+        .list_contacts(Some(&contact_id("wang")), 10)
+        .await
+        .expect("list");
+    assert_eq!(
+        tail.items
+            .iter()
+            .map(|c| c.id().as_str())
+            .collect::<Vec<_>>(),
+        vec!["zhang"]
+    );
+}
+
+pub async fn deleting_a_contact_removes_it_and_a_second_delete_is_not_found<S: ContactStore>(
+    store: Arc<S>,
+) {
+    let c = contact("wang", "王五", "2026-11-25T01:00:00Z");
+    store.put_contact(&c).await.expect("put");
+    store
+        .put_contact(&contact("li", "李四", "2026-11-25T01:00:00Z"))
+        .await
+        .expect("put");
+
+    store.delete_contact(c.id()).await.expect("delete");
+
+    assert_eq!(store.get_contact(c.id()).await.expect("get"), None);
+    assert!(matches!(
+        store.delete_contact(c.id()).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete_contact(&contact_id("nobody")).await,
+        Err(StoreError::NotFound)
+    ));
+    let page = store.list_contacts(None, 10).await.expect("list");
+    assert_eq!(
+        page.items
+            .iter()
+            .map(|c| c.id().as_str())
+            .collect::<Vec<_>>(),
+        vec!["li"]
+    );
+}
+
+pub async fn get_contacts_answers_those_that_exist_in_the_order_asked<S: ContactStore>(
+    store: Arc<S>,
+) {
+    // Arrange: 150 contacts, more than one DynamoDB BatchGetItem holds
+    for i in 0..150 {
+        store
+            .put_contact(&contact(
+                &format!("u{i:03}"),
+                "someone",
+                "2026-11-25T01:00:00Z",
+            ))
+            .await
+            .expect("put");
+    }
+    let mut asked: Vec<_> = (0..150)
+        .rev()
+        .map(|i| contact_id(&format!("u{i:03}")))
+        .collect();
+    asked.insert(10, contact_id("missing"));
+    asked.push(contact_id("u007"));
+
+    // Act
+    let found = store.get_contacts(&asked).await.expect("get many");
+    let none = store.get_contacts(&[]).await.expect("get none");
+
+    // Assert: missing skipped, repeats once, in the order asked
+    let expected: Vec<String> = (0..150).rev().map(|i| format!("u{i:03}")).collect();
+    assert_eq!(
+        found.iter().map(|c| c.id().to_string()).collect::<Vec<_>>(),
+        expected
+    );
+    assert_eq!(found[0], contact("u149", "someone", "2026-11-25T01:00:00Z"));
+    assert!(none.is_empty());
 }

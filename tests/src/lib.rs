@@ -4,6 +4,7 @@ pub mod contract;
 pub mod http;
 pub mod moto;
 pub mod providers;
+pub mod push;
 
 use herald_api::AppState;
 use herald_core::clock::{Clock, ManualClock};
@@ -52,6 +53,7 @@ pub trait AllStores:
     + herald_core::ports::KeyStore
     + herald_core::ports::DeliveryStore
     + herald_core::ports::SettingsStore
+    + herald_core::ports::ContactStore
     + 'static
 {
 }
@@ -62,6 +64,7 @@ impl<S> AllStores for S where
         + herald_core::ports::KeyStore
         + herald_core::ports::DeliveryStore
         + herald_core::ports::SettingsStore
+        + herald_core::ports::ContactStore
         + 'static
 {
 }
@@ -81,6 +84,7 @@ pub fn adapters_over<S: AllStores>(
         keys: store.clone(),
         deliveries: store.clone(),
         runs: store.clone(),
+        contacts: store.clone(),
         settings: store,
         secrets: Arc::new(FileSecretStore::new(secrets)),
         scheduler,

@@ -332,7 +332,7 @@ async fn with_a_fifth_of_calls_failing_a_thousand_deliveries_arrive_exactly_once
     let fakes = fakes(&wecom_users, 300).await;
     let mut config = fakes.config();
     // Feishu's 50/s is tested elsewhere; here it would only make the test slow.
-    config.feishu.per_second = std::num::NonZeroU32::new(5000).expect("nonzero");
+    config.feishu.quota.max = 5000;
     // The clients' time moves with the worker's: a failed token fetch is remembered for 2 s of
     // that time, which the worker's backoff then really waits out.
     let engine = Engine::in_manual_time(NOW, config);

@@ -40,6 +40,7 @@ pub async fn build(
         deliveries: store.clone(),
         runs: store.clone(),
         settings: store.clone(),
+        contacts: store.clone(),
         secrets: Arc::new(FileSecretStore::new(config.data_dir.join(SECRETS_FILE))),
         scheduler: Arc::new(scheduler.clone()),
         charts: Arc::new(HttpChartSource::new(

@@ -23,6 +23,7 @@ pub struct AppState {
     pub keys: KeyService,
     pub settings: SettingsService,
     pub channel_tests: ChannelTestService,
+    pub contacts: herald_core::services::contacts::ContactService,
     pub pushes: herald_core::services::runs::PushService,
 }
 
@@ -33,6 +34,7 @@ impl From<&Services> for AppState {
             keys: services.keys.clone(),
             settings: services.settings.clone(),
             channel_tests: services.channel_tests.clone(),
+            contacts: services.contacts.clone(),
             pushes: services.pushes.clone(),
         }
     }
@@ -72,6 +74,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(routes::keys::routes())
         .merge(routes::settings::routes())
         .merge(routes::runs::routes())
+        .merge(routes::contacts::routes())
 }
 
 /// The OpenAPI document, generated from the same registrations the Router serves, so they cannot drift.

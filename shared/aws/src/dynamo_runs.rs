@@ -8,7 +8,7 @@ use crate::dynamo_deliveries::{due_key, item as delivery_item};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
-use herald_core::domain::ids::ProjectId;
+use herald_core::domain::ids::{ProjectId, TaskId};
 use herald_core::domain::run::{PushRun, RunId};
 use herald_core::ports::{RunFilter, RunPage, RunStore, RunWrite, StoreError};
 use std::collections::HashMap;
@@ -18,6 +18,10 @@ const MAX_TRANSACTION_ITEMS: usize = 100;
 
 fn run_sk(id: &RunId) -> String {
     format!("RUN#{id}")
+}
+
+fn claim_sk(task: &TaskId, at: DateTime<Utc>) -> String {
+    format!("RUNCLAIM#{task}#{}", due_key(at))
 }
 
 fn epoch(at: DateTime<Utc>) -> u64 {
@@ -85,10 +89,7 @@ impl RunStore for DynamoStore {
         if let Some((task, at)) = write.claim {
             let claim = HashMap::from([
                 ("PK".to_owned(), s(project_pk(&run.project))),
-                (
-                    "SK".to_owned(),
-                    s(format!("RUNCLAIM#{task}#{}", due_key(at))),
-                ),
+                ("SK".to_owned(), s(claim_sk(&task, at))),
                 ("kind".to_owned(), s("run_claim")),
                 ("run_id".to_owned(), s(run.id.to_string())),
                 ("expires_at".to_owned(), n(epoch(run.expires_at))),
@@ -149,6 +150,26 @@ impl RunStore for DynamoStore {
             self.transact(items).await?;
         }
         Ok(())
+    }
+
+    async fn is_claimed(
+        &self,
+        project: &ProjectId,
+        task: &TaskId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(project_pk(project)))
+            .key("SK", s(claim_sk(task, at)))
+            .projection_expression("PK")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out.item.is_some())
     }
 
     async fn get_run(

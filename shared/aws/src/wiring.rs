@@ -84,6 +84,7 @@ impl AwsConfig {
             keys: store.clone(),
             deliveries: store.clone(),
             runs: store.clone(),
+            contacts: store.clone(),
             settings: store,
             // A secret rotated elsewhere is picked up within a minute.
             secrets: Arc::new(SecretsManagerStore::new(

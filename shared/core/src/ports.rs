@@ -307,6 +307,14 @@ pub struct RunPage {
 #[async_trait]
 pub trait RunStore: Send + Sync {
     async fn write_run(&self, write: RunWrite<'_>) -> Result<(), StoreError>;
+    /// Whether a scheduled time of a task has been claimed (a cheap check before the work; the
+    /// claim in `write_run` is what guarantees a single run).
+    async fn is_claimed(
+        &self,
+        project: &ProjectId,
+        task: &TaskId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     /// A run that has not expired at `now`.
     async fn get_run(
         &self,
@@ -322,4 +330,40 @@ pub trait RunStore: Send + Sync {
         limit: usize,
         now: DateTime<Utc>,
     ) -> Result<RunPage, StoreError>;
+}
+
+/// One page of contacts, in id order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactPage {
+    pub items: Vec<crate::domain::contact::Contact>,
+    /// Where the next page starts, if there is one.
+    pub next_after: Option<crate::domain::ids::ContactId>,
+}
+
+/// The contacts directory, by contact id.
+#[async_trait]
+pub trait ContactStore: Send + Sync {
+    /// Creates the contact or replaces the one with its id.
+    async fn put_contact(
+        &self,
+        contact: &crate::domain::contact::Contact,
+    ) -> Result<(), StoreError>;
+    async fn get_contact(
+        &self,
+        id: &crate::domain::ids::ContactId,
+    ) -> Result<Option<crate::domain::contact::Contact>, StoreError>;
+    /// Contacts in ascending id order, starting after `after`.
+    async fn list_contacts(
+        &self,
+        after: Option<&crate::domain::ids::ContactId>,
+        limit: usize,
+    ) -> Result<ContactPage, StoreError>;
+    /// `NotFound` if there was no such contact.
+    async fn delete_contact(&self, id: &crate::domain::ids::ContactId) -> Result<(), StoreError>;
+    /// The contacts among `ids` that exist, in the order of `ids`; missing ids are skipped and
+    /// repeated ones answered once.
+    async fn get_contacts(
+        &self,
+        ids: &[crate::domain::ids::ContactId],
+    ) -> Result<Vec<crate::domain::contact::Contact>, StoreError>;
 }

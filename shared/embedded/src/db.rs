@@ -60,6 +60,10 @@ CREATE TABLE IF NOT EXISTS run_claims (
     expires_at    TEXT NOT NULL,
     PRIMARY KEY (project, task_id, scheduled_for)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS contacts (
+    id  TEXT PRIMARY KEY,
+    doc TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS schedules (
     task_id    TEXT PRIMARY KEY,
     project    TEXT NOT NULL,

@@ -6,7 +6,7 @@ use herald_core::services::delivery::DeliveryWorker;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 
 /// Deliveries in flight per provider.
 const PER_PROVIDER: usize = 16;
@@ -27,6 +27,8 @@ pub fn spawn(
         .map(|p| (p, Arc::new(Semaphore::new(PER_PROVIDER))))
         .collect();
         let in_flight = Arc::new(Mutex::new(HashSet::new()));
+        // A finished send frees a slot: look for more work at once instead of at the next poll.
+        let freed = Arc::new(Notify::new());
         loop {
             for (provider, budget) in &budgets {
                 // Ask each provider for only as many as it has room for: a provider with a backlog
@@ -68,6 +70,7 @@ pub fn spawn(
             }
             tokio::select! {
                 _ = tokio::time::sleep(POLL) => {}
+                _ = freed.notified() => {}
                 _ = shutdown.changed() => break,
             }
         }

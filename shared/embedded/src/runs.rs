@@ -4,7 +4,7 @@ use crate::deliveries::{due_key, read as read_delivery, write as write_delivery}
 use crate::store::{SqliteStore, from_doc, replace_task_in, sql, sql_version, to_doc};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use herald_core::domain::ids::ProjectId;
+use herald_core::domain::ids::{ProjectId, TaskId};
 use herald_core::domain::run::{PushRun, RunId};
 use herald_core::ports::{RunFilter, RunPage, RunStore, RunWrite, StoreError};
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -88,6 +88,27 @@ impl RunStore for SqliteStore {
                     replace_task_in(&tx, task, *version)?;
                 }
                 tx.commit().map_err(sql)
+            })
+            .await
+    }
+
+    async fn is_claimed(
+        &self,
+        project: &ProjectId,
+        task: &TaskId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (project, task, at) = (project.to_string(), task.to_string(), due_key(at));
+        self.db
+            .call(move |conn| {
+                conn.query_row(
+                    "SELECT 1 FROM run_claims WHERE project = ?1 AND task_id = ?2 AND scheduled_for = ?3",
+                    params![project, task, at],
+                    |_| Ok(()),
+                )
+                .optional()
+                .map(|found| found.is_some())
+                .map_err(sql)
             })
             .await
     }

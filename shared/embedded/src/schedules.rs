@@ -47,7 +47,7 @@ impl LocalScheduler {
                 rows.into_iter()
                     .map(|(task, project, expression, timezone, start, enabled, last)| {
                         let definition = ScheduleDefinition {
-                            project: ProjectId::parse(project).map_err(|e| SchedulerError::Rejected(e))?,
+                            project: ProjectId::parse(project).map_err(SchedulerError::Rejected)?,
                             task: TaskId::parse(&task).map_err(SchedulerError::Rejected)?,
                             expression,
                             timezone,

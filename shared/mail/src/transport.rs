@@ -16,7 +16,7 @@ pub(crate) type Transport = AsyncSmtpTransport<Tokio1Executor>;
 /// Transports kept at once; the least recently used goes first (credentials rarely change).
 const MAX_TRANSPORTS: usize = 4;
 /// Pooled connections per transport, and how long an idle one is kept.
-const POOL_MAX: u32 = 4;
+const POOL_MAX: u32 = 16;
 const POOL_IDLE: Duration = Duration::from_secs(50);
 
 /// What identifies a transport: never the password itself, only its SHA-256.

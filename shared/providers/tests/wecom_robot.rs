@@ -45,7 +45,8 @@ async fn twenty_five_messages_send_twenty_now_and_five_in_the_next_minute() {
         .collect();
     assert_eq!(sent_at.len(), 25);
     assert!(sent_at[..20].iter().all(|s| *s == 0), "{sent_at:?}");
-    assert!(sent_at[20..].iter().all(|s| *s == 60), "{sent_at:?}");
+    // The next minute plus the arrival margin (2 s), so the provider's own count never sees 21.
+    assert!(sent_at[20..].iter().all(|s| *s == 62), "{sent_at:?}");
     assert!(
         w.fake.calls().iter().all(|c| c.code == Some(0)),
         "the fake never answered 45009"
@@ -80,7 +81,7 @@ async fn a_wait_beyond_the_bound_is_rate_limited_without_a_call() {
     assert_eq!(
         err.failure,
         SendFailure::RateLimited {
-            retry_after_ms: 60_000
+            retry_after_ms: 62_000
         }
     );
     assert_eq!(w.fake.stats().calls_to(Endpoint::WecomRobot), 20);

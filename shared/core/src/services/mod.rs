@@ -1,5 +1,6 @@
 //! Services: the use cases, written against ports only.
 pub mod channel_test;
+pub mod contacts;
 pub mod delivery;
 pub mod exception;
 pub mod keys;
@@ -21,6 +22,7 @@ pub struct Adapters {
     pub deliveries: Arc<dyn crate::ports::DeliveryStore>,
     pub runs: Arc<dyn crate::ports::RunStore>,
     pub settings: Arc<dyn crate::ports::SettingsStore>,
+    pub contacts: Arc<dyn crate::ports::ContactStore>,
     pub secrets: Arc<dyn crate::ports::SecretStore>,
     pub scheduler: Arc<dyn crate::ports::ScheduleGateway>,
     pub charts: Arc<dyn crate::ports::ChartSource>,
@@ -53,6 +55,7 @@ pub struct Services {
     pub keys: keys::KeyService,
     pub settings: settings::SettingsService,
     pub channel_tests: channel_test::ChannelTestService,
+    pub contacts: contacts::ContactService,
     pub pushes: runs::PushService,
     /// Sends queued deliveries; settles runs as their deliveries finish.
     pub worker: delivery::DeliveryWorker,
@@ -83,6 +86,7 @@ impl Services {
         )
         .with_observer(Arc::new(ledger.clone()));
         Self {
+            contacts: contacts::ContactService::new(adapters.contacts, adapters.clock.clone()),
             tasks: tasks::TaskService::new(
                 adapters.tasks,
                 adapters.scheduler,

@@ -7,8 +7,7 @@ use crate::error::failure;
 use crate::http::{header_seconds, retry_after, status_error, transport_error};
 use crate::time::Time;
 use crate::token::{CredentialKey, IssuedToken, TokenCache};
-use governor::clock::Clock as _;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use crate::window::{WindowLimiter, WindowQuota};
 use herald_core::domain::channels::FeishuCredentials;
 use herald_core::domain::message::{FeishuMessage, FeishuRecipient};
 use herald_core::domain::recipients::{EmailAddress, FeishuOpenId};
@@ -18,7 +17,6 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::num::NonZeroU32;
 use std::time::Duration;
 use tracing::Instrument;
 
@@ -34,8 +32,10 @@ const JSON_UTF8: &str = "application/json; charset=utf-8";
 /// Limits the Feishu client keeps to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FeishuLimits {
-    /// Calls per second per app and API (Feishu: 50/s); callers wait for a permit.
-    pub per_second: NonZeroU32,
+    /// Calls per app and API in any window (Feishu: 50 a second); callers wait for a slot. A
+    /// sliding window, not a token bucket: a bucket's burst would put up to twice the limit into
+    /// one second, which Feishu answers with 99991400.
+    pub quota: WindowQuota,
     /// A rate-limit answer whose reset is at most this far away is waited out and the call retried;
     /// a longer one is returned as `RateLimited`.
     pub max_inline_wait: Duration,
@@ -45,7 +45,7 @@ pub struct FeishuLimits {
 impl Default for FeishuLimits {
     fn default() -> Self {
         Self {
-            per_second: NonZeroU32::new(50).unwrap_or(NonZeroU32::MIN),
+            quota: WindowQuota::FEISHU_APP,
             max_inline_wait: Duration::from_secs(10),
             lookup_ttl: LookupTtl::default(),
         }
@@ -58,7 +58,7 @@ pub struct FeishuClient {
     http: reqwest::Client,
     tokens: TokenCache,
     lookups: LookupCache,
-    limiter: DefaultKeyedRateLimiter<String>,
+    limiter: WindowLimiter,
     limits: FeishuLimits,
     time: Time,
 }
@@ -105,7 +105,7 @@ impl FeishuClient {
             http,
             tokens: TokenCache::new(REFRESH_EARLY, time.clone()),
             lookups: LookupCache::new(limits.lookup_ttl, time.clone()),
-            limiter: RateLimiter::keyed(Quota::per_second(limits.per_second)),
+            limiter: WindowLimiter::new(limits.quota, time.clone()),
             limits,
             time,
         }
@@ -284,7 +284,7 @@ impl FeishuClient {
         let url = self.url(path)?;
         let (mut refetched, mut waits) = (false, 0);
         loop {
-            self.permit(&creds.settings.app_id, api).await;
+            self.permit(&creds.settings.app_id, api).await?;
             let token = self.tokens.get(key, || self.fetch_token(creds)).await?;
             let response = self
                 .http
@@ -369,13 +369,18 @@ impl FeishuClient {
         }
     }
 
-    /// Waits for a permit of the app's per-second limit for `api`.
-    async fn permit(&self, app_id: &str, api: Api) {
+    /// Waits for a slot of the app's rate limit for `api`; `RateLimited` if none is near.
+    async fn permit(&self, app_id: &str, api: Api) -> Result<(), SendError> {
         let key = format!("{app_id} {api:?}");
-        while let Err(not_until) = self.limiter.check_key(&key) {
-            let wait = not_until.wait_time_from(self.limiter.clock().now());
-            tokio::time::sleep(wait).await;
-        }
+        self.limiter.acquire(&key).await.map_err(|wait| {
+            failure(
+                SendFailure::RateLimited {
+                    retry_after_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                },
+                None,
+                "Herald's own Feishu rate limit (50 calls a second per app) is saturated",
+            )
+        })
     }
 
     fn url(&self, path_and_query: &str) -> Result<reqwest::Url, SendError> {

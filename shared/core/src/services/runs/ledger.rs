@@ -93,7 +93,9 @@ impl RunLedger {
                     "{} scheduled runs failed in a row: the task is stopped until it is enabled or edited",
                     next.consecutive_failures
                 ));
-                deliveries.extend(self.notices.stopped(&next, run).await);
+                let notices = self.notices.stopped(&next, run).await;
+                run.alarms.extend(notices.iter().map(|d| d.id));
+                deliveries.extend(notices);
             }
             counted = Some((next, task.version, stopped));
         }

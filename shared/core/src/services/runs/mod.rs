@@ -284,6 +284,17 @@ impl PushService {
             tracing::warn!("schedule fired for a task that does not exist");
             return Ok(Trigger::TaskGone);
         };
+        // Scheduler delivers at least once: skip the chart reads of a time already run. The claim
+        // written with the run still decides when two firings race.
+        if self
+            .ledger
+            .runs
+            .is_claimed(project, task_id, scheduled_for)
+            .await?
+        {
+            tracing::info!("this scheduled time was already run");
+            return Ok(Trigger::Duplicate);
+        }
         let mut run = self.new_run(&task, RunKind::Scheduled, Some(scheduled_for));
         let deliveries = if task.state == TaskState::Enabled {
             let audience = Audience::of(task.spec.channel, &task.spec.recipients);

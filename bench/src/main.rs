@@ -1,0 +1,87 @@
+//! `make bench`: Herald's delivery figures next to the provider minimum and Apprise, measured side by
+//! side in one run against the same fake providers on loopback (herald-fakes).
+//!
+//! Scenarios (see issue 3, "make bench"):
+//! 1. WeCom app to N users (`HERALD_BENCH_USERS`, default 10,000): Herald's calls and wall time vs a
+//!    bare reqwest client doing exactly 1 gettoken + ⌈N/1000⌉ sends, sequentially.
+//! 2. SMTP: `HERALD_BENCH_MAILS` (10,000) mails with AUTH through `SmtpSender`, 16 in flight.
+//! 3. Feishu: 500 messages to distinct users through `FeishuClient` (50/s limit).
+//! 4. WeCom robot: a scaled window quota in real time, plus the real 20/min on a manual clock.
+//!
+//! Apprise runs from `scripts/bench_apprise.py` against the same servers while they are up.
+mod apprise;
+mod report;
+mod scenarios;
+mod setup;
+
+use report::Report;
+use std::time::Duration;
+
+/// A knob from the environment, or its default.
+pub fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let code = runtime.block_on(run());
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    std::process::exit(code);
+}
+
+async fn run() -> i32 {
+    let knobs = setup::Knobs::from_env();
+    eprintln!(
+        "herald-bench: {} WeCom users, {} mails ({} in flight), {} Feishu messages, {} repetitions",
+        knobs.users, knobs.mails, knobs.smtp_concurrency, knobs.feishu_messages, knobs.reps
+    );
+    let fakes = match setup::Fakes::start(&knobs).await {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("herald-bench: could not start the fakes: {e}");
+            return 2;
+        }
+    };
+    let mut report = Report::new(&knobs);
+
+    eprintln!("[1/5] WeCom app: provider minimum, Herald client, Herald engine (SQLite)");
+    if knobs.runs("wecom") {
+        report.wecom = Some(scenarios::wecom_app(&knobs, &fakes).await);
+    }
+    eprintln!("[2/5] SMTP through SmtpSender");
+    if knobs.runs("smtp") {
+        report.smtp = Some(scenarios::smtp(&knobs, &fakes).await);
+    }
+    eprintln!("[3/5] Feishu through FeishuClient");
+    if knobs.runs("feishu") {
+        report.feishu = Some(scenarios::feishu(&knobs, &fakes).await);
+    }
+    eprintln!("[4/5] WeCom robot (scaled window in real time; real 20/min on a manual clock)");
+    if knobs.runs("robot") {
+        report.robot = Some(scenarios::robot(&knobs, &fakes).await);
+    }
+    eprintln!("[5/5] Apprise 2.2.0 against the same fakes (scripts/bench_apprise.py)");
+    if knobs.runs("apprise") {
+        report.apprise = Some(apprise::run(&knobs, &fakes).await);
+    }
+
+    report.finish();
+    let markdown = report.markdown();
+    println!("{markdown}");
+    if let Err(e) = report.write(&knobs.out_dir, &markdown) {
+        eprintln!("herald-bench: could not write the report: {e}");
+        return 2;
+    }
+    eprintln!(
+        "herald-bench: wrote {}/delivery.json and {}/delivery.md",
+        knobs.out_dir.display(),
+        knobs.out_dir.display()
+    );
+    0
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# make bench: Herald's delivery figures next to the provider minimum and Apprise 2.2.0, in one run
+# against the same fake providers on loopback. Output: stdout, target/bench/delivery.{md,json}.
+# Knobs (env): HERALD_BENCH_USERS (10000), HERALD_BENCH_MAILS (10000), HERALD_BENCH_SMTP_CONCURRENCY (16),
+# HERALD_BENCH_FEISHU_MESSAGES (500), HERALD_BENCH_REPS (5), HERALD_BENCH_ROBOT_WINDOW_MS (2000),
+# HERALD_BENCH_ROBOT_MESSAGES (80), HERALD_BENCH_ENGINE_MAILS (1000), HERALD_BENCH_APPRISE_MAIL_SAMPLE (500),
+# HERALD_BENCH_APPRISE_THROTTLED_SAMPLE (5), HERALD_BENCH_ONLY (subset: wecom,smtp,feishu,robot,apprise).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CARGO=${CARGO:-cargo}
+VENV=${VENV:-.venv}
+APPRISE_VERSION=2.2.0
+
+if [ ! -x "$VENV/bin/python" ]; then
+	python3 -m venv "$VENV"
+fi
+if ! "$VENV/bin/python" -c "import apprise, sys; sys.exit(apprise.__version__ != '$APPRISE_VERSION')" 2>/dev/null; then
+	echo "installing apprise==$APPRISE_VERSION into $VENV" >&2
+	"$VENV/bin/pip" install --quiet --no-input "apprise==$APPRISE_VERSION" </dev/null
+fi
+
+"$CARGO" build --release -p herald-bench
+mkdir -p target/bench
+HERALD_BENCH_PYTHON="$VENV/bin/python" exec target/release/herald-bench

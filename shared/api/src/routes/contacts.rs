@@ -1,0 +1,109 @@
+//! The contacts directory (admin).
+use crate::AppState;
+use crate::dto::contacts::{ContactBody, ContactList, ContactView};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Caller, RawBody, parse_query};
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use base64::Engine;
+use herald_core::domain::ids::ContactId;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+fn contact_id(raw: &str) -> Result<ContactId, ApiError> {
+    ContactId::parse(raw).map_err(|m| ApiError::invalid("user", m))
+}
+
+fn parse_cursor(cursor: &str) -> Result<ContactId, ApiError> {
+    let bad = || ApiError::invalid("cursor", "is not a cursor this API gave out");
+    let bytes = B64.decode(cursor).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    ContactId::parse(text).map_err(|_| bad())
+}
+
+/// Creates or replaces a contact.
+#[utoipa::path(put, path = "/v1/contacts/{user}", tag = "contacts", request_body = ContactBody,
+    params(("user" = String, Path, description = "the contact id: 1-64 of letters, digits, '-' and '_'")),
+    responses((status = 200, body = ContactView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn put_contact(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(user): Path<String>,
+    body: RawBody,
+) -> Result<Json<ContactView>, ApiError> {
+    who.check_admin()?;
+    let id = contact_id(&user)?;
+    let details = body.json::<ContactBody>()?.parse()?;
+    let contact = state.contacts.put(&who, id, details).await?;
+    Ok(Json(ContactView::from(&contact)))
+}
+
+/// One contact.
+#[utoipa::path(get, path = "/v1/contacts/{user}", tag = "contacts", params(("user" = String, Path)),
+    responses((status = 200, body = ContactView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_contact(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(user): Path<String>,
+) -> Result<Json<ContactView>, ApiError> {
+    who.check_admin()?;
+    let id = contact_id(&user)?;
+    let contact = state.contacts.get(&who, &id).await?;
+    Ok(Json(ContactView::from(&contact)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    /// From a previous page's `next_cursor`.
+    cursor: Option<String>,
+    /// 1-100, default 50.
+    limit: Option<usize>,
+}
+
+/// Contacts in id order.
+#[utoipa::path(get, path = "/v1/contacts", tag = "contacts", params(ListQuery),
+    responses((status = 200, body = ContactList), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn list_contacts(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Json<ContactList>, ApiError> {
+    who.check_admin()?;
+    let query: ListQuery = parse_query(query.as_deref())?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be 1-100"));
+    }
+    let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
+    let page = state.contacts.list(&who, after.as_ref(), limit).await?;
+    Ok(Json(ContactList {
+        items: page.items.iter().map(ContactView::from).collect(),
+        next_cursor: page.next_after.map(|id| B64.encode(id.as_str())),
+    }))
+}
+
+/// Deletes a contact. Tasks and ticket sources that name it no longer reach them.
+#[utoipa::path(delete, path = "/v1/contacts/{user}", tag = "contacts", params(("user" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete_contact(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(user): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    who.check_admin()?;
+    let id = contact_id(&user)?;
+    state.contacts.delete(&who, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(put_contact, get_contact, delete_contact))
+        .routes(routes!(list_contacts))
+}

@@ -1,0 +1,186 @@
+//! The contacts directory: one item per contact (`PK = CONTACT#{id}`, `SK = CONTACT`), listed in id
+//! order through GSI1 (`GSI1PK = "CONTACTS"`, `GSI1SK = {id}`), fetched in bulk with BatchGetItem.
+use crate::dynamo::{DynamoStore, Item, is_condition_failed, parse_doc, s, to_doc, unavailable};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::KeysAndAttributes;
+use herald_core::domain::contact::{Contact, in_order_of};
+use herald_core::domain::ids::ContactId;
+use herald_core::ports::{ContactPage, ContactStore, StoreError};
+use std::collections::HashMap;
+use std::time::Duration;
+
+const SK: &str = "CONTACT";
+/// The GSI1 partition that holds every contact.
+const LIST_PK: &str = "CONTACTS";
+/// BatchGetItem takes at most 100 keys per call.
+const BATCH_GET_MAX: usize = 100;
+/// How often keys DynamoDB left unprocessed (throttling) are asked for again before giving up.
+const UNPROCESSED_RETRIES: u32 = 5;
+
+fn contact_pk(id: &ContactId) -> String {
+    format!("CONTACT#{id}")
+}
+
+fn contact_key(id: &ContactId) -> Item {
+    HashMap::from([
+        ("PK".to_owned(), s(contact_pk(id))),
+        ("SK".to_owned(), s(SK)),
+    ])
+}
+
+fn contact_item(contact: &Contact) -> Result<Item, StoreError> {
+    let id = contact.id();
+    Ok(HashMap::from([
+        ("PK".to_owned(), s(contact_pk(id))),
+        ("SK".to_owned(), s(SK)),
+        ("kind".to_owned(), s("contact")),
+        ("contact_id".to_owned(), s(id.to_string())),
+        ("GSI1PK".to_owned(), s(LIST_PK)),
+        ("GSI1SK".to_owned(), s(id.to_string())),
+        (
+            "updated_at".to_owned(),
+            s(contact.updated_at().to_rfc3339()),
+        ),
+        ("doc".to_owned(), s(to_doc(contact)?)),
+    ]))
+}
+
+impl DynamoStore {
+    /// One BatchGetItem of at most 100 keys, asking again for what DynamoDB left unprocessed.
+    async fn batch_get_contacts(&self, keys: Vec<Item>) -> Result<Vec<Contact>, StoreError> {
+        let mut found = Vec::with_capacity(keys.len());
+        let mut pending = KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .consistent_read(true)
+            .build()
+            .map_err(unavailable)?;
+        for attempt in 0..=UNPROCESSED_RETRIES {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+            }
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, pending)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            if let Some(items) = out.responses.as_ref().and_then(|r| r.get(&self.table)) {
+                for item in items {
+                    found.push(parse_doc::<Contact>(item)?);
+                }
+            }
+            match out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+                .filter(|k| !k.keys().is_empty())
+            {
+                Some(rest) => pending = rest,
+                None => return Ok(found),
+            }
+        }
+        Err(StoreError::Unavailable(
+            "DynamoDB left contact keys unprocessed after several retries".into(),
+        ))
+    }
+}
+
+#[async_trait]
+impl ContactStore for DynamoStore {
+    async fn put_contact(&self, contact: &Contact) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(contact_item(contact)?))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn get_contact(&self, id: &ContactId) -> Result<Option<Contact>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(contact_key(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.item.as_ref().map(parse_doc).transpose()
+    }
+
+    async fn list_contacts(
+        &self,
+        after: Option<&ContactId>,
+        limit: usize,
+    ) -> Result<ContactPage, StoreError> {
+        // One extra item tells if a next page exists; a query page may stop early at 1 MB, so
+        // keep reading until there are enough items or no more.
+        let wanted = limit.saturating_add(1);
+        let mut items: Vec<Contact> = Vec::with_capacity(wanted.min(101));
+        let mut start: Option<Item> = None;
+        loop {
+            let query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("GSI1")
+                .expression_attribute_values(":pk", s(LIST_PK))
+                .scan_index_forward(true)
+                .limit(i32::try_from(wanted - items.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take());
+            let query = match after {
+                Some(id) => query
+                    .key_condition_expression("GSI1PK = :pk AND GSI1SK > :after")
+                    .expression_attribute_values(":after", s(id.to_string())),
+                None => query.key_condition_expression("GSI1PK = :pk"),
+            };
+            let out = query.send().await.map_err(unavailable)?;
+            for item in out.items() {
+                items.push(parse_doc(item)?);
+            }
+            match out.last_evaluated_key {
+                Some(key) if items.len() < wanted => start = Some(key),
+                _ => break,
+            }
+        }
+        let next_after = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|c| c.id().clone())
+        } else {
+            None
+        };
+        Ok(ContactPage { items, next_after })
+    }
+
+    async fn delete_contact(&self, id: &ContactId) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(contact_key(id)))
+            .condition_expression("attribute_exists(PK)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failed(&err) => Err(StoreError::NotFound),
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+
+    async fn get_contacts(&self, ids: &[ContactId]) -> Result<Vec<Contact>, StoreError> {
+        // BatchGetItem refuses a request that names one key twice.
+        let mut unique: Vec<&ContactId> = ids.iter().collect();
+        unique.sort_unstable();
+        unique.dedup();
+        let mut found = Vec::with_capacity(unique.len());
+        for chunk in unique.chunks(BATCH_GET_MAX) {
+            let keys = chunk.iter().map(|id| contact_key(id)).collect();
+            found.extend(self.batch_get_contacts(keys).await?);
+        }
+        Ok(in_order_of(ids, found))
+    }
+}

@@ -1,0 +1,124 @@
+//! The contacts directory on SQLite: one row per contact, listed in id order.
+use crate::store::{SqliteStore, from_doc, sql, to_doc};
+use async_trait::async_trait;
+use herald_core::domain::contact::{Contact, in_order_of};
+use herald_core::domain::ids::ContactId;
+use herald_core::ports::{ContactPage, ContactStore, StoreError};
+use rusqlite::{OptionalExtension, params};
+
+/// SQLite's default limit on bound parameters is 999 (older builds); stay well under it.
+const IDS_PER_QUERY: usize = 500;
+
+#[async_trait]
+impl ContactStore for SqliteStore {
+    async fn put_contact(&self, contact: &Contact) -> Result<(), StoreError> {
+        let (id, doc) = (contact.id().to_string(), to_doc(contact)?);
+        self.db
+            .call(move |conn| {
+                conn.execute(
+                    "INSERT INTO contacts (id, doc) VALUES (?1, ?2)
+                     ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
+                    params![id, doc],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn get_contact(&self, id: &ContactId) -> Result<Option<Contact>, StoreError> {
+        let id = id.to_string();
+        let doc: Option<String> = self
+            .db
+            .call(move |conn| {
+                conn.query_row(
+                    "SELECT doc FROM contacts WHERE id = ?1",
+                    params![id],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(sql)
+            })
+            .await?;
+        doc.as_deref().map(from_doc).transpose()
+    }
+
+    async fn list_contacts(
+        &self,
+        after: Option<&ContactId>,
+        limit: usize,
+    ) -> Result<ContactPage, StoreError> {
+        // Every id sorts after the empty string. One extra row tells if a next page exists.
+        let after = after.map(ToString::to_string).unwrap_or_default();
+        let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
+        let docs: Vec<String> = self
+            .db
+            .call(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached("SELECT doc FROM contacts WHERE id > ?1 ORDER BY id LIMIT ?2")
+                    .map_err(sql)?;
+                let rows = stmt
+                    .query_map(params![after, fetch], |row| row.get(0))
+                    .map_err(sql)?;
+                rows.collect::<Result<Vec<String>, _>>().map_err(sql)
+            })
+            .await?;
+        let mut items = docs
+            .iter()
+            .map(|d| from_doc::<Contact>(d))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_after = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|c| c.id().clone())
+        } else {
+            None
+        };
+        Ok(ContactPage { items, next_after })
+    }
+
+    async fn delete_contact(&self, id: &ContactId) -> Result<(), StoreError> {
+        let id = id.to_string();
+        self.db
+            .call(move |conn| {
+                let deleted = conn
+                    .execute("DELETE FROM contacts WHERE id = ?1", params![id])
+                    .map_err(sql)?;
+                if deleted == 0 {
+                    Err(StoreError::NotFound)
+                } else {
+                    Ok(())
+                }
+            })
+            .await
+    }
+
+    async fn get_contacts(&self, ids: &[ContactId]) -> Result<Vec<Contact>, StoreError> {
+        let mut lookup: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        lookup.sort_unstable();
+        lookup.dedup();
+        let docs: Vec<String> = self
+            .db
+            .call(move |conn| {
+                let mut docs = Vec::with_capacity(lookup.len());
+                for chunk in lookup.chunks(IDS_PER_QUERY) {
+                    let marks = vec!["?"; chunk.len()].join(", ");
+                    let mut stmt = conn
+                        .prepare(&format!("SELECT doc FROM contacts WHERE id IN ({marks})"))
+                        .map_err(sql)?;
+                    let rows = stmt
+                        .query_map(rusqlite::params_from_iter(chunk.iter()), |row| row.get(0))
+                        .map_err(sql)?;
+                    for row in rows {
+                        docs.push(row.map_err(sql)?);
+                    }
+                }
+                Ok::<_, StoreError>(docs)
+            })
+            .await?;
+        let found = docs
+            .iter()
+            .map(|d| from_doc::<Contact>(d))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(in_order_of(ids, found))
+    }
+}
