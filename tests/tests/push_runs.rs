@@ -1507,3 +1507,67 @@ async fn a_long_outage_records_each_missed_time_once_as_skipped() {
     assert_eq!(charts.total_hits(), 0);
     assert!(fakes.wecom.delivered().is_empty());
 }
+
+#[tokio::test]
+async fn contact_recipients_are_resolved_through_the_contacts_directory() {
+    let fakes = FakeProviders::start(
+        WecomConfig::default()
+            .with_users(["zhangsan", "lisi", "wangwu"])
+            .with_robot_key(ROBOT_KEY),
+        FeishuConfig::default(),
+    )
+    .await;
+    let app = app(&fakes).await;
+    let server = ChartServer::start().await;
+    // wang is reachable on WeCom; zhao has only an e-mail address; ghost does not exist.
+    for (id, body) in [
+        ("wang", json!({"name": "Wang Wu", "wecom_user": "wangwu"})),
+        (
+            "zhao",
+            json!({"name": "Zhao Liu", "email": "zhao@example.com"}),
+        ),
+    ] {
+        let reply = app
+            .admin(Method::PUT, &format!("/v1/contacts/{id}"), &body)
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{:#}", reply.body);
+    }
+    let mut body = task_body(&server, &["GMV"], control(no_rule(), no_rule()));
+    body["recipients"] =
+        json!({"wecom_users": ["zhangsan"], "contacts": ["wang", "zhao", "ghost"]});
+    let task = create(&app, &body).await;
+
+    let run = fire(&app, &task, "2026-12-03T02:00:00Z").await;
+
+    assert_eq!(run["outcome"], "delivered", "{run:#}");
+    let recipients: Vec<String> = app_messages(&fakes)
+        .iter()
+        .flat_map(|m| m.recipients.clone())
+        .collect();
+    assert_eq!(recipients, vec!["zhangsan".to_owned(), "wangwu".to_owned()]);
+    let logs = app
+        .admin(
+            Method::GET,
+            &format!("{}/{}/logs", RECORDS, run["id"].as_str().expect("id")),
+            &Value::Null,
+        )
+        .await;
+    let lines: Vec<String> = logs.body["items"]
+        .as_array()
+        .expect("log lines")
+        .iter()
+        .map(|l| l["message"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "contact not reached: zhao: no WeCom identity"),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "contact not reached: ghost: no such contact"),
+        "{lines:#?}"
+    );
+}

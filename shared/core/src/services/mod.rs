@@ -71,6 +71,7 @@ impl Services {
         let settings = Self::settings_of(&adapters);
         let ports = runs::RunPorts {
             tasks: adapters.tasks.clone(),
+            contacts: adapters.contacts.clone(),
             runs: adapters.runs.clone(),
             deliveries: adapters.deliveries.clone(),
             scheduler: adapters.scheduler.clone(),
@@ -99,12 +100,7 @@ impl Services {
                 worker.clone(),
                 adapters.clock,
             ),
-            pushes: runs::PushService::new(
-                ledger,
-                ports.charts,
-                worker.clone(),
-                config.record_retention,
-            ),
+            pushes: runs::PushService::new(ledger, &ports, worker.clone(), config.record_retention),
             settings,
             worker,
         }

@@ -1,13 +1,12 @@
 //! Turns a rendered message and a list of recipients into deliveries: WeCom batches of ≤1000 users
 //! (≤100 departments and tags), one Feishu message per user, one mail per address.
+use crate::domain::contact::Contact;
 use crate::domain::delivery::{Delivery, DeliveryCause};
 use crate::domain::message::{
     EmailMessage, FeishuMessage, FeishuRecipient, OutboundMessage, RobotBody, RobotMessage,
     WECOM_MAX_GROUPS_PER_CALL, WECOM_MAX_USERS_PER_CALL, WecomAppMessage,
 };
-use crate::domain::recipients::{
-    EmailAddress, FeishuOpenId, Owner, Recipients, WecomGroupId, WecomUserId,
-};
+use crate::domain::recipients::{EmailAddress, Owner, Recipients, WecomGroupId, WecomUserId};
 use crate::domain::task::{AlarmRobot, Channel};
 use crate::services::render::RenderedPush;
 use chrono::{DateTime, Utc};
@@ -18,7 +17,8 @@ pub struct Audience {
     pub wecom_users: Vec<WecomUserId>,
     pub wecom_parties: Vec<WecomGroupId>,
     pub wecom_tags: Vec<WecomGroupId>,
-    pub feishu_users: Vec<FeishuOpenId>,
+    /// Feishu users by open id, or by e-mail or mobile (looked up by the client, cached).
+    pub feishu_users: Vec<FeishuRecipient>,
     pub emails: Vec<EmailAddress>,
 }
 
@@ -34,7 +34,12 @@ impl Audience {
                 ..Self::default()
             },
             Channel::Feishu => Self {
-                feishu_users: recipients.feishu_users.clone(),
+                feishu_users: recipients
+                    .feishu_users
+                    .iter()
+                    .cloned()
+                    .map(FeishuRecipient::OpenId)
+                    .collect(),
                 ..Self::default()
             },
             Channel::Email => Self {
@@ -52,13 +57,53 @@ impl Audience {
                 ..Self::default()
             },
             Channel::Feishu => Self {
-                feishu_users: owner.feishu_user.iter().cloned().collect(),
+                feishu_users: owner
+                    .feishu_user
+                    .iter()
+                    .cloned()
+                    .map(FeishuRecipient::OpenId)
+                    .collect(),
                 ..Self::default()
             },
             Channel::Email => Self {
                 emails: owner.email.iter().cloned().collect(),
                 ..Self::default()
             },
+        }
+    }
+
+    /// Adds a contact's identity on `channel` (Feishu: open id, else e-mail, else mobile); false if
+    /// the contact has none there.
+    pub fn add_contact(&mut self, channel: Channel, contact: &Contact) -> bool {
+        fn push<T: PartialEq>(list: &mut Vec<T>, item: T) {
+            if !list.contains(&item) {
+                list.push(item);
+            }
+        }
+        match channel {
+            Channel::Wecom => contact
+                .wecom_user()
+                .cloned()
+                .map(|u| push(&mut self.wecom_users, u))
+                .is_some(),
+            Channel::Email => contact
+                .email()
+                .cloned()
+                .map(|e| push(&mut self.emails, e))
+                .is_some(),
+            Channel::Feishu => {
+                let recipient = contact
+                    .feishu_open_id()
+                    .cloned()
+                    .map(FeishuRecipient::OpenId)
+                    .or_else(|| contact.email().cloned().map(FeishuRecipient::Email))
+                    .or_else(|| {
+                        contact
+                            .mobile()
+                            .map(|m| FeishuRecipient::Mobile(m.to_string()))
+                    });
+                recipient.map(|r| push(&mut self.feishu_users, r)).is_some()
+            }
         }
     }
 
@@ -141,9 +186,9 @@ pub fn deliveries(
         RenderedPush::Feishu(body) => audience
             .feishu_users
             .iter()
-            .map(|user| {
+            .map(|to| {
                 queued(OutboundMessage::Feishu(FeishuMessage {
-                    to: FeishuRecipient::OpenId(user.clone()),
+                    to: to.clone(),
                     body: body.clone(),
                 }))
             })

@@ -15,7 +15,8 @@ use crate::domain::run::{
 };
 use crate::domain::task::{PushTask, TaskState};
 use crate::ports::{
-    ChartSource, DeliveryStore, RunFilter, RunPage, RunStore, ScheduleGateway, TaskStore,
+    ChartSource, ContactStore, DeliveryStore, RunFilter, RunPage, RunStore, ScheduleGateway,
+    TaskStore,
 };
 use crate::services::delivery::DeliveryWorker;
 use crate::services::exception::{charts_for, decide};
@@ -41,6 +42,7 @@ pub enum Trigger {
 /// The ports a push run needs.
 pub struct RunPorts {
     pub tasks: Arc<dyn TaskStore>,
+    pub contacts: Arc<dyn ContactStore>,
     pub runs: Arc<dyn RunStore>,
     pub deliveries: Arc<dyn DeliveryStore>,
     pub scheduler: Arc<dyn ScheduleGateway>,
@@ -51,6 +53,7 @@ pub struct RunPorts {
 #[derive(Clone)]
 pub struct PushService {
     ledger: RunLedger,
+    contacts: Arc<dyn ContactStore>,
     charts: Arc<dyn ChartSource>,
     worker: DeliveryWorker,
     retention: chrono::Duration,
@@ -71,16 +74,52 @@ impl PushService {
 
     pub fn new(
         ledger: RunLedger,
-        charts: Arc<dyn ChartSource>,
+        ports: &RunPorts,
         worker: DeliveryWorker,
         retention: chrono::Duration,
     ) -> Self {
         Self {
             ledger,
-            charts,
+            contacts: ports.contacts.clone(),
+            charts: ports.charts.clone(),
             worker,
             retention,
         }
+    }
+
+    /// Who a run reaches on the task's channel: the listed ids plus the contacts resolved through
+    /// the contacts directory. Also the contacts it cannot reach, and why, for the run log.
+    async fn audience(
+        &self,
+        task: &PushTask,
+        owner_only: bool,
+    ) -> Result<(Audience, Vec<String>), ServiceError> {
+        let (spec, channel) = (&task.spec, task.spec.channel);
+        let (mut audience, contacts) = if owner_only {
+            (
+                Audience::owner(channel, &spec.owner),
+                spec.owner.contact.iter().cloned().collect::<Vec<_>>(),
+            )
+        } else {
+            (
+                Audience::of(channel, &spec.recipients),
+                spec.recipients.contacts.clone(),
+            )
+        };
+        let mut unreachable = Vec::new();
+        if !contacts.is_empty() {
+            let found = self.contacts.get_contacts(&contacts).await?;
+            for id in &contacts {
+                match found.iter().find(|c| c.id() == id) {
+                    None => unreachable.push(format!("{id}: no such contact")),
+                    Some(contact) if !audience.add_contact(channel, contact) => {
+                        unreachable.push(format!("{id}: no {} identity", channel.as_str()));
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        Ok((audience, unreachable))
     }
 
     fn now(&self) -> DateTime<Utc> {
@@ -144,9 +183,16 @@ impl PushService {
         &self,
         task: &PushTask,
         mut run: PushRun,
-        audience: &Audience,
+        (audience, unreachable): &(Audience, Vec<String>),
     ) -> (PushRun, Vec<Delivery>) {
         let spec = &task.spec;
+        for contact in unreachable {
+            run.log(
+                self.now(),
+                LogLevel::Warn,
+                format!("contact not reached: {contact}"),
+            );
+        }
         run.charts = self.charts.check_charts(&spec.page.charts).await;
         let now = self.now();
         let lines: Vec<(LogLevel, String)> = run
@@ -168,13 +214,6 @@ impl PushService {
             .collect();
         for (level, line) in lines {
             run.log(now, level, line);
-        }
-        if run.kind != RunKind::Test && !spec.recipients.contacts.is_empty() {
-            // Contacts resolve through the contacts directory, which ticket notifications bring.
-            run.log(now, LogLevel::Warn, format!(
-                "{} contact recipient(s) not reached: contacts are not resolved for push tasks yet",
-                spec.recipients.contacts.len()
-            ));
         }
         let decision = if run.kind == RunKind::Scheduled {
             decide(&spec.exception_control, &run.charts)
@@ -297,7 +336,7 @@ impl PushService {
         }
         let mut run = self.new_run(&task, RunKind::Scheduled, Some(scheduled_for));
         let deliveries = if task.state == TaskState::Enabled {
-            let audience = Audience::of(task.spec.channel, &task.spec.recipients);
+            let audience = self.audience(&task, false).await?;
             let (prepared, deliveries) = self.prepare(&task, run, &audience).await;
             run = prepared;
             deliveries
@@ -375,7 +414,7 @@ impl PushService {
     ) -> Result<PushRun, ServiceError> {
         who.check_write(project)?;
         let task = self.load_task(project, id).await?;
-        let audience = Audience::owner(task.spec.channel, &task.spec.owner);
+        let audience = self.audience(&task, true).await?;
         let run = self.new_run(&task, RunKind::Test, None);
         let (run, deliveries) = self.prepare(&task, run, &audience).await;
         let Trigger::Started(run) = self.commit(run, None, deliveries).await? else {
@@ -403,7 +442,7 @@ impl PushService {
     ) -> Result<PushRun, ServiceError> {
         who.check_write(project)?;
         let task = self.load_task(project, id).await?;
-        let audience = Audience::of(task.spec.channel, &task.spec.recipients);
+        let audience = self.audience(&task, false).await?;
         if !confirm {
             return Err(ServiceError::FailedPrecondition {
                 field: Some("confirm".into()),
@@ -411,7 +450,7 @@ impl PushService {
                     "a manual push of '{}' sends its {} message to {} now; send {{\"confirm\": true}}",
                     task.spec.name,
                     task.spec.channel.as_str(),
-                    audience.describe()
+                    audience.0.describe()
                 ),
             });
         }
