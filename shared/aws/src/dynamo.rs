@@ -85,6 +85,25 @@ where
 }
 
 impl DynamoStore {
+    /// One item by key, read consistently.
+    pub(crate) async fn get_item(
+        &self,
+        pk: AttributeValue,
+        sk: AttributeValue,
+    ) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", pk)
+            .key("SK", sk)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out.item)
+    }
+
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,
@@ -167,18 +186,8 @@ impl DynamoStore {
     }
 
     async fn item_exists(&self, pk: String, sk: String) -> Result<bool, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("PK", s(pk))
-            .key("SK", s(sk))
-            .projection_expression("PK")
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(out.item.is_some())
+        let item = self.get_item(s(pk), s(sk)).await?;
+        Ok(item.is_some())
     }
 
     /// After a lost conditional write: `Conflict` if the item is there (another version), else `NotFound`.
@@ -214,17 +223,10 @@ impl TaskStore for DynamoStore {
         project: &ProjectId,
         id: &TaskId,
     ) -> Result<Option<PushTask>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("PK", s(project_pk(project)))
-            .key("SK", s(task_sk(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        out.item.as_ref().map(parse_doc).transpose()
+        let item = self
+            .get_item(s(project_pk(project)), s(task_sk(id)))
+            .await?;
+        item.as_ref().map(parse_doc).transpose()
     }
 
     async fn list_tasks(
@@ -336,17 +338,8 @@ impl KeyStore for DynamoStore {
     }
 
     async fn get_key(&self, id: &KeyId) -> Result<Option<ApiKey>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("PK", s(key_pk(id)))
-            .key("SK", s("KEY"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        out.item.as_ref().map(parse_doc).transpose()
+        let item = self.get_item(s(key_pk(id)), s("KEY")).await?;
+        item.as_ref().map(parse_doc).transpose()
     }
 
     async fn delete_key(&self, id: &KeyId) -> Result<(), StoreError> {

@@ -99,16 +99,8 @@ impl ContactStore for DynamoStore {
     }
 
     async fn get_contact(&self, id: &ContactId) -> Result<Option<Contact>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(contact_key(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        out.item.as_ref().map(parse_doc).transpose()
+        let item = self.get_item(s(contact_pk(id)), s(SK)).await?;
+        item.as_ref().map(parse_doc).transpose()
     }
 
     async fn list_contacts(

@@ -98,17 +98,8 @@ impl DeliveryStore for DynamoStore {
     }
 
     async fn get_delivery(&self, id: &DeliveryId) -> Result<Option<Delivery>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("PK", s(pk(id)))
-            .key("SK", s("DELIVERY"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        out.item.as_ref().map(from_item).transpose()
+        let item = self.get_item(s(pk(id)), s("DELIVERY")).await?;
+        item.as_ref().map(from_item).transpose()
     }
 
     async fn claim(

@@ -158,18 +158,10 @@ impl RunStore for DynamoStore {
         task: &TaskId,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("PK", s(project_pk(project)))
-            .key("SK", s(claim_sk(task, at)))
-            .projection_expression("PK")
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(out.item.is_some())
+        let item = self
+            .get_item(s(project_pk(project)), s(claim_sk(task, at)))
+            .await?;
+        Ok(item.is_some())
     }
 
     async fn get_run(
@@ -178,17 +170,8 @@ impl RunStore for DynamoStore {
         id: &RunId,
         now: DateTime<Utc>,
     ) -> Result<Option<PushRun>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("PK", s(project_pk(project)))
-            .key("SK", s(run_sk(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let run = out.item.as_ref().map(parse_doc::<PushRun>).transpose()?;
+        let item = self.get_item(s(project_pk(project)), s(run_sk(id))).await?;
+        let run = item.as_ref().map(parse_doc::<PushRun>).transpose()?;
         Ok(run.filter(|r| r.expires_at > now))
     }
 

@@ -6,18 +6,8 @@ use herald_core::ports::{SettingsRecord, SettingsStore, StoreError};
 #[async_trait]
 impl SettingsStore for DynamoStore {
     async fn get_settings(&self) -> Result<SettingsRecord, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("PK", s("SETTINGS"))
-            .key("SK", s("CHANNELS"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        out.item
-            .as_ref()
+        let item = self.get_item(s("SETTINGS"), s("CHANNELS")).await?;
+        item.as_ref()
             .map(parse_doc)
             .transpose()
             .map(Option::unwrap_or_default)

@@ -166,6 +166,16 @@ pub(crate) fn classify(err: &SmtpError, target: &Target<'_>) -> SendError {
     error(SendFailure::Transient, None, text, None)
 }
 
+/// The TCP connection could not be opened (refused, unreachable, unresolvable, timed out).
+pub(crate) fn connect(err: &std::io::Error) -> SendError {
+    error(
+        SendFailure::Transient,
+        None,
+        format!("smtp: Connection error: {err}"),
+        None,
+    )
+}
+
 /// The exchange did not finish within the deadline.
 pub(crate) fn deadline(target: &Target<'_>, secs: u64) -> SendError {
     error(

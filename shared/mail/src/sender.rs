@@ -1,18 +1,17 @@
 //! The public sender: `send` one e-mail, `test_connection` for the channel test.
 use crate::classify::{self, Target};
 use crate::compose;
-use crate::transport::{self, Transport, TransportCache, TransportKey};
+use crate::transport::{self, ExchangeError, Transport, TransportCache, TransportKey};
 use herald_core::domain::channels::SmtpCredentials;
 use herald_core::domain::message::EmailMessage;
 use herald_core::ports::{SendError, SendFailure, SendReceipt};
-use lettre::AsyncTransport;
 use lettre::transport::smtp::client::Certificate;
 use lettre::transport::smtp::response::Response;
 use std::future::Future;
 use std::time::Duration;
 use thiserror::Error;
 
-/// lettre's async transport applies this only to opening the TCP connection.
+/// Applies only to opening the TCP connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The whole SMTP exchange of one call (TLS, greeting, AUTH, MAIL … final reply) must finish within this.
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -80,8 +79,13 @@ impl SmtpSender {
         let from = credentials.settings.from.as_str();
         let message_id = compose::message_id(idempotency_key, from);
         let email = compose::compose(from, message, message_id.clone())?;
+        let envelope = email.envelope().clone();
+        let raw = email.formatted();
         let response = self
-            .exchange(credentials, |t| async move { t.send(email).await })
+            .exchange(
+                credentials,
+                |t| async move { t.send(&envelope, &raw).await },
+            )
             .await?;
         let answer = answer(&response);
         let mut message_ids = vec![message_id];
@@ -126,7 +130,7 @@ impl SmtpSender {
     ) -> Result<T, SendError>
     where
         F: FnOnce(Transport) -> Fut,
-        Fut: Future<Output = Result<T, lettre::transport::smtp::Error>>,
+        Fut: Future<Output = Result<T, ExchangeError>>,
     {
         let s = &credentials.settings;
         let target = Target {
@@ -141,15 +145,17 @@ impl SmtpSender {
         let result = match tokio::time::timeout(self.exchange_timeout, call(transport)).await {
             Ok(result) => result,
             Err(_) => {
-                // A connection cut off mid-command must never be reused: drop the whole pool.
-                self.transports.remove(&key);
+                // The connection cut off mid-command was dropped with the exchange, never pooled.
                 let err = classify::deadline(&target, self.exchange_timeout.as_secs());
                 tracing::warn!(host = %s.host, port = s.port, error = %err.message, "smtp exchange timed out");
                 return Err(err);
             }
         };
         result.map_err(|e| {
-            let err = classify::classify(&e, &target);
+            let err = match &e {
+                ExchangeError::Smtp(e) => classify::classify(e, &target),
+                ExchangeError::Connect(e) => classify::connect(e),
+            };
             tracing::warn!(
                 host = %s.host,
                 port = s.port,

@@ -279,3 +279,123 @@ async fn twenty_mails_share_a_pooled_connection() {
         "{connections} connections for 20 mails"
     );
 }
+
+#[tokio::test]
+async fn two_hundred_mails_with_sixteen_in_flight_use_at_most_sixteen_connections() {
+    use futures::StreamExt;
+
+    const MAILS: usize = 200;
+    const IN_FLIGHT: usize = 16;
+    let server = SmtpServer::start();
+    let sender = sender(&server);
+    let creds = server.credentials(SmtpSecurity::None, PASSWORD);
+    let started = std::time::Instant::now();
+    let results: Vec<_> = futures::stream::iter(0..MAILS)
+        .map(|i| {
+            let sender = &sender;
+            let creds = &creds;
+            async move {
+                let to = format!("reader{i}@example.com");
+                sender
+                    .send(creds, &mail(&to, true), &format!("burst-{i}"))
+                    .await
+            }
+        })
+        .buffer_unordered(IN_FLIGHT)
+        .collect()
+        .await;
+    let elapsed = started.elapsed();
+    for result in &results {
+        assert!(result.is_ok(), "{result:?}");
+    }
+    println!(
+        "{MAILS} mails, {IN_FLIGHT} in flight: {:.0} mails/s ({:.1} ms each on average)",
+        MAILS as f64 / elapsed.as_secs_f64(),
+        elapsed.as_secs_f64() * 1000.0 / MAILS as f64
+    );
+    assert_eq!(server.received("plain").len(), MAILS);
+    let connections = server.connections("plain");
+    assert!(
+        (1..=16).contains(&connections),
+        "{connections} connections for {MAILS} mails with {IN_FLIGHT} in flight"
+    );
+}
+
+/// A minimal SMTP server on 127.0.0.1 that accepts one message per connection and then closes it,
+/// as a server does with a connection it considers idle. Counts connections and messages.
+fn one_mail_per_connection_server() -> (
+    u16,
+    std::sync::Arc<std::sync::atomic::AtomicU32>,
+    std::sync::Arc<std::sync::atomic::AtomicU32>,
+) {
+    use std::io::Write;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let connections = Arc::new(AtomicU32::new(0));
+    let messages = Arc::new(AtomicU32::new(0));
+    let (c, m) = (connections.clone(), messages.clone());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut write) = stream else { return };
+            c.fetch_add(1, Ordering::SeqCst);
+            let m = m.clone();
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                let Ok(read) = write.try_clone() else { return };
+                let _ = write.write_all(b"220 fake ESMTP\r\n");
+                let mut in_data = false;
+                for line in std::io::BufReader::new(read).lines() {
+                    let Ok(line) = line else { return };
+                    let reply: &[u8] = if in_data {
+                        if line != "." {
+                            continue;
+                        }
+                        m.fetch_add(1, Ordering::SeqCst);
+                        let _ = write.write_all(b"250 2.0.0 Ok: queued as F1\r\n");
+                        return; // closes the connection after one message
+                    } else {
+                        match line
+                            .get(..4)
+                            .unwrap_or_default()
+                            .to_ascii_uppercase()
+                            .as_str()
+                        {
+                            "EHLO" => b"250-fake\r\n250-8BITMIME\r\n250 AUTH PLAIN LOGIN\r\n",
+                            "AUTH" => b"235 2.7.0 Authentication successful\r\n",
+                            "DATA" => {
+                                in_data = true;
+                                b"354 go ahead\r\n"
+                            }
+                            "QUIT" => b"221 bye\r\n",
+                            _ => b"250 ok\r\n",
+                        }
+                    };
+                    let _ = write.write_all(reply);
+                }
+            });
+        }
+    });
+    (port, connections, messages)
+}
+
+#[tokio::test]
+async fn a_pooled_connection_the_server_closed_is_replaced_once() {
+    use std::sync::atomic::Ordering;
+
+    let (port, connections, messages) = one_mail_per_connection_server();
+    let creds = support::credentials(SmtpSecurity::None, port, PASSWORD);
+    let sender = SmtpSender::new();
+    for i in 0..3 {
+        sender
+            .send(&creds, &mail("reader@example.com", false), &format!("k{i}"))
+            .await
+            .expect("accepted over a fresh connection after the pooled one failed");
+        // Let the server's close reach the pooled connection.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(messages.load(Ordering::SeqCst), 3);
+    assert_eq!(connections.load(Ordering::SeqCst), 3);
+}
