@@ -4,7 +4,7 @@
 #   make lint    rustfmt check and clippy with warnings as errors
 #   make build   Lambda bootstrap binaries (cargo lambda, arm64) under target/lambda/
 #   make deploy  sam build + sam deploy --guided (needs AWS credentials; see template.yaml)
-#   make bench   delivery benchmark: Herald vs provider minimum vs Apprise (release build)
+#   make bench   delivery (Herald vs provider minimum vs Apprise) and chart-check benchmarks
 #   make clean   build output; `make distclean` also drops the Python virtualenv
 
 SHELL := /bin/bash

@@ -21,4 +21,6 @@ fi
 
 "$CARGO" build --release -p herald-bench
 mkdir -p target/bench
-HERALD_BENCH_PYTHON="$VENV/bin/python" exec target/release/herald-bench
+HERALD_BENCH_PYTHON="$VENV/bin/python" target/release/herald-bench
+# Push runs (issue 4): 50 charts of 200 ms each, concurrent vs one by one, and memory with 10 MB charts.
+"$CARGO" bench -p herald-charts --bench chart_checks
