@@ -55,7 +55,8 @@ pub fn spawn(
                     {
                         continue;
                     }
-                    let (worker, in_flight) = (worker.clone(), in_flight.clone());
+                    let (worker, in_flight, freed) =
+                        (worker.clone(), in_flight.clone(), freed.clone());
                     tokio::spawn(async move {
                         if let Err(err) = worker.try_execute(&item.id).await {
                             tracing::error!(error = %err, delivery_id = %item.id, "delivery attempt not recorded");
@@ -65,6 +66,7 @@ pub fn spawn(
                             .unwrap_or_else(|p| p.into_inner())
                             .remove(&item.id);
                         drop(permit);
+                        freed.notify_one();
                     });
                 }
             }
