@@ -24,6 +24,13 @@ pub(crate) fn due_key(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
+/// How long a delivery is kept: as long as the default record retention.
+const KEEP: chrono::Duration = chrono::Duration::days(90);
+
+fn expiry_of(d: &Delivery) -> u64 {
+    u64::try_from((d.created_at + KEEP).timestamp()).unwrap_or(0)
+}
+
 pub(crate) fn item(d: &Delivery) -> Result<Item, StoreError> {
     let mut item = HashMap::from([
         ("PK".to_owned(), s(pk(&d.id))),
@@ -33,6 +40,8 @@ pub(crate) fn item(d: &Delivery) -> Result<Item, StoreError> {
         ("attempts".to_owned(), n(u64::from(d.attempts))),
         ("provider".to_owned(), s(d.message.provider().as_str())),
         ("doc".to_owned(), s(to_doc(d)?)),
+        // DynamoDB TTL removes the delivery once the run records that show it are gone too.
+        ("expires_at".to_owned(), n(expiry_of(d))),
     ]);
     if let Some(due) = d.next_due {
         item.insert("next_due".to_owned(), s(due_key(due)));
