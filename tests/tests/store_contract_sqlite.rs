@@ -28,3 +28,67 @@ async fn data_survives_reopening_the_file() {
     assert_eq!(got, Some(t));
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
+
+#[tokio::test]
+async fn expired_records_claims_and_old_final_deliveries_are_purged() {
+    use herald_core::domain::run::{PushRun, RunId};
+    use herald_core::ports::{DeliveryStore, RunStore, RunWrite};
+    let store = SqliteStore::new(Db::in_memory().expect("sqlite"));
+    let t = herald_tests::contract::task("payments", "Old");
+    let started = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+        .expect("time")
+        .to_utc();
+    // Built from JSON so the test does not depend on every field of the record.
+    let run: PushRun = serde_json::from_value(serde_json::json!({
+        "id": RunId::at(started), "project": "payments", "task": t.id, "task_name": "Old",
+        "kind": "scheduled", "scheduled_for": started, "started_at": started, "finished_at": started,
+        "charts": [], "message": null, "deliveries": [], "alarms": [], "outcome": {"outcome": "delivered"},
+        "log": [], "version": 1, "expires_at": started + chrono::Duration::days(90)
+    }))
+    .expect("run record");
+    let write = RunWrite {
+        run: &run,
+        expected_version: None,
+        claim: Some((t.id, started)),
+        deliveries: &[],
+        task: None,
+    };
+    store.write_run(write).await.expect("write");
+    let before = started + chrono::Duration::days(89);
+    assert_eq!(
+        store
+            .purge_expired(before, chrono::Duration::days(90))
+            .await
+            .expect("purge"),
+        0
+    );
+    assert!(
+        store
+            .is_claimed(&t.project, &t.id, started)
+            .await
+            .expect("claimed")
+    );
+
+    let after = started + chrono::Duration::days(91);
+    assert_eq!(
+        store
+            .purge_expired(after, chrono::Duration::days(90))
+            .await
+            .expect("purge"),
+        2
+    );
+    assert!(
+        !store
+            .is_claimed(&t.project, &t.id, started)
+            .await
+            .expect("claimed")
+    );
+    assert_eq!(
+        store
+            .get_run(&t.project, &run.id, started)
+            .await
+            .expect("get"),
+        None
+    );
+    assert!(store.due(after, 10).await.expect("due").is_empty());
+}

@@ -20,6 +20,7 @@ pub struct LocalApp {
     pub router: herald_api::Router,
     pub services: Services,
     pub scheduler: LocalScheduler,
+    pub store: Arc<SqliteStore>,
     pub sandbox: Option<Sandbox>,
 }
 
@@ -82,6 +83,7 @@ pub async fn build(
         router,
         services,
         scheduler,
+        store,
         sandbox,
     })
 }

@@ -36,6 +36,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         stopped,
     );
 
+    let housekeeping = spawn_housekeeping(app.store.clone(), stop.subscribe());
     println!("Herald is listening on http://{addr}");
     match &admin {
         AdminToken::Generated { token, path } => {
@@ -56,9 +57,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     let _ = stop.send(true);
-    let _ = tokio::join!(deliveries, schedules);
+    let _ = tokio::join!(deliveries, schedules, housekeeping);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Once an hour, removes records and deliveries past their retention (DynamoDB TTL does this on AWS).
+fn spawn_housekeeping(
+    store: std::sync::Arc<herald_embedded::SqliteStore>,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let retention = herald_core::services::EngineConfig::default().record_retention;
+            match store.purge_expired(chrono::Utc::now(), retention).await {
+                Ok(0) => {}
+                Ok(gone) => tracing::info!(gone, "expired records removed"),
+                Err(err) => tracing::warn!(error = %err, "could not remove expired records"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+                _ = stopped.changed() => break,
+            }
+        }
+    })
 }
 
 /// Ctrl-C or SIGTERM: stop taking connections and let running requests finish.

@@ -192,3 +192,37 @@ impl RunStore for SqliteStore {
         Ok(RunPage { items, next_after })
     }
 }
+
+impl SqliteStore {
+    /// Deletes run records, claims and final deliveries past their retention: what DynamoDB's TTL
+    /// does on AWS. Returns how many rows went.
+    pub async fn purge_expired(
+        &self,
+        now: DateTime<Utc>,
+        delivery_retention: chrono::Duration,
+    ) -> Result<usize, StoreError> {
+        let (now_key, deliveries_before) = (due_key(now), due_key(now - delivery_retention));
+        self.db
+            .call(move |conn| {
+                let tx = conn.transaction().map_err(sql)?;
+                let mut gone = tx
+                    .execute("DELETE FROM runs WHERE expires_at <= ?1", params![now_key])
+                    .map_err(sql)?;
+                gone += tx
+                    .execute(
+                        "DELETE FROM run_claims WHERE expires_at <= ?1",
+                        params![now_key],
+                    )
+                    .map_err(sql)?;
+                gone += tx
+                    .execute(
+                        "DELETE FROM deliveries WHERE next_due IS NULL AND created_at <= ?1",
+                        params![deliveries_before],
+                    )
+                    .map_err(sql)?;
+                tx.commit().map_err(sql)?;
+                Ok(gone)
+            })
+            .await
+    }
+}
