@@ -15,8 +15,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 VENV := .venv
 # Lambda crates that `make build` packages (each becomes target/lambda/<crate>/bootstrap).
-# ticket-webhook joins this list when its crate lands.
-LAMBDA_PACKAGES := task-api trigger delivery
+LAMBDA_PACKAGES := task-api ticket-webhook trigger delivery
 LAMBDA_ARCH ?= --arm64
 CARGO_LAMBDA_VERSION := 1.9.2
 

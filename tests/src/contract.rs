@@ -507,6 +507,7 @@ fn run(task: &PushTask, kind: RunKind, started: DateTime<Utc>, outcome: RunOutco
         log: vec![],
         version: 1,
         expires_at: started + chrono::Duration::days(90),
+        ticket: None,
     }
 }
 

@@ -25,6 +25,7 @@ pub struct AppState {
     pub channel_tests: ChannelTestService,
     pub contacts: herald_core::services::contacts::ContactService,
     pub pushes: herald_core::services::runs::PushService,
+    pub tickets: herald_core::services::tickets::TicketService,
 }
 
 impl From<&Services> for AppState {
@@ -36,6 +37,7 @@ impl From<&Services> for AppState {
             channel_tests: services.channel_tests.clone(),
             contacts: services.contacts.clone(),
             pushes: services.pushes.clone(),
+            tickets: services.tickets.clone(),
         }
     }
 }
@@ -75,6 +77,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(routes::settings::routes())
         .merge(routes::runs::routes())
         .merge(routes::contacts::routes())
+        .merge(routes::tickets::routes())
 }
 
 /// The OpenAPI document, generated from the same registrations the Router serves, so they cannot drift.

@@ -5,6 +5,7 @@ pub mod runs;
 pub mod schedule;
 pub mod settings;
 pub mod tasks;
+pub mod tickets;
 
 use herald_core::FieldError;
 

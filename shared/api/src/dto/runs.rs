@@ -12,7 +12,7 @@ pub struct RecordSummary {
     pub id: String,
     pub task: String,
     pub task_name: String,
-    /// `scheduled`, `manual` or `test`.
+    /// `scheduled`, `manual`, `test` or `ticket`.
     pub kind: String,
     pub scheduled_for: Option<DateTime<Utc>>,
     pub started_at: DateTime<Utc>,
@@ -182,6 +182,11 @@ pub struct RecordDetail {
     pub message: Option<herald_core::domain::run::MessageRecord>,
     pub deliveries: Vec<DeliveryView>,
     pub alarms: Vec<DeliveryView>,
+    /// The ticket event of a `ticket` record: source, id, title, project, status, event_id, actor,
+    /// reason, url.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub ticket: Option<herald_core::domain::ticket::TicketRef>,
 }
 
 impl RecordDetail {
@@ -198,6 +203,7 @@ impl RecordDetail {
             message: run.message.clone(),
             deliveries: view(&run.deliveries),
             alarms: view(&run.alarms),
+            ticket: run.ticket.clone(),
         }
     }
 }
@@ -280,7 +286,7 @@ pub struct RecordQuery {
     pub task: Option<String>,
     /// `delivered`, `partially_delivered`, `paused`, `failed`, `skipped` or `sending`.
     pub outcome: Option<String>,
-    /// `scheduled`, `manual` or `test`.
+    /// `scheduled`, `manual`, `test` or `ticket`.
     pub kind: Option<String>,
     /// Runs started at or after (RFC 3339).
     pub from: Option<String>,

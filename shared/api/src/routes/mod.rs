@@ -5,6 +5,7 @@ pub mod keys;
 pub mod runs;
 pub mod settings;
 pub mod tasks;
+pub mod tickets;
 
 use crate::error::ApiError;
 

@@ -112,10 +112,11 @@ async fn list_records(
         Some("scheduled") => Some(RunKind::Scheduled),
         Some("manual") => Some(RunKind::Manual),
         Some("test") => Some(RunKind::Test),
+        Some("ticket") => Some(RunKind::Ticket),
         Some(other) => {
             return Err(ApiError::invalid(
                 "kind",
-                format!("unknown kind '{other}' (use scheduled, manual or test)"),
+                format!("unknown kind '{other}' (use scheduled, manual, test or ticket)"),
             ));
         }
     };

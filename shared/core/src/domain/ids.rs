@@ -48,6 +48,31 @@ impl TaskId {
             .map(Self)
             .map_err(|_| "is not a task id".to_owned())
     }
+
+    /// The id under which every event of one ticket is recorded, so the records filter `task=`
+    /// finds them all: a UUIDv8 from the SHA-256 of the source and the ticket id.
+    pub fn for_ticket(source: &str, ticket: &str) -> Self {
+        Self::derived("ticket", source, ticket)
+    }
+
+    /// The id that claims one ticket event (source, event id): see `services::tickets`.
+    pub fn for_ticket_event(source: &str, event_id: &str) -> Self {
+        Self::derived("ticket-event", source, event_id)
+    }
+
+    /// A deterministic UUIDv8; the parts are length-prefixed so no two inputs hash alike.
+    fn derived(kind: &str, source: &str, id: &str) -> Self {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for part in [kind, source, id] {
+            hash.update((part.len() as u64).to_be_bytes());
+            hash.update(part.as_bytes());
+        }
+        let digest = hash.finalize();
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        Self(uuid::Builder::from_custom_bytes(bytes).into_uuid())
+    }
 }
 
 impl Default for TaskId {
@@ -106,6 +131,17 @@ mod tests {
         let b = TaskId::new();
         assert!(a < b);
         assert!(a.to_string() < b.to_string());
+        assert_eq!(TaskId::parse(&a.to_string()).unwrap(), a);
+    }
+
+    #[test]
+    fn ticket_ids_are_derived_deterministically_and_apart() {
+        let a = TaskId::for_ticket("sqle", "1042");
+        assert_eq!(a, TaskId::for_ticket("sqle", "1042"));
+        assert_ne!(a, TaskId::for_ticket("sqle", "1043"));
+        assert_ne!(a, TaskId::for_ticket("other", "1042"));
+        assert_ne!(a, TaskId::for_ticket_event("sqle", "1042"));
+        assert_ne!(TaskId::for_ticket("a", "bc"), TaskId::for_ticket("ab", "c"));
         assert_eq!(TaskId::parse(&a.to_string()).unwrap(), a);
     }
 

@@ -10,6 +10,7 @@ pub mod run;
 pub mod schedule;
 pub mod task;
 pub mod text;
+pub mod ticket;
 
 /// Why a value did not parse; the caller adds the field path.
 pub type ParseError = String;

@@ -31,6 +31,8 @@ pub enum RunKind {
     Scheduled,
     Manual,
     Test,
+    /// A ticket event (`task` is `TaskId::for_ticket`, `task_name` the ticket's title).
+    Ticket,
 }
 
 impl RunKind {
@@ -39,6 +41,7 @@ impl RunKind {
             Self::Scheduled => "scheduled",
             Self::Manual => "manual",
             Self::Test => "test",
+            Self::Ticket => "ticket",
         }
     }
 }
@@ -201,6 +204,9 @@ pub struct PushRun {
     pub version: u64,
     /// When the record is deleted (retention).
     pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// The ticket event of a `Ticket` run.
+    #[serde(default)]
+    pub ticket: Option<super::ticket::TicketRef>,
 }
 
 impl PushRun {

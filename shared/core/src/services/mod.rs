@@ -8,6 +8,7 @@ pub mod render;
 pub mod runs;
 pub mod settings;
 pub mod tasks;
+pub mod tickets;
 
 use crate::ServiceError;
 use crate::ports::{SchedulerError, StoreError};
@@ -57,6 +58,8 @@ pub struct Services {
     pub channel_tests: channel_test::ChannelTestService,
     pub contacts: contacts::ContactService,
     pub pushes: runs::PushService,
+    /// Verifies ticket webhooks and queues their messages.
+    pub tickets: tickets::TicketService,
     /// Sends queued deliveries; settles runs as their deliveries finish.
     pub worker: delivery::DeliveryWorker,
 }
@@ -86,7 +89,16 @@ impl Services {
             config.retry,
         )
         .with_observer(Arc::new(ledger.clone()));
+        let tickets = tickets::TicketService::new(
+            settings.clone(),
+            adapters.secrets.clone(),
+            adapters.contacts.clone(),
+            adapters.runs.clone(),
+            adapters.clock.clone(),
+            config.record_retention,
+        );
         Self {
+            tickets,
             contacts: contacts::ContactService::new(adapters.contacts, adapters.clock.clone()),
             tasks: tasks::TaskService::new(
                 adapters.tasks,

@@ -150,6 +150,7 @@ impl PushService {
             log: Vec::new(),
             version: 1,
             expires_at: now + self.retention,
+            ticket: None,
         };
         let when = scheduled_for
             .map(|t| format!(" for {t}"))

@@ -1,0 +1,17 @@
+//! The ticket-webhook Lambda's wiring: the AWS adapters, the provider hub and the one Router (it
+//! serves `POST /v1/webhooks/...`; the deliveries it queues are sent by the delivery Lambda).
+use herald_api::AppState;
+use herald_aws::AwsConfig;
+use herald_core::services::Services;
+use herald_hub::ProviderHub;
+use std::sync::Arc;
+
+/// Builds the Router once per process.
+pub async fn app(
+    config: &AwsConfig,
+) -> Result<herald_api::Router, Box<dyn std::error::Error + Send + Sync>> {
+    let adapters = config.adapters().await?;
+    let hub = Arc::new(ProviderHub::from_env(Services::settings_of(&adapters))?);
+    let services = Services::new(adapters, hub, config.engine());
+    Ok(herald_api::router(AppState::from(&services)))
+}

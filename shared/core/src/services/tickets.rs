@@ -1,0 +1,461 @@
+//! Ticket events: a source's signed webhook is verified, each event is recorded once (kind `ticket`,
+//! under the ticket's project), and every person the status concerns gets a message on every enabled
+//! channel where they have an identity, in their language.
+use crate::ServiceError;
+use crate::clock::Clock;
+use crate::domain::contact::{Contact, Language};
+use crate::domain::delivery::{Delivery, DeliveryCause};
+use crate::domain::ids::{ContactId, TaskId};
+use crate::domain::run::{LogLevel, MessageRecord, PushRun, RunId, RunKind, RunOutcome};
+use crate::domain::task::{Channel, Template};
+use crate::domain::ticket::{TicketEvent, TicketRef};
+use crate::ports::{ContactStore, RunStore, RunWrite, SecretStore, StoreError};
+use crate::services::render::{TicketView, render_ticket};
+use crate::services::runs::compose::{Audience, deliveries};
+use crate::services::settings::{SettingsService, webhook_source_secret};
+use chrono::{DateTime, Utc};
+use hmac::{KeyInit, Mac};
+use secrecy::ExposeSecret;
+use std::sync::Arc;
+use thiserror::Error;
+
+/// How far a request's timestamp may be from now, either way.
+pub const TIMESTAMP_TOLERANCE: chrono::Duration = chrono::Duration::minutes(5);
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+/// Why a webhook request was refused before its body was read.
+#[derive(Debug, Error)]
+pub enum WebhookError {
+    /// Not signed by the source: unknown source, missing or garbled headers, a timestamp too far
+    /// from now, or a wrong signature. Callers answer all of them alike.
+    #[error("webhook request refused: {0}")]
+    Unauthenticated(&'static str),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+/// What accepting an event did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accepted {
+    /// The event was recorded and `deliveries` messages were queued.
+    Recorded { run: RunId, deliveries: usize },
+    /// This source sent this event id before: nothing was sent again.
+    Duplicate,
+}
+
+#[derive(Clone)]
+pub struct TicketService {
+    settings: SettingsService,
+    secrets: Arc<dyn SecretStore>,
+    contacts: Arc<dyn ContactStore>,
+    runs: Arc<dyn RunStore>,
+    clock: Arc<dyn Clock>,
+    retention: chrono::Duration,
+}
+
+/// The claim that makes an event count once. A run claim is keyed by (project, task id, time):
+/// a ticket event claims the id derived from (source, event id) at the UNIX epoch, so a second
+/// write of the same event within the ticket's project conflicts. Claims live as long as their run
+/// (the record retention, 90 days by default), which keeps the dedupe well beyond a week.
+fn claim_of(source: &str, event: &TicketEvent) -> (TaskId, DateTime<Utc>) {
+    (
+        TaskId::for_ticket_event(source, event.event_id.as_str()),
+        DateTime::UNIX_EPOCH,
+    )
+}
+
+impl TicketService {
+    pub fn new(
+        settings: SettingsService,
+        secrets: Arc<dyn SecretStore>,
+        contacts: Arc<dyn ContactStore>,
+        runs: Arc<dyn RunStore>,
+        clock: Arc<dyn Clock>,
+        retention: chrono::Duration,
+    ) -> Self {
+        Self {
+            settings,
+            secrets,
+            contacts,
+            runs,
+            clock,
+            retention,
+        }
+    }
+
+    /// Checks `X-Herald-Timestamp` and `X-Herald-Signature: sha256=<hex>` (HMAC-SHA256 of
+    /// `timestamp.body` with the source's secret), comparing in constant time.
+    pub async fn verify(
+        &self,
+        source: &str,
+        timestamp: Option<&str>,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> Result<(), WebhookError> {
+        let timestamp = timestamp
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or(WebhookError::Unauthenticated(
+                "missing or garbled timestamp",
+            ))?;
+        let signature = signature
+            .and_then(|s| s.trim().strip_prefix("sha256="))
+            .and_then(|h| hex::decode(h).ok())
+            .ok_or(WebhookError::Unauthenticated(
+                "missing or garbled signature",
+            ))?;
+        let at = timestamp
+            .parse::<i64>()
+            .ok()
+            .and_then(|t| DateTime::from_timestamp(t, 0))
+            .ok_or(WebhookError::Unauthenticated(
+                "missing or garbled timestamp",
+            ))?;
+        if (self.clock.now() - at).abs() > TIMESTAMP_TOLERANCE {
+            return Err(WebhookError::Unauthenticated(
+                "timestamp is more than 5 minutes from now",
+            ));
+        }
+        let secret = self
+            .secrets
+            .get_secret(&webhook_source_secret(source))
+            .await
+            .map_err(|e| ServiceError::unavailable("the secret store", e))?
+            .ok_or(WebhookError::Unauthenticated("unknown source"))?;
+        let mut mac = HmacSha256::new_from_slice(secret.expose_secret().as_bytes())
+            .map_err(|_| WebhookError::Unauthenticated("unusable source secret"))?;
+        mac.update(timestamp.as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        mac.verify_slice(&signature)
+            .map_err(|_| WebhookError::Unauthenticated("wrong signature"))
+    }
+
+    /// Records the event once and queues its messages; a repeated event id answers `Duplicate`.
+    #[tracing::instrument(skip_all, fields(source = source, event_id = %event.event_id, project = %event.ticket.project))]
+    pub async fn accept(
+        &self,
+        source: &str,
+        event: &TicketEvent,
+    ) -> Result<Accepted, ServiceError> {
+        let project = &event.ticket.project;
+        let claim = claim_of(source, event);
+        // A cheap check first; the claim written with the run decides when two deliveries race.
+        if self.runs.is_claimed(project, &claim.0, claim.1).await? {
+            tracing::info!("duplicate ticket event");
+            return Ok(Accepted::Duplicate);
+        }
+        let (mut run, queued) = self.prepare(source, event).await?;
+        run.deliveries = queued.iter().map(|d| d.id).collect();
+        let write = RunWrite {
+            run: &run,
+            expected_version: None,
+            claim: Some(claim),
+            deliveries: &queued,
+            task: None,
+        };
+        match self.runs.write_run(write).await {
+            Ok(()) => {
+                tracing::info!(run_id = %run.id, deliveries = queued.len(), "ticket event recorded");
+                Ok(Accepted::Recorded {
+                    run: run.id,
+                    deliveries: queued.len(),
+                })
+            }
+            Err(StoreError::Conflict) => {
+                tracing::info!("duplicate ticket event");
+                Ok(Accepted::Duplicate)
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// The event's record and the deliveries it causes.
+    async fn prepare(
+        &self,
+        source: &str,
+        event: &TicketEvent,
+    ) -> Result<(PushRun, Vec<Delivery>), ServiceError> {
+        let now = self.clock.now();
+        let ticket = &event.ticket;
+        let mut run = PushRun {
+            id: RunId::at(now),
+            project: ticket.project.clone(),
+            task: TaskId::for_ticket(source, ticket.id.as_str()),
+            task_name: ticket.title.to_string(),
+            kind: RunKind::Ticket,
+            scheduled_for: Some(event.occurred_at),
+            started_at: now,
+            finished_at: None,
+            charts: Vec::new(),
+            message: None,
+            deliveries: Vec::new(),
+            alarms: Vec::new(),
+            outcome: RunOutcome::Sending,
+            log: Vec::new(),
+            version: 1,
+            expires_at: now + self.retention,
+            ticket: Some(TicketRef::of(source, event)),
+        };
+        run.log(
+            now,
+            LogLevel::Info,
+            format!(
+                "ticket {} is {} (event {} from {source})",
+                ticket.id,
+                event.status.as_str(),
+                event.event_id
+            ),
+        );
+
+        let people = event.recipients();
+        let mut lookup = people.clone();
+        lookup.extend(event.actor.iter().cloned());
+        let found = self.contacts.get_contacts(&lookup).await?;
+        let contact = |id: &ContactId| found.iter().find(|c| c.id() == id);
+        let mut reached: Vec<&Contact> = Vec::new();
+        for id in &people {
+            match contact(id) {
+                Some(c) => reached.push(c),
+                None => run.log(
+                    now,
+                    LogLevel::Warn,
+                    format!("contact not reached: {id}: no such contact"),
+                ),
+            }
+        }
+        let actor = event
+            .actor
+            .as_ref()
+            .map(|id| contact(id).map_or_else(|| id.to_string(), |c| c.name().to_string()));
+
+        let link = self.link(event, &mut run).await?;
+        let view = TicketView {
+            status: event.status,
+            title: ticket.title.as_str(),
+            project: ticket.project.as_str(),
+            id: ticket.id.as_str(),
+            actor: actor.as_deref(),
+            reason: event.reason.as_ref().map(|r| r.as_str()),
+            occurred_at: event.occurred_at,
+            link: link.as_deref(),
+        };
+        let cause = DeliveryCause::Run {
+            project: ticket.project.clone(),
+            run: run.id.to_string(),
+        };
+        let mut queued = Vec::new();
+        let channels = self.enabled_channels().await?;
+        if channels.is_empty() {
+            run.log(now, LogLevel::Error, "no channel is enabled");
+        }
+        for channel in channels {
+            let before = queued.len();
+            for language in [Language::Zh, Language::En] {
+                let mut audience = Audience::default();
+                for person in reached.iter().filter(|c| c.language() == language) {
+                    if !audience.add_contact(channel, person) {
+                        run.log(
+                            now,
+                            LogLevel::Warn,
+                            format!(
+                                "contact not reached: {}: no {} identity",
+                                person.id(),
+                                channel.as_str()
+                            ),
+                        );
+                    }
+                }
+                if audience.is_empty() {
+                    continue;
+                }
+                match render_ticket(channel, language, &view) {
+                    Ok(rendered) => {
+                        let batch = deliveries(&rendered, &audience, &cause, now);
+                        run.log(
+                            now,
+                            LogLevel::Info,
+                            format!(
+                                "{}: queued {} {} deliveries to {}",
+                                channel.as_str(),
+                                batch.len(),
+                                language.as_str(),
+                                audience.describe()
+                            ),
+                        );
+                        queued.extend(batch);
+                    }
+                    Err(err) => run.log(
+                        now,
+                        LogLevel::Error,
+                        format!("{}: the message did not render: {err}", channel.as_str()),
+                    ),
+                }
+            }
+            if queued.len() == before {
+                run.log(
+                    now,
+                    LogLevel::Warn,
+                    format!("{}: nobody to send to", channel.as_str()),
+                );
+            }
+        }
+        run.message = queued.first().map(|d| MessageRecord {
+            channel: match d.message.provider() {
+                crate::domain::message::Provider::Feishu => Channel::Feishu,
+                crate::domain::message::Provider::Smtp => Channel::Email,
+                _ => Channel::Wecom,
+            },
+            template: Template::Text,
+            body: serde_json::to_value(&d.message).unwrap_or_default(),
+        });
+        if queued.is_empty() {
+            run.log(
+                now,
+                LogLevel::Error,
+                "run finished: failed (nobody reachable)",
+            );
+            run.outcome = RunOutcome::Failed;
+            run.finished_at = Some(now);
+        }
+        Ok((run, queued))
+    }
+
+    /// `ticket.url`, else `{url_prefix}/projects/{project}/tickets/{id}`; without a prefix, none
+    /// (and the record says so) rather than a relative link.
+    async fn link(
+        &self,
+        event: &TicketEvent,
+        run: &mut PushRun,
+    ) -> Result<Option<String>, ServiceError> {
+        let ticket = &event.ticket;
+        if let Some(url) = &ticket.url {
+            return Ok(Some(url.to_string()));
+        }
+        let now = self.clock.now();
+        let Some(prefix) = self.settings.url_prefix().await? else {
+            run.log(now, LogLevel::Warn, "no link: url_prefix is not configured");
+            return Ok(None);
+        };
+        let mut url = match url::Url::parse(prefix.as_str()) {
+            Ok(url) => url,
+            Err(err) => {
+                run.log(
+                    now,
+                    LogLevel::Warn,
+                    format!("no link: url_prefix is unusable ({err})"),
+                );
+                return Ok(None);
+            }
+        };
+        match url.path_segments_mut() {
+            Ok(mut path) => {
+                path.pop_if_empty().extend([
+                    "projects",
+                    ticket.project.as_str(),
+                    "tickets",
+                    ticket.id.as_str(),
+                ]);
+            }
+            Err(()) => {
+                run.log(
+                    now,
+                    LogLevel::Warn,
+                    "no link: url_prefix cannot take a path",
+                );
+                return Ok(None);
+            }
+        }
+        Ok(Some(url.to_string()))
+    }
+
+    async fn enabled_channels(&self) -> Result<Vec<Channel>, ServiceError> {
+        let mut channels = Vec::new();
+        if self.settings.wecom().await?.is_some() {
+            channels.push(Channel::Wecom);
+        }
+        if self.settings.feishu().await?.is_some() {
+            channels.push(Channel::Feishu);
+        }
+        if self.settings.smtp().await?.is_some() {
+            channels.push(Channel::Email);
+        }
+        Ok(channels)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ticket::TicketStatus;
+
+    fn view(status: TicketStatus, link: Option<&'static str>) -> TicketView<'static> {
+        TicketView {
+            status,
+            title: "<b>Add index</b>",
+            project: "payments",
+            id: "1042",
+            actor: Some("Wang Wu"),
+            reason: Some("too slow"),
+            occurred_at: DateTime::parse_from_rfc3339("2026-11-23T10:00:00+08:00")
+                .unwrap()
+                .to_utc(),
+            link,
+        }
+    }
+
+    #[test]
+    fn the_reason_shows_only_on_rejections_and_failures_and_no_link_means_no_link_line() {
+        let text = |status, language, link| match render_ticket(
+            Channel::Wecom,
+            language,
+            &view(status, link),
+        )
+        .unwrap()
+        {
+            crate::services::render::RenderedPush::Wecom(
+                crate::domain::message::WecomBody::Text { content },
+            ) => content,
+            other => panic!("{other:?}"),
+        };
+        let rejected = text(TicketStatus::Rejected, Language::Zh, None);
+        assert!(rejected.contains("原因：too slow"), "{rejected}");
+        assert!(!rejected.contains("查看工单"), "{rejected}");
+        let executed = text(
+            TicketStatus::Executed,
+            Language::En,
+            Some("https://x.example/t/1"),
+        );
+        assert!(!executed.contains("Reason"), "{executed}");
+        assert!(
+            executed.ends_with("Open the ticket: https://x.example/t/1"),
+            "{executed}"
+        );
+    }
+
+    #[test]
+    fn html_mail_escapes_the_title_and_the_text_part_does_not() {
+        let crate::services::render::RenderedPush::Email {
+            subject,
+            text,
+            html,
+        } = render_ticket(
+            Channel::Email,
+            Language::En,
+            &view(TicketStatus::Rejected, None),
+        )
+        .unwrap()
+        else {
+            panic!("not mail");
+        };
+        assert_eq!(subject, "Ticket rejected: <b>Add index</b>");
+        assert!(
+            text.contains("[Ticket rejected] <b>Add index</b>"),
+            "{text}"
+        );
+        let html = html.unwrap();
+        assert!(html.contains("&lt;b&gt;Add index&lt;&#x2f;b&gt;"), "{html}");
+        assert!(!html.contains("<b>"), "{html}");
+    }
+}
