@@ -7,12 +7,15 @@
 //! 2. SMTP: `HERALD_BENCH_MAILS` (10,000) mails with AUTH through `SmtpSender`, 16 in flight.
 //! 3. Feishu: 500 messages to distinct users through `FeishuClient` (50/s limit).
 //! 4. WeCom robot: a scaled window quota in real time, plus the real 20/min on a manual clock.
+//! 5. Ticket webhook (issue 5, `tickets`): signed events over loopback TCP into herald-local's
+//!    Router and delivery loop; accepted → delivered-at-fake latency and peak accepted events/s.
 //!
 //! Apprise runs from `scripts/bench_apprise.py` against the same servers while they are up.
 mod apprise;
 mod report;
 mod scenarios;
 mod setup;
+mod tickets;
 
 use report::Report;
 use std::time::Duration;
@@ -50,25 +53,29 @@ async fn run() -> i32 {
     };
     let mut report = Report::new(&knobs);
 
-    eprintln!("[1/5] WeCom app: provider minimum, Herald client, Herald engine (SQLite)");
+    eprintln!("[1/6] WeCom app: provider minimum, Herald client, Herald engine (SQLite)");
     if knobs.runs("wecom") {
         report.wecom = Some(scenarios::wecom_app(&knobs, &fakes).await);
     }
-    eprintln!("[2/5] SMTP through SmtpSender");
+    eprintln!("[2/6] SMTP through SmtpSender");
     if knobs.runs("smtp") {
         report.smtp = Some(scenarios::smtp(&knobs, &fakes).await);
     }
-    eprintln!("[3/5] Feishu through FeishuClient");
+    eprintln!("[3/6] Feishu through FeishuClient");
     if knobs.runs("feishu") {
         report.feishu = Some(scenarios::feishu(&knobs, &fakes).await);
     }
-    eprintln!("[4/5] WeCom robot (scaled window in real time; real 20/min on a manual clock)");
+    eprintln!("[4/6] WeCom robot (scaled window in real time; real 20/min on a manual clock)");
     if knobs.runs("robot") {
         report.robot = Some(scenarios::robot(&knobs, &fakes).await);
     }
-    eprintln!("[5/5] Apprise 2.2.0 against the same fakes (scripts/bench_apprise.py)");
+    eprintln!("[5/6] Apprise 2.2.0 against the same fakes (scripts/bench_apprise.py)");
     if knobs.runs("apprise") {
         report.apprise = Some(apprise::run(&knobs, &fakes).await);
+    }
+    eprintln!("[6/6] Ticket webhook over loopback (herald-local's Router, SQLite, delivery loop)");
+    if knobs.runs("tickets") {
+        report.tickets = Some(tickets::run().await);
     }
 
     report.finish();

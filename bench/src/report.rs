@@ -2,6 +2,7 @@
 use crate::apprise::AppriseResult;
 use crate::scenarios::{FeishuResult, RobotResult, SmtpResult, WecomResult};
 use crate::setup::Knobs;
+use crate::tickets::TicketsResult;
 use serde::Serialize;
 use serde_json::Value;
 use std::path::Path;
@@ -27,6 +28,8 @@ pub struct Report {
     pub feishu: Option<FeishuResult>,
     pub robot: Option<RobotResult>,
     pub apprise: Option<AppriseResult>,
+    /// Issue 5: the ticket webhook, accepted → delivered-at-fake.
+    pub tickets: Option<TicketsResult>,
     pub goals: Vec<Goal>,
 }
 
@@ -117,6 +120,7 @@ impl Report {
             feishu: None,
             robot: None,
             apprise: None,
+            tickets: None,
             goals: Vec::new(),
         }
     }
@@ -219,7 +223,160 @@ impl Report {
                 ),
             });
         }
+        if let Some(t) = &self.tickets {
+            if let Some(st) = &t.steady {
+                goals.push(Goal {
+                    name: format!(
+                        "Tickets: every steady event accepted and delivered ({}/s for {} s)",
+                        st.rate_per_s, st.seconds
+                    ),
+                    met: st.all_delivered,
+                    detail: format!(
+                        "{} of {} accepted; {} of {} messages at the fakes",
+                        st.posts.accepted,
+                        st.posts.sent,
+                        st.per_channel.iter().map(|c| c.delivered).sum::<usize>(),
+                        st.per_channel.iter().map(|c| c.expected).sum::<usize>()
+                    ),
+                });
+            }
+            if let Some(pk) = &t.peak {
+                goals.push(Goal {
+                    name: "Tickets: deliveries catch up after the peak".into(),
+                    met: pk.caught_up,
+                    detail: format!(
+                        "{} of {} messages delivered, the last {} after the last 202",
+                        pk.delivered_messages,
+                        pk.expected_messages,
+                        dur(pk.catch_up_after_last_accept_s)
+                    ),
+                });
+            }
+        }
         self.goals = goals;
+    }
+
+    /// Issue 5's section: the ticket webhook's latency and peak.
+    fn tickets_markdown(&self) -> String {
+        let Some(t) = &self.tickets else {
+            return String::new();
+        };
+        let mut out = String::from("\n### Ticket webhook (issue 5)\n\n");
+        out.push_str(
+            "Signed `pending_review` events, each to 2 reviewers (one English, one Chinese), posted over \
+             loopback TCP to herald-local's Router (SQLite in a temp dir, the local delivery loop, \
+             providers = the fakes). Latency: the client's 202 → the message's arrival at the fake \
+             (per reviewer; \"all\" = the event's last message on every channel).\n\n",
+        );
+        if let Some(e) = &t.error {
+            out.push_str(&format!("**The ticket scenario failed: {e}**\n\n"));
+        }
+        let lat = |c: &crate::tickets::ChannelLatency| {
+            format!(
+                "{}: p50 **{}**, p99 **{}**, max {} ({}/{})",
+                c.channel,
+                dur(c.p50_ms / 1000.0),
+                dur(c.p99_ms / 1000.0),
+                dur(c.max_ms / 1000.0),
+                c.delivered,
+                c.expected
+            )
+        };
+        let refused = |p: &crate::tickets::PostStats| {
+            if p.refused.is_empty() {
+                "none refused".to_owned()
+            } else {
+                let mut s = p
+                    .refused
+                    .iter()
+                    .map(|(c, n)| format!("{c} x{n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if let Some(e) = p.first_errors.first() {
+                    s.push_str(&format!(" (first: {e})"));
+                }
+                s
+            }
+        };
+        let mut rows: Vec<[String; 4]> = Vec::new();
+        if let Some(st) = &t.steady {
+            rows.push([
+                format!(
+                    "steady {}/s for {} s ({})",
+                    st.rate_per_s,
+                    st.seconds,
+                    st.channels.join(" + ")
+                ),
+                format!(
+                    "{} of {} → 202 ({:.1}/s sent; {}); request p50 {}, p99 {}",
+                    st.posts.accepted,
+                    st.posts.sent,
+                    st.achieved_rate_per_s,
+                    refused(&st.posts),
+                    dur(st.posts.request_p50_ms / 1000.0),
+                    dur(st.posts.request_p99_ms / 1000.0)
+                ),
+                st.per_channel
+                    .iter()
+                    .chain([&st.event_complete])
+                    .map(lat)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                if st.all_delivered {
+                    "all delivered".into()
+                } else {
+                    "NOT all delivered".into()
+                },
+            ]);
+        }
+        if let Some(pk) = &t.peak {
+            rows.push([
+                format!(
+                    "peak, {} in flight for {:.1} s ({})",
+                    pk.concurrency,
+                    pk.seconds,
+                    pk.channels.join(" + ")
+                ),
+                format!(
+                    "**{:.0} accepted events/s** ({} of {} → 202; whole seconds {}–{}; {}); request p50 {}, p99 {}",
+                    pk.accepted_per_s,
+                    pk.posts.accepted,
+                    pk.posts.sent,
+                    pk.worst_second,
+                    pk.best_second,
+                    refused(&pk.posts),
+                    dur(pk.posts.request_p50_ms / 1000.0),
+                    dur(pk.posts.request_p99_ms / 1000.0)
+                ),
+                pk.per_channel
+                    .iter()
+                    .chain([&pk.event_complete])
+                    .map(lat)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                format!(
+                    "{}: {} of {} messages, last {} after the last 202; {:.0} messages/s delivered",
+                    if pk.caught_up { "caught up" } else { "DID NOT catch up" },
+                    pk.delivered_messages,
+                    pk.expected_messages,
+                    dur(pk.catch_up_after_last_accept_s),
+                    pk.delivered_per_s
+                ),
+            ]);
+        }
+        out.push_str("| run | webhook | accepted → delivered at the fake | deliveries |\n");
+        out.push_str("|---|---|---|---|\n");
+        for row in rows {
+            let cells: Vec<String> = row.iter().map(|c| c.replace('|', "\\|")).collect();
+            out.push_str(&format!("| {} |\n", cells.join(" | ")));
+        }
+        if t.peak.is_some() {
+            out.push_str(
+                "\nThe peak runs with Feishu switched off (admin API): Feishu's 50/s per-app quota would \
+                 make its catch-up time the quota's, not Herald's.\n",
+            );
+        }
+        out
     }
 
     pub fn markdown(&self) -> String {
@@ -434,7 +591,8 @@ impl Report {
             let cells: Vec<String> = row.iter().map(|c| c.replace('|', "\\|")).collect();
             out.push_str(&format!("| {} |\n", cells.join(" | ")));
         }
-        out.push_str("\n### Goals (issue 3)\n\n");
+        out.push_str(&self.tickets_markdown());
+        out.push_str("\n### Goals (issues 3 and 5)\n\n");
         for g in &self.goals {
             out.push_str(&format!(
                 "- [{}] {} — {}\n",
