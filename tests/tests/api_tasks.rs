@@ -1156,6 +1156,8 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
         "/v1/contacts",
         "/v1/contacts/{user}",
         "/v1/webhooks/tickets/{source}",
+        "/v1/webhooks/sqle/{source}",
+        "/v1/settings/webhook-sources/{source}/sqle",
     ] {
         assert!(
             paths.contains_key(path),
@@ -1195,7 +1197,7 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
             calls += 1;
         }
     }
-    assert_eq!(calls, 26, "documented operations");
+    assert_eq!(calls, 29, "documented operations");
 }
 
 #[tokio::test]

@@ -26,6 +26,7 @@ pub struct AppState {
     pub contacts: herald_core::services::contacts::ContactService,
     pub pushes: herald_core::services::runs::PushService,
     pub tickets: herald_core::services::tickets::TicketService,
+    pub sqle: herald_core::services::sqle::SqleService,
 }
 
 impl From<&Services> for AppState {
@@ -38,6 +39,7 @@ impl From<&Services> for AppState {
             contacts: services.contacts.clone(),
             pushes: services.pushes.clone(),
             tickets: services.tickets.clone(),
+            sqle: services.sqle.clone(),
         }
     }
 }
@@ -78,6 +80,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(routes::runs::routes())
         .merge(routes::contacts::routes())
         .merge(routes::tickets::routes())
+        .merge(routes::sqle::routes())
 }
 
 /// The OpenAPI document, generated from the same registrations the Router serves, so they cannot drift.

@@ -243,11 +243,59 @@ pub struct SettingsRecord {
     pub smtp: Option<crate::domain::channels::SmtpSettings>,
     pub wecom: Option<crate::domain::channels::WecomSettings>,
     pub feishu: Option<crate::domain::channels::FeishuSettings>,
-    /// Webhook sources that have a signing secret set.
+    /// Webhook sources: those with a signing secret set, and SQLE sources with their routing rules.
     #[serde(default)]
-    pub webhook_sources: Vec<String>,
+    pub webhook_sources: Vec<WebhookSource>,
     /// 0 until first written.
     pub version: u64,
+}
+
+/// A webhook source named in the settings. Its secrets (the HMAC signing secret of the native
+/// ticket format, SQLE's bearer token) live in the secret store; this says which are set.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(from = "WebhookSourceWire")]
+pub struct WebhookSource {
+    pub name: String,
+    /// An HMAC signing secret is set: the source posts the native ticket format.
+    pub signed: bool,
+    /// Set for an SQLE source (its token is set): who hears about each SQLE project's workflows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sqle: Option<crate::domain::sqle::SqleSource>,
+}
+
+/// A source as stored: documents written before SQLE sources existed list bare names, each one
+/// with a signing secret set.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum WebhookSourceWire {
+    Name(String),
+    Source {
+        name: String,
+        #[serde(default)]
+        signed: bool,
+        #[serde(default)]
+        sqle: Option<crate::domain::sqle::SqleSource>,
+    },
+}
+
+impl From<WebhookSourceWire> for WebhookSource {
+    fn from(wire: WebhookSourceWire) -> Self {
+        match wire {
+            WebhookSourceWire::Name(name) => name.as_str().into(),
+            WebhookSourceWire::Source { name, signed, sqle } => Self { name, signed, sqle },
+        }
+    }
+}
+
+impl From<&str> for WebhookSource {
+    /// A source with a signing secret set.
+    fn from(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            signed: true,
+            sqle: None,
+        }
+    }
 }
 
 #[async_trait]

@@ -4,6 +4,7 @@ pub mod keys;
 pub mod runs;
 pub mod schedule;
 pub mod settings;
+pub mod sqle;
 pub mod tasks;
 pub mod tickets;
 

@@ -187,7 +187,10 @@ pub struct WebhookSourceBody {
 pub struct SettingsResponse {
     pub url_prefix: Option<String>,
     pub channels: ChannelsResponse,
+    /// Sources with a signing secret (native ticket format).
     pub webhook_sources: Vec<String>,
+    /// SQLE sources (`PUT /v1/settings/webhook-sources/{source}/sqle`).
+    pub sqle_sources: Vec<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -249,6 +252,7 @@ impl From<SettingsView> for SettingsResponse {
                 feishu,
             },
             webhook_sources: view.webhook_sources,
+            sqle_sources: view.sqle_sources,
         }
     }
 }

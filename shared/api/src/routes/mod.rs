@@ -4,6 +4,7 @@ pub mod health;
 pub mod keys;
 pub mod runs;
 pub mod settings;
+pub mod sqle;
 pub mod tasks;
 pub mod tickets;
 

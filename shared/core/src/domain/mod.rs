@@ -8,6 +8,7 @@ pub mod message;
 pub mod recipients;
 pub mod run;
 pub mod schedule;
+pub mod sqle;
 pub mod task;
 pub mod text;
 pub mod ticket;

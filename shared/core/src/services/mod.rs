@@ -7,6 +7,7 @@ pub mod keys;
 pub mod render;
 pub mod runs;
 pub mod settings;
+pub mod sqle;
 pub mod tasks;
 pub mod tickets;
 
@@ -60,6 +61,8 @@ pub struct Services {
     pub pushes: runs::PushService,
     /// Verifies ticket webhooks and queues their messages.
     pub tickets: tickets::TicketService,
+    /// SQLE's own webhook, routed onto the ticket service.
+    pub sqle: sqle::SqleService,
     /// Sends queued deliveries; settles runs as their deliveries finish.
     pub worker: delivery::DeliveryWorker,
 }
@@ -97,8 +100,11 @@ impl Services {
             adapters.clock.clone(),
             config.record_retention,
         );
+        let sqle =
+            sqle::SqleService::new(settings.clone(), adapters.secrets.clone(), tickets.clone());
         Self {
             tickets,
+            sqle,
             contacts: contacts::ContactService::new(adapters.contacts, adapters.clock.clone()),
             tasks: tasks::TaskService::new(
                 adapters.tasks,

@@ -5,8 +5,9 @@ use crate::domain::channels::{
     FeishuCredentials, FeishuSettings, SmtpCredentials, SmtpSettings, WecomCredentials,
     WecomSettings,
 };
+use crate::domain::sqle::SqleSource;
 use crate::domain::text::HttpUrl;
-use crate::ports::{SecretStore, SettingsRecord, SettingsStore, StoreError};
+use crate::ports::{SecretStore, SettingsRecord, SettingsStore, StoreError, WebhookSource};
 use crate::{FieldError, ServiceError};
 use secrecy::SecretString;
 use std::sync::Arc;
@@ -18,6 +19,11 @@ pub const FEISHU_APP_SECRET: &str = "channels/feishu/app_secret";
 /// The secret that signs a ticket webhook source's requests.
 pub fn webhook_source_secret(source: &str) -> String {
     format!("webhook-sources/{source}")
+}
+
+/// The bearer token an SQLE source sends (`Authorization: Bearer <token>`).
+pub fn sqle_source_token(source: &str) -> String {
+    format!("sqle-sources/{source}/token")
 }
 
 /// A channel's settings as the API shows them: whether its secret is set, never the secret.
@@ -33,7 +39,10 @@ pub struct SettingsView {
     pub smtp: Option<Masked<SmtpSettings>>,
     pub wecom: Option<Masked<WecomSettings>>,
     pub feishu: Option<Masked<FeishuSettings>>,
+    /// Sources with a signing secret (native ticket format).
     pub webhook_sources: Vec<String>,
+    /// SQLE sources (token set, routing rules stored).
+    pub sqle_sources: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -92,7 +101,18 @@ impl SettingsService {
             smtp,
             wecom,
             feishu,
-            webhook_sources: record.webhook_sources,
+            webhook_sources: record
+                .webhook_sources
+                .iter()
+                .filter(|s| s.signed)
+                .map(|s| s.name.clone())
+                .collect(),
+            sqle_sources: record
+                .webhook_sources
+                .iter()
+                .filter(|s| s.sqle.is_some())
+                .map(|s| s.name.clone())
+                .collect(),
         })
     }
 
@@ -207,11 +227,52 @@ impl SettingsService {
     ) -> Result<(), ServiceError> {
         let name = webhook_source_secret(source);
         self.update(who, Some((&name, "secret", secret)), |r| {
-            if !r.webhook_sources.iter().any(|s| s == source) {
-                r.webhook_sources.push(source.to_owned());
-            }
+            source_entry(r, source).signed = true;
         })
         .await
+    }
+
+    /// Sets an SQLE source's routing rules and (if given) its token; the first time, the token is
+    /// required.
+    pub async fn put_sqle_source(
+        &self,
+        who: &Principal,
+        source: &str,
+        token: Option<SecretString>,
+        rules: SqleSource,
+    ) -> Result<(), ServiceError> {
+        who.check_admin()?;
+        let name = sqle_source_token(source);
+        self.require_secret(&name, "token", &token).await?;
+        let secret = token.map(|t| (name.as_str(), "token", t));
+        self.update(who, secret, |r| {
+            source_entry(r, source).sqle = Some(rules.clone());
+        })
+        .await
+    }
+
+    /// An SQLE source's routing rules as the admin API shows them (the token never).
+    pub async fn sqle_source_view(
+        &self,
+        who: &Principal,
+        source: &str,
+    ) -> Result<SqleSource, ServiceError> {
+        who.check_admin()?;
+        self.sqle_source(source)
+            .await?
+            .ok_or(ServiceError::NotFound("SQLE source"))
+    }
+
+    /// An SQLE source's routing rules, if it is configured.
+    pub async fn sqle_source(&self, source: &str) -> Result<Option<SqleSource>, ServiceError> {
+        Ok(self
+            .store
+            .get_settings()
+            .await?
+            .webhook_sources
+            .into_iter()
+            .find(|s| s.name == source)
+            .and_then(|s| s.sqle))
     }
 
     /// The base of links to tickets and run records, if configured.
@@ -261,6 +322,22 @@ impl SettingsService {
                 app_secret,
             }))
     }
+}
+
+/// The source named `source`, added (with nothing set) if missing.
+fn source_entry<'a>(record: &'a mut SettingsRecord, source: &str) -> &'a mut WebhookSource {
+    let at = match record.webhook_sources.iter().position(|s| s.name == source) {
+        Some(at) => at,
+        None => {
+            record.webhook_sources.push(WebhookSource {
+                name: source.to_owned(),
+                signed: false,
+                sqle: None,
+            });
+            record.webhook_sources.len() - 1
+        }
+    };
+    &mut record.webhook_sources[at]
 }
 
 /// Length without exposing the value in any other way.
