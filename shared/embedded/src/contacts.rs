@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use herald_core::domain::contact::{Contact, in_order_of};
 use herald_core::domain::ids::ContactId;
 use herald_core::ports::{ContactPage, ContactStore, StoreError};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 /// SQLite's default limit on bound parameters is 999 (older builds); stay well under it.
 const IDS_PER_QUERY: usize = 500;
@@ -27,20 +27,11 @@ impl ContactStore for SqliteStore {
     }
 
     async fn get_contact(&self, id: &ContactId) -> Result<Option<Contact>, StoreError> {
-        let id = id.to_string();
-        let doc: Option<String> = self
-            .db
-            .call(move |conn| {
-                conn.query_row(
-                    "SELECT doc FROM contacts WHERE id = ?1",
-                    params![id],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(sql)
-            })
-            .await?;
-        doc.as_deref().map(from_doc).transpose()
+        self.one_doc(
+            "SELECT doc FROM contacts WHERE id = ?1",
+            vec![id.to_string()],
+        )
+        .await
     }
 
     async fn list_contacts(

@@ -119,20 +119,11 @@ impl RunStore for SqliteStore {
         id: &RunId,
         now: DateTime<Utc>,
     ) -> Result<Option<PushRun>, StoreError> {
-        let (project, id, now) = (project.to_string(), id.to_string(), due_key(now));
-        let doc: Option<String> = self
-            .db
-            .call(move |conn| {
-                conn.query_row(
-                    "SELECT doc FROM runs WHERE project = ?1 AND id = ?2 AND expires_at > ?3",
-                    params![project, id, now],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(sql)
-            })
-            .await?;
-        doc.as_deref().map(from_doc).transpose()
+        self.one_doc(
+            "SELECT doc FROM runs WHERE project = ?1 AND id = ?2 AND expires_at > ?3",
+            vec![project.to_string(), id.to_string(), due_key(now)],
+        )
+        .await
     }
 
     async fn list_runs(

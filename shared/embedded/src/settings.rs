@@ -1,30 +1,21 @@
 //! The channel settings document on SQLite, written only if its version is the one read.
-use crate::store::{SqliteStore, from_doc, sql, to_doc};
+use crate::store::{SqliteStore, sql, to_doc};
 use async_trait::async_trait;
 use herald_core::ports::{SettingsRecord, SettingsStore, StoreError};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 const ID: &str = "channels";
 
 #[async_trait]
 impl SettingsStore for SqliteStore {
     async fn get_settings(&self) -> Result<SettingsRecord, StoreError> {
-        let doc: Option<String> = self
-            .db
-            .call(|conn| {
-                conn.query_row(
-                    "SELECT doc FROM settings WHERE id = ?1",
-                    params![ID],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(sql)
-            })
+        let record = self
+            .one_doc(
+                "SELECT doc FROM settings WHERE id = ?1",
+                vec![ID.to_owned()],
+            )
             .await?;
-        doc.as_deref()
-            .map(from_doc)
-            .transpose()
-            .map(Option::unwrap_or_default)
+        Ok(record.unwrap_or_default())
     }
 
     async fn put_settings(

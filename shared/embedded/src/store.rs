@@ -72,6 +72,25 @@ pub(crate) fn replace_task_in(
     Ok(())
 }
 
+impl SqliteStore {
+    /// The document of the one row `sql` selects (its only column is `doc`), parsed.
+    pub(crate) async fn one_doc<T: serde::de::DeserializeOwned>(
+        &self,
+        query: &'static str,
+        args: Vec<String>,
+    ) -> Result<Option<T>, StoreError> {
+        let doc: Option<String> = self
+            .db
+            .call(move |conn| {
+                conn.query_row(query, rusqlite::params_from_iter(args), |row| row.get(0))
+                    .optional()
+                    .map_err(sql)
+            })
+            .await?;
+        doc.as_deref().map(from_doc).transpose()
+    }
+}
+
 #[async_trait]
 impl TaskStore for SqliteStore {
     async fn insert_task(&self, task: &PushTask) -> Result<(), StoreError> {
@@ -102,20 +121,11 @@ impl TaskStore for SqliteStore {
         project: &ProjectId,
         id: &TaskId,
     ) -> Result<Option<PushTask>, StoreError> {
-        let (project, id) = (project.to_string(), id.to_string());
-        let doc: Option<String> = self
-            .db
-            .call(move |conn| {
-                conn.query_row(
-                    "SELECT doc FROM tasks WHERE project = ?1 AND id = ?2",
-                    params![project, id],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(sql)
-            })
-            .await?;
-        doc.as_deref().map(from_doc).transpose()
+        self.one_doc(
+            "SELECT doc FROM tasks WHERE project = ?1 AND id = ?2",
+            vec![project.to_string(), id.to_string()],
+        )
+        .await
     }
 
     async fn list_tasks(
@@ -224,20 +234,11 @@ impl KeyStore for SqliteStore {
     }
 
     async fn get_key(&self, id: &KeyId) -> Result<Option<ApiKey>, StoreError> {
-        let id = id.to_string();
-        let doc: Option<String> = self
-            .db
-            .call(move |conn| {
-                conn.query_row(
-                    "SELECT doc FROM api_keys WHERE id = ?1",
-                    params![id],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(sql)
-            })
-            .await?;
-        doc.as_deref().map(from_doc).transpose()
+        self.one_doc(
+            "SELECT doc FROM api_keys WHERE id = ?1",
+            vec![id.to_string()],
+        )
+        .await
     }
 
     async fn delete_key(&self, id: &KeyId) -> Result<(), StoreError> {
