@@ -82,6 +82,7 @@ fn batches(knobs: &Knobs, content: &str) -> Vec<WecomAppMessage> {
             body: WecomBody::Text {
                 content: content.to_owned(),
             },
+            image: None,
         })
         .collect()
 }
@@ -250,7 +251,7 @@ pub async fn wecom_app(knobs: &Knobs, fakes: &Fakes) -> WecomResult {
 
         // 2. Herald's client (a fresh process-wide client: the token is fetched once)
         fakes.wecom.reset_records();
-        let http = HttpProviders::new(providers(&fakes.wecom_url, &fakes.feishu_url))
+        let http = HttpProviders::new(providers(&fakes.wecom_url, &fakes.feishu_url), setup::image_store())
             .expect("provider clients");
         let creds = setup::wecom_creds();
         let msgs = batches(knobs, &format!("bench herald client rep {rep}"));
@@ -275,7 +276,11 @@ pub async fn wecom_app(knobs: &Knobs, fakes: &Fakes) -> WecomResult {
         fakes.wecom.reset_records();
         let (store, settings) = engine_store(fakes).await;
         let hub =
-            ProviderHub::with_config(providers(&fakes.wecom_url, &fakes.feishu_url), settings)
+            ProviderHub::with_config(
+                providers(&fakes.wecom_url, &fakes.feishu_url),
+                settings,
+                store.clone(),
+            )
                 .expect("hub");
         let worker = DeliveryWorker::new(
             store.clone(),
@@ -375,6 +380,7 @@ fn mail(i: usize, kind: &str) -> EmailMessage {
             "Daily sales: GMV 1,234,567 (+3.2%). Open the report: https://bi.example.com/share/abc"
                 .into(),
         html: None,
+        images: Vec::new(),
     }
 }
 
@@ -425,7 +431,11 @@ pub async fn smtp(knobs: &Knobs, fakes: &Fakes) -> SmtpResult {
 async fn smtp_engine(fakes: &Fakes, sample: usize) -> SmtpEngineResult {
     fakes.smtp.reset_records();
     let (store, settings) = engine_store(fakes).await;
-    let hub = ProviderHub::with_config(providers(&fakes.wecom_url, &fakes.feishu_url), settings)
+    let hub = ProviderHub::with_config(
+                providers(&fakes.wecom_url, &fakes.feishu_url),
+                settings,
+                store.clone(),
+            )
         .expect("hub");
     let worker = DeliveryWorker::new(
         store.clone(),
@@ -537,7 +547,7 @@ pub struct FeishuResult {
 async fn feishu_once(knobs: &Knobs, fakes: &Fakes, enforce: bool) -> RateRun {
     fakes.feishu.reset_records();
     fakes.feishu.enforce_send_rate_limit(enforce);
-    let http = HttpProviders::new(providers(&fakes.wecom_url, &fakes.feishu_url)).expect("clients");
+    let http = HttpProviders::new(providers(&fakes.wecom_url, &fakes.feishu_url), setup::image_store()).expect("clients");
     let creds = setup::feishu_creds();
     let tag = if enforce { "enforced" } else { "free" };
     let msgs: Vec<FeishuMessage> = (0..knobs.feishu_messages)
@@ -641,7 +651,7 @@ pub async fn robot(knobs: &Knobs, fakes: &Fakes) -> RobotResult {
         robot_quota: quota,
         ..providers(&fakes.wecom_scaled_url, &fakes.feishu_url)
     };
-    let http = HttpProviders::new(config).expect("clients");
+    let http = HttpProviders::new(config, setup::image_store()).expect("clients");
     let msgs: Vec<RobotMessage> = (0..knobs.robot_messages)
         .map(|i| robot_message(setup::ROBOT_KEY_SCALED, i))
         .collect();
@@ -698,7 +708,7 @@ pub async fn robot(knobs: &Knobs, fakes: &Fakes) -> RobotResult {
         time: Time::manual(clock.clone()),
         ..providers(&url, &fakes.feishu_url)
     };
-    let http = HttpProviders::new(config).expect("clients");
+    let http = HttpProviders::new(config, setup::image_store()).expect("clients");
     let t0 = {
         use herald_core::clock::Clock;
         clock.now()

@@ -310,6 +310,8 @@ impl Server {
             runs: store.clone(),
             settings: store.clone(),
             contacts: store.clone(),
+            images: store.clone(),
+            pictures: Arc::new(herald_pictures::Pictures::new()),
             secrets: Arc::new(FileSecretStore::new(data_dir.join("secrets.json"))),
             scheduler: Arc::new(scheduler),
             charts: Arc::new(HttpChartSource::new(
@@ -322,7 +324,11 @@ impl Server {
         let settings = herald_api::settings_service(&adapters);
         let providers =
             ProvidersConfig::new(&fakes.wecom_url, &fakes.feishu_url, Timeouts::default());
-        let hub = Arc::new(ProviderHub::with_config(providers, settings)?);
+        let hub = Arc::new(ProviderHub::with_config(
+            providers,
+            settings,
+            adapters.images.clone(),
+        )?);
         let services = Services::new(adapters, hub, EngineConfig::default());
         let router = herald_api::router(AppState::from(&services));
 

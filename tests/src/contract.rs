@@ -280,6 +280,7 @@ fn delivery(now: DateTime<Utc>) -> Delivery {
         subject: "日报".into(),
         text: "hello".into(),
         html: None,
+        images: Vec::new(),
     });
     Delivery::queued(
         DeliveryCause::ChannelTest {
@@ -508,6 +509,7 @@ fn run(task: &PushTask, kind: RunKind, started: DateTime<Utc>, outcome: RunOutco
         version: 1,
         expires_at: started + chrono::Duration::days(90),
         ticket: None,
+        images: Vec::new(),
     }
 }
 

@@ -54,6 +54,7 @@ pub trait AllStores:
     + herald_core::ports::DeliveryStore
     + herald_core::ports::SettingsStore
     + herald_core::ports::ContactStore
+    + herald_core::ports::ImageStore
     + 'static
 {
 }
@@ -65,8 +66,16 @@ impl<S> AllStores for S where
         + herald_core::ports::DeliveryStore
         + herald_core::ports::SettingsStore
         + herald_core::ports::ContactStore
+        + herald_core::ports::ImageStore
         + 'static
 {
+}
+
+/// The picture renderer, built once for the test process (it holds the parsed font).
+pub fn pictures() -> Arc<dyn herald_core::ports::PictureRenderer> {
+    static PICTURES: std::sync::LazyLock<Arc<herald_pictures::Pictures>> =
+        std::sync::LazyLock::new(|| Arc::new(herald_pictures::Pictures::new()));
+    PICTURES.clone()
 }
 
 /// The adapters over one store, a scheduler and a clock, with secrets in a fresh private file.
@@ -85,7 +94,9 @@ pub fn adapters_over<S: AllStores>(
         deliveries: store.clone(),
         runs: store.clone(),
         contacts: store.clone(),
+        images: store.clone(),
         settings: store,
+        pictures: pictures(),
         secrets: Arc::new(FileSecretStore::new(secrets)),
         scheduler,
         charts: Arc::new(
@@ -107,7 +118,10 @@ pub fn app_with(
     providers: ProvidersConfig,
 ) -> (herald_api::Router, DeliveryWorker) {
     let settings = herald_api::settings_service(&adapters);
-    let hub = Arc::new(ProviderHub::with_config(providers, settings).expect("provider clients"));
+    let hub = Arc::new(
+        ProviderHub::with_config(providers, settings, adapters.images.clone())
+            .expect("provider clients"),
+    );
     let services = Services::new(adapters, hub, EngineConfig::default());
     (
         herald_api::router(AppState::from(&services)),

@@ -169,7 +169,8 @@ impl Engine {
     pub fn another_worker(&self, providers: ProvidersConfig) -> DeliveryWorker {
         let settings = herald_api::settings_service(&self.adapters);
         let hub = Arc::new(
-            herald_hub::ProviderHub::with_config(providers, settings).expect("provider clients"),
+            herald_hub::ProviderHub::with_config(providers, settings, self.adapters.images.clone())
+                .expect("provider clients"),
         );
         DeliveryWorker::new(
             self.store.clone(),

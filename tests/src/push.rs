@@ -151,7 +151,10 @@ impl Drop for ChartServer {
 /// Every service over the adapters, wired as the binaries do, with provider clients from `providers`.
 pub fn services_with(adapters: Adapters, providers: ProvidersConfig) -> Services {
     let settings = herald_api::settings_service(&adapters);
-    let hub = Arc::new(ProviderHub::with_config(providers, settings).expect("provider clients"));
+    let hub = Arc::new(
+        ProviderHub::with_config(providers, settings, adapters.images.clone())
+            .expect("provider clients"),
+    );
     Services::new(adapters, hub, EngineConfig::default())
 }
 

@@ -22,6 +22,7 @@ fn mail(to: &str) -> OutboundMessage {
         subject: "Daily sales".into(),
         text: "hello".into(),
         html: None,
+        images: Vec::new(),
     })
 }
 

@@ -27,6 +27,7 @@ fn wecom(users: &[String], text: &str) -> OutboundMessage {
         body: WecomBody::Text {
             content: text.to_owned(),
         },
+        image: None,
     })
 }
 
@@ -45,6 +46,7 @@ fn mail(to: &str, subject: &str) -> OutboundMessage {
         subject: subject.to_owned(),
         text: format!("{subject}: see the dashboard"),
         html: None,
+        images: Vec::new(),
     })
 }
 

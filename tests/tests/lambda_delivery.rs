@@ -57,6 +57,7 @@ impl Rig {
                 body: WecomBody::Text {
                     content: text.to_owned(),
                 },
+                image: None,
             }),
             SystemClock.now(),
         );

@@ -42,6 +42,8 @@ pub async fn build(
         runs: store.clone(),
         settings: store.clone(),
         contacts: store.clone(),
+        images: store.clone(),
+        pictures: Arc::new(herald_pictures::Pictures::new()),
         secrets: Arc::new(FileSecretStore::new(config.data_dir.join(SECRETS_FILE))),
         scheduler: Arc::new(scheduler.clone()),
         charts: Arc::new(HttpChartSource::new(
@@ -73,7 +75,11 @@ pub async fn build(
     if let Some(url) = &config.feishu_base_url {
         providers.feishu_base_url = url.clone();
     }
-    let hub = Arc::new(ProviderHub::with_config(providers, settings)?);
+    let hub = Arc::new(ProviderHub::with_config(
+        providers,
+        settings,
+        adapters.images.clone(),
+    )?);
     let services = Services::new(adapters, hub, EngineConfig::default());
     let mut router = herald_api::router(AppState::from(&services));
     if let Some(sandbox) = &sandbox {

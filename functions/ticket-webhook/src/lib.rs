@@ -11,7 +11,10 @@ pub async fn app(
     config: &AwsConfig,
 ) -> Result<herald_api::Router, Box<dyn std::error::Error + Send + Sync>> {
     let adapters = config.adapters().await?;
-    let hub = Arc::new(ProviderHub::from_env(Services::settings_of(&adapters))?);
+    let hub = Arc::new(ProviderHub::from_env(
+        Services::settings_of(&adapters),
+        adapters.images.clone(),
+    )?);
     let services = Services::new(adapters, hub, config.engine());
     Ok(herald_api::router(AppState::from(&services)))
 }

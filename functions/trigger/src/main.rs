@@ -9,9 +9,10 @@ async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let config = herald_aws::AwsConfig::from_env()?;
     let adapters = config.adapters().await?;
-    let hub = Arc::new(herald_hub::ProviderHub::from_env(Services::settings_of(
-        &adapters,
-    ))?);
+    let hub = Arc::new(herald_hub::ProviderHub::from_env(
+        Services::settings_of(&adapters),
+        adapters.images.clone(),
+    )?);
     let pushes = Arc::new(Services::new(adapters, hub, config.engine()).pushes);
     run(service_fn(move |event: LambdaEvent<Value>| {
         let pushes = pushes.clone();

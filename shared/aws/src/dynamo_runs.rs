@@ -24,7 +24,7 @@ fn claim_sk(task: &TaskId, at: DateTime<Utc>) -> String {
     format!("RUNCLAIM#{task}#{}", due_key(at))
 }
 
-fn epoch(at: DateTime<Utc>) -> u64 {
+pub(crate) fn epoch(at: DateTime<Utc>) -> u64 {
     u64::try_from(at.timestamp()).unwrap_or(0)
 }
 

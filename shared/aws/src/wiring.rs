@@ -85,6 +85,7 @@ impl AwsConfig {
             deliveries: store.clone(),
             runs: store.clone(),
             contacts: store.clone(),
+            images: store.clone(),
             settings: store,
             // A secret rotated elsewhere is picked up within a minute.
             secrets: Arc::new(SecretsManagerStore::new(
@@ -100,6 +101,7 @@ impl AwsConfig {
                 ChartLimits::default(),
                 SsrfPolicy::from_env(),
             )?),
+            pictures: Arc::new(herald_pictures::Pictures::new()),
             clock: Arc::new(SystemClock),
             admin: self.admin_token_sha256.clone(),
         })

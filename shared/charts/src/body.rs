@@ -1,6 +1,7 @@
-//! Reads a response body up to a hard cap and counts the rows in it.
+//! Reads a response body up to a hard cap and keeps the rows a chart shows.
 use crate::access::AccessError;
-use crate::rows::{Found, count_rows};
+use crate::rows::{Found, read_rows};
+use herald_core::domain::report::{ChartRows, RowSelection};
 
 /// Bodies larger than this are counted on the blocking pool, off the async workers.
 const PARSE_INLINE_MAX: usize = 256 * 1024;
@@ -36,13 +37,18 @@ pub(crate) async fn read_capped(
     Ok(body)
 }
 
-/// Counts the rows at `pointer` (RFC 6901; empty = the whole document).
-pub(crate) async fn rows_at(body: Vec<u8>, pointer: &str) -> Result<usize, AccessError> {
+/// Reads the rows at `pointer` (RFC 6901; empty = the whole document), keeping `selection`.
+pub(crate) async fn rows_at(
+    body: Vec<u8>,
+    pointer: &str,
+    selection: &RowSelection,
+) -> Result<ChartRows, AccessError> {
     let found = if body.len() <= PARSE_INLINE_MAX {
-        count_rows(&body, pointer)
+        read_rows(&body, pointer, selection)
     } else {
         let owned = pointer.to_owned();
-        tokio::task::spawn_blocking(move || count_rows(&body, &owned))
+        let selection = selection.clone();
+        tokio::task::spawn_blocking(move || read_rows(&body, &owned, &selection))
             .await
             .map_err(|e| AccessError::Request(format!("the JSON reader stopped: {e}")))?
     };

@@ -1,9 +1,9 @@
 //! herald-charts: reads report charts' data over HTTP for exception control, with SSRF guards
 //! and limits. [`HttpChartSource`] implements `herald_core::ports::ChartSource`.
 //!
-//! Memory: a chart's body is read up to `max_body_bytes` and no further, and its rows are counted
-//! in one pass over those bytes without building a JSON tree, so peak body memory is at most
-//! `max_concurrency × max_body_bytes`.
+//! Memory: a chart's body is read up to `max_body_bytes` and no further, and its rows are read in
+//! one pass over those bytes without building a JSON tree, keeping only what the chart shows, so
+//! peak body memory is at most `max_concurrency × max_body_bytes`.
 mod access;
 mod address;
 mod body;
@@ -16,5 +16,5 @@ mod source;
 pub use address::{AddressKind, refused_kind};
 pub use limits::ChartLimits;
 pub use policy::{ALLOW_HOSTS_ENV, Refusal, SsrfPolicy, UrlVerdict};
-pub use rows::{Found, count_rows};
+pub use rows::{Found, count_rows, read_rows};
 pub use source::{ChartSourceError, HttpChartSource, MAX_REDIRECTS};

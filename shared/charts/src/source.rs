@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use futures::stream::{self, StreamExt};
 use herald_core::domain::run::{ChartCheck, ChartState};
 use herald_core::domain::task::Chart;
-use herald_core::ports::ChartSource;
+use herald_core::domain::report::ChartRows;
+use herald_core::ports::{ChartReading, ChartSource};
 use std::sync::Arc;
 use thiserror::Error;
 use tokio::time::Instant;
@@ -64,25 +65,31 @@ impl HttpChartSource {
         &self.limits
     }
 
-    async fn check_one(&self, chart: &Chart, deadline: Instant) -> ChartCheck {
+    async fn check_one(&self, chart: &Chart, deadline: Instant) -> ChartReading {
         let started = Instant::now();
         let result = self.read_in_time(chart, started, deadline).await;
         let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let state = match result {
-            Ok(0) => ChartState::Empty,
-            Ok(rows) => ChartState::Ok { rows },
+        let (state, rows) = match result {
+            Ok(rows) if rows.total == 0 => (ChartState::Empty, None),
+            Ok(rows) => (ChartState::Ok { rows: rows.total }, Some(rows)),
             Err(err) => {
                 tracing::info!(chart = %chart.name, url = %chart.data_url, reason = %err, elapsed_ms, "chart not readable");
-                ChartState::AccessError {
-                    reason: err.to_string(),
-                }
+                (
+                    ChartState::AccessError {
+                        reason: err.to_string(),
+                    },
+                    None,
+                )
             }
         };
         tracing::debug!(chart = %chart.name, ?state, elapsed_ms, "chart checked");
-        ChartCheck {
-            name: chart.name.clone(),
-            state,
-            elapsed_ms,
+        ChartReading {
+            check: ChartCheck {
+                name: chart.name.clone(),
+                state,
+                elapsed_ms,
+            },
+            rows,
         }
     }
 
@@ -92,7 +99,7 @@ impl HttpChartSource {
         chart: &Chart,
         started: Instant,
         deadline: Instant,
-    ) -> Result<usize, AccessError> {
+    ) -> Result<ChartRows, AccessError> {
         let overall = AccessError::Deadline(self.limits.overall_deadline);
         if started >= deadline {
             return Err(overall);
@@ -111,7 +118,7 @@ impl HttpChartSource {
             .unwrap_or(Err(on_timeout))
     }
 
-    async fn read(&self, chart: &Chart) -> Result<usize, AccessError> {
+    async fn read(&self, chart: &Chart) -> Result<ChartRows, AccessError> {
         let url = Url::parse(chart.data_url.as_str())
             .map_err(|e| AccessError::Request(format!("invalid URL: {e}")))?;
         self.policy.check_url(&url).map_err(AccessError::Refused)?;
@@ -126,14 +133,14 @@ impl HttpChartSource {
             return Err(AccessError::Status(status.as_u16()));
         }
         let body = read_capped(response, self.limits.max_body_bytes).await?;
-        rows_at(body, chart.rows.as_str()).await
+        rows_at(body, chart.rows.as_str(), &chart.selection()).await
     }
 }
 
 #[async_trait]
 impl ChartSource for HttpChartSource {
     #[tracing::instrument(skip_all, fields(charts = charts.len()))]
-    async fn check_charts(&self, charts: &[Chart]) -> Vec<ChartCheck> {
+    async fn check_charts(&self, charts: &[Chart]) -> Vec<ChartReading> {
         let deadline = Instant::now() + self.limits.overall_deadline;
         // Futures are lazy: a chart's clock starts when `buffered` first polls it.
         let reads: Vec<_> = charts

@@ -64,6 +64,20 @@ CREATE TABLE IF NOT EXISTS contacts (
     id  TEXT PRIMARY KEY,
     doc TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS images (
+    project    TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    png        BLOB NOT NULL,
+    expires_at TEXT NOT NULL,
+    PRIMARY KEY (project, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS image_uploads (
+    scope      TEXT NOT NULL,
+    image_id   TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    PRIMARY KEY (scope, image_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS schedules (
     task_id    TEXT PRIMARY KEY,
     project    TEXT NOT NULL,

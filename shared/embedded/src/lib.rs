@@ -2,6 +2,7 @@
 mod contacts;
 mod db;
 mod deliveries;
+mod images;
 pub mod delivery_loop;
 mod runs;
 pub mod schedule_loop;

@@ -185,7 +185,7 @@ impl RunStore for SqliteStore {
 }
 
 impl SqliteStore {
-    /// Deletes run records, claims and final deliveries past their retention: what DynamoDB's TTL
+    /// Deletes run records, claims, final deliveries and pictures past their retention: what DynamoDB's TTL
     /// does on AWS. Returns how many rows went.
     pub async fn purge_expired(
         &self,
@@ -211,6 +211,14 @@ impl SqliteStore {
                         params![deliveries_before],
                     )
                     .map_err(sql)?;
+                for table in ["images", "image_uploads"] {
+                    gone += tx
+                        .execute(
+                            &format!("DELETE FROM {table} WHERE expires_at <= ?1"),
+                            params![now_key],
+                        )
+                        .map_err(sql)?;
+                }
                 tx.commit().map_err(sql)?;
                 Ok(gone)
             })

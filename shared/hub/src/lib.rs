@@ -4,7 +4,9 @@
 use async_trait::async_trait;
 use herald_core::ServiceError;
 use herald_core::domain::message::OutboundMessage;
-use herald_core::ports::{SendError, SendFailure, SendReceipt, Sender};
+use herald_core::ports::{ImageStore, SendError, SendFailure, SendReceipt, Sender};
+use herald_core::services::images::Images;
+use std::sync::Arc;
 use herald_core::services::settings::SettingsService;
 use herald_mail::SmtpSender;
 use herald_providers::HttpProviders;
@@ -99,7 +101,10 @@ impl std::error::Error for BuildError {}
 impl ProviderHub {
     /// The provider clients with base URLs from `HERALD_WECOM_BASE_URL` and `HERALD_FEISHU_BASE_URL`
     /// when set (a reverse proxy, or the sandbox), the providers' own otherwise.
-    pub fn from_env(settings: SettingsService) -> Result<Self, BuildError> {
+    pub fn from_env(
+        settings: SettingsService,
+        images: Arc<dyn ImageStore>,
+    ) -> Result<Self, BuildError> {
         let mut config = herald_providers::ProvidersConfig::default();
         if let Ok(url) = std::env::var("HERALD_WECOM_BASE_URL") {
             config.wecom_base_url = url;
@@ -107,14 +112,20 @@ impl ProviderHub {
         if let Ok(url) = std::env::var("HERALD_FEISHU_BASE_URL") {
             config.feishu_base_url = url;
         }
-        Self::with_config(config, settings)
+        Self::with_config(config, settings, images)
     }
 
+    /// The clients for `config`; pictures are read from `images` (and uploads recorded there).
     pub fn with_config(
         config: herald_providers::ProvidersConfig,
         settings: SettingsService,
+        images: Arc<dyn ImageStore>,
     ) -> Result<Self, BuildError> {
-        let http = HttpProviders::new(config).map_err(|e| BuildError(e.to_string()))?;
-        Ok(Self::new(http, SmtpSender::new(), settings))
+        let smtp = SmtpSender::new().with_images(Images::new(
+            Arc::clone(&images),
+            config.time.clock.clone(),
+        ));
+        let http = HttpProviders::new(config, images).map_err(|e| BuildError(e.to_string()))?;
+        Ok(Self::new(http, smtp, settings))
     }
 }

@@ -2,7 +2,10 @@
 use herald_core::domain::message::EmailMessage;
 use herald_core::ports::{SendError, SendFailure};
 use lettre::Message;
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use herald_core::domain::image::ImageRef;
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 /// The longest idempotency key used verbatim in a Message-ID; longer keys are hashed.
@@ -48,10 +51,13 @@ fn mailbox(address: &str, failure: SendFailure, what: &str) -> Result<Mailbox, S
     })
 }
 
-/// The message `from` sends to `message.to`, with the Message-ID derived from the key.
+/// The message `from` sends to `message.to`, with the Message-ID derived from the key. With
+/// pictures: `multipart/alternative` of the text and a `multipart/related` of the HTML and each
+/// picture inline (`Content-ID: <name>`, which the HTML refers to as `cid:name`).
 pub(crate) fn compose(
     from: &str,
     message: &EmailMessage,
+    inline: &[(&ImageRef, Arc<Vec<u8>>)],
     message_id: String,
 ) -> Result<Message, SendError> {
     let builder = Message::builder()
@@ -63,7 +69,28 @@ pub(crate) fn compose(
         )?)
         .subject(clean_subject(&message.subject))
         .message_id(Some(message_id));
+    let payload = |e: String| SendError {
+        failure: SendFailure::Payload,
+        code: None,
+        message: e,
+        hint: None,
+    };
     let built = match &message.html {
+        Some(html) if !inline.is_empty() => {
+            let mut related = MultiPart::related().singlepart(SinglePart::html(html.clone()));
+            for (image, bytes) in inline {
+                let kind = ContentType::parse(&image.content_type)
+                    .map_err(|e| payload(format!("bad picture type: {e}")))?;
+                related = related.singlepart(
+                    Attachment::new_inline(image.name.clone()).body(bytes.as_ref().clone(), kind),
+                );
+            }
+            builder.multipart(
+                MultiPart::alternative()
+                    .singlepart(SinglePart::plain(message.text.clone()))
+                    .multipart(related),
+            )
+        }
         Some(html) => builder.multipart(MultiPart::alternative_plain_html(
             message.text.clone(),
             html.clone(),

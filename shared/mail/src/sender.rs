@@ -1,6 +1,7 @@
 //! The public sender: `send` one e-mail, `test_connection` for the channel test.
 use crate::classify::{self, Target};
 use crate::compose;
+use herald_core::services::images::Images;
 use crate::transport::{self, ExchangeError, Transport, TransportCache, TransportKey};
 use herald_core::domain::channels::SmtpCredentials;
 use herald_core::domain::message::EmailMessage;
@@ -30,6 +31,8 @@ pub struct SmtpSender {
     roots: Vec<Certificate>,
     connect_timeout: Duration,
     exchange_timeout: Duration,
+    /// Where inline pictures are read from.
+    images: Option<Images>,
 }
 
 impl Default for SmtpSender {
@@ -46,7 +49,14 @@ impl SmtpSender {
             roots: Vec::new(),
             connect_timeout: CONNECT_TIMEOUT,
             exchange_timeout: EXCHANGE_TIMEOUT,
+            images: None,
         }
+    }
+
+    /// Reads the pictures mails show inline (`multipart/related`) from `images`.
+    pub fn with_images(mut self, images: Images) -> Self {
+        self.images = Some(images);
+        self
     }
 
     /// A sender that also trusts the CA certificate(s) in `pem` (tests, private relays).
@@ -78,7 +88,17 @@ impl SmtpSender {
     ) -> Result<SendReceipt, SendError> {
         let from = credentials.settings.from.as_str();
         let message_id = compose::message_id(idempotency_key, from);
-        let email = compose::compose(from, message, message_id.clone())?;
+        let mut inline = Vec::with_capacity(message.images.len());
+        for image in &message.images {
+            let images = self.images.as_ref().ok_or_else(|| SendError {
+                failure: SendFailure::Payload,
+                code: None,
+                message: "this sender was built without an image store".into(),
+                hint: None,
+            })?;
+            inline.push((image, images.bytes(image).await?));
+        }
+        let email = compose::compose(from, message, &inline, message_id.clone())?;
         let envelope = email.envelope().clone();
         let raw = email.formatted();
         let response = self

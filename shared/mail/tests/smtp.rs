@@ -15,6 +15,7 @@ fn mail(to: &str, html: bool) -> EmailMessage {
         subject: "日报 – daily report".to_owned(),
         text: "你好, the report is ready.".to_owned(),
         html: html.then(|| "<p>你好, the <b>report</b> is ready.</p>".to_owned()),
+        images: Vec::new(),
     }
 }
 

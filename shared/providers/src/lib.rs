@@ -68,20 +68,37 @@ pub struct HttpProviders {
 }
 
 impl HttpProviders {
-    /// Builds the clients once per process; fails on an invalid base URL or TLS set-up.
-    pub fn new(config: ProvidersConfig) -> Result<Self, BuildError> {
+    /// Builds the clients once per process; fails on an invalid base URL or TLS set-up. Pictures
+    /// are read from `images`, and their uploads recorded there.
+    pub fn new(
+        config: ProvidersConfig,
+        images: std::sync::Arc<dyn herald_core::ports::ImageStore>,
+    ) -> Result<Self, BuildError> {
         let wecom_base = base_url("WeCom", &config.wecom_base_url)?;
         let feishu_base = base_url("Feishu", &config.feishu_base_url)?;
         let http = HttpClients::new(config.timeouts)?;
+        let images = herald_core::services::images::Images::new(images, config.time.clock.clone());
         Ok(Self {
-            wecom: WecomAppClient::new(wecom_base.clone(), http.clone(), config.time.clone()),
+            wecom: WecomAppClient::new(
+                wecom_base.clone(),
+                http.clone(),
+                config.time.clone(),
+                images.clone(),
+            ),
             robot: WecomRobotClient::new(
                 wecom_base,
                 http.direct(),
                 config.robot_quota,
                 config.time.clone(),
+                images.clone(),
             ),
-            feishu: FeishuClient::new(feishu_base, http.direct(), config.feishu, config.time),
+            feishu: FeishuClient::new(
+                feishu_base,
+                http.direct(),
+                config.feishu,
+                config.time,
+                images,
+            ),
         })
     }
 }
@@ -110,6 +127,8 @@ mod tests {
         );
         assert!(base_url("x", "not a url").is_err());
         assert!(base_url("x", "ftp://x.com").is_err());
-        assert!(HttpProviders::new(ProvidersConfig::default()).is_ok());
+        let db = herald_embedded::Db::in_memory().unwrap();
+        let images = std::sync::Arc::new(herald_embedded::SqliteStore::new(db));
+        assert!(HttpProviders::new(ProvidersConfig::default(), images).is_ok());
     }
 }

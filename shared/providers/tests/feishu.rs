@@ -275,6 +275,7 @@ async fn post_content_has_the_im_v1_shape_and_a_big_card_is_refused() {
                     href: Some("https://bi.example.com/r/1".into()),
                 },
             ]],
+            image: None,
         },
         ..to("ou_user0", "")
     };
@@ -289,6 +290,7 @@ async fn post_content_has_the_im_v1_shape_and_a_big_card_is_refused() {
     let card = FeishuMessage {
         body: FeishuBody::Interactive {
             card: json!({"elements":[{"tag":"markdown","content":"x".repeat(40_000)}]}),
+            image: None,
         },
         ..to("ou_user0", "")
     };

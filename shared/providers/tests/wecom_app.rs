@@ -23,6 +23,7 @@ fn text_to(ids: &[&str], content: &str) -> WecomAppMessage {
         body: WecomBody::Text {
             content: content.into(),
         },
+        image: None,
     }
 }
 
@@ -78,6 +79,7 @@ async fn three_batches_for_2500_users_take_three_calls_and_one_token() {
             body: WecomBody::Text {
                 content: "daily report".into(),
             },
+            image: None,
         };
         let receipt = w
             .providers
@@ -321,11 +323,10 @@ async fn every_call_goes_through_the_configured_proxy() {
     // requests) can answer, so gettoken and message/send both went through it.
     let fake = FakeWecom::new(WecomConfig::default().with_users(["alice"]));
     let w = wecom_with(fake, Time::system(), |c| c).await;
-    let providers = herald_providers::HttpProviders::new(common::config(
-        "http://qyapi.invalid",
-        "http://127.0.0.1:9",
-        Time::system(),
-    ))
+    let providers = herald_providers::HttpProviders::new(
+        common::config("http://qyapi.invalid", "http://127.0.0.1:9", Time::system()),
+        common::image_store(),
+    )
     .unwrap();
     let mut creds = wecom_creds(&w.fake);
     creds.settings.proxy = Some(w.url.clone());

@@ -51,7 +51,7 @@ impl From<&PushRun> for RecordSummary {
             },
             charts_ok: count(|s| matches!(s, ChartState::Ok { .. })),
             charts_empty: count(|s| matches!(s, ChartState::Empty)),
-            charts_unreadable: count(|s| matches!(s, ChartState::AccessError { .. })),
+            charts_unreadable: count(ChartState::is_unreadable),
             deliveries: run.deliveries.len(),
         }
     }

@@ -8,6 +8,8 @@ use herald_core::domain::recipients::{
     EmailAddress, FeishuOpenId, MAX_GROUPS_PER_LIST, MAX_IDS_PER_LIST, Owner, Recipients,
     WecomGroupId, WecomUserId, parse_list,
 };
+use herald_core::domain::contact::Language;
+use herald_core::domain::report::{ChartFields, Display, FieldKey, MAX_VALUE_FIELDS, MaxRows};
 use herald_core::domain::task::{
     AlarmRobot, Channel, Chart, Content, ExceptionControl, ExceptionRule, FailureLimit, MAX_CHARTS,
     Page, PushTask, Range, RobotKey, TaskSpec, Template,
@@ -79,6 +81,77 @@ pub struct ChartBody {
     /// JSON Pointer to the rows array; empty or absent means the whole document.
     #[serde(default)]
     pub rows: String,
+    /// How the chart shows: `auto` (default: `kpi` for one row with one number, `bar` for a label
+    /// and numbers, `table` otherwise), `kpi`, `table`, `bar`, `line` or `count`.
+    #[serde(default = "default_display")]
+    #[schema(example = "auto")]
+    pub display: String,
+    #[serde(default, skip_serializing_if = "FieldsBody::is_empty")]
+    pub fields: FieldsBody,
+    /// How many rows a table or bar chart shows (1–50, default 10).
+    #[serde(default = "default_max_rows")]
+    pub max_rows: u32,
+}
+
+fn default_display() -> String {
+    "auto".into()
+}
+
+fn default_max_rows() -> u32 {
+    MaxRows::DEFAULT.get() as u32
+}
+
+/// Keys of the row objects a chart shows.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FieldsBody {
+    /// The category (bars, table rows) or x (lines).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "region")]
+    pub label: Option<String>,
+    /// One or more numeric series (at most 6).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+    /// A KPI's previous value, shown as its change (▲/▼ with a percentage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compare: Option<String>,
+}
+
+impl FieldsBody {
+    fn is_empty(&self) -> bool {
+        self.label.is_none() && self.values.is_empty() && self.compare.is_none()
+    }
+
+    fn parse(&self) -> Result<ChartFields, FieldError> {
+        if self.values.len() > MAX_VALUE_FIELDS {
+            return Err(FieldError::new(
+                "values",
+                format!(
+                    "may name at most {MAX_VALUE_FIELDS} keys (got {})",
+                    self.values.len()
+                ),
+            ));
+        }
+        let values = self
+            .values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| at(&format!("values[{i}]"), FieldKey::parse(v.clone())))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ChartFields {
+            label: optional("label", &self.label, FieldKey::parse)?,
+            values,
+            compare: optional("compare", &self.compare, FieldKey::parse)?,
+        })
+    }
+
+    fn view(fields: &ChartFields) -> Self {
+        Self {
+            label: fields.label.as_ref().map(ToString::to_string),
+            values: fields.values.iter().map(ToString::to_string).collect(),
+            compare: fields.compare.as_ref().map(ToString::to_string),
+        }
+    }
 }
 
 /// A WeCom department or tag id, as a number or a string.
@@ -138,6 +211,13 @@ pub struct ContentBody {
     pub ending: Option<String>,
     #[serde(default = "default_true")]
     pub share_link: bool,
+    /// Whether WeCom, Feishu cards and posts, and HTML mail carry the page snapshot (default true).
+    #[serde(default = "default_true")]
+    pub snapshot: bool,
+    /// `zh` or `en`: the message's own words and number style (万/亿 or K/M/B). Absent: Chinese
+    /// when the page title has Chinese characters, else English.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 impl Default for ContentBody {
@@ -146,6 +226,8 @@ impl Default for ContentBody {
             beginning: None,
             ending: None,
             share_link: true,
+            snapshot: true,
+            language: None,
         }
     }
 }
@@ -288,6 +370,8 @@ impl ContentBody {
             beginning: optional("beginning", &self.beginning, MessageText::parse)?,
             ending: optional("ending", &self.ending, MessageText::parse)?,
             share_link: self.share_link,
+            snapshot: self.snapshot,
+            language: optional("language", &self.language, |v: String| Language::parse(&v))?,
         })
     }
 }
@@ -307,6 +391,9 @@ impl ChartBody {
             name: at("name", ChartName::parse(self.name.clone()))?,
             data_url: at("data_url", HttpUrl::parse(self.data_url.clone()))?,
             rows: at("rows", RowsPointer::parse(self.rows.clone()))?,
+            display: at("display", Display::parse(&self.display))?,
+            fields: within("fields", self.fields.parse())?,
+            max_rows: at("max_rows", MaxRows::parse(self.max_rows))?,
         })
     }
 }
@@ -434,6 +521,9 @@ impl TaskView {
                         name: c.name.to_string(),
                         data_url: c.data_url.to_string(),
                         rows: c.rows.to_string(),
+                        display: c.display.as_str().to_owned(),
+                        fields: FieldsBody::view(&c.fields),
+                        max_rows: c.max_rows.get() as u32,
                     })
                     .collect(),
             },
@@ -458,6 +548,8 @@ impl TaskView {
                 beginning: spec.content.beginning.as_ref().map(ToString::to_string),
                 ending: spec.content.ending.as_ref().map(ToString::to_string),
                 share_link: spec.content.share_link,
+                snapshot: spec.content.snapshot,
+                language: spec.content.language.map(|l| l.as_str().to_owned()),
             },
             exception_control: ExceptionControlBody {
                 empty: rule_view(&spec.exception_control.empty),

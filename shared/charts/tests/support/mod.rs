@@ -38,6 +38,9 @@ pub fn chart(name: &str, url: &str, rows: &str) -> Chart {
         name: ChartName::parse(name).unwrap(),
         data_url: HttpUrl::parse(url).unwrap(),
         rows: RowsPointer::parse(rows).unwrap(),
+        display: Default::default(),
+        fields: Default::default(),
+        max_rows: Default::default(),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Outbound messages, one per provider call: what the delivery engine hands to a provider client.
 //! Each is already within its provider's limits (batch sizes); clients still enforce byte limits.
+use super::image::ImageRef;
 use super::recipients::{EmailAddress, FeishuOpenId, WecomGroupId, WecomUserId};
 use super::task::RobotKey;
 use serde::{Deserialize, Serialize};
@@ -66,6 +67,10 @@ pub struct WecomAppMessage {
     pub to_parties: Vec<WecomGroupId>,
     pub to_tags: Vec<WecomGroupId>,
     pub body: WecomBody,
+    /// The page snapshot, sent as an `image` message before the body (uploaded once per corp
+    /// with `media/upload`, its media id shared by every batch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageRef>,
 }
 
 /// The message types Herald sends through a WeCom app.
@@ -102,6 +107,8 @@ pub enum RobotBody {
     },
     /// ≤ 4096 bytes.
     Markdown { content: String },
+    /// A picture (JPG/PNG ≤ 2 MB), sent as base64 with its MD5; counts toward the 20/min.
+    Image { image: ImageRef },
 }
 
 /// A Feishu message to one user (`im/v1/messages`).
@@ -130,10 +137,16 @@ pub enum FeishuBody {
     Post {
         title: String,
         paragraphs: Vec<Vec<PostRun>>,
+        /// Shown as the post's first paragraph (uploaded with `im/v1/images`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        image: Option<ImageRef>,
     },
     /// An interactive card, as the card JSON Feishu takes.
     Interactive {
         card: serde_json::Value,
+        /// Put first among the card's elements once uploaded (`img` with its `img_key`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        image: Option<ImageRef>,
     },
 }
 
@@ -152,4 +165,7 @@ pub struct EmailMessage {
     pub text: String,
     /// HTML body, already escaped by the renderer; `None` sends plain text only.
     pub html: Option<String>,
+    /// Pictures the HTML shows inline: `multipart/related` parts with `Content-ID: <name>`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<ImageRef>,
 }

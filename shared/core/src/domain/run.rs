@@ -13,6 +13,25 @@ pub enum ChartState {
     Empty,
     /// The data could not be read: HTTP status, timeout, invalid JSON, missing pointer, refused URL.
     AccessError { reason: String },
+    /// The rows were read but do not have what the chart's display needs: a key is missing or not
+    /// a number. Counts as an access error for exception control.
+    ShapeError { field: String, reason: String },
+}
+
+impl ChartState {
+    /// Whether the chart counts as unreadable (an access or a shape error).
+    pub fn is_unreadable(&self) -> bool {
+        matches!(self, Self::AccessError { .. } | Self::ShapeError { .. })
+    }
+
+    /// Why the chart is unreadable, in words; `None` when it was read.
+    pub fn problem(&self) -> Option<String> {
+        match self {
+            Self::AccessError { reason } => Some(reason.clone()),
+            Self::ShapeError { field, reason } => Some(format!("{field}: {reason}")),
+            _ => None,
+        }
+    }
 }
 
 /// One chart's check within a run.
@@ -207,6 +226,9 @@ pub struct PushRun {
     /// The ticket event of a `Ticket` run.
     #[serde(default)]
     pub ticket: Option<super::ticket::TicketRef>,
+    /// Pictures the message carried (the page snapshot), kept as long as the record.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<super::image::ImageRef>,
 }
 
 impl PushRun {

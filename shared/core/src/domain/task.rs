@@ -1,6 +1,8 @@
 //! The push task: what to push, to whom, when, and what to do when charts are empty or unreadable.
+use super::contact::Language;
 use super::ids::{ProjectId, TaskId};
 use super::recipients::{Owner, Recipients};
+use super::report::{ChartFields, Display, MaxRows, RowSelection};
 use super::schedule::Schedule;
 use super::text::{
     ChartName, HttpUrl, MessageText, PageTitle, RowsPointer, TaskName, string_newtype,
@@ -26,6 +28,27 @@ pub struct Chart {
     pub name: ChartName,
     pub data_url: HttpUrl,
     pub rows: RowsPointer,
+    /// How the chart shows; tasks stored before `display` existed read as `auto`.
+    #[serde(default)]
+    pub display: Display,
+    #[serde(default)]
+    pub fields: ChartFields,
+    #[serde(default)]
+    pub max_rows: MaxRows,
+}
+
+impl Chart {
+    /// What a reader keeps of this chart's rows: only what its display shows.
+    pub fn selection(&self) -> RowSelection {
+        let keys = (!self.fields.is_empty()).then(|| self.fields.keys());
+        let (head, series) = match self.display {
+            Display::Count => (0, false),
+            Display::Kpi => (1, false),
+            Display::Line => (0, true),
+            Display::Auto | Display::Table | Display::Bar => (self.max_rows.get(), false),
+        };
+        RowSelection { head, keys, series }
+    }
 }
 
 /// The channel a task pushes on.
@@ -86,6 +109,30 @@ pub struct Content {
     pub beginning: Option<MessageText>,
     pub ending: Option<MessageText>,
     pub share_link: bool,
+    /// Whether channels that show pictures get the page snapshot (default true).
+    #[serde(default = "yes")]
+    pub snapshot: bool,
+    /// The language of the message's own words and number style; `None` picks Chinese when the
+    /// page title has Chinese characters, else English.
+    #[serde(default)]
+    pub language: Option<Language>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Content {
+    /// The language the push is written in for a page titled `title`.
+    pub fn language_for(&self, title: &str) -> Language {
+        self.language.unwrap_or_else(|| {
+            if title.chars().any(super::text::is_cjk) {
+                Language::Zh
+            } else {
+                Language::En
+            }
+        })
+    }
 }
 
 /// Which charts an exception rule looks at: all of them (`fully`) or some of them (`partially`).

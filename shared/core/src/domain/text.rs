@@ -129,6 +129,14 @@ string_newtype!(
     }
 );
 
+/// Whether `c` is a CJK ideograph, kana, hangul or full-width form (drawn two columns wide).
+pub fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x1100..=0x115F | 0x2E80..=0x303E | 0x3041..=0x33FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF
+        | 0xA000..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF | 0xFE30..=0xFE4F | 0xFF00..=0xFF60
+        | 0xFFE0..=0xFFE6 | 0x20000..=0x3FFFD)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,3 +179,4 @@ mod tests {
         assert!(err.to_string().contains("empty"));
     }
 }
+

@@ -89,12 +89,14 @@ impl ChannelTestService {
                 subject: "Herald test message".into(),
                 text: text.clone(),
                 html: None,
+                images: Vec::new(),
             }),
             ChannelTestTarget::Wecom(user) => OutboundMessage::WecomApp(WecomAppMessage {
                 to_users: vec![user],
                 to_parties: vec![],
                 to_tags: vec![],
                 body: WecomBody::Text { content: text },
+                image: None,
             }),
             ChannelTestTarget::Feishu(to) => OutboundMessage::Feishu(FeishuMessage {
                 to,

@@ -24,7 +24,7 @@ fn in_range(rule: &ExceptionRule, matching: usize, total: usize) -> bool {
 pub fn decide(control: &ExceptionControl, checks: &[ChartCheck]) -> Decision {
     let total = checks.len();
     let count = |pred: fn(&ChartState) -> bool| checks.iter().filter(|c| pred(&c.state)).count();
-    let unreadable = count(|s| matches!(s, ChartState::AccessError { .. }));
+    let unreadable = count(ChartState::is_unreadable);
     let empty = count(|s| matches!(s, ChartState::Empty));
     let mut decision = Decision::default();
     for (rule, matching, reason) in [
@@ -50,7 +50,7 @@ pub fn charts_for(reason: PauseReason, checks: &[ChartCheck]) -> Vec<ChartCheck>
         .iter()
         .filter(|c| match reason {
             PauseReason::Empty => matches!(c.state, ChartState::Empty),
-            PauseReason::AccessError => matches!(c.state, ChartState::AccessError { .. }),
+            PauseReason::AccessError => c.state.is_unreadable(),
         })
         .cloned()
         .collect()

@@ -3,7 +3,10 @@ pub mod channel_test;
 pub mod contacts;
 pub mod delivery;
 pub mod exception;
+pub mod figures;
+pub mod images;
 pub mod keys;
+pub mod numbers;
 pub mod render;
 pub mod runs;
 pub mod settings;
@@ -28,6 +31,10 @@ pub struct Adapters {
     pub secrets: Arc<dyn crate::ports::SecretStore>,
     pub scheduler: Arc<dyn crate::ports::ScheduleGateway>,
     pub charts: Arc<dyn crate::ports::ChartSource>,
+    /// Draws chart pictures and page snapshots.
+    pub pictures: Arc<dyn crate::ports::PictureRenderer>,
+    /// Stored pictures and their provider uploads.
+    pub images: Arc<dyn crate::ports::ImageStore>,
     pub clock: Arc<dyn crate::clock::Clock>,
     /// The SHA-256 of the first admin key.
     pub admin: crate::domain::auth::KeyHash,
@@ -82,6 +89,8 @@ impl Services {
             deliveries: adapters.deliveries.clone(),
             scheduler: adapters.scheduler.clone(),
             charts: adapters.charts.clone(),
+            pictures: adapters.pictures.clone(),
+            images: adapters.images.clone(),
             clock: adapters.clock.clone(),
         };
         let ledger = runs::PushService::ledger(&ports, settings.clone());

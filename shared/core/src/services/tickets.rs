@@ -197,6 +197,7 @@ impl TicketService {
             version: 1,
             expires_at: now + self.retention,
             ticket: Some(TicketRef::of(source, event)),
+            images: Vec::new(),
         };
         run.log(
             now,
@@ -440,6 +441,7 @@ mod tests {
             subject,
             text,
             html,
+            ..
         } = render_ticket(
             Channel::Email,
             Language::En,

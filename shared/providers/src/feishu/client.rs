@@ -5,11 +5,13 @@ use super::directory::{BATCH_MAX, BatchData, LookupCache, LookupTtl, lookup_key}
 use super::errors::{RATE_LIMITED, Verdict, classify, rate_limit_error};
 use crate::error::failure;
 use crate::http::{header_seconds, retry_after, status_error, transport_error};
+use herald_core::services::images::{Images, Uploaded};
 use crate::time::Time;
 use crate::token::{CredentialKey, IssuedToken, TokenCache};
 use crate::window::{WindowLimiter, WindowQuota};
 use herald_core::domain::channels::FeishuCredentials;
-use herald_core::domain::message::{FeishuMessage, FeishuRecipient};
+use herald_core::domain::image::ImageRef;
+use herald_core::domain::message::{FeishuBody, FeishuMessage, FeishuRecipient};
 use herald_core::domain::recipients::{EmailAddress, FeishuOpenId};
 use herald_core::ports::{SendError, SendFailure, SendReceipt};
 use reqwest::header::CONTENT_TYPE;
@@ -61,6 +63,16 @@ pub struct FeishuClient {
     limiter: WindowLimiter,
     limits: FeishuLimits,
     time: Time,
+    images: Images,
+}
+
+/// How long Herald reuses an image key (Feishu keeps message images; a month is well within).
+const IMAGE_KEY_REUSE: chrono::Duration = chrono::Duration::days(30);
+
+/// A request body: JSON, or a picture for `im/v1/images`.
+enum Body {
+    Json(Vec<u8>),
+    Image(std::sync::Arc<Vec<u8>>, String),
 }
 
 /// Every field a Feishu answer may carry. Not `Debug`: it may hold a token.
@@ -91,6 +103,7 @@ enum Answer {
 enum Api {
     BatchGetId,
     Send,
+    UploadImage,
 }
 
 impl FeishuClient {
@@ -99,6 +112,7 @@ impl FeishuClient {
         http: reqwest::Client,
         limits: FeishuLimits,
         time: Time,
+        images: Images,
     ) -> Self {
         Self {
             base_url,
@@ -108,7 +122,44 @@ impl FeishuClient {
             limiter: WindowLimiter::new(limits.quota, time.clone()),
             limits,
             time,
+            images,
         }
+    }
+
+    /// The image key of `image` for this app: uploaded with `im/v1/images` the first time,
+    /// shared by every message after (provider-apis.md §8.1).
+    async fn image_key(
+        &self,
+        creds: &FeishuCredentials,
+        key: &CredentialKey,
+        image: &ImageRef,
+    ) -> Result<(String, String), SendError> {
+        let scope = format!("feishu:{}", creds.settings.app_id);
+        let upload = |bytes: std::sync::Arc<Vec<u8>>| async move {
+            let body = Body::Image(bytes, format!("{}.png", image.name));
+            let data = self
+                .call(creds, key, Api::UploadImage, "/open-apis/im/v1/images", body)
+                .await?;
+            match data.get("image_key").and_then(Value::as_str).filter(|k| !k.is_empty()) {
+                Some(image_key) => Ok(Uploaded {
+                    key: image_key.to_owned(),
+                    expires_at: self.time.now() + IMAGE_KEY_REUSE,
+                }),
+                None => Err(failure(
+                    SendFailure::Transient,
+                    None,
+                    "Feishu im/v1/images answered without an image_key",
+                )),
+            }
+        };
+        self.images
+            .upload(&scope, image, upload)
+            .await
+            .map_err(|mut e| {
+                e.message = format!("uploading the snapshot: {}", e.message);
+                tracing::warn!(code = ?e.code, class = ?e.failure, "Feishu upload failed");
+                e
+            })
     }
 
     /// The open id of each e-mail and mobile (`None`: no such user in the app's scope), from the
@@ -178,7 +229,9 @@ impl FeishuClient {
                 )
             })?;
             let path = "/open-apis/contact/v3/users/batch_get_id?user_id_type=open_id";
-            let data = self.call(creds, &key, Api::BatchGetId, path, body).await?;
+            let data = self
+                .call(creds, &key, Api::BatchGetId, path, Body::Json(body))
+                .await?;
             let data: BatchData = serde_json::from_value(data).unwrap_or_default();
             let found: HashMap<String, Option<FeishuOpenId>> = data
                 .user_list
@@ -219,11 +272,29 @@ impl FeishuClient {
             tracing::info_span!("feishu_send", app_id = %creds.settings.app_id, idempotency_key);
         async {
             let open_id = self.open_id(creds, &msg.to).await?;
-            let body = message_body(open_id.as_str(), &msg.body, idempotency_key)?;
             let key = CredentialKey::new(&creds.settings.app_id, &creds.app_secret);
+            let image = match &msg.body {
+                FeishuBody::Post { image, .. } | FeishuBody::Interactive { image, .. } => {
+                    image.as_ref()
+                }
+                FeishuBody::Text { .. } => None,
+            };
+            let (image_key, upload_note) = match image {
+                Some(image) => {
+                    let (image_key, note) = self.image_key(creds, &key, image).await?;
+                    (Some(image_key.clone()), Some(format!("{note}, image key {image_key}")))
+                }
+                None => (None, None),
+            };
+            let body = message_body(
+                open_id.as_str(),
+                &msg.body,
+                image_key.as_deref(),
+                idempotency_key,
+            )?;
             let path = "/open-apis/im/v1/messages?receive_id_type=open_id";
             let data = self
-                .call(creds, &key, Api::Send, path, body)
+                .call(creds, &key, Api::Send, path, Body::Json(body))
                 .await
                 .inspect_err(|e| {
                     tracing::warn!(code = ?e.code, class = ?e.failure, "Feishu send failed");
@@ -234,8 +305,11 @@ impl FeishuClient {
                 .unwrap_or_default()
                 .to_owned();
             tracing::info!(message_id, "Feishu send ok");
+            let snapshot = upload_note
+                .map(|n| format!("; snapshot: {n}"))
+                .unwrap_or_default();
             Ok(SendReceipt {
-                answer: format!("ok: message {message_id}"),
+                answer: format!("ok: message {message_id}{snapshot}"),
                 message_ids: vec![message_id]
                     .into_iter()
                     .filter(|m| !m.is_empty())
@@ -279,19 +353,31 @@ impl FeishuClient {
         key: &CredentialKey,
         api: Api,
         path: &str,
-        body: Vec<u8>,
+        body: Body,
     ) -> Result<Value, SendError> {
         let url = self.url(path)?;
         let (mut refetched, mut waits) = (false, 0);
         loop {
             self.permit(&creds.settings.app_id, api).await?;
             let token = self.tokens.get(key, || self.fetch_token(creds)).await?;
-            let response = self
+            let request = self
                 .http
                 .post(url.clone())
-                .bearer_auth(token.expose_secret())
-                .header(CONTENT_TYPE, JSON_UTF8)
-                .body(body.clone())
+                .bearer_auth(token.expose_secret());
+            let request = match &body {
+                Body::Json(json) => request.header(CONTENT_TYPE, JSON_UTF8).body(json.clone()),
+                Body::Image(bytes, file_name) => {
+                    let part = reqwest::multipart::Part::bytes(bytes.as_ref().clone())
+                        .file_name(file_name.clone())
+                        .mime_str("image/png")
+                        .map_err(|e| failure(SendFailure::Payload, None, e.to_string()))?;
+                    let form = reqwest::multipart::Form::new()
+                        .text("image_type", "message")
+                        .part("image", part);
+                    request.multipart(form)
+                }
+            };
+            let response = request
                 .send()
                 .await
                 .map_err(|e| transport_error(PROVIDER, e))?;

@@ -11,10 +11,12 @@ pub const RICH_MAX_BODY_BYTES: usize = 30 * 1024;
 /// Feishu's `uuid` is at most 50 characters.
 const UUID_CHARS: usize = 40;
 
-/// The request body for one message to `receive_id` (an open id).
+/// The request body for one message to `receive_id` (an open id); `image_key` is the uploaded
+/// snapshot, shown first in a post or a card.
 pub fn message_body(
     receive_id: &str,
     body: &FeishuBody,
+    image_key: Option<&str>,
     idempotency_key: &str,
 ) -> Result<Vec<u8>, SendError> {
     let (msg_type, content, limit) = match body {
@@ -24,10 +26,22 @@ pub fn message_body(
             }
             ("text", json!({ "text": text }), TEXT_MAX_BODY_BYTES)
         }
-        FeishuBody::Post { title, paragraphs } => {
-            ("post", post_content(title, paragraphs), RICH_MAX_BODY_BYTES)
+        FeishuBody::Post {
+            title, paragraphs, ..
+        } => {
+            let mut content = post_content(title, paragraphs);
+            if let (Some(key), Some(lines)) = (
+                image_key,
+                content
+                    .pointer_mut("/zh_cn/content")
+                    .and_then(Value::as_array_mut),
+            ) {
+                // A picture is a paragraph of its own; post says `image_key`.
+                lines.insert(0, json!([{ "tag": "img", "image_key": key }]));
+            }
+            ("post", content, RICH_MAX_BODY_BYTES)
         }
-        FeishuBody::Interactive { card } => {
+        FeishuBody::Interactive { card, .. } => {
             if !card.is_object() {
                 return Err(failure(
                     SendFailure::Payload,
@@ -35,7 +49,18 @@ pub fn message_body(
                     "a Feishu card must be a JSON object",
                 ));
             }
-            ("interactive", card.clone(), RICH_MAX_BODY_BYTES)
+            let mut card = card.clone();
+            if let (Some(key), Some(elements)) = (
+                image_key,
+                card.get_mut("elements").and_then(Value::as_array_mut),
+            ) {
+                // The card's image element says `img_key` (post and image say `image_key`).
+                elements.insert(
+                    0,
+                    json!({ "tag": "img", "img_key": key, "alt": { "tag": "plain_text", "content": "snapshot" } }),
+                );
+            }
+            ("interactive", card, RICH_MAX_BODY_BYTES)
         }
     };
     let request = json!({
@@ -101,7 +126,7 @@ mod tests {
     #[test]
     fn content_is_a_json_string_and_post_has_the_im_v1_shape() {
         let body =
-            parse(&message_body("ou_1", &FeishuBody::Text { text: "hi".into() }, "k").unwrap());
+            parse(&message_body("ou_1", &FeishuBody::Text { text: "hi".into() }, None, "k").unwrap());
         assert_eq!(body["content"], "{\"text\":\"hi\"}");
         assert_eq!(body["msg_type"], "text");
         let post = FeishuBody::Post {
@@ -116,13 +141,25 @@ mod tests {
                     href: Some("https://x.com".into()),
                 },
             ]],
+            image: None,
         };
-        let body = parse(&message_body("ou_1", &post, "k").unwrap());
+        let body = parse(&message_body("ou_1", &post, None, "k").unwrap());
         let content: Value = serde_json::from_str(body["content"].as_str().unwrap()).unwrap();
         assert_eq!(
             content,
             json!({"zh_cn":{"title":"T","content":[[{"tag":"text","text":"see "},{"tag":"a","href":"https://x.com","text":"report"}]]}})
         );
+        let with_image = parse(&message_body("ou_1", &post, Some("img_v2_1"), "k").unwrap());
+        let content: Value = serde_json::from_str(with_image["content"].as_str().unwrap()).unwrap();
+        assert_eq!(content["zh_cn"]["content"][0], json!([{"tag":"img","image_key":"img_v2_1"}]));
+        let card = FeishuBody::Interactive {
+            card: json!({ "elements": [{"tag":"markdown","content":"x"}] }),
+            image: None,
+        };
+        let body = parse(&message_body("ou_1", &card, Some("img_v2_1"), "k").unwrap());
+        let content: Value = serde_json::from_str(body["content"].as_str().unwrap()).unwrap();
+        assert_eq!(content["elements"][0]["tag"], "img");
+        assert_eq!(content["elements"][0]["img_key"], "img_v2_1");
     }
 
     #[test]
@@ -137,13 +174,14 @@ mod tests {
     fn big_cards_and_posts_are_refused_before_sending() {
         let card = FeishuBody::Interactive {
             card: json!({ "elements": [{"tag":"markdown","content":"x".repeat(31_000)}] }),
+            image: None,
         };
-        let err = message_body("ou_1", &card, "k").unwrap_err();
+        let err = message_body("ou_1", &card, None, "k").unwrap_err();
         assert_eq!(err.failure, SendFailure::Payload);
         let text = FeishuBody::Text {
             text: "x".repeat(31_000),
         };
-        assert!(message_body("ou_1", &text, "k").is_ok());
-        assert!(message_body("ou_1", &FeishuBody::Interactive { card: json!("x") }, "k").is_err());
+        assert!(message_body("ou_1", &text, None, "k").is_ok());
+        assert!(message_body("ou_1", &FeishuBody::Interactive { card: json!("x"), image: None }, None, "k").is_err());
     }
 }

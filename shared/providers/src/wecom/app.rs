@@ -1,11 +1,13 @@
 //! The WeCom self-built app client: `gettoken` (cached, single-flight) and `message/send`.
-use super::body::message_bodies;
+use super::body::{image_body, message_bodies};
 use super::errors::{Call, Verdict, classify};
 use crate::error::{failure, with_hint};
 use crate::http::{HttpClients, status_error, transport_error};
+use herald_core::services::images::{Images, Uploaded};
 use crate::time::Time;
 use crate::token::{CredentialKey, IssuedToken, TokenCache};
 use herald_core::domain::channels::WecomCredentials;
+use herald_core::domain::image::ImageRef;
 use herald_core::domain::message::WecomAppMessage;
 use herald_core::ports::{SendError, SendFailure, SendReceipt};
 use secrecy::{ExposeSecret, SecretString};
@@ -25,7 +27,11 @@ pub struct WecomAppClient {
     base_url: String,
     http: HttpClients,
     tokens: TokenCache,
+    images: Images,
 }
+
+/// How long Herald reuses a media id: WeCom keeps one for 3 days.
+const MEDIA_ID_REUSE: chrono::Duration = chrono::Duration::hours(60);
 
 /// Every field any WeCom answer may carry. Not `Debug`: it may hold an access token.
 #[derive(Deserialize, Default)]
@@ -37,6 +43,7 @@ pub(crate) struct Reply {
     access_token: Option<String>,
     expires_in: Option<u64>,
     msgid: Option<String>,
+    media_id: Option<String>,
     invaliduser: Option<String>,
     invalidparty: Option<String>,
     invalidtag: Option<String>,
@@ -81,11 +88,12 @@ impl Reply {
 
 impl WecomAppClient {
     /// `base_url` without a trailing slash (checked by `HttpProviders::new`).
-    pub(crate) fn new(base_url: String, http: HttpClients, time: Time) -> Self {
+    pub(crate) fn new(base_url: String, http: HttpClients, time: Time, images: Images) -> Self {
         Self {
             base_url,
             http,
             tokens: TokenCache::new(REFRESH_EARLY, time),
+            images,
         }
     }
 
@@ -108,14 +116,24 @@ impl WecomAppClient {
             parts = tracing::field::Empty,
         );
         async {
-            let bodies = message_bodies(msg, settings.agent_id, settings.encrypted)?;
-            tracing::Span::current().record("parts", bodies.len());
+            let mut bodies = message_bodies(msg, settings.agent_id, settings.encrypted)?;
             let client = self.http.for_proxy(settings.proxy.as_deref())?;
             let key = CredentialKey::new(&settings.corp_id, &creds.corp_secret);
             let mut receipt = SendReceipt::default();
+            let mut upload_note = None;
+            if let Some(image) = &msg.image {
+                // The picture goes first, so the reader sees it above the figures.
+                let (media_id, note) = self.media_id(&client, creds, &key, image).await?;
+                bodies.insert(
+                    0,
+                    image_body(msg, settings.agent_id, settings.encrypted, &media_id)?,
+                );
+                upload_note = Some(format!("{note}, media id {media_id}"));
+            }
+            tracing::Span::current().record("parts", bodies.len());
             for (i, body) in bodies.iter().enumerate() {
                 let reply = self
-                    .call(&client, creds, &key, body)
+                    .send_body(&client, creds, &key, body)
                     .await
                     .map_err(|mut e| {
                         if bodies.len() > 1 {
@@ -139,6 +157,9 @@ impl WecomAppClient {
                 bodies.len(),
                 receipt.invalid_recipients.len()
             );
+            if let Some(note) = upload_note {
+                receipt.answer = format!("{}; snapshot: {note}", receipt.answer);
+            }
             tracing::info!(refused = receipt.invalid_recipients.len(), "WeCom send ok");
             Ok(receipt)
         }
@@ -146,14 +167,77 @@ impl WecomAppClient {
         .await
     }
 
+    /// The media id of `image` for this corp: uploaded with `media/upload` the first time, shared
+    /// by every batch after (provider-apis.md §8.1). Failures are classified like a send's.
+    async fn media_id(
+        &self,
+        client: &reqwest::Client,
+        creds: &WecomCredentials,
+        key: &CredentialKey,
+        image: &ImageRef,
+    ) -> Result<(String, String), SendError> {
+        let scope = format!("wecom:{}", creds.settings.corp_id);
+        let upload = |bytes: std::sync::Arc<Vec<u8>>| async move {
+            let reply = self
+                .call(client, creds, key, |token| {
+                    let url = self.url(
+                        "/cgi-bin/media/upload",
+                        &[("access_token", token), ("type", "image")],
+                    )?;
+                    let part = reqwest::multipart::Part::bytes(bytes.as_ref().clone())
+                        .file_name(format!("{}.png", image.name))
+                        .mime_str(&image.content_type)
+                        .map_err(|e| failure(SendFailure::Payload, None, e.to_string()))?;
+                    let form = reqwest::multipart::Form::new().part("media", part);
+                    Ok(client.post(url).multipart(form))
+                })
+                .await?;
+            match reply.media_id.filter(|m| !m.is_empty()) {
+                Some(key) => Ok(Uploaded {
+                    key,
+                    expires_at: self.images.now() + MEDIA_ID_REUSE,
+                }),
+                None => Err(failure(
+                    SendFailure::Transient,
+                    None,
+                    "WeCom media/upload answered without a media_id",
+                )),
+            }
+        };
+        self.images
+            .upload(&scope, image, upload)
+            .await
+            .map_err(|mut e| {
+                e.message = format!("uploading the snapshot: {}", e.message);
+                tracing::warn!(code = ?e.code, class = ?e.failure, "WeCom upload failed");
+                e
+            })
+    }
+
     /// `message/send` with the cached token; on a token error the token is dropped, refetched and
     /// the call retried once.
-    async fn call(
+    async fn send_body(
         &self,
         client: &reqwest::Client,
         creds: &WecomCredentials,
         key: &CredentialKey,
         body: &Value,
+    ) -> Result<Reply, SendError> {
+        self.call(client, creds, key, |token| {
+            let url = self.url("/cgi-bin/message/send", &[("access_token", token)])?;
+            Ok(client.post(url).json(body))
+        })
+        .await
+    }
+
+    /// A call with the cached token; on a token error the token is dropped, refetched and the
+    /// call retried once.
+    async fn call(
+        &self,
+        client: &reqwest::Client,
+        creds: &WecomCredentials,
+        key: &CredentialKey,
+        request: impl Fn(&str) -> Result<reqwest::RequestBuilder, SendError>,
     ) -> Result<Reply, SendError> {
         let mut refetched = false;
         loop {
@@ -161,11 +245,7 @@ impl WecomAppClient {
                 .tokens
                 .get(key, || self.fetch_token(client, creds))
                 .await?;
-            let url = self.url(
-                "/cgi-bin/message/send",
-                &[("access_token", token.expose_secret())],
-            )?;
-            let response = client.post(url).json(body).send().await;
+            let response = request(token.expose_secret())?.send().await;
             let reply = read_reply(response.map_err(|e| transport_error(PROVIDER, e))?).await?;
             if reply.errcode == 0 {
                 return Ok(reply);

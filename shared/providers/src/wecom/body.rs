@@ -22,12 +22,9 @@ fn payload(message: String) -> SendError {
     failure(SendFailure::Payload, None, message)
 }
 
-/// The request bodies for one message: one, or several when text/markdown is too long.
-pub fn message_bodies(
-    msg: &WecomAppMessage,
-    agent_id: i64,
-    safe: bool,
-) -> Result<Vec<Value>, SendError> {
+/// What every request for `msg` carries: the agent, the recipients joined with `|`, `safe` and
+/// the duplicate check.
+fn common(msg: &WecomAppMessage, agent_id: i64, safe: bool) -> Result<Value, SendError> {
     let (users, parties, tags) = (msg.to_users.len(), msg.to_parties.len(), msg.to_tags.len());
     if users > WECOM_MAX_USERS_PER_CALL {
         return Err(payload(format!(
@@ -67,6 +64,29 @@ pub fn message_bodies(
             common[field] = Value::String(value);
         }
     }
+    Ok(common)
+}
+
+/// The `image` message that shows an uploaded picture to `msg`'s recipients.
+pub fn image_body(
+    msg: &WecomAppMessage,
+    agent_id: i64,
+    safe: bool,
+    media_id: &str,
+) -> Result<Value, SendError> {
+    let mut body = common(msg, agent_id, safe)?;
+    body["msgtype"] = json!("image");
+    body["image"] = json!({ "media_id": media_id });
+    Ok(body)
+}
+
+/// The request bodies for one message: one, or several when text/markdown is too long.
+pub fn message_bodies(
+    msg: &WecomAppMessage,
+    agent_id: i64,
+    safe: bool,
+) -> Result<Vec<Value>, SendError> {
+    let common = common(msg, agent_id, safe)?;
     let with = |msgtype: &str, content: Value| {
         let mut body = common.clone();
         body["msgtype"] = json!(msgtype);
@@ -137,6 +157,7 @@ mod tests {
             to_parties: vec![WecomGroupId::parse("2").unwrap()],
             to_tags: vec![],
             body,
+            image: None,
         }
     }
 

@@ -3,6 +3,7 @@ use super::app::read_reply;
 use super::errors::{classify_robot, to_next_minute};
 use crate::error::{failure, rate_limited};
 use crate::http::transport_error;
+use herald_core::services::images::Images;
 use crate::split::split_utf8;
 use crate::time::Time;
 use crate::window::{WindowLimiter, WindowQuota};
@@ -22,7 +23,11 @@ pub struct WecomRobotClient {
     http: reqwest::Client,
     limiter: WindowLimiter,
     time: Time,
+    images: Images,
 }
+
+/// The largest picture a robot takes (raw bytes).
+pub const ROBOT_IMAGE_MAX_BYTES: usize = 2 * 1024 * 1024;
 
 impl WecomRobotClient {
     pub(crate) fn new(
@@ -30,13 +35,36 @@ impl WecomRobotClient {
         http: reqwest::Client,
         quota: WindowQuota,
         time: Time,
+        images: Images,
     ) -> Self {
         Self {
             base_url,
             http,
             limiter: WindowLimiter::new(quota, time.clone()),
             time,
+            images,
         }
+    }
+
+    /// `{"msgtype":"image","image":{"base64","md5"}}` with the picture's bytes.
+    async fn image_body(&self, image: &herald_core::domain::image::ImageRef) -> Result<Value, SendError> {
+        use base64::Engine as _;
+        use md5::Digest as _;
+        let bytes = self.images.bytes(image).await?;
+        if bytes.len() > ROBOT_IMAGE_MAX_BYTES {
+            return Err(failure(
+                SendFailure::Payload,
+                None,
+                format!("the picture is {} bytes (a robot takes at most 2 MB)", bytes.len()),
+            ));
+        }
+        Ok(json!({
+            "msgtype": "image",
+            "image": {
+                "base64": base64::engine::general_purpose::STANDARD.encode(bytes.as_slice()),
+                "md5": hex::encode(md5::Md5::digest(bytes.as_slice())),
+            },
+        }))
     }
 
     /// Sends `msg` (split into several messages if too long), waiting for the robot's rate limit;
@@ -56,7 +84,10 @@ impl WecomRobotClient {
             parts = tracing::field::Empty
         );
         async {
-            let bodies = robot_bodies(&msg.body)?;
+            let bodies = match &msg.body {
+                RobotBody::Image { image } => vec![self.image_body(image).await?],
+                other => robot_bodies(other)?,
+            };
             tracing::Span::current().record("parts", bodies.len());
             for (i, body) in bodies.iter().enumerate() {
                 self.send_one(key, body).await.map_err(|mut e| {
@@ -115,6 +146,11 @@ impl std::fmt::Debug for WecomRobotClient {
 pub fn robot_bodies(body: &RobotBody) -> Result<Vec<Value>, SendError> {
     let empty = || failure(SendFailure::Payload, None, "empty robot message");
     match body {
+        RobotBody::Image { .. } => Err(failure(
+            SendFailure::Payload,
+            None,
+            "a robot picture is sent with its bytes (WecomRobotClient::send)",
+        )),
         RobotBody::Text {
             content,
             mentioned_list,

@@ -59,7 +59,7 @@ pub async fn wecom_with(
     let (url, server) = serve(wecom_router(fake.clone()))
         .await
         .expect("fake WeCom starts");
-    let providers = HttpProviders::new(adjust(config(&url, "http://127.0.0.1:9", time)))
+    let providers = HttpProviders::new(adjust(config(&url, "http://127.0.0.1:9", time)), image_store())
         .expect("clients build");
     Wecom {
         fake,
@@ -89,7 +89,7 @@ pub async fn feishu(config_fake: FeishuConfig, time: Time) -> Feishu {
         .await
         .expect("fake Feishu starts");
     let providers =
-        HttpProviders::new(config("http://127.0.0.1:9", &url, time)).expect("clients build");
+        HttpProviders::new(config("http://127.0.0.1:9", &url, time), image_store()).expect("clients build");
     Feishu {
         fake,
         providers: Arc::new(providers),
@@ -110,4 +110,10 @@ pub fn feishu_creds(fake: &FakeFeishu) -> FeishuCredentials {
 
 pub fn manual_clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(Utc::now()))
+}
+
+/// Where the clients read pictures from: an in-memory SQLite store.
+pub fn image_store() -> std::sync::Arc<herald_embedded::SqliteStore> {
+    let db = herald_embedded::Db::in_memory().expect("in-memory database");
+    std::sync::Arc::new(herald_embedded::SqliteStore::new(db))
 }

@@ -2,6 +2,7 @@
 //! (≤100 departments and tags), one Feishu message per user, one mail per address.
 use crate::domain::contact::Contact;
 use crate::domain::delivery::{Delivery, DeliveryCause};
+use crate::domain::image::ImageRef;
 use crate::domain::message::{
     EmailMessage, FeishuMessage, FeishuRecipient, OutboundMessage, RobotBody, RobotMessage,
     WECOM_MAX_GROUPS_PER_CALL, WECOM_MAX_USERS_PER_CALL, WecomAppMessage,
@@ -152,6 +153,20 @@ pub fn deliveries(
     cause: &DeliveryCause,
     now: DateTime<Utc>,
 ) -> Vec<Delivery> {
+    deliveries_with(rendered, None, audience, cause, now)
+}
+
+/// The same, with the page snapshot that WeCom sends as an image message of its own before the
+/// text (the other channels carry it inside `rendered`). Why an image message and not `mpnews`:
+/// the reader sees the whole picture in the chat without opening an article, `uploadimg`'s quota
+/// of 1,000 a day is never touched, and the text message keeps every template's figures.
+pub fn deliveries_with(
+    rendered: &RenderedPush,
+    wecom_image: Option<&ImageRef>,
+    audience: &Audience,
+    cause: &DeliveryCause,
+    now: DateTime<Utc>,
+) -> Vec<Delivery> {
     let queued = |message| Delivery::queued(cause.clone(), message, now);
     match rendered {
         RenderedPush::Wecom(body) => {
@@ -179,6 +194,7 @@ pub fn deliveries(
                         to_parties: chunk(&audience.wecom_parties, WECOM_MAX_GROUPS_PER_CALL, i),
                         to_tags: chunk(&audience.wecom_tags, WECOM_MAX_GROUPS_PER_CALL, i),
                         body: body.clone(),
+                        image: wecom_image.cloned(),
                     }))
                 })
                 .collect()
@@ -197,6 +213,7 @@ pub fn deliveries(
             subject,
             text,
             html,
+            images,
         } => audience
             .emails
             .iter()
@@ -206,6 +223,7 @@ pub fn deliveries(
                     subject: subject.clone(),
                     text: text.clone(),
                     html: html.clone(),
+                    images: images.clone(),
                 }))
             })
             .collect(),

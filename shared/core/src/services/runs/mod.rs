@@ -4,27 +4,29 @@
 pub mod compose;
 pub mod ledger;
 mod notify;
+pub mod report;
 
 use crate::ServiceError;
 use crate::clock::Clock;
 use crate::domain::auth::Principal;
 use crate::domain::delivery::{Delivery, DeliveryCause};
 use crate::domain::ids::{ProjectId, TaskId};
+use crate::domain::image::ImageRef;
 use crate::domain::run::{
-    ChartState, LogLevel, MessageRecord, PushRun, RunId, RunKind, RunOutcome,
+    ChartState, LogLevel, MessageRecord, PauseReason, PushRun, RunId, RunKind, RunOutcome,
 };
-use crate::domain::task::{PushTask, TaskState};
+use crate::domain::task::{Channel, PushTask, TaskState};
 use crate::ports::{
-    ChartSource, ContactStore, DeliveryStore, RunFilter, RunPage, RunStore, ScheduleGateway,
-    TaskStore,
+    ChartSource, ContactStore, DeliveryStore, ImageStore, PictureRenderer, RunFilter, RunPage,
+    RunStore, ScheduleGateway, TaskStore,
 };
 use crate::services::delivery::DeliveryWorker;
 use crate::services::exception::{charts_for, decide};
-use crate::services::render::{PushView, render_push};
 use crate::services::settings::SettingsService;
 use chrono::{DateTime, Utc};
 use compose::Audience;
 pub use ledger::RunLedger;
+use report::{PageRead, Reporter};
 use notify::Notices;
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +49,8 @@ pub struct RunPorts {
     pub deliveries: Arc<dyn DeliveryStore>,
     pub scheduler: Arc<dyn ScheduleGateway>,
     pub charts: Arc<dyn ChartSource>,
+    pub pictures: Arc<dyn PictureRenderer>,
+    pub images: Arc<dyn ImageStore>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -54,7 +58,7 @@ pub struct RunPorts {
 pub struct PushService {
     ledger: RunLedger,
     contacts: Arc<dyn ContactStore>,
-    charts: Arc<dyn ChartSource>,
+    reporter: Reporter,
     worker: DeliveryWorker,
     retention: chrono::Duration,
 }
@@ -81,7 +85,11 @@ impl PushService {
         Self {
             ledger,
             contacts: ports.contacts.clone(),
-            charts: ports.charts.clone(),
+            reporter: Reporter {
+                charts: ports.charts.clone(),
+                pictures: ports.pictures.clone(),
+                images: ports.images.clone(),
+            },
             worker,
             retention,
         }
@@ -151,6 +159,7 @@ impl PushService {
             version: 1,
             expires_at: now + self.retention,
             ticket: None,
+            images: Vec::new(),
         };
         let when = scheduled_for
             .map(|t| format!(" for {t}"))
@@ -194,27 +203,32 @@ impl PushService {
                 format!("contact not reached: {contact}"),
             );
         }
-        run.charts = self.charts.check_charts(&spec.page.charts).await;
+        let read = self.reporter.read(spec).await;
+        run.charts = read.checks.clone();
         let now = self.now();
-        let lines: Vec<(LogLevel, String)> = run
-            .charts
-            .iter()
-            .map(|check| {
-                let (level, what) = match &check.state {
-                    ChartState::Ok { rows } => (LogLevel::Info, format!("{rows} rows")),
-                    ChartState::Empty => (LogLevel::Warn, "empty".to_owned()),
-                    ChartState::AccessError { reason } => {
-                        (LogLevel::Error, format!("could not be read: {reason}"))
-                    }
-                };
-                (
-                    level,
-                    format!("chart '{}': {what} ({} ms)", check.name, check.elapsed_ms),
-                )
-            })
-            .collect();
-        for (level, line) in lines {
-            run.log(now, level, line);
+        for (check, figure) in read.checks.iter().zip(&read.figures) {
+            let (level, what) = match &check.state {
+                ChartState::Ok { rows } => (
+                    LogLevel::Info,
+                    match figure {
+                        Some(f) => format!("{rows} rows, shown as {}", f.kind()),
+                        None => format!("{rows} rows"),
+                    },
+                ),
+                ChartState::Empty => (LogLevel::Warn, "empty".to_owned()),
+                ChartState::AccessError { reason } => {
+                    (LogLevel::Error, format!("could not be read: {reason}"))
+                }
+                ChartState::ShapeError { field, reason } => (
+                    LogLevel::Error,
+                    format!("could not be shown: {field}: {reason}"),
+                ),
+            };
+            run.log(
+                now,
+                level,
+                format!("chart '{}': {what} ({} ms)", check.name, check.elapsed_ms),
+            );
         }
         let decision = if run.kind == RunKind::Scheduled {
             decide(&spec.exception_control, &run.charts)
@@ -225,6 +239,7 @@ impl PushService {
             project: run.project.clone(),
             run: run.id.to_string(),
         };
+        let at = run.scheduled_for.unwrap_or(now);
         let mut pushes = Vec::new();
         if let Some(reason) = decision.pause {
             run.log(
@@ -245,25 +260,40 @@ impl PushService {
             );
             self.finish(&mut run, RunOutcome::Failed, "no reachable recipient");
         } else {
-            let view = PushView {
-                task_name: spec.name.as_str(),
-                page_title: spec.page.title.as_str(),
-                share_url: spec
-                    .content
-                    .share_link
-                    .then_some(spec.page.share_url.as_str()),
-                beginning: spec.content.beginning.as_ref().map(|t| t.as_str()),
-                ending: spec.content.ending.as_ref().map(|t| t.as_str()),
-                charts: &run.charts,
-                kind: run.kind,
-                at: run
-                    .scheduled_for
-                    .unwrap_or(now)
-                    .with_timezone(&spec.schedule.timezone()),
-            };
-            match render_push(spec.channel, spec.template, &view) {
-                Ok(rendered) => {
-                    pushes = compose::deliveries(&rendered, audience, &cause, now);
+            let rendered = self
+                .reporter
+                .render(
+                    &run.project,
+                    spec,
+                    (spec.channel, spec.template),
+                    &read,
+                    run.kind,
+                    at,
+                    run.expires_at,
+                )
+                .await;
+            if let Some(problem) = &rendered.snapshot_problem {
+                run.log(
+                    now,
+                    LogLevel::Warn,
+                    format!("sent without the page snapshot: {problem}"),
+                );
+            }
+            if let Some(image) = &rendered.snapshot {
+                run.log(
+                    now,
+                    LogLevel::Info,
+                    format!(
+                        "page snapshot drawn: {}×{} px, {} bytes",
+                        image.width, image.height, image.size
+                    ),
+                );
+                run.images.push(image.clone());
+            }
+            match rendered.message {
+                Ok(message) => {
+                    let wecom_image = rendered.snapshot.as_ref().filter(|_| spec.channel == Channel::Wecom);
+                    pushes = compose::deliveries_with(&message, wecom_image, audience, &cause, now);
                     run.message = pushes.first().map(|d| MessageRecord {
                         channel: spec.channel,
                         template: spec.template,
@@ -290,13 +320,20 @@ impl PushService {
             }
         }
         run.deliveries = pushes.iter().map(|d| d.id).collect();
+        let alarm_snapshot = self.alarm_snapshot(task, &mut run, &read, &decision, at).await;
         let mut alarms = Vec::new();
         for reason in &decision.alarms {
             let concerned = charts_for(*reason, &run.charts);
             alarms.extend(
                 self.ledger
                     .notices
-                    .alarm(task, &run, *reason, decision.pause.is_some(), &concerned)
+                    .alarm(
+                        task,
+                        &run,
+                        (*reason, decision.pause.is_some()),
+                        &concerned,
+                        alarm_snapshot.as_ref(),
+                    )
                     .await,
             );
         }
@@ -310,6 +347,38 @@ impl PushService {
         run.alarms = alarms.iter().map(|d| d.id).collect();
         pushes.extend(alarms);
         (run, pushes)
+    }
+
+    /// The snapshot an empty-data alarm to the robot shows: the push's own, or drawn for the alarm
+    /// (a paused push draws none).
+    async fn alarm_snapshot(
+        &self,
+        task: &PushTask,
+        run: &mut PushRun,
+        read: &PageRead,
+        decision: &crate::services::exception::Decision,
+        at: DateTime<Utc>,
+    ) -> Option<ImageRef> {
+        if task.spec.alarm_robot.is_none() || !decision.alarms.contains(&PauseReason::Empty) {
+            return None;
+        }
+        if let Some(image) = run.images.first() {
+            return Some(image.clone());
+        }
+        let spec = &task.spec;
+        let language = spec.content.language_for(spec.page.title.as_str());
+        let page = report::page_report(spec, read, &report::shown_time(spec, at), language);
+        match self.reporter.snapshot(&run.project, page, run.expires_at).await {
+            Ok(image) => {
+                run.images.push(image.clone());
+                Some(image)
+            }
+            Err(problem) => {
+                let now = self.now();
+                run.log(now, LogLevel::Warn, format!("alarm sent without the snapshot: {problem}"));
+                None
+            }
+        }
     }
 
     /// Runs a task for one scheduled time, once however often the schedule fires for it.

@@ -1,6 +1,8 @@
 //! Alarms and stop notices: to the task's group robot (if it has one) and to its owner.
 use super::compose::{Audience, deliveries, robot_delivery};
 use crate::domain::delivery::{Delivery, DeliveryCause};
+use crate::domain::image::ImageRef;
+use crate::domain::message::RobotBody;
 use crate::domain::run::{ChartCheck, PauseReason, PushRun};
 use crate::domain::task::PushTask;
 use crate::services::render::{AlarmReason, AlarmView, render_alarm_owner, render_alarm_robot};
@@ -69,20 +71,34 @@ impl Notices {
         out
     }
 
-    /// The alarm for empty or unreadable charts.
+    /// The alarm for empty or unreadable charts. An empty-data alarm to the robot also carries
+    /// the page snapshot as an image message, so the group sees which charts are blank.
     pub async fn alarm(
         &self,
         task: &PushTask,
         run: &PushRun,
-        reason: PauseReason,
-        paused: bool,
+        (reason, paused): (PauseReason, bool),
         charts: &[ChartCheck],
+        snapshot: Option<&ImageRef>,
     ) -> Vec<Delivery> {
-        let reason = match reason {
+        let alarm = match reason {
             PauseReason::Empty => AlarmReason::Empty,
             PauseReason::AccessError => AlarmReason::AccessError,
         };
-        self.notify(task, run, reason, paused, charts).await
+        let mut out = self.notify(task, run, alarm, paused, charts).await;
+        if let (PauseReason::Empty, Some(robot), Some(image)) =
+            (reason, &task.spec.alarm_robot, snapshot)
+        {
+            let cause = DeliveryCause::Run {
+                project: run.project.clone(),
+                run: run.id.to_string(),
+            };
+            let body = RobotBody::Image {
+                image: image.clone(),
+            };
+            out.insert(1, robot_delivery(robot, body, &cause, run.started_at));
+        }
+        out
     }
 
     /// The notice that the failure limit stopped the task.

@@ -1,0 +1,307 @@
+//! How a chart shows in a push (`display`, `fields`, `max_rows`), the rows a chart reader keeps,
+//! and the figures a chart becomes: a KPI with its change, a table, bars, a line, or a row count.
+use super::ParseError;
+use super::text::string_newtype;
+use serde::{Deserialize, Serialize};
+
+/// How a chart shows in the message and the page snapshot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Display {
+    /// `kpi` for one row with one number, `bar` for a label and numbers, `table` otherwise.
+    #[default]
+    Auto,
+    Kpi,
+    Table,
+    Bar,
+    Line,
+    /// Only the number of rows.
+    Count,
+}
+
+impl Display {
+    pub const ALL: [Self; 6] = [
+        Self::Auto,
+        Self::Kpi,
+        Self::Table,
+        Self::Bar,
+        Self::Line,
+        Self::Count,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Kpi => "kpi",
+            Self::Table => "table",
+            Self::Bar => "bar",
+            Self::Line => "line",
+            Self::Count => "count",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<Self, ParseError> {
+        Self::ALL
+            .into_iter()
+            .find(|d| d.as_str() == value)
+            .ok_or_else(|| {
+                format!("unknown display '{value}' (use auto, kpi, table, bar, line or count)")
+            })
+    }
+}
+
+string_newtype!(
+    /// A key of the chart's row objects, as `fields` names it.
+    FieldKey,
+    |v| {
+        if v.is_empty() || v.chars().count() > 64 {
+            return Err("must be a row key of 1 to 64 characters".into());
+        }
+        if v.chars().any(char::is_control) {
+            return Err("must not contain control characters".into());
+        }
+        Ok(())
+    }
+);
+
+/// The most value series one chart may name.
+pub const MAX_VALUE_FIELDS: usize = 6;
+
+/// Which row keys a chart shows: `label` (category or x), `values` (numeric series) and
+/// `compare` (a KPI's previous value). All optional: `auto` finds them from the first row.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChartFields {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<FieldKey>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<FieldKey>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compare: Option<FieldKey>,
+}
+
+impl ChartFields {
+    pub fn is_empty(&self) -> bool {
+        self.label.is_none() && self.values.is_empty() && self.compare.is_none()
+    }
+
+    /// Every key named, in order: label, values, compare.
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = Vec::new();
+        let named = self
+            .label
+            .iter()
+            .chain(&self.values)
+            .chain(&self.compare)
+            .map(|k| k.as_str().to_owned());
+        for key in named {
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        keys
+    }
+}
+
+/// How many rows a table or bar chart shows: 1–50, default 10.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "u32", into = "u32")]
+pub struct MaxRows(u32);
+
+impl MaxRows {
+    pub const DEFAULT: Self = Self(10);
+    pub const MAX: u32 = 50;
+
+    pub fn parse(value: u32) -> Result<Self, ParseError> {
+        if (1..=Self::MAX).contains(&value) {
+            Ok(Self(value))
+        } else {
+            Err(format!("must be between 1 and {}", Self::MAX))
+        }
+    }
+
+    pub fn get(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl Default for MaxRows {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+impl TryFrom<u32> for MaxRows {
+    type Error = ParseError;
+    fn try_from(value: u32) -> Result<Self, Self::Error> {
+        Self::parse(value)
+    }
+}
+
+impl From<MaxRows> for u32 {
+    fn from(value: MaxRows) -> u32 {
+        value.0
+    }
+}
+
+/// The most columns kept of a row when `fields` does not name them.
+pub const MAX_COLUMNS: usize = 8;
+/// The most points of a line kept; longer series are thinned evenly while they are read.
+pub const MAX_LINE_POINTS: usize = 400;
+/// The most bytes of one text cell kept.
+pub const MAX_CELL_BYTES: usize = 200;
+
+/// What a chart reader keeps of the rows, so memory stays bounded whatever the data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowSelection {
+    /// The first rows kept whole (for KPIs, tables and bars).
+    pub head: usize,
+    /// The keys kept; `None` keeps the first row's first `MAX_COLUMNS` keys.
+    pub keys: Option<Vec<String>>,
+    /// Keep an evenly thinned sample of every row (at most `MAX_LINE_POINTS`), for lines.
+    pub series: bool,
+}
+
+/// One value of a row, as read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Cell {
+    Number(f64),
+    Text(String),
+    Bool(bool),
+    /// `null`, or an object or array (not shown).
+    Empty,
+}
+
+impl Cell {
+    /// The number this cell holds: a JSON number, or a string that reads as one ("1,234.5", "12%"
+    /// reads 12).
+    pub fn number(&self) -> Option<f64> {
+        match self {
+            Self::Number(n) => Some(*n),
+            Self::Text(s) => {
+                let cleaned: String = s
+                    .trim()
+                    .trim_end_matches('%')
+                    .chars()
+                    .filter(|c| *c != ',' && *c != '_')
+                    .collect();
+                cleaned.parse::<f64>().ok().filter(|n| n.is_finite())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A row: one optional cell per key of [`ChartRows::keys`] (absent when the row lacks the key).
+pub type Row = Vec<Option<Cell>>;
+
+/// What a chart reader kept of a chart's rows.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChartRows {
+    /// How many rows the chart has.
+    pub total: usize,
+    /// The keys kept, in order.
+    pub keys: Vec<String>,
+    /// The first rows (at most `RowSelection::head`).
+    pub head: Vec<Row>,
+    /// An even sample of all rows, in order (only when `RowSelection::series`).
+    pub sample: Vec<Row>,
+}
+
+impl ChartRows {
+    pub fn key_index(&self, key: &str) -> Option<usize> {
+        self.keys.iter().position(|k| k == key)
+    }
+}
+
+/// What a chart shows, worked out from its rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "display", rename_all = "snake_case")]
+pub enum Figure {
+    /// One number, with the previous value it is compared with.
+    Kpi {
+        field: String,
+        value: f64,
+        previous: Option<f64>,
+    },
+    /// The first rows as a table.
+    Table {
+        columns: Vec<Column>,
+        rows: Vec<Vec<Cell>>,
+        total_rows: usize,
+    },
+    /// Categories with one or more numeric series.
+    Bar(Series),
+    /// Points along x with one or more numeric series.
+    Line(Series),
+    Count {
+        rows: usize,
+    },
+}
+
+/// A table column: its key, and whether its cells are numbers (right-aligned).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Column {
+    pub name: String,
+    pub numeric: bool,
+}
+
+/// Labelled numeric series (bars or a line).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    pub label_field: String,
+    pub labels: Vec<String>,
+    pub series: Vec<NamedValues>,
+    pub total_rows: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NamedValues {
+    pub name: String,
+    pub values: Vec<f64>,
+}
+
+impl Figure {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Kpi { .. } => "kpi",
+            Self::Table { .. } => "table",
+            Self::Bar(_) => "bar",
+            Self::Line(_) => "line",
+            Self::Count { .. } => "count",
+        }
+    }
+}
+
+/// A row key that is missing or not a number where a number is needed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShapeError {
+    /// The field path within the chart, e.g. `fields.values[0]`.
+    pub field: String,
+    pub reason: String,
+}
+
+/// A page as its snapshot shows it: the title, the time in the task's zone, every chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageReport {
+    pub title: String,
+    /// "2026-12-03 10:00 (Asia/Shanghai)", and the task's name.
+    pub subtitle: String,
+    pub language: super::contact::Language,
+    pub charts: Vec<ChartReport>,
+}
+
+/// One chart as a picture shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChartReport {
+    pub name: String,
+    pub outcome: ChartOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChartOutcome {
+    Shown(Figure),
+    Empty,
+    /// Why it could not be read or shown.
+    Unreadable(String),
+}

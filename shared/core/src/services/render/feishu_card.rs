@@ -1,0 +1,181 @@
+//! The Feishu interactive card of a push, in page order: KPI tiles side by side (`column_set`),
+//! tables as `table` components, other charts as markdown; the snapshot is put first by the
+//! client once it has an image key (`img`, which does not count toward the 30 KB).
+use super::{Line, LineState, Push, Shape};
+use serde_json::{Value, json};
+
+/// What the client's `img` element adds to the request, at most.
+pub(super) const IMAGE_ELEMENT_BYTES: usize = 256;
+/// KPI tiles in one row.
+const TILES_PER_ROW: usize = 3;
+
+fn markdown(content: impl Into<String>) -> Value {
+    json!({ "tag": "markdown", "content": content.into() })
+}
+
+fn tile(line: &Line) -> Value {
+    let kpi = line.figure.kpi.as_ref();
+    let value = kpi.map(|k| k.value.as_str()).unwrap_or(&line.detail);
+    let mut content = format!("<font color='grey'>{}</font>\n**{value}**", line.name);
+    if let Some(k) = kpi.filter(|k| !k.change.is_empty()) {
+        let color = match k.color {
+            "#d83931" => "red",
+            "#2ea121" => "green",
+            _ => "grey",
+        };
+        content.push_str(&format!(
+            "\n<font color='{color}'>{}</font> <font color='grey'>{}</font>",
+            k.change, k.previous
+        ));
+    }
+    json!({
+        "tag": "column",
+        "width": "weighted",
+        "weight": 1,
+        "vertical_align": "top",
+        "elements": [markdown(content)],
+    })
+}
+
+fn tiles(row: &[&Line]) -> Value {
+    json!({
+        "tag": "column_set",
+        "flex_mode": "none",
+        "background_style": "grey",
+        "horizontal_spacing": "default",
+        "columns": row.iter().map(|l| tile(l)).collect::<Vec<_>>(),
+    })
+}
+
+/// A table component with the first `cap` rows.
+fn table(line: &Line, cap: usize) -> Option<Value> {
+    let table = line.figure.table.as_ref()?;
+    let rows: Vec<Value> = table
+        .rows
+        .iter()
+        .take(cap)
+        .map(|row| {
+            let cells: serde_json::Map<String, Value> = row
+                .iter()
+                .enumerate()
+                .map(|(i, cell)| (format!("c{i}"), Value::String(cell.clone())))
+                .collect();
+            Value::Object(cells)
+        })
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let columns: Vec<Value> = table
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            json!({
+                "name": format!("c{i}"),
+                "display_name": c.name,
+                "data_type": "text",
+                "horizontal_align": if c.numeric { "right" } else { "left" },
+                "width": "auto",
+            })
+        })
+        .collect();
+    Some(json!({
+        "tag": "table",
+        "page_size": rows.len().clamp(1, 10),
+        "row_height": "low",
+        "header_style": { "text_align": "left", "bold": true, "background_style": "grey", "lines": 1 },
+        "columns": columns,
+        "rows": rows,
+    }))
+}
+
+fn chart_markdown(line: &Line, cap: usize, with_rows: bool) -> String {
+    let detail = match line.state {
+        LineState::Ok => line.detail.clone(),
+        LineState::Empty => format!("<font color='orange'>{}</font>", line.detail),
+        LineState::Unreadable => format!("<font color='red'>{}</font>", line.detail),
+    };
+    let mut out = format!("**{}** {detail}", line.name);
+    if with_rows {
+        for row in line.figure.rows.iter().take(cap) {
+            out.push_str(&format!("\n- {row}"));
+        }
+    }
+    out
+}
+
+/// The card for `shape`.
+pub(super) fn card(push: &Push, shape: &Shape) -> Value {
+    let words = push.words;
+    let mut elements = vec![markdown(format!("<font color='grey'>{}</font>", push.at))];
+    if let Some(beginning) = &shape.beginning {
+        elements.push(markdown(beginning.to_string()));
+    }
+    if let Some(summary) = shape.summary {
+        elements.push(markdown(format!("**{summary}**")));
+    }
+    let mut pending: Vec<&Line> = Vec::new();
+    let flush = |pending: &mut Vec<&Line>, elements: &mut Vec<Value>| {
+        for row in pending.chunks(TILES_PER_ROW) {
+            elements.push(tiles(row));
+        }
+        pending.clear();
+    };
+    for line in &shape.lines {
+        if line.state == LineState::Ok && line.figure.kind == "kpi" {
+            pending.push(line);
+            continue;
+        }
+        flush(&mut pending, &mut elements);
+        let table = (line.state == LineState::Ok && line.figure.kind == "table")
+            .then(|| table(line, shape.row_cap))
+            .flatten();
+        elements.push(markdown(chart_markdown(
+            line,
+            shape.row_cap,
+            table.is_none(),
+        )));
+        if let Some(table) = table {
+            elements.push(table);
+        }
+        let shown = line.figure.rows.len().min(shape.row_cap);
+        let hidden = line.figure.total_rows.saturating_sub(shown);
+        if shown > 0 && hidden > 0 && matches!(line.figure.kind, "table" | "bar") {
+            elements.push(markdown(format!(
+                "<font color='grey'>{}</font>",
+                words.more_rows(hidden)
+            )));
+        }
+    }
+    flush(&mut pending, &mut elements);
+    if let Some(more) = shape.more_text() {
+        elements.push(markdown(format!("<font color='grey'>{more}</font>")));
+    }
+    if let Some(ending) = &shape.ending {
+        elements.push(markdown(ending.to_string()));
+    }
+    elements.push(markdown(format!(
+        "<font color='grey'>Herald · {}</font>",
+        super::one_line(push.view.task_name)
+    )));
+    if let Some(url) = push.view.share_url {
+        elements.push(json!({
+            "tag": "action",
+            "actions": [{
+                "tag": "button",
+                "text": { "tag": "plain_text", "content": words.view_report() },
+                "type": "primary",
+                "url": url,
+            }],
+        }));
+    }
+    json!({
+        "config": { "wide_screen_mode": true },
+        "header": {
+            "title": { "tag": "plain_text", "content": push.title },
+            "template": push.card_color(),
+        },
+        "elements": elements,
+    })
+}

@@ -1,0 +1,188 @@
+//! A task's report read now: each chart's check and figure, the page snapshot, and the message
+//! for a channel. The push and the preview both go through [`Reporter`], so a preview shows
+//! exactly what a push sends.
+use crate::domain::contact::Language;
+use crate::domain::ids::ProjectId;
+use crate::domain::image::{Image, ImageRef};
+use crate::domain::report::{ChartOutcome, ChartReport, Figure, PageReport};
+use crate::domain::run::{ChartCheck, ChartState, RunKind};
+use crate::domain::task::{Channel, TaskSpec, Template};
+use crate::ports::{ChartReading, ChartSource, ImageStore, PictureRenderer, StoreError};
+use crate::services::figures::figure_of;
+use crate::services::render::{PushView, RenderError, RenderedPush, render_push};
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+/// The snapshot's name: its `cid:` in mail and its file name in records.
+pub const SNAPSHOT: &str = "snapshot";
+
+/// What reading a task's page found.
+#[derive(Debug, Clone)]
+pub struct PageRead {
+    pub checks: Vec<ChartCheck>,
+    pub figures: Vec<Option<Figure>>,
+}
+
+/// A report rendered for one channel.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub message: Result<RenderedPush, RenderError>,
+    /// The stored snapshot, when the channel shows it.
+    pub snapshot: Option<ImageRef>,
+    /// Why there is no snapshot although the channel shows one (drawing or storing failed).
+    pub snapshot_problem: Option<String>,
+}
+
+/// Reads pages, draws snapshots and renders messages.
+#[derive(Clone)]
+pub struct Reporter {
+    pub charts: Arc<dyn ChartSource>,
+    pub pictures: Arc<dyn PictureRenderer>,
+    pub images: Arc<dyn ImageStore>,
+}
+
+/// Whether `channel` with `template` shows pictures: WeCom always (an image message), Feishu cards
+/// and posts, HTML mail.
+pub fn shows_pictures(channel: Channel, template: Template) -> bool {
+    channel == Channel::Wecom || template != Template::Text
+}
+
+/// Each chart's figure from its rows; a chart whose rows do not fit its display gets a shape error.
+pub fn figures_of(spec: &TaskSpec, readings: Vec<ChartReading>) -> PageRead {
+    let mut checks = Vec::with_capacity(readings.len());
+    let mut figures = Vec::with_capacity(readings.len());
+    for (reading, chart) in readings.into_iter().zip(&spec.page.charts) {
+        let mut check = reading.check;
+        let figure = match (&check.state, reading.rows) {
+            (ChartState::Ok { .. }, Some(rows)) => match figure_of(chart, &rows) {
+                Ok(figure) => Some(figure),
+                Err(shape) => {
+                    check.state = ChartState::ShapeError {
+                        field: shape.field,
+                        reason: shape.reason,
+                    };
+                    None
+                }
+            },
+            _ => None,
+        };
+        checks.push(check);
+        figures.push(figure);
+    }
+    PageRead { checks, figures }
+}
+
+/// The page as its snapshot shows it.
+pub fn page_report(
+    spec: &TaskSpec,
+    read: &PageRead,
+    at: &str,
+    language: Language,
+) -> PageReport {
+    let charts = read
+        .checks
+        .iter()
+        .zip(&read.figures)
+        .map(|(check, figure)| ChartReport {
+            name: check.name.to_string(),
+            outcome: match (&check.state, figure) {
+                (_, Some(figure)) => ChartOutcome::Shown(figure.clone()),
+                (ChartState::Empty, _) => ChartOutcome::Empty,
+                (state, None) => ChartOutcome::Unreadable(
+                    state.problem().unwrap_or_else(|| "no figure".to_owned()),
+                ),
+            },
+        })
+        .collect();
+    PageReport {
+        title: spec.page.title.to_string(),
+        subtitle: format!("{at} · {}", spec.name),
+        language,
+        charts,
+    }
+}
+
+/// The time a push shows: "2026-12-03 10:00 (Asia/Shanghai)".
+pub fn shown_time(spec: &TaskSpec, at: DateTime<Utc>) -> String {
+    let local = at.with_timezone(&spec.schedule.timezone());
+    format!("{} ({})", local.format("%Y-%m-%d %H:%M"), local.timezone().name())
+}
+
+impl Reporter {
+    pub async fn read(&self, spec: &TaskSpec) -> PageRead {
+        let readings = self.charts.check_charts(&spec.page.charts).await;
+        figures_of(spec, readings)
+    }
+
+    /// Draws the page snapshot off the async workers.
+    pub async fn draw(&self, page: PageReport) -> Result<Image, String> {
+        let pictures = Arc::clone(&self.pictures);
+        tokio::task::spawn_blocking(move || pictures.page_snapshot(&page))
+            .await
+            .map_err(|e| format!("the picture renderer stopped: {e}"))?
+            .map_err(|e| e.to_string())
+    }
+
+    /// Draws and stores the snapshot for `project`, kept until `expires_at`.
+    pub async fn snapshot(
+        &self,
+        project: &ProjectId,
+        page: PageReport,
+        expires_at: DateTime<Utc>,
+    ) -> Result<ImageRef, String> {
+        let image = self.draw(page).await?;
+        self.images
+            .put_image(project, &image, expires_at)
+            .await
+            .map_err(|e: StoreError| format!("the snapshot could not be stored: {e}"))?;
+        Ok(image.reference(project, SNAPSHOT))
+    }
+
+    /// Renders `spec`'s message for `channel` and `template` from what was read, with the
+    /// snapshot drawn and stored when the channel shows pictures.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn render(
+        &self,
+        project: &ProjectId,
+        spec: &TaskSpec,
+        (channel, template): (Channel, Template),
+        read: &PageRead,
+        kind: RunKind,
+        at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Rendered {
+        let language = spec.content.language_for(spec.page.title.as_str());
+        let shown_at = shown_time(spec, at);
+        let (snapshot, snapshot_problem) =
+            if spec.content.snapshot && shows_pictures(channel, template) {
+                let page = page_report(spec, read, &shown_at, language);
+                match self.snapshot(project, page, expires_at).await {
+                    Ok(image) => (Some(image), None),
+                    Err(problem) => (None, Some(problem)),
+                }
+            } else {
+                (None, None)
+            };
+        let view = PushView {
+            task_name: spec.name.as_str(),
+            page_title: spec.page.title.as_str(),
+            share_url: spec
+                .content
+                .share_link
+                .then_some(spec.page.share_url.as_str()),
+            beginning: spec.content.beginning.as_ref().map(|t| t.as_str()),
+            ending: spec.content.ending.as_ref().map(|t| t.as_str()),
+            charts: &read.checks,
+            figures: &read.figures,
+            language,
+            snapshot: snapshot.as_ref().filter(|_| channel != Channel::Wecom),
+            kind,
+            at: at.with_timezone(&spec.schedule.timezone()),
+        };
+        Rendered {
+            message: render_push(channel, template, &view),
+            snapshot,
+            snapshot_problem,
+        }
+    }
+}

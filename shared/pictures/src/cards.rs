@@ -1,0 +1,389 @@
+//! Chart cards and the page grid. Every card is drawn at the origin and placed by the grid.
+use crate::svg::{Anchor, Drawing, Style, width};
+use herald_core::domain::contact::Language;
+use herald_core::domain::report::{Cell, ChartOutcome, ChartReport, Figure, PageReport, Series};
+use herald_core::services::numbers::{Trend, change, compact, full};
+
+const PAGE_WIDTH: f32 = 1200.0;
+const MARGIN: f32 = 32.0;
+const GAP: f32 = 24.0;
+const CARD_WIDTH: f32 = (PAGE_WIDTH - 2.0 * MARGIN - GAP) / 2.0;
+const PAD: f32 = 20.0;
+const HEADER: f32 = 112.0;
+const ROW: f32 = 32.0;
+/// The shortest card (KPI, count, problems).
+const TILE: f32 = 176.0;
+
+const BACKGROUND: &str = "#f5f6f7";
+const INK: &str = "#1f2329";
+const MUTED: &str = "#646a73";
+const FAINT: &str = "#8f959e";
+const GRID: &str = "#eff0f1";
+const ORANGE: &str = "#de7802";
+const RED: &str = "#f54a45";
+const GREEN: &str = "#2ea121";
+const PALETTE: [&str; 6] = [
+    "#3370ff", "#14c0ff", "#ffc60a", "#7f3bf5", "#f54a45", "#35bd4b",
+];
+
+struct Words {
+    rows: &'static str,
+    no_data: &'static str,
+    unreadable: &'static str,
+    more: fn(usize) -> String,
+}
+
+fn words(language: Language) -> Words {
+    match language {
+        Language::Zh => Words {
+            rows: "行",
+            no_data: "无数据",
+            unreadable: "无法读取",
+            more: |n| format!("…另有 {n} 行"),
+        },
+        Language::En => Words {
+            rows: "rows",
+            no_data: "No data",
+            unreadable: "Could not be read",
+            more: |n| format!("…and {n} more"),
+        },
+    }
+}
+
+/// Up is red and down green for Chinese readers, the other way round for English ones.
+fn trend_color(trend: Trend, language: Language) -> &'static str {
+    match (trend, language) {
+        (Trend::Flat, _) => MUTED,
+        (Trend::Up, Language::Zh) | (Trend::Down, Language::En) => RED,
+        (Trend::Down, Language::Zh) | (Trend::Up, Language::En) => GREEN,
+    }
+}
+
+/// The dashboard picture: title and time, then every chart in a two-column grid, page order.
+pub fn page(page: &PageReport) -> Drawing {
+    let cards: Vec<Drawing> = page
+        .charts
+        .iter()
+        .map(|chart| card(chart, page.language, CARD_WIDTH))
+        .collect();
+    let mut rows: Vec<(f32, &[Drawing])> = Vec::new();
+    for pair in cards.chunks(2) {
+        let height = pair.iter().map(|c| c.height as f32).fold(0.0, f32::max);
+        rows.push((height, pair));
+    }
+    let grid: f32 = rows.iter().map(|(h, _)| h + GAP).sum();
+    let height = (HEADER + grid + MARGIN - GAP).max(HEADER + MARGIN);
+    let mut out = Drawing::new(PAGE_WIDTH as u32, height.ceil() as u32);
+    out.rect(0.0, 0.0, PAGE_WIDTH, height, BACKGROUND);
+    let text_width = PAGE_WIDTH - 2.0 * MARGIN;
+    out.text(MARGIN, 58.0, &page.title, Style::new(34.0, INK), text_width);
+    out.text(MARGIN, 92.0, &page.subtitle, Style::new(19.0, FAINT), text_width);
+    let mut y = HEADER;
+    for (height, pair) in rows {
+        for (i, card) in pair.iter().enumerate() {
+            let x = MARGIN + i as f32 * (CARD_WIDTH + GAP);
+            out.card(x, y, CARD_WIDTH, height);
+            out.place(card, x, y);
+        }
+        y += height + GAP;
+    }
+    out
+}
+
+/// One chart on its own, on the page background.
+pub fn single(chart: &ChartReport, language: Language) -> Drawing {
+    let inner = card(chart, language, CARD_WIDTH);
+    let mut out = Drawing::new(
+        (CARD_WIDTH + 2.0 * GAP) as u32,
+        inner.height + 2 * GAP as u32,
+    );
+    out.rect(0.0, 0.0, out.width as f32, out.height as f32, BACKGROUND);
+    out.card(GAP, GAP, CARD_WIDTH, inner.height as f32);
+    out.place(&inner, GAP, GAP);
+    out
+}
+
+/// A card's content (no frame), `w` wide; its height depends on what it shows.
+fn card(chart: &ChartReport, language: Language, w: f32) -> Drawing {
+    let words = words(language);
+    let mut body = match &chart.outcome {
+        ChartOutcome::Shown(Figure::Kpi {
+            value, previous, ..
+        }) => kpi(*value, *previous, language, w),
+        ChartOutcome::Shown(Figure::Count { rows }) => {
+            big_number(&format!("{} {}", full(*rows as f64), words.rows), w)
+        }
+        ChartOutcome::Shown(Figure::Bar(series)) => bars(series, language, w),
+        ChartOutcome::Shown(Figure::Line(series)) => line(series, language, w),
+        ChartOutcome::Shown(Figure::Table {
+            columns,
+            rows,
+            total_rows,
+        }) => table(
+            &columns.iter().map(|c| (c.name.as_str(), c.numeric)).collect::<Vec<_>>(),
+            rows,
+            *total_rows,
+            language,
+            w,
+        ),
+        ChartOutcome::Empty => problem(words.no_data, None, ORANGE, w),
+        ChartOutcome::Unreadable(reason) => problem(words.unreadable, Some(reason), RED, w),
+    };
+    body.text(
+        PAD,
+        PAD + 20.0,
+        &chart.name,
+        Style::new(21.0, INK),
+        w - 2.0 * PAD,
+    );
+    body
+}
+
+fn big_number(text: &str, w: f32) -> Drawing {
+    let mut d = Drawing::new(w as u32, TILE as u32);
+    d.text(PAD, 112.0, text, Style::new(46.0, INK), w - 2.0 * PAD);
+    d
+}
+
+fn kpi(value: f64, previous: Option<f64>, language: Language, w: f32) -> Drawing {
+    let mut d = big_number(&compact(value, language), w);
+    if let Some(previous) = previous {
+        let change = change(value, previous, language);
+        let color = trend_color(change.trend, language);
+        // The arrow is drawn, so it never depends on the font having ▲/▼.
+        let percent = change.text.trim_start_matches(['▲', '▼', '—']).trim();
+        let mut x = PAD;
+        if change.trend != Trend::Flat {
+            d.triangle((PAD + 8.0, 143.0), 16.0, change.trend == Trend::Up, color);
+            x += 24.0;
+        }
+        d.text(x, 150.0, percent, Style::new(21.0, color), w / 2.0);
+        let was = match language {
+            Language::Zh => format!("上期 {}", compact(previous, language)),
+            Language::En => format!("was {}", compact(previous, language)),
+        };
+        let right = x + width(percent, 21.0) + 16.0;
+        d.text(right, 150.0, &was, Style::new(19.0, FAINT), w - right - PAD);
+    }
+    d
+}
+
+fn problem(headline: &str, reason: Option<&String>, color: &'static str, w: f32) -> Drawing {
+    let mut d = Drawing::new(w as u32, TILE as u32);
+    d.text(PAD, 100.0, headline, Style::new(30.0, color), w - 2.0 * PAD);
+    if let Some(reason) = reason {
+        d.text(PAD, 140.0, reason, Style::new(17.0, FAINT), w - 2.0 * PAD);
+    }
+    d
+}
+
+fn more_line(d: &mut Drawing, y: f32, shown: usize, total: usize, language: Language) -> f32 {
+    if total > shown {
+        let more = (words(language).more)(total - shown);
+        d.text(PAD, y + 22.0, &more, Style::new(16.0, FAINT), 400.0);
+        return 30.0;
+    }
+    0.0
+}
+
+/// Horizontal bars: one row per label, one thin bar per series, the value at the bar's end.
+fn bars(series: &Series, language: Language, w: f32) -> Drawing {
+    let n = series.labels.len();
+    let lanes = series.series.len().max(1);
+    let row_h = (ROW - 8.0).max(10.0 * lanes as f32 + 14.0);
+    let more = if series.total_rows > n { 30.0 } else { 0.0 };
+    let legend = if lanes > 1 { 28.0 } else { 0.0 };
+    let height = 64.0 + legend + n as f32 * row_h + more + PAD;
+    let mut d = Drawing::new(w as u32, height.max(TILE) as u32);
+    let label_w = 150.0;
+    let value_w = 96.0;
+    let bar_x = PAD + label_w + 8.0;
+    let bar_w = w - bar_x - value_w - PAD;
+    let max = series
+        .series
+        .iter()
+        .flat_map(|s| s.values.iter().copied())
+        .fold(0.0_f64, |m, v| m.max(v.abs()))
+        .max(f64::MIN_POSITIVE);
+    let mut y = 64.0;
+    if lanes > 1 {
+        let mut x = PAD;
+        for (i, s) in series.series.iter().enumerate() {
+            d.rect(x, y + 4.0, 12.0, 12.0, PALETTE[i % PALETTE.len()]);
+            d.text(x + 18.0, y + 15.0, &s.name, Style::new(15.0, MUTED), 140.0);
+            x += 26.0 + width(&s.name, 15.0).min(140.0) + 12.0;
+        }
+        y += legend;
+    }
+    for (row, label) in series.labels.iter().enumerate() {
+        let mid = y + row_h / 2.0;
+        d.text(
+            PAD,
+            mid + 6.0,
+            label,
+            Style::new(16.0, MUTED),
+            label_w,
+        );
+        let lane_h = ((row_h - 8.0) / lanes as f32).min(16.0);
+        let top = mid - lane_h * lanes as f32 / 2.0;
+        for (i, s) in series.series.iter().enumerate() {
+            let v = s.values.get(row).copied().unwrap_or(0.0);
+            let len = ((v.abs() / max) as f32 * bar_w).max(2.0);
+            let lane_y = top + i as f32 * lane_h;
+            d.rect(bar_x, lane_y + 1.0, len, lane_h - 2.0, PALETTE[i % PALETTE.len()]);
+            if lanes == 1 || i == 0 {
+                d.text(
+                    bar_x + len + 6.0,
+                    mid + 6.0,
+                    &compact(v, language),
+                    Style::new(15.0, INK),
+                    value_w + bar_w - len,
+                );
+            }
+        }
+        y += row_h;
+    }
+    more_line(&mut d, y, n, series.total_rows, language);
+    d
+}
+
+/// A line per series, with the latest value of the first series called out.
+fn line(series: &Series, language: Language, w: f32) -> Drawing {
+    let height = 300.0;
+    let mut d = Drawing::new(w as u32, height as u32);
+    let (left, right, top, bottom) = (PAD + 64.0, w - PAD, 92.0, height - 44.0);
+    let values = series.series.iter().flat_map(|s| s.values.iter().copied());
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    if !lo.is_finite() || series.labels.is_empty() {
+        return d;
+    }
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let n = series.labels.len();
+    let x_of = |i: usize| {
+        if n <= 1 {
+            (left + right) / 2.0
+        } else {
+            left + (right - left) * i as f32 / (n - 1) as f32
+        }
+    };
+    let y_of = |v: f64| bottom - ((v - lo) / span) as f32 * (bottom - top);
+    for v in [lo, hi] {
+        let y = y_of(v);
+        d.line((left, y), (right, y), GRID, 1.0);
+        d.text(
+            left - 8.0,
+            y + 5.0,
+            &compact(v, language),
+            Style::new(14.0, FAINT).anchored(Anchor::End),
+            left - PAD,
+        );
+    }
+    for (i, s) in series.series.iter().enumerate() {
+        let points: Vec<(f32, f32)> = s
+            .values
+            .iter()
+            .enumerate()
+            .map(|(j, v)| (x_of(j), y_of(*v)))
+            .collect();
+        d.polyline(&points, PALETTE[i % PALETTE.len()], 2.5);
+        if let Some(last) = points.last() {
+            d.circle(*last, 4.0, PALETTE[i % PALETTE.len()]);
+        }
+    }
+    let first_label = &series.labels[0];
+    let last_label = &series.labels[n - 1];
+    d.text(left, height - 16.0, first_label, Style::new(14.0, FAINT), 200.0);
+    d.text(
+        right,
+        height - 16.0,
+        last_label,
+        Style::new(14.0, FAINT).anchored(Anchor::End),
+        200.0,
+    );
+    if let Some(first) = series.series.first()
+        && let Some(latest) = first.values.last()
+    {
+        d.text(
+            PAD,
+            76.0,
+            &compact(*latest, language),
+            Style::new(28.0, INK),
+            w / 2.0,
+        );
+        if n >= 2 {
+            let change = change(*latest, first.values[first.values.len() - 2], language);
+            d.text(
+                PAD + width(&compact(*latest, language), 28.0) + 14.0,
+                76.0,
+                &change.text,
+                Style::new(17.0, trend_color(change.trend, language)),
+                w / 2.0,
+            );
+        }
+    }
+    d
+}
+
+fn cell_text(cell: &Cell) -> String {
+    match cell {
+        Cell::Number(n) => full(*n),
+        Cell::Text(t) => t.clone(),
+        Cell::Bool(b) => b.to_string(),
+        Cell::Empty => String::new(),
+    }
+}
+
+/// A table: the header, then one line per row; numbers right-aligned.
+fn table(
+    columns: &[(&str, bool)],
+    rows: &[Vec<Cell>],
+    total: usize,
+    language: Language,
+    w: f32,
+) -> Drawing {
+    let more = if total > rows.len() { 30.0 } else { 0.0 };
+    let height = 60.0 + (rows.len() + 1) as f32 * ROW + more + PAD / 2.0;
+    let mut d = Drawing::new(w as u32, height.max(TILE) as u32);
+    if columns.is_empty() {
+        return d;
+    }
+    let inner = w - 2.0 * PAD;
+    // The first column is twice as wide as the others.
+    let units = columns.len() as f32 + 1.0;
+    let col_w = |i: usize| inner / units * if i == 0 { 2.0 } else { 1.0 };
+    let col_x = |i: usize| PAD + (0..i).map(col_w).sum::<f32>();
+    let mut y = 60.0;
+    d.rect(PAD, y, inner, ROW, "#f2f3f5");
+    let draw_row = |d: &mut Drawing, y: f32, cells: Vec<String>, color: &'static str| {
+        for (i, (text, (_, numeric))) in cells.iter().zip(columns).enumerate() {
+            let (x, anchor) = if *numeric {
+                (col_x(i) + col_w(i) - 8.0, Anchor::End)
+            } else {
+                (col_x(i) + 8.0, Anchor::Start)
+            };
+            d.text(
+                x,
+                y + 21.0,
+                text,
+                Style::new(15.0, color).anchored(anchor),
+                col_w(i) - 16.0,
+            );
+        }
+    };
+    draw_row(
+        &mut d,
+        y,
+        columns.iter().map(|(n, _)| (*n).to_owned()).collect(),
+        MUTED,
+    );
+    y += ROW;
+    for row in rows {
+        draw_row(&mut d, y, row.iter().map(cell_text).collect(), INK);
+        y += ROW;
+        d.line((PAD, y), (PAD + inner, y), GRID, 1.0);
+    }
+    more_line(&mut d, y, rows.len(), total, language);
+    d
+}

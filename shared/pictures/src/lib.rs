@@ -1,0 +1,102 @@
+//! herald-pictures: chart pictures and the page snapshot, drawn in-process without a browser or
+//! system fonts. Each chart becomes an SVG card (KPI tile, bars, line, table, count, or its
+//! problem), cards are laid out in a two-column grid under the page title, and the SVG is
+//! rasterised to PNG by resvg (pure Rust, deterministic, with text shaping) with one embedded
+//! CJK-capable font, WenQuanYi Micro Hei (Apache-2.0; see `fonts/README.md`).
+//!
+//! [`Pictures`] implements `herald_core::ports::PictureRenderer`; build one per process (it holds
+//! the parsed font).
+mod cards;
+mod svg;
+
+use herald_core::domain::contact::Language;
+use herald_core::domain::image::Image;
+use herald_core::domain::report::{ChartReport, PageReport};
+use herald_core::ports::{PictureError, PictureRenderer};
+use resvg::{tiny_skia, usvg};
+use std::sync::Arc;
+
+/// The font every picture is set in, embedded in the binary.
+pub static FONT: &[u8] = include_bytes!("../fonts/wqy-microhei.ttc");
+/// Its family name.
+pub const FONT_FAMILY: &str = "WenQuanYi Micro Hei";
+/// The largest PNG a channel takes everywhere (WeCom and the robot: 2 MB).
+pub const MAX_PNG_BYTES: usize = 2 * 1024 * 1024;
+
+/// The picture renderer: SVG built from figures, rasterised with resvg.
+pub struct Pictures {
+    fonts: Arc<usvg::fontdb::Database>,
+}
+
+impl Default for Pictures {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Pictures {
+    pub fn new() -> Self {
+        let mut fonts = usvg::fontdb::Database::new();
+        fonts.load_font_data(FONT.to_vec());
+        Self {
+            fonts: Arc::new(fonts),
+        }
+    }
+
+    /// The SVG of the page snapshot (what [`PictureRenderer::page_snapshot`] rasterises).
+    pub fn page_svg(&self, page: &PageReport) -> svg::Drawing {
+        cards::page(page)
+    }
+
+    /// Rasterises `drawing` at `scale`, halving the scale until the PNG fits [`MAX_PNG_BYTES`].
+    fn rasterise(&self, drawing: &svg::Drawing) -> Result<Image, PictureError> {
+        let options = usvg::Options {
+            font_family: FONT_FAMILY.to_owned(),
+            fontdb: Arc::clone(&self.fonts),
+            ..usvg::Options::default()
+        };
+        let tree = usvg::Tree::from_str(&drawing.to_svg(), &options)
+            .map_err(|e| PictureError::Draw(format!("invalid SVG: {e}")))?;
+        let mut scale = 1.0_f32;
+        loop {
+            let width = ((drawing.width as f32) * scale).ceil() as u32;
+            let height = ((drawing.height as f32) * scale).ceil() as u32;
+            let mut pixmap = tiny_skia::Pixmap::new(width.max(1), height.max(1)).ok_or_else(
+                || PictureError::Draw(format!("a {width}×{height} picture is too large")),
+            )?;
+            resvg::render(
+                &tree,
+                tiny_skia::Transform::from_scale(scale, scale),
+                &mut pixmap.as_mut(),
+            );
+            let png = pixmap
+                .encode_png()
+                .map_err(|e| PictureError::Draw(format!("PNG encoding failed: {e}")))?;
+            if png.len() <= MAX_PNG_BYTES || scale < 0.2 {
+                return Ok(Image::png(png, width, height));
+            }
+            tracing::info!(
+                bytes = png.len(),
+                scale,
+                "snapshot over 2 MB: drawing it smaller"
+            );
+            scale *= 0.7;
+        }
+    }
+}
+
+impl PictureRenderer for Pictures {
+    fn page_snapshot(&self, page: &PageReport) -> Result<Image, PictureError> {
+        self.rasterise(&cards::page(page))
+    }
+
+    fn chart_picture(
+        &self,
+        chart: &ChartReport,
+        language: Language,
+    ) -> Result<Image, PictureError> {
+        self.rasterise(&cards::single(chart, language))
+    }
+}
+
+pub use svg::Drawing;
