@@ -39,12 +39,15 @@ impl Fault {
         use Endpoint::*;
         match self {
             Fault::Http { .. } | Fault::Delay { .. } => true,
-            Fault::SystemBusy => matches!(endpoint, WecomGettoken | WecomSend | WecomRobot),
-            Fault::TokenExpired | Fault::TokenInvalid => {
-                matches!(endpoint, WecomSend | FeishuBatchGetId | FeishuSend)
+            Fault::SystemBusy => {
+                matches!(endpoint, WecomGettoken | WecomSend | WecomRobot | WecomUpload)
             }
+            Fault::TokenExpired | Fault::TokenInvalid => matches!(
+                endpoint,
+                WecomSend | WecomUpload | FeishuBatchGetId | FeishuSend | FeishuUpload
+            ),
             Fault::RateLimited { .. } => !matches!(endpoint, FeishuToken),
-            Fault::UntrustedIp => matches!(endpoint, WecomGettoken | WecomSend),
+            Fault::UntrustedIp => matches!(endpoint, WecomGettoken | WecomSend | WecomUpload),
         }
     }
 }

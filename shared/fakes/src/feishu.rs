@@ -37,6 +37,7 @@ pub(crate) struct Inner {
     pub faults: Faults,
     pub recorder: Recorder,
     pub state: Mutex<FeishuState>,
+    pub uploads: Mutex<Vec<crate::uploads::Upload>>,
 }
 
 /// A successful send kept for `uuid` de-duplication.
@@ -81,6 +82,7 @@ impl FakeFeishu {
                 faults: Faults::default(),
                 recorder: Recorder::default(),
                 state: Mutex::new(state),
+                uploads: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -185,6 +187,7 @@ pub fn feishu_router(state: FakeFeishu) -> Router {
             post(crate::feishu_users::batch_get_id),
         )
         .route("/open-apis/im/v1/messages", post(crate::feishu_send::send))
+        .route("/open-apis/im/v1/images", post(crate::uploads::feishu_upload))
         .merge(inspect::routes::<FakeFeishu>())
         .with_state(state)
 }

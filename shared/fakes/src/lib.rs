@@ -26,6 +26,7 @@ mod robot;
 mod smtp;
 mod smtp_mime;
 mod smtp_session;
+mod uploads;
 mod wecom;
 mod wecom_send;
 mod wecom_validate;
@@ -38,6 +39,7 @@ pub use smtp::{
     FakeSmtp, ReceivedMail, SMTP_HOSTNAME, SMTP_IDLE_TIMEOUT, SMTP_MAX_MESSAGE_SIZE,
     SmtpSinkConfig, serve_smtp, smtp_inspection_router,
 };
+pub use uploads::{Upload, WECOM_MEDIA_LIFETIME, picture_format};
 pub use wecom::{FakeWecom, WecomApp, WecomConfig, wecom_router};
 
 /// Binds 127.0.0.1 on a free port and serves `router` there.

@@ -23,6 +23,10 @@ pub enum Endpoint {
     FeishuBatchGetId,
     /// `POST /open-apis/im/v1/messages`
     FeishuSend,
+    /// `POST /cgi-bin/media/upload`
+    WecomUpload,
+    /// `POST /open-apis/im/v1/images`
+    FeishuUpload,
 }
 
 impl Endpoint {
@@ -34,6 +38,8 @@ impl Endpoint {
             Endpoint::FeishuToken => "feishu_token",
             Endpoint::FeishuBatchGetId => "feishu_batch_get_id",
             Endpoint::FeishuSend => "feishu_send",
+            Endpoint::WecomUpload => "wecom_upload",
+            Endpoint::FeishuUpload => "feishu_upload",
         }
     }
 }

@@ -15,6 +15,7 @@ use crate::wecom::{FakeWecom, error};
 const TEXT_MAX: usize = 2048;
 const MARKDOWN_MAX: usize = 4096;
 const NEWS_MAX_ARTICLES: usize = 8;
+const IMAGE_MAX: usize = 2 * 1024 * 1024;
 
 pub(crate) async fn send(
     State(fake): State<FakeWecom>,
@@ -72,16 +73,36 @@ fn validate(msgtype: &str, body: &Map<String, Value>) -> Result<(), Reply> {
         }
         "image" => {
             let image = section("image")?;
-            if image.get("base64").and_then(Value::as_str).is_none()
-                || image.get("md5").and_then(Value::as_str).is_none()
-            {
+            let (Some(base64), Some(md5)) = (
+                image.get("base64").and_then(Value::as_str),
+                image.get("md5").and_then(Value::as_str),
+            ) else {
                 return Err(invalid_param("image.base64 and image.md5 are required"));
-            }
-            Ok(())
+            };
+            robot_image(base64, md5)
         }
         "file" | "voice" | "template_card" => section(msgtype).map(|_| ()),
         _ => Err(error(40008, "invalid message type")),
     }
+}
+
+/// A robot picture: base64 of a JPG/PNG of at most 2 MB whose MD5 is `md5` (301019 otherwise).
+fn robot_image(encoded: &str, md5: &str) -> Result<(), Reply> {
+    use base64::Engine as _;
+    use md5::Digest as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|_| invalid_param("image.base64 is not base64"))?;
+    if bytes.len() > IMAGE_MAX {
+        return Err(error(40009, "invalid image size"));
+    }
+    if !matches!(crate::uploads::picture_format(&bytes), Some("png" | "jpg")) {
+        return Err(error(40005, "invalid file type"));
+    }
+    if !hex::encode(md5::Md5::digest(&bytes)).eq_ignore_ascii_case(md5) {
+        return Err(error(301019, "media md5 not match"));
+    }
+    Ok(())
 }
 
 /// Takes a slot in the key's sliding minute, or answers 45009.

@@ -105,6 +105,7 @@ pub(crate) struct Inner {
     pub faults: Faults,
     pub recorder: Recorder,
     pub state: Mutex<WecomState>,
+    pub uploads: Mutex<Vec<crate::uploads::Upload>>,
 }
 
 #[derive(Default)]
@@ -135,6 +136,7 @@ impl FakeWecom {
                 faults: Faults::default(),
                 recorder: Recorder::default(),
                 state: Mutex::new(WecomState::default()),
+                uploads: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -226,6 +228,10 @@ pub fn wecom_router(state: FakeWecom) -> Router {
     Router::new()
         .route("/cgi-bin/gettoken", any(gettoken))
         .route("/cgi-bin/message/send", any(crate::wecom_send::send))
+        .route(
+            "/cgi-bin/media/upload",
+            axum::routing::post(crate::uploads::wecom_upload),
+        )
         .route("/cgi-bin/webhook/send", any(crate::robot::send))
         .merge(inspect::routes::<FakeWecom>())
         .with_state(state)

@@ -127,6 +127,13 @@ fn handle(
         .and_then(Value::as_str)
         .unwrap_or_default();
     validate_app_body(msgtype, body)?;
+    if let Some(media_id) = body
+        .get(msgtype)
+        .and_then(|section| section.get("media_id"))
+        .and_then(Value::as_str)
+    {
+        crate::uploads::check_media(fake, media_id)?;
+    }
 
     let config = &fake.inner.config;
     let to_all = targets.users.iter().any(|u| u == "@all");
