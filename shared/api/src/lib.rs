@@ -78,6 +78,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(routes::keys::routes())
         .merge(routes::settings::routes())
         .merge(routes::runs::routes())
+        .merge(routes::preview::routes())
         .merge(routes::contacts::routes())
         .merge(routes::tickets::routes())
         .merge(routes::sqle::routes())

@@ -1,6 +1,7 @@
 //! Wire types: request bodies parsed into domain types, and the views answered.
 pub mod contacts;
 pub mod keys;
+pub mod preview;
 pub mod runs;
 pub mod schedule;
 pub mod settings;

@@ -187,6 +187,9 @@ pub struct RecordDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub ticket: Option<herald_core::domain::ticket::TicketRef>,
+    /// The pictures the message carried (the page snapshot), served while the record lives.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<super::preview::ImageView>,
 }
 
 impl RecordDetail {
@@ -204,6 +207,17 @@ impl RecordDetail {
             deliveries: view(&run.deliveries),
             alarms: view(&run.alarms),
             ticket: run.ticket.clone(),
+            images: run
+                .images
+                .iter()
+                .map(|image| {
+                    let url = format!(
+                        "/v1/projects/{}/records/{}/{}.png",
+                        run.project, run.id, image.name
+                    );
+                    super::preview::ImageView::new(image, url)
+                })
+                .collect(),
         }
     }
 }

@@ -2,6 +2,7 @@
 pub mod contacts;
 pub mod health;
 pub mod keys;
+pub mod preview;
 pub mod runs;
 pub mod settings;
 pub mod sqle;

@@ -4,6 +4,7 @@
 pub mod compose;
 pub mod ledger;
 mod notify;
+pub mod preview;
 pub mod report;
 
 use crate::ServiceError;

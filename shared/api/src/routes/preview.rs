@@ -1,0 +1,116 @@
+//! Previews (editor) and the pictures of previews and records (reader).
+use crate::AppState;
+use crate::dto::preview::{PreviewBody, PreviewView};
+use crate::dto::tasks::TaskBody;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Caller, RawBody, project_id, task_id};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use herald_core::domain::image::ImageId;
+use herald_core::domain::run::RunId;
+use herald_core::domain::task::Channel;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+fn png(bytes: Vec<u8>) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "private, max-age=3600"),
+        ],
+        bytes,
+    )
+}
+
+/// Reads the task's charts now and answers what its channel (or `channel`) would send, with
+/// the page snapshot; sends nothing.
+#[utoipa::path(post, path = "/v1/projects/{project}/tasks/{task}/preview", tag = "runs", request_body = PreviewBody,
+    params(("project" = String, Path), ("task" = String, Path)),
+    responses((status = 200, body = PreviewView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+async fn preview_task(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path((project, task)): Path<(String, String)>,
+    body: RawBody,
+) -> Result<Json<PreviewView>, ApiError> {
+    let project = project_id(&project)?;
+    who.check_write(&project)?;
+    let task = task_id(&task)?;
+    let body = body.json_or_default::<PreviewBody>()?;
+    let channel = body
+        .channel
+        .as_deref()
+        .map(|c| Channel::parse(c).map_err(|m| ApiError::invalid("channel", m)))
+        .transpose()?;
+    let preview = state
+        .pushes
+        .preview_task(&who, &project, &task, channel)
+        .await?;
+    Ok(Json(PreviewView::new(preview)))
+}
+
+/// The same for an unsaved task body (a form previews before saving).
+#[utoipa::path(post, path = "/v1/projects/{project}/preview", tag = "runs", request_body = TaskBody,
+    params(("project" = String, Path)),
+    responses((status = 200, body = PreviewView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn preview_body(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(project): Path<String>,
+    body: RawBody,
+) -> Result<Json<PreviewView>, ApiError> {
+    let project = project_id(&project)?;
+    who.check_write(&project)?;
+    let body: TaskBody = body.json()?;
+    let now = state.tasks.now();
+    let parsed = body.parse(move |tz| now.with_timezone(&tz).date_naive())?;
+    let preview = state
+        .pushes
+        .preview(&who, &project, &parsed.spec, None)
+        .await?;
+    Ok(Json(PreviewView::new(preview)))
+}
+
+/// A preview's picture (kept an hour).
+#[utoipa::path(get, path = "/v1/projects/{project}/preview/{image}/{name}", tag = "runs",
+    params(("project" = String, Path), ("image" = String, Path), ("name" = String, Path, description = "snapshot.png")),
+    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+async fn preview_image(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path((project, image, _name)): Path<(String, String, String)>,
+) -> Result<impl IntoResponse, ApiError> {
+    let project = project_id(&project)?;
+    let id = ImageId::parse(image).map_err(|_| ApiError::not_found("image"))?;
+    Ok(png(state.pushes.image(&who, &project, &id).await?))
+}
+
+/// The page snapshot a run sent, while its record lives.
+#[utoipa::path(get, path = "/v1/projects/{project}/records/{run}/snapshot.png", tag = "runs",
+    params(("project" = String, Path), ("run" = String, Path)),
+    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+async fn record_snapshot(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path((project, run)): Path<(String, String)>,
+) -> Result<impl IntoResponse, ApiError> {
+    let project = project_id(&project)?;
+    let run = RunId::parse(&run).map_err(|_| ApiError::not_found("record"))?;
+    let (run, _) = state.pushes.record(&who, &project, &run).await?;
+    let image = run
+        .images
+        .first()
+        .ok_or_else(|| ApiError::not_found("snapshot"))?;
+    Ok(png(state.pushes.image(&who, &project, &image.id).await?))
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(preview_task))
+        .routes(routes!(preview_body))
+        .routes(routes!(preview_image))
+        .routes(routes!(record_snapshot))
+}

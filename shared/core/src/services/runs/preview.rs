@@ -1,0 +1,141 @@
+//! Preview: a task's charts read now and its message rendered by the push's own renderer, for
+//! the task's channel (or another one), sending nothing. The snapshot is stored for an hour so the
+//! answer can link to it.
+use super::PushService;
+use super::report::shows_pictures;
+use crate::ServiceError;
+use crate::domain::auth::Principal;
+use crate::domain::ids::{ProjectId, TaskId};
+use crate::domain::image::{ImageId, ImageRef};
+use crate::domain::report::Figure;
+use crate::domain::run::{ChartCheck, RunKind};
+use crate::domain::task::{Channel, TaskSpec, Template};
+use crate::services::render::RenderedPush;
+use serde_json::{Value, json};
+
+/// How long a preview's snapshot stays readable.
+const PREVIEW_IMAGE_LIFETIME: chrono::Duration = chrono::Duration::hours(1);
+
+/// What a push would send now.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub charts: Vec<ChartCheck>,
+    pub figures: Vec<Option<Figure>>,
+    pub channel: Channel,
+    pub template: Template,
+    /// What the provider gets, per message: WeCom sends the snapshot as an image message first.
+    pub messages: Vec<Value>,
+    pub images: Vec<ImageRef>,
+    /// Why a snapshot the channel shows is missing.
+    pub problems: Vec<String>,
+}
+
+/// The bodies the provider gets for `rendered`, in sending order.
+fn bodies(rendered: &RenderedPush, snapshot: Option<&ImageRef>) -> Vec<Value> {
+    match rendered {
+        RenderedPush::Wecom(message) => {
+            let mut out = Vec::new();
+            if let Some(image) = snapshot {
+                out.push(json!({
+                    "msgtype": "image",
+                    "image": { "media_id": format!("<media/upload of {}>", image.id) },
+                }));
+            }
+            out.push(json_of(message));
+            out
+        }
+        RenderedPush::Feishu(message) => vec![json_of(message)],
+        RenderedPush::Email {
+            subject,
+            text,
+            html,
+            images,
+        } => vec![json!({
+            "subject": subject,
+            "text": text,
+            "html": html,
+            "inline_images": images.iter().map(|i| format!("cid:{}", i.name)).collect::<Vec<_>>(),
+        })],
+    }
+}
+
+fn json_of<T: serde::Serialize>(body: &T) -> Value {
+    serde_json::to_value(body).unwrap_or_default()
+}
+
+impl PushService {
+    /// Previews `spec` (an unsaved task body) on `channel` (default: its own).
+    pub async fn preview(
+        &self,
+        who: &Principal,
+        project: &ProjectId,
+        spec: &TaskSpec,
+        channel: Option<Channel>,
+    ) -> Result<Preview, ServiceError> {
+        who.check_write(project)?;
+        let channel = channel.unwrap_or(spec.channel);
+        let template = spec.template;
+        let read = self.reporter.read(spec).await;
+        let now = self.now();
+        let rendered = self
+            .reporter
+            .render(
+                project,
+                spec,
+                (channel, template),
+                &read,
+                RunKind::Test,
+                now,
+                now + PREVIEW_IMAGE_LIFETIME,
+            )
+            .await;
+        let message = rendered
+            .message
+            .map_err(|e| ServiceError::unavailable("the message renderer", e))?;
+        let mut problems = Vec::new();
+        if let Some(problem) = rendered.snapshot_problem {
+            problems.push(problem);
+        }
+        if rendered.snapshot.is_none() && spec.content.snapshot && shows_pictures(channel, template)
+        {
+            problems.push("the snapshot could not be drawn".into());
+        }
+        Ok(Preview {
+            charts: read.checks,
+            figures: read.figures,
+            channel,
+            template,
+            messages: bodies(&message, rendered.snapshot.as_ref()),
+            images: rendered.snapshot.into_iter().collect(),
+            problems,
+        })
+    }
+
+    /// Previews a saved task.
+    pub async fn preview_task(
+        &self,
+        who: &Principal,
+        project: &ProjectId,
+        id: &TaskId,
+        channel: Option<Channel>,
+    ) -> Result<Preview, ServiceError> {
+        who.check_write(project)?;
+        let task = self.load_task(project, id).await?;
+        self.preview(who, project, &task.spec, channel).await
+    }
+
+    /// A stored picture of the project (a preview's or a record's snapshot).
+    pub async fn image(
+        &self,
+        who: &Principal,
+        project: &ProjectId,
+        id: &ImageId,
+    ) -> Result<Vec<u8>, ServiceError> {
+        who.check_read(project)?;
+        self.reporter
+            .images
+            .get_image(project, id, self.now())
+            .await?
+            .ok_or(ServiceError::NotFound("image"))
+    }
+}
