@@ -24,3 +24,5 @@ mkdir -p target/bench
 HERALD_BENCH_PYTHON="$VENV/bin/python" target/release/herald-bench
 # Push runs (issue 4): 50 charts of 200 ms each, concurrent vs one by one, and memory with 10 MB charts.
 "$CARGO" bench -p herald-charts --bench chart_checks
+# Report content (issue 8): a chart picture and a 12-chart page snapshot, next to the chart reads.
+"$CARGO" bench -p herald-pictures --bench rendering

@@ -251,8 +251,11 @@ pub async fn wecom_app(knobs: &Knobs, fakes: &Fakes) -> WecomResult {
 
         // 2. Herald's client (a fresh process-wide client: the token is fetched once)
         fakes.wecom.reset_records();
-        let http = HttpProviders::new(providers(&fakes.wecom_url, &fakes.feishu_url), setup::image_store())
-            .expect("provider clients");
+        let http = HttpProviders::new(
+            providers(&fakes.wecom_url, &fakes.feishu_url),
+            setup::image_store(),
+        )
+        .expect("provider clients");
         let creds = setup::wecom_creds();
         let msgs = batches(knobs, &format!("bench herald client rep {rep}"));
         let start = Instant::now();
@@ -275,13 +278,12 @@ pub async fn wecom_app(knobs: &Knobs, fakes: &Fakes) -> WecomResult {
         // 3. The engine: deliveries written to SQLite, claimed, sent through the hub, recorded.
         fakes.wecom.reset_records();
         let (store, settings) = engine_store(fakes).await;
-        let hub =
-            ProviderHub::with_config(
-                providers(&fakes.wecom_url, &fakes.feishu_url),
-                settings,
-                store.clone(),
-            )
-                .expect("hub");
+        let hub = ProviderHub::with_config(
+            providers(&fakes.wecom_url, &fakes.feishu_url),
+            settings,
+            store.clone(),
+        )
+        .expect("hub");
         let worker = DeliveryWorker::new(
             store.clone(),
             Arc::new(hub),
@@ -432,11 +434,11 @@ async fn smtp_engine(fakes: &Fakes, sample: usize) -> SmtpEngineResult {
     fakes.smtp.reset_records();
     let (store, settings) = engine_store(fakes).await;
     let hub = ProviderHub::with_config(
-                providers(&fakes.wecom_url, &fakes.feishu_url),
-                settings,
-                store.clone(),
-            )
-        .expect("hub");
+        providers(&fakes.wecom_url, &fakes.feishu_url),
+        settings,
+        store.clone(),
+    )
+    .expect("hub");
     let worker = DeliveryWorker::new(
         store.clone(),
         Arc::new(hub),
@@ -547,7 +549,11 @@ pub struct FeishuResult {
 async fn feishu_once(knobs: &Knobs, fakes: &Fakes, enforce: bool) -> RateRun {
     fakes.feishu.reset_records();
     fakes.feishu.enforce_send_rate_limit(enforce);
-    let http = HttpProviders::new(providers(&fakes.wecom_url, &fakes.feishu_url), setup::image_store()).expect("clients");
+    let http = HttpProviders::new(
+        providers(&fakes.wecom_url, &fakes.feishu_url),
+        setup::image_store(),
+    )
+    .expect("clients");
     let creds = setup::feishu_creds();
     let tag = if enforce { "enforced" } else { "free" };
     let msgs: Vec<FeishuMessage> = (0..knobs.feishu_messages)

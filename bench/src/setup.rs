@@ -212,6 +212,12 @@ pub fn median(values: &mut [f64]) -> f64 {
     }
 }
 
+/// A picture store for clients that never send pictures (an in-memory SQLite database).
+pub fn image_store() -> std::sync::Arc<dyn herald_core::ports::ImageStore> {
+    let db = herald_embedded::Db::in_memory().expect("in-memory database");
+    std::sync::Arc::new(herald_embedded::SqliteStore::new(db))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,10 +229,3 @@ mod tests {
         assert_eq!(max_in_window(&[], 1.0), 0);
     }
 }
-
-/// A picture store for clients that never send pictures (an in-memory SQLite database).
-pub fn image_store() -> std::sync::Arc<dyn herald_core::ports::ImageStore> {
-    let db = herald_embedded::Db::in_memory().expect("in-memory database");
-    std::sync::Arc::new(herald_embedded::SqliteStore::new(db))
-}
-

@@ -125,8 +125,11 @@ async fn the_scheduler_invocation_fixture_runs_the_task_once_over_dynamodb() {
         .into_iter()
         .filter(|m| m.endpoint == Endpoint::WecomSend)
         .collect();
-    assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].recipients, vec!["zhangsan", "lisi"]);
+    // The page snapshot (stored in DynamoDB, uploaded once) as an image message, then the card.
+    assert_eq!(sent.len(), 2, "{sent:#?}");
+    assert_eq!(sent[0].msgtype, "image");
+    assert_eq!(rig.fakes.wecom.uploads().len(), 1);
+    assert_eq!(sent[1].recipients, vec!["zhangsan", "lisi"]);
     // The claim is taken when the run is written, after its charts are read: a redelivery reads
     // them again (extra load on the BI backend) but sends and records nothing.
     assert!(

@@ -142,21 +142,28 @@ fn items(reply: &Reply) -> Vec<Value> {
     reply.body["items"].as_array().expect("items").clone()
 }
 
+/// The WeCom app messages with words (each push also sends the page snapshot as an image
+/// message first; those are checked in report_content.rs and counted by `pictures`).
 fn app_messages(fakes: &FakeProviders) -> Vec<AcceptedMessage> {
-    fakes
-        .wecom
-        .delivered()
-        .into_iter()
-        .filter(|m| m.endpoint == Endpoint::WecomSend)
-        .collect()
+    sent_at(fakes, Endpoint::WecomSend, false)
 }
 
+/// The robot's alarms with words (an empty-data alarm also sends the snapshot as a picture).
 fn robot_messages(fakes: &FakeProviders) -> Vec<AcceptedMessage> {
+    sent_at(fakes, Endpoint::WecomRobot, false)
+}
+
+/// The image messages sent to `endpoint`.
+fn pictures(fakes: &FakeProviders, endpoint: Endpoint) -> Vec<AcceptedMessage> {
+    sent_at(fakes, endpoint, true)
+}
+
+fn sent_at(fakes: &FakeProviders, endpoint: Endpoint, images: bool) -> Vec<AcceptedMessage> {
     fakes
         .wecom
         .delivered()
         .into_iter()
-        .filter(|m| m.endpoint == Endpoint::WecomRobot)
+        .filter(|m| m.endpoint == endpoint && (m.msgtype == "image") == images)
         .collect()
 }
 
@@ -265,10 +272,22 @@ async fn partially_empty_charts_with_pause_and_alarm_pause_the_push_and_alarm_ro
     assert_eq!(rec["charts_ok"], 1);
     assert_eq!(rec["charts_empty"], 1);
     let alarms = rec["alarms"].as_array().expect("alarms");
-    assert_eq!(alarms.len(), 2, "robot and owner: {rec:#}");
+    assert_eq!(
+        alarms.len(),
+        3,
+        "robot alarm, the snapshot to the robot, owner: {rec:#}"
+    );
     for a in alarms {
         assert_eq!(a["status"], "delivered", "{a:#}");
     }
+    // A paused push draws no message, but the empty-data alarm shows the group the page.
+    let picture = pictures(&fakes, Endpoint::WecomRobot);
+    assert_eq!(picture.len(), 1, "the snapshot to the robot");
+    assert!(picture[0].body["image"]["md5"].is_string());
+    assert!(
+        pictures(&fakes, Endpoint::WecomSend).is_empty(),
+        "nothing to the recipients"
+    );
 
     let robot = robot_messages(&fakes);
     assert_eq!(robot.len(), 1, "one robot alarm");
@@ -431,9 +450,12 @@ async fn the_empty_and_access_error_matrix_behaves_as_specified_through_the_stac
             .filter(|m| m.recipients == vec!["lisi".to_owned()])
             .count();
         assert_eq!(owner_notes, case.robot_alarms, "{name}: owner notes");
+        // An empty-data alarm also shows the robot the snapshot.
+        let robot_pictures = pictures(&fakes, Endpoint::WecomRobot).len();
+        assert!(robot_pictures <= 1, "{name}: one snapshot at most");
         assert_eq!(
             rec["alarms"].as_array().expect("alarms").len(),
-            2 * case.robot_alarms,
+            2 * case.robot_alarms + robot_pictures,
             "{name}"
         );
     }

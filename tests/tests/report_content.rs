@@ -4,7 +4,9 @@
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use base64::Engine as _;
-use herald_fakes::{AcceptedMessage, Endpoint, FeishuConfig, FeishuUser, WecomConfig, picture_format};
+use herald_fakes::{
+    AcceptedMessage, Endpoint, FeishuConfig, FeishuUser, WecomConfig, picture_format,
+};
 use herald_tests::ADMIN_TOKEN;
 use herald_tests::providers::FakeProviders;
 use herald_tests::push::{ChartAnswer, ChartServer, PushApp};
@@ -104,14 +106,24 @@ async fn get_bytes(app: &PushApp, uri: &str) -> (StatusCode, Option<String>, Vec
         .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
         .body(Body::empty())
         .expect("request");
-    let response = app.router.clone().oneshot(request).await.expect("infallible");
+    let response = app
+        .router
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("infallible");
     let status = response.status();
     let kind = response
         .headers()
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     (status, kind, bytes.to_vec())
 }
 
@@ -120,7 +132,10 @@ fn assert_figures(text: &str) {
     assert!(text.contains("1.23M"), "the KPI value: {text}");
     assert!(text.contains("▲ 12.2%"), "the KPI's change: {text}");
     assert!(text.contains("华东: 523,000"), "the first bar: {text}");
-    assert!(text.contains("上海静安店 · 上海 · 1,234"), "the first table row: {text}");
+    assert!(
+        text.contains("上海静安店 · 上海 · 1,234"),
+        "the first table row: {text}"
+    );
 }
 
 fn text_of(message: &AcceptedMessage) -> String {
@@ -152,16 +167,25 @@ async fn a_wecom_test_push_sends_the_uploaded_snapshot_then_the_figures() {
     assert_eq!(sent[0].body["image"]["media_id"], json!(uploads[0].key));
     assert_eq!(sent[0].recipients, ["lisi"]);
     assert_eq!(sent[1].msgtype, "markdown");
-    assert_figures(sent[1].body["markdown"]["content"].as_str().expect("content"));
+    assert_figures(
+        sent[1].body["markdown"]["content"]
+            .as_str()
+            .expect("content"),
+    );
 
     // The record keeps the snapshot and the upload's answer.
-    let answer = run["deliveries"][0]["history"][0]["answer"].as_str().unwrap_or_default();
+    let answer = run["deliveries"][0]["history"][0]["answer"]
+        .as_str()
+        .unwrap_or_default();
     assert!(answer.contains("uploaded the snapshot"), "{answer}");
     let url = run["images"][0]["url"].as_str().expect("snapshot url");
     let (status, kind, png) = get_bytes(&app, url).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(kind.as_deref(), Some("image/png"));
-    assert_eq!(png, uploads[0].bytes, "the record serves the picture that was sent");
+    assert_eq!(
+        png, uploads[0].bytes,
+        "the record serves the picture that was sent"
+    );
 
     // A second push reuses the upload: the media id lives three days.
     test_push(&app, &task).await;
@@ -182,7 +206,9 @@ async fn a_wecom_textcard_carries_the_kpi_within_512_bytes() {
         .into_iter()
         .find(|m| m.msgtype == "textcard")
         .expect("a textcard");
-    let description = card.body["textcard"]["description"].as_str().expect("description");
+    let description = card.body["textcard"]["description"]
+        .as_str()
+        .expect("description");
     assert!(description.len() <= 512, "{}", description.len());
     assert!(description.contains("1.23M"), "{description}");
 }
@@ -207,13 +233,22 @@ async fn a_feishu_card_shows_the_uploaded_snapshot_kpi_tiles_and_a_table() {
     let elements = card["elements"].as_array().expect("elements");
     assert_eq!(elements[0]["tag"], "img");
     assert_eq!(elements[0]["img_key"], json!(uploads[0].key));
-    let tiles = elements.iter().find(|e| e["tag"] == "column_set").expect("KPI tiles");
+    let tiles = elements
+        .iter()
+        .find(|e| e["tag"] == "column_set")
+        .expect("KPI tiles");
     assert!(tiles.to_string().contains("1.23M"), "{tiles}");
-    let table = elements.iter().find(|e| e["tag"] == "table").expect("a table");
+    let table = elements
+        .iter()
+        .find(|e| e["tag"] == "table")
+        .expect("a table");
     assert_eq!(table["rows"][0]["c0"], "上海静安店");
     assert_eq!(table["rows"][0]["c2"], "1,234");
     let text = card.to_string();
-    assert!(text.contains("▲ 12.2%") && text.contains("华东: 523,000"), "{text}");
+    assert!(
+        text.contains("▲ 12.2%") && text.contains("华东: 523,000"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -227,7 +262,10 @@ async fn a_feishu_post_puts_the_snapshot_in_its_own_paragraph() {
     let sent = fakes.feishu.delivered();
     let content = sent[0].content.clone().expect("post content");
     let first = &content["zh_cn"]["content"][0];
-    assert_eq!(first, &json!([{"tag": "img", "image_key": fakes.feishu.uploads()[0].key}]));
+    assert_eq!(
+        first,
+        &json!([{"tag": "img", "image_key": fakes.feishu.uploads()[0].key}])
+    );
     assert_figures(&content.to_string());
 }
 
@@ -248,19 +286,54 @@ async fn a_mail_carries_the_snapshot_inline_and_real_tables() {
     assert!(raw.contains("Content-ID: <snapshot>"), "{raw}");
     assert!(raw.contains("Content-Disposition: inline"), "{raw}");
     let parts = mime_parts(raw);
-    let html = parts.iter().find(|(kind, _)| kind.starts_with("text/html")).expect("html").1.clone();
+    let html = parts
+        .iter()
+        .find(|(kind, _)| kind.starts_with("text/html"))
+        .expect("html")
+        .1
+        .clone();
     assert!(html.contains("src=\"cid:snapshot\""), "{html}");
-    assert!(html.contains("<table") && html.contains("上海静安店"), "{html}");
-    let text = parts.iter().find(|(kind, _)| kind.starts_with("text/plain")).expect("text").1.clone();
-    assert!(text.contains("1.23M") && text.contains("上海静安店"), "{text}");
+    assert!(
+        html.contains("<table") && html.contains("上海静安店"),
+        "{html}"
+    );
+    let text = parts
+        .iter()
+        .find(|(kind, _)| kind.starts_with("text/plain"))
+        .expect("text")
+        .1
+        .clone();
+    assert!(
+        text.contains("1.23M") && text.contains("上海静安店"),
+        "{text}"
+    );
     // The plain-text table has aligned columns: the header's "orders" ends where "1,234" ends
     // (numbers are right-aligned; CJK characters take two columns).
-    let header = text.lines().find(|l| l.contains("store") && l.contains("orders")).expect("header");
-    let row = text.lines().find(|l| l.contains("上海静安店")).expect("row");
-    let width = |s: &str| s.chars().map(|c| if c > '\u{2E80}' { 2 } else { 1 }).sum::<usize>();
+    let header = text
+        .lines()
+        .find(|l| l.contains("store") && l.contains("orders"))
+        .expect("header");
+    let row = text
+        .lines()
+        .find(|l| l.contains("上海静安店"))
+        .expect("row");
+    let width = |s: &str| {
+        s.chars()
+            .map(|c| if c > '\u{2E80}' { 2 } else { 1 })
+            .sum::<usize>()
+    };
     let end_of = |line: &str, what: &str| width(&line[..line.find(what).expect(what) + what.len()]);
-    assert_eq!(end_of(header, "orders"), end_of(row, "1,234"), "{header}\n{row}");
-    let png = parts.iter().find(|(kind, _)| kind.starts_with("image/png")).expect("png").1.clone();
+    assert_eq!(
+        end_of(header, "orders"),
+        end_of(row, "1,234"),
+        "{header}\n{row}"
+    );
+    let png = parts
+        .iter()
+        .find(|(kind, _)| kind.starts_with("image/png"))
+        .expect("png")
+        .1
+        .clone();
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(png.split_whitespace().collect::<String>())
         .expect("base64 part");
@@ -271,7 +344,9 @@ async fn a_mail_carries_the_snapshot_inline_and_real_tables() {
 fn mime_parts(raw: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for chunk in raw.split("\r\n--") {
-        let Some((head, body)) = chunk.split_once("\r\n\r\n") else { continue };
+        let Some((head, body)) = chunk.split_once("\r\n\r\n") else {
+            continue;
+        };
         let kind = head
             .lines()
             .find_map(|l| l.strip_prefix("Content-Type: "))
@@ -284,12 +359,14 @@ fn mime_parts(raw: &str) -> Vec<(String, String)> {
             .lines()
             .find_map(|l| l.strip_prefix("Content-Transfer-Encoding: "))
             .unwrap_or_default();
-        let body = body.trim_end_matches(|c| c == '-' || c == '\r' || c == '\n').to_owned();
+        let body = body.trim_end_matches(['-', '\r', '\n']).to_owned();
         let decoded = match encoding {
             "base64" if !kind.starts_with("image/") => {
                 let joined: String = body.split_whitespace().collect();
                 String::from_utf8(
-                    base64::engine::general_purpose::STANDARD.decode(joined).unwrap_or_default(),
+                    base64::engine::general_purpose::STANDARD
+                        .decode(joined)
+                        .unwrap_or_default(),
                 )
                 .unwrap_or_default()
             }
@@ -307,15 +384,19 @@ fn quoted_printable(text: &str) -> String {
     let raw = joined.as_bytes();
     let mut i = 0;
     while i < raw.len() {
-        if raw[i] == b'=' && i + 2 < raw.len() + 0 && i + 2 <= raw.len() - 1 {
-            if let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
+        let escaped = (raw[i] == b'=' && i + 2 < raw.len())
+            .then(|| u8::from_str_radix(&joined[i + 1..i + 3], 16).ok())
+            .flatten();
+        match escaped {
+            Some(b) => {
                 bytes.push(b);
                 i += 3;
-                continue;
+            }
+            None => {
+                bytes.push(raw[i]);
+                i += 1;
             }
         }
-        bytes.push(raw[i]);
-        i += 1;
     }
     String::from_utf8_lossy(&bytes).into_owned()
 }
@@ -330,14 +411,25 @@ async fn a_preview_answers_the_same_figures_and_a_png_and_sends_nothing() {
     let task = create(&app, &body).await;
 
     let reply = app
-        .admin(Method::POST, &format!("{TASKS}/{task}/preview"), &Value::Null)
+        .admin(
+            Method::POST,
+            &format!("{TASKS}/{task}/preview"),
+            &Value::Null,
+        )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{:#}", reply.body);
     let preview = &reply.body;
     assert_eq!(preview["charts"][0]["figure"]["display"], "kpi");
-    assert_eq!(preview["charts"][1]["figure"]["display"], "bar", "auto picks bars");
+    assert_eq!(
+        preview["charts"][1]["figure"]["display"], "bar",
+        "auto picks bars"
+    );
     assert_eq!(preview["messages"][0]["body"]["msgtype"], "image");
-    assert_figures(preview["messages"][1]["body"]["content"].as_str().expect("markdown"));
+    assert_figures(
+        preview["messages"][1]["body"]["content"]
+            .as_str()
+            .expect("markdown"),
+    );
     let url = preview["images"][0]["url"].as_str().expect("snapshot url");
     let (status, kind, png) = get_bytes(&app, url).await;
     assert_eq!(status, StatusCode::OK);
@@ -347,15 +439,28 @@ async fn a_preview_answers_the_same_figures_and_a_png_and_sends_nothing() {
 
     // Another channel, and an unsaved body: the same renderer.
     let reply = app
-        .admin(Method::POST, &format!("{TASKS}/{task}/preview"), &json!({"channel": "email"}))
+        .admin(
+            Method::POST,
+            &format!("{TASKS}/{task}/preview"),
+            &json!({"channel": "email"}),
+        )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{:#}", reply.body);
-    assert!(reply.body["messages"][0]["body"]["html"].as_str().unwrap_or_default().contains("<table"));
+    assert!(
+        reply.body["messages"][0]["body"]["html"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("<table")
+    );
     let reply = app
         .admin(Method::POST, "/v1/projects/payments/preview", &body)
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{:#}", reply.body);
-    assert_figures(reply.body["messages"][1]["body"]["content"].as_str().expect("markdown"));
+    assert_figures(
+        reply.body["messages"][1]["body"]["content"]
+            .as_str()
+            .expect("markdown"),
+    );
 
     assert!(fakes.wecom.messages().is_empty(), "a preview sends nothing");
     assert!(fakes.wecom.uploads().is_empty(), "nor uploads anything");
@@ -363,7 +468,11 @@ async fn a_preview_answers_the_same_figures_and_a_png_and_sends_nothing() {
 
     // A viewer may not preview; a bad channel names the field.
     let reply = app
-        .admin(Method::POST, &format!("{TASKS}/{task}/preview"), &json!({"channel": "fax"}))
+        .admin(
+            Method::POST,
+            &format!("{TASKS}/{task}/preview"),
+            &json!({"channel": "fax"}),
+        )
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(reply.field(), Some("channel"));
@@ -379,7 +488,11 @@ async fn a_chart_whose_rows_lack_a_named_key_is_a_shape_error_not_a_crash() {
     body["page"]["charts"][0]["fields"]["values"] = json!(["revenue"]);
     let task = create(&app, &body).await;
     let run = test_push(&app, &task).await;
-    assert_eq!(run["charts"][0]["status"], "shape_error", "{:#}", run["charts"]);
+    assert_eq!(
+        run["charts"][0]["status"], "shape_error",
+        "{:#}",
+        run["charts"]
+    );
     assert_eq!(run["charts"][0]["field"], "fields.values[0]");
     assert_eq!(run["charts_unreadable"], 1);
     let text = fakes
@@ -401,17 +514,37 @@ async fn display_and_fields_are_validated_naming_the_field() {
         ("display", json!("pie"), "page.charts[2].display"),
         ("max_rows", json!(0), "page.charts[2].max_rows"),
         ("max_rows", json!(51), "page.charts[2].max_rows"),
-        ("fields", json!({"values": [""]}), "page.charts[2].fields.values[0]"),
-        ("fields", json!({"label": "x".repeat(65)}), "page.charts[2].fields.label"),
-        ("fields", json!({"values": ["a","b","c","d","e","f","g"]}), "page.charts[2].fields.values"),
+        (
+            "fields",
+            json!({"values": [""]}),
+            "page.charts[2].fields.values[0]",
+        ),
+        (
+            "fields",
+            json!({"label": "x".repeat(65)}),
+            "page.charts[2].fields.label",
+        ),
+        (
+            "fields",
+            json!({"values": ["a","b","c","d","e","f","g"]}),
+            "page.charts[2].fields.values",
+        ),
         ("fields", json!({"colour": "red"}), "page.charts[2].fields"),
     ] {
         let mut body = task(&charts, "wecom", "card");
         body["page"]["charts"][2][path] = value.clone();
         let reply = app.admin(Method::POST, TASKS, &body).await;
-        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{path}={value}: {:#}", reply.body);
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{path}={value}: {:#}",
+            reply.body
+        );
         let got = reply.field().unwrap_or_default().to_owned();
-        assert!(got.starts_with(field), "{path}={value}: field {got}, want {field}");
+        assert!(
+            got.starts_with(field),
+            "{path}={value}: field {got}, want {field}"
+        );
     }
     let mut body = task(&charts, "wecom", "card");
     body["content"]["language"] = json!("fr");
@@ -434,8 +567,14 @@ async fn chinese_pages_read_wan_and_yi_and_chinese_words() {
         .delivered()
         .into_iter()
         .find(|m| m.msgtype == "markdown")
-        .map(|m| m.body["markdown"]["content"].as_str().unwrap_or_default().to_owned())
+        .map(|m| {
+            m.body["markdown"]["content"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
         .expect("markdown");
+    println!("{text}");
     assert!(text.contains("123.46万"), "{text}");
     assert!(text.contains("华东: 52.3万"), "{text}");
     assert!(text.contains("查看报表"), "{text}");

@@ -61,7 +61,10 @@ impl ImageStore for DynamoStore {
                 ("PK".to_owned(), s(pk.clone())),
                 ("SK".to_owned(), s(part_sk(i))),
                 ("kind".to_owned(), s("image")),
-                ("png".to_owned(), AttributeValue::B(Blob::new(bytes.to_vec()))),
+                (
+                    "png".to_owned(),
+                    AttributeValue::B(Blob::new(bytes.to_vec())),
+                ),
                 ("expires_at".to_owned(), n(epoch(expires_at))),
             ])
         };
@@ -117,7 +120,9 @@ impl ImageStore for DynamoStore {
             png.extend_from_slice(bytes.as_ref());
         }
         if ImageId::of(&png) != *id {
-            return Err(StoreError::Corrupt(format!("image {id} does not match its hash")));
+            return Err(StoreError::Corrupt(format!(
+                "image {id} does not match its hash"
+            )));
         }
         Ok(Some(png))
     }

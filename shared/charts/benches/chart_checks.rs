@@ -31,7 +31,12 @@ async fn main() -> BenchResult<()> {
 
     let page = charts(&base, "/slow", 50)?;
     let started = Instant::now();
-    let checks = source.check_charts(&page).await.into_iter().map(|r| r.check).collect::<Vec<_>>();
+    let checks = source
+        .check_charts(&page)
+        .await
+        .into_iter()
+        .map(|r| r.check)
+        .collect::<Vec<_>>();
     println!(
         "charts: 50 charts of 200 ms checked in {:.0} ms (one by one: {} ms); {} ok",
         started.elapsed().as_secs_f64() * 1000.0,
@@ -42,7 +47,12 @@ async fn main() -> BenchResult<()> {
     let page = charts(&base, "/big", 16)?;
     for round in 1..=5 {
         let started = Instant::now();
-        let checks = source.check_charts(&page).await.into_iter().map(|r| r.check).collect::<Vec<_>>();
+        let checks = source
+            .check_charts(&page)
+            .await
+            .into_iter()
+            .map(|r| r.check)
+            .collect::<Vec<_>>();
         println!(
             "charts: round {round}: 16 charts of 10 MB in {:.0} ms, {} ok; peak RSS {} MiB, RSS {} MiB",
             started.elapsed().as_secs_f64() * 1000.0,

@@ -565,7 +565,10 @@ mod tests {
         let json = r#"[{"a": 1, "b": 2, "c": 3}, {"c": 4}]"#;
         let kept = rows(json, "", &select(5, Some(&["c", "a"]), false));
         assert_eq!(kept.keys, ["c", "a"]);
-        assert_eq!(kept.head[0], vec![Some(Cell::Number(3.0)), Some(Cell::Number(1.0))]);
+        assert_eq!(
+            kept.head[0],
+            vec![Some(Cell::Number(3.0)), Some(Cell::Number(1.0))]
+        );
         assert_eq!(kept.head[1], vec![Some(Cell::Number(4.0)), None]);
     }
 
@@ -582,13 +585,26 @@ mod tests {
     #[test]
     fn a_long_series_is_thinned_evenly_and_keeps_its_last_point() {
         let n = 100_000;
-        let body: Vec<String> = (0..n).map(|i| format!(r#"{{"x": {i}, "y": {i}}}"#)).collect();
+        let body: Vec<String> = (0..n)
+            .map(|i| format!(r#"{{"x": {i}, "y": {i}}}"#))
+            .collect();
         let json = format!("[{}]", body.join(","));
         let kept = rows(&json, "", &select(0, None, true));
         assert_eq!(kept.total, n);
-        assert!(kept.sample.len() <= 2 * MAX_LINE_POINTS + 1, "{}", kept.sample.len());
+        assert!(
+            kept.sample.len() <= 2 * MAX_LINE_POINTS + 1,
+            "{}",
+            kept.sample.len()
+        );
         assert!(kept.sample.len() >= MAX_LINE_POINTS / 2);
-        let xs: Vec<f64> = kept.sample.iter().map(|r| match r[0] { Some(Cell::Number(x)) => x, _ => -1.0 }).collect();
+        let xs: Vec<f64> = kept
+            .sample
+            .iter()
+            .map(|r| match r[0] {
+                Some(Cell::Number(x)) => x,
+                _ => -1.0,
+            })
+            .collect();
         assert_eq!(xs[0], 0.0);
         assert_eq!(*xs.last().unwrap(), (n - 1) as f64);
         assert!(xs.windows(2).all(|w| w[0] < w[1]));
@@ -598,7 +614,9 @@ mod tests {
     fn long_text_cells_are_cut_on_a_character_boundary() {
         let json = format!(r#"[{{"name": "{}"}}]"#, "销".repeat(300));
         let kept = rows(&json, "", &select(1, None, false));
-        let Some(Cell::Text(text)) = &kept.head[0][0] else { panic!() };
+        let Some(Cell::Text(text)) = &kept.head[0][0] else {
+            panic!()
+        };
         assert!(text.len() <= MAX_CELL_BYTES && text.chars().all(|c| c == '销'));
     }
 }

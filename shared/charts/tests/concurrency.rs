@@ -27,7 +27,12 @@ async fn fifty_charts_of_200_ms_finish_in_under_400_ms() {
     let source = local_source(ChartLimits::default());
 
     let started = Instant::now();
-    let checks = source.check_charts(&charts).await.into_iter().map(|r| r.check).collect::<Vec<_>>();
+    let checks = source
+        .check_charts(&charts)
+        .await
+        .into_iter()
+        .map(|r| r.check)
+        .collect::<Vec<_>>();
     let elapsed = started.elapsed();
 
     assert!(elapsed < Duration::from_millis(400), "took {elapsed:?}");

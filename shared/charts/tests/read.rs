@@ -65,7 +65,10 @@ async fn charts_are_classified_in_input_order() {
     ];
     let checks = local_source(ChartLimits::default())
         .check_charts(&charts)
-        .await.into_iter().map(|r| r.check).collect::<Vec<_>>();
+        .await
+        .into_iter()
+        .map(|r| r.check)
+        .collect::<Vec<_>>();
 
     let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
     let expected: Vec<&str> = charts.iter().map(|c| c.name.as_str()).collect();
@@ -100,7 +103,12 @@ async fn slow_chart_times_out_on_its_own_timeout() {
         chart("ok", &format!("{base}/ok"), "/data/rows"),
     ];
     let started = Instant::now();
-    let checks = local_source(limits).check_charts(&charts).await.into_iter().map(|r| r.check).collect::<Vec<_>>();
+    let checks = local_source(limits)
+        .check_charts(&charts)
+        .await
+        .into_iter()
+        .map(|r| r.check)
+        .collect::<Vec<_>>();
     assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!(reason(&checks[0]), "timed out after 0.3 s");
     assert!(
@@ -126,7 +134,12 @@ async fn charts_unread_at_the_overall_deadline_are_access_errors() {
         chart("never started", &format!("{base}/ok"), "/data/rows"),
     ];
     let started = Instant::now();
-    let checks = local_source(limits).check_charts(&charts).await.into_iter().map(|r| r.check).collect::<Vec<_>>();
+    let checks = local_source(limits)
+        .check_charts(&charts)
+        .await
+        .into_iter()
+        .map(|r| r.check)
+        .collect::<Vec<_>>();
     assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!(checks[0].state, ChartState::Ok { rows: 3 });
     assert_eq!(
@@ -168,7 +181,10 @@ async fn body_over_the_cap_is_refused_without_reading_it_all() {
     let started = Instant::now();
     let checks = local_source(ChartLimits::default())
         .check_charts(&[chart("huge", &format!("{base}/huge"), "")])
-        .await.into_iter().map(|r| r.check).collect::<Vec<_>>();
+        .await
+        .into_iter()
+        .map(|r| r.check)
+        .collect::<Vec<_>>();
 
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(reason(&checks[0]), "response larger than 10 MiB");
@@ -191,7 +207,10 @@ async fn declared_length_over_the_cap_is_refused_before_reading() {
     };
     let checks = local_source(limits)
         .check_charts(&[chart("big", &format!("{base}/big"), "")])
-        .await.into_iter().map(|r| r.check).collect::<Vec<_>>();
+        .await
+        .into_iter()
+        .map(|r| r.check)
+        .collect::<Vec<_>>();
     assert_eq!(reason(&checks[0]), "response larger than 1 MiB");
 }
 
@@ -211,7 +230,10 @@ async fn ten_megabyte_chart_under_the_cap_is_counted() {
     let base = format!("http://{}", serve(router).await);
     let checks = local_source(ChartLimits::default())
         .check_charts(&[chart("big", &format!("{base}/big"), "/data/rows")])
-        .await.into_iter().map(|r| r.check).collect::<Vec<_>>();
+        .await
+        .into_iter()
+        .map(|r| r.check)
+        .collect::<Vec<_>>();
     assert_eq!(checks[0].state, ChartState::Ok { rows });
 }
 
@@ -222,7 +244,10 @@ async fn connection_refused_is_an_access_error() {
     drop(listener);
     let checks = local_source(ChartLimits::default())
         .check_charts(&[chart("gone", &format!("http://{addr}/x"), "")])
-        .await.into_iter().map(|r| r.check).collect::<Vec<_>>();
+        .await
+        .into_iter()
+        .map(|r| r.check)
+        .collect::<Vec<_>>();
     assert!(
         reason(&checks[0]).starts_with("could not connect: "),
         "{}",

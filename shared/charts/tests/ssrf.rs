@@ -22,7 +22,10 @@ const HINT: &str = "(SSRF guard); allow the host in HERALD_CHART_ALLOW_HOSTS if 
 async fn metadata_address_is_refused_before_connecting() {
     let checks = guarded_source()
         .check_charts(&[chart("meta", "http://169.254.169.254/latest/meta-data", "")])
-        .await.into_iter().map(|r| r.check).collect::<Vec<_>>();
+        .await
+        .into_iter()
+        .map(|r| r.check)
+        .collect::<Vec<_>>();
     assert_eq!(
         reason(&checks[0]),
         format!("refused: 169.254.169.254 is a link-local address {HINT}")
@@ -53,7 +56,12 @@ async fn internal_ip_literals_are_refused() {
         ),
     ];
     let charts: Vec<_> = cases.iter().map(|(url, _)| chart("c", url, "")).collect();
-    let checks = guarded_source().check_charts(&charts).await.into_iter().map(|r| r.check).collect::<Vec<_>>();
+    let checks = guarded_source()
+        .check_charts(&charts)
+        .await
+        .into_iter()
+        .map(|r| r.check)
+        .collect::<Vec<_>>();
     for ((url, expected), check) in cases.iter().zip(&checks) {
         assert_eq!(reason(check), format!("{expected} {HINT}"), "{url}");
     }
@@ -64,7 +72,12 @@ async fn loopback_is_refused_unless_allowed() {
     let (addr, accepted) = counting_listener().await;
     let url = format!("http://{addr}/data");
 
-    let refused = guarded_source().check_charts(&[chart("c", &url, "")]).await.into_iter().map(|r| r.check).collect::<Vec<_>>();
+    let refused = guarded_source()
+        .check_charts(&[chart("c", &url, "")])
+        .await
+        .into_iter()
+        .map(|r| r.check)
+        .collect::<Vec<_>>();
     assert_eq!(
         reason(&refused[0]),
         format!("refused: 127.0.0.1 is a loopback address {HINT}")
@@ -75,7 +88,10 @@ async fn loopback_is_refused_unless_allowed() {
     )
     .unwrap()
     .check_charts(&[chart("c", &url, "")])
-    .await.into_iter().map(|r| r.check).collect::<Vec<_>>();
+    .await
+    .into_iter()
+    .map(|r| r.check)
+    .collect::<Vec<_>>();
     assert!(reason(&wrong_port[0]).starts_with("refused: 127.0.0.1 is allowed only on port"));
     assert_eq!(
         accepted.load(Ordering::SeqCst),
@@ -91,7 +107,12 @@ async fn loopback_is_refused_unless_allowed() {
         SsrfPolicy::from_list(&format!("example.com, 127.0.0.1:{}", server.port())),
     ] {
         let source = HttpChartSource::new(ChartLimits::default(), policy).unwrap();
-        let checks = source.check_charts(&[chart("c", &url, "")]).await.into_iter().map(|r| r.check).collect::<Vec<_>>();
+        let checks = source
+            .check_charts(&[chart("c", &url, "")])
+            .await
+            .into_iter()
+            .map(|r| r.check)
+            .collect::<Vec<_>>();
         assert_eq!(checks[0].state, ChartState::Ok { rows: 2 });
     }
 }
@@ -107,7 +128,12 @@ async fn host_names_resolving_to_loopback_are_refused_by_the_resolver() {
             "",
         ),
     ];
-    let checks = guarded_source().check_charts(&charts).await.into_iter().map(|r| r.check).collect::<Vec<_>>();
+    let checks = guarded_source()
+        .check_charts(&charts)
+        .await
+        .into_iter()
+        .map(|r| r.check)
+        .collect::<Vec<_>>();
     for check in &checks {
         let reason = reason(check);
         assert!(
@@ -130,7 +156,12 @@ async fn allowlisted_host_name_connects_through_the_resolver() {
     let source =
         HttpChartSource::new(ChartLimits::default(), SsrfPolicy::allowing(["localhost"])).unwrap();
     let url = format!("http://localhost:{}/data", server.port());
-    let checks = source.check_charts(&[chart("c", &url, "")]).await.into_iter().map(|r| r.check).collect::<Vec<_>>();
+    let checks = source
+        .check_charts(&[chart("c", &url, "")])
+        .await
+        .into_iter()
+        .map(|r| r.check)
+        .collect::<Vec<_>>();
     assert_eq!(checks[0].state, ChartState::Ok { rows: 1 });
 }
 
@@ -161,7 +192,10 @@ async fn redirect_to_a_refused_address_is_refused() {
             chart("meta", &format!("{base}/to-metadata"), ""),
             chart("localhost", &format!("{base}/to-localhost"), ""),
         ])
-        .await.into_iter().map(|r| r.check).collect::<Vec<_>>();
+        .await
+        .into_iter()
+        .map(|r| r.check)
+        .collect::<Vec<_>>();
     assert_eq!(hits.load(Ordering::SeqCst), 1);
     assert_eq!(
         reason(&checks[0]),

@@ -476,4 +476,3 @@ pub trait ImageStore: Send + Sync {
         expires_at: DateTime<Utc>,
     ) -> Result<String, StoreError>;
 }
-

@@ -2,8 +2,8 @@
 mod contacts;
 mod db;
 mod deliveries;
-mod images;
 pub mod delivery_loop;
+mod images;
 mod runs;
 pub mod schedule_loop;
 mod schedules;

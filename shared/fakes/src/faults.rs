@@ -40,7 +40,10 @@ impl Fault {
         match self {
             Fault::Http { .. } | Fault::Delay { .. } => true,
             Fault::SystemBusy => {
-                matches!(endpoint, WecomGettoken | WecomSend | WecomRobot | WecomUpload)
+                matches!(
+                    endpoint,
+                    WecomGettoken | WecomSend | WecomRobot | WecomUpload
+                )
             }
             Fault::TokenExpired | Fault::TokenInvalid => matches!(
                 endpoint,

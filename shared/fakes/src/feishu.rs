@@ -187,7 +187,10 @@ pub fn feishu_router(state: FakeFeishu) -> Router {
             post(crate::feishu_users::batch_get_id),
         )
         .route("/open-apis/im/v1/messages", post(crate::feishu_send::send))
-        .route("/open-apis/im/v1/images", post(crate::uploads::feishu_upload))
+        .route(
+            "/open-apis/im/v1/images",
+            post(crate::uploads::feishu_upload),
+        )
         .merge(inspect::routes::<FakeFeishu>())
         .with_state(state)
 }

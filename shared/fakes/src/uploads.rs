@@ -107,7 +107,10 @@ fn wecom_handle(
         return Err(error(41005, "media data missing"));
     };
     if file_name.as_deref().is_none_or(str::is_empty) {
-        return Err(error(40005, "invalid file type: the media part has no filename"));
+        return Err(error(
+            40005,
+            "invalid file type: the media part has no filename",
+        ));
     }
     if kind == "image" {
         if !matches!(picture_format(&bytes), Some("png" | "jpg")) {
@@ -138,9 +141,10 @@ fn wecom_handle(
 /// A `message/send` naming a media id: it must be one this fake issued, not expired (40007).
 pub(crate) fn check_media(fake: &FakeWecom, media_id: &str) -> Result<(), Reply> {
     let now = fake.now();
-    let known = fake.uploads().iter().any(|u| {
-        u.key == media_id && u.expires_at.is_none_or(|at| now < at)
-    });
+    let known = fake
+        .uploads()
+        .iter()
+        .any(|u| u.key == media_id && u.expires_at.is_none_or(|at| now < at));
     if known {
         Ok(())
     } else {
@@ -238,14 +242,21 @@ fn image_keys(value: &Value, out: &mut Vec<String>) {
 
 /// A message's pictures must be ones this fake issued: an unknown key in a card is 230099 (the
 /// card cannot be built), elsewhere 230001.
-pub(crate) fn check_image_keys(fake: &FakeFeishu, msg_type: &str, content: &Value) -> Result<(), Reply> {
+pub(crate) fn check_image_keys(
+    fake: &FakeFeishu,
+    msg_type: &str,
+    content: &Value,
+) -> Result<(), Reply> {
     let mut keys = Vec::new();
     image_keys(content, &mut keys);
     let uploads = fake.uploads();
     for key in keys {
         if !uploads.iter().any(|u| u.key == key) {
             return Err(if msg_type == "interactive" {
-                feishu_error(230099, "Failed to create card content, ext=image key not found")
+                feishu_error(
+                    230099,
+                    "Failed to create card content, ext=image key not found",
+                )
             } else {
                 feishu_error(
                     230001,

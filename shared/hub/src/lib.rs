@@ -6,10 +6,10 @@ use herald_core::ServiceError;
 use herald_core::domain::message::OutboundMessage;
 use herald_core::ports::{ImageStore, SendError, SendFailure, SendReceipt, Sender};
 use herald_core::services::images::Images;
-use std::sync::Arc;
 use herald_core::services::settings::SettingsService;
 use herald_mail::SmtpSender;
 use herald_providers::HttpProviders;
+use std::sync::Arc;
 
 pub struct ProviderHub {
     http: HttpProviders,
@@ -121,10 +121,8 @@ impl ProviderHub {
         settings: SettingsService,
         images: Arc<dyn ImageStore>,
     ) -> Result<Self, BuildError> {
-        let smtp = SmtpSender::new().with_images(Images::new(
-            Arc::clone(&images),
-            config.time.clock.clone(),
-        ));
+        let smtp = SmtpSender::new()
+            .with_images(Images::new(Arc::clone(&images), config.time.clock.clone()));
         let http = HttpProviders::new(config, images).map_err(|e| BuildError(e.to_string()))?;
         Ok(Self::new(http, smtp, settings))
     }

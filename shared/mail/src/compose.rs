@@ -1,12 +1,12 @@
 //! Builds the MIME message for one recipient: From, To, Subject, Message-ID, text (+ HTML).
+use herald_core::domain::image::ImageRef;
 use herald_core::domain::message::EmailMessage;
 use herald_core::ports::{SendError, SendFailure};
 use lettre::Message;
-use herald_core::domain::image::ImageRef;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
-use std::sync::Arc;
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 /// The longest idempotency key used verbatim in a Message-ID; longer keys are hashed.
 const MAX_KEY_IN_ID: usize = 128;

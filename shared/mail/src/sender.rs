@@ -1,11 +1,11 @@
 //! The public sender: `send` one e-mail, `test_connection` for the channel test.
 use crate::classify::{self, Target};
 use crate::compose;
-use herald_core::services::images::Images;
 use crate::transport::{self, ExchangeError, Transport, TransportCache, TransportKey};
 use herald_core::domain::channels::SmtpCredentials;
 use herald_core::domain::message::EmailMessage;
 use herald_core::ports::{SendError, SendFailure, SendReceipt};
+use herald_core::services::images::Images;
 use lettre::transport::smtp::client::Certificate;
 use lettre::transport::smtp::response::Response;
 use std::future::Future;

@@ -77,7 +77,13 @@ pub fn page(page: &PageReport) -> Drawing {
     out.rect(0.0, 0.0, PAGE_WIDTH, height, BACKGROUND);
     let text_width = PAGE_WIDTH - 2.0 * MARGIN;
     out.text(MARGIN, 58.0, &page.title, Style::new(34.0, INK), text_width);
-    out.text(MARGIN, 92.0, &page.subtitle, Style::new(19.0, FAINT), text_width);
+    out.text(
+        MARGIN,
+        92.0,
+        &page.subtitle,
+        Style::new(19.0, FAINT),
+        text_width,
+    );
     let mut y = HEADER;
     for (height, pair) in rows {
         for (i, card) in pair.iter().enumerate() {
@@ -120,7 +126,10 @@ fn card(chart: &ChartReport, language: Language, w: f32) -> Drawing {
             rows,
             total_rows,
         }) => table(
-            &columns.iter().map(|c| (c.name.as_str(), c.numeric)).collect::<Vec<_>>(),
+            &columns
+                .iter()
+                .map(|c| (c.name.as_str(), c.numeric))
+                .collect::<Vec<_>>(),
             rows,
             *total_rows,
             language,
@@ -217,20 +226,20 @@ fn bars(series: &Series, language: Language, w: f32) -> Drawing {
     }
     for (row, label) in series.labels.iter().enumerate() {
         let mid = y + row_h / 2.0;
-        d.text(
-            PAD,
-            mid + 6.0,
-            label,
-            Style::new(16.0, MUTED),
-            label_w,
-        );
+        d.text(PAD, mid + 6.0, label, Style::new(16.0, MUTED), label_w);
         let lane_h = ((row_h - 8.0) / lanes as f32).min(16.0);
         let top = mid - lane_h * lanes as f32 / 2.0;
         for (i, s) in series.series.iter().enumerate() {
             let v = s.values.get(row).copied().unwrap_or(0.0);
             let len = ((v.abs() / max) as f32 * bar_w).max(2.0);
             let lane_y = top + i as f32 * lane_h;
-            d.rect(bar_x, lane_y + 1.0, len, lane_h - 2.0, PALETTE[i % PALETTE.len()]);
+            d.rect(
+                bar_x,
+                lane_y + 1.0,
+                len,
+                lane_h - 2.0,
+                PALETTE[i % PALETTE.len()],
+            );
             if lanes == 1 || i == 0 {
                 d.text(
                     bar_x + len + 6.0,
@@ -294,7 +303,13 @@ fn line(series: &Series, language: Language, w: f32) -> Drawing {
     }
     let first_label = &series.labels[0];
     let last_label = &series.labels[n - 1];
-    d.text(left, height - 16.0, first_label, Style::new(14.0, FAINT), 200.0);
+    d.text(
+        left,
+        height - 16.0,
+        first_label,
+        Style::new(14.0, FAINT),
+        200.0,
+    );
     d.text(
         right,
         height - 16.0,

@@ -61,9 +61,10 @@ impl Pictures {
         loop {
             let width = ((drawing.width as f32) * scale).ceil() as u32;
             let height = ((drawing.height as f32) * scale).ceil() as u32;
-            let mut pixmap = tiny_skia::Pixmap::new(width.max(1), height.max(1)).ok_or_else(
-                || PictureError::Draw(format!("a {width}×{height} picture is too large")),
-            )?;
+            let mut pixmap =
+                tiny_skia::Pixmap::new(width.max(1), height.max(1)).ok_or_else(|| {
+                    PictureError::Draw(format!("a {width}×{height} picture is too large"))
+                })?;
             resvg::render(
                 &tree,
                 tiny_skia::Transform::from_scale(scale, scale),

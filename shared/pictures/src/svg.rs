@@ -157,7 +157,10 @@ fn char_width(c: char) -> f32 {
         1.0
     } else if c.is_ascii_uppercase() || matches!(c, 'm' | 'w' | 'M' | 'W' | '%' | '@') {
         0.68
-    } else if matches!(c, 'i' | 'l' | 'j' | '.' | ',' | ':' | ';' | '!' | '|' | '\'' | ' ') {
+    } else if matches!(
+        c,
+        'i' | 'l' | 'j' | '.' | ',' | ':' | ';' | '!' | '|' | '\'' | ' '
+    ) {
         0.3
     } else {
         0.56

@@ -34,8 +34,14 @@ fn sample_page(language: Language) -> PageReport {
         name: "Top stores 门店".into(),
         outcome: ChartOutcome::Shown(Figure::Table {
             columns: vec![
-                Column { name: "store".into(), numeric: false },
-                Column { name: "orders".into(), numeric: true },
+                Column {
+                    name: "store".into(),
+                    numeric: false,
+                },
+                Column {
+                    name: "orders".into(),
+                    numeric: true,
+                },
             ],
             rows: vec![
                 vec![Cell::Text("上海静安店".into()), Cell::Number(1234.0)],
@@ -51,12 +57,17 @@ fn sample_page(language: Language) -> PageReport {
             labels: (1..=30).map(|d| format!("11-{d:02}")).collect(),
             series: vec![NamedValues {
                 name: "orders".into(),
-                values: (1..=30).map(|d| 900.0 + f64::from(d * 37 % 200) + f64::from(d) * 10.0).collect(),
+                values: (1..=30)
+                    .map(|d| 900.0 + f64::from(d * 37 % 200) + f64::from(d) * 10.0)
+                    .collect(),
             }],
             total_rows: 30,
         })),
     };
-    let empty = ChartReport { name: "Refunds 退款".into(), outcome: ChartOutcome::Empty };
+    let empty = ChartReport {
+        name: "Refunds 退款".into(),
+        outcome: ChartOutcome::Empty,
+    };
     let broken = ChartReport {
         name: "Inventory 库存".into(),
         outcome: ChartOutcome::Unreadable("HTTP 503".into()),
@@ -98,7 +109,9 @@ fn single(name: &str) -> Pixmap {
         name: name.into(),
         outcome: ChartOutcome::Empty,
     };
-    let image = Pictures::new().chart_picture(&chart, Language::Zh).expect("drawn");
+    let image = Pictures::new()
+        .chart_picture(&chart, Language::Zh)
+        .expect("drawn");
     pixmap(&image.png)
 }
 
@@ -112,25 +125,37 @@ fn chinese_labels_are_glyphs_not_boxes() {
     let (ink_b, data_b) = title(&b);
     let (ink_c, data_c) = title(&c);
     let (_, data_tofu) = title(&tofu);
-    assert!(ink_a > 60 && ink_b > 60 && ink_c > 60, "{ink_a} {ink_b} {ink_c}");
+    assert!(
+        ink_a > 60 && ink_b > 60 && ink_c > 60,
+        "{ink_a} {ink_b} {ink_c}"
+    );
     assert_ne!(data_a, data_b);
     assert_ne!(data_b, data_c);
     for data in [&data_a, &data_b, &data_c] {
-        assert_ne!(data, &data_tofu, "a CJK character was drawn as the missing-glyph box");
+        assert_ne!(
+            data, &data_tofu,
+            "a CJK character was drawn as the missing-glyph box"
+        );
     }
 }
 
 #[test]
 fn a_snapshot_shows_every_chart_and_is_deterministic() {
     let pictures = Pictures::new();
-    let first = pictures.page_snapshot(&sample_page(Language::Zh)).expect("drawn");
-    let again = pictures.page_snapshot(&sample_page(Language::Zh)).expect("drawn");
+    let first = pictures
+        .page_snapshot(&sample_page(Language::Zh))
+        .expect("drawn");
+    let again = pictures
+        .page_snapshot(&sample_page(Language::Zh))
+        .expect("drawn");
     assert_eq!(first.id, again.id, "same figures, same picture");
     assert_eq!(first.width, 1200);
     assert!(first.height > 600, "{}", first.height);
     assert!(first.png.len() < herald_pictures::MAX_PNG_BYTES);
     std::fs::write(out_dir().join("snapshot-zh.png"), &first.png).expect("written");
-    let en = pictures.page_snapshot(&sample_page(Language::En)).expect("drawn");
+    let en = pictures
+        .page_snapshot(&sample_page(Language::En))
+        .expect("drawn");
     std::fs::write(out_dir().join("snapshot-en.png"), &en.png).expect("written");
     assert_ne!(first.id, en.id, "numbers read differently in each language");
 
@@ -148,15 +173,21 @@ fn a_snapshot_shows_every_chart_and_is_deterministic() {
 /// Compares with the golden picture kept in the repository; `HERALD_BLESS=1` rewrites it.
 #[test]
 fn the_snapshot_matches_the_golden_picture() {
-    let image = Pictures::new().page_snapshot(&sample_page(Language::Zh)).expect("drawn");
+    let image = Pictures::new()
+        .page_snapshot(&sample_page(Language::Zh))
+        .expect("drawn");
     let golden = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/snapshot-zh.png");
     if std::env::var_os("HERALD_BLESS").is_some() {
         std::fs::create_dir_all(golden.parent().expect("dir")).expect("dir");
         std::fs::write(&golden, &image.png).expect("written");
     }
-    let expected = pixmap(&std::fs::read(&golden).expect("the golden picture (HERALD_BLESS=1 writes it)"));
+    let expected =
+        pixmap(&std::fs::read(&golden).expect("the golden picture (HERALD_BLESS=1 writes it)"));
     let actual = pixmap(&image.png);
-    assert_eq!((actual.width(), actual.height()), (expected.width(), expected.height()));
+    assert_eq!(
+        (actual.width(), actual.height()),
+        (expected.width(), expected.height())
+    );
     // Tolerance: anti-aliasing may differ by a few levels between builds; count pixels that
     // differ clearly.
     let differing = actual
@@ -169,5 +200,8 @@ fn the_snapshot_matches_the_golden_picture() {
         })
         .count();
     let allowed = (actual.width() * actual.height()) as usize / 1000;
-    assert!(differing <= allowed, "{differing} pixels differ (allowed {allowed})");
+    assert!(
+        differing <= allowed,
+        "{differing} pixels differ (allowed {allowed})"
+    );
 }

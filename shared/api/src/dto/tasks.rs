@@ -3,12 +3,12 @@ use super::schedule::{ScheduleBody, ScheduleView};
 use super::{at, within};
 use chrono::{DateTime, NaiveDate, Utc};
 use herald_core::FieldError;
+use herald_core::domain::contact::Language;
 use herald_core::domain::ids::ContactId;
 use herald_core::domain::recipients::{
     EmailAddress, FeishuOpenId, MAX_GROUPS_PER_LIST, MAX_IDS_PER_LIST, Owner, Recipients,
     WecomGroupId, WecomUserId, parse_list,
 };
-use herald_core::domain::contact::Language;
 use herald_core::domain::report::{ChartFields, Display, FieldKey, MAX_VALUE_FIELDS, MaxRows};
 use herald_core::domain::task::{
     AlarmRobot, Channel, Chart, Content, ExceptionControl, ExceptionRule, FailureLimit, MAX_CHARTS,

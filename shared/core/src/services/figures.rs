@@ -322,7 +322,10 @@ mod tests {
 
     #[test]
     fn auto_picks_a_table_otherwise() {
-        let data = rows(&["a", "b"], vec![vec![t("x"), t("y")], vec![t("z"), n(1.0)]]);
+        let data = rows(
+            &["a", "b"],
+            vec![vec![t("x"), t("y")], vec![t("z"), n(1.0)]],
+        );
         let figure = figure_of(&chart(Display::Auto, ChartFields::default()), &data).unwrap();
         assert_eq!(figure.kind(), "table");
     }
@@ -355,7 +358,10 @@ mod tests {
         };
         let data = rows(
             &["region", "gmv", "orders"],
-            vec![vec![t("East"), n(1.0), n(2.0)], vec![t("West"), n(1.0), t("n/a")]],
+            vec![
+                vec![t("East"), n(1.0), n(2.0)],
+                vec![t("West"), n(1.0), t("n/a")],
+            ],
         );
         let err = figure_of(&chart(Display::Bar, fields.clone()), &data).unwrap_err();
         assert_eq!(err.field, "fields.values[1]");

@@ -28,13 +28,17 @@ fn failure(failure: SendFailure, code: Option<i64>, message: impl Into<String>) 
     }
 }
 
+/// An upload's scope and picture.
+type Slot = (String, ImageId);
+type Shared<T> = Arc<Mutex<T>>;
+
 /// Image bytes and uploads for the provider clients of one process.
 #[derive(Clone)]
 pub struct Images {
     store: Arc<dyn ImageStore>,
-    uploads: Arc<Mutex<HashMap<(String, ImageId), (String, DateTime<Utc>)>>>,
-    flights: Arc<Mutex<HashMap<(String, ImageId), Arc<tokio::sync::Mutex<()>>>>>,
-    bytes: Arc<Mutex<Vec<(ImageId, Arc<Vec<u8>>)>>>,
+    uploads: Shared<HashMap<Slot, (String, DateTime<Utc>)>>,
+    flights: Shared<HashMap<Slot, Arc<tokio::sync::Mutex<()>>>>,
+    bytes: Shared<Vec<(ImageId, Arc<Vec<u8>>)>>,
     clock: Arc<dyn Clock>,
 }
 

@@ -5,7 +5,6 @@ use super::directory::{BATCH_MAX, BatchData, LookupCache, LookupTtl, lookup_key}
 use super::errors::{RATE_LIMITED, Verdict, classify, rate_limit_error};
 use crate::error::failure;
 use crate::http::{header_seconds, retry_after, status_error, transport_error};
-use herald_core::services::images::{Images, Uploaded};
 use crate::time::Time;
 use crate::token::{CredentialKey, IssuedToken, TokenCache};
 use crate::window::{WindowLimiter, WindowQuota};
@@ -14,6 +13,7 @@ use herald_core::domain::image::ImageRef;
 use herald_core::domain::message::{FeishuBody, FeishuMessage, FeishuRecipient};
 use herald_core::domain::recipients::{EmailAddress, FeishuOpenId};
 use herald_core::ports::{SendError, SendFailure, SendReceipt};
+use herald_core::services::images::{Images, Uploaded};
 use reqwest::header::CONTENT_TYPE;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -138,9 +138,19 @@ impl FeishuClient {
         let upload = |bytes: std::sync::Arc<Vec<u8>>| async move {
             let body = Body::Image(bytes, format!("{}.png", image.name));
             let data = self
-                .call(creds, key, Api::UploadImage, "/open-apis/im/v1/images", body)
+                .call(
+                    creds,
+                    key,
+                    Api::UploadImage,
+                    "/open-apis/im/v1/images",
+                    body,
+                )
                 .await?;
-            match data.get("image_key").and_then(Value::as_str).filter(|k| !k.is_empty()) {
+            match data
+                .get("image_key")
+                .and_then(Value::as_str)
+                .filter(|k| !k.is_empty())
+            {
                 Some(image_key) => Ok(Uploaded {
                     key: image_key.to_owned(),
                     expires_at: self.time.now() + IMAGE_KEY_REUSE,
@@ -282,7 +292,10 @@ impl FeishuClient {
             let (image_key, upload_note) = match image {
                 Some(image) => {
                     let (image_key, note) = self.image_key(creds, &key, image).await?;
-                    (Some(image_key.clone()), Some(format!("{note}, image key {image_key}")))
+                    (
+                        Some(image_key.clone()),
+                        Some(format!("{note}, image key {image_key}")),
+                    )
                 }
                 None => (None, None),
             };

@@ -125,8 +125,9 @@ mod tests {
 
     #[test]
     fn content_is_a_json_string_and_post_has_the_im_v1_shape() {
-        let body =
-            parse(&message_body("ou_1", &FeishuBody::Text { text: "hi".into() }, None, "k").unwrap());
+        let body = parse(
+            &message_body("ou_1", &FeishuBody::Text { text: "hi".into() }, None, "k").unwrap(),
+        );
         assert_eq!(body["content"], "{\"text\":\"hi\"}");
         assert_eq!(body["msg_type"], "text");
         let post = FeishuBody::Post {
@@ -151,7 +152,10 @@ mod tests {
         );
         let with_image = parse(&message_body("ou_1", &post, Some("img_v2_1"), "k").unwrap());
         let content: Value = serde_json::from_str(with_image["content"].as_str().unwrap()).unwrap();
-        assert_eq!(content["zh_cn"]["content"][0], json!([{"tag":"img","image_key":"img_v2_1"}]));
+        assert_eq!(
+            content["zh_cn"]["content"][0],
+            json!([{"tag":"img","image_key":"img_v2_1"}])
+        );
         let card = FeishuBody::Interactive {
             card: json!({ "elements": [{"tag":"markdown","content":"x"}] }),
             image: None,
@@ -182,6 +186,17 @@ mod tests {
             text: "x".repeat(31_000),
         };
         assert!(message_body("ou_1", &text, None, "k").is_ok());
-        assert!(message_body("ou_1", &FeishuBody::Interactive { card: json!("x"), image: None }, None, "k").is_err());
+        assert!(
+            message_body(
+                "ou_1",
+                &FeishuBody::Interactive {
+                    card: json!("x"),
+                    image: None
+                },
+                None,
+                "k"
+            )
+            .is_err()
+        );
     }
 }

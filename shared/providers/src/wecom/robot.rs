@@ -3,12 +3,12 @@ use super::app::read_reply;
 use super::errors::{classify_robot, to_next_minute};
 use crate::error::{failure, rate_limited};
 use crate::http::transport_error;
-use herald_core::services::images::Images;
 use crate::split::split_utf8;
 use crate::time::Time;
 use crate::window::{WindowLimiter, WindowQuota};
 use herald_core::domain::message::{RobotBody, RobotMessage};
 use herald_core::ports::{SendError, SendFailure, SendReceipt};
+use herald_core::services::images::Images;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
@@ -47,7 +47,10 @@ impl WecomRobotClient {
     }
 
     /// `{"msgtype":"image","image":{"base64","md5"}}` with the picture's bytes.
-    async fn image_body(&self, image: &herald_core::domain::image::ImageRef) -> Result<Value, SendError> {
+    async fn image_body(
+        &self,
+        image: &herald_core::domain::image::ImageRef,
+    ) -> Result<Value, SendError> {
         use base64::Engine as _;
         use md5::Digest as _;
         let bytes = self.images.bytes(image).await?;
@@ -55,7 +58,10 @@ impl WecomRobotClient {
             return Err(failure(
                 SendFailure::Payload,
                 None,
-                format!("the picture is {} bytes (a robot takes at most 2 MB)", bytes.len()),
+                format!(
+                    "the picture is {} bytes (a robot takes at most 2 MB)",
+                    bytes.len()
+                ),
             ));
         }
         Ok(json!({

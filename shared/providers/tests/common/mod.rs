@@ -59,8 +59,11 @@ pub async fn wecom_with(
     let (url, server) = serve(wecom_router(fake.clone()))
         .await
         .expect("fake WeCom starts");
-    let providers = HttpProviders::new(adjust(config(&url, "http://127.0.0.1:9", time)), image_store())
-        .expect("clients build");
+    let providers = HttpProviders::new(
+        adjust(config(&url, "http://127.0.0.1:9", time)),
+        image_store(),
+    )
+    .expect("clients build");
     Wecom {
         fake,
         url,
@@ -88,8 +91,8 @@ pub async fn feishu(config_fake: FeishuConfig, time: Time) -> Feishu {
     let (url, server) = serve(feishu_router(fake.clone()))
         .await
         .expect("fake Feishu starts");
-    let providers =
-        HttpProviders::new(config("http://127.0.0.1:9", &url, time), image_store()).expect("clients build");
+    let providers = HttpProviders::new(config("http://127.0.0.1:9", &url, time), image_store())
+        .expect("clients build");
     Feishu {
         fake,
         providers: Arc::new(providers),

@@ -75,7 +75,11 @@ impl Words {
     }
 
     pub fn view_report(&self) -> &'static str {
-        if self.zh() { "查看报表" } else { "View report" }
+        if self.zh() {
+            "查看报表"
+        } else {
+            "View report"
+        }
     }
 
     /// The textcard button: WeCom takes at most 4 characters.

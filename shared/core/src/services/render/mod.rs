@@ -587,7 +587,11 @@ impl<'v> Push<'v> {
         Self {
             view,
             words,
-            title: format!("{}{}", words.kind_label(view.kind), one_line(view.page_title)),
+            title: format!(
+                "{}{}",
+                words.kind_label(view.kind),
+                one_line(view.page_title)
+            ),
             at: format_at(&view.at),
             lines,
             worst,
@@ -774,7 +778,10 @@ impl<'v> Push<'v> {
                 render("push_email.html", &self.context(shape, self.view.share_url))
                     .map(|h| h.trim().to_owned())
             })?;
-            (Some(html), self.view.snapshot.cloned().into_iter().collect())
+            (
+                Some(html),
+                self.view.snapshot.cloned().into_iter().collect(),
+            )
         } else {
             (None, Vec::new())
         };
@@ -802,7 +809,15 @@ impl<'v> Alarm<'v> {
         let concerned = |state: LineState| -> Vec<Line> {
             view.charts
                 .iter()
-                .map(|c| Line::new(c, None, Words { language: Language::En }))
+                .map(|c| {
+                    Line::new(
+                        c,
+                        None,
+                        Words {
+                            language: Language::En,
+                        },
+                    )
+                })
                 .filter(|l| l.state == state)
                 .collect()
         };
@@ -897,7 +912,6 @@ fn paused_phrase(paused: bool) -> &'static str {
 fn format_at(at: &DateTime<Tz>) -> String {
     format!("{} ({})", at.format("%Y-%m-%d %H:%M"), at.timezone().name())
 }
-
 
 /// The text on one line: line breaks become spaces.
 fn one_line(text: &str) -> String {

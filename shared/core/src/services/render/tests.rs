@@ -96,7 +96,9 @@ fn all_text(message: &RenderedPush) -> String {
             btntxt,
         }) => format!("{title}\n{description}\n{url}\n{btntxt:?}"),
         RenderedPush::Feishu(FeishuBody::Text { text }) => text.clone(),
-        RenderedPush::Feishu(FeishuBody::Post { title, paragraphs, .. }) => {
+        RenderedPush::Feishu(FeishuBody::Post {
+            title, paragraphs, ..
+        }) => {
             let mut out = format!("{title}\n");
             for run in paragraphs.iter().flatten() {
                 out.push_str(&run.text);
@@ -145,7 +147,9 @@ fn assert_within_limits(message: &RenderedPush) {
             assert!(serde_json::to_string(card).unwrap().len() <= 30 * 1024);
             assert!(feishu_request_len(card) <= 30 * 1024);
         }
-        RenderedPush::Feishu(FeishuBody::Post { title, paragraphs, .. }) => {
+        RenderedPush::Feishu(FeishuBody::Post {
+            title, paragraphs, ..
+        }) => {
             let content = post_content(title, paragraphs);
             assert!(serde_json::to_string(&content).unwrap().len() <= 30 * 1024);
             assert!(feishu_request_len(&content) <= 30 * 1024);
@@ -405,8 +409,7 @@ fn html_mail_escapes_and_the_plain_part_keeps_the_text() {
         assert!(text.contains("- <script>alert(1)</script>: 3 rows"));
         assert!(text.contains("<script>x</script> & co"));
     }
-    let RenderedPush::Email { html, .. } =
-        render_push(Channel::Email, Template::Text, &v).unwrap()
+    let RenderedPush::Email { html, .. } = render_push(Channel::Email, Template::Text, &v).unwrap()
     else {
         panic!("not mail")
     };
@@ -551,9 +554,7 @@ fn the_robot_alarm_says_why() {
     let text = robot(&view);
     assert!(text.contains("1 of 5 charts could not be read."));
     assert!(text.contains("This push was sent anyway."));
-    assert!(
-        text.contains("Refunds: <font color=\"warning\">could not be read (HTTP 503)</font>")
-    );
+    assert!(text.contains("Refunds: <font color=\"warning\">could not be read (HTTP 503)</font>"));
     assert!(!text.contains("record"));
 
     let unreadable = vec![
@@ -612,9 +613,7 @@ fn the_owner_note_goes_on_the_tasks_channel() {
         assert_within_limits(&note);
         let text = all_text(&note);
         assert!(text.contains("Herald alarm: Daily sales (bi)"), "{text}");
-        assert!(
-            text.contains("1 of 3 charts is empty. This push was paused: nothing was sent.")
-        );
+        assert!(text.contains("1 of 3 charts is empty. This push was paused: nothing was sent."));
         assert!(text.contains("- Orders: no data"));
         assert!(text.contains(&format!("Record: {RECORD}")));
         match (channel, note) {
@@ -642,8 +641,7 @@ fn the_owner_note_goes_on_the_tasks_channel() {
         )
     );
     let charts = many(20);
-    let note =
-        render_alarm_owner(Channel::Wecom, &alarm(AlarmReason::Empty, &charts, 50)).unwrap();
+    let note = render_alarm_owner(Channel::Wecom, &alarm(AlarmReason::Empty, &charts, 50)).unwrap();
     assert_within_limits(&note);
 }
 

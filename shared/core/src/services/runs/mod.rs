@@ -27,8 +27,8 @@ use crate::services::settings::SettingsService;
 use chrono::{DateTime, Utc};
 use compose::Audience;
 pub use ledger::RunLedger;
-use report::{PageRead, Reporter};
 use notify::Notices;
+use report::{PageRead, Reporter};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -293,7 +293,10 @@ impl PushService {
             }
             match rendered.message {
                 Ok(message) => {
-                    let wecom_image = rendered.snapshot.as_ref().filter(|_| spec.channel == Channel::Wecom);
+                    let wecom_image = rendered
+                        .snapshot
+                        .as_ref()
+                        .filter(|_| spec.channel == Channel::Wecom);
                     pushes = compose::deliveries_with(&message, wecom_image, audience, &cause, now);
                     run.message = pushes.first().map(|d| MessageRecord {
                         channel: spec.channel,
@@ -321,7 +324,9 @@ impl PushService {
             }
         }
         run.deliveries = pushes.iter().map(|d| d.id).collect();
-        let alarm_snapshot = self.alarm_snapshot(task, &mut run, &read, &decision, at).await;
+        let alarm_snapshot = self
+            .alarm_snapshot(task, &mut run, &read, &decision, at)
+            .await;
         let mut alarms = Vec::new();
         for reason in &decision.alarms {
             let concerned = charts_for(*reason, &run.charts);
@@ -369,14 +374,22 @@ impl PushService {
         let spec = &task.spec;
         let language = spec.content.language_for(spec.page.title.as_str());
         let page = report::page_report(spec, read, &report::shown_time(spec, at), language);
-        match self.reporter.snapshot(&run.project, page, run.expires_at).await {
+        match self
+            .reporter
+            .snapshot(&run.project, page, run.expires_at)
+            .await
+        {
             Ok(image) => {
                 run.images.push(image.clone());
                 Some(image)
             }
             Err(problem) => {
                 let now = self.now();
-                run.log(now, LogLevel::Warn, format!("alarm sent without the snapshot: {problem}"));
+                run.log(
+                    now,
+                    LogLevel::Warn,
+                    format!("alarm sent without the snapshot: {problem}"),
+                );
                 None
             }
         }

@@ -73,12 +73,7 @@ pub fn figures_of(spec: &TaskSpec, readings: Vec<ChartReading>) -> PageRead {
 }
 
 /// The page as its snapshot shows it.
-pub fn page_report(
-    spec: &TaskSpec,
-    read: &PageRead,
-    at: &str,
-    language: Language,
-) -> PageReport {
+pub fn page_report(spec: &TaskSpec, read: &PageRead, at: &str, language: Language) -> PageReport {
     let charts = read
         .checks
         .iter()
@@ -105,7 +100,11 @@ pub fn page_report(
 /// The time a push shows: "2026-12-03 10:00 (Asia/Shanghai)".
 pub fn shown_time(spec: &TaskSpec, at: DateTime<Utc>) -> String {
     let local = at.with_timezone(&spec.schedule.timezone());
-    format!("{} ({})", local.format("%Y-%m-%d %H:%M"), local.timezone().name())
+    format!(
+        "{} ({})",
+        local.format("%Y-%m-%d %H:%M"),
+        local.timezone().name()
+    )
 }
 
 impl Reporter {

@@ -1,0 +1,151 @@
+//! `make bench`, rendering: one chart picture and a 12-chart page snapshot, median wall time on
+//! one thread (the renderer is single-threaded) and the peak RSS it adds; goals from the
+//! report-content issue: a chart ≤ 20 ms, a 12-chart snapshot ≤ 250 ms, peak RSS growth ≤ 64 MiB.
+use herald_core::domain::contact::Language;
+use herald_core::domain::report::{
+    Cell, ChartOutcome, ChartReport, Column, Figure, NamedValues, PageReport, Series,
+};
+use herald_core::ports::PictureRenderer;
+use herald_pictures::Pictures;
+use std::time::{Duration, Instant};
+
+fn proc_status_kib(key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with(key))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn bars(i: usize) -> ChartReport {
+    ChartReport {
+        name: format!("第{i}号 GMV by region 分区域销售额"),
+        outcome: ChartOutcome::Shown(Figure::Bar(Series {
+            label_field: "region".into(),
+            labels: (0..10).map(|r| format!("华东区域 {r}")).collect(),
+            series: vec![NamedValues {
+                name: "gmv".into(),
+                values: (0..10).map(|r| 1_000_000.0 / f64::from(r + 1)).collect(),
+            }],
+            total_rows: 24,
+        })),
+    }
+}
+
+fn chart(i: usize) -> ChartReport {
+    match i % 4 {
+        0 => ChartReport {
+            name: format!("第{i}号 GMV 成交额"),
+            outcome: ChartOutcome::Shown(Figure::Kpi {
+                field: "gmv".into(),
+                value: 123_456_789.0 + i as f64,
+                previous: Some(117_000_000.0),
+            }),
+        },
+        1 => bars(i),
+        2 => ChartReport {
+            name: format!("第{i}号 Top stores 门店"),
+            outcome: ChartOutcome::Shown(Figure::Table {
+                columns: ["store", "city", "orders", "gmv"]
+                    .iter()
+                    .enumerate()
+                    .map(|(c, n)| Column {
+                        name: (*n).into(),
+                        numeric: c >= 2,
+                    })
+                    .collect(),
+                rows: (0..10)
+                    .map(|r| {
+                        vec![
+                            Cell::Text(format!("上海静安第{r}店")),
+                            Cell::Text("上海".into()),
+                            Cell::Number(1234.0 + f64::from(r)),
+                            Cell::Number(98765.4 * f64::from(r)),
+                        ]
+                    })
+                    .collect(),
+                total_rows: 40,
+            }),
+        },
+        _ => ChartReport {
+            name: format!("第{i}号 Daily orders 日订单"),
+            outcome: ChartOutcome::Shown(Figure::Line(Series {
+                label_field: "day".into(),
+                labels: (0..400).map(|d| format!("d{d}")).collect(),
+                series: vec![NamedValues {
+                    name: "orders".into(),
+                    values: (0..400).map(|d| 900.0 + f64::from(d * 37 % 200)).collect(),
+                }],
+                total_rows: 400,
+            })),
+        },
+    }
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn main() {
+    let pictures = Pictures::new();
+    let page = PageReport {
+        title: "销售日报 Sales overview".into(),
+        subtitle: "2026-12-03 09:00 (Asia/Shanghai) · Daily sales".into(),
+        language: Language::Zh,
+        charts: (0..12).map(chart).collect(),
+    };
+    // Warm up (first use of the font's tables), then measure the peak from here.
+    let _ = pictures.page_snapshot(&page);
+    let rss_before = proc_status_kib("VmRSS:").unwrap_or(0);
+    let hwm_before = proc_status_kib("VmHWM:").unwrap_or(0);
+
+    let one = bars(1);
+    let chart_times: Vec<Duration> = (0..30)
+        .map(|_| {
+            let started = Instant::now();
+            let image = pictures.chart_picture(&one, Language::Zh).expect("drawn");
+            std::hint::black_box(image);
+            started.elapsed()
+        })
+        .collect();
+    let mut snapshot_bytes = 0;
+    let page_times: Vec<Duration> = (0..10)
+        .map(|_| {
+            let started = Instant::now();
+            let image = pictures.page_snapshot(&page).expect("drawn");
+            snapshot_bytes = image.png.len();
+            std::hint::black_box(image);
+            started.elapsed()
+        })
+        .collect();
+    let hwm_after = proc_status_kib("VmHWM:").unwrap_or(0);
+    let growth_mib = hwm_after.saturating_sub(hwm_before.max(rss_before)) as f64 / 1024.0;
+
+    let (chart_ms, page_ms) = (
+        median(chart_times).as_secs_f64() * 1000.0,
+        median(page_times).as_secs_f64() * 1000.0,
+    );
+    let verdict = |ok: bool| if ok { "goal met" } else { "GOAL MISSED" };
+    println!(
+        "rendering: one chart (10 bars) median {chart_ms:.1} ms (goal ≤ 20 ms: {})",
+        verdict(chart_ms <= 20.0)
+    );
+    println!(
+        "rendering: 12-chart page snapshot median {page_ms:.1} ms, {} KiB PNG (goal ≤ 250 ms: {})",
+        snapshot_bytes / 1024,
+        verdict(page_ms <= 250.0)
+    );
+    println!(
+        "rendering: peak RSS growth {growth_mib:.1} MiB over {} MiB after the font loaded (goal ≤ 64 MiB: {})",
+        rss_before / 1024,
+        verdict(growth_mib <= 64.0)
+    );
+    println!(
+        "rendering: embedded font {:.1} MiB (WenQuanYi Micro Hei)",
+        herald_pictures::FONT.len() as f64 / 1024.0 / 1024.0
+    );
+}
