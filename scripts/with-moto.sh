@@ -9,7 +9,8 @@
 #   AWS_ENDPOINT_URL=http://127.0.0.1:PORT  AWS_REGION=us-east-1  AWS_DEFAULT_REGION=us-east-1
 #   AWS_ACCESS_KEY_ID=testing  AWS_SECRET_ACCESS_KEY=testing  HERALD_TEST_MOTO=1
 # moto's log goes to target/moto.log. Install moto first with scripts/test-deps.sh.
-# MOTO_SERVER overrides the server binary (default: .venv/bin/moto_server).
+# MOTO_SERVER overrides the server binary (default: moto_server through scripts/moto_serial.py,
+# which serialises requests so conditional writes are atomic as in DynamoDB).
 set -euo pipefail
 
 if [ "$#" -eq 0 ]; then
@@ -18,6 +19,7 @@ if [ "$#" -eq 0 ]; then
 fi
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+MOTO_SERVER_OVERRIDE="${MOTO_SERVER:-}"
 MOTO_SERVER="${MOTO_SERVER:-$ROOT/.venv/bin/moto_server}"
 PY="$ROOT/.venv/bin/python"
 [ -x "$PY" ] || PY="$(command -v python3)"
@@ -86,7 +88,12 @@ PORT=""
 for attempt in 1 2 3; do
     PORT="$(free_port)"
     echo "== moto attempt $attempt on 127.0.0.1:$PORT ($(date -u +%FT%TZ))" >>"$LOG"
-    "$MOTO_SERVER" -H 127.0.0.1 -p "$PORT" >>"$LOG" 2>&1 </dev/null &
+    if [ -n "${MOTO_SERVER_OVERRIDE:-}" ]; then
+        "$MOTO_SERVER" -H 127.0.0.1 -p "$PORT" >>"$LOG" 2>&1 </dev/null &
+    else
+        # One request at a time, so conditional writes are atomic as in DynamoDB (see the script).
+        "$PY" "$ROOT/scripts/moto_serial.py" -H 127.0.0.1 -p "$PORT" >>"$LOG" 2>&1 </dev/null &
+    fi
     MOTO_PID=$!
     deadline=$((SECONDS + START_TIMEOUT))
     ready=""

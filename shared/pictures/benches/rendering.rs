@@ -91,6 +91,12 @@ fn median(mut times: Vec<Duration>) -> Duration {
 }
 
 fn main() {
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs this once as a smoke test.
+    let (chart_reps, page_reps) = if std::env::args().any(|a| a == "--bench") {
+        (30, 10)
+    } else {
+        (1, 1)
+    };
     let pictures = Pictures::new();
     let page = PageReport {
         title: "销售日报 Sales overview".into(),
@@ -104,7 +110,7 @@ fn main() {
     let hwm_before = proc_status_kib("VmHWM:").unwrap_or(0);
 
     let one = bars(1);
-    let chart_times: Vec<Duration> = (0..30)
+    let chart_times: Vec<Duration> = (0..chart_reps)
         .map(|_| {
             let started = Instant::now();
             let image = pictures.chart_picture(&one, Language::Zh).expect("drawn");
@@ -113,7 +119,7 @@ fn main() {
         })
         .collect();
     let mut snapshot_bytes = 0;
-    let page_times: Vec<Duration> = (0..10)
+    let page_times: Vec<Duration> = (0..page_reps)
         .map(|_| {
             let started = Instant::now();
             let image = pictures.page_snapshot(&page).expect("drawn");

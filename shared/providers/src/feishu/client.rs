@@ -289,14 +289,18 @@ impl FeishuClient {
                 }
                 FeishuBody::Text { .. } => None,
             };
+            // A picture Feishu refuses for good must not keep the figures from going out.
             let (image_key, upload_note) = match image {
-                Some(image) => {
-                    let (image_key, note) = self.image_key(creds, &key, image).await?;
-                    (
+                Some(image) => match self.image_key(creds, &key, image).await {
+                    Ok((image_key, note)) => (
                         Some(image_key.clone()),
                         Some(format!("{note}, image key {image_key}")),
-                    )
-                }
+                    ),
+                    Err(e) if e.failure == SendFailure::Payload => {
+                        (None, Some(format!("not sent: {}", e.message)))
+                    }
+                    Err(e) => return Err(e),
+                },
                 None => (None, None),
             };
             let body = message_body(

@@ -34,6 +34,8 @@ pub(crate) fn classify(code: i64, msg: &str, reset: Option<Duration>) -> Verdict
         230001 if msg.contains("receive_id") => fail(SendFailure::Recipient),
         232009 => fail(SendFailure::Recipient),
         230001 | 230022 | 230025 | 230028 => fail(SendFailure::Payload),
+        // im/v1/images: invalid param, too large, empty, unknown format; a card that cannot be built.
+        234001 | 234006 | 234010 | 234011 | 230099 => fail(SendFailure::Payload),
         230006 => hinted(
             SendFailure::Config,
             "enable the app's bot capability and publish a version of the app",

@@ -122,13 +122,21 @@ impl WecomAppClient {
             let mut receipt = SendReceipt::default();
             let mut upload_note = None;
             if let Some(image) = &msg.image {
-                // The picture goes first, so the reader sees it above the figures.
-                let (media_id, note) = self.media_id(&client, creds, &key, image).await?;
-                bodies.insert(
-                    0,
-                    image_body(msg, settings.agent_id, settings.encrypted, &media_id)?,
-                );
-                upload_note = Some(format!("{note}, media id {media_id}"));
+                // The picture goes first, so the reader sees it above the figures. A picture WeCom
+                // refuses for good (format, size) must not keep the figures from going out.
+                match self.media_id(&client, creds, &key, image).await {
+                    Ok((media_id, note)) => {
+                        bodies.insert(
+                            0,
+                            image_body(msg, settings.agent_id, settings.encrypted, &media_id)?,
+                        );
+                        upload_note = Some(format!("{note}, media id {media_id}"));
+                    }
+                    Err(e) if e.failure == SendFailure::Payload => {
+                        upload_note = Some(format!("not sent: {}", e.message));
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             tracing::Span::current().record("parts", bodies.len());
             for (i, body) in bodies.iter().enumerate() {

@@ -53,6 +53,8 @@ pub(crate) fn classify(call: Call, code: i64, errmsg: &str) -> Verdict {
         40014 | 42001 | 41001 => fail(SendFailure::Transient),
         40008 | 40032 | 40056 | 40058 | 40063 | 44004 | 41033 | 45002 | 45008 | 82001 | 82002
         | 82003 => fail(SendFailure::Payload),
+        // Uploads: bad media type, file type or size, missing data, unknown media id.
+        40004 | 40005 | 40006 | 40007 | 40009 | 41005 | 41006 => fail(SendFailure::Payload),
         40003 | 60111 | 40031 | 60011 => fail(SendFailure::Recipient),
         81013 => Verdict::Fail(with_hint(
             failure(SendFailure::Recipient, Some(code), msg.clone()),
@@ -81,6 +83,8 @@ pub(crate) fn classify_robot(code: i64, errmsg: &str, now: DateTime<Utc>) -> Sen
             "the robot is not in the group",
         ),
         40058 | 40008 | 44004 | 45002 => failure(SendFailure::Payload, Some(code), msg),
+        // A picture: wrong MD5, file type or size.
+        301019 | 40005 | 40009 => failure(SendFailure::Payload, Some(code), msg),
         _ => failure(SendFailure::Transient, Some(code), msg),
     }
 }

@@ -17,12 +17,15 @@ pub struct Wecom {
     pub fake: FakeWecom,
     pub url: String,
     pub providers: Arc<HttpProviders>,
+    /// Where the clients read pictures.
+    pub images: Arc<herald_embedded::SqliteStore>,
     _server: Server,
 }
 
 pub struct Feishu {
     pub fake: FakeFeishu,
     pub providers: Arc<HttpProviders>,
+    pub images: Arc<herald_embedded::SqliteStore>,
     _server: Server,
 }
 
@@ -59,15 +62,17 @@ pub async fn wecom_with(
     let (url, server) = serve(wecom_router(fake.clone()))
         .await
         .expect("fake WeCom starts");
+    let images = image_store();
     let providers = HttpProviders::new(
         adjust(config(&url, "http://127.0.0.1:9", time)),
-        image_store(),
+        images.clone(),
     )
     .expect("clients build");
     Wecom {
         fake,
         url,
         providers: Arc::new(providers),
+        images,
         _server: Server(server),
     }
 }
@@ -91,11 +96,13 @@ pub async fn feishu(config_fake: FeishuConfig, time: Time) -> Feishu {
     let (url, server) = serve(feishu_router(fake.clone()))
         .await
         .expect("fake Feishu starts");
-    let providers = HttpProviders::new(config("http://127.0.0.1:9", &url, time), image_store())
+    let images = image_store();
+    let providers = HttpProviders::new(config("http://127.0.0.1:9", &url, time), images.clone())
         .expect("clients build");
     Feishu {
         fake,
         providers: Arc::new(providers),
+        images,
         _server: Server(server),
     }
 }
