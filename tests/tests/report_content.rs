@@ -1,8 +1,7 @@
 //! The message is the report: a page with a KPI, bars and a table, test-pushed on every channel
 //! and seen at the fakes — the figures in the text, the snapshot uploaded the provider's way and
 //! shown by the message — and a preview that answers the same and sends nothing.
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
+use axum::http::{Method, StatusCode};
 use base64::Engine as _;
 use herald_fakes::{
     AcceptedMessage, Endpoint, FeishuConfig, FeishuUser, WecomConfig, picture_format,
@@ -11,9 +10,7 @@ use herald_tests::ADMIN_TOKEN;
 use herald_tests::providers::FakeProviders;
 use herald_tests::push::{ChartAnswer, ChartServer, PushApp};
 use herald_tests::sample_task;
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 const NOW: &str = "2026-11-25T01:00:00Z";
 const TASKS: &str = "/v1/projects/payments/tasks";
@@ -101,30 +98,7 @@ async fn test_push(app: &PushApp, task: &str) -> Value {
 
 /// GETs bytes (pictures) as the admin.
 async fn get_bytes(app: &PushApp, uri: &str) -> (StatusCode, Option<String>, Vec<u8>) {
-    let request = Request::builder()
-        .uri(uri)
-        .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
-        .body(Body::empty())
-        .expect("request");
-    let response = app
-        .router
-        .clone()
-        .oneshot(request)
-        .await
-        .expect("infallible");
-    let status = response.status();
-    let kind = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (status, kind, bytes.to_vec())
+    herald_tests::http::get_bytes(&app.router, uri, ADMIN_TOKEN).await
 }
 
 /// The figures every channel's text carries: the KPI formatted with its change, the first rows.

@@ -98,16 +98,17 @@ fn main() {
         (1, 1)
     };
     let pictures = Pictures::new();
+    // The peak is measured from here: the font parsed, nothing drawn yet.
+    let rss_before = proc_status_kib("VmRSS:").unwrap_or(0);
+    let hwm_before = proc_status_kib("VmHWM:").unwrap_or(0);
     let page = PageReport {
         title: "销售日报 Sales overview".into(),
         subtitle: "2026-12-03 09:00 (Asia/Shanghai) · Daily sales".into(),
         language: Language::Zh,
         charts: (0..12).map(chart).collect(),
     };
-    // Warm up (first use of the font's tables), then measure the peak from here.
+    // Warm up (first use of the font's tables).
     let _ = pictures.page_snapshot(&page);
-    let rss_before = proc_status_kib("VmRSS:").unwrap_or(0);
-    let hwm_before = proc_status_kib("VmHWM:").unwrap_or(0);
 
     let one = bars(1);
     let chart_times: Vec<Duration> = (0..chart_reps)
