@@ -106,4 +106,3 @@ pub async fn get_bytes(
         .to_bytes();
     (status, kind, bytes.to_vec())
 }
-

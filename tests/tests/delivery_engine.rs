@@ -255,6 +255,32 @@ async fn a_rate_limit_is_waited_out_as_long_as_the_provider_asks() {
 }
 
 #[tokio::test]
+async fn a_huge_retry_after_is_capped_at_an_hour_without_a_panic() {
+    let rig = rig(ScriptedSender::default());
+    for ms in [10_u64.pow(13), u64::MAX] {
+        let to = format!("a{ms}@example.com");
+        rig.sender.fail_next(
+            &to,
+            vec![failure(
+                SendFailure::RateLimited { retry_after_ms: ms },
+                429,
+            )],
+        );
+        let d = rig.enqueue(&to).await;
+        let ExecutionOutcome::Retrying { at } =
+            rig.worker.try_execute(&d.id).await.expect("execute")
+        else {
+            panic!("not retried")
+        };
+        let wait = at - rig.clock.now();
+        assert!(
+            wait <= Duration::hours(1) && wait >= Duration::minutes(59),
+            "{wait}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_worker_killed_after_claiming_leaves_nothing_unsent() {
     let rig = rig(ScriptedSender::default());
     let d = rig.enqueue("a@example.com").await;

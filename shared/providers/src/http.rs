@@ -128,10 +128,16 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     header_seconds(headers, "retry-after")
 }
 
-/// Whole seconds from a numeric header.
+/// The longest wait a header may ask for; larger values (a misbehaving proxy) are capped.
+pub const MAX_HEADER_WAIT: Duration = Duration::from_secs(3600);
+
+/// Whole seconds from a numeric header, at most [`MAX_HEADER_WAIT`].
 pub(crate) fn header_seconds(headers: &HeaderMap, name: &str) -> Option<Duration> {
     let value = headers.get(name)?.to_str().ok()?.trim();
-    value.parse::<u64>().ok().map(Duration::from_secs)
+    value
+        .parse::<u64>()
+        .ok()
+        .map(|secs| Duration::from_secs(secs).min(MAX_HEADER_WAIT))
 }
 
 /// How an HTTP status with no usable JSON body is classified.
@@ -194,6 +200,19 @@ mod tests {
             SendFailure::RateLimited {
                 retry_after_ms: 7000
             }
+        );
+        // A proxy's absurd Retry-After is capped at an hour, never an overflow.
+        headers.insert("retry-after", HeaderValue::from_static("10000000000000"));
+        let err = status_error("x", reqwest::StatusCode::TOO_MANY_REQUESTS, &headers);
+        assert_eq!(
+            err.failure,
+            SendFailure::RateLimited {
+                retry_after_ms: 3_600_000
+            }
+        );
+        assert_eq!(
+            crate::time::delta(std::time::Duration::MAX),
+            chrono::TimeDelta::days(1)
         );
         let err = status_error("x", reqwest::StatusCode::BAD_GATEWAY, &HeaderMap::new());
         assert_eq!(err.failure, SendFailure::Transient);

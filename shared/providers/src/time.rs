@@ -78,9 +78,10 @@ impl std::fmt::Debug for Time {
     }
 }
 
-/// A std duration as a chrono delta, saturating (durations here are seconds to hours).
+/// A std duration as a chrono delta, at most a day: durations here are seconds to an hour, and a
+/// larger one added to a time must not overflow it.
 pub(crate) fn delta(d: Duration) -> TimeDelta {
-    TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
+    TimeDelta::from_std(d.min(Duration::from_secs(86_400))).unwrap_or(TimeDelta::days(1))
 }
 
 /// The time from `now` to `later`, zero if it is already past.

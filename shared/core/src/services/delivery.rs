@@ -32,6 +32,17 @@ impl Default for RetryPolicy {
     }
 }
 
+/// The longest wait a provider's number (Retry-After, a rate-limit reset) may impose: a proxy's
+/// or a provider's huge value must neither overflow the time arithmetic nor park a delivery for
+/// ever.
+pub const MAX_PROVIDER_WAIT: Duration = Duration::hours(1);
+
+/// A provider's wait in milliseconds, capped at [`MAX_PROVIDER_WAIT`].
+pub fn provider_wait(retry_after_ms: u64) -> Duration {
+    let cap = u64::try_from(MAX_PROVIDER_WAIT.num_milliseconds()).unwrap_or(u64::MAX);
+    Duration::milliseconds(i64::try_from(retry_after_ms.min(cap)).unwrap_or(0))
+}
+
 impl RetryPolicy {
     /// Exponential backoff with jitter (between half and all of the exponential delay), never sooner
     /// than the provider asked.
@@ -126,12 +137,15 @@ impl DeliveryWorker {
                 if error.failure.is_retryable() && delivery.attempts < self.policy.max_attempts =>
             {
                 let retry_after = match error.failure {
-                    SendFailure::RateLimited { retry_after_ms } => Some(Duration::milliseconds(
-                        i64::try_from(retry_after_ms).unwrap_or(i64::MAX),
-                    )),
+                    SendFailure::RateLimited { retry_after_ms } => {
+                        Some(provider_wait(retry_after_ms))
+                    }
                     _ => None,
                 };
-                let at = finished + self.policy.delay_after(delivery.attempts, retry_after);
+                let delay = self.policy.delay_after(delivery.attempts, retry_after);
+                let at = finished
+                    .checked_add_signed(delay)
+                    .unwrap_or(finished + MAX_PROVIDER_WAIT);
                 tracing::warn!(code = error.code, error = %error, retry_at = %at, "attempt failed; will retry");
                 delivery.status = DeliveryStatus::Queued;
                 delivery.next_due = Some(at);
