@@ -85,23 +85,8 @@ impl DeliveryStore for DynamoStore {
                     .map_err(unavailable)?;
                 writes.push(TransactWriteItem::builder().put(put).build());
             }
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(writes))
-                .send()
-                .await;
-            match result {
-                Ok(_) => {}
-                Err(err)
-                    if err
-                        .as_service_error()
-                        .is_some_and(|e| e.is_transaction_canceled_exception()) =>
-                {
-                    return Err(StoreError::Conflict);
-                }
-                Err(err) => return Err(unavailable(err)),
-            }
+            // A lost condition is a conflict; throttling or a conflicting transaction is not.
+            self.transact(writes).await?;
         }
         Ok(())
     }

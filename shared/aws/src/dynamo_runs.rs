@@ -6,6 +6,7 @@ use crate::dynamo::{
 };
 use crate::dynamo_deliveries::{due_key, item as delivery_item};
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use herald_core::domain::ids::{ProjectId, TaskId};
@@ -60,7 +61,8 @@ fn put(
 }
 
 impl DynamoStore {
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+    /// One transaction, its cancellation classified by [`cancellation`].
+    pub(crate) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
         match self
             .client
             .transact_write_items()
@@ -69,16 +71,29 @@ impl DynamoStore {
             .await
         {
             Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
-            {
-                Err(StoreError::Conflict)
-            }
-            Err(err) => Err(unavailable(err)),
+            Err(err) => match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancel)) => {
+                    let codes: Vec<Option<&str>> = cancel
+                        .cancellation_reasons()
+                        .iter()
+                        .map(|r| r.code())
+                        .collect();
+                    Err(cancellation(&codes).unwrap_or_else(|| unavailable(err)))
+                }
+                _ => Err(unavailable(err)),
+            },
         }
     }
+}
+
+/// What a cancelled transaction means, from its items' reason codes: a lost condition is a
+/// conflict (the claim or the version is taken: a duplicate); anything else — another
+/// transaction on the same item, throttling, a validation error such as an item over 400 KB — is
+/// not, and `None` leaves it to the caller as an unavailable store (retried, never "duplicate").
+fn cancellation(codes: &[Option<&str>]) -> Option<StoreError> {
+    codes
+        .contains(&Some("ConditionalCheckFailed"))
+        .then_some(StoreError::Conflict)
 }
 
 #[async_trait]
@@ -247,5 +262,26 @@ impl RunStore for DynamoStore {
             None
         };
         Ok(RunPage { items, next_after })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_lost_condition_is_a_conflict() {
+        let conflict = cancellation(&[Some("None"), Some("ConditionalCheckFailed")]);
+        assert!(matches!(conflict, Some(StoreError::Conflict)));
+        for codes in [
+            vec![Some("None"), Some("TransactionConflict")],
+            vec![Some("ThrottlingError")],
+            vec![Some("ProvisionedThroughputExceeded"), Some("None")],
+            vec![Some("ValidationError")],
+            vec![None],
+            vec![],
+        ] {
+            assert!(cancellation(&codes).is_none(), "{codes:?}");
+        }
     }
 }
