@@ -302,7 +302,7 @@ impl Server {
         std::fs::create_dir_all(&data_dir)?;
         let db = Db::open(&data_dir.join("herald.db"))?;
         let store = Arc::new(SqliteStore::new(db.clone()));
-        let scheduler = LocalScheduler::new(db);
+        let scheduler = LocalScheduler::new(db, Arc::new(SystemClock));
         let adapters = Adapters {
             tasks: store.clone(),
             keys: store.clone(),

@@ -35,7 +35,7 @@ impl LocalApp {
         let clock = Arc::new(ManualClock::new(now));
         let db = Db::in_memory().expect("in-memory sqlite");
         let store = Arc::new(SqliteStore::new(db.clone()));
-        let scheduler = Arc::new(LocalScheduler::new(db));
+        let scheduler = Arc::new(LocalScheduler::new(db, clock.clone()));
         let router = app_over(store.clone(), scheduler.clone(), clock.clone());
         Self {
             router,

@@ -152,7 +152,7 @@ impl Engine {
         }
         let db = Db::in_memory().expect("in-memory sqlite");
         let store = Arc::new(SqliteStore::new(db.clone()));
-        let scheduler = Arc::new(LocalScheduler::new(db));
+        let scheduler = Arc::new(LocalScheduler::new(db, clock.clone()));
         let adapters = adapters_over(store.clone(), scheduler, clock.clone());
         let (router, worker) = app_with(adapters.clone(), providers);
         Self {

@@ -211,7 +211,7 @@ impl PushApp {
         let clock = Arc::new(ManualClock::new(now));
         let db = Db::in_memory().expect("in-memory sqlite");
         let store = Arc::new(SqliteStore::new(db.clone()));
-        let scheduler = Arc::new(LocalScheduler::new(db.clone()));
+        let scheduler = Arc::new(LocalScheduler::new(db.clone(), clock.clone()));
         let adapters = adapters_with_charts(
             store.clone(),
             scheduler.clone(),
@@ -242,7 +242,7 @@ impl PushApp {
             router,
             pushes: services.pushes,
             worker: services.worker,
-            scheduler: Arc::new(LocalScheduler::new(self.db.clone())),
+            scheduler: Arc::new(LocalScheduler::new(self.db.clone(), self.clock.clone())),
             store: Arc::new(SqliteStore::new(self.db.clone())),
             clock: self.clock.clone(),
             db: self.db.clone(),

@@ -1412,6 +1412,32 @@ async fn bad_record_filters_are_refused_naming_the_field() {
 // ----------------------------------------------------------------------------- 8. restart safety
 
 #[tokio::test]
+async fn a_new_tasks_first_run_is_not_skipped_when_the_timer_first_sees_it_late() {
+    let fakes = fakes().await;
+    let charts = ChartServer::start().await;
+    let app = app(&fakes).await;
+    create(
+        &app,
+        &task_body(&charts, &["Orders"], control(no_rule(), no_rule())),
+    )
+    .await;
+    // The timer's first look at the new schedule comes just after its first firing (Thu 02:00Z).
+    let first = at("2026-12-03T02:00:00.400Z");
+    app.clock.set(first);
+    assert_eq!(
+        tick(&app.scheduler, &app.pushes, first).await,
+        1,
+        "the first run is not lost"
+    );
+    drain(&app).await;
+    assert_eq!(
+        tick(&app.scheduler, &app.pushes, first + Duration::seconds(1)).await,
+        0
+    );
+    assert_eq!(charts.hits("Orders"), 1);
+}
+
+#[tokio::test]
 async fn a_time_missed_beyond_the_grace_period_is_skipped_one_within_it_runs_once() {
     let fakes = fakes().await;
     let charts = ChartServer::start().await;

@@ -70,7 +70,8 @@ async fn gateway_follows_the_task_through_its_life(gateway: &dyn ScheduleGateway
 
 #[tokio::test]
 async fn local_scheduler_follows_the_task_through_its_life() {
-    let gateway = LocalScheduler::new(Db::in_memory().expect("sqlite"));
+    let clock = std::sync::Arc::new(herald_core::clock::SystemClock);
+    let gateway = LocalScheduler::new(Db::in_memory().expect("sqlite"), clock);
     gateway_follows_the_task_through_its_life(&gateway).await;
 }
 

@@ -34,7 +34,7 @@ pub async fn build(
 ) -> Result<LocalApp, Box<dyn std::error::Error>> {
     let db = Db::open(&config.data_dir.join(DB_FILE))?;
     let store = Arc::new(SqliteStore::new(db.clone()));
-    let scheduler = LocalScheduler::new(db);
+    let scheduler = LocalScheduler::new(db, Arc::new(SystemClock));
     let adapters = Adapters {
         tasks: store.clone(),
         keys: store.clone(),

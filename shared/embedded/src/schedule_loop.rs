@@ -37,7 +37,7 @@ pub async fn tick(scheduler: &LocalScheduler, pushes: &PushService, now: DateTim
     let mut handled = 0;
     for (definition, last) in schedules {
         let Some(last) = last else {
-            // First sight of this schedule: start counting from now.
+            // A schedule written before schedules were stamped at creation: count from now.
             remember(scheduler, &definition, now).await;
             continue;
         };

@@ -2,18 +2,23 @@
 use crate::db::{Db, DbError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use herald_core::clock::Clock;
 use herald_core::domain::ids::{ProjectId, TaskId};
 use herald_core::ports::{ScheduleDefinition, ScheduleGateway, SchedulerError};
 use rusqlite::{OptionalExtension, params};
+use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct LocalScheduler {
     db: Db,
+    clock: Arc<dyn Clock>,
 }
 
 impl LocalScheduler {
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    /// `clock` stamps a new schedule, so the timer counts its firings from its creation, not from
+    /// its first tick (a first run due in between would be lost).
+    pub fn new(db: Db, clock: Arc<dyn Clock>) -> Self {
+        Self { db, clock }
     }
 
     /// Every schedule with the last time the local timer handled, for the timer loop.
@@ -95,11 +100,12 @@ fn sql(err: rusqlite::Error) -> SchedulerError {
 impl ScheduleGateway for LocalScheduler {
     async fn put_schedule(&self, definition: &ScheduleDefinition) -> Result<(), SchedulerError> {
         let d = definition.clone();
+        let created = self.clock.now().to_rfc3339();
         self.db
             .call(move |conn| {
                 conn.execute(
-                    "INSERT INTO schedules (task_id, project, expression, timezone, start, enabled)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                    "INSERT INTO schedules (task_id, project, expression, timezone, start, enabled, last_fired)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                      ON CONFLICT (task_id) DO UPDATE SET project = ?2, expression = ?3, timezone = ?4,
                          start = ?5, enabled = ?6",
                     params![
@@ -108,7 +114,8 @@ impl ScheduleGateway for LocalScheduler {
                         d.expression,
                         d.timezone,
                         d.start.to_rfc3339(),
-                        d.enabled
+                        d.enabled,
+                        created
                     ],
                 )
                 .map_err(sql)?;
