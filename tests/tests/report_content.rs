@@ -548,7 +548,6 @@ async fn chinese_pages_read_wan_and_yi_and_chinese_words() {
                 .to_owned()
         })
         .expect("markdown");
-    println!("{text}");
     assert!(text.contains("123.46万"), "{text}");
     assert!(text.contains("华东: 52.3万"), "{text}");
     assert!(text.contains("查看报表"), "{text}");
