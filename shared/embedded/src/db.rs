@@ -90,6 +90,16 @@ CREATE TABLE IF NOT EXISTS schedules (
 ) WITHOUT ROWID;
 ";
 
+/// A write transaction that takes the write lock at `BEGIN` (`BEGIN IMMEDIATE`): a deferred
+/// read-then-write transaction that finds another process (`herald-local trigger`) has written
+/// since its read fails with SQLITE_BUSY_SNAPSHOT, which `busy_timeout` does not wait out; an
+/// immediate one waits for the lock instead.
+pub(crate) fn write_transaction(
+    conn: &mut Connection,
+) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+}
+
 /// A shared SQLite database. Cheap to clone.
 #[derive(Clone)]
 pub struct Db(Arc<Mutex<Connection>>);

@@ -74,7 +74,7 @@ impl DeliveryStore for SqliteStore {
         let deliveries = deliveries.to_vec();
         self.db
             .call(move |conn| {
-                let tx = conn.transaction().map_err(sql)?;
+                let tx = crate::db::write_transaction(conn).map_err(sql)?;
                 for d in &deliveries {
                     if read(&tx, &d.id.to_string())?.is_some() {
                         return Err(StoreError::Conflict);
@@ -90,7 +90,7 @@ impl DeliveryStore for SqliteStore {
         let id = id.to_string();
         self.db
             .call(move |conn| {
-                let tx = conn.transaction().map_err(sql)?;
+                let tx = crate::db::write_transaction(conn).map_err(sql)?;
                 read(&tx, &id)
             })
             .await
@@ -105,7 +105,7 @@ impl DeliveryStore for SqliteStore {
         let id = id.to_string();
         self.db
             .call(move |conn| {
-                let tx = conn.transaction().map_err(sql)?;
+                let tx = crate::db::write_transaction(conn).map_err(sql)?;
                 let Some(mut d) = read(&tx, &id)? else {
                     return Ok(None);
                 };
@@ -127,7 +127,7 @@ impl DeliveryStore for SqliteStore {
         let d = delivery.clone();
         self.db
             .call(move |conn| {
-                let tx = conn.transaction().map_err(sql)?;
+                let tx = crate::db::write_transaction(conn).map_err(sql)?;
                 let stored = read(&tx, &d.id.to_string())?.ok_or(StoreError::NotFound)?;
                 if stored.status != DeliveryStatus::Sending || stored.attempts != d.attempts {
                     return Err(StoreError::Conflict);

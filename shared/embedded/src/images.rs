@@ -84,9 +84,7 @@ impl ImageStore for SqliteStore {
         self.db
             .call(move |conn| {
                 // An expired row is replaced; a live one wins over this upload.
-                let tx = conn
-                    .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                    .map_err(sql)?;
+                let tx = crate::db::write_transaction(conn).map_err(sql)?;
                 tx.execute(
                     "INSERT INTO image_uploads (scope, image_id, key, expires_at) VALUES (?1, ?2, ?3, ?4)
                      ON CONFLICT (scope, image_id) DO UPDATE SET key = excluded.key, expires_at = excluded.expires_at

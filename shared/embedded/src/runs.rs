@@ -73,7 +73,7 @@ impl RunStore for SqliteStore {
         let task = write.task.map(|(t, v)| (t.clone(), v));
         self.db
             .call(move |conn| {
-                let tx = conn.transaction().map_err(sql)?;
+                let tx = crate::db::write_transaction(conn).map_err(sql)?;
                 if let Some((task_id, at)) = &claim_at {
                     claim(&tx, &run, task_id, *at)?;
                 }
@@ -195,7 +195,7 @@ impl SqliteStore {
         let (now_key, deliveries_before) = (due_key(now), due_key(now - delivery_retention));
         self.db
             .call(move |conn| {
-                let tx = conn.transaction().map_err(sql)?;
+                let tx = crate::db::write_transaction(conn).map_err(sql)?;
                 let mut gone = tx
                     .execute("DELETE FROM runs WHERE expires_at <= ?1", params![now_key])
                     .map_err(sql)?;

@@ -169,7 +169,7 @@ impl TaskStore for SqliteStore {
         let task = task.clone();
         self.db
             .call(move |conn| {
-                let tx = conn.transaction().map_err(sql)?;
+                let tx = crate::db::write_transaction(conn).map_err(sql)?;
                 replace_task_in(&tx, &task, expected_version)?;
                 tx.commit().map_err(sql)
             })
@@ -185,7 +185,7 @@ impl TaskStore for SqliteStore {
         let (project, id) = (project.to_string(), id.to_string());
         self.db
             .call(move |conn| {
-                let tx = conn.transaction().map_err(sql)?;
+                let tx = crate::db::write_transaction(conn).map_err(sql)?;
                 let stored: Option<i64> = tx
                     .query_row(
                         "SELECT version FROM tasks WHERE project = ?1 AND id = ?2",
