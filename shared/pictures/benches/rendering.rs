@@ -130,6 +130,18 @@ fn main() {
         })
         .collect();
     let hwm_after = proc_status_kib("VmHWM:").unwrap_or(0);
+    // The largest page a task may have (50 charts): once, for its time and size.
+    let largest = PageReport {
+        charts: (0..50).map(chart).collect(),
+        ..page.clone()
+    };
+    let started = Instant::now();
+    let image = pictures.page_snapshot(&largest).expect("drawn");
+    let (largest_ms, largest_kib) = (
+        started.elapsed().as_secs_f64() * 1000.0,
+        image.png.len() / 1024,
+    );
+    let hwm_largest = proc_status_kib("VmHWM:").unwrap_or(0);
     let growth_mib = hwm_after.saturating_sub(hwm_before.max(rss_before)) as f64 / 1024.0;
 
     let (chart_ms, page_ms) = (
@@ -150,6 +162,12 @@ fn main() {
         "rendering: peak RSS growth {growth_mib:.1} MiB over {} MiB after the font loaded (goal ≤ 64 MiB: {})",
         rss_before / 1024,
         verdict(growth_mib <= 64.0)
+    );
+    println!(
+        "rendering: 50-chart page {largest_ms:.0} ms, {}×{} px, {largest_kib} KiB PNG, peak RSS growth {:.1} MiB",
+        image.width,
+        image.height,
+        hwm_largest.saturating_sub(hwm_before.max(rss_before)) as f64 / 1024.0
     );
     println!(
         "rendering: embedded font {:.1} MiB (WenQuanYi Micro Hei)",
