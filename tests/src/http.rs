@@ -23,14 +23,14 @@ impl Reply {
     }
 }
 
-/// Sends a request with an optional bearer token and raw body.
-pub async fn call_raw(
+/// One request through the Router: the status, the content type and the body's bytes.
+async fn exchange(
     router: &herald_api::Router,
     method: Method,
     uri: &str,
     token: Option<&str>,
     body: Vec<u8>,
-) -> Reply {
+) -> (StatusCode, Option<String>, Vec<u8>) {
     let mut request = Request::builder()
         .method(method)
         .uri(uri)
@@ -45,12 +45,29 @@ pub async fn call_raw(
         .await
         .expect("router is infallible");
     let status = response.status();
+    let kind = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let bytes = response
         .into_body()
         .collect()
         .await
         .expect("body")
         .to_bytes();
+    (status, kind, bytes.to_vec())
+}
+
+/// Sends a request with an optional bearer token and raw body.
+pub async fn call_raw(
+    router: &herald_api::Router,
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+    body: Vec<u8>,
+) -> Reply {
+    let (status, _, bytes) = exchange(router, method, uri, token, body).await;
     let body = if bytes.is_empty() {
         Value::Null
     } else {
@@ -82,27 +99,5 @@ pub async fn get_bytes(
     uri: &str,
     token: &str,
 ) -> (StatusCode, Option<String>, Vec<u8>) {
-    let request = Request::builder()
-        .uri(uri)
-        .header("authorization", format!("Bearer {token}"))
-        .body(Body::empty())
-        .expect("request");
-    let response = router
-        .clone()
-        .oneshot(request)
-        .await
-        .expect("router is infallible");
-    let status = response.status();
-    let kind = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (status, kind, bytes.to_vec())
+    exchange(router, Method::GET, uri, Some(token), Vec::new()).await
 }

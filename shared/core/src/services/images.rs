@@ -117,9 +117,31 @@ impl Images {
     {
         let slot = (scope.to_owned(), image.id.clone());
         let flight = Arc::clone(lock(&self.flights).entry(slot.clone()).or_default());
-        let _one_at_a_time = flight.lock().await;
-        let now = self.clock.now();
-        if let Some((key, expires)) = lock(&self.uploads).get(&slot).cloned()
+        let result = {
+            let _one_at_a_time = flight.lock().await;
+            self.upload_once(&slot, image, upload).await
+        };
+        // The last sender of this picture takes its flight away: the map holds only uploads
+        // under way, not one entry per picture ever sent.
+        let mut flights = lock(&self.flights);
+        if Arc::strong_count(&flight) == 2 {
+            flights.remove(&slot);
+        }
+        result
+    }
+
+    async fn upload_once<F, Fut>(
+        &self,
+        slot: &Slot,
+        image: &ImageRef,
+        upload: F,
+    ) -> Result<(String, String), SendError>
+    where
+        F: FnOnce(Arc<Vec<u8>>) -> Fut,
+        Fut: Future<Output = Result<Uploaded, SendError>>,
+    {
+        let (scope, now) = (slot.0.as_str(), self.clock.now());
+        if let Some((key, expires)) = lock(&self.uploads).get(slot).cloned()
             && expires > now
         {
             return Ok((key, "reused this run's upload".to_owned()));
@@ -131,8 +153,7 @@ impl Images {
             .map_err(|e| unavailable("be read", e))?
         {
             // The store does not keep the expiry it was given; an hour is always within it.
-            let expires = now + chrono::Duration::hours(1);
-            lock(&self.uploads).insert(slot, (key.clone(), expires));
+            self.remember(slot, &key, now + chrono::Duration::hours(1));
             return Ok((key, "reused an earlier upload".to_owned()));
         }
         let bytes = self.bytes(image).await?;
@@ -151,7 +172,15 @@ impl Images {
                 image.name
             )
         };
-        lock(&self.uploads).insert(slot, (key.clone(), uploaded.expires_at));
+        self.remember(slot, &key, uploaded.expires_at);
         Ok((key, note))
+    }
+
+    /// Keeps an upload's key in this process, dropping the expired ones (one per past run).
+    fn remember(&self, slot: &Slot, key: &str, expires: DateTime<Utc>) {
+        let now = self.clock.now();
+        let mut uploads = lock(&self.uploads);
+        uploads.retain(|_, (_, until)| *until > now);
+        uploads.insert(slot.clone(), (key.to_owned(), expires));
     }
 }

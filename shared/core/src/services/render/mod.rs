@@ -909,7 +909,7 @@ fn paused_phrase(paused: bool) -> &'static str {
 // Text helpers
 
 /// "2026-12-03 10:00 (Asia/Shanghai)".
-fn format_at(at: &DateTime<Tz>) -> String {
+pub(crate) fn format_at(at: &DateTime<Tz>) -> String {
     format!("{} ({})", at.format("%Y-%m-%d %H:%M"), at.timezone().name())
 }
 

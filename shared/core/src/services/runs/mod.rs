@@ -371,12 +371,9 @@ impl PushService {
         if let Some(image) = run.images.first() {
             return Some(image.clone());
         }
-        let spec = &task.spec;
-        let language = spec.content.language_for(spec.page.title.as_str());
-        let page = report::page_report(spec, read, &report::shown_time(spec, at), language);
         match self
             .reporter
-            .snapshot(&run.project, page, run.expires_at)
+            .snapshot(&run.project, &task.spec, read, at, run.expires_at)
             .await
         {
             Ok(image) => {

@@ -2,7 +2,6 @@
 //! the task's channel (or another one), sending nothing. The snapshot is stored for an hour so the
 //! answer can link to it.
 use super::PushService;
-use super::report::shows_pictures;
 use crate::ServiceError;
 use crate::domain::auth::Principal;
 use crate::domain::ids::{ProjectId, TaskId};
@@ -92,14 +91,8 @@ impl PushService {
         let message = rendered
             .message
             .map_err(|e| ServiceError::unavailable("the message renderer", e))?;
-        let mut problems = Vec::new();
-        if let Some(problem) = rendered.snapshot_problem {
-            problems.push(problem);
-        }
-        if rendered.snapshot.is_none() && spec.content.snapshot && shows_pictures(channel, template)
-        {
-            problems.push("the snapshot could not be drawn".into());
-        }
+        // `render` says why whenever a snapshot the channel shows is missing.
+        let problems: Vec<String> = rendered.snapshot_problem.into_iter().collect();
         Ok(Preview {
             charts: read.checks,
             figures: read.figures,

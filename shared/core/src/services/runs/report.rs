@@ -9,7 +9,7 @@ use crate::domain::run::{ChartCheck, ChartState, RunKind};
 use crate::domain::task::{Channel, TaskSpec, Template};
 use crate::ports::{ChartReading, ChartSource, ImageStore, PictureRenderer, StoreError};
 use crate::services::figures::figure_of;
-use crate::services::render::{PushView, RenderError, RenderedPush, render_push};
+use crate::services::render::{PushView, RenderError, RenderedPush, format_at, render_push};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -97,16 +97,6 @@ pub fn page_report(spec: &TaskSpec, read: &PageRead, at: &str, language: Languag
     }
 }
 
-/// The time a push shows: "2026-12-03 10:00 (Asia/Shanghai)".
-pub fn shown_time(spec: &TaskSpec, at: DateTime<Utc>) -> String {
-    let local = at.with_timezone(&spec.schedule.timezone());
-    format!(
-        "{} ({})",
-        local.format("%Y-%m-%d %H:%M"),
-        local.timezone().name()
-    )
-}
-
 impl Reporter {
     pub async fn read(&self, spec: &TaskSpec) -> PageRead {
         let readings = self.charts.check_charts(&spec.page.charts).await;
@@ -122,14 +112,21 @@ impl Reporter {
             .map_err(|e| e.to_string())
     }
 
-    /// Draws and stores the snapshot for `project`, kept until `expires_at`.
+    /// Draws `spec`'s page as `read` found it at `at`, and stores the picture for `project` until
+    /// `expires_at`. The push, the preview and the empty-data alarm all draw it here.
     pub async fn snapshot(
         &self,
         project: &ProjectId,
-        page: PageReport,
+        spec: &TaskSpec,
+        read: &PageRead,
+        at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<ImageRef, String> {
-        let image = self.draw(page).await?;
+        let language = spec.content.language_for(spec.page.title.as_str());
+        let shown_at = format_at(&at.with_timezone(&spec.schedule.timezone()));
+        let image = self
+            .draw(page_report(spec, read, &shown_at, language))
+            .await?;
         self.images
             .put_image(project, &image, expires_at)
             .await
@@ -150,12 +147,9 @@ impl Reporter {
         at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Rendered {
-        let language = spec.content.language_for(spec.page.title.as_str());
-        let shown_at = shown_time(spec, at);
         let (snapshot, snapshot_problem) =
             if spec.content.snapshot && shows_pictures(channel, template) {
-                let page = page_report(spec, read, &shown_at, language);
-                match self.snapshot(project, page, expires_at).await {
+                match self.snapshot(project, spec, read, at, expires_at).await {
                     Ok(image) => (Some(image), None),
                     Err(problem) => (None, Some(problem)),
                 }
@@ -173,7 +167,7 @@ impl Reporter {
             ending: spec.content.ending.as_ref().map(|t| t.as_str()),
             charts: &read.checks,
             figures: &read.figures,
-            language,
+            language: spec.content.language_for(spec.page.title.as_str()),
             snapshot: snapshot.as_ref().filter(|_| channel != Channel::Wecom),
             kind,
             at: at.with_timezone(&spec.schedule.timezone()),
