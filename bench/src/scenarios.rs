@@ -209,6 +209,7 @@ fn cause() -> DeliveryCause {
     DeliveryCause::Run {
         project: herald_core::domain::ids::ProjectId::parse("bench").expect("project"),
         run: "bench".into(),
+        push: true,
     }
 }
 

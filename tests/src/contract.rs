@@ -502,8 +502,8 @@ fn run(task: &PushTask, kind: RunKind, started: DateTime<Utc>, outcome: RunOutco
         finished_at: None,
         charts: vec![],
         message: None,
-        deliveries: vec![],
-        alarms: vec![],
+        progress: Default::default(),
+        notices: 0,
         outcome,
         log: vec![],
         version: 1,
@@ -528,6 +528,7 @@ pub async fn a_scheduled_time_is_claimed_once_and_a_lost_claim_writes_nothing<
         claim: Some((t.id, fired)),
         deliveries: std::slice::from_ref(&d1),
         task: None,
+        check_at: None,
     };
     store.write_run(write).await.expect("first firing");
 
@@ -539,6 +540,7 @@ pub async fn a_scheduled_time_is_claimed_once_and_a_lost_claim_writes_nothing<
         claim: Some((t.id, fired)),
         deliveries: std::slice::from_ref(&d2),
         task: None,
+        check_at: None,
     };
     assert!(
         matches!(store.write_run(write).await, Err(StoreError::Conflict)),
@@ -579,6 +581,7 @@ pub async fn a_run_is_settled_once_with_its_task_counters<S: RunStore + TaskStor
             claim: None,
             deliveries: &[],
             task: None,
+            check_at: None,
         })
         .await
         .expect("write");
@@ -594,6 +597,7 @@ pub async fn a_run_is_settled_once_with_its_task_counters<S: RunStore + TaskStor
         claim: None,
         deliveries: &[],
         task: Some((&counted, 1)),
+        check_at: None,
     };
     store.write_run(settle).await.expect("settle");
 
@@ -607,6 +611,7 @@ pub async fn a_run_is_settled_once_with_its_task_counters<S: RunStore + TaskStor
         claim: None,
         deliveries: &[],
         task: Some((&twice, 2)),
+        check_at: None,
     };
     assert!(matches!(
         store.write_run(again).await,
@@ -634,6 +639,7 @@ pub async fn a_run_is_settled_once_with_its_task_counters<S: RunStore + TaskStor
             claim: None,
             deliveries: &[],
             task: None,
+            check_at: None,
         })
         .await
         .expect("write");
@@ -645,6 +651,7 @@ pub async fn a_run_is_settled_once_with_its_task_counters<S: RunStore + TaskStor
         claim: None,
         deliveries: &[],
         task: Some((&counted, 1)),
+        check_at: None,
     };
     assert!(matches!(
         store.write_run(stale).await,
@@ -682,6 +689,7 @@ pub async fn runs_are_listed_newest_first_with_filters_and_expire<S: RunStore>(s
                 claim: None,
                 deliveries: &[],
                 task: None,
+                check_at: None,
             })
             .await
             .expect("write");
@@ -700,6 +708,7 @@ pub async fn runs_are_listed_newest_first_with_filters_and_expire<S: RunStore>(s
             claim: None,
             deliveries: &[],
             task: None,
+            check_at: None,
         })
         .await
         .expect("write");

@@ -117,16 +117,21 @@ pub fn app_with(
     adapters: Adapters,
     providers: ProvidersConfig,
 ) -> (herald_api::Router, DeliveryWorker) {
+    let services = services_with(adapters, providers);
+    (
+        herald_api::router(AppState::from(&services)),
+        services.worker,
+    )
+}
+
+/// Every service over the adapters, sending through real provider clients to `providers`.
+pub fn services_with(adapters: Adapters, providers: ProvidersConfig) -> Services {
     let settings = herald_api::settings_service(&adapters);
     let hub = Arc::new(
         ProviderHub::with_config(providers, settings, adapters.images.clone())
             .expect("provider clients"),
     );
-    let services = Services::new(adapters, hub, EngineConfig::default());
-    (
-        herald_api::router(AppState::from(&services)),
-        services.worker,
-    )
+    Services::new(adapters, hub, EngineConfig::default())
 }
 
 /// Provider clients pointed at a closed port, for tests that never send.

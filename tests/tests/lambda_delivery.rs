@@ -9,7 +9,7 @@ use herald_core::domain::recipients::WecomUserId;
 use herald_core::ports::DeliveryStore;
 use herald_fakes::{FeishuConfig, WecomConfig};
 use herald_tests::providers::{FakeProviders, configure};
-use herald_tests::{adapters_over, app_with, moto};
+use herald_tests::{adapters_over, moto, services_with};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -22,6 +22,11 @@ struct Rig {
     handler: delivery::Handler,
 }
 
+/// An invocation deadline a sweep has time before (lambda's default timeout is longer).
+fn in_a_minute() -> tokio::time::Instant {
+    tokio::time::Instant::now() + std::time::Duration::from_secs(180)
+}
+
 async fn rig() -> Rig {
     let config = moto::sdk_config().await;
     let (client, table) = moto::fresh_table(&config).await;
@@ -32,15 +37,16 @@ async fn rig() -> Rig {
     )
     .await;
     let scheduler = moto::fresh_scheduler(&config).await.1;
-    let (router, worker) = app_with(
+    let services = services_with(
         adapters_over(store.clone(), Arc::new(scheduler), Arc::new(SystemClock)),
         fakes.config(),
     );
+    let router = herald_api::router(herald_api::AppState::from(&services));
     configure(&router, "wecom", &fakes.wecom_settings()).await;
     Rig {
         fakes,
         store,
-        handler: delivery::Handler::new(worker),
+        handler: delivery::Handler::new(services.worker, services.pushes),
     }
 }
 
@@ -90,7 +96,7 @@ async fn a_queued_delivery_from_the_stream_is_sent() {
 
     let answer = rig
         .handler
-        .handle(stream_event(&d.id))
+        .handle(stream_event(&d.id), in_a_minute())
         .await
         .expect("handle");
 
@@ -103,7 +109,7 @@ async fn a_queued_delivery_from_the_stream_is_sent() {
     // The same record again (the stream delivers at least once): nothing is sent twice.
     let again = rig
         .handler
-        .handle(stream_event(&d.id))
+        .handle(stream_event(&d.id), in_a_minute())
         .await
         .expect("handle");
     assert_eq!(again, json!({"batchItemFailures": []}));
@@ -137,7 +143,11 @@ async fn records_that_are_not_queued_deliveries_are_ignored() {
         .remove("status");
     event["Records"] = json!([sending, removed, task, no_status]);
 
-    let answer = rig.handler.handle(event).await.expect("handle");
+    let answer = rig
+        .handler
+        .handle(event, in_a_minute())
+        .await
+        .expect("handle");
 
     assert_eq!(answer, json!({"batchItemFailures": []}));
     assert_eq!(rig.status(&d.id).await, DeliveryStatus::Queued);
@@ -152,7 +162,10 @@ async fn an_event_without_records_sweeps_the_due_deliveries() {
 
     let answer = rig
         .handler
-        .handle(json!({"source": "aws.events", "detail-type": "Scheduled Event"}))
+        .handle(
+            json!({"source": "aws.events", "detail-type": "Scheduled Event"}),
+            in_a_minute(),
+        )
         .await
         .expect("handle");
 

@@ -42,7 +42,7 @@ async fn expired_records_claims_and_old_final_deliveries_are_purged() {
     let run: PushRun = serde_json::from_value(serde_json::json!({
         "id": RunId::at(started), "project": "payments", "task": t.id, "task_name": "Old",
         "kind": "scheduled", "scheduled_for": started, "started_at": started, "finished_at": started,
-        "charts": [], "message": null, "deliveries": [], "alarms": [], "outcome": {"outcome": "delivered"},
+        "charts": [], "message": null, "outcome": {"outcome": "delivered"},
         "log": [], "version": 1, "expires_at": started + chrono::Duration::days(90)
     }))
     .expect("run record");
@@ -52,6 +52,7 @@ async fn expired_records_claims_and_old_final_deliveries_are_purged() {
         claim: Some((t.id, started)),
         deliveries: &[],
         task: None,
+        check_at: None,
     };
     store.write_run(write).await.expect("write");
     let before = started + chrono::Duration::days(89);
@@ -75,7 +76,8 @@ async fn expired_records_claims_and_old_final_deliveries_are_purged() {
             .purge_expired(after, chrono::Duration::days(90))
             .await
             .expect("purge"),
-        2
+        3,
+        "the run, its progress row and its claim"
     );
     assert!(
         !store

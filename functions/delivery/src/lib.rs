@@ -6,11 +6,15 @@ use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use herald_core::domain::delivery::DeliveryId;
 use herald_core::services::delivery::DeliveryWorker;
+use herald_core::services::runs::PushService;
 use serde::Deserialize;
 use serde_json::Value;
 
-/// How many due deliveries one sweep tries.
+/// How many due deliveries (per provider) one sweep looks at, and how many it sends at once.
 pub const SWEEP_LIMIT: usize = 500;
+pub const SWEEP_CONCURRENCY: usize = 32;
+/// How many runs still sending one sweep reconciles.
+pub const RECONCILE_LIMIT: usize = 50;
 
 /// The attributes of a stream image this handler looks at.
 #[derive(Deserialize)]
@@ -35,19 +39,34 @@ fn queued_delivery(record: &EventRecord) -> Option<DeliveryId> {
 
 pub struct Handler {
     worker: DeliveryWorker,
+    pushes: PushService,
 }
 
 impl Handler {
-    pub fn new(worker: DeliveryWorker) -> Self {
-        Self { worker }
+    pub fn new(worker: DeliveryWorker, pushes: PushService) -> Self {
+        Self { worker, pushes }
     }
 
-    /// Handles a DynamoDB Stream batch or a scheduled sweep (any event without `Records`).
-    pub async fn handle(&self, event: Value) -> Result<Value, serde_json::Error> {
+    /// Handles a DynamoDB Stream batch or a scheduled sweep (any event without `Records`); the
+    /// sweep starts no send it could not finish before `deadline` (the invocation's).
+    pub async fn handle(
+        &self,
+        event: Value,
+        deadline: tokio::time::Instant,
+    ) -> Result<Value, serde_json::Error> {
         if event.get("Records").is_none() {
-            match self.worker.run_due(SWEEP_LIMIT).await {
+            match self
+                .worker
+                .sweep(SWEEP_LIMIT, SWEEP_CONCURRENCY, deadline)
+                .await
+            {
                 Ok(tried) => tracing::info!(tried, "sweep done"),
                 Err(err) => tracing::error!(error = %err, "sweep failed"),
+            }
+            // Runs whose settle was missed (a crash, a timeout, a store error) are settled here.
+            match self.pushes.reconcile(RECONCILE_LIMIT).await {
+                Ok(settled) => tracing::info!(settled, "runs reconciled"),
+                Err(err) => tracing::error!(error = %err, "reconciling runs failed"),
             }
             return Ok(serde_json::json!({ "swept": true }));
         }

@@ -14,12 +14,23 @@ async fn main() -> Result<(), Error> {
         adapters.images.clone(),
     )?);
     // The services' worker settles runs as their deliveries finish.
-    let handler = Arc::new(delivery::Handler::new(
-        Services::new(adapters, hub, config.engine()).worker,
-    ));
+    let services = Services::new(adapters, hub, config.engine());
+    let handler = Arc::new(delivery::Handler::new(services.worker, services.pushes));
     run(service_fn(move |event: LambdaEvent<Value>| {
         let handler = handler.clone();
-        async move { handler.handle(event.payload).await.map_err(Error::from) }
+        // The invocation's deadline (epoch ms) as an instant of this process's clock.
+        let left = event
+            .context
+            .deadline()
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default();
+        let deadline = tokio::time::Instant::now() + left;
+        async move {
+            handler
+                .handle(event.payload, deadline)
+                .await
+                .map_err(Error::from)
+        }
     }))
     .await
 }

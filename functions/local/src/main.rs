@@ -26,6 +26,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
     let app = app::build(&config, admin.token(), addr, true).await?;
+    // This process owns the file now: the previous one's claims died with it.
+    match app.store.take_back_claims(chrono::Utc::now()).await {
+        Ok(0) => {}
+        Ok(taken) => tracing::info!(taken, "took back the claims of the previous process"),
+        Err(err) => tracing::warn!(error = %err, "could not take back earlier claims"),
+    }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let deliveries =
         herald_embedded::delivery_loop::spawn(app.services.worker.clone(), stopped.clone());

@@ -64,10 +64,10 @@ pub async fn run(
     match pushes.run_scheduled(&args.project, &args.task, at).await? {
         Trigger::Started(run) => {
             println!("{}", serde_json::to_string_pretty(&*run)?);
-            if !run.deliveries.is_empty() {
+            if run.progress.pushes > 0 {
                 eprintln!(
                     "{} deliveries queued; the running herald-local sends them",
-                    run.deliveries.len()
+                    run.progress.pushes
                 );
             }
         }

@@ -3,11 +3,15 @@
 //! holds only deliveries that are not final, one partition per provider so one provider's backlog
 //! never hides another's. New items also reach the delivery Lambda through the table's Stream.
 use crate::dynamo::{DynamoStore, Item, is_condition_failed, n, parse_doc, s, to_doc, unavailable};
+use crate::dynamo_progress::count_item;
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem,
+};
 use chrono::{DateTime, Utc};
 use herald_core::domain::delivery::{Delivery, DeliveryId, DeliveryStatus};
 use herald_core::domain::message::Provider;
+use herald_core::domain::run::RunProgress;
 use herald_core::ports::{DeliveryStore, DueDelivery, StoreError};
 use std::collections::HashMap;
 
@@ -70,6 +74,25 @@ fn from_item(item: &Item) -> Result<Delivery, StoreError> {
     Ok(d)
 }
 
+impl DynamoStore {
+    /// Writes an item unless one with its key exists (then leaves it as it is).
+    pub(crate) async fn put_if_new(&self, item: Item) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failed(&err) => Ok(()),
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+}
+
 #[async_trait]
 impl DeliveryStore for DynamoStore {
     async fn enqueue(&self, deliveries: &[Delivery]) -> Result<(), StoreError> {
@@ -130,23 +153,91 @@ impl DeliveryStore for DynamoStore {
         }
     }
 
-    async fn finish(&self, delivery: &Delivery) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .put_item()
+    async fn finish(&self, delivery: &Delivery) -> Result<Option<RunProgress>, StoreError> {
+        let condition = "#status = :sending AND attempts = :attempts";
+        let Some((project, run, tally)) = delivery.tally() else {
+            let result = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item(delivery)?))
+                .condition_expression(condition)
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()))
+                .expression_attribute_values(":attempts", n(u64::from(delivery.attempts)))
+                .send()
+                .await;
+            return match result {
+                Ok(_) => Ok(None),
+                Err(err) if is_condition_failed(&err) => Err(StoreError::Conflict),
+                Err(err) => Err(unavailable(err)),
+            };
+        };
+        // The final write and the count in the run's progress go together: the condition makes
+        // it happen once per delivery, so the count is exact however often a worker retries.
+        let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item(delivery)?))
-            .condition_expression("#status = :sending AND attempts = :attempts")
+            .condition_expression(condition)
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()))
             .expression_attribute_values(":attempts", n(u64::from(delivery.attempts)))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if is_condition_failed(&err) => Err(StoreError::Conflict),
-            Err(err) => Err(unavailable(err)),
+            .build()
+            .map_err(unavailable)?;
+        let count = count_item(&self.table, &project, &run, &delivery.id, tally)?;
+        self.transact(vec![TransactWriteItem::builder().put(put).build(), count])
+            .await?;
+        self.progress(&project, &run).await
+    }
+
+    async fn get_deliveries(&self, ids: &[DeliveryId]) -> Result<Vec<Delivery>, StoreError> {
+        let mut keys: Vec<Item> = ids
+            .iter()
+            .map(|id| {
+                HashMap::from([
+                    ("PK".to_owned(), s(pk(id))),
+                    ("SK".to_owned(), s("DELIVERY")),
+                ])
+            })
+            .collect();
+        let mut found = HashMap::new();
+        // BatchGetItem may answer part and return the rest as unprocessed: ask again for those.
+        for _ in 0..8 {
+            if keys.is_empty() {
+                break;
+            }
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut keys)))
+                .consistent_read(true)
+                .build()
+                .map_err(unavailable)?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in out
+                .responses()
+                .and_then(|r| r.get(&self.table))
+                .into_iter()
+                .flatten()
+            {
+                let d = from_item(item)?;
+                found.insert(d.id, d);
+            }
+            if let Some(rest) = out.unprocessed_keys().and_then(|u| u.get(&self.table)) {
+                keys = rest.keys().to_vec();
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
         }
+        if !keys.is_empty() {
+            return Err(StoreError::Unavailable(
+                "deliveries stayed unprocessed by BatchGetItem".into(),
+            ));
+        }
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }
 
     async fn due_for(

@@ -2,13 +2,16 @@
 //! time range is a key range), and scheduled-time claims `SK = RUNCLAIM#{task}#{time}`. Both carry
 //! `expires_at` (epoch seconds) for DynamoDB TTL; reads skip expired items TTL has not removed yet.
 use crate::dynamo::{
-    DynamoStore, Item, n, parse_doc, project_pk, s, task_item, to_doc, unavailable,
+    DynamoStore, Item, is_condition_failed, n, parse_doc, project_pk, s, task_item, to_doc,
+    unavailable,
 };
 use crate::dynamo_deliveries::{due_key, item as delivery_item};
+use crate::dynamo_progress::{CHECK_PK, check_sk, first_shard};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
+use herald_core::domain::delivery::Delivery;
 use herald_core::domain::ids::{ProjectId, TaskId};
 use herald_core::domain::run::{PushRun, RunId};
 use herald_core::ports::{RunFilter, RunPage, RunStore, RunWrite, StoreError};
@@ -29,8 +32,9 @@ pub(crate) fn epoch(at: DateTime<Utc>) -> u64 {
     u64::try_from(at.timestamp()).unwrap_or(0)
 }
 
-fn run_item(run: &PushRun) -> Result<Item, StoreError> {
-    Ok(HashMap::from([
+/// The run's item; a run still sending with a check time is listed for the reconciler (GSI1).
+fn run_item(run: &PushRun, check_at: Option<DateTime<Utc>>) -> Result<Item, StoreError> {
+    let mut item = HashMap::from([
         ("PK".to_owned(), s(project_pk(&run.project))),
         ("SK".to_owned(), s(run_sk(&run.id))),
         ("kind".to_owned(), s(run.kind.as_str())),
@@ -39,7 +43,22 @@ fn run_item(run: &PushRun) -> Result<Item, StoreError> {
         ("version".to_owned(), n(run.version)),
         ("expires_at".to_owned(), n(epoch(run.expires_at))),
         ("doc".to_owned(), s(to_doc(run)?)),
-    ]))
+    ]);
+    if let Some(at) = check_at.filter(|_| !run.outcome.is_final()) {
+        item.insert("GSI1PK".to_owned(), s(CHECK_PK));
+        item.insert("GSI1SK".to_owned(), s(check_sk(at, &run.project, &run.id)));
+    }
+    Ok(item)
+}
+
+fn claim_item(run: &PushRun, task: &TaskId, at: DateTime<Utc>) -> Item {
+    HashMap::from([
+        ("PK".to_owned(), s(project_pk(&run.project))),
+        ("SK".to_owned(), s(claim_sk(task, at))),
+        ("kind".to_owned(), s("run_claim")),
+        ("run_id".to_owned(), s(run.id.to_string())),
+        ("expires_at".to_owned(), n(epoch(run.expires_at))),
+    ])
 }
 
 fn put(
@@ -80,6 +99,10 @@ impl DynamoStore {
                         .collect();
                     Err(cancellation(&codes).unwrap_or_else(|| unavailable(err)))
                 }
+                // An item over 400 KB, an invalid expression: retrying cannot help.
+                Some(other) if other.meta().code() == Some("ValidationException") => Err(
+                    StoreError::Refused(other.meta().message().unwrap_or("invalid").to_owned()),
+                ),
                 _ => Err(unavailable(err)),
             },
         }
@@ -87,13 +110,17 @@ impl DynamoStore {
 }
 
 /// What a cancelled transaction means, from its items' reason codes: a lost condition is a
-/// conflict (the claim or the version is taken: a duplicate); anything else — another
-/// transaction on the same item, throttling, a validation error such as an item over 400 KB — is
-/// not, and `None` leaves it to the caller as an unavailable store (retried, never "duplicate").
+/// conflict (the claim or the version is taken: a duplicate); a validation error (an item over
+/// 400 KB) is refused for good; anything else — another transaction on the same item,
+/// throttling — is neither, and `None` leaves it to the caller as an unavailable store (retried,
+/// never "duplicate").
 fn cancellation(codes: &[Option<&str>]) -> Option<StoreError> {
+    if codes.contains(&Some("ConditionalCheckFailed")) {
+        return Some(StoreError::Conflict);
+    }
     codes
-        .contains(&Some("ConditionalCheckFailed"))
-        .then_some(StoreError::Conflict)
+        .contains(&Some("ValidationError"))
+        .then(|| StoreError::Refused("an item was refused (over 400 KB, or invalid)".into()))
 }
 
 #[async_trait]
@@ -102,29 +129,27 @@ impl RunStore for DynamoStore {
         let run = write.run;
         let mut items = Vec::new();
         if let Some((task, at)) = write.claim {
-            let claim = HashMap::from([
-                ("PK".to_owned(), s(project_pk(&run.project))),
-                ("SK".to_owned(), s(claim_sk(&task, at))),
-                ("kind".to_owned(), s("run_claim")),
-                ("run_id".to_owned(), s(run.id.to_string())),
-                ("expires_at".to_owned(), n(epoch(run.expires_at))),
-            ]);
+            let claim = claim_item(run, &task, at);
             items.push(put(&self.table, claim, "attribute_not_exists(PK)", vec![])?);
         }
+        let item = run_item(run, write.check_at)?;
         items.push(match write.expected_version {
-            None => put(
-                &self.table,
-                run_item(run)?,
-                "attribute_not_exists(PK)",
-                vec![],
-            )?,
+            None => put(&self.table, item, "attribute_not_exists(PK)", vec![])?,
             Some(v) => put(
                 &self.table,
-                run_item(run)?,
+                item,
                 "version = :expected",
                 vec![(":expected", n(v))],
             )?,
         });
+        if write.expected_version.is_none() && !run.outcome.is_final() {
+            items.push(put(
+                &self.table,
+                first_shard(run),
+                "attribute_not_exists(PK)",
+                vec![],
+            )?);
+        }
         if let Some((task, version)) = write.task {
             let condition = "version = :expected";
             items.push(put(
@@ -134,13 +159,7 @@ impl RunStore for DynamoStore {
                 vec![(":expected", n(version))],
             )?);
         }
-        let mut deliveries = write.deliveries.iter();
-        // The run, its claim and its task change go together with as many deliveries as fit; a run
-        // with more deliveries than one transaction holds writes the rest right after.
-        for d in deliveries
-            .by_ref()
-            .take(MAX_TRANSACTION_ITEMS - items.len())
-        {
+        for d in write.deliveries {
             items.push(put(
                 &self.table,
                 delivery_item(d)?,
@@ -148,9 +167,17 @@ impl RunStore for DynamoStore {
                 vec![],
             )?);
         }
-        self.transact(items).await?;
-        let rest: Vec<_> = deliveries.collect();
-        for chunk in rest.chunks(MAX_TRANSACTION_ITEMS) {
+        if items.len() > MAX_TRANSACTION_ITEMS {
+            return Err(StoreError::Refused(format!(
+                "a run write of {} items exceeds a transaction's {MAX_TRANSACTION_ITEMS}",
+                items.len()
+            )));
+        }
+        self.transact(items).await
+    }
+
+    async fn add_deliveries(&self, deliveries: &[Delivery]) -> Result<(), StoreError> {
+        for chunk in deliveries.chunks(MAX_TRANSACTION_ITEMS) {
             let items = chunk
                 .iter()
                 .map(|d| {
@@ -162,9 +189,56 @@ impl RunStore for DynamoStore {
                     )
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            self.transact(items).await?;
+            match self.transact(items).await {
+                // Some were written by an earlier try: write the others one by one.
+                Err(StoreError::Conflict) => {
+                    for d in chunk {
+                        self.put_if_new(delivery_item(d)?).await?;
+                    }
+                }
+                other => other?,
+            }
         }
         Ok(())
+    }
+
+    async fn claim_run(
+        &self,
+        run: &PushRun,
+        task: &TaskId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(claim_item(run, task, at)))
+            .condition_expression("attribute_not_exists(PK) OR run_id = :run")
+            .expression_attribute_values(":run", s(run.id.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failed(&err) => Err(StoreError::Conflict),
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+
+    async fn runs_to_check(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(ProjectId, RunId)>, StoreError> {
+        self.due_checks(now, limit).await
+    }
+
+    async fn check_run_at(
+        &self,
+        project: &ProjectId,
+        id: &RunId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.move_check(project, id, at).await
     }
 
     async fn is_claimed(
@@ -187,7 +261,16 @@ impl RunStore for DynamoStore {
     ) -> Result<Option<PushRun>, StoreError> {
         let item = self.get_item(s(project_pk(project)), s(run_sk(id))).await?;
         let run = item.as_ref().map(parse_doc::<PushRun>).transpose()?;
-        Ok(run.filter(|r| r.expires_at > now))
+        let Some(mut run) = run.filter(|r| r.expires_at > now) else {
+            return Ok(None);
+        };
+        // A final run's record holds its final counts; a sending one's are in its shards.
+        if !run.outcome.is_final()
+            && let Some(progress) = self.progress(project, id).await?
+        {
+            run.progress = progress;
+        }
+        Ok(Some(run))
     }
 
     async fn list_runs(
@@ -277,11 +360,12 @@ mod tests {
             vec![Some("None"), Some("TransactionConflict")],
             vec![Some("ThrottlingError")],
             vec![Some("ProvisionedThroughputExceeded"), Some("None")],
-            vec![Some("ValidationError")],
             vec![None],
             vec![],
         ] {
             assert!(cancellation(&codes).is_none(), "{codes:?}");
         }
+        let refused = cancellation(&[Some("None"), Some("ValidationError")]);
+        assert!(matches!(refused, Some(StoreError::Refused(_))));
     }
 }

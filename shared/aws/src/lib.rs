@@ -4,6 +4,7 @@ mod dynamo;
 mod dynamo_contacts;
 mod dynamo_deliveries;
 mod dynamo_images;
+mod dynamo_progress;
 mod dynamo_runs;
 mod scheduler;
 mod secrets;

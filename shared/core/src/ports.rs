@@ -17,6 +17,11 @@ pub enum StoreError {
     /// A stored item that no longer parses (a bug or a manual edit).
     #[error("stored item is corrupt: {0}")]
     Corrupt(String),
+    /// The store refused the write for good (an item over its size limit, a validation error):
+    /// retrying cannot help, so the caller records the failure instead.
+    #[error("the store refused the write: {0}")]
+    Refused(String),
+    /// Throttling, a conflicting transaction, a 5xx, a lost connection: worth retrying.
     #[error("store unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -195,8 +200,19 @@ pub trait DeliveryStore: Send + Sync {
         lease_until: DateTime<Utc>,
     ) -> Result<Option<crate::domain::delivery::Delivery>, StoreError>;
     /// Writes an attempt's outcome if the claim still holds (still `sending` with the same attempt
-    /// count); `Conflict` if the lease ran out and someone else claimed it since.
-    async fn finish(&self, delivery: &crate::domain::delivery::Delivery) -> Result<(), StoreError>;
+    /// count); `Conflict` if the lease ran out and someone else claimed it since. A final push
+    /// delivery of a run ([`Delivery::tally`](crate::domain::delivery::Delivery::tally)) counts
+    /// itself in its run's progress in the same write, and the run's progress after it is
+    /// returned (`None` for any other delivery, or a run that is gone).
+    async fn finish(
+        &self,
+        delivery: &crate::domain::delivery::Delivery,
+    ) -> Result<Option<crate::domain::run::RunProgress>, StoreError>;
+    /// The deliveries of `ids` that exist, in the order asked (at most 100 ids).
+    async fn get_deliveries(
+        &self,
+        ids: &[crate::domain::delivery::DeliveryId],
+    ) -> Result<Vec<crate::domain::delivery::Delivery>, StoreError>;
     /// One provider's deliveries due at `now`, oldest due first. Drivers ask per provider, so one
     /// provider's backlog never hides the others' deliveries.
     async fn due_for(
@@ -325,6 +341,11 @@ pub struct ChartReading {
     pub rows: Option<crate::domain::report::ChartRows>,
 }
 
+/// The most deliveries one [`RunWrite`] carries: with the run, its progress, its claim and its task
+/// it stays within one DynamoDB transaction (100 items). A run with more writes the rest with
+/// [`RunStore::add_deliveries`] and claims its time last ([`RunStore::claim_run`]).
+pub const MAX_DELIVERIES_PER_RUN_WRITE: usize = 90;
+
 /// Everything one run write changes, applied all or nothing.
 pub struct RunWrite<'a> {
     pub run: &'a crate::domain::run::PushRun,
@@ -332,10 +353,14 @@ pub struct RunWrite<'a> {
     pub expected_version: Option<u64>,
     /// For scheduled runs: the (task, scheduled time) claim; `Conflict` if it is taken.
     pub claim: Option<(crate::domain::ids::TaskId, DateTime<Utc>)>,
-    /// Deliveries caused by this run (the push, alarms, notices).
+    /// Deliveries caused by this run (the push, alarms, notices), at most
+    /// [`MAX_DELIVERIES_PER_RUN_WRITE`]; each must not exist yet.
     pub deliveries: &'a [crate::domain::delivery::Delivery],
     /// A change to the task (failure count, stop) if its stored version is the one given.
     pub task: Option<(&'a PushTask, u64)>,
+    /// When the reconciler first looks at the run if it is still sending then; ignored (and
+    /// cleared) once the run is final.
+    pub check_at: Option<DateTime<Utc>>,
 }
 
 /// Filters for listing runs.
@@ -355,10 +380,42 @@ pub struct RunPage {
     pub next_after: Option<crate::domain::run::RunId>,
 }
 
-/// Run records, kept until their `expires_at`.
+/// Run records, kept until their `expires_at`. A new run's record holds its progress
+/// (`run.progress.pushes` to count); each push delivery's final write counts itself there
+/// ([`DeliveryStore::finish`]). Runs still sending are listed for the reconciler from their
+/// `check_at` on.
 #[async_trait]
 pub trait RunStore: Send + Sync {
+    /// One atomic write. A new run (`expected_version: None`) whose id exists is `Conflict`.
     async fn write_run(&self, write: RunWrite<'_>) -> Result<(), StoreError>;
+    /// Writes those of a run's deliveries that are not stored yet (a retried write passes them
+    /// all again); the ones stored are left as they are.
+    async fn add_deliveries(
+        &self,
+        deliveries: &[crate::domain::delivery::Delivery],
+    ) -> Result<(), StoreError>;
+    /// Claims a scheduled time for `run`, the last step of a run written in several writes.
+    /// Claiming again for the same run succeeds; `Conflict` if another run holds it.
+    async fn claim_run(
+        &self,
+        run: &crate::domain::run::PushRun,
+        task: &TaskId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Runs still sending whose `check_at` has come, oldest first: their settle may have been
+    /// missed (a crash, a store error, a Lambda timeout).
+    async fn runs_to_check(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(ProjectId, crate::domain::run::RunId)>, StoreError>;
+    /// Moves a sending run's next check to `at`.
+    async fn check_run_at(
+        &self,
+        project: &ProjectId,
+        id: &crate::domain::run::RunId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
     /// Whether a scheduled time of a task has been claimed (a cheap check before the work; the
     /// claim in `write_run` is what guarantees a single run).
     async fn is_claimed(

@@ -52,6 +52,20 @@ CREATE TABLE IF NOT EXISTS runs (
     expires_at TEXT NOT NULL,
     PRIMARY KEY (project, id)
 ) WITHOUT ROWID;
+-- A run's progress: counted by each push delivery's final write; `check_at` lists a run still
+-- sending for the reconciler (NULL once final).
+CREATE TABLE IF NOT EXISTS run_progress (
+    project    TEXT NOT NULL,
+    run_id     TEXT NOT NULL,
+    pushes     INTEGER NOT NULL,
+    finished   INTEGER NOT NULL,
+    delivered  INTEGER NOT NULL,
+    refused    INTEGER NOT NULL,
+    check_at   TEXT,
+    expires_at TEXT NOT NULL,
+    PRIMARY KEY (project, run_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS run_progress_check ON run_progress (check_at) WHERE check_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS run_claims (
     project       TEXT NOT NULL,
     task_id       TEXT NOT NULL,

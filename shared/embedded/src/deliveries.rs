@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use herald_core::domain::delivery::{Delivery, DeliveryId, DeliveryStatus};
 use herald_core::domain::message::Provider;
+use herald_core::domain::run::RunProgress;
 use herald_core::ports::{DeliveryStore, DueDelivery, StoreError};
 use rusqlite::{OptionalExtension, Transaction, params};
 
@@ -68,6 +69,26 @@ pub(crate) fn write(tx: &Transaction<'_>, d: &Delivery) -> Result<(), StoreError
     Ok(())
 }
 
+/// Writes a delivery that does not exist yet; false if one with its id does.
+pub(crate) fn insert(tx: &Transaction<'_>, d: &Delivery) -> Result<bool, StoreError> {
+    let inserted = tx
+        .execute(
+            "INSERT INTO deliveries (id, status, attempts, next_due, doc, created_at, provider)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING",
+            params![
+                d.id.to_string(),
+                d.status.as_str(),
+                d.attempts,
+                d.next_due.map(due_key),
+                to_doc(d)?,
+                due_key(d.created_at),
+                d.message.provider().as_str()
+            ],
+        )
+        .map_err(sql)?;
+    Ok(inserted == 1)
+}
+
 #[async_trait]
 impl DeliveryStore for SqliteStore {
     async fn enqueue(&self, deliveries: &[Delivery]) -> Result<(), StoreError> {
@@ -76,10 +97,9 @@ impl DeliveryStore for SqliteStore {
             .call(move |conn| {
                 let tx = crate::db::write_transaction(conn).map_err(sql)?;
                 for d in &deliveries {
-                    if read(&tx, &d.id.to_string())?.is_some() {
+                    if !insert(&tx, d)? {
                         return Err(StoreError::Conflict);
                     }
-                    write(&tx, d)?;
                 }
                 tx.commit().map_err(sql)
             })
@@ -123,17 +143,41 @@ impl DeliveryStore for SqliteStore {
             .await
     }
 
-    async fn finish(&self, delivery: &Delivery) -> Result<(), StoreError> {
+    async fn finish(&self, delivery: &Delivery) -> Result<Option<RunProgress>, StoreError> {
         let d = delivery.clone();
         self.db
             .call(move |conn| {
                 let tx = crate::db::write_transaction(conn).map_err(sql)?;
-                let stored = read(&tx, &d.id.to_string())?.ok_or(StoreError::NotFound)?;
-                if stored.status != DeliveryStatus::Sending || stored.attempts != d.attempts {
+                let claimed: Option<(String, u32)> = tx
+                    .query_row(
+                        "SELECT status, attempts FROM deliveries WHERE id = ?1",
+                        params![d.id.to_string()],
+                        |row| Ok((row.get(0)?, row.get(1)?)),
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                let (status, attempts) = claimed.ok_or(StoreError::NotFound)?;
+                if status != DeliveryStatus::Sending.as_str() || attempts != d.attempts {
                     return Err(StoreError::Conflict);
                 }
                 write(&tx, &d)?;
-                tx.commit().map_err(sql)
+                let progress = crate::runs::count_final(&tx, &d)?;
+                tx.commit().map_err(sql)?;
+                Ok(progress)
+            })
+            .await
+    }
+
+    async fn get_deliveries(&self, ids: &[DeliveryId]) -> Result<Vec<Delivery>, StoreError> {
+        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        self.db
+            .call(move |conn| {
+                let tx = conn.transaction().map_err(sql)?;
+                let mut found = Vec::with_capacity(ids.len());
+                for id in &ids {
+                    found.extend(read(&tx, id)?);
+                }
+                Ok(found)
             })
             .await
     }
@@ -170,5 +214,23 @@ impl DeliveryStore for SqliteStore {
                 })
             })
             .collect()
+    }
+}
+
+impl SqliteStore {
+    /// Makes every delivery still leased claimable now. Only for a process that owns the file and
+    /// just started: the claims are its dead predecessor's, so waiting out their leases would
+    /// only delay those sends. Returns how many.
+    pub async fn take_back_claims(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let now = due_key(now);
+        self.db
+            .call(move |conn| {
+                conn.execute(
+                    "UPDATE deliveries SET next_due = ?1 WHERE status = 'sending' AND next_due > ?1",
+                    params![now],
+                )
+                .map_err(sql)
+            })
+            .await
     }
 }

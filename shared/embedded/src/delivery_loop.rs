@@ -13,6 +13,8 @@ const PER_PROVIDER: usize = 16;
 // New deliveries are found by polling (a finished send wakes the loop at once); 50 ms keeps the
 // added latency small at the cost of a few dozen cheap indexed queries a second.
 const POLL: Duration = Duration::from_millis(50);
+/// How long shutdown waits for sends in flight.
+const DRAIN: Duration = Duration::from_secs(15);
 
 pub fn spawn(
     worker: DeliveryWorker,
@@ -77,6 +79,21 @@ pub fn spawn(
                 _ = freed.notified() => {}
                 _ = shutdown.changed() => break,
             }
+        }
+        // Let the sends in flight record their outcome (a send cut off after the provider took it
+        // would be sent again by the next process), for a bounded time.
+        let drained = tokio::time::timeout(DRAIN, async {
+            for budget in budgets.values() {
+                let _ = budget.acquire_many(PER_PROVIDER as u32).await;
+            }
+        })
+        .await;
+        if drained.is_err() {
+            let left = in_flight.lock().unwrap_or_else(|p| p.into_inner()).len();
+            tracing::warn!(
+                left,
+                "stopped with sends still in flight; their leases will run out"
+            );
         }
     })
 }

@@ -1,11 +1,13 @@
-//! Run records on SQLite. A run, its deliveries, its scheduled-time claim and the task's counters
-//! are written in one transaction.
-use crate::deliveries::{due_key, read as read_delivery, write as write_delivery};
+//! Run records on SQLite. A run, its progress row, its first deliveries, its scheduled-time claim
+//! and the task's counters are written in one transaction; each push delivery's final write
+//! counts itself in the progress row (`count_final`).
+use crate::deliveries::{due_key, insert as insert_delivery};
 use crate::store::{SqliteStore, from_doc, replace_task_in, sql, sql_version, to_doc};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use herald_core::domain::delivery::Delivery;
 use herald_core::domain::ids::{ProjectId, TaskId};
-use herald_core::domain::run::{PushRun, RunId};
+use herald_core::domain::run::{PushRun, RunId, RunProgress};
 use herald_core::ports::{RunFilter, RunPage, RunStore, RunWrite, StoreError};
 use rusqlite::{OptionalExtension, Transaction, params};
 
@@ -63,6 +65,90 @@ fn put_run(tx: &Transaction<'_>, run: &PushRun, expected: Option<u64>) -> Result
     Ok(())
 }
 
+/// Writes the run's progress row: counters from the record, `check_at` only while it is sending.
+fn put_progress(
+    tx: &Transaction<'_>,
+    run: &PushRun,
+    check_at: Option<DateTime<Utc>>,
+) -> Result<(), StoreError> {
+    let p = run.progress;
+    let check_at = check_at.filter(|_| !run.outcome.is_final()).map(due_key);
+    tx.execute(
+        "INSERT INTO run_progress (project, run_id, pushes, finished, delivered, refused, check_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (project, run_id) DO UPDATE SET pushes = ?3, finished = ?4, delivered = ?5, refused = ?6,
+             check_at = CASE WHEN ?9 THEN NULL ELSE check_at END, expires_at = ?8",
+        params![
+            run.project.to_string(),
+            run.id.to_string(),
+            p.pushes,
+            p.finished,
+            p.delivered,
+            p.refused,
+            check_at,
+            due_key(run.expires_at),
+            run.outcome.is_final()
+        ],
+    )
+    .map_err(sql)?;
+    Ok(())
+}
+
+/// Counts a final push delivery in its run's progress; the progress after it.
+pub(crate) fn count_final(
+    tx: &Transaction<'_>,
+    d: &herald_core::domain::delivery::Delivery,
+) -> Result<Option<RunProgress>, StoreError> {
+    let Some((project, run, tally)) = d.tally() else {
+        return Ok(None);
+    };
+    tx.query_row(
+        "UPDATE run_progress SET finished = finished + 1, delivered = delivered + ?3, refused = refused + ?4
+         WHERE project = ?1 AND run_id = ?2 RETURNING pushes, finished, delivered, refused",
+        params![project.to_string(), run.to_string(), tally.delivered, tally.refused],
+        progress_of,
+    )
+    .optional()
+    .map_err(sql)
+}
+
+fn progress_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunProgress> {
+    Ok(RunProgress {
+        pushes: row.get(0)?,
+        finished: row.get(1)?,
+        delivered: row.get(2)?,
+        refused: row.get(3)?,
+    })
+}
+
+/// A run's record, with the counters of a run still sending.
+fn run_of(doc: &str, progress: Option<RunProgress>) -> Result<PushRun, StoreError> {
+    let mut run: PushRun = from_doc(doc)?;
+    if let Some(p) = progress.filter(|_| !run.outcome.is_final()) {
+        run.progress = p;
+    }
+    Ok(run)
+}
+
+const RUN_COLUMNS: &str = "r.doc, p.pushes, p.finished, p.delivered, p.refused";
+const RUN_FROM: &str =
+    "runs r LEFT JOIN run_progress p ON p.project = r.project AND p.run_id = r.id";
+
+fn run_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, Option<RunProgress>)> {
+    let doc = row.get(0)?;
+    let pushes: Option<u32> = row.get(1)?;
+    let progress = match pushes {
+        Some(pushes) => Some(RunProgress {
+            pushes,
+            finished: row.get(2)?,
+            delivered: row.get(3)?,
+            refused: row.get(4)?,
+        }),
+        None => None,
+    };
+    Ok((doc, progress))
+}
+
 #[async_trait]
 impl RunStore for SqliteStore {
     async fn write_run(&self, write: RunWrite<'_>) -> Result<(), StoreError> {
@@ -71,6 +157,7 @@ impl RunStore for SqliteStore {
         let claim_at = write.claim.map(|(task, at)| (task.to_string(), at));
         let deliveries = write.deliveries.to_vec();
         let task = write.task.map(|(t, v)| (t.clone(), v));
+        let check_at = write.check_at;
         self.db
             .call(move |conn| {
                 let tx = crate::db::write_transaction(conn).map_err(sql)?;
@@ -78,16 +165,109 @@ impl RunStore for SqliteStore {
                     claim(&tx, &run, task_id, *at)?;
                 }
                 put_run(&tx, &run, expected)?;
+                put_progress(&tx, &run, check_at)?;
                 for d in &deliveries {
-                    if read_delivery(&tx, &d.id.to_string())?.is_some() {
+                    if !insert_delivery(&tx, d)? {
                         return Err(StoreError::Conflict);
                     }
-                    write_delivery(&tx, d)?;
                 }
                 if let Some((task, version)) = &task {
                     replace_task_in(&tx, task, *version)?;
                 }
                 tx.commit().map_err(sql)
+            })
+            .await
+    }
+
+    async fn add_deliveries(&self, deliveries: &[Delivery]) -> Result<(), StoreError> {
+        let deliveries = deliveries.to_vec();
+        self.db
+            .call(move |conn| {
+                let tx = crate::db::write_transaction(conn).map_err(sql)?;
+                for d in &deliveries {
+                    insert_delivery(&tx, d)?;
+                }
+                tx.commit().map_err(sql)
+            })
+            .await
+    }
+
+    async fn claim_run(
+        &self,
+        run: &PushRun,
+        task: &TaskId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (run, task) = (run.clone(), task.to_string());
+        self.db
+            .call(move |conn| {
+                let tx = crate::db::write_transaction(conn).map_err(sql)?;
+                match claim(&tx, &run, &task, at) {
+                    Err(StoreError::Conflict) => {
+                        let holder: String = tx
+                            .query_row(
+                                "SELECT run_id FROM run_claims WHERE project = ?1 AND task_id = ?2 AND scheduled_for = ?3",
+                                params![run.project.to_string(), task, due_key(at)],
+                                |row| row.get(0),
+                            )
+                            .map_err(sql)?;
+                        if holder != run.id.to_string() {
+                            return Err(StoreError::Conflict);
+                        }
+                    }
+                    other => other?,
+                }
+                tx.commit().map_err(sql)
+            })
+            .await
+    }
+
+    async fn runs_to_check(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(ProjectId, RunId)>, StoreError> {
+        let (now, limit) = (due_key(now), i64::try_from(limit).unwrap_or(i64::MAX));
+        let rows: Vec<(String, String)> = self
+            .db
+            .call(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT project, run_id FROM run_progress WHERE check_at IS NOT NULL AND check_at <= ?1
+                         ORDER BY check_at LIMIT ?2",
+                    )
+                    .map_err(sql)?;
+                let rows = stmt
+                    .query_map(params![now, limit], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .map_err(sql)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(sql)
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(project, id)| {
+                Ok((
+                    ProjectId::parse(&project).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    RunId::parse(&id).map_err(StoreError::Corrupt)?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn check_run_at(
+        &self,
+        project: &ProjectId,
+        id: &RunId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (project, id, at) = (project.to_string(), id.to_string(), due_key(at));
+        self.db
+            .call(move |conn| {
+                conn.execute(
+                    "UPDATE run_progress SET check_at = ?3 WHERE project = ?1 AND run_id = ?2 AND check_at IS NOT NULL",
+                    params![project, id, at],
+                )
+                .map(|_| ())
+                .map_err(sql)
             })
             .await
     }
@@ -119,11 +299,23 @@ impl RunStore for SqliteStore {
         id: &RunId,
         now: DateTime<Utc>,
     ) -> Result<Option<PushRun>, StoreError> {
-        self.one_doc(
-            "SELECT doc FROM runs WHERE project = ?1 AND id = ?2 AND expires_at > ?3",
-            vec![project.to_string(), id.to_string(), due_key(now)],
-        )
-        .await
+        let (project, id, now) = (project.to_string(), id.to_string(), due_key(now));
+        let row = self
+            .db
+            .call(move |conn| {
+                conn.query_row(
+                    &format!(
+                        "SELECT {RUN_COLUMNS} FROM {RUN_FROM} WHERE r.project = ?1 AND r.id = ?2 AND r.expires_at > ?3"
+                    ),
+                    params![project, id, now],
+                    run_row,
+                )
+                .optional()
+                .map_err(sql)
+            })
+            .await?;
+        row.map(|(doc, progress)| run_of(&doc, progress))
+            .transpose()
     }
 
     async fn list_runs(
@@ -154,25 +346,25 @@ impl RunStore for SqliteStore {
         let kind = filter.kind.map(|k| k.as_str().to_owned());
         let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
         let now = due_key(now);
-        let docs: Vec<String> = self
+        let docs: Vec<(String, Option<RunProgress>)> = self
             .db
             .call(move |conn| {
                 let sql_text = format!(
-                    "SELECT doc FROM runs WHERE project = ?1 AND id {} ?2 AND id >= ?3 AND expires_at > ?4
-                     AND (?5 IS NULL OR task_id = ?5) AND (?6 IS NULL OR outcome = ?6) AND (?7 IS NULL OR kind = ?7)
-                     ORDER BY id DESC LIMIT ?8",
+                    "SELECT {RUN_COLUMNS} FROM {RUN_FROM} WHERE r.project = ?1 AND r.id {} ?2 AND r.id >= ?3
+                     AND r.expires_at > ?4 AND (?5 IS NULL OR r.task_id = ?5) AND (?6 IS NULL OR r.outcome = ?6)
+                     AND (?7 IS NULL OR r.kind = ?7) ORDER BY r.id DESC LIMIT ?8",
                     if inclusive_upper { "<=" } else { "<" }
                 );
                 let mut stmt = conn.prepare_cached(&sql_text).map_err(sql)?;
                 let rows = stmt
-                    .query_map(params![project, upper, lower, now, task, outcome, kind, fetch], |row| row.get(0))
+                    .query_map(params![project, upper, lower, now, task, outcome, kind, fetch], run_row)
                     .map_err(sql)?;
-                rows.collect::<Result<Vec<String>, _>>().map_err(sql)
+                rows.collect::<Result<Vec<_>, _>>().map_err(sql)
             })
             .await?;
         let mut items = docs
             .iter()
-            .map(|d| from_doc::<PushRun>(d))
+            .map(|(doc, progress)| run_of(doc, *progress))
             .collect::<Result<Vec<_>, _>>()?;
         let next_after = if items.len() > limit {
             items.truncate(limit);
@@ -199,12 +391,14 @@ impl SqliteStore {
                 let mut gone = tx
                     .execute("DELETE FROM runs WHERE expires_at <= ?1", params![now_key])
                     .map_err(sql)?;
-                gone += tx
-                    .execute(
-                        "DELETE FROM run_claims WHERE expires_at <= ?1",
-                        params![now_key],
-                    )
-                    .map_err(sql)?;
+                for table in ["run_claims", "run_progress"] {
+                    gone += tx
+                        .execute(
+                            &format!("DELETE FROM {table} WHERE expires_at <= ?1"),
+                            params![now_key],
+                        )
+                        .map_err(sql)?;
+                }
                 gone += tx
                     .execute(
                         "DELETE FROM deliveries WHERE next_due IS NULL AND created_at <= ?1",

@@ -91,6 +91,10 @@ async fn remember(scheduler: &LocalScheduler, definition: &ScheduleDefinition, a
     }
 }
 
+/// How often runs still sending are looked at, and how many at a time.
+const RECONCILE_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+const RECONCILE_LIMIT: usize = 50;
+
 pub fn spawn(
     scheduler: LocalScheduler,
     pushes: PushService,
@@ -98,8 +102,20 @@ pub fn spawn(
     mut shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let mut last_reconcile = None;
         loop {
             tick(&scheduler, &pushes, clock.now()).await;
+            // Runs whose settle was missed (a crash between a delivery's final write and the
+            // settle) are settled by the reconciler, as the sweep does on AWS.
+            let now = tokio::time::Instant::now();
+            if last_reconcile.is_none_or(|at| now.duration_since(at) >= RECONCILE_EVERY) {
+                last_reconcile = Some(now);
+                match pushes.reconcile(RECONCILE_LIMIT).await {
+                    Ok(0) => {}
+                    Ok(settled) => tracing::info!(settled, "runs settled by the reconciler"),
+                    Err(err) => tracing::warn!(error = %err, "could not reconcile runs"),
+                }
+            }
             tokio::select! {
                 _ = tokio::time::sleep(TICK) => {}
                 _ = shutdown.changed() => break,

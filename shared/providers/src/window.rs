@@ -19,11 +19,12 @@ pub struct WindowQuota {
 }
 
 impl WindowQuota {
-    /// WeCom group robots: 20 messages a minute; wait at most 2 minutes.
+    /// WeCom group robots: 20 messages a minute; wait at most 20 s in the attempt (a longer wait
+    /// re-queues the delivery for its slot instead of holding its lease).
     pub const WECOM_ROBOT: Self = Self {
         max: 20,
         window: Duration::from_secs(60),
-        max_wait: Duration::from_secs(120),
+        max_wait: Duration::from_secs(20),
     };
 
     /// Feishu: 50 calls a second per app and API; wait at most 10 s.

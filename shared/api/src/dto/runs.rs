@@ -25,7 +25,12 @@ pub struct RecordSummary {
     pub charts_ok: usize,
     pub charts_empty: usize,
     pub charts_unreadable: usize,
-    pub deliveries: usize,
+    /// The push's deliveries (WeCom batches, Feishu users, mails); alarms are not counted.
+    pub deliveries: u32,
+    /// Of those, how many the provider accepted so far.
+    pub delivered: u32,
+    /// Of those, how many failed for good so far.
+    pub failed: u32,
 }
 
 impl From<&PushRun> for RecordSummary {
@@ -52,7 +57,9 @@ impl From<&PushRun> for RecordSummary {
             charts_ok: count(|s| matches!(s, ChartState::Ok { .. })),
             charts_empty: count(|s| matches!(s, ChartState::Empty)),
             charts_unreadable: count(ChartState::is_unreadable),
-            deliveries: run.deliveries.len(),
+            deliveries: run.progress.pushes,
+            delivered: run.progress.delivered,
+            failed: run.progress.finished.saturating_sub(run.progress.delivered),
         }
     }
 }
@@ -180,7 +187,10 @@ pub struct RecordDetail {
     /// The message as the provider got it.
     #[schema(value_type = Option<Object>)]
     pub message: Option<herald_core::domain::run::MessageRecord>,
+    /// The first 100 of the push's deliveries.
     pub deliveries: Vec<DeliveryView>,
+    /// How many more the push has than are listed (the summary counts them all).
+    pub more_deliveries: u32,
     pub alarms: Vec<DeliveryView>,
     /// The ticket event of a `ticket` record: source, id, title, project, status, event_id, actor,
     /// reason, url.
@@ -194,18 +204,22 @@ pub struct RecordDetail {
 
 impl RecordDetail {
     pub fn new(run: &PushRun, deliveries: &[Delivery]) -> Self {
-        let view = |ids: &[herald_core::domain::delivery::DeliveryId]| {
-            ids.iter()
-                .filter_map(|id| deliveries.iter().find(|d| d.id == *id))
+        let pushes = run.progress.pushes;
+        let view = |push: bool| {
+            deliveries
+                .iter()
+                .filter(|d| (d.id.seq() < pushes) == push)
                 .map(DeliveryView::from)
-                .collect()
+                .collect::<Vec<_>>()
         };
+        let shown: Vec<DeliveryView> = view(true);
         Self {
             summary: RecordSummary::from(run),
             charts: run.charts.clone(),
             message: run.message.clone(),
-            deliveries: view(&run.deliveries),
-            alarms: view(&run.alarms),
+            more_deliveries: pushes.saturating_sub(u32::try_from(shown.len()).unwrap_or(u32::MAX)),
+            deliveries: shown,
+            alarms: view(false),
             ticket: run.ticket.clone(),
             images: run
                 .images

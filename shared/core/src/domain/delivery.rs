@@ -20,6 +20,19 @@ impl DeliveryId {
             .map(Self)
             .map_err(|_| "is not a delivery id".to_owned())
     }
+
+    /// The `seq`th delivery of a run: the run id with its last 32 bits replaced by `seq`. The
+    /// same run numbers its deliveries the same way every time, so a retried write finds the ones
+    /// written before, and a record finds its deliveries by key instead of listing them.
+    pub fn of_run(run: &super::run::RunId, seq: u32) -> Self {
+        let base = run.as_u128() & !u128::from(u32::MAX);
+        Self(uuid::Uuid::from_u128(base | u128::from(seq)))
+    }
+
+    /// Its number within its run (see [`Self::of_run`]).
+    pub fn seq(&self) -> u32 {
+        (self.0.as_u128() & u128::from(u32::MAX)) as u32
+    }
 }
 
 impl Default for DeliveryId {
@@ -38,8 +51,14 @@ impl std::fmt::Display for DeliveryId {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DeliveryCause {
-    /// A push run of a task.
-    Run { project: ProjectId, run: String },
+    /// A push run of a task (or a ticket event). `push`: one of the run's push deliveries, which
+    /// its progress counts; alarms and notices are not.
+    Run {
+        project: ProjectId,
+        run: String,
+        #[serde(default)]
+        push: bool,
+    },
     /// A ticket event.
     Ticket { project: ProjectId, event: String },
     /// An admin pressed a channel's test button.
@@ -102,6 +121,13 @@ pub enum AttemptResult {
     Failed { error: SendError },
 }
 
+/// What one final push delivery adds to its run's progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    pub delivered: bool,
+    pub refused: bool,
+}
+
 /// A queued provider call and its history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delivery {
@@ -136,6 +162,35 @@ impl Delivery {
             created_at: now,
             updated_at: now,
         }
+    }
+
+    /// What this delivery adds to its run's progress: only a final push delivery counts.
+    pub fn tally(&self) -> Option<(ProjectId, super::run::RunId, Tally)> {
+        let DeliveryCause::Run {
+            project,
+            run,
+            push: true,
+        } = &self.cause
+        else {
+            return None;
+        };
+        if !self.status.is_final() {
+            return None;
+        }
+        let run = super::run::RunId::parse(run).ok()?;
+        let refused = matches!(
+            self.last_attempt().map(|a| &a.result),
+            Some(AttemptResult::Accepted { receipt }) if !receipt.invalid_recipients.is_empty()
+        );
+        let delivered = self.status == DeliveryStatus::Delivered;
+        Some((
+            project.clone(),
+            run,
+            Tally {
+                delivered,
+                refused: delivered && refused,
+            },
+        ))
     }
 
     /// The provider's answer to the last attempt, if any.

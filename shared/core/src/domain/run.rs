@@ -89,6 +89,33 @@ impl RunId {
             .map_err(|_| "is not a run id".to_owned())
     }
 
+    /// The run of a claim (a task's scheduled time, a ticket event): the same id every time the
+    /// claim is tried, so a retry after a crash resumes the run's write instead of starting a
+    /// second run.
+    /// `sorts_at` gives the id's time part (the scheduled time, the ticket event's time).
+    pub fn for_claim(
+        project: &super::ids::ProjectId,
+        task: &super::ids::TaskId,
+        at: chrono::DateTime<chrono::Utc>,
+        sorts_at: chrono::DateTime<chrono::Utc>,
+    ) -> Self {
+        use sha2::Digest;
+        let digest = sha2::Sha256::new()
+            .chain_update(project.as_str())
+            .chain_update([0])
+            .chain_update(task.to_string())
+            .chain_update([0])
+            .chain_update(at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+            .finalize();
+        let mut random = [0u8; 10];
+        random.copy_from_slice(&digest[..10]);
+        Self(uuid::Builder::from_unix_timestamp_millis(millis(sorts_at), &random).into_uuid())
+    }
+
+    pub fn as_u128(&self) -> u128 {
+        self.0.as_u128()
+    }
+
     /// The smallest id a run started at `at` can have (for time-range queries).
     pub fn lowest_at(at: chrono::DateTime<chrono::Utc>) -> Self {
         Self(uuid::Uuid::from_u128(u128::from(millis(at)) << 80))
@@ -199,6 +226,49 @@ pub struct MessageRecord {
     pub body: serde_json::Value,
 }
 
+/// A run's push deliveries and how many are final: each delivery's final write counts itself here
+/// (in the same store write), so settling a run costs nothing per delivery but that write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunProgress {
+    /// Push deliveries the run queued (alarms and notices are not counted).
+    pub pushes: u32,
+    /// Those that are final (delivered or dead).
+    pub finished: u32,
+    pub delivered: u32,
+    /// Delivered, but the provider refused some of the recipients.
+    pub refused: u32,
+}
+
+impl RunProgress {
+    pub fn of(pushes: u32) -> Self {
+        Self {
+            pushes,
+            ..Self::default()
+        }
+    }
+
+    /// Whether every push delivery is final.
+    pub fn is_complete(&self) -> bool {
+        self.finished >= self.pushes
+    }
+
+    /// Counts one delivery's final write.
+    pub fn count(&mut self, tally: super::delivery::Tally) {
+        self.finished += 1;
+        self.delivered += u32::from(tally.delivered);
+        self.refused += u32::from(tally.refused);
+    }
+
+    /// The outcome of a complete run.
+    pub fn outcome(&self) -> RunOutcome {
+        match self.delivered {
+            0 => RunOutcome::Failed,
+            n if n >= self.pushes && self.refused == 0 => RunOutcome::Delivered,
+            _ => RunOutcome::PartiallyDelivered,
+        }
+    }
+}
+
 /// One run of a task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PushRun {
@@ -213,10 +283,13 @@ pub struct PushRun {
     pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
     pub charts: Vec<ChartCheck>,
     pub message: Option<MessageRecord>,
-    /// The push's deliveries.
-    pub deliveries: Vec<super::delivery::DeliveryId>,
-    /// Alarms to the robot and the owner.
-    pub alarms: Vec<super::delivery::DeliveryId>,
+    /// How many of the push's deliveries have become final (counted by their own final writes).
+    /// The deliveries are found by key, not listed: ids `DeliveryId::of_run(id, 0..pushes)`.
+    #[serde(default)]
+    pub progress: RunProgress,
+    /// Alarms and notices to the robot and the owner: ids `of_run(id, pushes..pushes + notices)`.
+    #[serde(default)]
+    pub notices: u32,
     pub outcome: RunOutcome,
     pub log: Vec<LogLine>,
     /// Optimistic concurrency for settling the outcome.
@@ -232,6 +305,18 @@ pub struct PushRun {
 }
 
 impl PushRun {
+    /// The push's deliveries, by seq.
+    pub fn push_ids(&self) -> impl Iterator<Item = super::delivery::DeliveryId> + '_ {
+        (0..self.progress.pushes).map(|seq| super::delivery::DeliveryId::of_run(&self.id, seq))
+    }
+
+    /// The alarms and notices, by seq.
+    pub fn notice_ids(&self) -> impl Iterator<Item = super::delivery::DeliveryId> + '_ {
+        let first = self.progress.pushes;
+        (first..first.saturating_add(self.notices))
+            .map(|seq| super::delivery::DeliveryId::of_run(&self.id, seq))
+    }
+
     pub fn log(
         &mut self,
         at: chrono::DateTime<chrono::Utc>,

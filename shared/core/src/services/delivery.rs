@@ -17,8 +17,13 @@ pub struct RetryPolicy {
     /// The first retry waits about this long; each next one twice as long.
     pub base_delay: Duration,
     pub max_delay: Duration,
-    /// How long a claim holds; a worker that dies mid-send is replaced after it.
+    /// How long a claim holds; a worker that dies mid-send is replaced after it. Longer than an
+    /// attempt may take ([`RetryPolicy::attempt_limit`] plus the outcome's write), so a slow attempt
+    /// is never sent again by a second worker while the first is still on it.
     pub lease: Duration,
+    /// The longest one attempt may take (token, upload, send, limiter waits); past it the attempt
+    /// counts as a transient failure.
+    pub attempt_limit: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -27,7 +32,8 @@ impl Default for RetryPolicy {
             max_attempts: 8,
             base_delay: Duration::seconds(2),
             max_delay: Duration::minutes(10),
-            lease: Duration::seconds(90),
+            lease: Duration::seconds(180),
+            attempt_limit: Duration::seconds(120),
         }
     }
 }
@@ -121,10 +127,26 @@ impl DeliveryWorker {
         span.record("provider", delivery.message.provider().as_str());
         span.record("attempt", delivery.attempts);
 
-        let result = self
-            .sender
-            .send(&delivery.message, &delivery.id.to_string())
-            .await;
+        let limit = self
+            .policy
+            .attempt_limit
+            .min(self.policy.lease - Duration::seconds(10))
+            .to_std()
+            .unwrap_or(std::time::Duration::from_secs(60));
+        let result = tokio::time::timeout(
+            limit,
+            self.sender
+                .send(&delivery.message, &delivery.id.to_string()),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(crate::ports::SendError {
+                failure: SendFailure::Transient,
+                code: None,
+                message: format!("the attempt took longer than {} s", limit.as_secs()),
+                hint: None,
+            })
+        });
         let finished = self.clock.now();
         let outcome = match &result {
             Ok(receipt) => {
@@ -173,12 +195,12 @@ impl DeliveryWorker {
             },
         });
         delivery.updated_at = finished;
-        match self.store.finish(&delivery).await {
-            Ok(()) => {
+        match self.record(&delivery).await {
+            Ok(progress) => {
                 if let Some(observer) = self
                     .observer
                     .as_ref()
-                    .filter(|_| delivery.status.is_final())
+                    .filter(|_| progress.is_some_and(|p| p.is_complete()))
                 {
                     observer.settled(&delivery).await;
                 }
@@ -191,6 +213,26 @@ impl DeliveryWorker {
             }
             Err(other) => Err(other.into()),
         }
+    }
+
+    /// Writes an attempt's outcome, retrying a store that is briefly unavailable (throttled, a
+    /// conflicting transaction): the message went out, so losing its outcome would send it again.
+    async fn record(
+        &self,
+        delivery: &Delivery,
+    ) -> Result<Option<crate::domain::run::RunProgress>, StoreError> {
+        let mut pause = std::time::Duration::from_millis(50);
+        for _ in 0..4 {
+            match self.store.finish(delivery).await {
+                Err(StoreError::Unavailable(err)) => {
+                    tracing::warn!(error = %err, "the outcome could not be written; retrying");
+                    tokio::time::sleep(pause).await;
+                    pause *= 4;
+                }
+                other => return other,
+            }
+        }
+        self.store.finish(delivery).await
     }
 
     /// One provider's deliveries due now (up to `limit`), oldest first.
@@ -218,6 +260,37 @@ impl DeliveryWorker {
             }
         }
         Ok(ids.len())
+    }
+
+    /// The sweep of a process that must stop by `deadline` (a Lambda invocation): tries the
+    /// deliveries due now, at most `concurrency` at a time, and starts none that could not finish
+    /// (its attempt limit plus a margin) before the deadline; the rest wait for the next sweep.
+    /// Returns how many it tried.
+    pub async fn sweep(
+        &self,
+        limit: usize,
+        concurrency: usize,
+        deadline: tokio::time::Instant,
+    ) -> Result<usize, ServiceError> {
+        use futures::StreamExt;
+        let mut ids = Vec::new();
+        for provider in Provider::ALL {
+            ids.extend(self.due_for(provider, limit).await?);
+        }
+        let needed = (self.policy.attempt_limit + Duration::seconds(5))
+            .to_std()
+            .unwrap_or(std::time::Duration::from_secs(60));
+        let tried = futures::stream::iter(ids)
+            .take_while(|_| futures::future::ready(tokio::time::Instant::now() + needed < deadline))
+            .map(|due| async move {
+                if let Err(err) = self.try_execute(&due.id).await {
+                    tracing::error!(error = %err, delivery_id = %due.id, "delivery attempt could not be recorded");
+                }
+            })
+            .buffer_unordered(concurrency.max(1))
+            .count()
+            .await;
+        Ok(tried)
     }
 
     /// Executes a delivery and waits (up to `deadline`) until it is final: for callers that must show

@@ -9,9 +9,10 @@ use crate::domain::ids::{ContactId, TaskId};
 use crate::domain::run::{LogLevel, MessageRecord, PushRun, RunId, RunKind, RunOutcome};
 use crate::domain::task::{Channel, Template};
 use crate::domain::ticket::{TicketEvent, TicketRef};
-use crate::ports::{ContactStore, RunStore, RunWrite, SecretStore, StoreError};
+use crate::ports::{ContactStore, RunStore, SecretStore};
 use crate::services::render::{TicketView, render_ticket};
 use crate::services::runs::compose::{Audience, deliveries};
+use crate::services::runs::ledger::{Recorded, number, write_new};
 use crate::services::settings::{SettingsService, webhook_source_secret};
 use chrono::{DateTime, Utc};
 use hmac::{KeyInit, Mac};
@@ -146,27 +147,23 @@ impl TicketService {
             tracing::info!("duplicate ticket event");
             return Ok(Accepted::Duplicate);
         }
-        let (mut run, queued) = self.prepare(source, event).await?;
-        run.deliveries = queued.iter().map(|d| d.id).collect();
-        let write = RunWrite {
-            run: &run,
-            expected_version: None,
-            claim: Some(claim),
-            deliveries: &queued,
-            task: None,
-        };
-        match self.runs.write_run(write).await {
-            Ok(()) => {
-                tracing::info!(run_id = %run.id, deliveries = queued.len(), "ticket event recorded");
+        let (mut run, queued) = self.prepare(source, event, &claim).await?;
+        let count = queued.len();
+        let queued = number(&mut run, queued, Vec::new());
+        match write_new(self.runs.as_ref(), &run, Some(claim), &queued, None).await {
+            Ok(Recorded::New) => {
+                tracing::info!(run_id = %run.id, deliveries = count, "ticket event recorded");
                 Ok(Accepted::Recorded {
                     run: run.id,
-                    deliveries: queued.len(),
+                    deliveries: count,
                 })
             }
-            Err(StoreError::Conflict) => {
+            Ok(Recorded::Duplicate) => {
                 tracing::info!("duplicate ticket event");
                 Ok(Accepted::Duplicate)
             }
+            // Throttling, a conflicting transaction or a store outage: the sender must retry
+            // (503), never read it as recorded.
             Err(other) => Err(other.into()),
         }
     }
@@ -176,11 +173,13 @@ impl TicketService {
         &self,
         source: &str,
         event: &TicketEvent,
+        (claimed, at): &(TaskId, DateTime<Utc>),
     ) -> Result<(PushRun, Vec<Delivery>), ServiceError> {
         let now = self.clock.now();
         let ticket = &event.ticket;
         let mut run = PushRun {
-            id: RunId::at(now),
+            // From the claim: a retried event resumes its run instead of starting another.
+            id: RunId::for_claim(&ticket.project, claimed, *at, event.occurred_at),
             project: ticket.project.clone(),
             task: TaskId::for_ticket(source, ticket.id.as_str()),
             task_name: ticket.title.to_string(),
@@ -190,8 +189,8 @@ impl TicketService {
             finished_at: None,
             charts: Vec::new(),
             message: None,
-            deliveries: Vec::new(),
-            alarms: Vec::new(),
+            progress: Default::default(),
+            notices: 0,
             outcome: RunOutcome::Sending,
             log: Vec::new(),
             version: 1,
@@ -245,6 +244,7 @@ impl TicketService {
         let cause = DeliveryCause::Run {
             project: ticket.project.clone(),
             run: run.id.to_string(),
+            push: true,
         };
         let mut queued = Vec::new();
         let channels = self.enabled_channels().await?;

@@ -26,7 +26,7 @@ use crate::services::exception::{charts_for, decide};
 use crate::services::settings::SettingsService;
 use chrono::{DateTime, Utc};
 use compose::Audience;
-pub use ledger::RunLedger;
+pub use ledger::{Recorded, RunLedger};
 use notify::Notices;
 use report::{PageRead, Reporter};
 use std::sync::Arc;
@@ -40,6 +40,26 @@ pub enum Trigger {
     Duplicate,
     /// The task no longer exists (its schedule is being deleted).
     TaskGone,
+}
+
+/// How many push deliveries a record shows (a run to 10,000 addresses has as many).
+pub const RECORD_PUSHES_SHOWN: usize = 100;
+
+/// A prepared run: the record, its push deliveries and its alarms.
+struct Prepared {
+    run: PushRun,
+    pushes: Vec<Delivery>,
+    alarms: Vec<Delivery>,
+}
+
+impl Prepared {
+    fn nothing(run: PushRun) -> Self {
+        Self {
+            run,
+            pushes: Vec::new(),
+            alarms: Vec::new(),
+        }
+    }
 }
 
 /// The ports a push run needs.
@@ -135,6 +155,7 @@ impl PushService {
         self.ledger.clock.now()
     }
 
+    /// A new run. A scheduled run's id comes from its claim, so a retried firing resumes it.
     fn new_run(
         &self,
         task: &PushTask,
@@ -142,8 +163,14 @@ impl PushService {
         scheduled_for: Option<DateTime<Utc>>,
     ) -> PushRun {
         let now = self.now();
+        let id = match scheduled_for {
+            Some(at) if kind == RunKind::Scheduled => {
+                RunId::for_claim(&task.project, &task.id, at, at)
+            }
+            _ => RunId::at(now),
+        };
         let mut run = PushRun {
-            id: RunId::at(now),
+            id,
             project: task.project.clone(),
             task: task.id,
             task_name: task.spec.name.to_string(),
@@ -153,8 +180,8 @@ impl PushService {
             finished_at: None,
             charts: Vec::new(),
             message: None,
-            deliveries: Vec::new(),
-            alarms: Vec::new(),
+            progress: Default::default(),
+            notices: 0,
             outcome: RunOutcome::Sending,
             log: Vec::new(),
             version: 1,
@@ -189,13 +216,13 @@ impl PushService {
     }
 
     /// Checks the charts, applies exception control (scheduled runs only), renders and queues the
-    /// push to `audience`, and queues alarms. Returns the run and every delivery it causes.
+    /// push to `audience`, and queues alarms. Returns the run, its pushes and its alarms.
     async fn prepare(
         &self,
         task: &PushTask,
         mut run: PushRun,
         (audience, unreachable): &(Audience, Vec<String>),
-    ) -> (PushRun, Vec<Delivery>) {
+    ) -> Prepared {
         let spec = &task.spec;
         for contact in unreachable {
             run.log(
@@ -239,6 +266,7 @@ impl PushService {
         let cause = DeliveryCause::Run {
             project: run.project.clone(),
             run: run.id.to_string(),
+            push: true,
         };
         let at = run.scheduled_for.unwrap_or(now);
         let mut pushes = Vec::new();
@@ -323,7 +351,6 @@ impl PushService {
                 }
             }
         }
-        run.deliveries = pushes.iter().map(|d| d.id).collect();
         let alarm_snapshot = self
             .alarm_snapshot(task, &mut run, &read, &decision, at)
             .await;
@@ -350,9 +377,11 @@ impl PushService {
                 format!("queued {} alarm messages", alarms.len()),
             );
         }
-        run.alarms = alarms.iter().map(|d| d.id).collect();
-        pushes.extend(alarms);
-        (run, pushes)
+        Prepared {
+            run,
+            pushes,
+            alarms,
+        }
     }
 
     /// The snapshot an empty-data alarm to the robot shows: the push's own, or drawn for the alarm
@@ -416,11 +445,9 @@ impl PushService {
             return Ok(Trigger::Duplicate);
         }
         let mut run = self.new_run(&task, RunKind::Scheduled, Some(scheduled_for));
-        let deliveries = if task.state == TaskState::Enabled {
+        let prepared = if task.state == TaskState::Enabled {
             let audience = self.audience(&task, false).await?;
-            let (prepared, deliveries) = self.prepare(&task, run, &audience).await;
-            run = prepared;
-            deliveries
+            self.prepare(&task, run, &audience).await
         } else {
             let why = format!("the task is {}", task.state.as_str());
             self.finish(
@@ -430,10 +457,9 @@ impl PushService {
                 },
                 &why,
             );
-            Vec::new()
+            Prepared::nothing(run)
         };
-        self.commit(run, Some((task.id, scheduled_for)), deliveries)
-            .await
+        self.commit(prepared, Some((task.id, scheduled_for))).await
     }
 
     /// Records a scheduled time that was missed (the local server was down too long) as skipped.
@@ -455,26 +481,33 @@ impl PushService {
             },
             why,
         );
-        self.commit(run, Some((task.id, scheduled_for)), Vec::new())
+        self.commit(Prepared::nothing(run), Some((task.id, scheduled_for)))
             .await
     }
 
     async fn commit(
         &self,
-        mut run: PushRun,
+        prepared: Prepared,
         claim: Option<(TaskId, DateTime<Utc>)>,
-        deliveries: Vec<Delivery>,
     ) -> Result<Trigger, ServiceError> {
-        match self.ledger.write(&mut run, None, claim, deliveries).await {
-            Ok(()) => {
+        let Prepared {
+            mut run,
+            pushes,
+            alarms,
+        } = prepared;
+        match self
+            .ledger
+            .record_new(&mut run, claim, pushes, alarms)
+            .await?
+        {
+            Recorded::New => {
                 tracing::info!(run_id = %run.id, outcome = run.outcome.name(), "run recorded");
                 Ok(Trigger::Started(Box::new(run)))
             }
-            Err(ServiceError::Conflict(_)) if claim.is_some() => {
+            Recorded::Duplicate => {
                 tracing::info!("this scheduled time was already run");
                 Ok(Trigger::Duplicate)
             }
-            Err(other) => Err(other),
         }
     }
 
@@ -497,14 +530,14 @@ impl PushService {
         let task = self.load_task(project, id).await?;
         let audience = self.audience(&task, true).await?;
         let run = self.new_run(&task, RunKind::Test, None);
-        let (run, deliveries) = self.prepare(&task, run, &audience).await;
-        let Trigger::Started(run) = self.commit(run, None, deliveries).await? else {
+        let prepared = self.prepare(&task, run, &audience).await;
+        let Trigger::Started(run) = self.commit(prepared, None).await? else {
             return Err(ServiceError::Conflict(
                 "the test run could not be recorded".into(),
             ));
         };
-        let waits = run
-            .deliveries
+        let ids: Vec<_> = run.push_ids().collect();
+        let waits = ids
             .iter()
             .map(|d| self.worker.execute_and_wait(d, Duration::from_secs(30)));
         for result in futures::future::join_all(waits).await {
@@ -536,13 +569,18 @@ impl PushService {
             });
         }
         let run = self.new_run(&task, RunKind::Manual, None);
-        let (run, deliveries) = self.prepare(&task, run, &audience).await;
-        match self.commit(run, None, deliveries).await? {
+        let prepared = self.prepare(&task, run, &audience).await;
+        match self.commit(prepared, None).await? {
             Trigger::Started(run) => Ok(*run),
             _ => Err(ServiceError::Conflict(
                 "the manual run could not be recorded".into(),
             )),
         }
+    }
+
+    /// Settles runs left sending past their check time (see [`RunLedger::reconcile`]).
+    pub async fn reconcile(&self, limit: usize) -> Result<usize, ServiceError> {
+        self.ledger.reconcile(limit).await
     }
 
     pub async fn list_records(
@@ -561,7 +599,8 @@ impl PushService {
             .await?)
     }
 
-    /// A run with its deliveries (push and alarms).
+    /// A run with its deliveries: the first [`RECORD_PUSHES_SHOWN`] pushes, then its alarms and
+    /// notices (the progress counts them all).
     pub async fn record(
         &self,
         who: &Principal,
@@ -575,11 +614,14 @@ impl PushService {
             .get_run(project, id, self.now())
             .await?
             .ok_or(ServiceError::NotFound("record"))?;
-        let mut deliveries = Vec::new();
-        for delivery_id in run.deliveries.iter().chain(&run.alarms) {
-            if let Some(d) = self.ledger.deliveries.get_delivery(delivery_id).await? {
-                deliveries.push(d);
-            }
+        let ids: Vec<_> = run
+            .push_ids()
+            .take(RECORD_PUSHES_SHOWN)
+            .chain(run.notice_ids())
+            .collect();
+        let mut deliveries = Vec::with_capacity(ids.len());
+        for page in ids.chunks(100) {
+            deliveries.extend(self.ledger.deliveries.get_deliveries(page).await?);
         }
         Ok((run, deliveries))
     }

@@ -49,6 +49,7 @@ impl Notices {
         let cause = DeliveryCause::Run {
             project: run.project.clone(),
             run: run.id.to_string(),
+            push: false,
         };
         let mut out = Vec::new();
         if let Some(robot) = &task.spec.alarm_robot {
@@ -92,6 +93,7 @@ impl Notices {
             let cause = DeliveryCause::Run {
                 project: run.project.clone(),
                 run: run.id.to_string(),
+                push: false,
             };
             let body = RobotBody::Image {
                 image: image.clone(),
