@@ -2,6 +2,7 @@
 //! and a small HTTP client for the Router.
 pub mod contract;
 pub mod http;
+pub mod ledger;
 pub mod moto;
 pub mod providers;
 pub mod push;
@@ -10,10 +11,9 @@ use herald_api::AppState;
 use herald_core::clock::{Clock, ManualClock};
 use herald_core::domain::auth::KeyHash;
 use herald_core::ports::ScheduleGateway;
+use herald_core::services::Adapters;
 use herald_core::services::delivery::DeliveryWorker;
-use herald_core::services::{Adapters, EngineConfig, Services};
 use herald_embedded::{Db, FileSecretStore, LocalScheduler, SqliteStore};
-use herald_hub::ProviderHub;
 use herald_providers::ProvidersConfig;
 use std::sync::Arc;
 
@@ -117,21 +117,11 @@ pub fn app_with(
     adapters: Adapters,
     providers: ProvidersConfig,
 ) -> (herald_api::Router, DeliveryWorker) {
-    let services = services_with(adapters, providers);
+    let services = push::services_with(adapters, providers);
     (
         herald_api::router(AppState::from(&services)),
         services.worker,
     )
-}
-
-/// Every service over the adapters, sending through real provider clients to `providers`.
-pub fn services_with(adapters: Adapters, providers: ProvidersConfig) -> Services {
-    let settings = herald_api::settings_service(&adapters);
-    let hub = Arc::new(
-        ProviderHub::with_config(providers, settings, adapters.images.clone())
-            .expect("provider clients"),
-    );
-    Services::new(adapters, hub, EngineConfig::default())
 }
 
 /// Provider clients pointed at a closed port, for tests that never send.

@@ -9,7 +9,8 @@ use herald_core::domain::recipients::WecomUserId;
 use herald_core::ports::DeliveryStore;
 use herald_fakes::{FeishuConfig, WecomConfig};
 use herald_tests::providers::{FakeProviders, configure};
-use herald_tests::{adapters_over, moto, services_with};
+use herald_tests::push::services_with;
+use herald_tests::{adapters_over, moto};
 use serde_json::{Value, json};
 use std::sync::Arc;
 

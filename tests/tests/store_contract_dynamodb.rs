@@ -9,3 +9,5 @@ async fn store() -> Arc<DynamoStore> {
 }
 
 herald_tests::store_contract!(store().await);
+
+herald_tests::ledger_contract!(store().await);

@@ -94,3 +94,5 @@ async fn expired_records_claims_and_old_final_deliveries_are_purged() {
     );
     assert!(store.due(after, 10).await.expect("due").is_empty());
 }
+
+herald_tests::ledger_contract!(store().await);
