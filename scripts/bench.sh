@@ -19,7 +19,7 @@ if ! "$VENV/bin/python" -c "import apprise, sys; sys.exit(apprise.__version__ !=
 	"$VENV/bin/pip" install --quiet --no-input "apprise==$APPRISE_VERSION" </dev/null
 fi
 
-"$CARGO" build --release -p herald-bench
+"$CARGO" build --release -p herald-bench -p herald-local
 mkdir -p target/bench
 HERALD_BENCH_PYTHON="$VENV/bin/python" target/release/herald-bench
 # Push runs (issue 4): 50 charts of 200 ms each, concurrent vs one by one, and memory with 10 MB charts.

@@ -10,8 +10,12 @@
 //! 5. Ticket webhook (issue 5, `tickets`): signed events over loopback TCP into herald-local's
 //!    Router and delivery loop; accepted → delivered-at-fake latency and peak accepted events/s.
 //!
+//! 6. Run ledger (issue 9, `ledger`): the herald-local binary pushing e-mail to 1,000 / 4,000 /
+//!    10,000 addresses through an SMTP server on loopback, then the same push with 5 SIGKILLs.
+//!
 //! Apprise runs from `scripts/bench_apprise.py` against the same servers while they are up.
 mod apprise;
+mod ledger;
 mod report;
 mod scenarios;
 mod setup;
@@ -76,6 +80,13 @@ async fn run() -> i32 {
     eprintln!("[6/6] Ticket webhook over loopback (herald-local's Router, SQLite, delivery loop)");
     if knobs.runs("tickets") {
         report.tickets = Some(tickets::run().await);
+    }
+
+    eprintln!(
+        "[7/7] Run ledger: herald-local pushing e-mail to 1k/4k/10k addresses, then SIGKILLs"
+    );
+    if knobs.runs("ledger") {
+        report.ledger = Some(ledger::run().await);
     }
 
     report.finish();

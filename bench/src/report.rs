@@ -30,6 +30,8 @@ pub struct Report {
     pub apprise: Option<AppriseResult>,
     /// Issue 5: the ticket webhook, accepted → delivered-at-fake.
     pub tickets: Option<TicketsResult>,
+    /// Issue 9: e-mail pushes through herald-local, timed and killed.
+    pub ledger: Option<crate::ledger::LedgerResult>,
     pub goals: Vec<Goal>,
 }
 
@@ -121,6 +123,7 @@ impl Report {
             robot: None,
             apprise: None,
             tickets: None,
+            ledger: None,
             goals: Vec::new(),
         }
     }
@@ -253,7 +256,68 @@ impl Report {
                 });
             }
         }
+        self.ledger_goals(&mut goals);
         self.goals = goals;
+    }
+
+    fn ledger_goals(&self, goals: &mut Vec<Goal>) {
+        let Some(l) = &self.ledger else {
+            return;
+        };
+        if let Some(error) = &l.error {
+            goals.push(Goal {
+                name: "Run ledger: the scenario ran".into(),
+                met: false,
+                detail: error.clone(),
+            });
+        }
+        let slowest = l
+            .pushes
+            .iter()
+            .map(|p| p.mails_per_s)
+            .fold(f64::INFINITY, f64::min);
+        if !l.pushes.is_empty() {
+            goals.push(Goal {
+                name: "Run ledger: every e-mail push ≥ 2,000 mails/s from the answer to a final record".into(),
+                met: slowest >= 2000.0
+                    && l.pushes.iter().all(|p| p.received == p.recipients && p.twice == 0 && p.outcome == "delivered"),
+                detail: l
+                    .pushes
+                    .iter()
+                    .map(|p| format!("{}: {:.2} s = {:.0}/s, {} ({} received, {} twice)", p.recipients, p.seconds, p.mails_per_s, p.outcome, p.received, p.twice))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            });
+        }
+        let time_of = |n: usize| {
+            l.pushes
+                .iter()
+                .find(|p| p.recipients == n)
+                .map(|p| p.seconds)
+        };
+        if let (Some(a), Some(b)) = (time_of(1_000), time_of(4_000)) {
+            goals.push(Goal {
+                name: "Run ledger: 4× the recipients take ≤ 4.5× the time".into(),
+                met: b <= 4.5 * a,
+                detail: format!("1,000 in {a:.2} s, 4,000 in {b:.2} s: ×{:.2}", b / a),
+            });
+        }
+        if let Some(k) = &l.kills {
+            goals.push(Goal {
+                name: format!("Run ledger: {} SIGKILLs during a {}-mail push lose nothing", k.kills, k.recipients),
+                met: k.lost == 0 && k.twice <= k.in_flight_bound && k.record_consistent
+                    && k.resume_s.iter().all(|s| *s <= 2.0),
+                detail: format!(
+                    "lost {}, twice {} (≤ {} in flight at the kills), resumed after {} s, record {} ({})",
+                    k.lost,
+                    k.twice,
+                    k.in_flight_bound,
+                    k.resume_s.iter().map(|s| format!("{s:.2}")).collect::<Vec<_>>().join(" / "),
+                    k.outcome,
+                    if k.record_consistent { "consistent" } else { "INCONSISTENT" }
+                ),
+            });
+        }
     }
 
     /// Issue 5's section: the ticket webhook's latency and peak.

@@ -6,15 +6,17 @@ use herald_core::domain::report::{ChartRows, RowSelection};
 /// Bodies larger than this are counted on the blocking pool, off the async workers.
 const PARSE_INLINE_MAX: usize = 256 * 1024;
 
-/// Reads the body chunk by chunk, never holding more than `cap` bytes: a declared or actual
-/// length over the cap stops the read (and drops the connection) at once.
+/// Reads the body chunk by chunk, never holding more than `limit` bytes (what the caller reserved
+/// of its budget): a declared or actual length over it stops the read (and drops the connection)
+/// at once. `cap` is the configured body cap the error names.
 pub(crate) async fn read_capped(
     mut response: reqwest::Response,
+    limit: u64,
     cap: u64,
 ) -> Result<Vec<u8>, AccessError> {
-    let cap_usize = usize::try_from(cap).unwrap_or(usize::MAX);
+    let cap_usize = usize::try_from(limit).unwrap_or(usize::MAX);
     let declared = response.content_length();
-    if declared.is_some_and(|len| len > cap) {
+    if declared.is_some_and(|len| len > limit) {
         return Err(AccessError::TooLarge(cap));
     }
     let initial = declared

@@ -2,8 +2,9 @@
 //! and limits. [`HttpChartSource`] implements `herald_core::ports::ChartSource`.
 //!
 //! Memory: a chart's body is read up to `max_body_bytes` and no further, and its rows are read in
-//! one pass over those bytes without building a JSON tree, keeping only what the chart shows, so
-//! peak body memory is at most `max_concurrency × max_body_bytes`.
+//! one pass over those bytes without building a JSON tree, keeping only what the chart shows; a
+//! process-wide byte budget (`max_bytes_in_flight`) bounds the bodies held at once, whatever the
+//! page or the number of pages read together.
 mod access;
 mod address;
 mod body;

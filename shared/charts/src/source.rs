@@ -31,6 +31,38 @@ pub struct HttpChartSource {
     client: reqwest::Client,
     limits: ChartLimits,
     policy: Arc<SsrfPolicy>,
+    /// The body-byte budget, in KiB permits (see `ChartLimits::max_bytes_in_flight`).
+    budget: Arc<tokio::sync::Semaphore>,
+    /// Bytes reserved now, and the most ever reserved at once (for `bytes_in_flight_peak`).
+    reserved: Arc<std::sync::atomic::AtomicU64>,
+    reserved_peak: Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// Counts a reservation while a body is read.
+struct Reserved<'a>(&'a HttpChartSource, u64);
+
+impl<'a> Reserved<'a> {
+    fn new(source: &'a HttpChartSource, bytes: u64) -> Self {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = source.reserved.fetch_add(bytes, SeqCst) + bytes;
+        source.reserved_peak.fetch_max(now, SeqCst);
+        Self(source, bytes)
+    }
+}
+
+impl Drop for Reserved<'_> {
+    fn drop(&mut self) {
+        self.0
+            .reserved
+            .fetch_sub(self.1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Budget permits are KiB, so a u32 count covers terabytes.
+const PERMIT_BYTES: u64 = 1024;
+
+fn permits(bytes: u64) -> u32 {
+    u32::try_from(bytes.div_ceil(PERMIT_BYTES)).unwrap_or(u32::MAX)
 }
 
 impl HttpChartSource {
@@ -54,11 +86,21 @@ impl HttpChartSource {
             .user_agent(concat!("herald-charts/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(ChartSourceError::Client)?;
+        // A budget smaller than one body could never let that body in.
+        let budget = permits(limits.max_bytes_in_flight.max(limits.max_body_bytes));
         Ok(Self {
             client,
             limits,
             policy,
+            budget: Arc::new(tokio::sync::Semaphore::new(budget as usize)),
+            reserved: Arc::default(),
+            reserved_peak: Arc::default(),
         })
+    }
+
+    /// The most body bytes this reader has held (reserved) at once since it was made.
+    pub fn bytes_in_flight_peak(&self) -> u64 {
+        self.reserved_peak.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn limits(&self) -> &ChartLimits {
@@ -132,7 +174,19 @@ impl HttpChartSource {
         if !status.is_success() {
             return Err(AccessError::Status(status.as_u16()));
         }
-        let body = read_capped(response, self.limits.max_body_bytes).await?;
+        let cap = self.limits.max_body_bytes;
+        if response.content_length().is_some_and(|len| len > cap) {
+            return Err(AccessError::TooLarge(cap));
+        }
+        // Reserved up front, so readers never hold part of the budget while waiting for more.
+        let reserve = response.content_length().unwrap_or(cap).min(cap);
+        let _held = self
+            .budget
+            .acquire_many(permits(reserve).max(1))
+            .await
+            .map_err(|_| AccessError::Request("the chart reader is shutting down".into()))?;
+        let _counted = Reserved::new(self, reserve);
+        let body = read_capped(response, reserve.max(1).min(cap), cap).await?;
         rows_at(body, chart.rows.as_str(), &chart.selection()).await
     }
 }

@@ -254,3 +254,54 @@ async fn connection_refused_is_an_access_error() {
         reason(&checks[0])
     );
 }
+
+/// Bodies held at once never exceed the byte budget: 8 charts of 300 KB under a 700 KB budget
+/// (though 64 may be in flight) are held at most two at a time, and all are read.
+#[tokio::test]
+async fn bodies_in_flight_stay_within_the_byte_budget() {
+    const SIZE: usize = 300_001;
+    let router = Router::new().route(
+        "/big",
+        get(|| async {
+            // `[0,0,…,0]` of SIZE bytes, in 10 chunks 10 ms apart.
+            let mut doc = vec![b'0'; SIZE];
+            doc[0] = b'[';
+            doc[SIZE - 1] = b']';
+            for i in (2..SIZE - 2).step_by(2) {
+                doc[i] = b',';
+            }
+            let chunks: Vec<Bytes> = doc.chunks(SIZE / 10).map(Bytes::copy_from_slice).collect();
+            let stream = futures::stream::iter(chunks).then(|c| async move {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                Ok::<_, std::io::Error>(c)
+            });
+            (
+                [("content-length", SIZE.to_string())],
+                Body::from_stream(stream),
+            )
+                .into_response()
+        }),
+    );
+    let base = format!("http://{}", serve(router).await);
+    let source = local_source(ChartLimits {
+        max_body_bytes: 400_000,
+        max_bytes_in_flight: 700_000,
+        ..ChartLimits::default()
+    });
+    let charts: Vec<_> = (0..8)
+        .map(|i| chart(&format!("big {i}"), &format!("{base}/big"), ""))
+        .collect();
+    let readings = source.check_charts(&charts).await;
+    assert!(
+        readings
+            .iter()
+            .all(|r| matches!(r.check.state, ChartState::Ok { rows } if rows == SIZE / 2)),
+        "{:?}",
+        readings.iter().map(|r| &r.check.state).collect::<Vec<_>>()
+    );
+    let peak = source.bytes_in_flight_peak();
+    assert!(
+        (SIZE as u64..=700_000).contains(&peak),
+        "{peak} bytes held at once under a budget of 700,000"
+    );
+}

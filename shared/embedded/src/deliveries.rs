@@ -122,22 +122,28 @@ impl DeliveryStore for SqliteStore {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<Option<Delivery>, StoreError> {
-        let id = id.to_string();
+        let (id, now, lease) = (id.to_string(), due_key(now), due_key(lease_until));
         self.db
             .call(move |conn| {
-                let tx = crate::db::write_transaction(conn).map_err(sql)?;
-                let Some(mut d) = read(&tx, &id)? else {
+                // One conditional update: the claimed columns change, the document stays as it is
+                // (reads take status, attempts and next_due from the columns).
+                let claimed: Option<(u32, String)> = conn
+                    .query_row(
+                        "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, next_due = ?3
+                         WHERE id = ?1 AND status IN ('queued', 'sending') AND next_due <= ?2
+                         RETURNING attempts, doc",
+                        params![id, now, lease],
+                        |row| Ok((row.get(0)?, row.get(1)?)),
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                let Some((attempts, doc)) = claimed else {
                     return Ok(None);
                 };
-                let due = !d.status.is_final() && d.next_due.is_some_and(|at| at <= now);
-                if !due {
-                    return Ok(None);
-                }
+                let mut d: Delivery = from_doc(&doc)?;
                 d.status = DeliveryStatus::Sending;
-                d.attempts += 1;
-                d.next_due = Some(lease_until);
-                write(&tx, &d)?;
-                tx.commit().map_err(sql)?;
+                d.attempts = attempts;
+                d.next_due = parse_due(Some(lease))?;
                 Ok(Some(d))
             })
             .await

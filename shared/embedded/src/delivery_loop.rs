@@ -33,12 +33,20 @@ pub fn spawn(
         let in_flight = Arc::new(Mutex::new(HashSet::new()));
         // A finished send frees a slot: look for more work at once instead of at the next poll.
         let freed = Arc::new(Notify::new());
+        // Providers whose last look found fewer than it asked for: nothing more is due there
+        // until the next poll, so a freed slot elsewhere does not ask them again.
+        let mut idle: HashSet<Provider> = HashSet::new();
+        let mut last_poll = tokio::time::Instant::now();
         loop {
+            if last_poll.elapsed() >= POLL {
+                idle.clear();
+                last_poll = tokio::time::Instant::now();
+            }
             for (provider, budget) in &budgets {
                 // Ask each provider for only as many as it has room for: a provider with a backlog
                 // (or a slow one) fills its own budget and nobody else's.
                 let room = budget.available_permits();
-                if room == 0 {
+                if room == 0 || idle.contains(provider) {
                     continue;
                 }
                 let due = match worker.due_for(*provider, room).await {
@@ -48,6 +56,9 @@ pub fn spawn(
                         continue;
                     }
                 };
+                if due.len() < room {
+                    idle.insert(*provider);
+                }
                 for item in due {
                     let Ok(permit) = budget.clone().try_acquire_owned() else {
                         break;

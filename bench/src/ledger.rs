@@ -1,0 +1,413 @@
+//! The run ledger at scale (issue 9): the herald-local release binary, started as a user starts
+//! it, pushes an e-mail task by hand to 1,000 / 4,000 / 10,000 addresses (`HERALD_BENCH_LEDGER_SIZES`)
+//! through a real SMTP server on loopback (herald-fakes' SMTP sink, AUTH on); measured from the
+//! push's answer to a final record, and checked at the sink: every address once.
+//! Then (`HERALD_BENCH_KILLS`, 5) the same push to `HERALD_BENCH_KILL_MAILS` (10,000) addresses
+//! with herald-local SIGKILLed that many times mid-push and started again on the same data
+//! directory: lost, sent twice, and how long after each restart mails flow again.
+use crate::env_usize;
+use crate::setup::{SMTP_PASSWORD, SMTP_USER};
+use herald_fakes::{FakeSmtp, SmtpSinkConfig, serve_smtp};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const ADMIN_TOKEN: &str = "herald-bench-ledger-admin-token";
+const PROJECT: &str = "bench";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PushTiming {
+    pub recipients: usize,
+    /// The push request's answer → the record's final outcome.
+    pub seconds: f64,
+    pub mails_per_s: f64,
+    pub outcome: String,
+    /// Addresses that got the mail at the sink, and those that got it more than once.
+    pub received: usize,
+    pub twice: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KillResult {
+    pub recipients: usize,
+    pub kills: usize,
+    pub lost: usize,
+    pub twice: usize,
+    /// Mails in flight at a kill can be sent again: the bound for `twice`.
+    pub in_flight_bound: usize,
+    /// Restart → the next mail at the sink, per restart (seconds).
+    pub resume_s: Vec<f64>,
+    pub outcome: String,
+    pub record_consistent: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LedgerResult {
+    pub pushes: Vec<PushTiming>,
+    pub kills: Option<KillResult>,
+    pub error: Option<String>,
+}
+
+fn sizes() -> Vec<usize> {
+    std::env::var("HERALD_BENCH_LEDGER_SIZES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
+        .filter(|v: &Vec<usize>| !v.is_empty())
+        .unwrap_or_else(|| vec![1_000, 4_000, 10_000])
+}
+
+/// A chart server: one chart of three rows.
+async fn chart_server() -> std::io::Result<(String, tokio::task::JoinHandle<()>)> {
+    let app = axum::Router::new().route(
+        "/chart",
+        axum::routing::get(|| async {
+            axum::Json(json!({"data": {"rows": [
+                {"region": "East", "gmv": 1200}, {"region": "West", "gmv": 800}, {"region": "North", "gmv": 430}
+            ]}}))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let handle = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((base, handle))
+}
+
+/// herald-local as a child process on a data directory.
+struct Local {
+    child: tokio::process::Child,
+    base: String,
+}
+
+fn binary() -> PathBuf {
+    std::env::var("HERALD_BENCH_LOCAL_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from("target/release/herald-local"))
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+impl Local {
+    async fn start(data: &Path, port: u16) -> Result<Self, String> {
+        let child = tokio::process::Command::new(binary())
+            .env("HERALD_ADDR", format!("127.0.0.1:{port}"))
+            .env("HERALD_DATA_DIR", data)
+            .env("HERALD_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("HERALD_SANDBOX", "0")
+            .env("HERALD_CHART_ALLOW_HOSTS", "127.0.0.1")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("could not start {}: {e}", binary().display()))?;
+        let local = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            if client
+                .get(format!("{}/healthz", local.base))
+                .send()
+                .await
+                .is_ok()
+            {
+                return Ok(local);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err("herald-local did not start listening".into())
+    }
+
+    async fn kill(mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+}
+
+struct Api {
+    client: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, String> {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(ADMIN_TOKEN);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let answer = request.send().await.map_err(|e| e.to_string())?;
+        let status = answer.status();
+        let body: Value = answer.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            return Err(format!("{path}: {status} {body}"));
+        }
+        Ok(body)
+    }
+
+    async fn configure(&self, smtp: SocketAddr) -> Result<(), String> {
+        let body = json!({
+            "enabled": true, "host": smtp.ip().to_string(), "port": smtp.port(), "security": "none",
+            "username": SMTP_USER, "password": SMTP_PASSWORD, "from": SMTP_USER
+        });
+        self.call(
+            reqwest::Method::PUT,
+            "/v1/settings/channels/smtp",
+            Some(&body),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn task(&self, name: &str, n: usize, chart: &str) -> Result<String, String> {
+        // Short addresses: 10,000 of them stay within the API's 256 KiB body limit.
+        let emails: Vec<String> = (0..n).map(|i| format!("r{i}@{name}.b")).collect();
+        let body = json!({
+            "name": name,
+            "page": {"title": "Sales overview", "share_url": "https://bi.example.com/share/abc",
+                     "charts": [{"name": "GMV by region", "data_url": chart, "rows": "/data/rows"}]},
+            "channel": "email", "template": "card",
+            "recipients": {"emails": emails},
+            "owner": {"email": "owner@bench.bench"},
+            "schedule": {"every": "day", "at": "03:00", "timezone": "Asia/Shanghai", "start": "2030-01-01"},
+            // The bench measures the ledger; the page snapshot (its own bench) would make every
+            // mail 300 KB larger.
+            "content": {"snapshot": false},
+            "failure_limit": 3
+        });
+        let task = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/v1/projects/{PROJECT}/tasks"),
+                Some(&body),
+            )
+            .await?;
+        task["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("no task id in {task}"))
+    }
+
+    async fn push(&self, task: &str) -> Result<String, String> {
+        let run = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/v1/projects/{PROJECT}/tasks/{task}/push"),
+                Some(&json!({"confirm": true})),
+            )
+            .await?;
+        run["id"]
+            .as_str()
+            .or_else(|| run["summary"]["id"].as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| format!("no run id in {run}"))
+    }
+
+    async fn record(&self, run: &str) -> Result<Value, String> {
+        self.call(
+            reqwest::Method::GET,
+            &format!("/v1/projects/{PROJECT}/records/{run}"),
+            None,
+        )
+        .await
+    }
+
+    async fn wait_final(&self, run: &str, timeout: Duration) -> Result<Value, String> {
+        let start = Instant::now();
+        loop {
+            if let Ok(record) = self.record(run).await {
+                let outcome = outcome_of(&record);
+                if outcome != "sending" && !outcome.is_empty() {
+                    return Ok(record);
+                }
+            }
+            if start.elapsed() > timeout {
+                return Err(format!("run {run} was not final after {timeout:?}"));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+fn outcome_of(record: &Value) -> String {
+    record["outcome"]
+        .as_str()
+        .or_else(|| record["summary"]["outcome"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Mails per address of one task (its addresses' domain), at the sink.
+fn received(sink: &FakeSmtp, name: &str) -> HashMap<String, usize> {
+    let suffix = format!("@{name}.b");
+    let mut counts = HashMap::new();
+    for m in sink.messages() {
+        for to in &m.to {
+            if to.ends_with(&suffix) {
+                *counts.entry(to.clone()).or_insert(0) += 1;
+            }
+        }
+    }
+    counts
+}
+
+fn data_dir(what: &str) -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "herald-bench-ledger-{what}-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+    ))
+}
+
+async fn timed_pushes(
+    sink: &FakeSmtp,
+    smtp: SocketAddr,
+    chart: &str,
+) -> Result<Vec<PushTiming>, String> {
+    let dir = data_dir("pushes");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let port = free_port().map_err(|e| e.to_string())?;
+    let local = Local::start(&dir, port).await?;
+    let api = Api {
+        client: reqwest::Client::new(),
+        base: local.base.clone(),
+    };
+    api.configure(smtp).await?;
+    let mut out = Vec::new();
+    for (i, n) in sizes().into_iter().enumerate() {
+        let name = format!("p{i}");
+        let task = api.task(&name, n, chart).await?;
+        let run = api.push(&task).await?;
+        let start = Instant::now();
+        let record = api.wait_final(&run, Duration::from_secs(600)).await?;
+        let seconds = start.elapsed().as_secs_f64();
+        let counts = received(sink, &name);
+        eprintln!(
+            "  {n} mails: {seconds:.2} s ({:.0}/s), {}",
+            n as f64 / seconds,
+            outcome_of(&record)
+        );
+        out.push(PushTiming {
+            recipients: n,
+            seconds,
+            mails_per_s: n as f64 / seconds,
+            outcome: outcome_of(&record),
+            received: counts.len(),
+            twice: counts.values().filter(|c| **c > 1).count(),
+        });
+    }
+    local.kill().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(out)
+}
+
+async fn killed_push(sink: &FakeSmtp, smtp: SocketAddr, chart: &str) -> Result<KillResult, String> {
+    let (n, kills) = (
+        env_usize("HERALD_BENCH_KILL_MAILS", 10_000),
+        env_usize("HERALD_BENCH_KILLS", 5),
+    );
+    let dir = data_dir("kills");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let port = free_port().map_err(|e| e.to_string())?;
+    let mut local = Local::start(&dir, port).await?;
+    let api = Api {
+        client: reqwest::Client::new(),
+        base: local.base.clone(),
+    };
+    api.configure(smtp).await?;
+    let name = "k".to_owned();
+    let task = api.task(&name, n, chart).await?;
+    let run = api.push(&task).await?;
+    let mut resume_s = Vec::new();
+    for k in 0..kills {
+        // Kill after another tenth of the mails has gone out.
+        let target = (n / (kills + 2)) * (k + 1);
+        let waited = Instant::now();
+        while received(sink, &name).len() < target && waited.elapsed() < Duration::from_secs(120) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        local.kill().await;
+        let before: usize = received(sink, &name).values().sum();
+        let restarted = Instant::now();
+        local = Local::start(&dir, port).await?;
+        loop {
+            let now: usize = received(sink, &name).values().sum();
+            if now > before || restarted.elapsed() > Duration::from_secs(60) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        resume_s.push(restarted.elapsed().as_secs_f64());
+    }
+    let record = api.wait_final(&run, Duration::from_secs(600)).await?;
+    let counts = received(sink, &name);
+    let delivered = record["summary"]["delivered"]
+        .as_u64()
+        .or_else(|| record["delivered"].as_u64())
+        .unwrap_or(0) as usize;
+    let result = KillResult {
+        recipients: n,
+        kills,
+        lost: n.saturating_sub(counts.len()),
+        twice: counts.values().filter(|c| **c > 1).count(),
+        // The local loop keeps at most 16 SMTP sends in flight.
+        in_flight_bound: 16 * kills,
+        resume_s,
+        outcome: outcome_of(&record),
+        record_consistent: delivered == counts.len() && outcome_of(&record) == "delivered",
+    };
+    local.kill().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(result)
+}
+
+pub async fn run() -> LedgerResult {
+    let sink = FakeSmtp::new(SmtpSinkConfig {
+        username: SMTP_USER.into(),
+        password: SMTP_PASSWORD.into(),
+    });
+    let mut result = LedgerResult {
+        pushes: Vec::new(),
+        kills: None,
+        error: None,
+    };
+    let servers = match (serve_smtp(sink.clone()).await, chart_server().await) {
+        (Ok(smtp), Ok(chart)) => (smtp, chart),
+        (Err(e), _) | (_, Err(e)) => {
+            result.error = Some(format!("could not start the servers: {e}"));
+            return result;
+        }
+    };
+    let ((smtp, smtp_task), (chart_base, chart_task)) = servers;
+    let chart = format!("{chart_base}/chart");
+    match timed_pushes(&sink, smtp, &chart).await {
+        Ok(pushes) => result.pushes = pushes,
+        Err(e) => result.error = Some(e),
+    }
+    if result.error.is_none() && env_usize("HERALD_BENCH_KILLS", 5) > 0 {
+        match killed_push(&sink, smtp, &chart).await {
+            Ok(kills) => result.kills = Some(kills),
+            Err(e) => result.error = Some(e),
+        }
+    }
+    smtp_task.abort();
+    chart_task.abort();
+    result
+}
