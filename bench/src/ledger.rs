@@ -367,8 +367,8 @@ async fn killed_push(sink: &FakeSmtp, smtp: SocketAddr, chart: &str) -> Result<K
         kills,
         lost: n.saturating_sub(counts.len()),
         twice: counts.values().filter(|c| **c > 1).count(),
-        // The local loop keeps at most 16 SMTP sends in flight.
-        in_flight_bound: 16 * kills,
+        // The local loop keeps at most 32 SMTP sends in flight.
+        in_flight_bound: 32 * kills,
         resume_s,
         outcome: outcome_of(&record),
         record_consistent: delivered == counts.len() && outcome_of(&record) == "delivered",

@@ -154,40 +154,28 @@ impl DeliveryStore for DynamoStore {
     }
 
     async fn finish(&self, delivery: &Delivery) -> Result<Option<RunProgress>, StoreError> {
-        let condition = "#status = :sending AND attempts = :attempts";
-        let Some((project, run, tally)) = delivery.tally() else {
-            let result = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item(delivery)?))
-                .condition_expression(condition)
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()))
-                .expression_attribute_values(":attempts", n(u64::from(delivery.attempts)))
-                .send()
-                .await;
-            return match result {
-                Ok(_) => Ok(None),
-                Err(err) if is_condition_failed(&err) => Err(StoreError::Conflict),
-                Err(err) => Err(unavailable(err)),
-            };
-        };
-        // The final write and the count in the run's progress go together: the condition makes
-        // it happen once per delivery, so the count is exact however often a worker retries.
+        // Only the claim that is still held may write the outcome.
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item(delivery)?))
-            .condition_expression(condition)
+            .condition_expression("#status = :sending AND attempts = :attempts")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()))
             .expression_attribute_values(":attempts", n(u64::from(delivery.attempts)))
             .build()
             .map_err(unavailable)?;
-        let count = count_item(&self.table, &project, &run, &delivery.id, tally)?;
-        self.transact(vec![TransactWriteItem::builder().put(put).build(), count])
-            .await?;
-        self.progress(&project, &run).await
+        let mut writes = vec![TransactWriteItem::builder().put(put).build()];
+        // A final push delivery counts itself in its run's progress in the same transaction: the
+        // condition makes that happen once per delivery, however often a worker retries.
+        let tally = delivery.tally();
+        if let Some((project, run, tally)) = &tally {
+            writes.push(count_item(&self.table, project, run, &delivery.id, *tally)?);
+        }
+        self.transact(writes).await?;
+        match tally {
+            Some((project, run, _)) => self.progress(&project, &run).await,
+            None => Ok(None),
+        }
     }
 
     async fn get_deliveries(&self, ids: &[DeliveryId]) -> Result<Vec<Delivery>, StoreError> {

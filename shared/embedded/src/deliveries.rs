@@ -25,18 +25,16 @@ fn parse_due(text: Option<String>) -> Result<Option<DateTime<Utc>>, StoreError> 
 /// Reads one delivery; the columns that claims change override the document.
 pub(crate) fn read(tx: &Transaction<'_>, id: &str) -> Result<Option<Delivery>, StoreError> {
     let row = tx
-        .query_row(
-            "SELECT status, attempts, next_due, doc FROM deliveries WHERE id = ?1",
-            params![id],
-            |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, u32>(1)?,
-                    row.get::<_, Option<String>>(2)?,
-                    row.get::<_, String>(3)?,
-                ))
-            },
-        )
+        .prepare_cached("SELECT status, attempts, next_due, doc FROM deliveries WHERE id = ?1")
+        .map_err(sql)?
+        .query_row(params![id], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, u32>(1)?,
+                row.get::<_, Option<String>>(2)?,
+                row.get::<_, String>(3)?,
+            ))
+        })
         .optional()
         .map_err(sql)?;
     let Some((status, attempts, next_due, doc)) = row else {
@@ -50,43 +48,37 @@ pub(crate) fn read(tx: &Transaction<'_>, id: &str) -> Result<Option<Delivery>, S
     Ok(Some(delivery))
 }
 
-pub(crate) fn write(tx: &Transaction<'_>, d: &Delivery) -> Result<(), StoreError> {
-    tx.execute(
+/// Inserts a delivery's row; `on_conflict` decides what an existing row with its id gets.
+fn put(tx: &Transaction<'_>, d: &Delivery, on_conflict: &str) -> Result<usize, StoreError> {
+    tx.prepare_cached(&format!(
         "INSERT INTO deliveries (id, status, attempts, next_due, doc, created_at, provider)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT (id) DO UPDATE SET status = ?2, attempts = ?3, next_due = ?4, doc = ?5",
-        params![
-            d.id.to_string(),
-            d.status.as_str(),
-            d.attempts,
-            d.next_due.map(due_key),
-            to_doc(d)?,
-            due_key(d.created_at),
-            d.message.provider().as_str()
-        ],
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) {on_conflict}"
+    ))
+    .map_err(sql)?
+    .execute(params![
+        d.id.to_string(),
+        d.status.as_str(),
+        d.attempts,
+        d.next_due.map(due_key),
+        to_doc(d)?,
+        due_key(d.created_at),
+        d.message.provider().as_str()
+    ])
+    .map_err(sql)
+}
+
+pub(crate) fn write(tx: &Transaction<'_>, d: &Delivery) -> Result<(), StoreError> {
+    put(
+        tx,
+        d,
+        "DO UPDATE SET status = ?2, attempts = ?3, next_due = ?4, doc = ?5",
     )
-    .map_err(sql)?;
-    Ok(())
+    .map(|_| ())
 }
 
 /// Writes a delivery that does not exist yet; false if one with its id does.
 pub(crate) fn insert(tx: &Transaction<'_>, d: &Delivery) -> Result<bool, StoreError> {
-    let inserted = tx
-        .execute(
-            "INSERT INTO deliveries (id, status, attempts, next_due, doc, created_at, provider)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING",
-            params![
-                d.id.to_string(),
-                d.status.as_str(),
-                d.attempts,
-                d.next_due.map(due_key),
-                to_doc(d)?,
-                due_key(d.created_at),
-                d.message.provider().as_str()
-            ],
-        )
-        .map_err(sql)?;
-    Ok(inserted == 1)
+    Ok(put(tx, d, "DO NOTHING")? == 1)
 }
 
 #[async_trait]
@@ -128,11 +120,11 @@ impl DeliveryStore for SqliteStore {
                 // One conditional update: the claimed columns change, the document stays as it is
                 // (reads take status, attempts and next_due from the columns).
                 let claimed: Option<(u32, String)> = conn
-                    .query_row(
-                        "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, next_due = ?3
+                    .prepare_cached("UPDATE deliveries SET status = 'sending', attempts = attempts + 1, next_due = ?3
                          WHERE id = ?1 AND status IN ('queued', 'sending') AND next_due <= ?2
-                         RETURNING attempts, doc",
-                        params![id, now, lease],
+                         RETURNING attempts, doc")
+        .map_err(sql)?
+        .query_row(params![id, now, lease],
                         |row| Ok((row.get(0)?, row.get(1)?)),
                     )
                     .optional()
@@ -155,11 +147,11 @@ impl DeliveryStore for SqliteStore {
             .call(move |conn| {
                 let tx = crate::db::write_transaction(conn).map_err(sql)?;
                 let claimed: Option<(String, u32)> = tx
-                    .query_row(
-                        "SELECT status, attempts FROM deliveries WHERE id = ?1",
-                        params![d.id.to_string()],
-                        |row| Ok((row.get(0)?, row.get(1)?)),
-                    )
+                    .prepare_cached("SELECT status, attempts FROM deliveries WHERE id = ?1")
+                    .map_err(sql)?
+                    .query_row(params![d.id.to_string()], |row| {
+                        Ok((row.get(0)?, row.get(1)?))
+                    })
                     .optional()
                     .map_err(sql)?;
                 let (status, attempts) = claimed.ok_or(StoreError::NotFound)?;

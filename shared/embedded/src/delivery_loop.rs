@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, Semaphore, watch};
 
 /// Deliveries in flight per provider.
-const PER_PROVIDER: usize = 16;
+const PER_PROVIDER: usize = 32;
 // New deliveries are found by polling (a finished send wakes the loop at once); 50 ms keeps the
 // added latency small at the cost of a few dozen cheap indexed queries a second.
 const POLL: Duration = Duration::from_millis(50);

@@ -34,11 +34,9 @@ fn claim(
 fn put_run(tx: &Transaction<'_>, run: &PushRun, expected: Option<u64>) -> Result<(), StoreError> {
     let (project, id) = (run.project.to_string(), run.id.to_string());
     let stored: Option<i64> = tx
-        .query_row(
-            "SELECT version FROM runs WHERE project = ?1 AND id = ?2",
-            params![project, id],
-            |row| row.get(0),
-        )
+        .prepare_cached("SELECT version FROM runs WHERE project = ?1 AND id = ?2")
+        .map_err(sql)?
+        .query_row(params![project, id], |row| row.get(0))
         .optional()
         .map_err(sql)?;
     match (stored, expected) {
@@ -102,10 +100,10 @@ pub(crate) fn count_final(
     let Some((project, run, tally)) = d.tally() else {
         return Ok(None);
     };
-    tx.query_row(
-        "UPDATE run_progress SET finished = finished + 1, delivered = delivered + ?3, refused = refused + ?4
-         WHERE project = ?1 AND run_id = ?2 RETURNING pushes, finished, delivered, refused",
-        params![project.to_string(), run.to_string(), tally.delivered, tally.refused],
+    tx.prepare_cached("UPDATE run_progress SET finished = finished + 1, delivered = delivered + ?3, refused = refused + ?4
+         WHERE project = ?1 AND run_id = ?2 RETURNING pushes, finished, delivered, refused")
+        .map_err(sql)?
+        .query_row(params![project.to_string(), run.to_string(), tally.delivered, tally.refused],
         progress_of,
     )
     .optional()
@@ -205,9 +203,9 @@ impl RunStore for SqliteStore {
                 match claim(&tx, &run, &task, at) {
                     Err(StoreError::Conflict) => {
                         let holder: String = tx
-                            .query_row(
-                                "SELECT run_id FROM run_claims WHERE project = ?1 AND task_id = ?2 AND scheduled_for = ?3",
-                                params![run.project.to_string(), task, due_key(at)],
+                            .prepare_cached("SELECT run_id FROM run_claims WHERE project = ?1 AND task_id = ?2 AND scheduled_for = ?3")
+        .map_err(sql)?
+        .query_row(params![run.project.to_string(), task, due_key(at)],
                                 |row| row.get(0),
                             )
                             .map_err(sql)?;
@@ -281,9 +279,9 @@ impl RunStore for SqliteStore {
         let (project, task, at) = (project.to_string(), task.to_string(), due_key(at));
         self.db
             .call(move |conn| {
-                conn.query_row(
-                    "SELECT 1 FROM run_claims WHERE project = ?1 AND task_id = ?2 AND scheduled_for = ?3",
-                    params![project, task, at],
+                conn.prepare_cached("SELECT 1 FROM run_claims WHERE project = ?1 AND task_id = ?2 AND scheduled_for = ?3")
+        .map_err(sql)?
+        .query_row(params![project, task, at],
                     |_| Ok(()),
                 )
                 .optional()

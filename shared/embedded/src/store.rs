@@ -82,7 +82,9 @@ impl SqliteStore {
         let doc: Option<String> = self
             .db
             .call(move |conn| {
-                conn.query_row(query, rusqlite::params_from_iter(args), |row| row.get(0))
+                conn.prepare_cached(query)
+                    .map_err(sql)?
+                    .query_row(rusqlite::params_from_iter(args), |row| row.get(0))
                     .optional()
                     .map_err(sql)
             })
