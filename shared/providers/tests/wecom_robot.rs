@@ -26,7 +26,16 @@ async fn twenty_five_messages_send_twenty_now_and_five_in_the_next_minute() {
     // One manual clock for the client and the fake: waiting moves it, so the test takes no time.
     let clock = manual_clock();
     let fake = FakeWecom::with_clock(WecomConfig::default().with_robot_key(KEY), clock.clone());
-    let w = wecom_with(fake, Time::manual(clock.clone()), |c| c).await;
+    // The delivery engine lets an attempt wait 20 s (longer waits re-queue the delivery); a client
+    // allowed to wait the whole minute sends the rest at the window's end.
+    let w = wecom_with(fake, Time::manual(clock.clone()), |mut c| {
+        c.robot_quota = WindowQuota {
+            max_wait: Duration::from_secs(120),
+            ..WindowQuota::WECOM_ROBOT
+        };
+        c
+    })
+    .await;
     let start = w.fake.now();
     let real_start = std::time::Instant::now();
     for i in 0..25 {
