@@ -432,6 +432,62 @@ pub async fn due_lists_only_due_deliveries_oldest_first<S: DeliveryStore>(store:
     );
 }
 
+pub async fn a_batch_claim_takes_the_oldest_due_once<S: DeliveryStore>(store: Arc<S>) {
+    use herald_core::domain::message::Provider;
+    let now = at("2026-11-25T01:00:00Z");
+    let mut items = Vec::new();
+    for minutes in [3, 1, 2, 10] {
+        let mut d = delivery(now);
+        d.next_due = Some(now + chrono::Duration::minutes(minutes));
+        items.push(d);
+    }
+    store.enqueue(&items).await.expect("enqueue");
+    let (later, lease) = (
+        now + chrono::Duration::minutes(5),
+        now + chrono::Duration::minutes(8),
+    );
+    let first = store
+        .claim_due(Provider::Smtp, later, lease, 2)
+        .await
+        .expect("claim");
+    assert_eq!(
+        first.iter().map(|d| d.id).collect::<Vec<_>>(),
+        vec![items[1].id, items[2].id],
+        "the oldest due first, at most the limit"
+    );
+    assert!(
+        first
+            .iter()
+            .all(|d| d.status == DeliveryStatus::Sending && d.attempts == 1)
+    );
+    let second = store
+        .claim_due(Provider::Smtp, later, lease, 10)
+        .await
+        .expect("claim");
+    assert_eq!(
+        second.iter().map(|d| d.id).collect::<Vec<_>>(),
+        vec![items[0].id],
+        "claimed ones are not due again; the one due later is not due yet"
+    );
+    assert!(
+        store
+            .claim_due(Provider::WecomApp, later, lease, 10)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "only the provider asked"
+    );
+    let stored = store
+        .get_delivery(&items[1].id)
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(
+        (stored.status, stored.attempts),
+        (DeliveryStatus::Sending, 1)
+    );
+}
+
 pub async fn concurrent_claims_let_exactly_one_worker_send<S: DeliveryStore + 'static>(
     store: Arc<S>,
 ) {
@@ -824,6 +880,7 @@ macro_rules! store_contract {
             a_due_delivery_is_claimed_once_until_its_lease_runs_out,
             deliveries_not_due_or_final_are_not_claimed,
             due_lists_only_due_deliveries_oldest_first,
+            a_batch_claim_takes_the_oldest_due_once,
             concurrent_claims_let_exactly_one_worker_send,
             settings_start_empty_and_are_written_only_over_the_version_read,
             a_scheduled_time_is_claimed_once_and_a_lost_claim_writes_nothing,

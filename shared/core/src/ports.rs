@@ -222,6 +222,22 @@ pub trait DeliveryStore: Send + Sync {
         limit: usize,
     ) -> Result<Vec<DueDelivery>, StoreError>;
 
+    /// Claims up to `limit` of one provider's due deliveries, oldest due first (each as
+    /// [`Self::claim`] would). Stores that can do it in one write override this.
+    async fn claim_due(
+        &self,
+        provider: crate::domain::message::Provider,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<crate::domain::delivery::Delivery>, StoreError> {
+        let mut claimed = Vec::new();
+        for due in self.due_for(provider, now, limit).await? {
+            claimed.extend(self.claim(&due.id, now, lease_until).await?);
+        }
+        Ok(claimed)
+    }
+
     /// Every provider's due deliveries (up to `limit` each), oldest due first.
     async fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<DueDelivery>, StoreError> {
         let mut all = Vec::new();

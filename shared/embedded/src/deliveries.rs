@@ -141,6 +141,49 @@ impl DeliveryStore for SqliteStore {
             .await
     }
 
+    async fn claim_due(
+        &self,
+        provider: Provider,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let (now, lease) = (due_key(now), due_key(lease_until));
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let leased = parse_due(Some(lease.clone()))?;
+        let rows: Vec<(u32, String)> = self
+            .db
+            .call(move |conn| {
+                // One statement claims the batch: a delivery loop's round trip per delivery was
+                // most of the cost of a large push.
+                let mut stmt = conn
+                    .prepare_cached(
+                        "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, next_due = ?3
+                         WHERE id IN (SELECT id FROM deliveries WHERE provider = ?1 AND next_due IS NOT NULL
+                                      AND next_due <= ?2 ORDER BY next_due LIMIT ?4)
+                           AND status IN ('queued', 'sending')
+                         RETURNING attempts, doc",
+                    )
+                    .map_err(sql)?;
+                let rows = stmt
+                    .query_map(params![provider.as_str(), now, lease, limit], |row| {
+                        Ok((row.get(0)?, row.get(1)?))
+                    })
+                    .map_err(sql)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(sql)
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(attempts, doc)| {
+                let mut d: Delivery = from_doc(&doc)?;
+                d.status = DeliveryStatus::Sending;
+                d.attempts = attempts;
+                d.next_due = leased;
+                Ok(d)
+            })
+            .collect()
+    }
+
     async fn finish(&self, delivery: &Delivery) -> Result<Option<RunProgress>, StoreError> {
         let d = delivery.clone();
         self.db

@@ -4,7 +4,7 @@
 use herald_core::domain::message::Provider;
 use herald_core::services::delivery::DeliveryWorker;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore, watch};
 
@@ -30,7 +30,6 @@ pub fn spawn(
         .into_iter()
         .map(|p| (p, Arc::new(Semaphore::new(PER_PROVIDER))))
         .collect();
-        let in_flight = Arc::new(Mutex::new(HashSet::new()));
         // A finished send frees a slot: look for more work at once instead of at the next poll.
         let freed = Arc::new(Notify::new());
         // Providers whose last look found fewer than it asked for: nothing more is due there
@@ -49,37 +48,28 @@ pub fn spawn(
                 if room == 0 || idle.contains(provider) {
                     continue;
                 }
-                let due = match worker.due_for(*provider, room).await {
-                    Ok(due) => due,
+                // Claimed in one store write: the claimed ones are no longer due, so no other
+                // look (here or elsewhere) picks them up while they are sent.
+                let claimed = match worker.claim_due(*provider, room).await {
+                    Ok(claimed) => claimed,
                     Err(err) => {
-                        tracing::error!(error = %err, provider = provider.as_str(), "could not read due deliveries");
+                        tracing::error!(error = %err, provider = provider.as_str(), "could not claim due deliveries");
                         continue;
                     }
                 };
-                if due.len() < room {
+                if claimed.len() < room {
                     idle.insert(*provider);
                 }
-                for item in due {
-                    let Ok(permit) = budget.clone().try_acquire_owned() else {
-                        break;
-                    };
-                    if !in_flight
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(item.id)
-                    {
-                        continue;
-                    }
-                    let (worker, in_flight, freed) =
-                        (worker.clone(), in_flight.clone(), freed.clone());
+                for delivery in claimed {
+                    // Room was counted above and only this loop takes permits, so there is one; a
+                    // claimed delivery is sent in any case (else it would wait out its lease).
+                    let permit = budget.clone().try_acquire_owned().ok();
+                    let (worker, freed) = (worker.clone(), freed.clone());
                     tokio::spawn(async move {
-                        if let Err(err) = worker.try_execute(&item.id).await {
-                            tracing::error!(error = %err, delivery_id = %item.id, "delivery attempt not recorded");
+                        let id = delivery.id;
+                        if let Err(err) = worker.execute_claimed(delivery).await {
+                            tracing::error!(error = %err, delivery_id = %id, "delivery attempt not recorded");
                         }
-                        in_flight
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .remove(&item.id);
                         drop(permit);
                         freed.notify_one();
                     });
@@ -100,7 +90,10 @@ pub fn spawn(
         })
         .await;
         if drained.is_err() {
-            let left = in_flight.lock().unwrap_or_else(|p| p.into_inner()).len();
+            let left: usize = budgets
+                .values()
+                .map(|b| PER_PROVIDER - b.available_permits())
+                .sum();
             tracing::warn!(
                 left,
                 "stopped with sends still in flight; their leases will run out"

@@ -116,13 +116,37 @@ impl DeliveryWorker {
     #[tracing::instrument(skip_all, fields(delivery_id = %id, provider = tracing::field::Empty, attempt = tracing::field::Empty))]
     pub async fn try_execute(&self, id: &DeliveryId) -> Result<ExecutionOutcome, ServiceError> {
         let started = self.clock.now();
-        let Some(mut delivery) = self
+        let Some(delivery) = self
             .store
             .claim(id, started, started + self.policy.lease)
             .await?
         else {
             return Ok(ExecutionOutcome::NotClaimed);
         };
+        self.execute_claimed(delivery).await
+    }
+
+    /// Claims up to `limit` of one provider's due deliveries at once (one store write where the
+    /// store can), for [`Self::execute_claimed`].
+    pub async fn claim_due(
+        &self,
+        provider: Provider,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, ServiceError> {
+        let now = self.clock.now();
+        Ok(self
+            .store
+            .claim_due(provider, now, now + self.policy.lease, limit)
+            .await?)
+    }
+
+    /// Sends a delivery this worker has claimed, once, and records the outcome.
+    #[tracing::instrument(skip_all, fields(delivery_id = %delivery.id, provider = tracing::field::Empty, attempt = tracing::field::Empty))]
+    pub async fn execute_claimed(
+        &self,
+        mut delivery: Delivery,
+    ) -> Result<ExecutionOutcome, ServiceError> {
+        let started = self.clock.now();
         let span = tracing::Span::current();
         span.record("provider", delivery.message.provider().as_str());
         span.record("attempt", delivery.attempts);
