@@ -656,7 +656,7 @@ impl Report {
             out.push_str(&format!("| {} |\n", cells.join(" | ")));
         }
         out.push_str(&self.tickets_markdown());
-        out.push_str("\n### Goals (issues 3 and 5)\n\n");
+        out.push_str("\n### Goals (issues 3, 5 and 9)\n\n");
         for g in &self.goals {
             out.push_str(&format!(
                 "- [{}] {} — {}\n",
