@@ -85,6 +85,29 @@ where
 }
 
 impl DynamoStore {
+    /// Writes `item` if `condition` holds: `Ok(false)` when it does not (nothing written).
+    pub(crate) async fn put_if(
+        &self,
+        item: Item,
+        condition: &str,
+        values: &[(&str, AttributeValue)],
+    ) -> Result<bool, StoreError> {
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition);
+        for (name, value) in values {
+            put = put.expression_attribute_values(*name, value.clone());
+        }
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failed(&err) => Ok(false),
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+
     /// One item by key, read consistently.
     pub(crate) async fn get_item(
         &self,
@@ -203,18 +226,12 @@ impl DynamoStore {
 #[async_trait]
 impl TaskStore for DynamoStore {
     async fn insert_task(&self, task: &PushTask) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(task_item(task)?))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if is_condition_failed(&err) => Err(StoreError::Conflict),
-            Err(err) => Err(unavailable(err)),
+        match self
+            .put_if(task_item(task)?, "attribute_not_exists(PK)", &[])
+            .await?
+        {
+            true => Ok(()),
+            false => Err(StoreError::Conflict),
         }
     }
 
@@ -319,21 +336,15 @@ impl TaskStore for DynamoStore {
 #[async_trait]
 impl KeyStore for DynamoStore {
     async fn insert_key(&self, key: &ApiKey) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("PK", s(key_pk(&key.id)))
-            .item("SK", s("KEY"))
-            .item("kind", s("api_key"))
-            .item("doc", s(to_doc(key)?))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if is_condition_failed(&err) => Err(StoreError::Conflict),
-            Err(err) => Err(unavailable(err)),
+        let item = HashMap::from([
+            ("PK".to_owned(), s(key_pk(&key.id))),
+            ("SK".to_owned(), s("KEY")),
+            ("kind".to_owned(), s("api_key")),
+            ("doc".to_owned(), s(to_doc(key)?)),
+        ]);
+        match self.put_if(item, "attribute_not_exists(PK)", &[]).await? {
+            true => Ok(()),
+            false => Err(StoreError::Conflict),
         }
     }
 

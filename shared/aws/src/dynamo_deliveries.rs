@@ -74,25 +74,6 @@ fn from_item(item: &Item) -> Result<Delivery, StoreError> {
     Ok(d)
 }
 
-impl DynamoStore {
-    /// Writes an item unless one with its key exists (then leaves it as it is).
-    pub(crate) async fn put_if_new(&self, item: Item) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if is_condition_failed(&err) => Ok(()),
-            Err(err) => Err(unavailable(err)),
-        }
-    }
-}
-
 #[async_trait]
 impl DeliveryStore for DynamoStore {
     async fn enqueue(&self, deliveries: &[Delivery]) -> Result<(), StoreError> {

@@ -2,8 +2,7 @@
 //! time range is a key range), and scheduled-time claims `SK = RUNCLAIM#{task}#{time}`. Both carry
 //! `expires_at` (epoch seconds) for DynamoDB TTL; reads skip expired items TTL has not removed yet.
 use crate::dynamo::{
-    DynamoStore, Item, is_condition_failed, n, parse_doc, project_pk, s, task_item, to_doc,
-    unavailable,
+    DynamoStore, Item, n, parse_doc, project_pk, s, task_item, to_doc, unavailable,
 };
 use crate::dynamo_deliveries::{due_key, item as delivery_item};
 use crate::dynamo_progress::{CHECK_PK, check_sk, first_shard};
@@ -190,10 +189,12 @@ impl RunStore for DynamoStore {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             match self.transact(items).await {
-                // Some were written by an earlier try: write the others one by one.
+                // Some were written by an earlier try: write the others one by one, leaving
+                // those as they are.
                 Err(StoreError::Conflict) => {
                     for d in chunk {
-                        self.put_if_new(delivery_item(d)?).await?;
+                        self.put_if(delivery_item(d)?, "attribute_not_exists(PK)", &[])
+                            .await?;
                     }
                 }
                 other => other?,
@@ -208,19 +209,16 @@ impl RunStore for DynamoStore {
         task: &TaskId,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(claim_item(run, task, at)))
-            .condition_expression("attribute_not_exists(PK) OR run_id = :run")
-            .expression_attribute_values(":run", s(run.id.to_string()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if is_condition_failed(&err) => Err(StoreError::Conflict),
-            Err(err) => Err(unavailable(err)),
+        let claimed = self
+            .put_if(
+                claim_item(run, task, at),
+                "attribute_not_exists(PK) OR run_id = :run",
+                &[(":run", s(run.id.to_string()))],
+            )
+            .await?;
+        match claimed {
+            true => Ok(()),
+            false => Err(StoreError::Conflict),
         }
     }
 

@@ -271,12 +271,19 @@ impl DeliveryWorker {
             .await?)
     }
 
-    /// Tries the deliveries due now (up to `limit` per provider), concurrently; returns how many.
-    pub async fn run_due(&self, limit: usize) -> Result<usize, ServiceError> {
+    /// Every provider's deliveries due now, up to `limit` each (asked one provider at a time, so
+    /// one's backlog never hides another's).
+    async fn due_everywhere(&self, limit: usize) -> Result<Vec<DueDelivery>, ServiceError> {
         let mut ids = Vec::new();
         for provider in Provider::ALL {
             ids.extend(self.due_for(provider, limit).await?);
         }
+        Ok(ids)
+    }
+
+    /// Tries the deliveries due now (up to `limit` per provider), concurrently; returns how many.
+    pub async fn run_due(&self, limit: usize) -> Result<usize, ServiceError> {
+        let ids = self.due_everywhere(limit).await?;
         let tries = ids.iter().map(|due| self.try_execute(&due.id));
         for result in futures::future::join_all(tries).await {
             if let Err(err) = result {
@@ -297,10 +304,7 @@ impl DeliveryWorker {
         deadline: tokio::time::Instant,
     ) -> Result<usize, ServiceError> {
         use futures::StreamExt;
-        let mut ids = Vec::new();
-        for provider in Provider::ALL {
-            ids.extend(self.due_for(provider, limit).await?);
-        }
+        let ids = self.due_everywhere(limit).await?;
         let needed = (self.policy.attempt_limit + Duration::seconds(5))
             .to_std()
             .unwrap_or(std::time::Duration::from_secs(60));

@@ -66,15 +66,15 @@ pub(crate) fn number(
     notices: Vec<Delivery>,
 ) -> Vec<Delivery> {
     let first = run.progress.pushes + run.notices;
-    let is_new = first == 0;
     let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-    if is_new {
+    // Only a new run has pushes (a settle adds notices alone).
+    if !pushes.is_empty() {
         run.progress = RunProgress::of(count(pushes.len()));
     }
     run.notices += count(notices.len());
     let tagged = pushes
         .into_iter()
-        .map(|d| (d, is_new))
+        .map(|d| (d, true))
         .chain(notices.into_iter().map(|d| (d, false)));
     tagged
         .zip(first..)
