@@ -17,7 +17,7 @@ use herald_embedded::{Db, FileSecretStore, SqliteStore};
 use herald_fakes::{Endpoint, FakeWecom, WecomConfig, serve, wecom_router};
 use herald_hub::ProviderHub;
 use herald_mail::SmtpSender;
-use herald_providers::{HttpProviders, ProvidersConfig, Time, Timeouts, WindowQuota};
+use herald_providers::{HttpProviders, ProvidersConfig, Rate, Time, Timeouts, WindowQuota};
 use secrecy::SecretString;
 use serde::Serialize;
 use std::sync::Arc;
@@ -649,11 +649,10 @@ fn robot_message(key: &str, i: usize) -> RobotMessage {
 pub async fn robot(knobs: &Knobs, fakes: &Fakes) -> RobotResult {
     // Real time, scaled quota, 16 in flight (as the engine would run queued alarms).
     fakes.wecom_scaled.reset_records();
-    let quota = WindowQuota {
-        max: knobs.robot_max,
-        window: knobs.robot_window,
-        max_wait: Duration::from_secs(120),
-    };
+    let quota = WindowQuota::new(
+        [Rate::new(knobs.robot_max, knobs.robot_window)],
+        Duration::from_secs(120),
+    );
     let config = ProvidersConfig {
         robot_quota: quota,
         ..providers(&fakes.wecom_scaled_url, &fakes.feishu_url)

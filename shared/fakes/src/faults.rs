@@ -31,6 +31,11 @@ pub enum Fault {
     RateLimited { reset_secs: u64 },
     /// WeCom 60020 `not allow to access from your ip` (gettoken and message/send). Ignored by Feishu.
     UntrustedIp,
+    /// HTTP 200 with `{}`: no errcode / code, as a proxy or a captive portal answers.
+    EmptyAnswer,
+    /// The request is refused as invalid: WeCom 40058, Feishu HTTP 400 99992402 with
+    /// `field_violations`.
+    FieldValidation,
 }
 
 impl Fault {
@@ -38,7 +43,8 @@ impl Fault {
     pub fn applies_to(&self, endpoint: Endpoint) -> bool {
         use Endpoint::*;
         match self {
-            Fault::Http { .. } | Fault::Delay { .. } => true,
+            Fault::Http { .. } | Fault::Delay { .. } | Fault::EmptyAnswer => true,
+            Fault::FieldValidation => !matches!(endpoint, FeishuToken | WecomGettoken),
             Fault::SystemBusy => {
                 matches!(
                     endpoint,

@@ -242,6 +242,8 @@ fn fault_reply(fault: &Fault) -> Reply {
         Fault::Http { status } => Reply::http_fault(*status),
         Fault::TokenExpired | Fault::TokenInvalid => invalid_token(),
         Fault::RateLimited { reset_secs } => rate_limited(*reset_secs),
+        Fault::EmptyAnswer => Reply::empty_json(),
+        Fault::FieldValidation => field_error("receive_id", "receive_id is invalid"),
         // Not WeCom-only faults never reach Feishu endpoints (see `Fault::applies_to`).
         Fault::SystemBusy | Fault::UntrustedIp | Fault::Delay { .. } => {
             error(StatusCode::INTERNAL_SERVER_ERROR, 1, "internal error")

@@ -60,8 +60,11 @@ pub struct FeishuConfig {
     pub chats: Vec<String>,
     /// `expire` of a fresh tenant token (default 7200 s).
     pub token_lifetime: Duration,
-    /// Enforce the per-app send limit (50/s) with 429 / 99991400. Off by default.
+    /// Enforce the per-app send quotas (50 a second and `rate_limit_per_minute` a minute) with
+    /// 429 / 99991400. Off by default.
     pub enforce_send_rate_limit: bool,
+    /// Feishu's per-app minute quota for sends (1,000).
+    pub rate_limit_per_minute: usize,
 }
 
 impl Default for FeishuConfig {
@@ -81,6 +84,7 @@ impl FeishuConfig {
             chats: Vec::new(),
             token_lifetime: Duration::from_secs(7200),
             enforce_send_rate_limit: false,
+            rate_limit_per_minute: 1000,
         }
     }
     /// Accept every recipient (the local sandbox, where users type their own addresses).

@@ -42,9 +42,11 @@ fn required<'a>(body: &'a Value, field: &str) -> Result<&'a str, Reply> {
         .ok_or_else(|| field_error(field, "is required and must be a non-empty string"))
 }
 
-/// Takes a slot in the per-app sliding second when the limit is switched on.
+/// Takes a slot of the per-app quotas (50 in any second and `rate_limit_per_minute` in any
+/// minute, sliding) when they are switched on; the answer's reset is when a slot frees.
 fn take_rate_slot(fake: &FakeFeishu) -> Result<(), Reply> {
     let now = fake.now();
+    let per_minute = fake.inner.config.rate_limit_per_minute;
     let mut state = fake.state();
     if !state.enforce_send_rate_limit {
         return Ok(());
@@ -52,12 +54,22 @@ fn take_rate_slot(fake: &FakeFeishu) -> Result<(), Reply> {
     let window = &mut state.send_window;
     while window
         .front()
-        .is_some_and(|t| *t <= now - TimeDelta::seconds(1))
+        .is_some_and(|t| *t <= now - TimeDelta::minutes(1))
     {
         window.pop_front();
     }
-    if window.len() >= RATE_LIMIT_PER_SECOND {
+    let in_last_second = window
+        .iter()
+        .rev()
+        .take_while(|t| **t > now - TimeDelta::seconds(1))
+        .count();
+    if in_last_second >= RATE_LIMIT_PER_SECOND {
         return Err(rate_limited(1));
+    }
+    if window.len() >= per_minute {
+        let frees_at = window[window.len() - per_minute] + TimeDelta::minutes(1);
+        let reset = (frees_at - now).num_seconds().max(1);
+        return Err(rate_limited(u64::try_from(reset).unwrap_or(60)));
     }
     window.push_back(now);
     Ok(())

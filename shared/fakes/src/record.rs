@@ -76,6 +76,9 @@ pub struct AcceptedMessage {
     /// True when the provider accepted it but did not deliver it again (WeCom duplicate check,
     /// Feishu `uuid`).
     pub suppressed_duplicate: bool,
+    /// WeCom users the message was accepted for but silently not delivered to: more than 30 a
+    /// minute or 1,000 an hour from one app to one member (lower-cased ids).
+    pub dropped_for: Vec<String>,
 }
 
 impl AcceptedMessage {
@@ -100,6 +103,7 @@ impl AcceptedMessage {
             message_id: String::new(),
             invalid_users: Vec::new(),
             suppressed_duplicate: false,
+            dropped_for: Vec::new(),
         }
     }
 }

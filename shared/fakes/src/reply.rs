@@ -32,6 +32,14 @@ impl Reply {
         }
     }
 
+    /// HTTP 200 with `{}`, as a proxy or captive portal might answer: no provider code at all.
+    pub fn empty_json() -> Self {
+        Self {
+            code: None,
+            response: Box::new((StatusCode::OK, axum::Json(serde_json::json!({}))).into_response()),
+        }
+    }
+
     pub fn with_header(mut self, name: &'static str, value: String) -> Self {
         if let Ok(value) = HeaderValue::from_str(&value) {
             self.response

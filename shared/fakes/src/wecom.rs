@@ -42,6 +42,10 @@ pub struct WecomConfig {
     pub token_lifetime: Duration,
     /// Group-robot messages per key per sliding minute (default 20).
     pub robot_per_minute: usize,
+    /// App messages one member gets from one app per sliding minute and hour (30 and 1,000);
+    /// beyond, the fake answers ok and delivers nothing to that member, as WeCom does.
+    pub member_per_minute: usize,
+    pub member_per_hour: usize,
 }
 
 impl Default for WecomConfig {
@@ -65,6 +69,8 @@ impl WecomConfig {
             robot_keys: Vec::new(),
             token_lifetime: Duration::from_secs(7200),
             robot_per_minute: 20,
+            member_per_minute: 30,
+            member_per_hour: 1000,
         }
     }
 
@@ -116,6 +122,8 @@ pub(crate) struct WecomState {
     pub sent: HashMap<(i64, String), (DateTime<Utc>, String, String)>,
     /// robot key → times of accepted messages in the last minute
     pub robot_window: HashMap<String, VecDeque<DateTime<Utc>>>,
+    /// (agent id, lower-cased user) → times of messages delivered to them in the last hour
+    pub member_window: HashMap<(i64, String), VecDeque<DateTime<Utc>>>,
 }
 
 impl FakeWecom {
@@ -169,10 +177,26 @@ impl FakeWecom {
     pub fn messages(&self) -> Vec<AcceptedMessage> {
         self.inner.recorder.messages()
     }
-    /// Accepted messages that were actually delivered (no suppressed duplicates).
+    /// (user, message seq) of every message WeCom accepted but did not deliver to that member
+    /// (over the per-member limits).
+    pub fn dropped(&self) -> Vec<(String, u64)> {
+        self.messages()
+            .iter()
+            .flat_map(|m| m.dropped_for.iter().map(|u| (u.clone(), m.seq)))
+            .collect()
+    }
+
+    /// Accepted messages that were actually delivered to someone (no suppressed duplicates, not
+    /// dropped for every member it named).
     pub fn delivered(&self) -> Vec<AcceptedMessage> {
         let mut all = self.messages();
-        all.retain(|m| !m.suppressed_duplicate);
+        all.retain(|m| {
+            let dropped_for_all = !m.dropped_for.is_empty()
+                && m.parties.is_empty()
+                && m.tags.is_empty()
+                && m.dropped_for.len() >= m.recipients.len();
+            !m.suppressed_duplicate && !dropped_for_all
+        });
         all
     }
     pub fn calls(&self) -> Vec<Call> {
@@ -268,6 +292,8 @@ fn fault_reply(fault: &Fault) -> Reply {
         Fault::RateLimited { .. } => error(45009, "api freq out of limit"),
         Fault::UntrustedIp => error(60020, "not allow to access from your ip"),
         Fault::Delay { .. } => error(-1, "system busy"),
+        Fault::EmptyAnswer => Reply::empty_json(),
+        Fault::FieldValidation => error(40058, "invalid Request Parameter"),
     }
 }
 

@@ -118,6 +118,13 @@ fn handle(
     };
     match as_int(body.get("agentid")) {
         None => return Err(error(41011, "missing agentid")),
+        // Another app of this corp: the token is not that app's (WxJava's table, path/90313).
+        Some(id) if id != agent_id && fake.inner.config.apps.iter().any(|a| a.agent_id == id) => {
+            return Err(error(
+                301002,
+                "not allow operate another agent with this accesstoken.",
+            ));
+        }
         Some(id) if id != agent_id => return Err(error(40056, "invalid agentid")),
         Some(_) => {}
     }
@@ -127,6 +134,9 @@ fn handle(
         .and_then(Value::as_str)
         .unwrap_or_default();
     validate_app_body(msgtype, body)?;
+    if msgtype == "news" && body.contains_key("safe") {
+        return Err(error(40074, "news msg not support safe"));
+    }
     if let Some(media_id) = body
         .get(msgtype)
         .and_then(|section| section.get("media_id"))
@@ -190,6 +200,11 @@ fn handle(
         }
     }
 
+    let dropped_for = if suppressed {
+        Vec::new()
+    } else {
+        over_member_limit(fake, agent_id, &targets.users, &bad_users, now)
+    };
     fake.inner.recorder.accept(AcceptedMessage {
         recipients: targets.users,
         parties: targets.parties,
@@ -202,6 +217,7 @@ fn handle(
         message_id: msgid.clone(),
         invalid_users: bad_users,
         suppressed_duplicate: suppressed,
+        dropped_for,
         ..AcceptedMessage::new(now, Endpoint::WecomSend)
     });
     Ok(Reply::json(
@@ -211,4 +227,49 @@ fn handle(
                "invalidparty": invalidparty, "invalidtag": invalidtag,
                "unlicenseduser": "", "msgid": msgid}),
     ))
+}
+
+/// Counts a delivered message for each valid member and returns those it goes beyond WeCom's
+/// per-member limits for (30 a minute, 1,000 an hour from one app): WeCom answers ok and does not
+/// deliver to them (provider-apis.md §1.4).
+fn over_member_limit(
+    fake: &FakeWecom,
+    agent_id: i64,
+    users: &[String],
+    invalid: &[String],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<String> {
+    let config = &fake.inner.config;
+    let mut state = fake.state();
+    let mut dropped = Vec::new();
+    for user in unknown(users, invalid, true) {
+        if user == "@all" {
+            continue;
+        }
+        let window = state
+            .member_window
+            .entry((agent_id, user.clone()))
+            .or_default();
+        while window
+            .front()
+            .is_some_and(|t| *t <= now - TimeDelta::hours(1))
+        {
+            window.pop_front();
+        }
+        let last_minute = window
+            .iter()
+            .rev()
+            .take_while(|t| **t > now - TimeDelta::minutes(1))
+            .count();
+        if last_minute >= config.member_per_minute || window.len() >= config.member_per_hour {
+            tracing::debug!(
+                user,
+                "fake wecom: over the per-member limit, dropped silently"
+            );
+            dropped.push(user);
+        } else {
+            window.push_back(now);
+        }
+    }
+    dropped
 }

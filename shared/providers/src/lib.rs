@@ -18,7 +18,7 @@ pub use time::{ManualSleeper, Sleeper, Time, TokioSleeper};
 pub use wecom::app::{WECOM_BASE_URL, WecomAppClient};
 pub use wecom::errors::TRUSTED_IP_HINT;
 pub use wecom::robot::WecomRobotClient;
-pub use window::WindowQuota;
+pub use window::{Rate, WindowQuota};
 
 use http::HttpClients;
 
@@ -30,6 +30,8 @@ pub struct ProvidersConfig {
     pub feishu_base_url: String,
     pub timeouts: Timeouts,
     pub robot_quota: WindowQuota,
+    /// WeCom app messages per member (30 a minute, 1,000 an hour): beyond, WeCom drops them.
+    pub member_quota: WindowQuota,
     pub feishu: FeishuLimits,
     pub time: Time,
 }
@@ -40,7 +42,8 @@ impl Default for ProvidersConfig {
             wecom_base_url: WECOM_BASE_URL.to_owned(),
             feishu_base_url: FEISHU_BASE_URL.to_owned(),
             timeouts: Timeouts::default(),
-            robot_quota: WindowQuota::WECOM_ROBOT,
+            robot_quota: WindowQuota::wecom_robot(),
+            member_quota: WindowQuota::wecom_member(),
             feishu: FeishuLimits::default(),
             time: Time::system(),
         }
@@ -84,6 +87,7 @@ impl HttpProviders {
                 http.clone(),
                 config.time.clone(),
                 images.clone(),
+                config.member_quota,
             ),
             robot: WecomRobotClient::new(
                 wecom_base,

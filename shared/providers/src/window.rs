@@ -1,5 +1,7 @@
-//! A keyed sliding-window limiter: at most `max` sends in any `window` per key, callers wait
-//! (first come, first served) for their slot. Used for the WeCom robot's 20 messages a minute.
+//! A keyed sliding-window limiter with one or more windows per key (Feishu: 50 a second *and*
+//! 1,000 a minute; a WeCom member: 30 a minute and 1,000 an hour): callers wait, first come first
+//! served, for a slot every window allows. Used for the WeCom robot's 20 messages a minute, Feishu's
+//! per-app quotas and WeCom's per-member limits.
 //!
 //! Not governor: its GCRA with a burst of 20 lets a 21st message through 3 s after a burst of 20,
 //! which a counter of "20 in the last minute" (WeCom's rule) refuses with 45009.
@@ -9,106 +11,228 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// How many sends a window allows, and how long a caller may wait for a slot.
+/// At most `max` sends in any `per`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WindowQuota {
+pub struct Rate {
     pub max: usize,
-    pub window: Duration,
+    pub per: Duration,
+}
+
+impl Rate {
+    pub const fn new(max: usize, per: Duration) -> Self {
+        Self { max, per }
+    }
+
+    /// The extra gap kept beyond the window for the time a request takes to arrive: a twentieth of
+    /// the window, at most 2 s (2 s of a minute; 50 ms of a second).
+    pub fn margin(&self) -> Duration {
+        (self.per / 20).min(Duration::from_secs(2))
+    }
+}
+
+/// The windows a key's sends must fit, and how long a caller may wait for a slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WindowQuota {
+    pub rates: Vec<Rate>,
     /// A caller whose slot is further away gets `Err(wait)` instead of waiting.
     pub max_wait: Duration,
 }
 
+const MINUTE: Duration = Duration::from_secs(60);
+
 impl WindowQuota {
+    pub fn new(rates: impl IntoIterator<Item = Rate>, max_wait: Duration) -> Self {
+        Self {
+            rates: rates.into_iter().collect(),
+            max_wait,
+        }
+    }
+
     /// WeCom group robots: 20 messages a minute; wait at most 20 s in the attempt (a longer wait
     /// re-queues the delivery for its slot instead of holding its lease).
-    pub const WECOM_ROBOT: Self = Self {
-        max: 20,
-        window: Duration::from_secs(60),
-        max_wait: Duration::from_secs(20),
-    };
+    pub fn wecom_robot() -> Self {
+        Self::new([Rate::new(20, MINUTE)], Duration::from_secs(20))
+    }
 
-    /// Feishu: 50 calls a second per app and API; wait at most 10 s.
-    pub const FEISHU_APP: Self = Self {
-        max: 50,
-        window: Duration::from_secs(1),
-        max_wait: Duration::from_secs(10),
-    };
+    /// Feishu: 50 calls a second and 1,000 a minute per app and API; wait at most 10 s.
+    pub fn feishu_app() -> Self {
+        Self::new(
+            [
+                Rate::new(50, Duration::from_secs(1)),
+                Rate::new(1000, MINUTE),
+            ],
+            Duration::from_secs(10),
+        )
+    }
 
-    /// The extra gap kept beyond the window for the time a request takes to arrive: a twentieth of
-    /// the window, at most 2 s (3 s of a robot's minute; 50 ms of Feishu's second).
-    pub fn margin(&self) -> Duration {
-        (self.window / 20).min(Duration::from_secs(2))
+    /// WeCom app messages to one member of one app: 30 a minute and 1,000 an hour (beyond, WeCom
+    /// drops them silently); wait at most 20 s.
+    pub fn wecom_member() -> Self {
+        Self::new(
+            [Rate::new(30, MINUTE), Rate::new(1000, 60 * MINUTE)],
+            Duration::from_secs(20),
+        )
+    }
+
+    /// The same quota with every window `factor` times shorter (benchmarks that keep the ratios).
+    pub fn faster(&self, factor: u32) -> Self {
+        let factor = factor.max(1);
+        Self {
+            rates: self
+                .rates
+                .iter()
+                .map(|r| Rate::new(r.max, r.per / factor))
+                .collect(),
+            max_wait: self.max_wait,
+        }
+    }
+
+    /// The longest window and its margin: sends older than this no longer count.
+    fn horizon(&self) -> Duration {
+        self.rates
+            .iter()
+            .map(|r| r.per + r.margin())
+            .max()
+            .unwrap_or_default()
     }
 }
 
-/// The limiter; keys are e.g. robot keys (held only in memory, never logged).
+/// Why no slot was reserved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NoSlot {
+    /// The slot is this far away, beyond `max_wait`.
+    TooFar(Duration),
+    /// More sends at once than a window allows at all.
+    TooMany { max: usize },
+}
+
+/// How often the limiter drops keys whose sends have all left every window.
+const SWEEP_EVERY: u32 = 1024;
+
+/// The limiter; keys are e.g. robot keys or member ids (held only in memory, never logged).
 pub(crate) struct WindowLimiter {
     quota: WindowQuota,
     time: Time,
-    // Per key: the instants of sends in the current window, including reserved future slots.
-    slots: Mutex<HashMap<String, VecDeque<DateTime<Utc>>>>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    // Per key: the instants of its sends within the longest window, including reserved slots.
+    sent: HashMap<String, VecDeque<DateTime<Utc>>>,
+    reservations: u32,
 }
 
 impl WindowLimiter {
     pub(crate) fn new(quota: WindowQuota, time: Time) -> Self {
+        let rates = quota
+            .rates
+            .iter()
+            .map(|r| Rate::new(r.max.max(1), r.per))
+            .collect();
         Self {
-            quota: WindowQuota {
-                max: quota.max.max(1),
-                ..quota
-            },
+            quota: WindowQuota { rates, ..quota },
             time,
-            slots: Mutex::default(),
+            state: Mutex::default(),
         }
     }
 
-    /// Reserves the next slot for `key`, or says how long it would be if that exceeds `max_wait`.
-    fn reserve(&self, key: &str) -> Result<DateTime<Utc>, Duration> {
-        let now = self.time.now();
-        let window = delta(self.quota.window);
-        let mut all = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        let sent = all.entry(key.to_owned()).or_default();
-        while sent.front().is_some_and(|t| *t + window <= now) {
-            sent.pop_front();
+    /// The earliest instant at or after `from` when `count` more sends fit every window of `sent`.
+    fn earliest(
+        &self,
+        sent: &VecDeque<DateTime<Utc>>,
+        count: usize,
+        from: DateTime<Utc>,
+    ) -> DateTime<Utc> {
+        let mut slot = from.max(sent.back().copied().unwrap_or(from));
+        for rate in &self.quota.rates {
+            // After the new sends, the window ending at `slot` may hold at most `max`: the send
+            // `max - count` places before the end must have left it. The provider counts arrivals,
+            // we count departures, hence the margin.
+            let keep = rate.max - count;
+            if sent.len() > keep {
+                let oldest = sent[sent.len() - keep - 1];
+                slot = slot.max(oldest + delta(rate.per) + delta(rate.margin()));
+            }
         }
-        let mut slot = now.max(sent.back().copied().unwrap_or(now));
-        if sent.len() >= self.quota.max
-            && let Some(oldest_in_window) = sent.get(sent.len() - self.quota.max)
+        slot
+    }
+
+    /// Reserves `count` sends at one instant for every key in `keys`, or says why not.
+    pub(crate) fn reserve(&self, keys: &[String], count: usize) -> Result<DateTime<Utc>, NoSlot> {
+        if let Some(max) = self
+            .quota
+            .rates
+            .iter()
+            .map(|r| r.max)
+            .filter(|max| count > *max)
+            .min()
         {
-            // The provider counts arrivals, we count departures: a send that arrives a little later
-            // than the one `max` before it must not fall into the same window, hence the margin.
-            slot = slot.max(*oldest_in_window + window + delta(self.quota.margin()));
+            return Err(NoSlot::TooMany { max });
+        }
+        let now = self.time.now();
+        let horizon = delta(self.quota.horizon());
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut slot = now;
+        for key in keys {
+            let sent = state.sent.entry(key.clone()).or_default();
+            while sent.front().is_some_and(|t| *t + horizon <= now) {
+                sent.pop_front();
+            }
+            slot = slot.max(self.earliest(sent, count, now));
         }
         let wait = until(now, slot);
         if wait > self.quota.max_wait {
-            return Err(wait);
+            return Err(NoSlot::TooFar(wait));
         }
-        sent.push_back(slot);
+        for key in keys {
+            if let Some(sent) = state.sent.get_mut(key) {
+                sent.extend(std::iter::repeat_n(slot, count));
+            }
+        }
+        state.reservations = state.reservations.wrapping_add(1);
+        if state.reservations.is_multiple_of(SWEEP_EVERY) {
+            state
+                .sent
+                .retain(|_, sent| sent.back().is_some_and(|t| *t + horizon > now));
+        }
         Ok(slot)
     }
 
     /// Waits for `key`'s next slot; `Err(wait)` (without waiting) if it is more than `max_wait` away.
     pub(crate) async fn acquire(&self, key: &str) -> Result<(), Duration> {
-        let slot = self.reserve(key)?;
-        if self.time.now() < slot {
-            tracing::debug!(
-                wait_ms = until(self.time.now(), slot).as_millis(),
-                "waiting for a rate-limit slot"
-            );
-            self.time.sleeper.sleep_until(slot).await;
+        match self.acquire_all(&[key.to_owned()], 1).await {
+            Ok(_) => Ok(()),
+            Err(NoSlot::TooFar(wait)) => Err(wait),
+            Err(NoSlot::TooMany { .. }) => Err(self.quota.horizon()),
         }
-        Ok(())
     }
 
-    /// Marks `key`'s window as full from now (the provider said so), so later callers wait.
+    /// Waits until `count` sends to every key fit; returns how long it waited.
+    pub(crate) async fn acquire_all(
+        &self,
+        keys: &[String],
+        count: usize,
+    ) -> Result<Duration, NoSlot> {
+        let slot = self.reserve(keys, count)?;
+        let wait = until(self.time.now(), slot);
+        if !wait.is_zero() {
+            tracing::debug!(wait_ms = wait.as_millis(), "waiting for a rate-limit slot");
+            self.time.sleeper.sleep_until(slot).await;
+        }
+        Ok(wait)
+    }
+
+    /// Marks `key`'s windows as full from now (the provider said so), so later callers wait.
     pub(crate) fn saturate(&self, key: &str) {
         let now = self.time.now();
-        let mut all = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        let sent = all.entry(key.to_owned()).or_default();
+        let max = self.quota.rates.iter().map(|r| r.max).min().unwrap_or(1);
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let sent = state.sent.entry(key.to_owned()).or_default();
         let last = sent.back().copied().unwrap_or(now).max(now);
-        while sent.len() < self.quota.max {
+        while sent.len() < max {
             sent.push_back(last);
         }
-        let max = self.quota.max;
         sent.iter_mut()
             .rev()
             .take(max)
@@ -122,17 +246,23 @@ mod tests {
     use herald_core::clock::{Clock, ManualClock};
     use std::sync::Arc;
 
-    fn limiter(max: usize, window: u64, max_wait: u64) -> (Arc<ManualClock>, WindowLimiter) {
+    fn limiter_with(quota: WindowQuota) -> (Arc<ManualClock>, WindowLimiter) {
         let clock = Arc::new(ManualClock::new(Utc::now()));
-        let quota = WindowQuota {
-            max,
-            window: Duration::from_secs(window),
-            max_wait: Duration::from_secs(max_wait),
-        };
         (
             clock.clone(),
             WindowLimiter::new(quota, Time::manual(clock)),
         )
+    }
+
+    fn limiter(max: usize, window: u64, max_wait: u64) -> (Arc<ManualClock>, WindowLimiter) {
+        limiter_with(WindowQuota::new(
+            [Rate::new(max, Duration::from_secs(window))],
+            Duration::from_secs(max_wait),
+        ))
+    }
+
+    fn one(key: &str) -> Vec<String> {
+        vec![key.to_owned()]
     }
 
     #[tokio::test]
@@ -156,19 +286,60 @@ mod tests {
     async fn a_wait_beyond_the_bound_is_refused_without_reserving() {
         let (_, limiter) = limiter(2, 60, 90);
         for _ in 0..4 {
-            limiter.reserve("k").unwrap(); // two now, two at +62 s (window and margin)
+            limiter.reserve(&one("k"), 1).unwrap(); // two now, two at +62 s (window and margin)
         }
-        let wait = limiter.reserve("k").unwrap_err();
-        assert_eq!(wait, Duration::from_secs(124));
-        assert_eq!(limiter.reserve("k").unwrap_err(), Duration::from_secs(124));
+        let too_far = NoSlot::TooFar(Duration::from_secs(124));
+        assert_eq!(limiter.reserve(&one("k"), 1).unwrap_err(), too_far);
+        assert_eq!(limiter.reserve(&one("k"), 1).unwrap_err(), too_far);
     }
 
     #[tokio::test]
     async fn saturating_makes_callers_wait_a_full_window() {
         let (clock, limiter) = limiter(20, 60, 120);
-        limiter.reserve("k").unwrap();
+        limiter.reserve(&one("k"), 1).unwrap();
         limiter.saturate("k");
-        let slot = limiter.reserve("k").unwrap();
+        let slot = limiter.reserve(&one("k"), 1).unwrap();
         assert_eq!((slot - clock.now()).num_seconds(), 62);
+    }
+
+    #[tokio::test]
+    async fn every_window_holds_feishu_1500_calls_take_a_minute_and_ten_seconds() {
+        let (clock, limiter) = limiter_with(WindowQuota {
+            max_wait: Duration::from_secs(120),
+            ..WindowQuota::feishu_app()
+        });
+        let start = clock.now();
+        let mut at = Vec::new();
+        for _ in 0..1500 {
+            limiter.acquire("app").await.unwrap();
+            at.push((clock.now() - start).to_std().unwrap());
+        }
+        // 50 a second for the first 1,000 (19 s plus 19 margins of 50 ms), then the minute window
+        // (plus its 2 s margin) lets the rest through at 50 a second again.
+        assert!(at[999] < Duration::from_secs(20), "{:?}", at[999]);
+        assert!(at[1000] >= Duration::from_secs(62), "{:?}", at[1000]);
+        assert!(at[1499] < Duration::from_secs(73), "{:?}", at[1499]);
+        for rate in WindowQuota::feishu_app().rates {
+            let per = rate.per;
+            for (i, t) in at.iter().enumerate() {
+                let in_window = at[i..].iter().take_while(|u| **u < *t + per).count();
+                assert!(in_window <= rate.max, "{in_window} in {per:?} from {t:?}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn several_keys_and_several_sends_reserve_together() {
+        let (clock, limiter) = limiter(3, 60, 120);
+        let start = clock.now();
+        let both = vec!["a".to_owned(), "b".to_owned()];
+        limiter.reserve(&one("a"), 2).unwrap();
+        // b is free, but a has one send left: two more to both wait for a's window.
+        let slot = limiter.reserve(&both, 2).unwrap();
+        assert_eq!((slot - start).num_seconds(), 62);
+        assert_eq!(
+            limiter.reserve(&one("a"), 4).unwrap_err(),
+            NoSlot::TooMany { max: 3 }
+        );
     }
 }

@@ -1,11 +1,11 @@
 //! Feishu client against the fake Feishu: tokens, look-ups, rate limits, idempotency.
 mod common;
 
-use common::{feishu, feishu_creds, manual_clock};
+use common::{feishu, feishu_creds, feishu_with, manual_clock};
 use herald_core::domain::message::{FeishuBody, FeishuMessage, FeishuRecipient, PostRun};
 use herald_core::domain::recipients::{EmailAddress, FeishuOpenId};
 use herald_core::ports::SendFailure;
-use herald_fakes::{Endpoint, Fault, FaultRule, FeishuConfig, FeishuUser};
+use herald_fakes::{Endpoint, FakeFeishu, Fault, FaultRule, FeishuConfig, FeishuUser};
 use herald_providers::Time;
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -327,4 +327,117 @@ async fn a_wrong_secret_is_a_config_error() {
         .unwrap_err();
     assert_eq!((err.failure, err.code), (SendFailure::Config, Some(10014)));
     assert_eq!(f.fake.stats().calls_to(Endpoint::FeishuSend), 0);
+}
+
+#[tokio::test]
+async fn a_push_to_1050_users_keeps_to_both_quotas_and_is_never_refused() {
+    // One manual clock for the client and the fake (enforcing 50/s and 1,000/min): waiting moves
+    // it, so the minute passes in no time. The client may wait the whole minute here.
+    let clock = manual_clock();
+    let config = FeishuConfig {
+        enforce_send_rate_limit: true,
+        ..with_users(1050)
+    };
+    let fake = FakeFeishu::with_clock(config, clock.clone());
+    let f = feishu_with(fake, Time::manual(clock.clone()), |mut c| {
+        c.feishu.quota.max_wait = Duration::from_secs(120);
+        c
+    })
+    .await;
+    let creds = feishu_creds(&f.fake);
+    let start = f.fake.now();
+    for i in 0..1050 {
+        let msg = to(&format!("ou_user{i}"), "daily report");
+        f.providers
+            .feishu
+            .send(&creds, &msg, &format!("k{i}"))
+            .await
+            .unwrap();
+    }
+    let refused = f
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| c.code == Some(99991400))
+        .count();
+    assert_eq!(refused, 0);
+    let delivered = f.fake.delivered();
+    assert_eq!(delivered.len(), 1050);
+    let took = (delivered[1049].at - start).num_seconds();
+    // 1,000 in the first 20 s, the rest once the first minute (and its margin) has passed.
+    assert!((62..=64).contains(&took), "{took} s");
+}
+
+#[tokio::test]
+async fn the_fake_refuses_the_1001st_call_in_a_minute() {
+    let clock = manual_clock();
+    let config = FeishuConfig {
+        enforce_send_rate_limit: true,
+        ..with_users(1001)
+    };
+    let fake = FakeFeishu::with_clock(config, clock.clone());
+    // A client held only to 50/s, as Herald was: the minute quota refuses it.
+    let f = feishu_with(fake, Time::manual(clock.clone()), |mut c| {
+        c.feishu.quota = herald_providers::WindowQuota::new(
+            [herald_providers::Rate::new(50, Duration::from_secs(1))],
+            Duration::from_secs(10),
+        );
+        c.feishu.max_inline_wait = Duration::ZERO;
+        c
+    })
+    .await;
+    let creds = feishu_creds(&f.fake);
+    for i in 0..1000 {
+        let msg = to(&format!("ou_user{i}"), "x");
+        f.providers
+            .feishu
+            .send(&creds, &msg, &format!("k{i}"))
+            .await
+            .unwrap();
+    }
+    let err = f
+        .providers
+        .feishu
+        .send(&creds, &to("ou_user1000", "x"), "k1000")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.failure, SendFailure::RateLimited { .. }),
+        "{err:?}"
+    );
+    assert_eq!(err.code, Some(99991400));
+}
+
+#[tokio::test]
+async fn a_validation_error_is_permanent_and_names_the_field_and_an_empty_answer_is_no_success() {
+    let f = feishu(with_users(1), Time::system()).await;
+    let creds = feishu_creds(&f.fake);
+    f.fake
+        .inject(FaultRule::next(1, Fault::FieldValidation).on(Endpoint::FeishuSend));
+    let err = f
+        .providers
+        .feishu
+        .send(&creds, &to("ou_user0", "hi"), "k")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.failure.clone(), err.code),
+        (SendFailure::Payload, Some(99992402))
+    );
+    assert!(
+        err.message.contains("receive_id"),
+        "names the field: {}",
+        err.message
+    );
+    f.fake
+        .inject(FaultRule::next(1, Fault::EmptyAnswer).on(Endpoint::FeishuSend));
+    let err = f
+        .providers
+        .feishu
+        .send(&creds, &to("ou_user0", "hi"), "k2")
+        .await
+        .unwrap_err();
+    assert_eq!(err.failure, SendFailure::Transient);
+    assert!(err.message.contains("without a code"), "{}", err.message);
+    assert!(f.fake.delivered().is_empty());
 }

@@ -1,7 +1,7 @@
 //! WeCom app client against the fake WeCom: tokens, batches, splitting, errors, proxy.
 mod common;
 
-use common::{wecom, wecom_creds, wecom_with};
+use common::{manual_clock, wecom, wecom_creds, wecom_with};
 use herald_core::domain::message::{WecomAppMessage, WecomBody};
 use herald_core::domain::recipients::WecomUserId;
 use herald_core::ports::SendFailure;
@@ -29,10 +29,11 @@ fn text_to(ids: &[&str], content: &str) -> WecomAppMessage {
 
 #[tokio::test]
 async fn one_token_serves_100_sends() {
-    let w = wecom(WecomConfig::default().with_users(["alice"])).await;
+    let users: Vec<String> = (0..100).map(|i| format!("u{i}")).collect();
+    let w = wecom(WecomConfig::default().with_users(users.clone())).await;
     let creds = wecom_creds(&w.fake);
-    for i in 0..100 {
-        let msg = text_to(&["alice"], &format!("report {i}"));
+    for (i, user) in users.iter().enumerate() {
+        let msg = text_to(&[user.as_str()], &format!("report {i}"));
         w.providers
             .wecom
             .send(&creds, &msg, &format!("k{i}"))
@@ -47,13 +48,15 @@ async fn one_token_serves_100_sends() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_token_serves_100_concurrent_sends() {
-    let w = wecom(WecomConfig::default().with_users(["alice"])).await;
+    let users: Vec<String> = (0..100).map(|i| format!("u{i}")).collect();
+    let w = wecom(WecomConfig::default().with_users(users)).await;
     let creds = wecom_creds(&w.fake);
     let tasks: Vec<_> = (0..100)
         .map(|i| {
             let (providers, creds) = (w.providers.clone(), creds.clone());
             tokio::spawn(async move {
-                let msg = text_to(&["alice"], &format!("report {i}"));
+                let user = format!("u{i}");
+                let msg = text_to(&[user.as_str()], &format!("report {i}"));
                 providers.wecom.send(&creds, &msg, &format!("k{i}")).await
             })
         })
@@ -266,19 +269,191 @@ async fn busy_rate_limited_and_5xx_answers_are_classified() {
     let err = w.providers.wecom.send(&creds, &msg, "k").await.unwrap_err();
     assert_eq!((err.failure, err.code), (SendFailure::Transient, Some(-1)));
     w.fake
-        .inject(FaultRule::next(1, Fault::RateLimited { reset_secs: 60 }).on(Endpoint::WecomSend));
-    let err = w.providers.wecom.send(&creds, &msg, "k").await.unwrap_err();
-    assert_eq!(
-        err.failure,
-        SendFailure::RateLimited {
-            retry_after_ms: 60_000
-        }
-    );
-    w.fake
         .inject(FaultRule::next(1, Fault::Http { status: 502 }).on(Endpoint::WecomSend));
     let err = w.providers.wecom.send(&creds, &msg, "k").await.unwrap_err();
     assert_eq!((err.failure, err.code), (SendFailure::Transient, Some(502)));
+    // A proxy's or captive portal's `{}`: not delivered, not a success.
+    w.fake
+        .inject(FaultRule::next(1, Fault::EmptyAnswer).on(Endpoint::WecomSend));
+    let err = w.providers.wecom.send(&creds, &msg, "k").await.unwrap_err();
+    assert_eq!(err.failure, SendFailure::Transient);
+    assert!(
+        err.message.contains("without an errcode"),
+        "{}",
+        err.message
+    );
     w.providers.wecom.send(&creds, &msg, "k").await.unwrap();
+}
+
+#[tokio::test]
+async fn repeated_45009_waits_a_minute_then_an_hour_then_gives_up_for_the_day() {
+    let clock = manual_clock();
+    let fake = FakeWecom::with_clock(
+        WecomConfig::default().with_users(["alice", "bob"]),
+        clock.clone(),
+    );
+    let w = wecom_with(fake, Time::manual(clock.clone()), |c| c).await;
+    let creds = wecom_creds(&w.fake);
+    let msg = text_to(&["alice"], "x");
+    w.fake
+        .inject(FaultRule::always(Fault::RateLimited { reset_secs: 60 }).on(Endpoint::WecomSend));
+    let wait_of = |e: &herald_core::ports::SendError| match e.failure {
+        SendFailure::RateLimited { retry_after_ms } => retry_after_ms / 1000,
+        _ => 0,
+    };
+    let first = w.providers.wecom.send(&creds, &msg, "k").await.unwrap_err();
+    assert_eq!((wait_of(&first), first.code), (60, Some(45009)));
+    // Blocked: another push to the app waits without calling WeCom.
+    let calls = w.fake.stats().calls_to(Endpoint::WecomSend);
+    let other = w
+        .providers
+        .wecom
+        .send(&creds, &text_to(&["bob"], "y"), "k2")
+        .await
+        .unwrap_err();
+    assert_eq!(wait_of(&other), 60);
+    assert_eq!(w.fake.stats().calls_to(Endpoint::WecomSend), calls);
+    clock.advance(chrono::TimeDelta::seconds(61));
+    let second = w.providers.wecom.send(&creds, &msg, "k").await.unwrap_err();
+    assert_eq!(wait_of(&second), 3600, "{second:?}");
+    clock.advance(chrono::TimeDelta::seconds(3601));
+    let third = w.providers.wecom.send(&creds, &msg, "k").await.unwrap_err();
+    assert_eq!(
+        third.failure,
+        SendFailure::Config,
+        "the daily cap is not retried all day"
+    );
+    assert!(third.hint.is_some());
+    // A success (the next day) starts over.
+    w.fake.clear_faults();
+    clock.advance(chrono::TimeDelta::days(1));
+    w.providers.wecom.send(&creds, &msg, "k").await.unwrap();
+}
+
+#[tokio::test]
+async fn the_token_of_another_app_is_a_config_error_naming_the_agent_id() {
+    let w = wecom(
+        WecomConfig::default()
+            .with_app("other-secret", 1_000_003)
+            .with_users(["alice"]),
+    )
+    .await;
+    let mut creds = wecom_creds(&w.fake);
+    creds.settings.agent_id = 1_000_003; // the secret is the first app's
+    let err = w
+        .providers
+        .wecom
+        .send(&creds, &text_to(&["alice"], "x"), "k")
+        .await
+        .unwrap_err();
+    assert_eq!((err.failure, err.code), (SendFailure::Config, Some(301002)));
+    assert!(err.hint.unwrap().contains("agent id"));
+    assert!(w.fake.delivered().is_empty());
+}
+
+#[tokio::test]
+async fn safe_goes_only_on_the_types_that_define_it() {
+    let w = wecom(WecomConfig::default().with_users(["alice"])).await;
+    let mut creds = wecom_creds(&w.fake);
+    creds.settings.encrypted = true;
+    w.providers
+        .wecom
+        .send(&creds, &text_to(&["alice"], "confidential"), "k1")
+        .await
+        .unwrap();
+    let mut card = text_to(&["alice"], "");
+    card.body = WecomBody::Textcard {
+        title: "GMV".into(),
+        description: "by region".into(),
+        url: "https://bi.example.com/r/1".into(),
+        btntxt: None,
+    };
+    let receipt = w.providers.wecom.send(&creds, &card, "k2").await.unwrap();
+    assert!(
+        receipt.answer.contains("not confidential"),
+        "{}",
+        receipt.answer
+    );
+    let sent = w.fake.delivered();
+    assert_eq!(sent[0].safe, Some(1), "text carries safe");
+    assert_eq!(sent[1].safe, None, "textcard has no safe: {}", sent[1].body);
+}
+
+#[tokio::test]
+async fn forty_pushes_to_one_member_in_a_minute_send_thirty_and_the_rest_a_minute_later() {
+    let clock = manual_clock();
+    let fake = FakeWecom::with_clock(WecomConfig::default().with_users(["alice"]), clock.clone());
+    let w = wecom_with(fake, Time::manual(clock.clone()), |c| c).await;
+    let creds = wecom_creds(&w.fake);
+    let start = w.fake.now();
+    let mut held = Vec::new();
+    for i in 0..40 {
+        let msg = text_to(&["alice"], &format!("alert {i}"));
+        match w.providers.wecom.send(&creds, &msg, &format!("k{i}")).await {
+            Ok(_) => {}
+            Err(e) => held.push((i, e)),
+        }
+    }
+    // WeCom would drop 10 of them silently; Herald held them back for the next minute instead.
+    assert_eq!(w.fake.delivered().len(), 30);
+    assert_eq!(held.len(), 10);
+    for (_, e) in &held {
+        let SendFailure::RateLimited { retry_after_ms } = e.failure else {
+            panic!("{e:?}")
+        };
+        assert!(
+            (60_000..=62_000).contains(&retry_after_ms),
+            "{retry_after_ms}"
+        );
+        assert!(e.message.contains("30 messages a minute"), "{}", e.message);
+    }
+    clock.advance(chrono::TimeDelta::seconds(62));
+    for (i, _) in &held {
+        let msg = text_to(&["alice"], &format!("alert {i}"));
+        w.providers
+            .wecom
+            .send(&creds, &msg, &format!("k{i}"))
+            .await
+            .unwrap();
+    }
+    let delivered = w.fake.delivered();
+    assert_eq!(delivered.len(), 40);
+    assert!(w.fake.dropped().is_empty(), "nothing dropped silently");
+    assert!(
+        delivered[30..]
+            .iter()
+            .all(|m| (m.at - start).num_seconds() >= 62)
+    );
+}
+
+#[tokio::test]
+async fn the_fake_drops_silently_what_exceeds_a_members_minute() {
+    // A client without the guard (a quota far above WeCom's) shows the loss Herald prevents.
+    let w = wecom_with(
+        FakeWecom::new(WecomConfig::default().with_users(["alice"])),
+        Time::system(),
+        |mut c| {
+            c.member_quota = herald_providers::WindowQuota::new(
+                [herald_providers::Rate::new(1000, Duration::from_secs(60))],
+                Duration::from_secs(1),
+            );
+            c
+        },
+    )
+    .await;
+    let creds = wecom_creds(&w.fake);
+    for i in 0..35 {
+        let msg = text_to(&["alice"], &format!("alert {i}"));
+        let receipt = w
+            .providers
+            .wecom
+            .send(&creds, &msg, &format!("k{i}"))
+            .await
+            .unwrap();
+        assert!(receipt.answer.starts_with("ok"));
+    }
+    assert_eq!(w.fake.delivered().len(), 30);
+    assert_eq!(w.fake.dropped().len(), 5);
 }
 
 #[tokio::test]

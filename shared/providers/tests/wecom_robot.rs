@@ -31,7 +31,7 @@ async fn twenty_five_messages_send_twenty_now_and_five_in_the_next_minute() {
     let w = wecom_with(fake, Time::manual(clock.clone()), |mut c| {
         c.robot_quota = WindowQuota {
             max_wait: Duration::from_secs(120),
-            ..WindowQuota::WECOM_ROBOT
+            ..WindowQuota::wecom_robot()
         };
         c
     })
@@ -69,7 +69,7 @@ async fn a_wait_beyond_the_bound_is_rate_limited_without_a_call() {
     let w = wecom_with(fake, Time::manual(clock), |mut c| {
         c.robot_quota = WindowQuota {
             max_wait: Duration::from_secs(30),
-            ..WindowQuota::WECOM_ROBOT
+            ..WindowQuota::wecom_robot()
         };
         c
     })

@@ -141,8 +141,15 @@ async fn agentid_method_and_json_checks() {
     let w = wecom().await;
     let token = w.token().await;
     let mut wrong = text_to("alice", "x");
-    wrong["agentid"] = json!(1_000_003);
+    wrong["agentid"] = json!(1_000_009);
     assert_wecom_error(&w.send_raw(&token, &wrong).await, 40056, "invalid agentid");
+    // The corp's other app: the token is not that app's.
+    wrong["agentid"] = json!(1_000_003);
+    assert_wecom_error(
+        &w.send_raw(&token, &wrong).await,
+        301002,
+        "not allow operate another agent with this accesstoken.",
+    );
     wrong["agentid"] = json!("1000002");
     assert_eq!(
         w.send_raw(&token, &wrong).await["errcode"],
@@ -161,7 +168,7 @@ async fn agentid_method_and_json_checks() {
     let other_token = other["access_token"].as_str().expect("token");
     assert_eq!(
         w.send_raw(other_token, &text_to("alice", "x")).await["errcode"],
-        40056
+        301002
     );
 
     let get = w

@@ -32,11 +32,11 @@ const PROVIDER: &str = "Feishu";
 const JSON_UTF8: &str = "application/json; charset=utf-8";
 
 /// Limits the Feishu client keeps to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeishuLimits {
-    /// Calls per app and API in any window (Feishu: 50 a second); callers wait for a slot. A
-    /// sliding window, not a token bucket: a bucket's burst would put up to twice the limit into
-    /// one second, which Feishu answers with 99991400.
+    /// Calls per app and API in any window (Feishu: 50 a second and 1,000 a minute); callers wait
+    /// for a slot. Sliding windows, not a token bucket: a bucket's burst would put up to twice the
+    /// limit into one second, which Feishu answers with 99991400.
     pub quota: WindowQuota,
     /// A rate-limit answer whose reset is at most this far away is waited out and the call retried;
     /// a longer one is returned as `RateLimited`.
@@ -47,7 +47,7 @@ pub struct FeishuLimits {
 impl Default for FeishuLimits {
     fn default() -> Self {
         Self {
-            quota: WindowQuota::FEISHU_APP,
+            quota: WindowQuota::feishu_app(),
             max_inline_wait: Duration::from_secs(10),
             lookup_ttl: LookupTtl::default(),
         }
@@ -75,10 +75,10 @@ enum Body {
     Image(std::sync::Arc<Vec<u8>>, String),
 }
 
-/// Every field a Feishu answer may carry. Not `Debug`: it may hold a token.
+/// Every field a Feishu answer may carry. Not `Debug`: it may hold a token. `code` is required: a
+/// 200 answer without one (a proxy's or a captive portal's `{}`) is not a success.
 #[derive(Deserialize, Default)]
 struct Reply {
-    #[serde(default)]
     code: i64,
     #[serde(default)]
     msg: String,
@@ -86,6 +86,32 @@ struct Reply {
     expire: Option<u64>,
     #[serde(default)]
     data: Value,
+    /// `{"log_id", "field_violations": [{"field", "description"}]}` on errors.
+    #[serde(default)]
+    error: Value,
+}
+
+impl Reply {
+    /// `msg`, with the fields Feishu's validation names (99992402).
+    fn message(&self) -> String {
+        let violations: Vec<String> = self.error["field_violations"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|v| {
+                let field = v["field"].as_str().unwrap_or("?");
+                match v["description"].as_str() {
+                    Some(why) => format!("{field}: {why}"),
+                    None => field.to_owned(),
+                }
+            })
+            .collect();
+        match violations.is_empty() {
+            true => self.msg.clone(),
+            false => format!("{} ({})", self.msg, violations.join("; ")),
+        }
+    }
 }
 
 /// A Feishu answer: data, or a code to act on.
@@ -119,7 +145,7 @@ impl FeishuClient {
             http,
             tokens: TokenCache::new(REFRESH_EARLY, time.clone()),
             lookups: LookupCache::new(limits.lookup_ttl, time.clone()),
-            limiter: WindowLimiter::new(limits.quota, time.clone()),
+            limiter: WindowLimiter::new(limits.quota.clone(), time.clone()),
             limits,
             time,
             images,
@@ -481,7 +507,7 @@ impl FeishuClient {
                     retry_after_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                 },
                 None,
-                "Herald's own Feishu rate limit (50 calls a second per app) is saturated",
+                "Herald's own Feishu rate limit (50 calls a second and 1,000 a minute per app) is saturated",
             )
         })
     }
@@ -514,7 +540,7 @@ async fn read(response: reqwest::Response) -> Result<(Answer, Reply), SendError>
         Some(reply) if reply.code != 0 => {
             let answer = Answer::Code {
                 code: reply.code,
-                msg: reply.msg.clone(),
+                msg: reply.message(),
                 reset,
             };
             Ok((answer, reply))
@@ -531,7 +557,7 @@ async fn read(response: reqwest::Response) -> Result<(Answer, Reply), SendError>
         None if status.is_success() => Err(failure(
             SendFailure::Transient,
             Some(i64::from(status.as_u16())),
-            "Feishu answered with a body that is not Feishu JSON",
+            "Feishu answered without a code: a proxy or captive portal may be in the way",
         )),
         _ => Err(status_error(PROVIDER, status, &headers)),
     }

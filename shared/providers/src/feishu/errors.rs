@@ -36,6 +36,8 @@ pub(crate) fn classify(code: i64, msg: &str, reset: Option<Duration>) -> Verdict
         230001 | 230022 | 230025 | 230028 => fail(SendFailure::Payload),
         // im/v1/images: invalid param, too large, empty, unknown format; a card that cannot be built.
         234001 | 234006 | 234010 | 234011 | 230099 => fail(SendFailure::Payload),
+        // Field validation failed (`error.field_violations`): the request itself is wrong.
+        99992402 => fail(SendFailure::Payload),
         230006 => hinted(
             SendFailure::Config,
             "enable the app's bot capability and publish a version of the app",
@@ -83,6 +85,8 @@ mod tests {
         };
         assert_eq!(failure_of(230013), SendFailure::Recipient);
         assert_eq!(failure_of(230025), SendFailure::Payload);
+        assert_eq!(failure_of(99992402), SendFailure::Payload);
+        assert_eq!(failure_of(230099), SendFailure::Payload);
         assert_eq!(failure_of(230006), SendFailure::Config);
         assert_eq!(failure_of(99991672), SendFailure::Config);
         assert_eq!(failure_of(123), SendFailure::Transient);

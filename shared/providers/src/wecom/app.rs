@@ -1,10 +1,12 @@
 //! The WeCom self-built app client: `gettoken` (cached, single-flight) and `message/send`.
-use super::body::{image_body, message_bodies};
+use super::block::AppBlocks;
+use super::body::{image_body, message_bodies, takes_safe};
 use super::errors::{Call, Verdict, classify};
-use crate::error::{failure, with_hint};
+use crate::error::{failure, rate_limited, with_hint};
 use crate::http::{HttpClients, status_error, transport_error};
 use crate::time::Time;
 use crate::token::{CredentialKey, IssuedToken, TokenCache};
+use crate::window::{NoSlot, WindowLimiter, WindowQuota};
 use herald_core::domain::channels::WecomCredentials;
 use herald_core::domain::image::ImageRef;
 use herald_core::domain::message::WecomAppMessage;
@@ -28,15 +30,19 @@ pub struct WecomAppClient {
     http: HttpClients,
     tokens: TokenCache,
     images: Images,
+    /// Apps WeCom answered 45009 for, and until when.
+    blocks: AppBlocks,
+    /// Messages per member of each app (WeCom drops what exceeds 30 a minute or 1,000 an hour).
+    members: WindowLimiter,
 }
 
 /// How long Herald reuses a media id: WeCom keeps one for 3 days.
 const MEDIA_ID_REUSE: chrono::Duration = chrono::Duration::hours(60);
 
-/// Every field any WeCom answer may carry. Not `Debug`: it may hold an access token.
+/// Every field any WeCom answer may carry. Not `Debug`: it may hold an access token. `errcode` is
+/// required: a 200 answer without one (a proxy's or a captive portal's `{}`) is not a success.
 #[derive(Deserialize, Default)]
 pub(crate) struct Reply {
-    #[serde(default)]
     pub errcode: i64,
     #[serde(default)]
     pub errmsg: String,
@@ -88,12 +94,20 @@ impl Reply {
 
 impl WecomAppClient {
     /// `base_url` without a trailing slash (checked by `HttpProviders::new`).
-    pub(crate) fn new(base_url: String, http: HttpClients, time: Time, images: Images) -> Self {
+    pub(crate) fn new(
+        base_url: String,
+        http: HttpClients,
+        time: Time,
+        images: Images,
+        member_quota: WindowQuota,
+    ) -> Self {
         Self {
             base_url,
             http,
-            tokens: TokenCache::new(REFRESH_EARLY, time),
+            tokens: TokenCache::new(REFRESH_EARLY, time.clone()),
             images,
+            blocks: AppBlocks::new(time.clone()),
+            members: WindowLimiter::new(member_quota, time),
         }
     }
 
@@ -139,6 +153,7 @@ impl WecomAppClient {
                 }
             }
             tracing::Span::current().record("parts", bodies.len());
+            let held_back = self.hold_for_members(creds, msg, bodies.len()).await?;
             for (i, body) in bodies.iter().enumerate() {
                 let reply = self
                     .send_body(&client, creds, &key, body)
@@ -168,11 +183,82 @@ impl WecomAppClient {
             if let Some(note) = upload_note {
                 receipt.answer = format!("{}; snapshot: {note}", receipt.answer);
             }
+            if !held_back.is_zero() {
+                receipt.answer = format!(
+                    "{}; held back {} s for WeCom's per-member limit (30 messages a minute, 1,000 an hour)",
+                    receipt.answer,
+                    held_back.as_secs_f32().ceil()
+                );
+            }
+            let unprotected = bodies
+                .iter()
+                .filter_map(|b| b["msgtype"].as_str())
+                .find(|t| !takes_safe(t));
+            if let Some(msgtype) = unprotected.filter(|_| settings.encrypted) {
+                receipt.answer = format!(
+                    "{}; not confidential: WeCom has no safe mode for {msgtype} (the text template has one)",
+                    receipt.answer
+                );
+            }
             tracing::info!(refused = receipt.invalid_recipients.len(), "WeCom send ok");
             Ok(receipt)
         }
         .instrument(span)
         .await
+    }
+
+    /// Waits until each listed member of the app may get `messages` more (WeCom drops, silently,
+    /// what exceeds 30 a minute or 1,000 an hour to one member of one app). A wait beyond the
+    /// quota's bound re-queues the delivery for the slot instead (`RateLimited`). Departments, tags
+    /// and `@all` cannot be counted here.
+    async fn hold_for_members(
+        &self,
+        creds: &WecomCredentials,
+        msg: &WecomAppMessage,
+        messages: usize,
+    ) -> Result<Duration, SendError> {
+        let settings = &creds.settings;
+        let members: Vec<String> = msg
+            .to_users
+            .iter()
+            .map(|u| u.as_str())
+            .filter(|u| *u != "@all")
+            .map(|u| {
+                format!(
+                    "{}/{}/{}",
+                    settings.corp_id,
+                    settings.agent_id,
+                    u.to_lowercase()
+                )
+            })
+            .collect();
+        if members.is_empty() {
+            return Ok(Duration::ZERO);
+        }
+        match self.members.acquire_all(&members, messages).await {
+            Ok(waited) => Ok(waited),
+            Err(NoSlot::TooFar(wait)) => {
+                tracing::info!(
+                    wait_ms = wait.as_millis(),
+                    "WeCom per-member limit: holding back"
+                );
+                Err(rate_limited(
+                    wait,
+                    None,
+                    format!(
+                        "held back: a member would get more than WeCom's 30 messages a minute or 1,000 an hour from this app (WeCom drops the excess silently); next slot in {} s",
+                        wait.as_secs_f32().ceil()
+                    ),
+                ))
+            }
+            Err(NoSlot::TooMany { max }) => Err(failure(
+                SendFailure::Payload,
+                None,
+                format!(
+                    "the message takes {messages} WeCom messages, more than the {max} WeCom delivers to one member in a minute: shorten it"
+                ),
+            )),
+        }
     }
 
     /// The media id of `image` for this corp: uploaded with `media/upload` the first time, shared
@@ -247,8 +333,10 @@ impl WecomAppClient {
         key: &CredentialKey,
         request: impl Fn(&str) -> Result<reqwest::RequestBuilder, SendError>,
     ) -> Result<Reply, SendError> {
+        let app = format!("{}/{}", creds.settings.corp_id, creds.settings.agent_id);
         let mut refetched = false;
         loop {
+            self.blocks.check(&app)?;
             let token = self
                 .tokens
                 .get(key, || self.fetch_token(client, creds))
@@ -256,7 +344,11 @@ impl WecomAppClient {
             let response = request(token.expose_secret())?.send().await;
             let reply = read_reply(response.map_err(|e| transport_error(PROVIDER, e))?).await?;
             if reply.errcode == 0 {
+                self.blocks.clear(&app);
                 return Ok(reply);
+            }
+            if reply.errcode == 45009 {
+                return Err(self.blocks.hit(&app));
             }
             match classify(Call::Api, reply.errcode, &reply.errmsg) {
                 Verdict::TokenInvalid if !refetched => {
@@ -347,7 +439,7 @@ pub(crate) async fn read_reply(response: reqwest::Response) -> Result<Reply, Sen
         Err(_) if status.is_success() => Err(failure(
             SendFailure::Transient,
             Some(i64::from(status.as_u16())),
-            "WeCom answered with a body that is not WeCom JSON",
+            "WeCom answered HTTP 200 without an errcode: a proxy or captive portal may be in the way",
         )),
         Err(_) => Err(status_error(PROVIDER, status, &headers)),
     }

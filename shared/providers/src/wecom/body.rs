@@ -22,9 +22,18 @@ fn payload(message: String) -> SendError {
     failure(SendFailure::Payload, None, message)
 }
 
-/// What every request for `msg` carries: the agent, the recipients joined with `|`, `safe` and
-/// the duplicate check.
-fn common(msg: &WecomAppMessage, agent_id: i64, safe: bool) -> Result<Value, SendError> {
+/// The message types WeCom defines `safe` for (text, image, voice, video, file, mpnews); on
+/// others it is not part of the API (news + safe → 40074).
+pub fn takes_safe(msgtype: &str) -> bool {
+    matches!(
+        msgtype,
+        "text" | "image" | "voice" | "video" | "file" | "mpnews"
+    )
+}
+
+/// What every request for `msg` carries: the agent, the recipients joined with `|` and the
+/// duplicate check (`safe` is added per message type).
+fn common(msg: &WecomAppMessage, agent_id: i64) -> Result<Value, SendError> {
     let (users, parties, tags) = (msg.to_users.len(), msg.to_parties.len(), msg.to_tags.len());
     if users > WECOM_MAX_USERS_PER_CALL {
         return Err(payload(format!(
@@ -42,7 +51,6 @@ fn common(msg: &WecomAppMessage, agent_id: i64, safe: bool) -> Result<Value, Sen
     let join = |ids: Vec<&str>| ids.join("|");
     let mut common = json!({
         "agentid": agent_id,
-        "safe": u8::from(safe),
         "enable_duplicate_check": 1,
         "duplicate_check_interval": DUPLICATE_CHECK_SECONDS,
     });
@@ -74,9 +82,10 @@ pub fn image_body(
     safe: bool,
     media_id: &str,
 ) -> Result<Value, SendError> {
-    let mut body = common(msg, agent_id, safe)?;
+    let mut body = common(msg, agent_id)?;
     body["msgtype"] = json!("image");
     body["image"] = json!({ "media_id": media_id });
+    body["safe"] = json!(u8::from(safe));
     Ok(body)
 }
 
@@ -86,11 +95,14 @@ pub fn message_bodies(
     agent_id: i64,
     safe: bool,
 ) -> Result<Vec<Value>, SendError> {
-    let common = common(msg, agent_id, safe)?;
+    let common = common(msg, agent_id)?;
     let with = |msgtype: &str, content: Value| {
         let mut body = common.clone();
         body["msgtype"] = json!(msgtype);
         body[msgtype] = content;
+        if takes_safe(msgtype) {
+            body["safe"] = json!(u8::from(safe));
+        }
         body
     };
     match &msg.body {
@@ -188,8 +200,12 @@ mod tests {
                 content: "# 标题\n".repeat(400),
             },
         );
-        let bodies = message_bodies(&msg, 1, false).unwrap();
+        let bodies = message_bodies(&msg, 1, true).unwrap();
         assert_eq!(bodies.len(), 2);
+        assert!(
+            bodies.iter().all(|b| b.get("safe").is_none()),
+            "markdown has no safe"
+        );
         assert!(
             bodies
                 .iter()
@@ -201,7 +217,9 @@ mod tests {
             url: "https://bi.example.com/r/1".into(),
             btntxt: Some("查看详细报告".into()),
         };
-        let body = &message_bodies(&to(1, card), 1, false).unwrap()[0]["textcard"];
+        let sent = &message_bodies(&to(1, card), 1, true).unwrap()[0];
+        assert!(sent.get("safe").is_none(), "textcard has no safe: {sent}");
+        let body = &sent["textcard"];
         assert!(body["title"].as_str().unwrap().len() <= 128);
         assert!(body["description"].as_str().unwrap().len() <= 512);
         assert!(body["description"].as_str().unwrap().ends_with('…'));

@@ -50,6 +50,9 @@ pub(crate) fn classify(call: Call, code: i64, errmsg: &str) -> Verdict {
         41002 | 41004 => config("set the corp id and the app's secret"),
         48002 => config("this secret may not send app messages: use the secret of the app itself"),
         50003 => config("the app is disabled: enable it in the WeCom admin console"),
+        301002 => config(
+            "the secret belongs to another app than the agent id: set the agent id and the secret of the same app",
+        ),
         40014 | 42001 | 41001 => fail(SendFailure::Transient),
         40008 | 40032 | 40056 | 40058 | 40063 | 44004 | 41033 | 45002 | 45008 | 82001 | 82002
         | 82003 => fail(SendFailure::Payload),
@@ -134,7 +137,7 @@ mod tests {
                 retry_after_ms: 60_000
             })
         );
-        for code in [60020, 40013, 40091, 48002, 50003] {
+        for code in [60020, 40013, 40091, 48002, 50003, 301002] {
             assert_eq!(class(Call::Api, code), Some(Config), "{code}");
         }
         for code in [40056, 40058, 44004, 41033, 45002] {

@@ -92,13 +92,24 @@ pub fn wecom_creds(fake: &FakeWecom) -> WecomCredentials {
 }
 
 pub async fn feishu(config_fake: FeishuConfig, time: Time) -> Feishu {
-    let fake = FakeFeishu::new(config_fake);
+    feishu_with(FakeFeishu::new(config_fake), time, |c| c).await
+}
+
+/// A fake Feishu and clients built from `adjust(config)`.
+pub async fn feishu_with(
+    fake: FakeFeishu,
+    time: Time,
+    adjust: impl FnOnce(ProvidersConfig) -> ProvidersConfig,
+) -> Feishu {
     let (url, server) = serve(feishu_router(fake.clone()))
         .await
         .expect("fake Feishu starts");
     let images = image_store();
-    let providers = HttpProviders::new(config("http://127.0.0.1:9", &url, time), images.clone())
-        .expect("clients build");
+    let providers = HttpProviders::new(
+        adjust(config("http://127.0.0.1:9", &url, time)),
+        images.clone(),
+    )
+    .expect("clients build");
     Feishu {
         fake,
         providers: Arc::new(providers),
