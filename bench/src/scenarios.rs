@@ -690,15 +690,15 @@ pub async fn robot(knobs: &Knobs, fakes: &Fakes) -> RobotResult {
     let scaled = rate_run(
         &format!(
             "WecomRobotClient, quota scaled to {} per {:.1} s (production: 20 per 60 s), 16 in flight",
-            quota.max,
-            quota.window.as_secs_f64()
+            knobs.robot_max,
+            knobs.robot_window.as_secs_f64()
         ),
         msgs.len(),
         &mut arrivals,
         refused,
         elapsed,
-        quota.window.as_secs_f64(),
-        quota.max,
+        knobs.robot_window.as_secs_f64(),
+        knobs.robot_max,
         errors,
     );
 

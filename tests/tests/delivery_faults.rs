@@ -100,12 +100,16 @@ fn per_recipient<'a>(recipients: impl Iterator<Item = &'a String>) -> HashMap<St
 
 #[tokio::test]
 async fn the_wecom_token_is_fetched_once_for_a_hundred_deliveries() {
-    let fakes = fakes(&["zhangsan".to_owned()], 0).await;
+    // A hundred members: WeCom delivers at most 30 a minute to one member.
+    let members = users("m", 100);
+    let fakes = fakes(&members, 0).await;
     let engine = engine(&fakes).await;
     let ids = engine
         .enqueue(
-            (0..100)
-                .map(|i| wecom(&["zhangsan".to_owned()], &format!("report {i}")))
+            members
+                .iter()
+                .enumerate()
+                .map(|(i, m)| wecom(std::slice::from_ref(m), &format!("report {i}")))
                 .collect(),
         )
         .await;
@@ -264,7 +268,9 @@ async fn a_token_rejected_as_expired_is_refreshed_once_per_provider() {
 #[tokio::test]
 async fn a_wecom_rate_limit_is_waited_out_before_the_delivery_is_sent() {
     let fakes = fakes(&["zhangsan".to_owned()], 0).await;
-    let engine = engine(&fakes).await;
+    // The client remembers the app's 45009 block in the engine's time.
+    let engine = Engine::in_manual_time(NOW, fakes.config());
+    engine.configure_all(&fakes).await;
     fakes
         .wecom
         .inject(FaultRule::next(1, Fault::RateLimited { reset_secs: 60 }).on(Endpoint::WecomSend));
@@ -333,8 +339,11 @@ async fn with_a_fifth_of_calls_failing_a_thousand_deliveries_arrive_exactly_once
     let wecom_users = users("u", 400);
     let fakes = fakes(&wecom_users, 300).await;
     let mut config = fakes.config();
-    // Feishu's 50/s is tested elsewhere; here it would only make the test slow.
-    config.feishu.quota.max = 5000;
+    // Feishu's 50/s and 1,000/min are tested elsewhere; here they would only make the test slow.
+    config.feishu.quota.rates = vec![herald_providers::Rate::new(
+        5000,
+        std::time::Duration::from_secs(1),
+    )];
     // The clients' time moves with the worker's: a failed token fetch is remembered for 2 s of
     // that time, which the worker's backoff then really waits out.
     let engine = Engine::in_manual_time(NOW, config);

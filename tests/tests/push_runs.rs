@@ -967,6 +967,29 @@ async fn a_test_push_reaches_only_the_owner_and_returns_the_run_with_the_provide
 }
 
 #[tokio::test]
+async fn two_test_pushes_in_the_same_minute_both_arrive_past_wecoms_duplicate_check() {
+    let fakes = fakes().await;
+    let charts = ChartServer::start().await;
+    let app = app(&fakes).await;
+    let task = create(
+        &app,
+        &task_body(&charts, &["Orders"], control(no_rule(), no_rule())),
+    )
+    .await;
+    for _ in 0..2 {
+        let reply = app
+            .admin(Method::POST, &format!("{TASKS}/{task}/test"), &Value::Null)
+            .await;
+        assert_eq!(reply.body["outcome"], "delivered", "{:#}", reply.body);
+        app.clock.advance(chrono::TimeDelta::seconds(5));
+    }
+    // WeCom swallows an identical request within 30 minutes: the second test push must differ.
+    assert_eq!(fakes.wecom.stats().suppressed_duplicates, 0);
+    assert_eq!(app_messages(&fakes).len(), 2);
+    assert_eq!(pictures(&fakes, Endpoint::WecomSend).len(), 2);
+}
+
+#[tokio::test]
 async fn a_manual_push_needs_confirm_and_then_reaches_the_recipients_even_when_disabled() {
     let fakes = fakes().await;
     let charts = ChartServer::start().await;
@@ -1618,4 +1641,49 @@ async fn contact_recipients_are_resolved_through_the_contacts_directory() {
             .any(|l| l == "contact not reached: ghost: no such contact"),
         "{lines:#?}"
     );
+}
+
+#[tokio::test]
+async fn an_owner_given_only_as_a_contact_gets_the_alarm() {
+    let fakes = FakeProviders::start(
+        WecomConfig::default()
+            .with_users(["zhangsan", "wangwu"])
+            .with_robot_key(ROBOT_KEY),
+        FeishuConfig::default(),
+    )
+    .await;
+    let app = app(&fakes).await;
+    let charts = ChartServer::start().await;
+    let reply = app
+        .admin(
+            Method::PUT,
+            "/v1/contacts/wang",
+            &json!({"name": "Wang Wu", "wecom_user": "wangwu"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{:#}", reply.body);
+    charts.set("Refunds", ChartAnswer::Empty);
+    let mut body = task_body(
+        &charts,
+        &["Refunds"],
+        control(rule(&["fully"], true, true), no_rule()),
+    );
+    body["owner"] = json!({"contact": "wang"});
+    let task = create(&app, &body).await;
+
+    let rec = fire(&app, &task, "2026-12-03T02:00:00Z").await;
+
+    assert_eq!(rec["outcome"], "paused", "{rec:#}");
+    let owner_alarms: Vec<&Value> = rec["alarms"]
+        .as_array()
+        .expect("alarms")
+        .iter()
+        .filter(|a| a["provider"] == "wecom_app")
+        .collect();
+    assert_eq!(owner_alarms.len(), 1, "{rec:#}");
+    assert_eq!(owner_alarms[0]["to"], "wangwu");
+    assert_eq!(owner_alarms[0]["status"], "delivered");
+    let sent = app_messages(&fakes);
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert_eq!(sent[0].recipients, vec!["wangwu".to_owned()]);
 }

@@ -6,12 +6,14 @@ use herald_core::domain::run::{LogLevel, PushRun, RunOutcome};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// A run in a list.
+/// A run in a list. A ticket record names its ticket instead of a task and has no charts.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RecordSummary {
     pub id: String,
-    pub task: String,
-    pub task_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_name: Option<String>,
     /// `scheduled`, `manual`, `test` or `ticket`.
     pub kind: String,
     pub scheduled_for: Option<DateTime<Utc>>,
@@ -22,26 +24,36 @@ pub struct RecordSummary {
     /// Why it was paused (`empty`, `access_error`) or skipped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    pub charts_ok: usize,
-    pub charts_empty: usize,
-    pub charts_unreadable: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub charts_ok: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub charts_empty: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub charts_unreadable: Option<usize>,
     /// The push's deliveries (WeCom batches, Feishu users, mails); alarms are not counted.
     pub deliveries: u32,
     /// Of those, how many the provider accepted so far.
     pub delivered: u32,
     /// Of those, how many failed for good so far.
     pub failed: u32,
+    /// The ticket event of a `ticket` record: source, id, title, project, status, event_id, actor,
+    /// reason, url.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub ticket: Option<herald_core::domain::ticket::TicketRef>,
 }
 
 impl From<&PushRun> for RecordSummary {
     fn from(run: &PushRun) -> Self {
         use herald_core::domain::run::ChartState;
-        let count =
-            |pred: fn(&ChartState) -> bool| run.charts.iter().filter(|c| pred(&c.state)).count();
+        let of_task = run.ticket.is_none();
+        let count = |pred: fn(&ChartState) -> bool| {
+            of_task.then(|| run.charts.iter().filter(|c| pred(&c.state)).count())
+        };
         Self {
             id: run.id.to_string(),
-            task: run.task.to_string(),
-            task_name: run.task_name.clone(),
+            task: of_task.then(|| run.task.to_string()),
+            task_name: of_task.then(|| run.task_name.clone()),
             kind: run.kind.as_str().to_owned(),
             scheduled_for: run.scheduled_for,
             started_at: run.started_at,
@@ -60,6 +72,7 @@ impl From<&PushRun> for RecordSummary {
             deliveries: run.progress.pushes,
             delivered: run.progress.delivered,
             failed: run.progress.finished.saturating_sub(run.progress.delivered),
+            ticket: run.ticket.clone(),
         }
     }
 }
@@ -192,11 +205,6 @@ pub struct RecordDetail {
     /// How many more the push has than are listed (the summary counts them all).
     pub more_deliveries: u32,
     pub alarms: Vec<DeliveryView>,
-    /// The ticket event of a `ticket` record: source, id, title, project, status, event_id, actor,
-    /// reason, url.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub ticket: Option<herald_core::domain::ticket::TicketRef>,
     /// The pictures the message carried (the page snapshot), served while the record lives.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<super::preview::ImageView>,
@@ -220,7 +228,6 @@ impl RecordDetail {
             more_deliveries: pushes.saturating_sub(u32::try_from(shown.len()).unwrap_or(u32::MAX)),
             deliveries: shown,
             alarms: view(false),
-            ticket: run.ticket.clone(),
             images: run
                 .images
                 .iter()
@@ -272,14 +279,14 @@ pub fn log_lines(run: &PushRun, deliveries: &[Delivery]) -> LogList {
                 AttemptResult::Accepted { receipt } => {
                     ("info", format!("accepted: {}", receipt.answer))
                 }
-                AttemptResult::Failed { error } => (
-                    "warn",
-                    format!(
-                        "failed ({}): {}",
-                        error.code.map(|c| c.to_string()).unwrap_or_default(),
-                        error.message
-                    ),
-                ),
+                AttemptResult::Failed { error } => {
+                    let what = match error.failure {
+                        herald_core::ports::SendFailure::RateLimited { .. } => "held back",
+                        _ => "failed",
+                    };
+                    let code = error.code.map(|c| format!(" ({c})")).unwrap_or_default();
+                    ("warn", format!("{what}{code}: {}", error.message))
+                }
             };
             items.push(LogLineView {
                 at: a.finished_at,

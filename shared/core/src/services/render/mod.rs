@@ -592,7 +592,7 @@ impl<'v> Push<'v> {
                 words.kind_label(view.kind),
                 one_line(view.page_title)
             ),
-            at: format_at(&view.at),
+            at: format_run_at(&view.at, view.kind),
             lines,
             worst,
         }
@@ -911,6 +911,21 @@ fn paused_phrase(paused: bool) -> &'static str {
 /// "2026-12-03 10:00 (Asia/Shanghai)".
 pub(crate) fn format_at(at: &DateTime<Tz>) -> String {
     format!("{} ({})", at.format("%Y-%m-%d %H:%M"), at.timezone().name())
+}
+
+/// A run's time as its message shows it: to the second for test and manual runs, which start
+/// whenever someone clicks. Two of them within WeCom's duplicate-check interval then differ, and
+/// the second is delivered (WeCom swallows an identical request within 30 minutes), while a
+/// retried delivery of the same run stays identical and is still delivered once.
+pub(crate) fn format_run_at(at: &DateTime<Tz>, kind: RunKind) -> String {
+    match kind {
+        RunKind::Test | RunKind::Manual => format!(
+            "{} ({})",
+            at.format("%Y-%m-%d %H:%M:%S"),
+            at.timezone().name()
+        ),
+        RunKind::Scheduled | RunKind::Ticket => format_at(at),
+    }
 }
 
 /// The text on one line: line breaks become spaces.

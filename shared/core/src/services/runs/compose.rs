@@ -2,6 +2,7 @@
 //! (≤100 departments and tags), one Feishu message per user, one mail per address.
 use crate::domain::contact::Contact;
 use crate::domain::delivery::{Delivery, DeliveryCause};
+use crate::domain::ids::ContactId;
 use crate::domain::image::ImageRef;
 use crate::domain::message::{
     EmailMessage, FeishuMessage, FeishuRecipient, OutboundMessage, RobotBody, RobotMessage,
@@ -9,6 +10,7 @@ use crate::domain::message::{
 };
 use crate::domain::recipients::{EmailAddress, Owner, Recipients, WecomGroupId, WecomUserId};
 use crate::domain::task::{AlarmRobot, Channel};
+use crate::ports::{ContactStore, StoreError};
 use crate::services::render::RenderedPush;
 use chrono::{DateTime, Utc};
 
@@ -106,6 +108,31 @@ impl Audience {
                 recipient.map(|r| push(&mut self.feishu_users, r)).is_some()
             }
         }
+    }
+
+    /// Adds each of `ids`' identity on `channel`, read from the contacts directory; returns the
+    /// contacts it cannot reach, and why, for the run log.
+    pub async fn add_contacts(
+        &mut self,
+        channel: Channel,
+        ids: &[ContactId],
+        directory: &dyn ContactStore,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut unreachable = Vec::new();
+        if ids.is_empty() {
+            return Ok(unreachable);
+        }
+        let found = directory.get_contacts(ids).await?;
+        for id in ids {
+            match found.iter().find(|c| c.id() == id) {
+                None => unreachable.push(format!("{id}: no such contact")),
+                Some(contact) if !self.add_contact(channel, contact) => {
+                    unreachable.push(format!("{id}: no {} identity", channel.as_str()));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(unreachable)
     }
 
     pub fn is_empty(&self) -> bool {

@@ -93,7 +93,10 @@ impl PushService {
             deliveries: ports.deliveries.clone(),
             scheduler: ports.scheduler.clone(),
             clock: ports.clock.clone(),
-            notices: Notices { settings },
+            notices: Notices {
+                settings,
+                contacts: ports.contacts.clone(),
+            },
         }
     }
 
@@ -135,19 +138,9 @@ impl PushService {
                 spec.recipients.contacts.clone(),
             )
         };
-        let mut unreachable = Vec::new();
-        if !contacts.is_empty() {
-            let found = self.contacts.get_contacts(&contacts).await?;
-            for id in &contacts {
-                match found.iter().find(|c| c.id() == id) {
-                    None => unreachable.push(format!("{id}: no such contact")),
-                    Some(contact) if !audience.add_contact(channel, contact) => {
-                        unreachable.push(format!("{id}: no {} identity", channel.as_str()));
-                    }
-                    Some(_) => {}
-                }
-            }
-        }
+        let unreachable = audience
+            .add_contacts(channel, &contacts, self.contacts.as_ref())
+            .await?;
         Ok((audience, unreachable))
     }
 
@@ -402,7 +395,13 @@ impl PushService {
         }
         match self
             .reporter
-            .snapshot(&run.project, &task.spec, read, at, run.expires_at)
+            .snapshot(
+                &run.project,
+                &task.spec,
+                read,
+                (run.kind, at),
+                run.expires_at,
+            )
             .await
         {
             Ok(image) => {

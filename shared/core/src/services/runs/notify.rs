@@ -5,12 +5,15 @@ use crate::domain::image::ImageRef;
 use crate::domain::message::RobotBody;
 use crate::domain::run::{ChartCheck, PauseReason, PushRun};
 use crate::domain::task::PushTask;
+use crate::ports::ContactStore;
 use crate::services::render::{AlarmReason, AlarmView, render_alarm_owner, render_alarm_robot};
 use crate::services::settings::SettingsService;
 
 #[derive(Clone)]
 pub struct Notices {
     pub(super) settings: SettingsService,
+    /// Where an owner given as a contact is found.
+    pub(super) contacts: std::sync::Arc<dyn ContactStore>,
 }
 
 impl Notices {
@@ -60,16 +63,31 @@ impl Notices {
         }
         match render_alarm_owner(task.spec.channel, &view) {
             Ok(rendered) => {
-                out.extend(deliveries(
-                    &rendered,
-                    &Audience::owner(task.spec.channel, &task.spec.owner),
-                    &cause,
-                    run.started_at,
-                ));
+                let owner = self.owner(task).await;
+                out.extend(deliveries(&rendered, &owner, &cause, run.started_at));
             }
             Err(err) => tracing::error!(error = %err, "the owner's alarm did not render"),
         }
         out
+    }
+
+    /// The owner on the task's channel: the ids given, plus the owner's contact (if any) from the
+    /// contacts directory. A directory that cannot be read leaves the ids given.
+    async fn owner(&self, task: &PushTask) -> Audience {
+        let channel = task.spec.channel;
+        let mut owner = Audience::owner(channel, &task.spec.owner);
+        let contact: Vec<_> = task.spec.owner.contact.iter().cloned().collect();
+        match owner
+            .add_contacts(channel, &contact, self.contacts.as_ref())
+            .await
+        {
+            Ok(unreachable) if !unreachable.is_empty() => {
+                tracing::warn!(?unreachable, "the owner's contact cannot get the alarm");
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "the owner's contact could not be read"),
+        }
+        owner
     }
 
     /// The alarm for empty or unreadable charts. An empty-data alarm to the robot also carries

@@ -9,7 +9,7 @@ use crate::domain::run::{ChartCheck, ChartState, RunKind};
 use crate::domain::task::{Channel, TaskSpec, Template};
 use crate::ports::{ChartReading, ChartSource, ImageStore, PictureRenderer, StoreError};
 use crate::services::figures::figure_of;
-use crate::services::render::{PushView, RenderError, RenderedPush, format_at, render_push};
+use crate::services::render::{PushView, RenderError, RenderedPush, format_run_at, render_push};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -112,18 +112,19 @@ impl Reporter {
             .map_err(|e| e.to_string())
     }
 
-    /// Draws `spec`'s page as `read` found it at `at`, and stores the picture for `project` until
-    /// `expires_at`. The push, the preview and the empty-data alarm all draw it here.
+    /// Draws `spec`'s page as `read` found it at `at` (for a run of `kind`), and stores the
+    /// picture for `project` until `expires_at`. The push, the preview and the empty-data alarm
+    /// all draw it here.
     pub async fn snapshot(
         &self,
         project: &ProjectId,
         spec: &TaskSpec,
         read: &PageRead,
-        at: DateTime<Utc>,
+        (kind, at): (RunKind, DateTime<Utc>),
         expires_at: DateTime<Utc>,
     ) -> Result<ImageRef, String> {
         let language = spec.content.language_for(spec.page.title.as_str());
-        let shown_at = format_at(&at.with_timezone(&spec.schedule.timezone()));
+        let shown_at = format_run_at(&at.with_timezone(&spec.schedule.timezone()), kind);
         let image = self
             .draw(page_report(spec, read, &shown_at, language))
             .await?;
@@ -149,7 +150,10 @@ impl Reporter {
     ) -> Rendered {
         let (snapshot, snapshot_problem) =
             if spec.content.snapshot && shows_pictures(channel, template) {
-                match self.snapshot(project, spec, read, at, expires_at).await {
+                match self
+                    .snapshot(project, spec, read, (kind, at), expires_at)
+                    .await
+                {
                     Ok(image) => (Some(image), None),
                     Err(problem) => (None, Some(problem)),
                 }
