@@ -13,9 +13,14 @@
 //! 6. Run ledger (issue 9, `ledger`): the herald-local binary pushing e-mail to 1,000 / 4,000 /
 //!    10,000 addresses through an SMTP server on loopback, then the same push with 5 SIGKILLs.
 //!
+//! 7. Provider quotas (issue 13, `quotas`): the herald-local binary pushing to 1,500 Feishu users
+//!    at 50/s and 1,000/min, and 40 pushes at once to one WeCom member (30 a minute).
+//!
 //! Apprise runs from `scripts/bench_apprise.py` against the same servers while they are up.
 mod apprise;
 mod ledger;
+mod local;
+mod quotas;
 mod report;
 mod scenarios;
 mod setup;
@@ -87,6 +92,13 @@ async fn run() -> i32 {
     );
     if knobs.runs("ledger") {
         report.ledger = Some(ledger::run().await);
+    }
+
+    eprintln!(
+        "[8/8] Provider quotas: herald-local pushing to Feishu and WeCom fakes at the real quotas"
+    );
+    if knobs.runs("quotas") {
+        report.quotas = Some(quotas::run().await);
     }
 
     report.finish();

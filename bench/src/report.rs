@@ -32,6 +32,7 @@ pub struct Report {
     pub tickets: Option<TicketsResult>,
     /// Issue 9: e-mail pushes through herald-local, timed and killed.
     pub ledger: Option<crate::ledger::LedgerResult>,
+    pub quotas: Option<crate::quotas::QuotaResult>,
     pub goals: Vec<Goal>,
 }
 
@@ -124,6 +125,7 @@ impl Report {
             apprise: None,
             tickets: None,
             ledger: None,
+            quotas: None,
             goals: Vec::new(),
         }
     }
@@ -257,7 +259,58 @@ impl Report {
             }
         }
         self.ledger_goals(&mut goals);
+        self.quota_goals(&mut goals);
         self.goals = goals;
+    }
+
+    fn quota_goals(&self, goals: &mut Vec<Goal>) {
+        let Some(q) = &self.quotas else {
+            return;
+        };
+        if let Some(error) = &q.error {
+            goals.push(Goal {
+                name: "Provider quotas: the scenario ran".into(),
+                met: false,
+                detail: error.clone(),
+            });
+        }
+        if let Some(f) = &q.feishu {
+            goals.push(Goal {
+                name: format!(
+                    "Feishu push to {} users at 50/s and 1,000/min: 0 refused, within 10% of the quotas' minimum",
+                    f.users
+                ),
+                met: f.refused == 0
+                    && f.delivered == f.users
+                    && f.outcome == "delivered"
+                    && f.seconds <= 1.1 * f.minimum_s,
+                detail: format!(
+                    "{:.1} s (minimum {:.0} s, ×{:.3}), {} refused, {} delivered, {}",
+                    f.seconds,
+                    f.minimum_s,
+                    f.seconds / f.minimum_s,
+                    f.refused,
+                    f.delivered,
+                    f.outcome
+                ),
+            });
+        }
+        if let Some(m) = &q.member {
+            goals.push(Goal {
+                name: format!(
+                    "WeCom per-member guard: {} pushes to one member hold to 30 in the first minute, the rest after",
+                    m.pushes
+                ),
+                met: m.first_minute == 30
+                    && m.later == m.pushes - 30
+                    && m.dropped == 0
+                    && m.outcomes_delivered == m.pushes,
+                detail: format!(
+                    "{} in the first minute, {} later, {} dropped by WeCom, {} runs delivered",
+                    m.first_minute, m.later, m.dropped, m.outcomes_delivered
+                ),
+            });
+        }
     }
 
     fn ledger_goals(&self, goals: &mut Vec<Goal>) {

@@ -638,7 +638,7 @@ pub struct RobotResult {
 
 fn robot_message(key: &str, i: usize) -> RobotMessage {
     RobotMessage {
-        key: RobotKey::parse(key).expect("robot key"),
+        key: RobotKey::parse(key).expect("robot key").into(),
         body: RobotBody::Text {
             content: format!("Herald bench alarm {i}"),
             mentioned_list: Vec::new(),

@@ -25,6 +25,7 @@ pub struct LocalApp {
     pub clock: Arc<ManualClock>,
     pub scheduler: Arc<LocalScheduler>,
     pub store: Arc<SqliteStore>,
+    pub secrets: Arc<dyn herald_core::ports::SecretStore>,
 }
 
 impl LocalApp {
@@ -36,12 +37,15 @@ impl LocalApp {
         let db = Db::in_memory().expect("in-memory sqlite");
         let store = Arc::new(SqliteStore::new(db.clone()));
         let scheduler = Arc::new(LocalScheduler::new(db, clock.clone()));
-        let router = app_over(store.clone(), scheduler.clone(), clock.clone());
+        let adapters = adapters_over(store.clone(), scheduler.clone(), clock.clone());
+        let secrets = adapters.secrets.clone();
+        let router = app_with(adapters, unreachable_providers()).0;
         Self {
             router,
             clock,
             scheduler,
             store,
+            secrets,
         }
     }
 }

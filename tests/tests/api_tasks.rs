@@ -1061,17 +1061,28 @@ async fn the_alarm_robot_key_is_write_only_and_set_keeps_it() {
         tid(&created["id"]),
         task_uri(created["id"].as_str().unwrap()),
     );
+    // The task names the secret that holds the key, never the key itself.
     let stored_key = |app: &LocalApp| {
-        let store = app.store.clone();
+        let (store, secrets) = (app.store.clone(), app.secrets.clone());
         async move {
             let task = store
                 .get_task(&payments(), &id)
                 .await
                 .unwrap()
                 .expect("stored");
-            task.spec
-                .alarm_robot
-                .map(|robot| robot.webhook_key.as_str().to_owned())
+            let document = serde_json::to_string(&task).unwrap();
+            match task.spec.alarm_robot? {
+                herald_core::domain::task::AlarmRobot::Stored { secret } => {
+                    let key = secrets.get_secret(secret.as_str()).await.unwrap()?;
+                    let key = secrecy::ExposeSecret::expose_secret(&key).to_owned();
+                    assert!(
+                        !document.contains(&key),
+                        "the key is in the task: {document}"
+                    );
+                    Some(key)
+                }
+                other => panic!("the key is in the task document: {other:?}"),
+            }
         }
     };
 

@@ -3,7 +3,7 @@
 //! the message to that provider's client (each created once per process).
 use async_trait::async_trait;
 use herald_core::ServiceError;
-use herald_core::domain::message::OutboundMessage;
+use herald_core::domain::message::{OutboundMessage, RobotAddress, RobotMessage};
 use herald_core::ports::{ImageStore, SendError, SendFailure, SendReceipt, Sender};
 use herald_core::services::images::Images;
 use herald_core::services::settings::SettingsService;
@@ -47,6 +47,15 @@ fn not_configured(channel: &str) -> SendError {
     }
 }
 
+fn robot_key_missing() -> SendError {
+    SendError {
+        failure: SendFailure::Config,
+        code: None,
+        message: "the alarm robot's key is not in the secret store".into(),
+        hint: Some("set the task's alarm_robot.webhook_key again".into()),
+    }
+}
+
 #[async_trait]
 impl Sender for ProviderHub {
     async fn send(
@@ -64,7 +73,22 @@ impl Sender for ProviderHub {
                     .ok_or_else(|| not_configured("wecom"))?;
                 self.http.wecom.send(&creds, msg, idempotency_key).await
             }
-            OutboundMessage::WecomRobot(msg) => self.http.robot.send(msg, idempotency_key).await,
+            OutboundMessage::WecomRobot(msg) => {
+                let key = match &msg.key {
+                    RobotAddress::Key(key) => key.clone(),
+                    RobotAddress::Secret(secret) => self
+                        .settings
+                        .robot_key(secret)
+                        .await
+                        .map_err(settings_unavailable)?
+                        .ok_or_else(robot_key_missing)?,
+                };
+                let resolved = RobotMessage {
+                    key: RobotAddress::Key(key),
+                    body: msg.body.clone(),
+                };
+                self.http.robot.send(&resolved, idempotency_key).await
+            }
             OutboundMessage::Feishu(msg) => {
                 let creds = self
                     .settings

@@ -235,7 +235,7 @@ async fn the_robot_gets_the_picture_as_base64_with_its_md5() {
     let w = wecom(WecomConfig::default().with_robot_key(key)).await;
     let image = stored(w.images.as_ref()).await;
     let msg = RobotMessage {
-        key: RobotKey::parse(key).unwrap(),
+        key: RobotKey::parse(key).unwrap().into(),
         body: RobotBody::Image { image },
     };
     w.providers.robot.send(&msg, "k").await.unwrap();

@@ -13,7 +13,7 @@ const KEY: &str = "693a91f6-7aaa-4bc4-97a0-0ec2sifa5aaa";
 
 fn text(content: &str) -> RobotMessage {
     RobotMessage {
-        key: RobotKey::parse(KEY).unwrap(),
+        key: RobotKey::parse(KEY).unwrap().into(),
         body: RobotBody::Text {
             content: content.into(),
             mentioned_list: vec!["@all".into()],
@@ -115,7 +115,7 @@ async fn long_text_is_split_and_an_unknown_key_is_a_config_error() {
             .all(|m| m.body["text"]["content"].as_str().unwrap().len() <= 2048)
     );
     let markdown = RobotMessage {
-        key: RobotKey::parse(KEY).unwrap(),
+        key: RobotKey::parse(KEY).unwrap().into(),
         body: RobotBody::Markdown {
             content: "**CPU** 告警\n".repeat(400),
         },
@@ -123,7 +123,9 @@ async fn long_text_is_split_and_an_unknown_key_is_a_config_error() {
     w.providers.robot.send(&markdown, "k").await.unwrap();
     assert_eq!(w.fake.delivered().len(), 4);
     let unknown = RobotMessage {
-        key: RobotKey::parse("00000000-0000-0000-0000-000000000000").unwrap(),
+        key: RobotKey::parse("00000000-0000-0000-0000-000000000000")
+            .unwrap()
+            .into(),
         ..text("x")
     };
     let err = w.providers.robot.send(&unknown, "k").await.unwrap_err();

@@ -301,7 +301,7 @@ impl TaskBody {
                     "alarm_robot.webhook_key",
                     RobotKey::from_key_or_url(&robot.webhook_key),
                 )?;
-                (Some(AlarmRobot { webhook_key: key }), false)
+                (Some(AlarmRobot::Key { webhook_key: key }), false)
             }
         };
         let spec = TaskSpec {

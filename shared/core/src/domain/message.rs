@@ -93,8 +93,33 @@ pub enum WecomBody {
 /// A WeCom group robot message (`webhook/send?key=`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RobotMessage {
-    pub key: RobotKey,
+    pub key: RobotAddress,
     pub body: RobotBody,
+}
+
+/// A robot's key, or the secret it is read from when the message is sent (so queued deliveries
+/// do not carry it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RobotAddress {
+    Key(RobotKey),
+    Secret(super::task::RobotSecret),
+}
+
+impl RobotAddress {
+    /// The key, once resolved.
+    pub fn key(&self) -> Option<&RobotKey> {
+        match self {
+            Self::Key(key) => Some(key),
+            Self::Secret(_) => None,
+        }
+    }
+}
+
+impl From<RobotKey> for RobotAddress {
+    fn from(key: RobotKey) -> Self {
+        Self::Key(key)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -197,10 +197,45 @@ impl RobotKey {
     }
 }
 
-/// The group robot that receives alarms.
+impl RobotKey {
+    /// The name the secret store keeps this key under: `robots/` and a digest of the key, so
+    /// tasks sharing a robot share one secret and the name gives nothing of the key away.
+    pub fn secret_name(&self) -> RobotSecret {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(self.as_str().as_bytes());
+        RobotSecret(format!("robots/{}", hex::encode(&digest[..16])))
+    }
+}
+
+/// The secret-store name of a robot key (see [`RobotKey::secret_name`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AlarmRobot {
-    pub webhook_key: RobotKey,
+pub struct RobotSecret(String);
+
+impl RobotSecret {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The group robot that receives alarms: its key as a request gives it, or, as a task is stored,
+/// the secret that holds the key (like every other secret, never in the task document).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AlarmRobot {
+    /// As given (and in tasks stored before keys moved to the secret store).
+    Key { webhook_key: RobotKey },
+    /// As stored.
+    Stored { secret: RobotSecret },
+}
+
+impl AlarmRobot {
+    /// Where a robot message goes: the key, or the secret to read it from when sending.
+    pub fn address(&self) -> super::message::RobotAddress {
+        match self {
+            Self::Key { webhook_key } => super::message::RobotAddress::Key(webhook_key.clone()),
+            Self::Stored { secret } => super::message::RobotAddress::Secret(secret.clone()),
+        }
+    }
 }
 
 /// How many consecutive failed scheduled runs stop a task: 1–100, default 3.

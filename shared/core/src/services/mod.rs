@@ -118,6 +118,7 @@ impl Services {
             tasks: tasks::TaskService::new(
                 adapters.tasks,
                 adapters.scheduler,
+                adapters.secrets.clone(),
                 adapters.clock.clone(),
             ),
             keys: keys::KeyService::new(adapters.keys, adapters.admin, adapters.clock.clone()),

@@ -65,6 +65,18 @@ impl SettingsService {
             .is_some())
     }
 
+    /// The robot key a task's alarm robot names (see `RobotKey::secret_name`).
+    pub async fn robot_key(
+        &self,
+        secret: &crate::domain::task::RobotSecret,
+    ) -> Result<Option<crate::domain::task::RobotKey>, ServiceError> {
+        use secrecy::ExposeSecret;
+        Ok(self
+            .secret(secret.as_str())
+            .await?
+            .and_then(|key| crate::domain::task::RobotKey::parse(key.expose_secret()).ok()))
+    }
+
     async fn secret(&self, name: &str) -> Result<Option<SecretString>, ServiceError> {
         self.secrets
             .get_secret(name)

@@ -3,8 +3,9 @@
 use crate::clock::Clock;
 use crate::domain::auth::Principal;
 use crate::domain::ids::{ProjectId, TaskId};
+use crate::domain::task::AlarmRobot;
 use crate::domain::task::{PushTask, TaskSpec, TaskState};
-use crate::ports::{Page, ScheduleDefinition, ScheduleGateway, StoreError, TaskStore};
+use crate::ports::{Page, ScheduleDefinition, ScheduleGateway, SecretStore, StoreError, TaskStore};
 use crate::{FieldError, ServiceError};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -25,6 +26,8 @@ pub struct TaskUpdate {
 pub struct TaskService {
     store: Arc<dyn TaskStore>,
     scheduler: Arc<dyn ScheduleGateway>,
+    /// Where alarm robot keys are kept (the task names the secret, never the key).
+    secrets: Arc<dyn SecretStore>,
     clock: Arc<dyn Clock>,
 }
 
@@ -45,13 +48,31 @@ impl TaskService {
     pub fn new(
         store: Arc<dyn TaskStore>,
         scheduler: Arc<dyn ScheduleGateway>,
+        secrets: Arc<dyn SecretStore>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             store,
             scheduler,
+            secrets,
             clock,
         }
+    }
+
+    /// Moves a robot key given in `spec` into the secret store and leaves only the secret's name
+    /// in the spec. Keys are named by their digest: tasks sharing a robot share its secret, and a
+    /// write that fails after this leaves nothing that a retry would not write again.
+    async fn store_robot_key(&self, spec: &mut TaskSpec) -> Result<(), ServiceError> {
+        if let Some(AlarmRobot::Key { webhook_key }) = &spec.alarm_robot {
+            let secret = webhook_key.secret_name();
+            let value = secrecy::SecretString::from(webhook_key.as_str().to_owned());
+            self.secrets
+                .put_secret(secret.as_str(), &value)
+                .await
+                .map_err(|e| ServiceError::unavailable("the secret store", e))?;
+            spec.alarm_robot = Some(AlarmRobot::Stored { secret });
+        }
+        Ok(())
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -88,6 +109,8 @@ impl TaskService {
         who.check_write(project)?;
         spec.check_consistent()?;
         self.check_start(&spec)?;
+        let mut spec = spec;
+        self.store_robot_key(&mut spec).await?;
         let now = self.clock.now();
         let task = PushTask {
             id: TaskId::new(),
@@ -154,6 +177,7 @@ impl TaskService {
         if spec.schedule.start() != current.spec.schedule.start() {
             self.check_start(&spec)?;
         }
+        self.store_robot_key(&mut spec).await?;
         let mut next = current.clone();
         next.spec = spec;
         if next.state == TaskState::Stopped {

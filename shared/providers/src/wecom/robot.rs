@@ -80,7 +80,13 @@ impl WecomRobotClient {
         msg: &RobotMessage,
         idempotency_key: &str,
     ) -> Result<SendReceipt, SendError> {
-        let key = msg.key.as_str();
+        let Some(key) = msg.key.key().map(|k| k.as_str()) else {
+            return Err(failure(
+                SendFailure::Config,
+                None,
+                "the robot key was not read from the secret store before sending",
+            ));
+        };
         // The key is a secret: logs carry a short fingerprint of it.
         let robot = hex::encode(&Sha256::digest(key.as_bytes())[..4]);
         let span = tracing::info_span!(

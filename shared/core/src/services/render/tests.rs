@@ -493,9 +493,10 @@ fn test_and_manual_runs_are_labelled() {
         else {
             panic!("not mail")
         };
+        // To the second: two test pushes in one minute differ (WeCom's duplicate check).
         assert_eq!(
             subject,
-            format!("{label} · 2026-12-03 10:00 (Asia/Shanghai)")
+            format!("{label} · 2026-12-03 10:00:00 (Asia/Shanghai)")
         );
     }
     for (_, _, message) in every(&view(&charts)) {

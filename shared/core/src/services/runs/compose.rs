@@ -267,7 +267,7 @@ pub fn robot_delivery(
     Delivery::queued(
         cause.clone(),
         OutboundMessage::WecomRobot(RobotMessage {
-            key: robot.webhook_key.clone(),
+            key: robot.address(),
             body,
         }),
         now,

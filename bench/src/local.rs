@@ -1,0 +1,205 @@
+//! herald-local as a user runs it, for the benchmarks: the release binary started as a child
+//! process on a data directory, its API called with the admin key, and a chart server.
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub(crate) const ADMIN_TOKEN: &str = "herald-bench-ledger-admin-token";
+pub(crate) const PROJECT: &str = "bench";
+
+/// A chart server: one chart of three rows.
+pub(crate) async fn chart_server() -> std::io::Result<(String, tokio::task::JoinHandle<()>)> {
+    let app = axum::Router::new().route(
+        "/chart",
+        axum::routing::get(|| async {
+            axum::Json(json!({"data": {"rows": [
+                {"region": "East", "gmv": 1200}, {"region": "West", "gmv": 800}, {"region": "North", "gmv": 430}
+            ]}}))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let handle = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((base, handle))
+}
+
+/// herald-local as a child process on a data directory.
+pub(crate) struct Local {
+    child: tokio::process::Child,
+    pub(crate) base: String,
+}
+
+fn binary() -> PathBuf {
+    std::env::var("HERALD_BENCH_LOCAL_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from("target/release/herald-local"))
+}
+
+pub(crate) fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+impl Local {
+    pub(crate) async fn start(data: &Path, port: u16) -> Result<Self, String> {
+        Self::start_with(data, port, &[]).await
+    }
+
+    /// Started with `env` added (e.g. provider base URLs pointing at fakes).
+    pub(crate) async fn start_with(
+        data: &Path,
+        port: u16,
+        env: &[(&str, &str)],
+    ) -> Result<Self, String> {
+        let child = tokio::process::Command::new(binary())
+            .envs(env.iter().copied())
+            .env("HERALD_ADDR", format!("127.0.0.1:{port}"))
+            .env("HERALD_DATA_DIR", data)
+            .env("HERALD_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("HERALD_SANDBOX", "0")
+            .env("HERALD_CHART_ALLOW_HOSTS", "127.0.0.1")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("could not start {}: {e}", binary().display()))?;
+        let local = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            if client
+                .get(format!("{}/healthz", local.base))
+                .send()
+                .await
+                .is_ok()
+            {
+                return Ok(local);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err("herald-local did not start listening".into())
+    }
+
+    pub(crate) async fn kill(mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+}
+
+pub(crate) struct Api {
+    pub(crate) client: reqwest::Client,
+    pub(crate) base: String,
+}
+
+impl Api {
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, String> {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(ADMIN_TOKEN);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let answer = request.send().await.map_err(|e| e.to_string())?;
+        let status = answer.status();
+        let body: Value = answer.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            return Err(format!("{path}: {status} {body}"));
+        }
+        Ok(body)
+    }
+}
+
+pub(crate) fn data_dir(what: &str) -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "herald-bench-ledger-{what}-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+    ))
+}
+
+impl Api {
+    /// The API of `local`.
+    pub(crate) fn of(local: &Local) -> Self {
+        Self {
+            client: reqwest::Client::new(),
+            base: local.base.clone(),
+        }
+    }
+
+    /// Creates a task in the bench project; its id.
+    pub(crate) async fn create_task(&self, body: &Value) -> Result<String, String> {
+        let task = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/v1/projects/{PROJECT}/tasks"),
+                Some(body),
+            )
+            .await?;
+        task["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("no task id in {task}"))
+    }
+
+    /// A manual push (confirmed); the run id.
+    pub(crate) async fn push(&self, task: &str) -> Result<String, String> {
+        let run = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/v1/projects/{PROJECT}/tasks/{task}/push"),
+                Some(&json!({"confirm": true})),
+            )
+            .await?;
+        run["id"]
+            .as_str()
+            .or_else(|| run["summary"]["id"].as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| format!("no run id in {run}"))
+    }
+
+    pub(crate) async fn record(&self, run: &str) -> Result<Value, String> {
+        self.call(
+            reqwest::Method::GET,
+            &format!("/v1/projects/{PROJECT}/records/{run}"),
+            None,
+        )
+        .await
+    }
+
+    /// Waits until the run's record is final (not `sending`).
+    pub(crate) async fn wait_final(&self, run: &str, timeout: Duration) -> Result<Value, String> {
+        let start = std::time::Instant::now();
+        loop {
+            if let Ok(record) = self.record(run).await {
+                let outcome = outcome_of(&record);
+                if outcome != "sending" && !outcome.is_empty() {
+                    return Ok(record);
+                }
+            }
+            if start.elapsed() > timeout {
+                return Err(format!("run {run} was not final after {timeout:?}"));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+pub(crate) fn outcome_of(record: &Value) -> String {
+    record["outcome"]
+        .as_str()
+        .or_else(|| record["summary"]["outcome"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
