@@ -62,33 +62,33 @@ async fn run() -> i32 {
     };
     let mut report = Report::new(&knobs);
 
-    eprintln!("[1/6] WeCom app: provider minimum, Herald client, Herald engine (SQLite)");
+    eprintln!("[1/8] WeCom app: provider minimum, Herald client, Herald engine (SQLite)");
     if knobs.runs("wecom") {
         report.wecom = Some(scenarios::wecom_app(&knobs, &fakes).await);
     }
-    eprintln!("[2/6] SMTP through SmtpSender");
+    eprintln!("[2/8] SMTP through SmtpSender");
     if knobs.runs("smtp") {
         report.smtp = Some(scenarios::smtp(&knobs, &fakes).await);
     }
-    eprintln!("[3/6] Feishu through FeishuClient");
+    eprintln!("[3/8] Feishu through FeishuClient");
     if knobs.runs("feishu") {
         report.feishu = Some(scenarios::feishu(&knobs, &fakes).await);
     }
-    eprintln!("[4/6] WeCom robot (scaled window in real time; real 20/min on a manual clock)");
+    eprintln!("[4/8] WeCom robot (scaled window in real time; real 20/min on a manual clock)");
     if knobs.runs("robot") {
         report.robot = Some(scenarios::robot(&knobs, &fakes).await);
     }
-    eprintln!("[5/6] Apprise 2.2.0 against the same fakes (scripts/bench_apprise.py)");
+    eprintln!("[5/8] Apprise 2.2.0 against the same fakes (scripts/bench_apprise.py)");
     if knobs.runs("apprise") {
         report.apprise = Some(apprise::run(&knobs, &fakes).await);
     }
-    eprintln!("[6/6] Ticket webhook over loopback (herald-local's Router, SQLite, delivery loop)");
+    eprintln!("[6/8] Ticket webhook over loopback (herald-local's Router, SQLite, delivery loop)");
     if knobs.runs("tickets") {
         report.tickets = Some(tickets::run().await);
     }
 
     eprintln!(
-        "[7/7] Run ledger: herald-local pushing e-mail to 1k/4k/10k addresses, then SIGKILLs"
+        "[7/8] Run ledger: herald-local pushing e-mail to 1k/4k/10k addresses, then SIGKILLs"
     );
     if knobs.runs("ledger") {
         report.ledger = Some(ledger::run().await);

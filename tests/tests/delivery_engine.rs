@@ -255,6 +255,42 @@ async fn a_rate_limit_is_waited_out_as_long_as_the_provider_asks() {
 }
 
 #[tokio::test]
+async fn held_back_attempts_sent_nothing_and_do_not_use_up_the_attempts() {
+    let rig = rig(ScriptedSender::default());
+    // Twelve holds by Herald's own limiter, then seven provider failures: still not dead, and
+    // the eighth real failure is the last.
+    let held = (0..12).map(|_| {
+        failure(
+            SendFailure::HeldBack {
+                retry_after_ms: 30_000,
+            },
+            0,
+        )
+    });
+    let busy = (0..8).map(|_| failure(SendFailure::Transient, 503));
+    rig.sender
+        .fail_next("held@example.com", held.chain(busy).collect());
+    let d = rig.enqueue("held@example.com").await;
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match rig.worker.try_execute(&d.id).await.expect("execute") {
+            ExecutionOutcome::Retrying { at } => rig.clock.set(at),
+            ExecutionOutcome::Dead => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(tries, 20, "12 holds + 8 attempts");
+    let stored = rig.get(&d).await;
+    assert!(
+        stored
+            .dead_reason
+            .unwrap()
+            .starts_with("gave up after 20 attempts")
+    );
+}
+
+#[tokio::test]
 async fn a_huge_retry_after_is_capped_at_an_hour_without_a_panic() {
     let rig = rig(ScriptedSender::default());
     for ms in [10_u64.pow(13), u64::MAX] {

@@ -131,6 +131,9 @@ pub struct SendReceipt {
 pub enum SendFailure {
     /// Wait at least `retry_after_ms`, then try again.
     RateLimited { retry_after_ms: u64 },
+    /// Herald's own rate limiter held the message back (a provider quota, WeCom's per-member
+    /// limit): nothing was sent. Try again in `retry_after_ms`; it is not counted as an attempt.
+    HeldBack { retry_after_ms: u64 },
     /// A fault that may pass (5xx, timeout, connection reset, busy): retry with backoff.
     Transient,
     /// Settings are wrong (secret, trusted IP, scope, disabled app or channel): no retry until fixed.
@@ -143,7 +146,10 @@ pub enum SendFailure {
 
 impl SendFailure {
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::RateLimited { .. } | Self::Transient)
+        matches!(
+            self,
+            Self::RateLimited { .. } | Self::HeldBack { .. } | Self::Transient
+        )
     }
 }
 

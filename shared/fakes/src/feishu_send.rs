@@ -68,7 +68,8 @@ fn take_rate_slot(fake: &FakeFeishu) -> Result<(), Reply> {
     }
     if window.len() >= per_minute {
         let frees_at = window[window.len() - per_minute] + TimeDelta::minutes(1);
-        let reset = (frees_at - now).num_seconds().max(1);
+        let reset = ((frees_at - now).num_milliseconds() + 999) / 1000;
+        let reset = reset.max(1);
         return Err(rate_limited(u64::try_from(reset).unwrap_or(60)));
     }
     window.push_back(now);

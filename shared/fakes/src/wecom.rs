@@ -191,10 +191,16 @@ impl FakeWecom {
     pub fn delivered(&self) -> Vec<AcceptedMessage> {
         let mut all = self.messages();
         all.retain(|m| {
+            let valid: std::collections::HashSet<String> = m
+                .recipients
+                .iter()
+                .map(|r| r.to_lowercase())
+                .filter(|r| !m.invalid_users.contains(r))
+                .collect();
             let dropped_for_all = !m.dropped_for.is_empty()
                 && m.parties.is_empty()
                 && m.tags.is_empty()
-                && m.dropped_for.len() >= m.recipients.len();
+                && valid.iter().all(|r| m.dropped_for.contains(r));
             !m.suppressed_duplicate && !dropped_for_all
         });
         all

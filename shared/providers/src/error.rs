@@ -42,6 +42,12 @@ pub(crate) fn rate_limited(
     )
 }
 
+/// Herald's own limiter kept the message back for `wait`: nothing was sent.
+pub(crate) fn held_back(wait: Duration, message: impl Into<String>) -> SendError {
+    let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
+    failure(SendFailure::HeldBack { retry_after_ms: ms }, None, message)
+}
+
 pub(crate) fn with_hint(mut error: SendError, hint: impl Into<String>) -> SendError {
     error.hint = Some(hint.into());
     error

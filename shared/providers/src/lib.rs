@@ -1,6 +1,8 @@
 //! Herald's HTTP provider clients: WeCom app messages, WeCom group robots and Feishu, with cached
 //! single-flight tokens, client-side byte limits, rate limits callers wait on, and every failure
 //! classified for the retry policy (see provider-apis.md).
+//!
+#![doc = include_str!("../NOTES.md")]
 pub mod error;
 pub mod feishu;
 pub mod http;

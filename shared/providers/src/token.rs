@@ -50,7 +50,9 @@ type Slot = Arc<tokio::sync::Mutex<Option<Cached>>>;
 /// How long a failed fetch is remembered.
 fn failure_ttl(error: &SendError) -> Duration {
     match error.failure {
-        SendFailure::RateLimited { retry_after_ms } => Duration::from_millis(retry_after_ms),
+        SendFailure::RateLimited { retry_after_ms } | SendFailure::HeldBack { retry_after_ms } => {
+            Duration::from_millis(retry_after_ms)
+        }
         SendFailure::Config | SendFailure::Recipient | SendFailure::Payload => {
             Duration::from_secs(30)
         }

@@ -223,7 +223,9 @@ impl WindowLimiter {
         Ok(wait)
     }
 
-    /// Marks `key`'s windows as full from now (the provider said so), so later callers wait.
+    /// Marks `key`'s shortest window as full from now (the provider said so), so later callers
+    /// wait. For single-window quotas (the robot's minute); a quota with several windows would
+    /// need to know which one the provider meant.
     pub(crate) fn saturate(&self, key: &str) {
         let now = self.time.now();
         let max = self.quota.rates.iter().map(|r| r.max).min().unwrap_or(1);

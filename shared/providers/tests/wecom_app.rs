@@ -398,7 +398,8 @@ async fn forty_pushes_to_one_member_in_a_minute_send_thirty_and_the_rest_a_minut
     assert_eq!(w.fake.delivered().len(), 30);
     assert_eq!(held.len(), 10);
     for (_, e) in &held {
-        let SendFailure::RateLimited { retry_after_ms } = e.failure else {
+        // Held back by Herald (nothing sent), so the engine does not count it as an attempt.
+        let SendFailure::HeldBack { retry_after_ms } = e.failure else {
             panic!("{e:?}")
         };
         assert!(
@@ -424,6 +425,79 @@ async fn forty_pushes_to_one_member_in_a_minute_send_thirty_and_the_rest_a_minut
             .iter()
             .all(|m| (m.at - start).num_seconds() >= 62)
     );
+}
+
+#[tokio::test]
+async fn one_full_member_holds_the_batch_and_a_member_named_twice_counts_once() {
+    let clock = manual_clock();
+    let fake = FakeWecom::with_clock(
+        WecomConfig::default().with_users(["alice", "bob"]),
+        clock.clone(),
+    );
+    let w = wecom_with(fake, Time::manual(clock.clone()), |c| c).await;
+    let creds = wecom_creds(&w.fake);
+    // "Alice" and "alice" are one member: 15 messages naming her twice count 15, not 30.
+    for i in 0..15 {
+        let msg = text_to(&["Alice", "alice"], &format!("a{i}"));
+        w.providers
+            .wecom
+            .send(&creds, &msg, &format!("a{i}"))
+            .await
+            .unwrap();
+    }
+    for i in 0..15 {
+        let msg = text_to(&["alice"], &format!("b{i}"));
+        w.providers
+            .wecom
+            .send(&creds, &msg, &format!("b{i}"))
+            .await
+            .unwrap();
+    }
+    // Alice is full: a message to Alice and Bob waits for her, Bob's own does not.
+    let both = text_to(&["alice", "bob"], "both");
+    let err = w
+        .providers
+        .wecom
+        .send(&creds, &both, "both")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.failure, SendFailure::HeldBack { .. }),
+        "{err:?}"
+    );
+    w.providers
+        .wecom
+        .send(&creds, &text_to(&["bob"], "bob"), "bob")
+        .await
+        .unwrap();
+    assert!(w.fake.dropped().is_empty());
+}
+
+#[tokio::test]
+async fn answers_in_flight_when_45009_began_do_not_climb_to_the_daily_cap() {
+    let clock = manual_clock();
+    let fake = FakeWecom::with_clock(WecomConfig::default().with_users(["alice"]), clock.clone());
+    let w = wecom_with(fake, Time::manual(clock.clone()), |c| c).await;
+    let creds = wecom_creds(&w.fake);
+    let calls: Vec<_> = (0..8)
+        .map(|i| {
+            let (providers, creds) = (w.providers.clone(), creds.clone());
+            tokio::spawn(async move {
+                let msg = text_to(&["alice"], &format!("m{i}"));
+                providers.wecom.send(&creds, &msg, &format!("k{i}")).await
+            })
+        })
+        .collect();
+    w.fake
+        .inject(FaultRule::always(Fault::RateLimited { reset_secs: 60 }).on(Endpoint::WecomSend));
+    for call in calls {
+        if let Err(e) = call.await.unwrap() {
+            assert!(
+                matches!(e.failure, SendFailure::RateLimited { retry_after_ms } if retry_after_ms <= 60_000),
+                "a minute, not the day: {e:?}"
+            );
+        }
+    }
 }
 
 #[tokio::test]

@@ -30,8 +30,10 @@ pub struct RecordSummary {
     pub charts_empty: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charts_unreadable: Option<usize>,
-    /// The push's deliveries (WeCom batches, Feishu users, mails); alarms are not counted.
-    pub deliveries: u32,
+    /// The push's deliveries (WeCom batches, Feishu users, mails); alarms are not counted. In a
+    /// record's details `deliveries` lists them and `delivery_count` counts them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deliveries: Option<u32>,
     /// Of those, how many the provider accepted so far.
     pub delivered: u32,
     /// Of those, how many failed for good so far.
@@ -69,7 +71,7 @@ impl From<&PushRun> for RecordSummary {
             charts_ok: count(|s| matches!(s, ChartState::Ok { .. })),
             charts_empty: count(|s| matches!(s, ChartState::Empty)),
             charts_unreadable: count(ChartState::is_unreadable),
-            deliveries: run.progress.pushes,
+            deliveries: Some(run.progress.pushes),
             delivered: run.progress.delivered,
             failed: run.progress.finished.saturating_sub(run.progress.delivered),
             ticket: run.ticket.clone(),
@@ -202,6 +204,8 @@ pub struct RecordDetail {
     pub message: Option<herald_core::domain::run::MessageRecord>,
     /// The first 100 of the push's deliveries.
     pub deliveries: Vec<DeliveryView>,
+    /// How many deliveries the push has.
+    pub delivery_count: u32,
     /// How many more the push has than are listed (the summary counts them all).
     pub more_deliveries: u32,
     pub alarms: Vec<DeliveryView>,
@@ -221,8 +225,12 @@ impl RecordDetail {
                 .collect::<Vec<_>>()
         };
         let shown: Vec<DeliveryView> = view(true);
+        let mut summary = RecordSummary::from(run);
+        // Listed below under the same name: one JSON key each.
+        summary.deliveries = None;
         Self {
-            summary: RecordSummary::from(run),
+            summary,
+            delivery_count: pushes,
             charts: run.charts.clone(),
             message: run.message.clone(),
             more_deliveries: pushes.saturating_sub(u32::try_from(shown.len()).unwrap_or(u32::MAX)),
@@ -281,7 +289,8 @@ pub fn log_lines(run: &PushRun, deliveries: &[Delivery]) -> LogList {
                 }
                 AttemptResult::Failed { error } => {
                     let what = match error.failure {
-                        herald_core::ports::SendFailure::RateLimited { .. } => "held back",
+                        herald_core::ports::SendFailure::HeldBack { .. } => "held back",
+                        herald_core::ports::SendFailure::RateLimited { .. } => "rate limited",
                         _ => "failed",
                     };
                     let code = error.code.map(|c| format!(" ({c})")).unwrap_or_default();

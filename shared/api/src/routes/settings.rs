@@ -125,6 +125,7 @@ fn test_response(delivery: Delivery) -> ChannelTestResponse {
             Some(ProviderErrorResponse {
                 class: match error.failure {
                     SendFailure::RateLimited { .. } => "rate_limited",
+                    SendFailure::HeldBack { .. } => "held_back",
                     SendFailure::Transient => "transient",
                     SendFailure::Config => "config",
                     SendFailure::Recipient => "recipient",

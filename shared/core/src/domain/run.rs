@@ -116,6 +116,12 @@ impl RunId {
         self.0.as_u128()
     }
 
+    /// Six hex digits of the id's random part (above the bits delivery ids reuse): enough to tell
+    /// runs apart in a message and to find the record.
+    pub fn short(&self) -> String {
+        format!("{:06x}", (self.0.as_u128() >> 32) & 0xff_ffff)
+    }
+
     /// The smallest id a run started at `at` can have (for time-range queries).
     pub fn lowest_at(at: chrono::DateTime<chrono::Utc>) -> Self {
         Self(uuid::Uuid::from_u128(u128::from(millis(at)) << 80))

@@ -207,13 +207,34 @@ impl RobotKey {
     }
 }
 
-/// The secret-store name of a robot key (see [`RobotKey::secret_name`]).
+/// The secret-store name of a robot key (see [`RobotKey::secret_name`]): `robots/` and 32 hex
+/// digits, checked when read, so a stored document can never name another secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct RobotSecret(String);
 
 impl RobotSecret {
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl TryFrom<String> for RobotSecret {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        let digest = value.strip_prefix("robots/").unwrap_or_default();
+        if digest.len() == 32 && digest.chars().all(|c| c.is_ascii_hexdigit()) {
+            Ok(Self(value))
+        } else {
+            Err("must be robots/ and 32 hex digits".into())
+        }
+    }
+}
+
+impl From<RobotSecret> for String {
+    fn from(secret: RobotSecret) -> Self {
+        secret.0
     }
 }
 
@@ -381,6 +402,36 @@ impl PushTask {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn robot_keys_read_from_old_and_new_documents_and_a_secret_name_is_checked() {
+        use crate::domain::message::{RobotAddress, RobotMessage};
+        let key = "693a91f6-7aaa-4bc4-97a0-0ec2sifa5aaa";
+        // Tasks and deliveries written before keys moved to the secret store.
+        let old: AlarmRobot =
+            serde_json::from_value(serde_json::json!({"webhook_key": key})).unwrap();
+        let AlarmRobot::Key { webhook_key } = &old else {
+            panic!("{old:?}")
+        };
+        let secret = webhook_key.secret_name();
+        assert!(secret.as_str().starts_with("robots/") && !secret.as_str().contains(key));
+        let queued: RobotMessage = serde_json::from_value(
+            serde_json::json!({"key": key, "body": {"msgtype": "text", "content": "x", "mentioned_list": []}}),
+        )
+        .unwrap();
+        assert_eq!(queued.key, RobotAddress::Key(webhook_key.clone()));
+        // New documents name the secret, and only a robot secret can be named.
+        let stored = AlarmRobot::Stored {
+            secret: secret.clone(),
+        };
+        let json = serde_json::to_value(&stored).unwrap();
+        assert_eq!(json, serde_json::json!({"secret": secret.as_str()}));
+        assert_eq!(serde_json::from_value::<AlarmRobot>(json).unwrap(), stored);
+        let other = serde_json::json!({"secret": "channels/wecom/corp_secret"});
+        assert!(serde_json::from_value::<AlarmRobot>(other).is_err());
+        let forged = serde_json::json!({"key": {"secret": "channels/smtp/password"}, "body": {"msgtype": "text", "content": "x", "mentioned_list": []}});
+        assert!(serde_json::from_value::<RobotMessage>(forged).is_err());
+    }
+
     use super::*;
 
     #[test]

@@ -43,6 +43,10 @@ impl Default for RetryPolicy {
 /// ever.
 pub const MAX_PROVIDER_WAIT: Duration = Duration::hours(1);
 
+/// A delivery held back by Herald's own limiters is claimed again without using an attempt, but at
+/// most this many times its attempts in all.
+const MAX_CLAIMS_PER_ATTEMPT: u32 = 8;
+
 /// A provider's wait in milliseconds, capped at [`MAX_PROVIDER_WAIT`].
 pub fn provider_wait(retry_after_ms: u64) -> Duration {
     let cap = u64::try_from(MAX_PROVIDER_WAIT.num_milliseconds()).unwrap_or(u64::MAX);
@@ -179,11 +183,10 @@ impl DeliveryWorker {
                 delivery.next_due = None;
                 ExecutionOutcome::Delivered
             }
-            Err(error)
-                if error.failure.is_retryable() && delivery.attempts < self.policy.max_attempts =>
-            {
+            Err(error) if error.failure.is_retryable() && self.may_retry(&delivery, error) => {
                 let retry_after = match error.failure {
-                    SendFailure::RateLimited { retry_after_ms } => {
+                    SendFailure::RateLimited { retry_after_ms }
+                    | SendFailure::HeldBack { retry_after_ms } => {
                         Some(provider_wait(retry_after_ms))
                     }
                     _ => None,
@@ -237,6 +240,27 @@ impl DeliveryWorker {
             }
             Err(other) => Err(other.into()),
         }
+    }
+
+    /// Whether a delivery whose attempt failed with `error` (retryable) gets another. Attempts that
+    /// Herald's own limiter held back sent nothing and do not count, up to a bound on claims.
+    fn may_retry(&self, delivery: &Delivery, error: &crate::ports::SendError) -> bool {
+        let held = |failure: &SendFailure| matches!(failure, SendFailure::HeldBack { .. });
+        let held_before = delivery
+            .history
+            .iter()
+            .filter(
+                |a| matches!(&a.result, AttemptResult::Failed { error } if held(&error.failure)),
+            )
+            .count();
+        let held_now = usize::from(held(&error.failure));
+        let tried = (delivery.attempts as usize).saturating_sub(held_before + held_now);
+        tried < self.policy.max_attempts as usize
+            && delivery.attempts
+                < self
+                    .policy
+                    .max_attempts
+                    .saturating_mul(MAX_CLAIMS_PER_ATTEMPT)
     }
 
     /// Writes an attempt's outcome, retrying a store that is briefly unavailable (throttled, a

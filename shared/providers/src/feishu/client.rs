@@ -502,12 +502,9 @@ impl FeishuClient {
     async fn permit(&self, app_id: &str, api: Api) -> Result<(), SendError> {
         let key = format!("{app_id} {api:?}");
         self.limiter.acquire(&key).await.map_err(|wait| {
-            failure(
-                SendFailure::RateLimited {
-                    retry_after_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                },
-                None,
-                "Herald's own Feishu rate limit (50 calls a second and 1,000 a minute per app) is saturated",
+            crate::error::held_back(
+                wait,
+                "held back: Feishu's quota (50 calls a second and 1,000 a minute per app) is in use",
             )
         })
     }

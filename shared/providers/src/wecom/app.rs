@@ -2,7 +2,7 @@
 use super::block::AppBlocks;
 use super::body::{image_body, message_bodies, takes_safe};
 use super::errors::{Call, Verdict, classify};
-use crate::error::{failure, rate_limited, with_hint};
+use crate::error::{failure, with_hint};
 use crate::http::{HttpClients, status_error, transport_error};
 use crate::time::Time;
 use crate::token::{CredentialKey, IssuedToken, TokenCache};
@@ -153,6 +153,9 @@ impl WecomAppClient {
                 }
             }
             tracing::Span::current().record("parts", bodies.len());
+            // A blocked app (45009) takes no member's slots.
+            self.blocks
+                .check(&format!("{}/{}", settings.corp_id, settings.agent_id))?;
             let held_back = self.hold_for_members(creds, msg, bodies.len()).await?;
             for (i, body) in bodies.iter().enumerate() {
                 let reply = self
@@ -218,7 +221,7 @@ impl WecomAppClient {
         messages: usize,
     ) -> Result<Duration, SendError> {
         let settings = &creds.settings;
-        let members: Vec<String> = msg
+        let mut members: Vec<String> = msg
             .to_users
             .iter()
             .map(|u| u.as_str())
@@ -232,6 +235,9 @@ impl WecomAppClient {
                 )
             })
             .collect();
+        // WeCom ids are case-insensitive: "Alice" and "alice" are one member, counted once.
+        members.sort_unstable();
+        members.dedup();
         if members.is_empty() {
             return Ok(Duration::ZERO);
         }
@@ -242,9 +248,8 @@ impl WecomAppClient {
                     wait_ms = wait.as_millis(),
                     "WeCom per-member limit: holding back"
                 );
-                Err(rate_limited(
+                Err(crate::error::held_back(
                     wait,
-                    None,
                     format!(
                         "held back: a member would get more than WeCom's 30 messages a minute or 1,000 an hour from this app (WeCom drops the excess silently); next slot in {} s",
                         wait.as_secs_f32().ceil()

@@ -58,6 +58,11 @@ impl AppBlocks {
         let now = self.time.now();
         let mut blocks = self.blocks.lock().unwrap_or_else(|p| p.into_inner());
         let period = match blocks.get(app) {
+            // Sends that were in flight when the block began answer 45009 too: the same block.
+            Some(b) if now < b.until => {
+                return blocked(b, now, "WeCom error 45009: api freq out of limit");
+            }
+            // 45009 again soon after the block ended: the limit of the next longer period.
             Some(b) if now <= b.until + SAME_LIMIT_WITHIN => match b.period {
                 Period::Minute => Period::Hour,
                 Period::Hour | Period::Day => Period::Day,
@@ -155,9 +160,14 @@ mod tests {
         };
         let first = blocks.hit("corp/1");
         assert_eq!(wait(&first), 60);
-        assert_eq!(wait(&blocks.check("corp/1").unwrap_err()), 60);
+        // Sends in flight when the block began answer 45009 too: still the minute.
+        clock.advance(TimeDelta::seconds(1));
+        for _ in 0..5 {
+            assert_eq!(wait(&blocks.hit("corp/1")), 59);
+        }
+        assert_eq!(wait(&blocks.check("corp/1").unwrap_err()), 59);
         assert!(blocks.check("corp/2").is_ok(), "another app is not blocked");
-        clock.advance(TimeDelta::seconds(61));
+        clock.advance(TimeDelta::seconds(60));
         assert!(blocks.check("corp/1").is_ok());
         let second = blocks.hit("corp/1");
         assert_eq!(wait(&second), 3600, "{second:?}");

@@ -1,7 +1,7 @@
 //! The WeCom group-robot client: `webhook/send?key=KEY`, 20 messages a minute per robot (callers wait).
 use super::app::read_reply;
 use super::errors::{classify_robot, to_next_minute};
-use crate::error::{failure, rate_limited};
+use crate::error::failure;
 use crate::http::transport_error;
 use crate::split::split_utf8;
 use crate::time::Time;
@@ -123,7 +123,10 @@ impl WecomRobotClient {
 
     async fn send_one(&self, key: &str, body: &Value) -> Result<(), SendError> {
         self.limiter.acquire(key).await.map_err(|wait| {
-            rate_limited(wait, None, "the robot's 20 messages a minute are used up")
+            crate::error::held_back(
+                wait,
+                "held back: the robot's 20 messages a minute are used up",
+            )
         })?;
         let mut url = reqwest::Url::parse(&format!("{}/cgi-bin/webhook/send", self.base_url))
             .map_err(|_| failure(SendFailure::Config, None, "the WeCom base URL is invalid"))?;

@@ -75,6 +75,8 @@ pub struct PushView<'a> {
     pub snapshot: Option<&'a ImageRef>,
     /// Test and manual runs are labelled in the title: "[Test] Sales overview".
     pub kind: RunKind,
+    /// A short reference to a test or manual run, shown after its time (see `format_run_at`).
+    pub reference: Option<&'a str>,
     /// The run's time in the task's time zone, shown as "2026-12-03 10:00 (Asia/Shanghai)".
     pub at: DateTime<Tz>,
 }
@@ -592,7 +594,7 @@ impl<'v> Push<'v> {
                 words.kind_label(view.kind),
                 one_line(view.page_title)
             ),
-            at: format_run_at(&view.at, view.kind),
+            at: format_run_at(&view.at, view.kind, view.reference),
             lines,
             worst,
         }
@@ -913,17 +915,21 @@ pub(crate) fn format_at(at: &DateTime<Tz>) -> String {
     format!("{} ({})", at.format("%Y-%m-%d %H:%M"), at.timezone().name())
 }
 
-/// A run's time as its message shows it: to the second for test and manual runs, which start
-/// whenever someone clicks. Two of them within WeCom's duplicate-check interval then differ, and
-/// the second is delivered (WeCom swallows an identical request within 30 minutes), while a
-/// retried delivery of the same run stays identical and is still delivered once.
-pub(crate) fn format_run_at(at: &DateTime<Tz>, kind: RunKind) -> String {
+/// A run's time as its message shows it: for test and manual runs, which start whenever someone
+/// clicks, to the second and with the run's reference ("2026-12-03 10:00:31 (Asia/Shanghai) ·
+/// #a1b2c3"). Two of them within WeCom's duplicate-check interval then differ, and both are
+/// delivered (WeCom swallows an identical request within 30 minutes), while a retried delivery of
+/// the same run stays identical and is still delivered once.
+pub(crate) fn format_run_at(at: &DateTime<Tz>, kind: RunKind, reference: Option<&str>) -> String {
     match kind {
-        RunKind::Test | RunKind::Manual => format!(
-            "{} ({})",
-            at.format("%Y-%m-%d %H:%M:%S"),
-            at.timezone().name()
-        ),
+        RunKind::Test | RunKind::Manual => {
+            let reference = reference.map(|r| format!(" · #{r}")).unwrap_or_default();
+            format!(
+                "{} ({}){reference}",
+                at.format("%Y-%m-%d %H:%M:%S"),
+                at.timezone().name()
+            )
+        }
         RunKind::Scheduled | RunKind::Ticket => format_at(at),
     }
 }

@@ -67,6 +67,7 @@ fn view(charts: &[ChartCheck]) -> PushView<'_> {
         language: Language::En,
         snapshot: None,
         kind: RunKind::Scheduled,
+        reference: None,
         at: at(),
     }
 }

@@ -28,7 +28,7 @@ use chrono::{DateTime, Utc};
 use compose::Audience;
 pub use ledger::{Recorded, RunLedger};
 use notify::Notices;
-use report::{PageRead, Reporter};
+use report::{PageRead, Reporter, RunStamp};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -282,6 +282,12 @@ impl PushService {
             );
             self.finish(&mut run, RunOutcome::Failed, "no reachable recipient");
         } else {
+            let reference = run.id.short();
+            let stamp = RunStamp {
+                kind: run.kind,
+                at,
+                reference: Some(&reference),
+            };
             let rendered = self
                 .reporter
                 .render(
@@ -289,8 +295,7 @@ impl PushService {
                     spec,
                     (spec.channel, spec.template),
                     &read,
-                    run.kind,
-                    at,
+                    stamp,
                     run.expires_at,
                 )
                 .await;
@@ -393,15 +398,15 @@ impl PushService {
         if let Some(image) = run.images.first() {
             return Some(image.clone());
         }
+        let reference = run.id.short();
+        let stamp = RunStamp {
+            kind: run.kind,
+            at,
+            reference: Some(&reference),
+        };
         match self
             .reporter
-            .snapshot(
-                &run.project,
-                &task.spec,
-                read,
-                (run.kind, at),
-                run.expires_at,
-            )
+            .snapshot(&run.project, &task.spec, read, stamp, run.expires_at)
             .await
         {
             Ok(image) => {

@@ -2,6 +2,7 @@
 //! the task's channel (or another one), sending nothing. The snapshot is stored for an hour so the
 //! answer can link to it.
 use super::PushService;
+use super::report::RunStamp;
 use crate::ServiceError;
 use crate::domain::auth::Principal;
 use crate::domain::ids::{ProjectId, TaskId};
@@ -83,8 +84,11 @@ impl PushService {
                 spec,
                 (channel, template),
                 &read,
-                RunKind::Test,
-                now,
+                RunStamp {
+                    kind: RunKind::Test,
+                    at: now,
+                    reference: None,
+                },
                 now + PREVIEW_IMAGE_LIFETIME,
             )
             .await;

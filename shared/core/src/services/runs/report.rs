@@ -97,6 +97,15 @@ pub fn page_report(spec: &TaskSpec, read: &PageRead, at: &str, language: Languag
     }
 }
 
+/// Which run a message is for: its kind, its time and, for test and manual runs, a short
+/// reference to the run (shown with the time, so two such runs never send identical messages).
+#[derive(Debug, Clone, Copy)]
+pub struct RunStamp<'a> {
+    pub kind: RunKind,
+    pub at: DateTime<Utc>,
+    pub reference: Option<&'a str>,
+}
+
 impl Reporter {
     pub async fn read(&self, spec: &TaskSpec) -> PageRead {
         let readings = self.charts.check_charts(&spec.page.charts).await;
@@ -112,19 +121,23 @@ impl Reporter {
             .map_err(|e| e.to_string())
     }
 
-    /// Draws `spec`'s page as `read` found it at `at` (for a run of `kind`), and stores the
-    /// picture for `project` until `expires_at`. The push, the preview and the empty-data alarm
-    /// all draw it here.
+    /// Draws `spec`'s page as `read` found it for `stamp`'s run, and stores the picture for
+    /// `project` until `expires_at`. The push, the preview and the empty-data alarm all draw it
+    /// here.
     pub async fn snapshot(
         &self,
         project: &ProjectId,
         spec: &TaskSpec,
         read: &PageRead,
-        (kind, at): (RunKind, DateTime<Utc>),
+        stamp: RunStamp<'_>,
         expires_at: DateTime<Utc>,
     ) -> Result<ImageRef, String> {
         let language = spec.content.language_for(spec.page.title.as_str());
-        let shown_at = format_run_at(&at.with_timezone(&spec.schedule.timezone()), kind);
+        let shown_at = format_run_at(
+            &stamp.at.with_timezone(&spec.schedule.timezone()),
+            stamp.kind,
+            stamp.reference,
+        );
         let image = self
             .draw(page_report(spec, read, &shown_at, language))
             .await?;
@@ -144,16 +157,12 @@ impl Reporter {
         spec: &TaskSpec,
         (channel, template): (Channel, Template),
         read: &PageRead,
-        kind: RunKind,
-        at: DateTime<Utc>,
+        stamp: RunStamp<'_>,
         expires_at: DateTime<Utc>,
     ) -> Rendered {
         let (snapshot, snapshot_problem) =
             if spec.content.snapshot && shows_pictures(channel, template) {
-                match self
-                    .snapshot(project, spec, read, (kind, at), expires_at)
-                    .await
-                {
+                match self.snapshot(project, spec, read, stamp, expires_at).await {
                     Ok(image) => (Some(image), None),
                     Err(problem) => (None, Some(problem)),
                 }
@@ -173,8 +182,9 @@ impl Reporter {
             figures: &read.figures,
             language: spec.content.language_for(spec.page.title.as_str()),
             snapshot: snapshot.as_ref().filter(|_| channel != Channel::Wecom),
-            kind,
-            at: at.with_timezone(&spec.schedule.timezone()),
+            kind: stamp.kind,
+            reference: stamp.reference,
+            at: stamp.at.with_timezone(&spec.schedule.timezone()),
         };
         Rendered {
             message: render_push(channel, template, &view),
