@@ -87,9 +87,10 @@ async fn a_wait_beyond_the_bound_is_rate_limited_without_a_call() {
         .send(&text("one too many"), "k")
         .await
         .unwrap_err();
+    // Held back by Herald: nothing was sent, so the engine does not count an attempt.
     assert_eq!(
         err.failure,
-        SendFailure::RateLimited {
+        SendFailure::HeldBack {
             retry_after_ms: 62_000
         }
     );
