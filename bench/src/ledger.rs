@@ -8,7 +8,13 @@
 use crate::env_usize;
 use crate::local::{Api, Local, chart_server, data_dir, free_port, outcome_of};
 use crate::setup::{SMTP_PASSWORD, SMTP_USER};
-use herald_fakes::{FakeSmtp, SmtpSinkConfig, serve_smtp};
+use herald_fakes::{
+    FakeSmtp, FakeWecom, SmtpSinkConfig, WecomConfig, serve, serve_smtp, wecom_router,
+};
+
+const CORP_ID: &str = "ww_bench_kills";
+const CORP_SECRET: &str = "bench-kills-corp-secret";
+const AGENT_ID: i64 = 1_000_011;
 use serde::Serialize;
 use serde_json::json;
 use std::collections::HashMap;
@@ -39,6 +45,14 @@ pub struct KillResult {
     pub resume_s: Vec<f64>,
     pub outcome: String,
     pub record_consistent: bool,
+    /// The WeCom push to `wecom_users` members running at the same time (10 batches of 1,000).
+    pub wecom_users: usize,
+    /// Members who never got it, and who got it more than once.
+    pub wecom_lost: usize,
+    pub wecom_twice: usize,
+    /// Batches sent again after a kill that WeCom's duplicate check swallowed.
+    pub wecom_resent_swallowed: u64,
+    pub wecom_outcome: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -69,6 +83,35 @@ impl Api {
         )
         .await
         .map(|_| ())
+    }
+
+    async fn configure_wecom(&self) -> Result<(), String> {
+        let body = json!({"enabled": true, "corp_id": CORP_ID, "corp_secret": CORP_SECRET,
+                          "agent_id": AGENT_ID, "encrypted": false});
+        self.call(
+            reqwest::Method::PUT,
+            "/v1/settings/channels/wecom",
+            Some(&body),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// A WeCom task to `n` members (`n / 1000` batches), text only.
+    async fn wecom_task(&self, n: usize, chart: &str) -> Result<String, String> {
+        let users: Vec<String> = (0..n).map(|i| format!("m{i}")).collect();
+        let body = json!({
+            "name": "wecom-kills",
+            "page": {"title": "Sales overview", "share_url": "https://bi.example.com/share/abc",
+                     "charts": [{"name": "GMV by region", "data_url": chart, "rows": "/data/rows"}]},
+            "channel": "wecom", "template": "text",
+            "recipients": {"wecom_users": users},
+            "owner": {"wecom_user": "owner"},
+            "schedule": {"every": "day", "at": "03:00", "timezone": "Asia/Shanghai", "start": "2030-01-01"},
+            "content": {"snapshot": false},
+            "failure_limit": 3
+        });
+        self.create_task(&body).await
     }
 
     async fn task(&self, name: &str, n: usize, chart: &str) -> Result<String, String> {
@@ -155,14 +198,21 @@ async fn killed_push(sink: &FakeSmtp, smtp: SocketAddr, chart: &str) -> Result<K
     let dir = data_dir("kills");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let port = free_port().map_err(|e| e.to_string())?;
-    let mut local = Local::start(&dir, port).await?;
-    let api = Api {
-        client: reqwest::Client::new(),
-        base: local.base.clone(),
-    };
+    // A fake WeCom for the 10,000-member push that runs alongside the mails.
+    let wecom = FakeWecom::new(WecomConfig::new(CORP_ID, CORP_SECRET, AGENT_ID).open_directory());
+    let (wecom_url, wecom_server) = serve(wecom_router(wecom.clone()))
+        .await
+        .map_err(|e| e.to_string())?;
+    let env = [("HERALD_WECOM_BASE_URL", wecom_url.as_str())];
+    let mut local = Local::start_with(&dir, port, &env).await?;
+    let api = Api::of(&local);
     api.configure(smtp).await?;
+    api.configure_wecom().await?;
     let name = "k".to_owned();
     let task = api.task(&name, n, chart).await?;
+    let wecom_users = env_usize("HERALD_BENCH_KILL_WECOM_USERS", 10_000);
+    let wecom_task = api.wecom_task(wecom_users, chart).await?;
+    let wecom_run = api.push(&wecom_task).await?;
     let run = api.push(&task).await?;
     let mut resume_s = Vec::new();
     for k in 0..kills {
@@ -175,7 +225,7 @@ async fn killed_push(sink: &FakeSmtp, smtp: SocketAddr, chart: &str) -> Result<K
         local.kill().await;
         let before: usize = received(sink, &name).values().sum();
         let restarted = Instant::now();
-        local = Local::start(&dir, port).await?;
+        local = Local::start_with(&dir, port, &env).await?;
         loop {
             let now: usize = received(sink, &name).values().sum();
             if now > before || restarted.elapsed() > Duration::from_secs(60) {
@@ -186,6 +236,14 @@ async fn killed_push(sink: &FakeSmtp, smtp: SocketAddr, chart: &str) -> Result<K
         resume_s.push(restarted.elapsed().as_secs_f64());
     }
     let record = api.wait_final(&run, Duration::from_secs(600)).await?;
+    let wecom_record = api.wait_final(&wecom_run, Duration::from_secs(120)).await?;
+    let mut per_member: HashMap<String, usize> = HashMap::new();
+    for m in wecom.delivered() {
+        for r in m.recipients {
+            *per_member.entry(r).or_insert(0) += 1;
+        }
+    }
+    wecom_server.abort();
     let counts = received(sink, &name);
     let delivered = record["summary"]["delivered"]
         .as_u64()
@@ -201,6 +259,11 @@ async fn killed_push(sink: &FakeSmtp, smtp: SocketAddr, chart: &str) -> Result<K
         resume_s,
         outcome: outcome_of(&record),
         record_consistent: delivered == counts.len() && outcome_of(&record) == "delivered",
+        wecom_users,
+        wecom_lost: wecom_users.saturating_sub(per_member.len()),
+        wecom_twice: per_member.values().filter(|c| **c > 1).count(),
+        wecom_resent_swallowed: wecom.stats().suppressed_duplicates,
+        wecom_outcome: outcome_of(&wecom_record),
     };
     local.kill().await;
     let _ = std::fs::remove_dir_all(&dir);

@@ -357,6 +357,17 @@ impl Report {
         }
         if let Some(k) = &l.kills {
             goals.push(Goal {
+                name: format!(
+                    "Run ledger: the {}-member WeCom push beside it: 0 lost, 0 batches twice",
+                    k.wecom_users
+                ),
+                met: k.wecom_lost == 0 && k.wecom_twice == 0 && k.wecom_outcome == "delivered",
+                detail: format!(
+                    "{} lost, {} members twice, {} resent batches swallowed by WeCom's duplicate check, {}",
+                    k.wecom_lost, k.wecom_twice, k.wecom_resent_swallowed, k.wecom_outcome
+                ),
+            });
+            goals.push(Goal {
                 name: format!("Run ledger: {} SIGKILLs during a {}-mail push lose nothing", k.kills, k.recipients),
                 met: k.lost == 0 && k.twice <= k.in_flight_bound && k.record_consistent
                     && k.resume_s.iter().all(|s| *s <= 2.0),

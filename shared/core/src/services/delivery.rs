@@ -184,14 +184,15 @@ impl DeliveryWorker {
                 ExecutionOutcome::Delivered
             }
             Err(error) if error.failure.is_retryable() && self.may_retry(&delivery, error) => {
-                let retry_after = match error.failure {
-                    SendFailure::RateLimited { retry_after_ms }
-                    | SendFailure::HeldBack { retry_after_ms } => {
-                        Some(provider_wait(retry_after_ms))
-                    }
-                    _ => None,
+                let delay = match error.failure {
+                    // Herald's own limiter named the slot: come back exactly then (a backoff
+                    // growing with the holds would leave the quota unused).
+                    SendFailure::HeldBack { retry_after_ms } => provider_wait(retry_after_ms),
+                    SendFailure::RateLimited { retry_after_ms } => self
+                        .policy
+                        .delay_after(delivery.attempts, Some(provider_wait(retry_after_ms))),
+                    _ => self.policy.delay_after(delivery.attempts, None),
                 };
-                let delay = self.policy.delay_after(delivery.attempts, retry_after);
                 let at = finished
                     .checked_add_signed(delay)
                     .unwrap_or(finished + MAX_PROVIDER_WAIT);

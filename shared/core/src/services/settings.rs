@@ -49,11 +49,44 @@ pub struct SettingsView {
 pub struct SettingsService {
     store: Arc<dyn SettingsStore>,
     secrets: Arc<dyn SecretStore>,
+    /// The settings as last read for sending, and when: every message needs its channel's
+    /// settings, and reading them for each of 10,000 mails doubled the store calls of a push.
+    for_sending: Arc<std::sync::Mutex<Option<(std::time::Instant, SettingsRecord)>>>,
 }
+
+/// How long the sending path reuses the settings it read. A change through this service takes
+/// effect at once (it clears them); one made by another process within this time.
+const SETTINGS_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl SettingsService {
     pub fn new(store: Arc<dyn SettingsStore>, secrets: Arc<dyn SecretStore>) -> Self {
-        Self { store, secrets }
+        Self {
+            store,
+            secrets,
+            for_sending: Arc::default(),
+        }
+    }
+
+    /// The settings for sending: read at most once a second (see `SETTINGS_FRESH_FOR`).
+    async fn sending_settings(&self) -> Result<SettingsRecord, ServiceError> {
+        let cached = self
+            .for_sending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < SETTINGS_FRESH_FOR)
+            .map(|(_, record)| record.clone());
+        if let Some(record) = cached {
+            return Ok(record);
+        }
+        let record = self.store.get_settings().await?;
+        *self.for_sending.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((std::time::Instant::now(), record.clone()));
+        Ok(record)
+    }
+
+    fn forget_sending_settings(&self) {
+        *self.for_sending.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     async fn secret_set(&self, name: &str) -> Result<bool, ServiceError> {
@@ -154,7 +187,10 @@ impl SettingsService {
             change(&mut record);
             record.version = expected + 1;
             match self.store.put_settings(&record, expected).await {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.forget_sending_settings();
+                    return Ok(());
+                }
                 Err(StoreError::Conflict) => continue,
                 Err(other) => return Err(other.into()),
             }
@@ -294,7 +330,7 @@ impl SettingsService {
 
     /// SMTP credentials if the channel is configured and enabled.
     pub async fn smtp(&self) -> Result<Option<SmtpCredentials>, ServiceError> {
-        let Some(settings) = self.store.get_settings().await?.smtp.filter(|s| s.enabled) else {
+        let Some(settings) = self.sending_settings().await?.smtp.filter(|s| s.enabled) else {
             return Ok(None);
         };
         Ok(self
@@ -304,7 +340,7 @@ impl SettingsService {
     }
 
     pub async fn wecom(&self) -> Result<Option<WecomCredentials>, ServiceError> {
-        let Some(settings) = self.store.get_settings().await?.wecom.filter(|s| s.enabled) else {
+        let Some(settings) = self.sending_settings().await?.wecom.filter(|s| s.enabled) else {
             return Ok(None);
         };
         Ok(self
@@ -317,13 +353,7 @@ impl SettingsService {
     }
 
     pub async fn feishu(&self) -> Result<Option<FeishuCredentials>, ServiceError> {
-        let Some(settings) = self
-            .store
-            .get_settings()
-            .await?
-            .feishu
-            .filter(|s| s.enabled)
-        else {
+        let Some(settings) = self.sending_settings().await?.feishu.filter(|s| s.enabled) else {
             return Ok(None);
         };
         Ok(self
