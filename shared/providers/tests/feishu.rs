@@ -329,17 +329,26 @@ async fn a_wrong_secret_is_a_config_error() {
     assert_eq!(f.fake.stats().calls_to(Endpoint::FeishuSend), 0);
 }
 
+/// `users` users on a fake enforcing 50/s and 1,000/min, and clients built from `adjust`, on one
+/// manual clock: waiting moves it, so a minute passes in no time.
+async fn enforcing_quotas(
+    users: usize,
+    adjust: impl FnOnce(herald_providers::ProvidersConfig) -> herald_providers::ProvidersConfig,
+) -> common::Feishu {
+    let clock = manual_clock();
+    let config = FeishuConfig {
+        enforce_send_rate_limit: true,
+        ..with_users(users)
+    };
+    let fake = FakeFeishu::with_clock(config, clock.clone());
+    feishu_with(fake, Time::manual(clock), adjust).await
+}
+
 #[tokio::test]
 async fn a_push_to_1050_users_keeps_to_both_quotas_and_is_never_refused() {
     // One manual clock for the client and the fake (enforcing 50/s and 1,000/min): waiting moves
     // it, so the minute passes in no time. The client may wait the whole minute here.
-    let clock = manual_clock();
-    let config = FeishuConfig {
-        enforce_send_rate_limit: true,
-        ..with_users(1050)
-    };
-    let fake = FakeFeishu::with_clock(config, clock.clone());
-    let f = feishu_with(fake, Time::manual(clock.clone()), |mut c| {
+    let f = enforcing_quotas(1050, |mut c| {
         c.feishu.quota.max_wait = Duration::from_secs(120);
         c
     })
@@ -370,14 +379,8 @@ async fn a_push_to_1050_users_keeps_to_both_quotas_and_is_never_refused() {
 
 #[tokio::test]
 async fn the_fake_refuses_the_1001st_call_in_a_minute() {
-    let clock = manual_clock();
-    let config = FeishuConfig {
-        enforce_send_rate_limit: true,
-        ..with_users(1001)
-    };
-    let fake = FakeFeishu::with_clock(config, clock.clone());
     // A client held only to 50/s, as Herald was: the minute quota refuses it.
-    let f = feishu_with(fake, Time::manual(clock.clone()), |mut c| {
+    let f = enforcing_quotas(1001, |mut c| {
         c.feishu.quota = herald_providers::WindowQuota::new(
             [herald_providers::Rate::new(50, Duration::from_secs(1))],
             Duration::from_secs(10),
