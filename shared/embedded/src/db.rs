@@ -36,6 +36,12 @@ CREATE TABLE IF NOT EXISTS deliveries (
     created_at TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (provider, next_due) WHERE next_due IS NOT NULL;
+-- A delivery's message, written once with it: claims and outcomes rewrite the small row above,
+-- not the mail body. (Rows written before this table existed keep the message in `doc`.)
+CREATE TABLE IF NOT EXISTS delivery_messages (
+    id      TEXT PRIMARY KEY,
+    message TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS settings (
     id      TEXT PRIMARY KEY,
     version INTEGER NOT NULL,

@@ -22,6 +22,51 @@ fn parse_due(text: Option<String>) -> Result<Option<DateTime<Utc>>, StoreError> 
     .transpose()
 }
 
+/// A delivery's document without its message, which `delivery_messages` keeps (written once).
+#[derive(serde::Serialize)]
+struct DocWithoutMessage<'a> {
+    id: &'a DeliveryId,
+    cause: &'a herald_core::domain::delivery::DeliveryCause,
+    status: &'a DeliveryStatus,
+    attempts: u32,
+    next_due: &'a Option<DateTime<Utc>>,
+    history: &'a [herald_core::domain::delivery::Attempt],
+    dead_reason: &'a Option<String>,
+    created_at: &'a DateTime<Utc>,
+    updated_at: &'a DateTime<Utc>,
+}
+
+fn doc_without_message(d: &Delivery) -> Result<String, StoreError> {
+    to_doc(&DocWithoutMessage {
+        id: &d.id,
+        cause: &d.cause,
+        status: &d.status,
+        attempts: d.attempts,
+        next_due: &d.next_due,
+        history: &d.history,
+        dead_reason: &d.dead_reason,
+        created_at: &d.created_at,
+        updated_at: &d.updated_at,
+    })
+}
+
+/// The message of delivery `id`, if it is kept apart (rows written before keep it in `doc`).
+fn message_json(conn: &rusqlite::Connection, id: &str) -> Result<Option<String>, StoreError> {
+    conn.prepare_cached("SELECT message FROM delivery_messages WHERE id = ?1")
+        .map_err(sql)?
+        .query_row(params![id], |row| row.get(0))
+        .optional()
+        .map_err(sql)
+}
+
+/// A delivery from its document and its message, put back at the front of the document.
+fn assemble(doc: &str, message: Option<String>) -> Result<Delivery, StoreError> {
+    match (message, doc.strip_prefix('{')) {
+        (Some(message), Some(rest)) => from_doc(&format!("{{\"message\":{message},{rest}")),
+        _ => from_doc(doc),
+    }
+}
+
 /// Reads one delivery; the columns that claims change override the document.
 pub(crate) fn read(tx: &Transaction<'_>, id: &str) -> Result<Option<Delivery>, StoreError> {
     let row = tx
@@ -40,7 +85,7 @@ pub(crate) fn read(tx: &Transaction<'_>, id: &str) -> Result<Option<Delivery>, S
     let Some((status, attempts, next_due, doc)) = row else {
         return Ok(None);
     };
-    let mut delivery: Delivery = from_doc(&doc)?;
+    let mut delivery = assemble(&doc, message_json(tx, id)?)?;
     delivery.status = DeliveryStatus::parse(&status)
         .ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?;
     delivery.attempts = attempts;
@@ -48,19 +93,46 @@ pub(crate) fn read(tx: &Transaction<'_>, id: &str) -> Result<Option<Delivery>, S
     Ok(Some(delivery))
 }
 
-/// Inserts a delivery's row; `on_conflict` decides what an existing row with its id gets.
+/// Inserts a delivery's row; `on_conflict` decides what an existing row with its id gets. The
+/// message goes into `delivery_messages` when the row is new (and stays as it is after).
 fn put(tx: &Transaction<'_>, d: &Delivery, on_conflict: &str) -> Result<usize, StoreError> {
+    let id = d.id.to_string();
+    let exists = tx
+        .prepare_cached("SELECT 1 FROM deliveries WHERE id = ?1")
+        .map_err(sql)?
+        .exists(params![id])
+        .map_err(sql)?;
+    if !exists {
+        tx.prepare_cached(
+            "INSERT INTO delivery_messages (id, message) VALUES (?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET message = ?2",
+        )
+        .map_err(sql)?
+        .execute(params![id, to_doc(&d.message)?])
+        .map_err(sql)?;
+    }
+    let kept_apart = || -> Result<bool, StoreError> {
+        tx.prepare_cached("SELECT 1 FROM delivery_messages WHERE id = ?1")
+            .map_err(sql)?
+            .exists(params![id])
+            .map_err(sql)
+    };
+    let doc = match exists && !kept_apart()? {
+        // A row written before messages were kept apart keeps its message in the document.
+        true => to_doc(d)?,
+        false => doc_without_message(d)?,
+    };
     tx.prepare_cached(&format!(
         "INSERT INTO deliveries (id, status, attempts, next_due, doc, created_at, provider)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) {on_conflict}"
     ))
     .map_err(sql)?
     .execute(params![
-        d.id.to_string(),
+        id,
         d.status.as_str(),
         d.attempts,
         d.next_due.map(due_key),
-        to_doc(d)?,
+        doc,
         due_key(d.created_at),
         d.message.provider().as_str()
     ])
@@ -132,7 +204,7 @@ impl DeliveryStore for SqliteStore {
                 let Some((attempts, doc)) = claimed else {
                     return Ok(None);
                 };
-                let mut d: Delivery = from_doc(&doc)?;
+                let mut d = assemble(&doc, message_json(conn, &id)?)?;
                 d.status = DeliveryStatus::Sending;
                 d.attempts = attempts;
                 d.next_due = parse_due(Some(lease))?;
@@ -151,7 +223,7 @@ impl DeliveryStore for SqliteStore {
         let (now, lease) = (due_key(now), due_key(lease_until));
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let leased = parse_due(Some(lease.clone()))?;
-        let rows: Vec<(u32, String)> = self
+        let rows: Vec<(u32, String, Option<String>)> = self
             .db
             .call(move |conn| {
                 // One statement claims the batch: a delivery loop's round trip per delivery was
@@ -162,20 +234,25 @@ impl DeliveryStore for SqliteStore {
                          WHERE id IN (SELECT id FROM deliveries WHERE provider = ?1 AND next_due IS NOT NULL
                                       AND next_due <= ?2 ORDER BY next_due LIMIT ?4)
                            AND status IN ('queued', 'sending')
-                         RETURNING attempts, doc",
+                         RETURNING attempts, doc, id",
                     )
                     .map_err(sql)?;
                 let rows = stmt
                     .query_map(params![provider.as_str(), now, lease, limit], |row| {
-                        Ok((row.get(0)?, row.get(1)?))
+                        Ok((row.get(0)?, row.get(1)?, row.get::<_, String>(2)?))
                     })
+                    .map_err(sql)?
+                    .collect::<Result<Vec<_>, _>>()
                     .map_err(sql)?;
-                rows.collect::<Result<Vec<_>, _>>().map_err(sql)
+                drop(stmt);
+                rows.into_iter()
+                    .map(|(attempts, doc, id)| Ok((attempts, doc, message_json(conn, &id)?)))
+                    .collect::<Result<Vec<_>, StoreError>>()
             })
             .await?;
         rows.into_iter()
-            .map(|(attempts, doc)| {
-                let mut d: Delivery = from_doc(&doc)?;
+            .map(|(attempts, doc, message)| {
+                let mut d = assemble(&doc, message)?;
                 d.status = DeliveryStatus::Sending;
                 d.attempts = attempts;
                 d.next_due = leased;
@@ -273,5 +350,102 @@ impl SqliteStore {
                 .map_err(sql)
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use herald_core::domain::delivery::DeliveryCause;
+    use herald_core::domain::message::{EmailMessage, OutboundMessage};
+
+    fn delivery() -> Delivery {
+        let message = OutboundMessage::Email(EmailMessage {
+            to: herald_core::domain::recipients::EmailAddress::parse("lisi@example.com")
+                .expect("email"),
+            subject: "日报".into(),
+            text: "a long body ".repeat(400),
+            html: None,
+            images: Vec::new(),
+        });
+        let cause = DeliveryCause::ChannelTest {
+            channel: "smtp".into(),
+        };
+        Delivery::queued(cause, message, Utc::now())
+    }
+
+    #[tokio::test]
+    async fn the_message_is_written_once_and_rows_from_before_keep_theirs() {
+        let store = SqliteStore::new(crate::Db::in_memory().unwrap());
+        let d = delivery();
+        store.enqueue(std::slice::from_ref(&d)).await.unwrap();
+        // Claims and outcomes rewrite a row without the body.
+        let (doc, kept): (String, String) = store
+            .db
+            .call(|conn| {
+                conn.query_row(
+                    "SELECT d.doc, m.message FROM deliveries d JOIN delivery_messages m USING (id)",
+                    [],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .map_err(sql)
+            })
+            .await
+            .unwrap();
+        assert!(!doc.contains("a long body") && kept.contains("a long body"));
+        let mut claimed = store
+            .claim_due(
+                Provider::Smtp,
+                Utc::now(),
+                Utc::now() + chrono::Duration::seconds(90),
+                10,
+            )
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(claimed[0].message, d.message);
+        claimed[0].status = DeliveryStatus::Delivered;
+        claimed[0].next_due = None;
+        store.finish(&claimed[0]).await.unwrap();
+        let read = store.get_delivery(&d.id).await.unwrap().unwrap();
+        assert_eq!(
+            (read.status, &read.message),
+            (DeliveryStatus::Delivered, &d.message)
+        );
+
+        // A row written before messages were kept apart: its document holds the message.
+        let old = delivery();
+        let (id, full) = (old.id.to_string(), to_doc(&old).unwrap());
+        let provider = old.message.provider().as_str();
+        store
+            .db
+            .call(move |conn| {
+                conn.execute(
+                    "INSERT INTO deliveries (id, status, attempts, next_due, doc, created_at, provider)
+                     VALUES (?1, 'queued', 0, '2000-01-01T00:00:00.000000Z', ?2, '2000-01-01', ?3)",
+                    params![id, full, provider],
+                )
+                .map_err(sql)
+            })
+            .await
+            .unwrap();
+        let read = store.get_delivery(&old.id).await.unwrap().unwrap();
+        assert_eq!(read.message, old.message);
+        let mut claimed = store
+            .claim(
+                &old.id,
+                Utc::now(),
+                Utc::now() + chrono::Duration::seconds(90),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        claimed.status = DeliveryStatus::Delivered;
+        claimed.next_due = None;
+        store.finish(&claimed).await.unwrap();
+        assert_eq!(
+            store.get_delivery(&old.id).await.unwrap().unwrap().message,
+            old.message
+        );
     }
 }

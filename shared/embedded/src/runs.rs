@@ -397,6 +397,12 @@ impl SqliteStore {
                         )
                         .map_err(sql)?;
                 }
+                tx.execute(
+                    "DELETE FROM delivery_messages WHERE id IN (SELECT id FROM deliveries
+                         WHERE next_due IS NULL AND created_at <= ?1)",
+                    params![deliveries_before],
+                )
+                .map_err(sql)?;
                 gone += tx
                     .execute(
                         "DELETE FROM deliveries WHERE next_due IS NULL AND created_at <= ?1",
