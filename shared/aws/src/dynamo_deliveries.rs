@@ -135,6 +135,13 @@ impl DeliveryStore for DynamoStore {
     }
 
     async fn finish(&self, delivery: &Delivery) -> Result<Option<RunProgress>, StoreError> {
+        // A final push delivery counts itself in its run's progress in the same transaction: the
+        // condition makes that happen once per delivery, however often a worker retries.
+        let Some((project, run, counted)) = delivery.tally() else {
+            // Nothing to count (a retry is queued, or not a push): one conditional put, not a
+            // transaction of one item, which costs twice the write capacity.
+            return self.put_claimed(delivery).await.map(|()| None);
+        };
         // Only the claim that is still held may write the outcome.
         let put = Put::builder()
             .table_name(&self.table)
@@ -145,18 +152,12 @@ impl DeliveryStore for DynamoStore {
             .expression_attribute_values(":attempts", n(u64::from(delivery.attempts)))
             .build()
             .map_err(unavailable)?;
-        let mut writes = vec![TransactWriteItem::builder().put(put).build()];
-        // A final push delivery counts itself in its run's progress in the same transaction: the
-        // condition makes that happen once per delivery, however often a worker retries.
-        let tally = delivery.tally();
-        if let Some((project, run, tally)) = &tally {
-            writes.push(count_item(&self.table, project, run, &delivery.id, *tally)?);
-        }
+        let writes = vec![
+            TransactWriteItem::builder().put(put).build(),
+            count_item(&self.table, &project, &run, &delivery.id, counted)?,
+        ];
         self.transact(writes).await?;
-        match tally {
-            Some((project, run, _)) => self.progress(&project, &run).await,
-            None => Ok(None),
-        }
+        self.progress(&project, &run).await
     }
 
     async fn get_deliveries(&self, ids: &[DeliveryId]) -> Result<Vec<Delivery>, StoreError> {
@@ -249,5 +250,39 @@ impl DeliveryStore for DynamoStore {
                 })
             })
             .collect()
+    }
+}
+
+impl DynamoStore {
+    /// Writes `delivery` if this worker's claim still holds (`Conflict` if not).
+    async fn put_claimed(&self, delivery: &Delivery) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item(delivery)?))
+            .condition_expression("#status = :sending AND attempts = :attempts")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()))
+            .expression_attribute_values(":attempts", n(u64::from(delivery.attempts)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failed(&err) => Err(StoreError::Conflict),
+            // An item over 400 KB: retrying cannot help.
+            Err(err)
+                if err.as_service_error().and_then(|e| e.meta().code())
+                    == Some("ValidationException") =>
+            {
+                Err(StoreError::Refused(
+                    err.as_service_error()
+                        .and_then(|e| e.meta().message())
+                        .unwrap_or("invalid")
+                        .to_owned(),
+                ))
+            }
+            Err(err) => Err(unavailable(err)),
+        }
     }
 }
