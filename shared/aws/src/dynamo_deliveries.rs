@@ -142,14 +142,12 @@ impl DeliveryStore for DynamoStore {
             // transaction of one item, which costs twice the write capacity.
             return self.put_claimed(delivery).await.map(|()| None);
         };
-        // Only the claim that is still held may write the outcome.
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item(delivery)?))
-            .condition_expression("#status = :sending AND attempts = :attempts")
+            .condition_expression(CLAIM_HELD)
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()))
-            .expression_attribute_values(":attempts", n(u64::from(delivery.attempts)))
+            .set_expression_attribute_values(Some(claim_values(delivery)))
             .build()
             .map_err(unavailable)?;
         let writes = vec![
@@ -253,6 +251,16 @@ impl DeliveryStore for DynamoStore {
     }
 }
 
+/// Only the claim that is still held may write a delivery's outcome.
+const CLAIM_HELD: &str = "#status = :sending AND attempts = :attempts";
+
+fn claim_values(delivery: &Delivery) -> Item {
+    Item::from([
+        (":sending".to_owned(), s(DeliveryStatus::Sending.as_str())),
+        (":attempts".to_owned(), n(u64::from(delivery.attempts))),
+    ])
+}
+
 impl DynamoStore {
     /// Writes `delivery` if this worker's claim still holds (`Conflict` if not).
     async fn put_claimed(&self, delivery: &Delivery) -> Result<(), StoreError> {
@@ -261,10 +269,9 @@ impl DynamoStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item(delivery)?))
-            .condition_expression("#status = :sending AND attempts = :attempts")
+            .condition_expression(CLAIM_HELD)
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()))
-            .expression_attribute_values(":attempts", n(u64::from(delivery.attempts)))
+            .set_expression_attribute_values(Some(claim_values(delivery)))
             .send()
             .await;
         match result {

@@ -74,19 +74,6 @@ impl WindowQuota {
         )
     }
 
-    /// The same quota with every window `factor` times shorter (benchmarks that keep the ratios).
-    pub fn faster(&self, factor: u32) -> Self {
-        let factor = factor.max(1);
-        Self {
-            rates: self
-                .rates
-                .iter()
-                .map(|r| Rate::new(r.max, r.per / factor))
-                .collect(),
-            max_wait: self.max_wait,
-        }
-    }
-
     /// The longest window and its margin: sends older than this no longer count.
     fn horizon(&self) -> Duration {
         self.rates
