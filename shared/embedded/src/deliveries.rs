@@ -6,7 +6,7 @@ use herald_core::domain::delivery::{Delivery, DeliveryId, DeliveryStatus};
 use herald_core::domain::message::Provider;
 use herald_core::domain::run::RunProgress;
 use herald_core::ports::{DeliveryStore, DueDelivery, StoreError};
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 /// Fixed-width UTC time, so text order is time order.
 pub(crate) fn due_key(at: DateTime<Utc>) -> String {
@@ -95,7 +95,7 @@ pub(crate) fn read(tx: &Transaction<'_>, id: &str) -> Result<Option<Delivery>, S
 
 /// Inserts a delivery's row; `on_conflict` decides what an existing row with its id gets. The
 /// message goes into `delivery_messages` when the row is new (and stays as it is after).
-fn put(tx: &Transaction<'_>, d: &Delivery, on_conflict: &str) -> Result<usize, StoreError> {
+fn put(tx: &Connection, d: &Delivery, on_conflict: &str) -> Result<usize, StoreError> {
     let id = d.id.to_string();
     let exists = tx
         .prepare_cached("SELECT 1 FROM deliveries WHERE id = ?1")
@@ -139,7 +139,7 @@ fn put(tx: &Transaction<'_>, d: &Delivery, on_conflict: &str) -> Result<usize, S
     .map_err(sql)
 }
 
-pub(crate) fn write(tx: &Transaction<'_>, d: &Delivery) -> Result<(), StoreError> {
+pub(crate) fn write(tx: &Connection, d: &Delivery) -> Result<(), StoreError> {
     put(
         tx,
         d,
@@ -262,28 +262,23 @@ impl DeliveryStore for SqliteStore {
     }
 
     async fn finish(&self, delivery: &Delivery) -> Result<Option<RunProgress>, StoreError> {
-        let d = delivery.clone();
-        self.db
-            .call(move |conn| {
-                let tx = crate::db::write_transaction(conn).map_err(sql)?;
-                let claimed: Option<(String, u32)> = tx
-                    .prepare_cached("SELECT status, attempts FROM deliveries WHERE id = ?1")
-                    .map_err(sql)?
-                    .query_row(params![d.id.to_string()], |row| {
-                        Ok((row.get(0)?, row.get(1)?))
-                    })
-                    .optional()
-                    .map_err(sql)?;
-                let (status, attempts) = claimed.ok_or(StoreError::NotFound)?;
-                if status != DeliveryStatus::Sending.as_str() || attempts != d.attempts {
-                    return Err(StoreError::Conflict);
-                }
-                write(&tx, &d)?;
-                let progress = crate::runs::count_final(&tx, &d)?;
-                tx.commit().map_err(sql)?;
-                Ok(progress)
-            })
+        let (lead, answer) = self.outcomes.push(delivery.clone());
+        if lead {
+            let queue = self.outcomes.clone();
+            let asked = self
+                .db
+                .call(move |conn| {
+                    queue.write_all(conn);
+                    Ok::<_, StoreError>(())
+                })
+                .await;
+            if asked.is_err() {
+                self.outcomes.abandon();
+            }
+        }
+        answer
             .await
+            .map_err(|_| StoreError::from(crate::DbError::Worker))?
     }
 
     async fn get_deliveries(&self, ids: &[DeliveryId]) -> Result<Vec<Delivery>, StoreError> {
@@ -447,5 +442,71 @@ mod tests {
             store.get_delivery(&old.id).await.unwrap().unwrap().message,
             old.message
         );
+    }
+
+    #[tokio::test]
+    async fn outcomes_that_arrive_together_are_written_together_each_with_its_own_answer() {
+        let store = SqliteStore::new(crate::Db::in_memory().unwrap());
+        let queued: Vec<Delivery> = (0..40).map(|_| delivery()).collect();
+        store.enqueue(&queued).await.unwrap();
+        let now = Utc::now();
+        let mut claimed = store
+            .claim_due(
+                Provider::Smtp,
+                now,
+                now + chrono::Duration::seconds(90),
+                100,
+            )
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 40);
+        for d in &mut claimed {
+            d.status = DeliveryStatus::Delivered;
+            d.next_due = None;
+        }
+        // One outcome for an attempt that is not the claimed one, one for a delivery never queued.
+        claimed[7].attempts += 1;
+        claimed.push(delivery());
+
+        // Hold the database thread so every outcome queues up behind it.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (started, holds) = tokio::sync::oneshot::channel::<()>();
+        let db = store.db.clone();
+        let holding = tokio::spawn(async move {
+            db.call(move |_| {
+                let _ = started.send(());
+                held.recv().map_err(|_| StoreError::NotFound)
+            })
+            .await
+        });
+        holds.await.unwrap();
+        let finishing: Vec<_> = claimed
+            .iter()
+            .map(|d| {
+                let (store, d) = (store.clone(), d.clone());
+                tokio::spawn(async move { store.finish(&d).await })
+            })
+            .collect();
+        while store.outcomes.len() < claimed.len() {
+            tokio::task::yield_now().await;
+        }
+        release.send(()).unwrap();
+        holding.await.unwrap().unwrap();
+        let mut answers = Vec::new();
+        for f in finishing {
+            answers.push(f.await.unwrap());
+        }
+        assert!(matches!(answers[7], Err(StoreError::Conflict)));
+        assert!(matches!(answers[40], Err(StoreError::NotFound)));
+        assert_eq!(answers.iter().filter(|a| a.is_ok()).count(), 39);
+        for (i, d) in claimed.iter().enumerate().take(40) {
+            let read = store.get_delivery(&d.id).await.unwrap().unwrap();
+            let expected = if i == 7 {
+                DeliveryStatus::Sending
+            } else {
+                DeliveryStatus::Delivered
+            };
+            assert_eq!(read.status, expected, "delivery {i}");
+        }
     }
 }

@@ -4,6 +4,7 @@ mod db;
 mod deliveries;
 pub mod delivery_loop;
 mod images;
+mod outcomes;
 mod runs;
 pub mod schedule_loop;
 mod schedules;

@@ -94,7 +94,7 @@ fn put_progress(
 
 /// Counts a final push delivery in its run's progress; the progress after it.
 pub(crate) fn count_final(
-    tx: &Transaction<'_>,
+    tx: &rusqlite::Connection,
     d: &herald_core::domain::delivery::Delivery,
 ) -> Result<Option<RunProgress>, StoreError> {
     let Some((project, run, tally)) = d.tally() else {

@@ -10,11 +10,16 @@ use rusqlite::{OptionalExtension, Transaction, params};
 #[derive(Clone)]
 pub struct SqliteStore {
     pub(crate) db: Db,
+    /// Delivery outcomes waiting to be written together.
+    pub(crate) outcomes: crate::outcomes::OutcomeQueue,
 }
 
 impl SqliteStore {
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self {
+            db,
+            outcomes: Default::default(),
+        }
     }
 }
 
