@@ -2,10 +2,13 @@
 //! and a small HTTP client for the Router.
 pub mod contract;
 pub mod http;
+pub mod lambda_runtime;
 pub mod ledger;
 pub mod moto;
 pub mod providers;
 pub mod push;
+pub mod streams;
+pub mod template;
 
 use herald_api::AppState;
 use herald_core::clock::{Clock, ManualClock};

@@ -12,9 +12,12 @@ use tokio::sync::oneshot;
 
 type Answer = Result<Option<RunProgress>, StoreError>;
 
+/// An outcome to write, and where its answer goes.
+type Waiting = (Delivery, oneshot::Sender<Answer>);
+
 /// Outcomes not yet taken by the database thread.
 #[derive(Clone, Default)]
-pub(crate) struct OutcomeQueue(Arc<Mutex<Vec<(Delivery, oneshot::Sender<Answer>)>>>);
+pub(crate) struct OutcomeQueue(Arc<Mutex<Vec<Waiting>>>);
 
 impl OutcomeQueue {
     /// Queues `delivery`'s outcome. True if the queue was empty: the caller then asks the
@@ -31,7 +34,7 @@ impl OutcomeQueue {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).len()
     }
 
-    fn take(&self) -> Vec<(Delivery, oneshot::Sender<Answer>)> {
+    fn take(&self) -> Vec<Waiting> {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
