@@ -178,11 +178,27 @@ impl Api {
         .await
     }
 
-    /// Waits until the run's record is final (not `sending`).
+    /// Waits until the run's record is final (not `sending`), then answers the record. It watches
+    /// the list of runs still sending (one row each) rather than the record itself, whose details
+    /// read a hundred deliveries: polled every 20 ms, those reads would cost the store more than
+    /// the push being measured.
     pub(crate) async fn wait_final(&self, run: &str, timeout: Duration) -> Result<Value, String> {
         let start = std::time::Instant::now();
         loop {
-            if let Ok(record) = self.record(run).await {
+            let sending = self
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/v1/projects/{PROJECT}/records?outcome=sending&limit=100"),
+                    None,
+                )
+                .await;
+            let still_sending = sending.as_ref().map(|page| {
+                page["items"]
+                    .as_array()
+                    .is_some_and(|items| items.iter().any(|r| r["id"] == run))
+            });
+            if still_sending == Ok(false) {
+                let record = self.record(run).await?;
                 let outcome = outcome_of(&record);
                 if outcome != "sending" && !outcome.is_empty() {
                     return Ok(record);

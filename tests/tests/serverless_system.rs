@@ -4,17 +4,20 @@
 //! with API Gateway events; the trigger gets exactly the Input of the schedule moto holds; the
 //! delivery function gets the table's stream records that pass the template's filter, in its batch
 //! size; the record and its logs are read back through task-api.
-use herald_fakes::{Endpoint, FeishuConfig, WecomConfig};
+use herald_fakes::{Endpoint, Fault, FaultRule, FeishuConfig, WecomConfig};
 use herald_tests::lambda_runtime::{LambdaFunction, workspace_binary};
 use herald_tests::providers::FakeProviders;
 use herald_tests::push::{ChartAnswer, ChartServer};
 use herald_tests::streams::StreamReader;
 use herald_tests::template::{Stack, Template, matches};
 use herald_tests::{ADMIN_TOKEN, moto, sample_task};
+use hmac::{KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::Digest;
 
 const PROJECT: &str = "payments";
+const TICKET_SECRET: &str = "ticket-signing-secret-1";
+const TICKET_FIXTURE: &str = include_str!("../../infra/events/apigw-v2-ticket-webhook.json");
 
 struct System {
     template: Template,
@@ -27,6 +30,7 @@ struct System {
     task_api: LambdaFunction,
     trigger: LambdaFunction,
     delivery: LambdaFunction,
+    ticket_webhook: LambdaFunction,
 }
 
 impl System {
@@ -35,7 +39,7 @@ impl System {
         let (dynamo, table) = moto::fresh_table(&sdk).await;
         let charts = ChartServer::start().await;
         let fakes = FakeProviders::start(
-            WecomConfig::default().with_users(["zhangsan", "lisi"]),
+            WecomConfig::default().with_users(["zhangsan", "lisi", "wang", "admin", "t1"]),
             FeishuConfig::default(),
         )
         .await;
@@ -111,6 +115,7 @@ impl System {
         let task_api = start("TaskApiFunction", "task-api").await;
         let trigger = start("TriggerFunction", "trigger").await;
         let delivery = start("DeliveryFunction", "delivery").await;
+        let ticket_webhook = start("TicketWebhookFunction", "ticket-webhook").await;
         let trigger_arn = template
             .environment("TriggerFunction", &stack)
             .into_iter()
@@ -129,43 +134,79 @@ impl System {
             task_api,
             trigger,
             delivery,
+            ticket_webhook,
         }
     }
 
-    /// Calls task-api as API Gateway's HTTP API (payload 2.0) does; answers (status, body).
+    /// Calls task-api as API Gateway's HTTP API (payload 2.0) does, with the admin key; answers
+    /// (status, body).
     async fn api(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-        let (path, query) = path.split_once('?').unwrap_or((path, ""));
-        let mut headers = json!({
-            "accept": "application/json",
-            "authorization": format!("Bearer {ADMIN_TOKEN}"),
-            "host": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
-            "x-forwarded-proto": "https",
-        });
-        if body.is_some() {
-            headers["content-type"] = json!("application/json");
-        }
-        let event = json!({
-            "version": "2.0",
-            "routeKey": "ANY /v1/{proxy+}",
-            "rawPath": path,
-            "rawQueryString": query,
-            "headers": headers,
-            "requestContext": {
-                "accountId": "123456789012", "apiId": "a1b2c3d4e5",
-                "domainName": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com", "domainPrefix": "a1b2c3d4e5",
-                "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.10", "userAgent": "herald-tests"},
-                "requestId": uuid::Uuid::now_v7().to_string(), "routeKey": "ANY /v1/{proxy+}", "stage": "$default",
-                "time": "01/Dec/2026:09:00:00 +0000", "timeEpoch": 1_796_115_600_000_u64
-            },
-            "pathParameters": {"proxy": path.trim_start_matches("/v1/")},
-            "body": body.map(Value::to_string),
-            "isBase64Encoded": false
-        });
-        let answer = self.task_api.invoke_ok(event).await;
-        let status =
-            u16::try_from(answer["statusCode"].as_u64().expect("statusCode")).expect("u16");
-        let text = answer["body"].as_str().unwrap_or_default();
-        (status, serde_json::from_str(text).unwrap_or(Value::Null))
+        let auth = [("authorization", format!("Bearer {ADMIN_TOKEN}"))];
+        let event = http_api_event(
+            method,
+            path,
+            "ANY /v1/{proxy+}",
+            &auth,
+            body.map(Value::to_string),
+        );
+        answer_of(self.task_api.invoke_ok(event).await)
+    }
+
+    /// The configuration of an engine a user would set up first: WeCom on, and the task's chart.
+    async fn configure_wecom(&self) {
+        let settings = self.fakes.wecom_settings();
+        let (status, body) = self
+            .api("PUT", "/v1/settings/channels/wecom", Some(&settings))
+            .await;
+        assert_eq!(status, 200, "{body:#}");
+    }
+
+    /// Creates a task through task-api (the sample task, its chart on the chart server, starting
+    /// today); answers its id.
+    async fn create_task(&self, edit: impl FnOnce(&mut Value)) -> String {
+        let today = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai);
+        let mut task = sample_task(&today.format("%Y-%m-%d").to_string());
+        task["page"]["charts"] = json!([{"name": "GMV by region", "data_url": self.charts.url("gmv"), "rows": "/data/rows"}]);
+        task.as_object_mut().expect("task").remove("alarm_robot");
+        edit(&mut task);
+        let (status, created) = self
+            .api(
+                "POST",
+                &format!("/v1/projects/{PROJECT}/tasks"),
+                Some(&task),
+            )
+            .await;
+        assert_eq!(status, 201, "{created:#}");
+        created["id"].as_str().expect("id").to_owned()
+    }
+
+    async fn schedule(
+        &self,
+        task: &str,
+    ) -> aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput {
+        self.scheduler
+            .get_schedule()
+            .group_name(&self.group)
+            .name(task)
+            .send()
+            .await
+            .expect("the task's schedule")
+    }
+
+    /// Fires the task's schedule as Scheduler does: the trigger gets the schedule's Input with the
+    /// scheduled time substituted.
+    async fn fire(&self, task: &str, at: chrono::DateTime<chrono::Utc>) -> Value {
+        let schedule = self.schedule(task).await;
+        let input = schedule.target().and_then(|t| t.input()).expect("input");
+        let at = at.format("%Y-%m-%dT%H:%M:00Z").to_string();
+        let event = serde_json::from_str(&input.replace("<aws.scheduler.scheduled-time>", &at));
+        self.trigger.invoke_ok(event.expect("Input is JSON")).await
+    }
+
+    /// Messages the fake WeCom app API accepted.
+    fn wecom_sent(&self) -> Vec<herald_fakes::AcceptedMessage> {
+        let sent = self.fakes.wecom.delivered().into_iter();
+        sent.filter(|m| m.endpoint == Endpoint::WecomSend).collect()
     }
 
     /// The stream records written since the last look that the template's filter lets through to
@@ -195,38 +236,11 @@ async fn a_scheduled_task_runs_through_the_four_functions_as_deployed() {
     let mut system = System::start().await;
     system.charts.set("gmv", ChartAnswer::Rows(5));
 
-    // Configure WeCom and create a task through task-api.
-    let (status, body) = system
-        .api(
-            "PUT",
-            "/v1/settings/channels/wecom",
-            Some(&system.fakes.wecom_settings()),
-        )
-        .await;
-    assert_eq!(status, 200, "{body:#}");
-    let today = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai);
-    let mut task = sample_task(&today.format("%Y-%m-%d").to_string());
-    task["page"]["charts"] = json!([{"name": "GMV by region", "data_url": system.charts.url("gmv"), "rows": "/data/rows"}]);
-    task.as_object_mut().expect("task").remove("alarm_robot");
-    let (status, created) = system
-        .api(
-            "POST",
-            &format!("/v1/projects/{PROJECT}/tasks"),
-            Some(&task),
-        )
-        .await;
-    assert_eq!(status, 201, "{created:#}");
-    let task_id = created["id"].as_str().expect("id").to_owned();
+    system.configure_wecom().await;
+    let task_id = system.create_task(|_| {}).await;
 
     // The schedule moto holds is the one the stack's trigger and role are for.
-    let schedule = system
-        .scheduler
-        .get_schedule()
-        .group_name(&system.group)
-        .name(&task_id)
-        .send()
-        .await
-        .expect("the task's schedule");
+    let schedule = system.schedule(&task_id).await;
     assert_eq!(
         schedule.schedule_expression_timezone(),
         Some("Asia/Shanghai")
@@ -240,15 +254,12 @@ async fn a_scheduled_task_runs_through_the_four_functions_as_deployed() {
     let input = target.input().expect("input");
     assert!(input.contains("<aws.scheduler.scheduled-time>"), "{input}");
 
-    // Scheduler fires: the trigger gets the Input with the time substituted, twice (at least once).
-    let fired = chrono::Utc::now().format("%Y-%m-%dT%H:%M:00Z").to_string();
-    let event: Value =
-        serde_json::from_str(&input.replace("<aws.scheduler.scheduled-time>", &fired))
-            .expect("Input");
-    let first = system.trigger.invoke_ok(event.clone()).await;
+    // Scheduler fires, and delivers at least once: the same invocation twice is one run.
+    let now = chrono::Utc::now();
+    let first = system.fire(&task_id, now).await;
     assert_eq!(first["outcome"], "sending", "{first}");
     let run_id = first["run_id"].as_str().expect("run_id").to_owned();
-    let again = system.trigger.invoke_ok(event).await;
+    let again = system.fire(&task_id, now).await;
     assert_eq!(again, json!({"duplicate": true}));
 
     // The stream carries the run's deliveries to the delivery function.
@@ -259,13 +270,7 @@ async fn a_scheduled_task_runs_through_the_four_functions_as_deployed() {
         json!([]),
         "{responses:?}"
     );
-    let sent: Vec<_> = system
-        .fakes
-        .wecom
-        .delivered()
-        .into_iter()
-        .filter(|m| m.endpoint == Endpoint::WecomSend)
-        .collect();
+    let sent = system.wecom_sent();
     assert_eq!(sent.len(), 2, "the page snapshot, then the card: {sent:#?}");
     assert_eq!(sent[1].recipients, vec!["zhangsan", "lisi"]);
     // The delivery's own writes (sending, delivered) do not pass the filter.
@@ -292,7 +297,9 @@ async fn a_scheduled_task_runs_through_the_four_functions_as_deployed() {
         .await;
     assert_eq!(status, 200, "{logs:#}");
     assert!(
-        logs["items"].as_array().is_some_and(|items| !items.is_empty()),
+        logs["items"]
+            .as_array()
+            .is_some_and(|items| !items.is_empty()),
         "{logs:#}"
     );
     let (status, listed) = system
@@ -308,4 +315,211 @@ async fn a_scheduled_task_runs_through_the_four_functions_as_deployed() {
         Some(1),
         "{listed:#}"
     );
+}
+
+#[tokio::test]
+async fn a_provider_failure_is_retried_by_the_sweep_and_three_failed_runs_disable_the_schedule() {
+    let mut system = System::start().await;
+    system.configure_wecom().await;
+    system.charts.set("gmv", ChartAnswer::Rows(3));
+    let task_id = system
+        .create_task(|task| {
+            task["exception_control"]["access_error"] =
+                json!({"range": ["fully"], "pause": true, "alarm": false});
+        })
+        .await;
+
+    // WeCom answers 502 once: the stream's attempt re-queues the delivery (no batch failure: the
+    // outcome was recorded), and the next sweep, with the template's own Input, sends it.
+    system
+        .fakes
+        .wecom
+        .inject(FaultRule::next(1, Fault::Http { status: 502 }).on(Endpoint::WecomSend));
+    let now = chrono::Utc::now();
+    let run = system
+        .fire(&task_id, now - chrono::Duration::minutes(3))
+        .await;
+    let run_id = run["run_id"].as_str().expect("run_id").to_owned();
+    let responses = system.pump_stream().await;
+    assert_eq!(responses.len(), 1, "{responses:?}");
+    assert_eq!(
+        responses[0]["batchItemFailures"],
+        json!([]),
+        "{responses:?}"
+    );
+    assert!(system.wecom_sent().is_empty(), "the first attempt failed");
+    let sweep: Value = serde_json::from_str(
+        system.template.event("DeliveryFunction", "Sweep")["Input"]
+            .as_str()
+            .expect("the sweep's Input"),
+    )
+    .expect("Input is JSON");
+    // The re-queued write passes the filter too; its attempt finds it not due yet.
+    system.pump_stream().await;
+    // The first retry waits 10 s (the engine's backoff); the sweep runs every minute on AWS.
+    let mut delivered = false;
+    for _ in 0..30 {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        system.delivery.invoke_ok(sweep.clone()).await;
+        if system.wecom_sent().len() == 2 {
+            delivered = true;
+            break;
+        }
+    }
+    assert!(
+        delivered,
+        "the sweep sent the re-queued delivery: {:#?}",
+        system.wecom_sent()
+    );
+    let (_, record) = system
+        .api(
+            "GET",
+            &format!("/v1/projects/{PROJECT}/records/{run_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(record["outcome"], "delivered", "{record:#}");
+
+    // The chart fails three times in a row: the third failed run stops the task, and the trigger
+    // disables its schedule in Scheduler.
+    system.charts.set("gmv", ChartAnswer::Status(500));
+    for minutes in [2, 1, 0] {
+        let run = system
+            .fire(&task_id, now - chrono::Duration::minutes(minutes))
+            .await;
+        assert_eq!(run["outcome"], "paused", "{run}");
+    }
+    let schedule = system.schedule(&task_id).await;
+    assert_eq!(schedule.state().map(|s| s.as_str()), Some("DISABLED"));
+    let (_, task) = system
+        .api(
+            "GET",
+            &format!("/v1/projects/{PROJECT}/tasks/{task_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(task["state"], "stopped", "{task:#}");
+}
+
+#[tokio::test]
+async fn a_signed_ticket_event_through_ticket_webhook_reaches_the_reviewer() {
+    let mut system = System::start().await;
+    system.configure_wecom().await;
+    let (status, body) = system
+        .api(
+            "PUT",
+            "/v1/settings/webhook-sources/sqle",
+            Some(&json!({"secret": TICKET_SECRET})),
+        )
+        .await;
+    assert_eq!(status, 204, "{body:#}");
+    for id in ["wang", "admin", "t1"] {
+        let contact = json!({"name": format!("{id} name"), "email": format!("{id}@example.com"), "wecom_user": id});
+        let (status, body) = system
+            .api("PUT", &format!("/v1/contacts/{id}"), Some(&contact))
+            .await;
+        assert_eq!(status, 200, "{body:#}");
+    }
+
+    let fixture: Value = serde_json::from_str(TICKET_FIXTURE).expect("fixture");
+    let body = fixture["body"].as_str().expect("body").to_owned();
+    let timestamp = chrono::Utc::now().timestamp().to_string();
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(TICKET_SECRET.as_bytes()).expect("key");
+    mac.update(format!("{timestamp}.{body}").as_bytes());
+    let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    let event = http_api_event(
+        "POST",
+        fixture["rawPath"].as_str().expect("rawPath"),
+        "POST /v1/webhooks/{proxy+}",
+        &[
+            ("x-herald-timestamp", timestamp),
+            ("x-herald-signature", signature),
+        ],
+        Some(body),
+    );
+    let (status, accepted) = answer_of(system.ticket_webhook.invoke_ok(event.clone()).await);
+    assert_eq!(status, 202, "{accepted:#}");
+    assert!(accepted["deliveries"].as_u64() > Some(0), "{accepted:#}");
+    // The sender retries: the same event is a duplicate, answered 200.
+    let (status, again) = answer_of(system.ticket_webhook.invoke_ok(event).await);
+    assert_eq!((status, again), (200, json!({"duplicate": true})));
+
+    let responses = system.pump_stream().await;
+    assert!(
+        responses
+            .iter()
+            .all(|r| r["batchItemFailures"] == json!([])),
+        "{responses:?}"
+    );
+    let told: std::collections::BTreeSet<String> = system
+        .wecom_sent()
+        .into_iter()
+        .flat_map(|m| m.recipients)
+        .collect();
+    assert!(told.contains("t1"), "the reviewer is told: {told:?}");
+    let (_, records) = system
+        .api(
+            "GET",
+            &format!("/v1/projects/{PROJECT}/records?kind=ticket"),
+            None,
+        )
+        .await;
+    assert_eq!(records["items"][0]["id"], accepted["record"], "{records:#}");
+}
+
+/// An API Gateway HTTP API (payload 2.0) event, as the service sends it to a function.
+fn http_api_event(
+    method: &str,
+    path: &str,
+    route: &str,
+    headers: &[(&str, String)],
+    body: Option<String>,
+) -> Value {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let mut all = json!({
+        "accept": "application/json",
+        "host": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
+        "x-forwarded-proto": "https",
+    });
+    for (name, value) in headers {
+        all[*name] = json!(value);
+    }
+    if body.is_some() {
+        all["content-type"] = json!("application/json");
+    }
+    // "ANY /v1/{proxy+}" → the part of the path after "/v1/".
+    let route_path = route.split_once(' ').map_or(route, |(_, p)| p);
+    let proxy = path
+        .strip_prefix(route_path.trim_end_matches("{proxy+}"))
+        .unwrap_or(path);
+    json!({
+        "version": "2.0",
+        "routeKey": route,
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": all,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "a1b2c3d4e5",
+            "domainName": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com", "domainPrefix": "a1b2c3d4e5",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.10", "userAgent": "herald-tests"},
+            "requestId": uuid::Uuid::now_v7().to_string(), "routeKey": route, "stage": "$default",
+            "time": "01/Dec/2026:09:00:00 +0000", "timeEpoch": 1_796_115_600_000_u64
+        },
+        "pathParameters": {"proxy": proxy},
+        "body": body,
+        "isBase64Encoded": false
+    })
+}
+
+/// (status, JSON body) of an API Gateway response.
+fn answer_of(response: Value) -> (u16, Value) {
+    let status = response["statusCode"]
+        .as_u64()
+        .and_then(|s| u16::try_from(s).ok());
+    let text = response["body"].as_str().unwrap_or_default();
+    (
+        status.expect("statusCode"),
+        serde_json::from_str(text).unwrap_or(Value::Null),
+    )
 }

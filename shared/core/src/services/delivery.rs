@@ -333,6 +333,13 @@ impl DeliveryWorker {
         let needed = (self.policy.attempt_limit + Duration::seconds(5))
             .to_std()
             .unwrap_or(std::time::Duration::from_secs(60));
+        if !ids.is_empty() && tokio::time::Instant::now() + needed >= deadline {
+            tracing::error!(
+                due = ids.len(),
+                needed_s = needed.as_secs(),
+                "the invocation ends before one attempt could: nothing is sent; raise the function's timeout"
+            );
+        }
         let tried = futures::stream::iter(ids)
             .take_while(|_| futures::future::ready(tokio::time::Instant::now() + needed < deadline))
             .map(|due| async move {
