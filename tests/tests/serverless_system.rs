@@ -5,6 +5,7 @@
 //! delivery function gets the table's stream records that pass the template's filter, in its batch
 //! size; the record and its logs are read back through task-api.
 use herald_fakes::{Endpoint, Fault, FaultRule, FeishuConfig, WecomConfig};
+use herald_tests::aws_proxy::FaultyAws;
 use herald_tests::lambda_runtime::{LambdaFunction, workspace_binary};
 use herald_tests::providers::FakeProviders;
 use herald_tests::push::{ChartAnswer, ChartServer};
@@ -31,6 +32,7 @@ struct System {
     trigger: LambdaFunction,
     delivery: LambdaFunction,
     ticket_webhook: LambdaFunction,
+    delivery_store: FaultyAws,
 }
 
 impl System {
@@ -97,12 +99,19 @@ impl System {
             "AWS_SECRET_ACCESS_KEY",
             "AWS_EC2_METADATA_DISABLED",
         ];
+        // The delivery function reaches moto through a proxy that can fail its requests.
+        let moto_url = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
+        let delivery_store = FaultyAws::start(&moto_url).await;
         let start = |resource: &'static str, binary: &'static str| {
             let mut env = template.environment(resource, &stack);
             env.extend(
                 aws.iter()
                     .filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_owned(), v))),
             );
+            if resource == "DeliveryFunction" {
+                env.retain(|(k, _)| k != "AWS_ENDPOINT_URL");
+                env.push(("AWS_ENDPOINT_URL".into(), delivery_store.url.clone()));
+            }
             env.push(("HERALD_WECOM_BASE_URL".into(), fakes.wecom_url.clone()));
             env.push(("HERALD_FEISHU_BASE_URL".into(), fakes.feishu_url.clone()));
             let (memory, timeout) = (template.memory_mb(resource), template.timeout(resource));
@@ -135,6 +144,7 @@ impl System {
             trigger,
             delivery,
             ticket_webhook,
+            delivery_store,
         }
     }
 
@@ -210,8 +220,8 @@ impl System {
     }
 
     /// The stream records written since the last look that the template's filter lets through to
-    /// the delivery function, in batches of its BatchSize; answers each batch's response.
-    async fn pump_stream(&mut self) -> Vec<Value> {
+    /// the delivery function, in batches of its BatchSize.
+    async fn stream_batches(&mut self) -> Vec<Vec<Value>> {
         let patterns = self.template.filter_patterns("DeliveryFunction", "Outbox");
         let batch_size = self.template.event("DeliveryFunction", "Outbox")["BatchSize"]
             .as_u64()
@@ -223,8 +233,13 @@ impl System {
             .into_iter()
             .filter(|r| patterns.iter().any(|p| matches(p, r)))
             .collect();
+        records.chunks(batch_size).map(<[Value]>::to_vec).collect()
+    }
+
+    /// Feeds the stream's new batches to the delivery function; answers each batch's response.
+    async fn pump_stream(&mut self) -> Vec<Value> {
         let mut responses = Vec::new();
-        for batch in records.chunks(batch_size) {
+        for batch in self.stream_batches().await {
             responses.push(self.delivery.invoke_ok(json!({ "Records": batch })).await);
         }
         responses
@@ -399,6 +414,63 @@ async fn a_provider_failure_is_retried_by_the_sweep_and_three_failed_runs_disabl
         )
         .await;
     assert_eq!(task["state"], "stopped", "{task:#}");
+}
+
+#[tokio::test]
+async fn a_store_fault_fails_exactly_its_record_of_the_batch_and_the_retry_delivers_it() {
+    let mut system = System::start().await;
+    system.configure_wecom().await;
+    let now = chrono::Utc::now();
+    // Two pages with their own figures (WeCom drops a message identical to one sent before).
+    for (i, chart) in ["north", "south"].into_iter().enumerate() {
+        system.charts.set(chart, ChartAnswer::Rows(2 + i));
+        let url = system.charts.url(chart);
+        let task = system
+            .create_task(|task| {
+                task["page"]["title"] = json!(format!("Sales {chart}"));
+                task["page"]["charts"][0]["data_url"] = json!(url);
+            })
+            .await;
+        let run = system.fire(&task, now).await;
+        assert_eq!(run["outcome"], "sending", "{run}");
+    }
+    let batches = system.stream_batches().await;
+    assert_eq!(batches.len(), 1);
+    let batch = &batches[0];
+    assert_eq!(batch.len(), 2, "one delivery per run: {batch:#?}");
+    // DynamoDB fails every request about the first delivery (after the SDK's own retries).
+    let key = batch[0]["dynamodb"]["Keys"]["PK"]["S"]
+        .as_str()
+        .expect("PK");
+    let id = key.trim_start_matches("DELIVERY#");
+    system.delivery_store.fail_requests_containing(id);
+    let response = system.delivery.invoke_ok(json!({ "Records": batch })).await;
+    let sequence = &batch[0]["dynamodb"]["SequenceNumber"];
+    assert_eq!(
+        response,
+        json!({"batchItemFailures": [{"itemIdentifier": sequence}]}),
+        "exactly the failed record is reported"
+    );
+    assert!(system.delivery_store.failed() > 0);
+    assert_eq!(
+        system.wecom_sent().len(),
+        2,
+        "the other run's image and card went out"
+    );
+
+    // Lambda retries from the failed record; the store is back.
+    system.delivery_store.heal();
+    let retried = system
+        .delivery
+        .invoke_ok(json!({ "Records": [batch[0].clone()] }))
+        .await;
+    assert_eq!(retried, json!({"batchItemFailures": []}));
+    assert_eq!(
+        system.wecom_sent().len(),
+        4,
+        "both runs delivered, each once: {}",
+        system.delivery.logs().join("\n")
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,271 @@
+//! template.yaml and the code agree: the variables the template sets are the ones the code reads,
+//! the table the code creates (tests, `make run` on AWS endpoints) is the table the template
+//! declares, every route of the Router is reachable through the template's API routes, and each
+//! function's timeout fits the work the code gives it.
+use axum::http::{Method, StatusCode};
+use herald_tests::template::Template;
+use herald_tests::{LocalApp, moto};
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+const FUNCTIONS: [&str; 4] = [
+    "TaskApiFunction",
+    "TriggerFunction",
+    "DeliveryFunction",
+    "TicketWebhookFunction",
+];
+
+/// `HERALD_*` names that appear as string literals in the files that read the environment.
+fn variables_the_code_reads() -> BTreeSet<String> {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let mut names = BTreeSet::new();
+    for file in [
+        "shared/aws/src/wiring.rs",
+        "shared/charts/src/policy.rs",
+        "shared/hub/src/lib.rs",
+    ] {
+        let text = std::fs::read_to_string(format!("{root}/{file}")).expect("source");
+        for piece in text.split('"').skip(1).step_by(2) {
+            if piece.starts_with("HERALD_")
+                && piece
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            {
+                names.insert(piece.to_owned());
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn every_variable_the_template_sets_is_read_and_every_required_one_is_set() {
+    let template = Template::load();
+    let read = variables_the_code_reads();
+    // The provider base URLs are for a proxy or the sandbox: optional, not in the template.
+    let optional = ["HERALD_WECOM_BASE_URL", "HERALD_FEISHU_BASE_URL"];
+    let stack = herald_tests::template::Stack {
+        name: "herald".into(),
+        region: "us-east-1".into(),
+        account: "123456789012".into(),
+        parameters: [("AdminTokenSha256".into(), "0".repeat(64))].into(),
+        resources: [
+            ("HeraldTable".into(), "table".into()),
+            ("HeraldScheduleGroup".into(), "herald".into()),
+        ]
+        .into(),
+        attributes: [(
+            "SchedulerInvokeRole.Arn".into(),
+            "arn:aws:iam::1:role/r".into(),
+        )]
+        .into(),
+    };
+    for function in FUNCTIONS {
+        let set: BTreeSet<String> = template
+            .environment(function, &stack)
+            .into_iter()
+            .map(|(name, _)| name)
+            .filter(|name| name.starts_with("HERALD_"))
+            .collect();
+        let unread: Vec<_> = set.difference(&read).collect();
+        assert!(
+            unread.is_empty(),
+            "{function} sets variables no code reads: {unread:?}"
+        );
+        let unset: Vec<_> = read
+            .iter()
+            .filter(|name| !set.contains(*name) && !optional.contains(&name.as_str()))
+            .collect();
+        assert!(unset.is_empty(), "{function} lacks {unset:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_table_the_code_creates_is_the_table_the_template_declares() {
+    let template = Template::load();
+    let declared = &template.resource("HeraldTable")["Properties"];
+    let sdk = moto::sdk_config().await;
+    let (client, table) = moto::fresh_table(&sdk).await;
+    let described = client
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .expect("DescribeTable");
+    let created = described.table().expect("table");
+
+    let keys = |schema: &serde_yaml_ng::Value| -> Vec<(String, String)> {
+        schema
+            .as_sequence()
+            .expect("KeySchema")
+            .iter()
+            .map(|k| {
+                let name = k["AttributeName"].as_str().expect("name").to_owned();
+                (name, k["KeyType"].as_str().expect("type").to_owned())
+            })
+            .collect()
+    };
+    let created_keys: Vec<(String, String)> = created
+        .key_schema()
+        .iter()
+        .map(|k| {
+            (
+                k.attribute_name().to_owned(),
+                k.key_type().as_str().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(created_keys, keys(&declared["KeySchema"]));
+
+    let attributes = |seq: &serde_yaml_ng::Value| -> BTreeSet<(String, String)> {
+        let seq = seq.as_sequence().expect("AttributeDefinitions");
+        seq.iter()
+            .map(|a| {
+                let name = a["AttributeName"].as_str().expect("name").to_owned();
+                (name, a["AttributeType"].as_str().expect("type").to_owned())
+            })
+            .collect()
+    };
+    let created_attributes: BTreeSet<(String, String)> = created
+        .attribute_definitions()
+        .iter()
+        .map(|a| {
+            (
+                a.attribute_name().to_owned(),
+                a.attribute_type().as_str().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        created_attributes,
+        attributes(&declared["AttributeDefinitions"])
+    );
+
+    let declared_indexes = declared["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .expect("GlobalSecondaryIndexes");
+    let created_indexes = created.global_secondary_indexes();
+    assert_eq!(created_indexes.len(), declared_indexes.len());
+    for (made, meant) in created_indexes.iter().zip(declared_indexes) {
+        assert_eq!(made.index_name(), meant["IndexName"].as_str());
+        let made_keys: Vec<(String, String)> = made
+            .key_schema()
+            .iter()
+            .map(|k| {
+                (
+                    k.attribute_name().to_owned(),
+                    k.key_type().as_str().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(made_keys, keys(&meant["KeySchema"]));
+        assert_eq!(
+            made.projection()
+                .and_then(|p| p.projection_type())
+                .map(|p| p.as_str()),
+            meant["Projection"]["ProjectionType"].as_str()
+        );
+    }
+    let stream = created.stream_specification().expect("stream");
+    assert!(stream.stream_enabled());
+    assert_eq!(
+        stream.stream_view_type().map(|v| v.as_str()),
+        declared["StreamSpecification"]["StreamViewType"].as_str()
+    );
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(&table)
+        .send()
+        .await
+        .expect("DescribeTimeToLive");
+    assert_eq!(
+        ttl.time_to_live_description()
+            .and_then(|t| t.attribute_name()),
+        declared["TimeToLiveSpecification"]["AttributeName"].as_str()
+    );
+}
+
+/// The template's HTTP API routes: (function, method, path).
+fn api_routes(template: &Template) -> Vec<(String, String, String)> {
+    let mut routes = Vec::new();
+    for function in FUNCTIONS {
+        let events = &template.resource(function)["Properties"]["Events"];
+        for (_, event) in events.as_mapping().into_iter().flatten() {
+            if event["Type"].as_str() == Some("HttpApi") {
+                let p = &event["Properties"];
+                assert_eq!(
+                    p["PayloadFormatVersion"].as_str(),
+                    Some("2.0"),
+                    "{function}"
+                );
+                routes.push((
+                    function.to_owned(),
+                    p["Method"].as_str().expect("Method").to_owned(),
+                    p["Path"].as_str().expect("Path").to_owned(),
+                ));
+            }
+        }
+    }
+    routes
+}
+
+/// Which function API Gateway gives `method path` to: the most specific matching route.
+fn routed_to(routes: &[(String, String, String)], method: &str, path: &str) -> Option<String> {
+    routes
+        .iter()
+        .filter(|(_, m, _)| m == "ANY" || m.eq_ignore_ascii_case(method))
+        .filter(|(_, _, p)| match p.strip_suffix("{proxy+}") {
+            Some(prefix) => path.starts_with(prefix) && path.len() > prefix.len(),
+            None => p == path,
+        })
+        .max_by_key(|(_, m, p)| (p.len(), m != "ANY"))
+        .map(|(f, _, _)| f.clone())
+}
+
+#[tokio::test]
+async fn every_route_reaches_the_function_that_serves_it() {
+    let template = Template::load();
+    let routes = api_routes(&template);
+    let app = LocalApp::new("2026-12-01T09:00:00Z");
+    let reply = herald_tests::http::call(
+        &app.router,
+        Method::GET,
+        "/v1/openapi.json",
+        None,
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let paths = reply.body["paths"].as_object().expect("paths");
+    assert!(paths.len() > 20, "the document lists the routes");
+    for (path, operations) in paths {
+        for method in operations.as_object().expect("operations").keys() {
+            let function = routed_to(&routes, method, path);
+            // Webhooks are served by their own function; everything else by task-api.
+            let expected = if path.starts_with("/v1/webhooks/") {
+                "TicketWebhookFunction"
+            } else {
+                "TaskApiFunction"
+            };
+            assert_eq!(
+                function.as_deref(),
+                Some(expected),
+                "{method} {path} must reach {expected}"
+            );
+        }
+    }
+}
+
+#[test]
+fn each_function_has_time_for_its_work() {
+    let template = Template::load();
+    let policy = herald_core::services::delivery::RetryPolicy::default();
+    let attempt = policy.attempt_limit.to_std().expect("attempt limit");
+    // A sweep starts a send only with an attempt's time left (and a margin): it needs more.
+    assert!(template.timeout("DeliveryFunction") >= attempt * 2);
+    // The lease outlasts an attempt and the outcome's write, so nobody else sends it meanwhile.
+    assert!(policy.lease > policy.attempt_limit);
+    // The trigger reads a page's charts (bounded by the page deadline), renders and writes the run.
+    let page = herald_charts::ChartLimits::default().overall_deadline;
+    assert!(template.timeout("TriggerFunction") > page * 2);
+}
