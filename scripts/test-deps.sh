@@ -2,6 +2,7 @@
 # Installs what the test suite needs besides Rust into a virtualenv at .venv in the repo root:
 #   - moto (server mode): a local fake of DynamoDB and EventBridge Scheduler for the AWS adapters
 #   - aiosmtpd: a local SMTP sink for the e-mail provider tests
+#   - cfn-lint: template.yaml is linted (with the SAM transform) by tests/tests/template_parity.rs
 #
 # Idempotent: the pip step is skipped while .venv/.deps-ok is newer than this script
 # (edit the pins below and the next run reinstalls). Needs no stdin; works as root.
@@ -10,6 +11,7 @@ set -euo pipefail
 # Pins: keep in step with what CI installs. moto 5.2.x is what the adapters are tested against.
 MOTO_VERSION="5.2.1"
 AIOSMTPD_VERSION="1.4.6"
+CFN_LINT_VERSION="1.58.0"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
@@ -77,14 +79,15 @@ if [ -f "$STAMP" ] && [ "$STAMP" -nt "$SCRIPT" ] && [ -x "$VENV/bin/moto_server"
     exit 0
 fi
 
-log "installing moto[server]==$MOTO_VERSION aiosmtpd==$AIOSMTPD_VERSION into $VENV"
+log "installing moto[server]==$MOTO_VERSION aiosmtpd==$AIOSMTPD_VERSION cfn-lint==$CFN_LINT_VERSION into $VENV"
 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
     "$VENV/bin/python" -m pip install --quiet \
-    "moto[server]==$MOTO_VERSION" "aiosmtpd==$AIOSMTPD_VERSION" </dev/null
+    "moto[server]==$MOTO_VERSION" "aiosmtpd==$AIOSMTPD_VERSION" "cfn-lint==$CFN_LINT_VERSION" </dev/null
 
 # Smoke check: both import and the server entry point exists.
 "$VENV/bin/python" -c 'import moto, aiosmtpd; print("test-deps: moto", moto.__version__)' >&2
 [ -x "$VENV/bin/moto_server" ] || { log "error: $VENV/bin/moto_server missing after install"; exit 1; }
+[ -x "$VENV/bin/cfn-lint" ] || { log "error: $VENV/bin/cfn-lint missing after install"; exit 1; }
 
 touch "$STAMP"
 log "ok"

@@ -55,8 +55,19 @@ impl Template {
         u32::try_from(mb.expect("MemorySize")).expect("MemorySize fits")
     }
 
-    /// The environment the function gets: Globals' variables, then its own.
+    /// The environment the function gets: Globals' variables, then its own, then what the Lambda
+    /// service adds for its LoggingConfig (`AWS_LAMBDA_LOG_FORMAT`).
     pub fn environment(&self, function: &str, stack: &Stack) -> Vec<(String, String)> {
+        let mut env = self.variables(function, stack);
+        let format = &self.function_property(function, "LoggingConfig")["LogFormat"];
+        if let Some(format) = format.as_str() {
+            env.push(("AWS_LAMBDA_LOG_FORMAT".into(), format.to_owned()));
+        }
+        env
+    }
+
+    /// The function's `Environment.Variables`: Globals' variables, then its own.
+    fn variables(&self, function: &str, stack: &Stack) -> Vec<(String, String)> {
         let globals = &self.0["Globals"]["Function"]["Environment"]["Variables"];
         let own = &self.resource(function)["Properties"]["Environment"]["Variables"];
         let mut env: Vec<(String, String)> = Vec::new();
@@ -160,6 +171,27 @@ impl Template {
         out.push_str(rest);
         out
     }
+}
+
+/// Whether a JSON log line matches a CloudWatch Logs metric filter of the form
+/// `{ $.field.path = "value" }` (the form template.yaml uses; another fails the test).
+pub fn log_line_matches(filter: &str, line: &str) -> bool {
+    let inner = filter
+        .trim()
+        .strip_prefix('{')
+        .and_then(|f| f.strip_suffix('}'));
+    let (path, value) = inner
+        .and_then(|f| f.split_once('='))
+        .unwrap_or_else(|| panic!("the tests do not know the filter {filter}"));
+    let path = path.trim().strip_prefix("$.").expect("a $. selector");
+    let value = value.trim().trim_matches('"');
+    let Ok(mut at) = serde_json::from_str::<Json>(line) else {
+        return false;
+    };
+    for field in path.split('.') {
+        at = at[field].take();
+    }
+    at.as_str() == Some(value)
 }
 
 /// Whether `event` matches an event filter `pattern` (the subset of EventBridge's pattern syntax

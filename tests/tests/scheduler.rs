@@ -141,6 +141,7 @@ async fn eventbridge_scheduler_in_a_missing_group_fails_cleanly() {
             group: herald_tests::moto::unique("missing"),
             trigger_arn: "arn:aws:lambda:us-east-1:123456789012:function:herald-trigger".into(),
             role_arn: "arn:aws:iam::123456789012:role/herald-scheduler".into(),
+            dead_letter_arn: None,
         },
     );
     assert!(gateway.put_schedule(&definition(true)).await.is_err());

@@ -10,7 +10,7 @@ use herald_tests::lambda_runtime::{LambdaFunction, workspace_binary};
 use herald_tests::providers::FakeProviders;
 use herald_tests::push::{ChartAnswer, ChartServer};
 use herald_tests::streams::StreamReader;
-use herald_tests::template::{Stack, Template, matches};
+use herald_tests::template::{Stack, Template, log_line_matches, matches};
 use herald_tests::{ADMIN_TOKEN, moto, sample_task};
 use hmac::{KeyInit, Mac};
 use serde_json::{Value, json};
@@ -66,10 +66,16 @@ impl System {
             ]
             .into(),
             resources: [("HeraldTable".into(), table.clone())].into(),
-            attributes: [(
-                "SchedulerInvokeRole.Arn".into(),
-                format!("arn:aws:iam::123456789012:role/{name}-SchedulerInvokeRole"),
-            )]
+            attributes: [
+                (
+                    "SchedulerInvokeRole.Arn".into(),
+                    format!("arn:aws:iam::123456789012:role/{name}-SchedulerInvokeRole"),
+                ),
+                (
+                    "MissedRunsQueue.Arn".into(),
+                    format!("arn:aws:sqs:us-east-1:123456789012:{name}-MissedRunsQueue"),
+                ),
+            ]
             .into(),
             name,
         };
@@ -268,6 +274,14 @@ async fn a_scheduled_task_runs_through_the_four_functions_as_deployed() {
     );
     let input = target.input().expect("input");
     assert!(input.contains("<aws.scheduler.scheduled-time>"), "{input}");
+    // A firing Scheduler cannot hand to the trigger goes to the stack's missed-runs queue.
+    let dead_letters = target.dead_letter_config().and_then(|d| d.arn());
+    assert!(
+        dead_letters.is_some_and(|arn| arn.ends_with("-MissedRunsQueue")),
+        "{target:?}"
+    );
+    let retry = target.retry_policy().expect("retry policy");
+    assert_eq!(retry.maximum_event_age_in_seconds(), Some(3600));
 
     // Scheduler fires, and delivers at least once: the same invocation twice is one run.
     let now = chrono::Utc::now();
@@ -330,6 +344,20 @@ async fn a_scheduled_task_runs_through_the_four_functions_as_deployed() {
         Some(1),
         "{listed:#}"
     );
+
+    // The template asks for JSON logs: every line every function wrote is a JSON object.
+    for function in [&system.task_api, &system.trigger, &system.delivery] {
+        let logs = function.logs();
+        assert!(!logs.is_empty(), "{} logged", function.name);
+        for line in logs {
+            let parsed: Result<Value, _> = serde_json::from_str(&line);
+            assert!(
+                parsed.is_ok_and(|v| v.is_object()),
+                "{}: {line}",
+                function.name
+            );
+        }
+    }
 }
 
 #[tokio::test]
@@ -470,6 +498,53 @@ async fn a_store_fault_fails_exactly_its_record_of_the_batch_and_the_retry_deliv
         4,
         "both runs delivered, each once: {}",
         system.delivery.logs().join("\n")
+    );
+}
+
+#[tokio::test]
+async fn a_delivery_that_fails_for_good_is_counted_by_the_templates_metric_filter() {
+    let mut system = System::start().await;
+    system.configure_wecom().await;
+    system.charts.set("gmv", ChartAnswer::Rows(1));
+    let task = system.create_task(|_| {}).await;
+    // WeCom refuses the message as invalid (40058): permanent, no retry.
+    system
+        .fakes
+        .wecom
+        .inject(FaultRule::always(Fault::FieldValidation).on(Endpoint::WecomSend));
+    let run = system.fire(&task, chrono::Utc::now()).await;
+    let run_id = run["run_id"].as_str().expect("run_id").to_owned();
+    let responses = system.pump_stream().await;
+    assert_eq!(
+        responses[0]["batchItemFailures"],
+        json!([]),
+        "{responses:?}"
+    );
+    let (_, record) = system
+        .api(
+            "GET",
+            &format!("/v1/projects/{PROJECT}/records/{run_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(record["outcome"], "failed", "{record:#}");
+
+    let filter =
+        system.template.resource("DeliveryFailedForGoodMetric")["Properties"]["FilterPattern"]
+            .as_str()
+            .expect("FilterPattern")
+            .to_owned();
+    let counted = system
+        .delivery
+        .logs()
+        .iter()
+        .filter(|line| log_line_matches(&filter, line))
+        .count();
+    assert_eq!(
+        counted,
+        1,
+        "one delivery failed for good: {:#?}",
+        system.delivery.logs()
     );
 }
 

@@ -157,6 +157,7 @@ async fn a_failed_schedule_call_writes_no_task() {
             group: moto::unique("missing"),
             trigger_arn: "arn:aws:lambda:us-east-1:123456789012:function:herald-trigger".into(),
             role_arn: "arn:aws:iam::123456789012:role/herald-scheduler".into(),
+            dead_letter_arn: None,
         },
     );
     let router = app_over(

@@ -54,10 +54,16 @@ fn every_variable_the_template_sets_is_read_and_every_required_one_is_set() {
             ("HeraldScheduleGroup".into(), "herald".into()),
         ]
         .into(),
-        attributes: [(
-            "SchedulerInvokeRole.Arn".into(),
-            "arn:aws:iam::1:role/r".into(),
-        )]
+        attributes: [
+            (
+                "SchedulerInvokeRole.Arn".into(),
+                "arn:aws:iam::1:role/r".into(),
+            ),
+            (
+                "MissedRunsQueue.Arn".into(),
+                "arn:aws:sqs:us-east-1:1:q".into(),
+            ),
+        ]
         .into(),
     };
     for function in FUNCTIONS {
@@ -268,4 +274,20 @@ fn each_function_has_time_for_its_work() {
     // The trigger reads a page's charts (bounded by the page deadline), renders and writes the run.
     let page = herald_charts::ChartLimits::default().overall_deadline;
     assert!(template.timeout("TriggerFunction") > page * 2);
+}
+
+#[test]
+fn cfn_lint_finds_nothing_in_the_template() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let lint = format!("{root}/.venv/bin/cfn-lint");
+    let out = std::process::Command::new(&lint)
+        .arg(format!("{root}/template.yaml"))
+        .output()
+        .unwrap_or_else(|e| panic!("{lint}: {e} (scripts/test-deps.sh installs it)"));
+    assert!(
+        out.status.success(),
+        "cfn-lint template.yaml:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -17,13 +17,15 @@ pub struct ScheduledEvent {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TriggerError {
-    /// The store or another dependency failed: Scheduler retries the invocation.
+    /// The store or another dependency failed: the error makes Lambda retry the asynchronous
+    /// invocation (twice, per the template's EventInvokeConfig), then send it to the missed-runs
+    /// queue. (Scheduler's own retry policy covers only handing the event to Lambda.)
     #[error(transparent)]
     Service(#[from] herald_core::ServiceError),
 }
 
 /// Runs the task for its scheduled time. Malformed events are logged and dropped (a retry cannot
-/// fix them); failures of the store are returned so Scheduler retries.
+/// fix them); failures of the store are returned so Lambda retries the invocation.
 pub async fn handle(pushes: &PushService, event: Value) -> Result<Value, TriggerError> {
     let event: ScheduledEvent = match serde_json::from_value(event) {
         Ok(event) => event,

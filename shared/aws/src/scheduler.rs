@@ -4,7 +4,8 @@ use aws_sdk_scheduler::Client;
 use aws_sdk_scheduler::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_scheduler::primitives::DateTime as AwsDateTime;
 use aws_sdk_scheduler::types::{
-    FlexibleTimeWindow, FlexibleTimeWindowMode, RetryPolicy, ScheduleState, Target,
+    DeadLetterConfig, FlexibleTimeWindow, FlexibleTimeWindowMode, RetryPolicy, ScheduleState,
+    Target,
 };
 use chrono::{DateTime, Utc};
 use herald_core::domain::ids::{ProjectId, TaskId};
@@ -16,6 +17,9 @@ pub struct SchedulerTarget {
     pub group: String,
     pub trigger_arn: String,
     pub role_arn: String,
+    /// Where Scheduler puts a firing it could not deliver to the trigger (an SQS queue's ARN), so
+    /// a missed run is seen instead of dropped.
+    pub dead_letter_arn: Option<String>,
 }
 
 /// The EventBridge Scheduler adapter. Holds one SDK client, created once per process.
@@ -67,6 +71,12 @@ impl EventBridgeScheduler {
             .arn(&self.target.trigger_arn)
             .role_arn(&self.target.role_arn)
             .input(target_input(&definition.project, &definition.task))
+            .set_dead_letter_config(
+                self.target
+                    .dead_letter_arn
+                    .as_ref()
+                    .map(|arn| DeadLetterConfig::builder().arn(arn).build()),
+            )
             // A report that arrives hours late is worse than none: give up after an hour.
             .retry_policy(
                 RetryPolicy::builder()

@@ -43,6 +43,7 @@ impl AwsConfig {
                 group: var("HERALD_SCHEDULE_GROUP")?,
                 trigger_arn: var("HERALD_TRIGGER_ARN")?,
                 role_arn: var("HERALD_SCHEDULER_ROLE_ARN")?,
+                dead_letter_arn: var("HERALD_SCHEDULE_DEAD_LETTER_ARN").ok(),
             },
             admin_token_sha256: KeyHash::parse(&var("HERALD_ADMIN_TOKEN_SHA256")?).map_err(
                 |message| ConfigError::Invalid {
