@@ -125,7 +125,20 @@ pub fn app_with(
     adapters: Adapters,
     providers: ProvidersConfig,
 ) -> (herald_api::Router, DeliveryWorker) {
-    let services = push::services_with(adapters, providers);
+    app_configured(
+        adapters,
+        providers,
+        herald_core::services::EngineConfig::default(),
+    )
+}
+
+/// Like [`app_with`], with the engine configured.
+pub fn app_configured(
+    adapters: Adapters,
+    providers: ProvidersConfig,
+    config: herald_core::services::EngineConfig,
+) -> (herald_api::Router, DeliveryWorker) {
+    let services = push::services_configured(adapters, providers, config);
     (
         herald_api::router(AppState::from(&services)),
         services.worker,

@@ -1,12 +1,13 @@
 //! Fake WeCom, Feishu and SMTP served on loopback, and an engine over SQLite wired to them exactly as
 //! the binaries wire the real providers (settings through the API, secrets in a private file).
 use crate::http::call;
-use crate::{ADMIN_TOKEN, adapters_over, app_with};
+use crate::{ADMIN_TOKEN, adapters_over};
 use axum::http::{Method, StatusCode};
 use herald_core::clock::{Clock, ManualClock};
 use herald_core::domain::delivery::{Delivery, DeliveryCause, DeliveryId};
 use herald_core::domain::message::OutboundMessage;
 use herald_core::ports::DeliveryStore;
+use herald_core::services::EngineConfig;
 use herald_core::services::delivery::DeliveryWorker;
 use herald_embedded::{Db, LocalScheduler, SqliteStore};
 use herald_fakes::{
@@ -133,16 +134,35 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(now: &str, providers: ProvidersConfig) -> Self {
-        Self::build(now, providers, false)
+        Self::build(now, providers, false, EngineConfig::default())
+    }
+
+    /// Like `new`, with requests that send (test pushes, channel tests, previews) answering
+    /// within `answer_within`.
+    pub fn answering_within(
+        now: &str,
+        providers: ProvidersConfig,
+        answer_within: std::time::Duration,
+    ) -> Self {
+        let config = EngineConfig {
+            answer_within,
+            ..EngineConfig::default()
+        };
+        Self::build(now, providers, false, config)
     }
 
     /// Like `new`, but the provider clients tell time by the same manual clock as the worker (token
     /// lifetimes, remembered token failures, inline rate-limit waits), so moving it moves both.
     pub fn in_manual_time(now: &str, providers: ProvidersConfig) -> Self {
-        Self::build(now, providers, true)
+        Self::build(now, providers, true, EngineConfig::default())
     }
 
-    fn build(now: &str, mut providers: ProvidersConfig, shared_time: bool) -> Self {
+    fn build(
+        now: &str,
+        mut providers: ProvidersConfig,
+        shared_time: bool,
+        config: EngineConfig,
+    ) -> Self {
         let now = chrono::DateTime::parse_from_rfc3339(now)
             .expect("test time")
             .to_utc();
@@ -154,7 +174,7 @@ impl Engine {
         let store = Arc::new(SqliteStore::new(db.clone()));
         let scheduler = Arc::new(LocalScheduler::new(db, clock.clone()));
         let adapters = adapters_over(store.clone(), scheduler, clock.clone());
-        let (router, worker) = app_with(adapters.clone(), providers);
+        let (router, worker) = crate::app_configured(adapters.clone(), providers, config);
         Self {
             router,
             worker,

@@ -153,12 +153,21 @@ impl Drop for ChartServer {
 
 /// Every service over the adapters, wired as the binaries do, with provider clients from `providers`.
 pub fn services_with(adapters: Adapters, providers: ProvidersConfig) -> Services {
+    services_configured(adapters, providers, EngineConfig::default())
+}
+
+/// Like [`services_with`], with the engine configured.
+pub fn services_configured(
+    adapters: Adapters,
+    providers: ProvidersConfig,
+    config: EngineConfig,
+) -> Services {
     let settings = herald_api::settings_service(&adapters);
     let hub = Arc::new(
         ProviderHub::with_config(providers, settings, adapters.images.clone())
             .expect("provider clients"),
     );
-    Services::new(adapters, hub, EngineConfig::default())
+    Services::new(adapters, hub, config)
 }
 
 /// The adapters of `adapters_over` with a chart reader under the given limits and SSRF policy.
@@ -199,11 +208,36 @@ impl PushApp {
         )
     }
 
+    /// Like `new`, with requests that send (test pushes, previews) answering within
+    /// `answer_within`.
+    pub fn answering_within(
+        now: &str,
+        providers: ProvidersConfig,
+        answer_within: std::time::Duration,
+    ) -> Self {
+        let config = EngineConfig {
+            answer_within,
+            ..EngineConfig::default()
+        };
+        let policy = SsrfPolicy::allowing(["127.0.0.1"]);
+        Self::build_with(now, providers, ChartLimits::default(), policy, config)
+    }
+
     pub fn build(
         now: &str,
         providers: ProvidersConfig,
         limits: ChartLimits,
         policy: SsrfPolicy,
+    ) -> Self {
+        Self::build_with(now, providers, limits, policy, EngineConfig::default())
+    }
+
+    fn build_with(
+        now: &str,
+        providers: ProvidersConfig,
+        limits: ChartLimits,
+        policy: SsrfPolicy,
+        config: EngineConfig,
     ) -> Self {
         let now = chrono::DateTime::parse_from_rfc3339(now)
             .expect("test time")
@@ -219,7 +253,7 @@ impl PushApp {
             limits,
             policy,
         );
-        let services = services_with(adapters.clone(), providers);
+        let services = services_configured(adapters.clone(), providers, config);
         let router = herald_api::router(herald_api::AppState::from(&services));
         Self {
             router,

@@ -405,6 +405,41 @@ async fn a_wecom_test_message_reaches_the_user() {
 }
 
 #[tokio::test]
+async fn a_test_message_the_provider_is_slow_to_answer_is_answered_202_and_still_sent() {
+    let fakes = FakeProviders::start(
+        WecomConfig::default().with_users(["zhangsan"]),
+        FeishuConfig::default(),
+    )
+    .await;
+    let engine = Engine::answering_within(NOW, fakes.config(), std::time::Duration::from_secs(1));
+    configure(&engine.router, "wecom", &fakes.wecom_settings()).await;
+    let slow = Fault::Delay {
+        delay: std::time::Duration::from_secs(3),
+    };
+    fakes
+        .wecom
+        .inject(FaultRule::next(1, slow).on(Endpoint::WecomSend));
+
+    let started = std::time::Instant::now();
+    let reply = test_channel(&engine, "wecom", json!({"to": "zhangsan"})).await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "answered in time"
+    );
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{:#}", reply.body);
+    assert_eq!(reply.body["status"], "sending", "{:#}", reply.body);
+    assert_eq!(reply.body["delivered"], false);
+    // The attempt goes on after the answer and reaches the user once.
+    for _ in 0..50 {
+        if !fakes.wecom.delivered().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(fakes.wecom.delivered().len(), 1);
+}
+
+#[tokio::test]
 async fn an_untrusted_ip_is_reported_with_the_code_and_a_hint() {
     let (fakes, engine) = start().await;
     configure(&engine.router, "wecom", &fakes.wecom_settings()).await;

@@ -967,6 +967,92 @@ async fn a_test_push_reaches_only_the_owner_and_returns_the_run_with_the_provide
 }
 
 #[tokio::test]
+async fn a_test_push_answers_in_time_with_the_run_still_sending_when_the_provider_is_slow() {
+    let fakes = fakes().await;
+    let charts = ChartServer::start().await;
+    let app = PushApp::answering_within(NOW, fakes.config(), std::time::Duration::from_secs(2));
+    app.configure_all(&fakes).await;
+    let task = create(
+        &app,
+        &task_body(&charts, &["Orders"], control(no_rule(), no_rule())),
+    )
+    .await;
+    // WeCom takes 5 s to answer: longer than the request may wait.
+    fakes.wecom.inject(
+        FaultRule::next(
+            1,
+            Fault::Delay {
+                delay: std::time::Duration::from_secs(5),
+            },
+        )
+        .on(Endpoint::WecomSend),
+    );
+    let started = std::time::Instant::now();
+    let reply = app
+        .admin(Method::POST, &format!("{TASKS}/{task}/test"), &Value::Null)
+        .await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{:#}", reply.body);
+    assert_eq!(reply.body["outcome"], "sending", "{:#}", reply.body);
+    let record = format!(
+        "/v1/projects/payments/records/{}",
+        reply.body["id"].as_str().expect("id")
+    );
+
+    // The send goes on without the caller; the record ends delivered.
+    let mut outcome = Value::Null;
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        outcome = app.admin(Method::GET, &record, &Value::Null).await.body["outcome"].clone();
+        if outcome == "delivered" {
+            break;
+        }
+    }
+    assert_eq!(outcome, "delivered");
+    assert_eq!(app_messages(&fakes).len(), 1, "sent once");
+}
+
+#[tokio::test]
+async fn a_test_push_whose_charts_are_too_slow_answers_in_time_with_the_charts_unread() {
+    let fakes = fakes().await;
+    let charts = ChartServer::start().await;
+    let app = PushApp::answering_within(NOW, fakes.config(), std::time::Duration::from_secs(2));
+    app.configure_all(&fakes).await;
+    charts.set(
+        "Orders",
+        ChartAnswer::Slow(std::time::Duration::from_secs(5), 3),
+    );
+    let task = create(
+        &app,
+        &task_body(&charts, &["Orders"], control(no_rule(), no_rule())),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let reply = app
+        .admin(Method::POST, &format!("{TASKS}/{task}/test"), &Value::Null)
+        .await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(reply.status.is_success(), "{:#}", reply.body);
+    let chart = &reply.body["charts"][0];
+    assert_eq!(chart["status"], "access_error", "{:#}", reply.body);
+    assert!(
+        chart["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not read within 1 s"),
+        "{chart:#}"
+    );
+}
+
+#[tokio::test]
 async fn two_test_pushes_in_the_same_minute_both_arrive_past_wecoms_duplicate_check() {
     let fakes = fakes().await;
     let charts = ChartServer::start().await;

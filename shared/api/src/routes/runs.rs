@@ -6,7 +6,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, RawBody, parse_query, project_id, task_id};
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use herald_core::domain::run::{RunId, RunKind};
@@ -43,22 +43,41 @@ fn time(field: &str, raw: &Option<String>) -> Result<Option<DateTime<Utc>>, ApiE
         .transpose()
 }
 
-/// Pushes the task to its owner only, waits for the providers' answers, and returns the run.
+/// Pushes the task to its owner only and answers the run with the providers' answers (200); when
+/// they take longer than 25 s, answers the run still `sending` (202): poll its record.
 #[utoipa::path(post, path = "/v1/projects/{project}/tasks/{task}/test", tag = "runs",
     params(("project" = String, Path), ("task" = String, Path)),
-    responses((status = 200, body = RecordDetail), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = RecordDetail), (status = 202, body = RecordDetail, description = "still sending: poll the record"),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn test_push(
     State(state): State<AppState>,
     Caller(who): Caller,
     Path((project, task)): Path<(String, String)>,
-) -> Result<Json<RecordDetail>, ApiError> {
+) -> Result<
+    (
+        StatusCode,
+        [(header::HeaderName, String); 1],
+        Json<RecordDetail>,
+    ),
+    ApiError,
+> {
     let project = project_id(&project)?;
     let run = state
         .pushes
         .test_push(&who, &project, &task_id(&task)?)
         .await?;
     let (run, deliveries) = state.pushes.record(&who, &project, &run.id).await?;
-    Ok(Json(RecordDetail::new(&run, &deliveries)))
+    let status = if run.outcome.is_final() {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    let location = format!("/v1/projects/{project}/records/{}", run.id);
+    Ok((
+        status,
+        [(header::LOCATION, location)],
+        Json(RecordDetail::new(&run, &deliveries)),
+    ))
 }
 
 /// Pushes now to the task's recipients (bypassing its schedule and state); needs `{"confirm": true}`.

@@ -149,20 +149,28 @@ fn test_response(delivery: Delivery) -> ChannelTestResponse {
     }
 }
 
-/// Sends a real test message on one channel and answers what the provider said.
+/// Sends a real test message on one channel and answers what the provider said (200); when it has
+/// not answered within 25 s, answers the delivery still being sent (202).
 #[utoipa::path(post, path = "/v1/settings/channels/{channel}/test", tag = "settings",
     params(("channel" = String, Path, description = "smtp, wecom or feishu")), request_body = ChannelTestBody,
-    responses((status = 200, body = ChannelTestResponse), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = ChannelTestResponse), (status = 202, body = ChannelTestResponse, description = "no answer yet: the message is still being sent"),
+        (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn test_channel(
     State(state): State<AppState>,
     Caller(who): Caller,
     Path(channel): Path<String>,
     body: RawBody,
-) -> Result<Json<ChannelTestResponse>, ApiError> {
+) -> Result<(StatusCode, Json<ChannelTestResponse>), ApiError> {
     who.check_admin()?;
     let target = test_target(&channel, &body.json::<ChannelTestBody>()?)?;
     let delivery = state.channel_tests.test(&who, target).await?;
-    Ok(Json(test_response(delivery)))
+    // No attempt has finished: the provider has not answered yet.
+    let status = if delivery.last_attempt().is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok((status, Json(test_response(delivery))))
 }
 
 /// Sets the signing secret of a ticket webhook source. Write-only.

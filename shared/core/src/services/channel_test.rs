@@ -39,6 +39,7 @@ pub struct ChannelTestService {
     deliveries: Arc<dyn DeliveryStore>,
     worker: DeliveryWorker,
     clock: Arc<dyn Clock>,
+    answer_within: Duration,
 }
 
 impl ChannelTestService {
@@ -47,16 +48,19 @@ impl ChannelTestService {
         deliveries: Arc<dyn DeliveryStore>,
         worker: DeliveryWorker,
         clock: Arc<dyn Clock>,
+        answer_within: Duration,
     ) -> Self {
         Self {
             settings,
             deliveries,
             worker,
             clock,
+            answer_within,
         }
     }
 
-    /// Sends a test message and waits (up to 30 s) for the provider's answer.
+    /// Sends a test message and waits (up to `answer_within`) for the provider's answer; a
+    /// delivery still `sending` or `queued` without an answer is being sent (poll it).
     #[tracing::instrument(skip_all, fields(channel = target.channel()))]
     pub async fn test(
         &self,
@@ -114,7 +118,7 @@ impl ChannelTestService {
             .enqueue(std::slice::from_ref(&delivery))
             .await?;
         self.worker
-            .execute_and_wait(&delivery.id, Duration::from_secs(30))
+            .execute_and_wait(&delivery.id, self.answer_within)
             .await
     }
 }

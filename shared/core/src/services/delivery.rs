@@ -362,7 +362,13 @@ impl DeliveryWorker {
     ) -> Result<Delivery, ServiceError> {
         let until = tokio::time::Instant::now() + deadline;
         loop {
-            self.try_execute(id).await?;
+            // The attempt runs on its own task: when the caller's time is up it stops waiting,
+            // and the attempt still finishes and records its outcome.
+            let (worker, attempt_id) = (self.clone(), *id);
+            let attempt = tokio::spawn(async move { worker.try_execute(&attempt_id).await });
+            if let Ok(joined) = tokio::time::timeout_at(until, attempt).await {
+                joined.map_err(|e| ServiceError::unavailable("the delivery attempt", e))??;
+            }
             let delivery = self
                 .store
                 .get_delivery(id)

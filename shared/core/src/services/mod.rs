@@ -40,12 +40,18 @@ pub struct Adapters {
     pub admin: crate::domain::auth::KeyHash,
 }
 
+/// See [`EngineConfig::answer_within`].
+pub const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(25);
+
 /// How the engine behaves (the same on every deployment unless configured).
 #[derive(Debug, Clone, Copy)]
 pub struct EngineConfig {
     pub retry: delivery::RetryPolicy,
     /// How long run records are kept (DynamoDB TTL; deleted locally).
     pub record_retention: chrono::Duration,
+    /// How long a request that sends (a test push, a channel test) waits for the providers'
+    /// answers before it answers with what to poll: within API Gateway's 30 s with room to spare.
+    pub answer_within: std::time::Duration,
 }
 
 impl Default for EngineConfig {
@@ -53,6 +59,7 @@ impl Default for EngineConfig {
         Self {
             retry: delivery::RetryPolicy::default(),
             record_retention: chrono::Duration::days(90),
+            answer_within: ANSWER_WITHIN,
         }
     }
 }
@@ -127,8 +134,15 @@ impl Services {
                 adapters.deliveries,
                 worker.clone(),
                 adapters.clock,
+                config.answer_within,
             ),
-            pushes: runs::PushService::new(ledger, &ports, worker.clone(), config.record_retention),
+            pushes: runs::PushService::new(
+                ledger,
+                &ports,
+                worker.clone(),
+                config.record_retention,
+                config.answer_within,
+            ),
             settings,
             worker,
         }

@@ -82,6 +82,7 @@ pub struct PushService {
     reporter: Reporter,
     worker: DeliveryWorker,
     retention: chrono::Duration,
+    answer_within: Duration,
 }
 
 impl PushService {
@@ -105,6 +106,7 @@ impl PushService {
         ports: &RunPorts,
         worker: DeliveryWorker,
         retention: chrono::Duration,
+        answer_within: Duration,
     ) -> Self {
         Self {
             ledger,
@@ -116,7 +118,14 @@ impl PushService {
             },
             worker,
             retention,
+            answer_within,
         }
+    }
+
+    /// How long a request that must answer in time (a test push, a preview) gives the charts:
+    /// most of [`Self::answer_within`]; the rest is for the snapshot, the writes and a send.
+    fn charts_within(&self) -> Duration {
+        self.answer_within.mul_f64(0.7)
     }
 
     /// Who a run reaches on the task's channel: the listed ids plus the contacts resolved through
@@ -215,6 +224,7 @@ impl PushService {
         task: &PushTask,
         mut run: PushRun,
         (audience, unreachable): &(Audience, Vec<String>),
+        charts_within: Option<Duration>,
     ) -> Prepared {
         let spec = &task.spec;
         for contact in unreachable {
@@ -224,7 +234,7 @@ impl PushService {
                 format!("contact not reached: {contact}"),
             );
         }
-        let read = self.reporter.read(spec).await;
+        let read = self.reporter.read(spec, charts_within).await;
         run.charts = read.checks.clone();
         let now = self.now();
         for (check, figure) in read.checks.iter().zip(&read.figures) {
@@ -451,7 +461,7 @@ impl PushService {
         let mut run = self.new_run(&task, RunKind::Scheduled, Some(scheduled_for));
         let prepared = if task.state == TaskState::Enabled {
             let audience = self.audience(&task, false).await?;
-            self.prepare(&task, run, &audience).await
+            self.prepare(&task, run, &audience, None).await
         } else {
             let why = format!("the task is {}", task.state.as_str());
             self.finish(
@@ -523,27 +533,35 @@ impl PushService {
             .ok_or(ServiceError::NotFound("task"))
     }
 
-    /// Sends the push to its owner only, waits for the provider's answers, and returns the run.
+    /// Sends the push to its owner only and waits for the providers' answers, for at most
+    /// `answer_within` from the call: the run, final if the answers came in time (else it is
+    /// still `sending`, and the deliveries go on without the caller).
     pub async fn test_push(
         &self,
         who: &Principal,
         project: &ProjectId,
         id: &TaskId,
     ) -> Result<PushRun, ServiceError> {
+        let until = tokio::time::Instant::now() + self.answer_within;
         who.check_write(project)?;
         let task = self.load_task(project, id).await?;
         let audience = self.audience(&task, true).await?;
         let run = self.new_run(&task, RunKind::Test, None);
-        let prepared = self.prepare(&task, run, &audience).await;
+        let prepared = self
+            .prepare(&task, run, &audience, Some(self.charts_within()))
+            .await;
         let Trigger::Started(run) = self.commit(prepared, None).await? else {
             return Err(ServiceError::Conflict(
                 "the test run could not be recorded".into(),
             ));
         };
+        // The charts may have used most of the time: the sends get what is left (at least a
+        // moment to claim and start; an unfinished one is sent by the delivery loop or sweep).
+        let left = until
+            .saturating_duration_since(tokio::time::Instant::now())
+            .max(Duration::from_millis(500));
         let ids: Vec<_> = run.push_ids().collect();
-        let waits = ids
-            .iter()
-            .map(|d| self.worker.execute_and_wait(d, Duration::from_secs(30)));
+        let waits = ids.iter().map(|d| self.worker.execute_and_wait(d, left));
         for result in futures::future::join_all(waits).await {
             result?;
         }
@@ -573,7 +591,7 @@ impl PushService {
             });
         }
         let run = self.new_run(&task, RunKind::Manual, None);
-        let prepared = self.prepare(&task, run, &audience).await;
+        let prepared = self.prepare(&task, run, &audience, None).await;
         match self.commit(prepared, None).await? {
             Trigger::Started(run) => Ok(*run),
             _ => Err(ServiceError::Conflict(

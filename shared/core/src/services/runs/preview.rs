@@ -75,7 +75,8 @@ impl PushService {
         who.check_write(project)?;
         let channel = channel.unwrap_or(spec.channel);
         let template = spec.template;
-        let read = self.reporter.read(spec).await;
+        // An API call: it answers within API Gateway's limit, charts or not.
+        let read = self.reporter.read(spec, Some(self.charts_within())).await;
         let now = self.now();
         let rendered = self
             .reporter

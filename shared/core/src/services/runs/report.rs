@@ -107,8 +107,17 @@ pub struct RunStamp<'a> {
 }
 
 impl Reporter {
-    pub async fn read(&self, spec: &TaskSpec) -> PageRead {
-        let readings = self.charts.check_charts(&spec.page.charts).await;
+    /// Reads the page's charts (within their own deadlines, or `within` when it is sooner: a
+    /// chart not read by then is an access error saying so).
+    pub async fn read(&self, spec: &TaskSpec, within: Option<std::time::Duration>) -> PageRead {
+        let checking = self.charts.check_charts(&spec.page.charts);
+        let readings = match within {
+            None => checking.await,
+            Some(within) => match tokio::time::timeout(within, checking).await {
+                Ok(readings) => readings,
+                Err(_) => not_read_within(spec, within),
+            },
+        };
         figures_of(spec, readings)
     }
 
@@ -192,4 +201,26 @@ impl Reporter {
             snapshot_problem,
         }
     }
+}
+
+/// Every chart of the page as not read within `within` (a request that must answer in time).
+fn not_read_within(spec: &TaskSpec, within: std::time::Duration) -> Vec<ChartReading> {
+    spec.page
+        .charts
+        .iter()
+        .map(|chart| ChartReading {
+            check: ChartCheck {
+                name: chart.name.clone(),
+                state: ChartState::AccessError {
+                    reason: format!(
+                        "the page was not read within {} s, the time a test push has to answer \
+                         (a scheduled run waits for each chart's own timeout)",
+                        within.as_secs()
+                    ),
+                },
+                elapsed_ms: u64::try_from(within.as_millis()).unwrap_or(u64::MAX),
+            },
+            rows: None,
+        })
+        .collect()
 }
