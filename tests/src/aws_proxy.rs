@@ -92,7 +92,7 @@ async fn forward(
             let mut out = HeaderMap::new();
             for (name, value) in answer.headers() {
                 if name != "content-length" && name != "transfer-encoding" {
-                    out.insert(name, value.clone());
+                    out.append(name, value.clone());
                 }
             }
             let bytes = answer.bytes().await.unwrap_or_default();

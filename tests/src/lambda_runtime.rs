@@ -20,12 +20,12 @@ pub type Outcome = Result<Value, Value>;
 struct Invocation {
     id: String,
     event: Value,
-    deadline_ms: u128,
     answer: oneshot::Sender<Outcome>,
 }
 
-#[derive(Default)]
 struct Runtime {
+    /// The function's timeout: an invocation's deadline is this long after the function takes it.
+    timeout: Duration,
     queue: Mutex<VecDeque<Invocation>>,
     waiting: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
     arrived: Notify,
@@ -69,7 +69,13 @@ impl LambdaFunction {
         memory_mb: u32,
         timeout: Duration,
     ) -> Self {
-        let runtime = Arc::new(Runtime::default());
+        let runtime = Arc::new(Runtime {
+            timeout,
+            queue: Mutex::default(),
+            waiting: Mutex::default(),
+            arrived: Notify::new(),
+            init_error: Mutex::default(),
+        });
         let app = axum::Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
             .route(
@@ -137,14 +143,11 @@ impl LambdaFunction {
     }
 
     /// Invokes the function with `event` and waits for its answer (or its timeout, which fails the
-    /// test with the function's logs).
+    /// test with the function's logs). As Lambda does, the process is frozen (SIGSTOP) between
+    /// invocations: work it left running after answering waits for the next one.
     pub async fn invoke(&self, event: Value) -> Outcome {
         let (answer, outcome) = oneshot::channel();
-        let deadline = SystemTime::now() + self.timeout;
-        let deadline_ms = deadline
-            .duration_since(UNIX_EPOCH)
-            .expect("after 1970")
-            .as_millis();
+        self.signal("-CONT");
         self.runtime
             .queue
             .lock()
@@ -152,11 +155,12 @@ impl LambdaFunction {
             .push_back(Invocation {
                 id: uuid::Uuid::now_v7().to_string(),
                 event,
-                deadline_ms,
                 answer,
             });
         self.runtime.arrived.notify_one();
-        match tokio::time::timeout(self.timeout + Duration::from_secs(5), outcome).await {
+        let answered = tokio::time::timeout(self.timeout + Duration::from_secs(5), outcome).await;
+        self.signal("-STOP");
+        match answered {
             Ok(Ok(outcome)) => outcome,
             _ => panic!(
                 "{} gave no answer within {:?} (init error: {:?}, exited: {:?}); its logs:\n{}",
@@ -181,6 +185,17 @@ impl LambdaFunction {
         }
     }
 
+    /// Sends `signal` (`-STOP`, `-CONT`) to the function's process.
+    fn signal(&self, signal: &str) {
+        let pid = self.child.lock().expect("child").id();
+        if let Some(pid) = pid {
+            let sent = std::process::Command::new("kill")
+                .args([signal, &pid.to_string()])
+                .status();
+            assert!(sent.is_ok_and(|s| s.success()), "kill {signal} {pid}");
+        }
+    }
+
     /// Every line the function wrote so far (stdout and stderr).
     pub fn logs(&self) -> Vec<String> {
         self.logs.lock().expect("logs").clone()
@@ -198,10 +213,12 @@ async fn next(State(runtime): State<Arc<Runtime>>) -> impl IntoResponse {
     let mut headers = HeaderMap::new();
     let header = |v: &str| HeaderValue::from_str(v).expect("header value");
     headers.insert("lambda-runtime-aws-request-id", header(&invocation.id));
-    headers.insert(
-        "lambda-runtime-deadline-ms",
-        header(&invocation.deadline_ms.to_string()),
-    );
+    // The deadline runs from when the function takes the invocation.
+    let deadline = (SystemTime::now() + runtime.timeout)
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis();
+    headers.insert("lambda-runtime-deadline-ms", header(&deadline.to_string()));
     headers.insert(
         "lambda-runtime-invoked-function-arn",
         header("arn:aws:lambda:us-east-1:123456789012:function:herald-test"),

@@ -66,10 +66,13 @@ impl StreamReader {
                 record["eventSourceARN"] = json!(self.stream_arn);
                 records.push(record);
             }
-            if let Some(next) = answer["NextShardIterator"].as_str() {
-                self.iterators[i] = next.to_owned();
-            }
+            // A closed shard has no next iterator: it is read to its end.
+            self.iterators[i] = answer["NextShardIterator"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_default();
         }
+        self.iterators.retain(|i| !i.is_empty());
         records
     }
 

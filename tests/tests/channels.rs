@@ -414,7 +414,7 @@ async fn a_test_message_the_provider_is_slow_to_answer_is_answered_202_and_still
     let engine = Engine::answering_within(NOW, fakes.config(), std::time::Duration::from_secs(1));
     configure(&engine.router, "wecom", &fakes.wecom_settings()).await;
     let slow = Fault::Delay {
-        delay: std::time::Duration::from_secs(3),
+        delay: std::time::Duration::from_secs(6),
     };
     fakes
         .wecom
@@ -423,14 +423,14 @@ async fn a_test_message_the_provider_is_slow_to_answer_is_answered_202_and_still
     let started = std::time::Instant::now();
     let reply = test_channel(&engine, "wecom", json!({"to": "zhangsan"})).await;
     assert!(
-        started.elapsed() < std::time::Duration::from_secs(3),
+        started.elapsed() < std::time::Duration::from_secs(5),
         "answered in time"
     );
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{:#}", reply.body);
     assert_eq!(reply.body["status"], "sending", "{:#}", reply.body);
     assert_eq!(reply.body["delivered"], false);
     // The attempt goes on after the answer and reaches the user once.
-    for _ in 0..50 {
+    for _ in 0..100 {
         if !fakes.wecom.delivered().is_empty() {
             break;
         }

@@ -271,6 +271,11 @@ fn each_function_has_time_for_its_work() {
     assert!(template.timeout("DeliveryFunction") >= attempt * 2);
     // The lease outlasts an attempt and the outcome's write, so nobody else sends it meanwhile.
     assert!(policy.lease > policy.attempt_limit);
+    // Requests that send answer within 25 s; API Gateway cuts them off at 30 s.
+    let api = template.timeout("TaskApiFunction");
+    let answer = herald_core::services::ANSWER_WITHIN;
+    assert!(api > answer + std::time::Duration::from_secs(3), "{api:?}");
+    assert!(api <= std::time::Duration::from_secs(30), "{api:?}");
     // The trigger reads a page's charts (bounded by the page deadline), renders and writes the run.
     let page = herald_charts::ChartLimits::default().overall_deadline;
     assert!(template.timeout("TriggerFunction") > page * 2);

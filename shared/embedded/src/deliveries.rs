@@ -263,16 +263,10 @@ impl DeliveryStore for SqliteStore {
 
     async fn finish(&self, delivery: &Delivery) -> Result<Option<RunProgress>, StoreError> {
         let (lead, answer) = self.outcomes.push(delivery.clone());
-        if lead {
-            let queue = self.outcomes.clone();
-            let asked = self
-                .db
-                .call(move |conn| {
-                    queue.write_all(conn);
-                    Ok::<_, StoreError>(())
-                })
-                .await;
-            if asked.is_err() {
+        if lead && self.write_outcomes().await.is_err() {
+            // The job panicked (its group was answered with errors) or the thread is gone: one
+            // more job writes whatever queued since, and only if that fails too is nobody left.
+            if self.write_outcomes().await.is_err() {
                 self.outcomes.abandon();
             }
         }
@@ -331,6 +325,17 @@ impl DeliveryStore for SqliteStore {
 }
 
 impl SqliteStore {
+    /// Asks the database thread to write the queued outcomes (those queued by the time it runs).
+    async fn write_outcomes(&self) -> Result<(), StoreError> {
+        let queue = self.outcomes.clone();
+        self.db
+            .call(move |conn| {
+                queue.write_all(conn);
+                Ok::<_, StoreError>(())
+            })
+            .await
+    }
+
     /// Makes every delivery still leased claimable now. Only for a process that owns the file and
     /// just started: the claims are its dead predecessor's, so waiting out their leases would
     /// only delay those sends. Returns how many.
@@ -487,9 +492,14 @@ mod tests {
                 tokio::spawn(async move { store.finish(&d).await })
             })
             .collect();
-        while store.outcomes.len() < claimed.len() {
-            tokio::task::yield_now().await;
-        }
+        let queued = async {
+            while store.outcomes.len() < claimed.len() {
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(10), queued)
+            .await
+            .expect("every outcome queued behind the held thread");
         release.send(()).unwrap();
         holding.await.unwrap().unwrap();
         let mut answers = Vec::new();

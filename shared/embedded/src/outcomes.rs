@@ -38,7 +38,8 @@ impl OutcomeQueue {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// Drops what is queued: each waiting caller sees the database thread gone.
+    /// Drops what is queued: each waiting caller sees the database thread gone. Only for when
+    /// the thread is gone (nobody else will write the queue).
     pub(crate) fn abandon(&self) {
         drop(self.take());
     }
@@ -58,12 +59,24 @@ impl OutcomeQueue {
             }
         };
         let mut answers = Vec::with_capacity(batch.len());
-        for (delivery, reply) in batch {
+        let mut waiting = batch.into_iter();
+        while let Some((delivery, reply)) = waiting.next() {
             let answer = tx.savepoint().map_err(sql).and_then(|point| {
                 let progress = finish_one(&point, &delivery)?;
                 point.commit().map_err(sql)?;
                 Ok(progress)
             });
+            // Some errors (a full disk, an I/O error) make SQLite roll the whole transaction back
+            // by itself: nothing of the group is written, so nobody may be told otherwise.
+            if answer.is_err() && tx.is_autocommit() {
+                let err = rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+                    Some("the group's transaction was rolled back".into()),
+                );
+                let everyone = answers.into_iter().map(|(r, _)| r);
+                let rest = std::iter::once(reply).chain(waiting.map(|(_, r)| r));
+                return answer_all_unavailable(everyone.chain(rest), &err);
+            }
             answers.push((reply, answer));
         }
         match tx.commit() {

@@ -362,12 +362,17 @@ impl DeliveryWorker {
     ) -> Result<Delivery, ServiceError> {
         let until = tokio::time::Instant::now() + deadline;
         loop {
-            // The attempt runs on its own task: when the caller's time is up it stops waiting,
-            // and the attempt still finishes and records its outcome.
-            let (worker, attempt_id) = (self.clone(), *id);
-            let attempt = tokio::spawn(async move { worker.try_execute(&attempt_id).await });
-            if let Ok(joined) = tokio::time::timeout_at(until, attempt).await {
-                joined.map_err(|e| ServiceError::unavailable("the delivery attempt", e))??;
+            if tokio::time::Instant::now() < until {
+                // The attempt runs on its own task: when the caller's time is up it stops
+                // waiting and the attempt goes on to record its outcome. (On Lambda the
+                // environment freezes once the answer is sent: the attempt resumes with the next
+                // invocation, or its lease runs out and the sweep sends it, which may repeat a
+                // message the provider had taken.)
+                let (worker, attempt_id) = (self.clone(), *id);
+                let attempt = tokio::spawn(async move { worker.try_execute(&attempt_id).await });
+                if let Ok(joined) = tokio::time::timeout_at(until, attempt).await {
+                    joined.map_err(|e| ServiceError::unavailable("the delivery attempt", e))??;
+                }
             }
             let delivery = self
                 .store

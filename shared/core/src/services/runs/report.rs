@@ -213,9 +213,9 @@ fn not_read_within(spec: &TaskSpec, within: std::time::Duration) -> Vec<ChartRea
                 name: chart.name.clone(),
                 state: ChartState::AccessError {
                     reason: format!(
-                        "the page was not read within {} s, the time a test push has to answer \
-                         (a scheduled run waits for each chart's own timeout)",
-                        within.as_secs()
+                        "the page was not read within {:.1} s, the time a test push or a preview \
+                         has to answer (a scheduled run waits for each chart's own timeout)",
+                        within.as_secs_f64()
                     ),
                 },
                 elapsed_ms: u64::try_from(within.as_millis()).unwrap_or(u64::MAX),
