@@ -170,7 +170,7 @@ async fn an_event_without_records_sweeps_the_due_deliveries() {
         .await
         .expect("handle");
 
-    assert_eq!(answer, json!({"swept": true}));
+    assert_eq!(answer, json!({"swept": true, "tried": 2, "settled": 0}));
     assert_eq!(rig.status(&first.id).await, DeliveryStatus::Delivered);
     assert_eq!(rig.status(&second.id).await, DeliveryStatus::Delivered);
     assert_eq!(rig.fakes.wecom.delivered().len(), 2);

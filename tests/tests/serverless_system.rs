@@ -361,7 +361,8 @@ async fn a_scheduled_task_runs_through_the_four_functions_as_deployed() {
 }
 
 #[tokio::test]
-async fn a_provider_failure_is_retried_by_the_sweep_and_three_failed_runs_disable_the_schedule() {
+async fn a_provider_failure_is_retried_at_its_backoff_or_by_the_sweep_and_three_failed_runs_disable_the_schedule()
+ {
     let mut system = System::start().await;
     system.configure_wecom().await;
     system.charts.set("gmv", ChartAnswer::Rows(3));
@@ -373,7 +374,8 @@ async fn a_provider_failure_is_retried_by_the_sweep_and_three_failed_runs_disabl
         .await;
 
     // WeCom answers 502 once: the stream's attempt re-queues the delivery (no batch failure: the
-    // outcome was recorded), and the next sweep, with the template's own Input, sends it.
+    // outcome was recorded). The re-queued write comes back on the stream, and that invocation
+    // waits for the retry's time: the retry goes out at its backoff, not at the next sweep.
     system
         .fakes
         .wecom
@@ -391,20 +393,44 @@ async fn a_provider_failure_is_retried_by_the_sweep_and_three_failed_runs_disabl
         "{responses:?}"
     );
     assert!(system.wecom_sent().is_empty(), "the first attempt failed");
+    let retried = system.pump_stream().await;
+    assert_eq!(retried[0]["batchItemFailures"], json!([]), "{retried:?}");
+    assert_eq!(
+        system.wecom_sent().len(),
+        2,
+        "the retry went out from the stream: {}",
+        system.delivery.logs().join("\n")
+    );
+
+    // A re-queued delivery whose stream record is gone (the event source gave up on it) is sent
+    // by the sweep, invoked with the template's own Input.
+    system
+        .fakes
+        .wecom
+        .inject(FaultRule::next(1, Fault::Http { status: 502 }).on(Endpoint::WecomSend));
+    system.charts.set("gmv", ChartAnswer::Rows(4));
+    let second = system
+        .fire(&task_id, now - chrono::Duration::minutes(4))
+        .await;
+    assert_eq!(second["outcome"], "sending", "{second}");
+    system.pump_stream().await;
+    let lost = system.stream_batches().await;
+    assert_eq!(
+        lost.len(),
+        1,
+        "the re-queued write, not fed to the function"
+    );
     let sweep: Value = serde_json::from_str(
         system.template.event("DeliveryFunction", "Sweep")["Input"]
             .as_str()
             .expect("the sweep's Input"),
     )
     .expect("Input is JSON");
-    // The re-queued write passes the filter too; its attempt finds it not due yet.
-    system.pump_stream().await;
-    // The first retry waits 10 s (the engine's backoff); the sweep runs every minute on AWS.
     let mut delivered = false;
     for _ in 0..30 {
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         system.delivery.invoke_ok(sweep.clone()).await;
-        if system.wecom_sent().len() == 2 {
+        if system.wecom_sent().len() == 4 {
             delivered = true;
             break;
         }
@@ -484,6 +510,14 @@ async fn a_store_fault_fails_exactly_its_record_of_the_batch_and_the_retry_deliv
         system.wecom_sent().len(),
         2,
         "the other run's image and card went out"
+    );
+
+    // A sweep while the store still fails for that delivery fails the invocation (the function's
+    // Errors metric and alarm see it), after trying what it could.
+    let sweep = system.delivery.invoke(json!({"sweep": true})).await;
+    assert!(
+        sweep.is_err(),
+        "the sweep reports what it could not record: {sweep:?}"
     );
 
     // Lambda retries from the failed record; the store is back.

@@ -4,11 +4,13 @@
 //! the good ones.
 use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use chrono::{DateTime, Utc};
 use herald_core::domain::delivery::DeliveryId;
 use herald_core::services::delivery::DeliveryWorker;
 use herald_core::services::runs::PushService;
 use serde::Deserialize;
 use serde_json::Value;
+use std::time::Duration;
 
 /// How many due deliveries (per provider) one sweep looks at, and how many it sends at once.
 pub const SWEEP_LIMIT: usize = 500;
@@ -16,25 +18,35 @@ pub const SWEEP_CONCURRENCY: usize = 32;
 /// How many runs still sending one sweep reconciles.
 pub const RECONCILE_LIMIT: usize = 50;
 
+/// A re-queued delivery due within this long is waited for in the invocation (a retry at its
+/// backoff time, not at the next sweep a minute later); later ones are the sweep's.
+pub const WAIT_FOR_RETRY: Duration = Duration::from_secs(30);
+
 /// The attributes of a stream image this handler looks at.
 #[derive(Deserialize)]
 struct Image {
     #[serde(rename = "PK")]
     pk: String,
     status: Option<String>,
+    next_due: Option<String>,
 }
 
-/// The delivery a stream record asks to send now, if any: a queued delivery (new, or re-queued
-/// for a retry; the claim rejects it if it is not due yet, and the sweep picks it up later).
-fn queued_delivery(record: &EventRecord) -> Option<DeliveryId> {
+/// The delivery a stream record asks to send, if any, and when it is due: a queued delivery (new,
+/// or re-queued for a retry).
+fn queued_delivery(record: &EventRecord) -> Option<(DeliveryId, Option<DateTime<Utc>>)> {
     if record.event_name == "REMOVE" {
         return None;
     }
     let image: Image = serde_dynamo::from_item(record.change.new_image.clone()).ok()?;
     let id = image.pk.strip_prefix("DELIVERY#")?;
-    (image.status.as_deref() == Some("queued"))
-        .then(|| DeliveryId::parse(id).ok())
-        .flatten()
+    if image.status.as_deref() != Some("queued") {
+        return None;
+    }
+    let due = image
+        .next_due
+        .and_then(|d| DateTime::parse_from_rfc3339(&d).ok())
+        .map(|d| d.to_utc());
+    Some((DeliveryId::parse(id).ok()?, due))
 }
 
 pub struct Handler {
@@ -53,31 +65,56 @@ impl Handler {
         &self,
         event: Value,
         deadline: tokio::time::Instant,
-    ) -> Result<Value, serde_json::Error> {
+    ) -> Result<Value, HandlerError> {
         if event.get("Records").is_none() {
-            match self
-                .worker
-                .sweep(SWEEP_LIMIT, SWEEP_CONCURRENCY, deadline)
-                .await
-            {
-                Ok(tried) => tracing::info!(tried, "sweep done"),
-                Err(err) => tracing::error!(error = %err, "sweep failed"),
-            }
-            // Runs whose settle was missed (a crash, a timeout, a store error) are settled here.
-            match self.pushes.reconcile(RECONCILE_LIMIT).await {
-                Ok(settled) => tracing::info!(settled, "runs reconciled"),
-                Err(err) => tracing::error!(error = %err, "reconciling runs failed"),
-            }
-            return Ok(serde_json::json!({ "swept": true }));
+            return self.sweep(deadline).await;
         }
         let batch: Event = serde_json::from_value(event)?;
-        serde_json::to_value(self.handle_stream(&batch).await)
+        Ok(serde_json::to_value(
+            self.handle_stream(&batch, deadline).await,
+        )?)
     }
 
-    async fn handle_stream(&self, batch: &Event) -> DynamoDbEventResponse {
+    /// The scheduled sweep: due deliveries, then runs whose settle was missed (a crash, a
+    /// timeout, a store error). A failure of either fails the invocation, so the function's
+    /// Errors metric (and its alarm) sees it; the next sweep starts over.
+    async fn sweep(&self, deadline: tokio::time::Instant) -> Result<Value, HandlerError> {
+        let swept = self
+            .worker
+            .sweep(SWEEP_LIMIT, SWEEP_CONCURRENCY, deadline)
+            .await;
+        let reconciled = self.pushes.reconcile(RECONCILE_LIMIT).await;
+        let (tried, failed) = match swept {
+            Ok(swept) => (swept.tried, swept.unrecorded),
+            Err(err) => {
+                tracing::error!(error = %err, "sweep failed");
+                return Err(HandlerError::Sweep(err.to_string()));
+            }
+        };
+        let settled = reconciled.map_err(|err| {
+            tracing::error!(error = %err, "reconciling runs failed");
+            HandlerError::Sweep(err.to_string())
+        })?;
+        tracing::info!(tried, failed, settled, "sweep done");
+        if failed > 0 {
+            return Err(HandlerError::Sweep(format!(
+                "{failed} of {tried} attempts could not be recorded"
+            )));
+        }
+        Ok(serde_json::json!({ "swept": true, "tried": tried, "settled": settled }))
+    }
+
+    async fn handle_stream(
+        &self,
+        batch: &Event,
+        deadline: tokio::time::Instant,
+    ) -> DynamoDbEventResponse {
         let tries = batch.records.iter().filter_map(|record| {
-            let id = queued_delivery(record)?;
-            Some(async move { (record, self.worker.try_execute(&id).await) })
+            let (id, due) = queued_delivery(record)?;
+            Some(async move {
+                self.wait_until_due(due, deadline).await;
+                (record, self.worker.try_execute(&id).await)
+            })
         });
         let mut response = DynamoDbEventResponse::default();
         for (record, result) in futures::future::join_all(tries).await {
@@ -90,4 +127,25 @@ impl Handler {
         }
         response
     }
+
+    /// Waits for a re-queued delivery whose retry is due soon (within [`WAIT_FOR_RETRY`], and
+    /// early enough that its attempt still fits before `deadline`); returns at once otherwise (the
+    /// claim then refuses a delivery not yet due, and the sweep sends it later).
+    async fn wait_until_due(&self, due: Option<DateTime<Utc>>, deadline: tokio::time::Instant) {
+        let Some(wait) = due.and_then(|due| (due - Utc::now()).to_std().ok()) else {
+            return;
+        };
+        let attempt = self.worker.attempt_limit() + Duration::from_secs(5);
+        if wait <= WAIT_FOR_RETRY && tokio::time::Instant::now() + wait + attempt < deadline {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error("the event is not a DynamoDB Stream batch: {0}")]
+    Event(#[from] serde_json::Error),
+    #[error("the sweep failed: {0}")]
+    Sweep(String),
 }

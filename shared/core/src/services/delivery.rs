@@ -65,6 +65,15 @@ impl RetryPolicy {
     }
 }
 
+/// What one sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Attempts started.
+    pub tried: usize,
+    /// Attempts whose outcome could not be recorded (the store failed): they run again later.
+    pub unrecorded: usize,
+}
+
 /// What one `try_execute` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExecutionOutcome {
@@ -319,38 +328,66 @@ impl DeliveryWorker {
     }
 
     /// The sweep of a process that must stop by `deadline` (a Lambda invocation): tries the
-    /// deliveries due now, at most `concurrency` at a time, and starts none that could not finish
-    /// (its attempt limit plus a margin) before the deadline; the rest wait for the next sweep.
-    /// Returns how many it tried.
+    /// deliveries due now, at most `concurrency` at a time in all and a quarter of it per provider
+    /// (a slow or rate-limited provider never takes every slot), and starts none that could not
+    /// finish (its attempt limit plus a margin) before the deadline; the rest wait for the next
+    /// sweep.
     pub async fn sweep(
         &self,
         limit: usize,
         concurrency: usize,
         deadline: tokio::time::Instant,
-    ) -> Result<usize, ServiceError> {
+    ) -> Result<Swept, ServiceError> {
         use futures::StreamExt;
-        let ids = self.due_everywhere(limit).await?;
-        let needed = (self.policy.attempt_limit + Duration::seconds(5))
-            .to_std()
-            .unwrap_or(std::time::Duration::from_secs(60));
-        if !ids.is_empty() && tokio::time::Instant::now() + needed >= deadline {
+        let needed = self.attempt_limit() + std::time::Duration::from_secs(5);
+        let per_provider = (concurrency / Provider::ALL.len()).max(1);
+        let mut due_per_provider = Vec::new();
+        for provider in Provider::ALL {
+            due_per_provider.push(self.due_for(provider, limit).await?);
+        }
+        let due: usize = due_per_provider.iter().map(Vec::len).sum();
+        if due > 0 && tokio::time::Instant::now() + needed >= deadline {
             tracing::error!(
-                due = ids.len(),
+                due,
                 needed_s = needed.as_secs(),
                 "the invocation ends before one attempt could: nothing is sent; raise the function's timeout"
             );
         }
-        let tried = futures::stream::iter(ids)
-            .take_while(|_| futures::future::ready(tokio::time::Instant::now() + needed < deadline))
-            .map(|due| async move {
-                if let Err(err) = self.try_execute(&due.id).await {
-                    tracing::error!(error = %err, delivery_id = %due.id, "delivery attempt could not be recorded");
-                }
-            })
-            .buffer_unordered(concurrency.max(1))
-            .count()
-            .await;
-        Ok(tried)
+        let sweeps = due_per_provider.into_iter().map(|ids| {
+            futures::stream::iter(ids)
+                .take_while(|_| {
+                    futures::future::ready(tokio::time::Instant::now() + needed < deadline)
+                })
+                .map(|due| async move {
+                    let result = self.try_execute(&due.id).await;
+                    if let Err(err) = &result {
+                        tracing::error!(error = %err, delivery_id = %due.id, "delivery attempt could not be recorded");
+                    }
+                    result.is_ok()
+                })
+                .buffer_unordered(per_provider)
+                .fold(Swept::default(), |mut swept, recorded| async move {
+                    swept.tried += 1;
+                    swept.unrecorded += usize::from(!recorded);
+                    swept
+                })
+        });
+        let swept = futures::future::join_all(sweeps).await.into_iter().fold(
+            Swept::default(),
+            |all, one| Swept {
+                tried: all.tried + one.tried,
+                unrecorded: all.unrecorded + one.unrecorded,
+            },
+        );
+        Ok(swept)
+    }
+
+    /// The longest one attempt may take.
+    pub fn attempt_limit(&self) -> std::time::Duration {
+        self.policy
+            .attempt_limit
+            .to_std()
+            .unwrap_or(std::time::Duration::from_secs(60))
     }
 
     /// Executes a delivery and waits (up to `deadline`) until it is final: for callers that must show
