@@ -73,4 +73,4 @@ clean:
 	rm -rf .aws-sam
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) .venv-sam

@@ -3,6 +3,8 @@
 #   - moto (server mode): a local fake of DynamoDB and EventBridge Scheduler for the AWS adapters
 #   - aiosmtpd: a local SMTP sink for the e-mail provider tests
 #   - cfn-lint: template.yaml is linted (with the SAM transform) by tests/tests/template_parity.rs
+#   - aws-sam-cli, in its own virtualenv .venv-sam (its pins differ from moto's): `sam validate
+#     --lint` in the same test
 #
 # Idempotent: the pip step is skipped while .venv/.deps-ok is newer than this script
 # (edit the pins below and the next run reinstalls). Needs no stdin; works as root.
@@ -12,6 +14,7 @@ set -euo pipefail
 MOTO_VERSION="5.2.1"
 AIOSMTPD_VERSION="1.4.6"
 CFN_LINT_VERSION="1.58.0"
+SAM_CLI_VERSION="1.170.0"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
@@ -72,6 +75,15 @@ create_venv() {
 if ! venv_ok; then
     create_venv
     rm -f "$STAMP"
+fi
+
+SAM_VENV="$ROOT/.venv-sam"
+if [ ! -x "$SAM_VENV/bin/sam" ] || ! "$SAM_VENV/bin/sam" --version 2>/dev/null | grep -q " $SAM_CLI_VERSION\$"; then
+    log "installing aws-sam-cli==$SAM_CLI_VERSION into $SAM_VENV"
+    rm -rf "$SAM_VENV"
+    "$(pick_python)" -m venv "$SAM_VENV" </dev/null
+    PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
+        "$SAM_VENV/bin/python" -m pip install --quiet "aws-sam-cli==$SAM_CLI_VERSION" </dev/null
 fi
 
 if [ -f "$STAMP" ] && [ "$STAMP" -nt "$SCRIPT" ] && [ -x "$VENV/bin/moto_server" ]; then

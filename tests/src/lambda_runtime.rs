@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::{Notify, oneshot};
 
@@ -30,6 +30,8 @@ struct Runtime {
     waiting: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
     arrived: Notify,
     init_error: Mutex<Option<Value>>,
+    /// When the function first asked for work: its init (configuration, SDK clients) was done.
+    first_poll: Mutex<Option<Instant>>,
 }
 
 /// One function: its process, the Runtime API it polls, and the lines it logged.
@@ -39,11 +41,22 @@ pub struct LambdaFunction {
     timeout: Duration,
     logs: Arc<Mutex<Vec<String>>>,
     child: Mutex<tokio::process::Child>,
+    started: Instant,
 }
 
 /// The debug build of a workspace binary (`cargo test --workspace --all-targets` builds them all
-/// before any test runs).
+/// before any test runs); with `HERALD_TEST_LAMBDA_DIR` set (e.g. `target/lambda` after
+/// `make build`), the function's release `bootstrap` there.
 pub fn workspace_binary(name: &str) -> std::path::PathBuf {
+    if let Ok(dir) = std::env::var("HERALD_TEST_LAMBDA_DIR") {
+        let path = std::path::Path::new(&dir).join(name).join("bootstrap");
+        assert!(
+            path.exists(),
+            "{} is not built (make build)",
+            path.display()
+        );
+        return path;
+    }
     let exe = std::env::current_exe().expect("test binary path");
     // target/debug/deps/<test> → target/debug/<name>
     let dir = exe
@@ -75,6 +88,7 @@ impl LambdaFunction {
             waiting: Mutex::default(),
             arrived: Notify::new(),
             init_error: Mutex::default(),
+            first_poll: Mutex::default(),
         });
         let app = axum::Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -110,6 +124,7 @@ impl LambdaFunction {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        let started = Instant::now();
         let mut child = command.spawn().expect("start the function's binary");
         let logs = Arc::new(Mutex::new(Vec::new()));
         for stream in [
@@ -139,7 +154,14 @@ impl LambdaFunction {
             timeout,
             logs,
             child: Mutex::new(child),
+            started,
         }
+    }
+
+    /// How long the process took from its start to its first request for work (its init).
+    pub fn init_time(&self) -> Option<Duration> {
+        let polled = *self.runtime.first_poll.lock().expect("first poll");
+        polled.map(|at| at - self.started)
     }
 
     /// Invokes the function with `event` and waits for its answer (or its timeout, which fails the
@@ -203,6 +225,11 @@ impl LambdaFunction {
 }
 
 async fn next(State(runtime): State<Arc<Runtime>>) -> impl IntoResponse {
+    runtime
+        .first_poll
+        .lock()
+        .expect("first poll")
+        .get_or_insert_with(Instant::now);
     let invocation = loop {
         let notified = runtime.arrived.notified();
         if let Some(invocation) = runtime.queue.lock().expect("queue").pop_front() {

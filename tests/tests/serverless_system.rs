@@ -345,6 +345,17 @@ async fn a_scheduled_task_runs_through_the_four_functions_as_deployed() {
         "{listed:#}"
     );
 
+    // Each function's init (process start to its first request for work), for the record.
+    for function in [
+        &system.task_api,
+        &system.trigger,
+        &system.delivery,
+        &system.ticket_webhook,
+    ] {
+        let init = function.init_time().expect("the function asked for work");
+        eprintln!("init of {}: {} ms", function.name, init.as_millis());
+    }
+
     // The template asks for JSON logs: every line every function wrote is a JSON object.
     for function in [&system.task_api, &system.trigger, &system.delivery] {
         let logs = function.logs();

@@ -296,3 +296,21 @@ fn cfn_lint_finds_nothing_in_the_template() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn sam_validates_the_template_with_its_linter() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let sam = format!("{root}/.venv-sam/bin/sam");
+    let out = std::process::Command::new(&sam)
+        .args(["validate", "--lint", "--region", "us-east-1", "-t"])
+        .arg(format!("{root}/template.yaml"))
+        .env("SAM_CLI_TELEMETRY", "0")
+        .output()
+        .unwrap_or_else(|e| panic!("{sam}: {e} (scripts/test-deps.sh installs it)"));
+    assert!(
+        out.status.success(),
+        "sam validate --lint:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
