@@ -168,6 +168,13 @@ impl System {
         answer_of(self.task_api.invoke_ok(event).await)
     }
 
+    /// GETs `path` through task-api and expects 200; answers the body.
+    async fn get(&self, path: &str) -> Value {
+        let (status, body) = self.api("GET", path, None).await;
+        assert_eq!(status, 200, "GET {path}: {body:#}");
+        body
+    }
+
     /// The configuration of an engine a user would set up first: WeCom on, and the task's chart.
     async fn configure_wecom(&self) {
         let settings = self.fakes.wecom_settings();
@@ -306,39 +313,24 @@ async fn a_scheduled_task_runs_through_the_four_functions_as_deployed() {
     assert!(system.pump_stream().await.is_empty());
 
     // The record and its logs through task-api.
-    let (status, record) = system
-        .api(
-            "GET",
-            &format!("/v1/projects/{PROJECT}/records/{run_id}"),
-            None,
-        )
+    let record = system
+        .get(&format!("/v1/projects/{PROJECT}/records/{run_id}"))
         .await;
-    assert_eq!(status, 200, "{record:#}");
     assert_eq!(record["kind"], "scheduled");
     assert_eq!(record["outcome"], "delivered", "{record:#}");
     assert_eq!(record["charts"][0]["rows"], 5);
-    let (status, logs) = system
-        .api(
-            "GET",
-            &format!("/v1/projects/{PROJECT}/records/{run_id}/logs"),
-            None,
-        )
+    let logs = system
+        .get(&format!("/v1/projects/{PROJECT}/records/{run_id}/logs"))
         .await;
-    assert_eq!(status, 200, "{logs:#}");
     assert!(
         logs["items"]
             .as_array()
             .is_some_and(|items| !items.is_empty()),
         "{logs:#}"
     );
-    let (status, listed) = system
-        .api(
-            "GET",
-            &format!("/v1/projects/{PROJECT}/records?task={task_id}"),
-            None,
-        )
+    let listed = system
+        .get(&format!("/v1/projects/{PROJECT}/records?task={task_id}"))
         .await;
-    assert_eq!(status, 200);
     assert_eq!(
         listed["items"].as_array().map(Vec::len),
         Some(1),
@@ -451,12 +443,8 @@ async fn a_provider_failure_is_retried_at_its_backoff_or_by_the_sweep_and_three_
         "the sweep sent the re-queued delivery: {:#?}",
         system.wecom_sent()
     );
-    let (_, record) = system
-        .api(
-            "GET",
-            &format!("/v1/projects/{PROJECT}/records/{run_id}"),
-            None,
-        )
+    let record = system
+        .get(&format!("/v1/projects/{PROJECT}/records/{run_id}"))
         .await;
     assert_eq!(record["outcome"], "delivered", "{record:#}");
 
@@ -471,12 +459,8 @@ async fn a_provider_failure_is_retried_at_its_backoff_or_by_the_sweep_and_three_
     }
     let schedule = system.schedule(&task_id).await;
     assert_eq!(schedule.state().map(|s| s.as_str()), Some("DISABLED"));
-    let (_, task) = system
-        .api(
-            "GET",
-            &format!("/v1/projects/{PROJECT}/tasks/{task_id}"),
-            None,
-        )
+    let task = system
+        .get(&format!("/v1/projects/{PROJECT}/tasks/{task_id}"))
         .await;
     assert_eq!(task["state"], "stopped", "{task:#}");
 }
@@ -565,12 +549,8 @@ async fn a_delivery_that_fails_for_good_is_counted_by_the_templates_metric_filte
         json!([]),
         "{responses:?}"
     );
-    let (_, record) = system
-        .api(
-            "GET",
-            &format!("/v1/projects/{PROJECT}/records/{run_id}"),
-            None,
-        )
+    let record = system
+        .get(&format!("/v1/projects/{PROJECT}/records/{run_id}"))
         .await;
     assert_eq!(record["outcome"], "failed", "{record:#}");
 
@@ -650,12 +630,8 @@ async fn a_signed_ticket_event_through_ticket_webhook_reaches_the_reviewer() {
         .flat_map(|m| m.recipients)
         .collect();
     assert!(told.contains("t1"), "the reviewer is told: {told:?}");
-    let (_, records) = system
-        .api(
-            "GET",
-            &format!("/v1/projects/{PROJECT}/records?kind=ticket"),
-            None,
-        )
+    let records = system
+        .get(&format!("/v1/projects/{PROJECT}/records?kind=ticket"))
         .await;
     assert_eq!(records["items"][0]["id"], accepted["record"], "{records:#}");
 }
