@@ -10,10 +10,11 @@ use std::sync::Arc;
 pub async fn app(
     config: &AwsConfig,
 ) -> Result<herald_api::Router, Box<dyn std::error::Error + Send + Sync>> {
-    let adapters = config.adapters().await?;
+    let (adapters, windows) = config.wiring().await?;
     let hub = Arc::new(ProviderHub::from_env(
         Services::settings_of(&adapters),
         adapters.images.clone(),
+        Some(windows),
     )?);
     let services = Services::new(adapters, hub, config.engine());
     Ok(herald_api::router(AppState::from(&services)))

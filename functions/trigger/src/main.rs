@@ -8,10 +8,12 @@ use std::sync::Arc;
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let config = herald_aws::AwsConfig::from_env()?;
-    let adapters = config.adapters().await?;
+    // The table also counts the providers' quotas across this function's instances.
+    let (adapters, windows) = config.wiring().await?;
     let hub = Arc::new(herald_hub::ProviderHub::from_env(
         Services::settings_of(&adapters),
         adapters.images.clone(),
+        Some(windows),
     )?);
     let pushes = Arc::new(Services::new(adapters, hub, config.engine()).pushes);
     run(service_fn(move |event: LambdaEvent<Value>| {

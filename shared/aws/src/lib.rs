@@ -6,6 +6,7 @@ mod dynamo_deliveries;
 mod dynamo_images;
 mod dynamo_progress;
 mod dynamo_runs;
+mod dynamo_windows;
 mod scheduler;
 mod secrets;
 mod settings;

@@ -75,12 +75,22 @@ impl AwsConfig {
 
     /// The adapters over DynamoDB, EventBridge Scheduler and Secrets Manager.
     pub async fn adapters(&self) -> Result<Adapters, herald_charts::ChartSourceError> {
+        Ok(self.wiring().await?.0)
+    }
+
+    /// The adapters, and the table as the provider clients' shared quota record (so the robot's
+    /// and Feishu's quotas hold across the functions' instances), over one SDK configuration.
+    pub async fn wiring(
+        &self,
+    ) -> Result<(Adapters, herald_providers::SharedWindowsRef), herald_charts::ChartSourceError>
+    {
         let sdk = aws_config::load_from_env().await;
         let store = Arc::new(DynamoStore::new(
             aws_sdk_dynamodb::Client::new(&sdk),
             &self.table,
         ));
-        Ok(Adapters {
+        let windows = herald_providers::SharedWindowsRef(store.clone());
+        let adapters = Adapters {
             tasks: store.clone(),
             keys: store.clone(),
             deliveries: store.clone(),
@@ -105,6 +115,7 @@ impl AwsConfig {
             pictures: Arc::new(herald_pictures::Pictures::new()),
             clock: Arc::new(SystemClock),
             admin: self.admin_token_sha256.clone(),
-        })
+        };
+        Ok((adapters, windows))
     }
 }

@@ -128,8 +128,12 @@ impl ProviderHub {
     pub fn from_env(
         settings: SettingsService,
         images: Arc<dyn ImageStore>,
+        shared_windows: Option<herald_providers::SharedWindowsRef>,
     ) -> Result<Self, BuildError> {
-        let mut config = herald_providers::ProvidersConfig::default();
+        let mut config = herald_providers::ProvidersConfig {
+            shared_windows,
+            ..Default::default()
+        };
         if let Ok(url) = std::env::var("HERALD_WECOM_BASE_URL") {
             config.wecom_base_url = url;
         }

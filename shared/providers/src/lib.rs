@@ -20,7 +20,7 @@ pub use time::{ManualSleeper, Sleeper, Time, TokioSleeper};
 pub use wecom::app::{WECOM_BASE_URL, WecomAppClient};
 pub use wecom::errors::TRUSTED_IP_HINT;
 pub use wecom::robot::WecomRobotClient;
-pub use window::{Rate, WindowQuota};
+pub use window::{Rate, SharedWindows, SharedWindowsRef, WindowQuota};
 
 use http::HttpClients;
 
@@ -36,6 +36,9 @@ pub struct ProvidersConfig {
     pub member_quota: WindowQuota,
     pub feishu: FeishuLimits,
     pub time: Time,
+    /// Where the robot's and Feishu's quotas are counted across processes (the delivery
+    /// Lambdas); none: this process's own count (one herald-local).
+    pub shared_windows: Option<SharedWindowsRef>,
 }
 
 impl Default for ProvidersConfig {
@@ -48,6 +51,7 @@ impl Default for ProvidersConfig {
             member_quota: WindowQuota::wecom_member(),
             feishu: FeishuLimits::default(),
             time: Time::system(),
+            shared_windows: None,
         }
     }
 }
@@ -97,6 +101,7 @@ impl HttpProviders {
                 config.robot_quota,
                 config.time.clone(),
                 images.clone(),
+                config.shared_windows.clone(),
             ),
             feishu: FeishuClient::new(
                 feishu_base,
@@ -104,6 +109,7 @@ impl HttpProviders {
                 config.feishu,
                 config.time,
                 images,
+                config.shared_windows,
             ),
         })
     }

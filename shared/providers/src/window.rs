@@ -7,9 +7,42 @@
 //! which a counter of "20 in the last minute" (WeCom's rule) refuses with 45009.
 use crate::time::{Time, delta, until};
 use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// Where a quota's sends are kept when several processes send for the same key (delivery Lambdas
+/// running side by side): the limiter reads a key's sends, finds its slot as it does in memory,
+/// and writes them back only if nobody wrote in between. Keys arrive hashed (robot keys are
+/// secrets).
+#[async_trait::async_trait]
+pub trait SharedWindows: Send + Sync {
+    /// The key's recorded send instants, oldest first, and the version to write over (0: none).
+    async fn load(&self, key: &str) -> Result<(Vec<DateTime<Utc>>, u64), String>;
+    /// Stores `sent` as version `version + 1` if the stored version is still `version`; false
+    /// if another process wrote first. `keep_until`: when the record may expire.
+    async fn store(
+        &self,
+        key: &str,
+        sent: &[DateTime<Utc>],
+        version: u64,
+        keep_until: DateTime<Utc>,
+    ) -> Result<bool, String>;
+}
+
+/// A [`SharedWindows`] for [`crate::ProvidersConfig`] (which is `Debug`).
+#[derive(Clone)]
+pub struct SharedWindowsRef(pub Arc<dyn SharedWindows>);
+
+impl std::fmt::Debug for SharedWindowsRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedWindows")
+    }
+}
+
+/// How often a shared reservation is tried again when other processes keep writing first.
+const SHARED_TRIES: u32 = 12;
 
 /// At most `max` sends in any `per`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +134,8 @@ pub(crate) struct WindowLimiter {
     quota: WindowQuota,
     time: Time,
     state: Mutex<State>,
+    /// Set: single-key reservations go through the shared record (other processes' sends count).
+    shared: Option<SharedWindowsRef>,
 }
 
 #[derive(Default)]
@@ -121,7 +156,74 @@ impl WindowLimiter {
             quota: WindowQuota { rates, ..quota },
             time,
             state: Mutex::default(),
+            shared: None,
         }
+    }
+
+    /// Counts single-key reservations in `shared` as well (several processes, one quota).
+    pub(crate) fn shared(mut self, shared: Option<SharedWindowsRef>) -> Self {
+        self.shared = shared;
+        self
+    }
+
+    fn too_many(&self, count: usize) -> Option<usize> {
+        self.quota
+            .rates
+            .iter()
+            .map(|r| r.max)
+            .filter(|max| count > *max)
+            .min()
+    }
+
+    /// Reserves `count` sends for `key` in the shared record: read, find the slot, write back
+    /// if nobody wrote in between (else read again). If the record cannot be reached, the
+    /// process's own count decides (a store outage must not stop the sends).
+    async fn reserve_shared(
+        &self,
+        shared: &dyn SharedWindows,
+        key: &str,
+        count: usize,
+    ) -> Result<DateTime<Utc>, NoSlot> {
+        if let Some(max) = self.too_many(count) {
+            return Err(NoSlot::TooMany { max });
+        }
+        let stored = hex::encode(Sha256::digest(key.as_bytes()));
+        let horizon = delta(self.quota.horizon());
+        for attempt in 0..SHARED_TRIES {
+            let now = self.time.now();
+            let (sent, version) = match shared.load(&stored).await {
+                Ok(loaded) => loaded,
+                Err(err) => {
+                    tracing::warn!(error = %err, "the shared quota record is unreachable; counting locally");
+                    return self.reserve(&[key.to_owned()], count);
+                }
+            };
+            let mut sent: VecDeque<DateTime<Utc>> =
+                sent.into_iter().filter(|t| *t + horizon > now).collect();
+            let slot = self.earliest(&sent, count, now);
+            let wait = until(now, slot);
+            if wait > self.quota.max_wait {
+                return Err(NoSlot::TooFar(wait));
+            }
+            sent.extend(std::iter::repeat_n(slot, count));
+            match shared
+                .store(&stored, sent.make_contiguous(), version, slot + horizon)
+                .await
+            {
+                Ok(true) => return Ok(slot),
+                Ok(false) => {
+                    // Another process reserved first: back off a little, growing, and read again.
+                    let pause = Duration::from_millis(5 * u64::from(attempt + 1));
+                    tokio::time::sleep(pause).await;
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "the shared quota record is unreachable; counting locally");
+                    return self.reserve(&[key.to_owned()], count);
+                }
+            }
+        }
+        // Too many processes at once: come back in a second rather than exceed the quota.
+        Err(NoSlot::TooFar(Duration::from_secs(1)))
     }
 
     /// The earliest instant at or after `from` when `count` more sends fit every window of `sent`.
@@ -147,14 +249,7 @@ impl WindowLimiter {
 
     /// Reserves `count` sends at one instant for every key in `keys`, or says why not.
     pub(crate) fn reserve(&self, keys: &[String], count: usize) -> Result<DateTime<Utc>, NoSlot> {
-        if let Some(max) = self
-            .quota
-            .rates
-            .iter()
-            .map(|r| r.max)
-            .filter(|max| count > *max)
-            .min()
-        {
+        if let Some(max) = self.too_many(count) {
             return Err(NoSlot::TooMany { max });
         }
         let now = self.time.now();
@@ -201,7 +296,10 @@ impl WindowLimiter {
         keys: &[String],
         count: usize,
     ) -> Result<Duration, NoSlot> {
-        let slot = self.reserve(keys, count)?;
+        let slot = match (&self.shared, keys) {
+            (Some(shared), [key]) => self.reserve_shared(shared.0.as_ref(), key, count).await?,
+            _ => self.reserve(keys, count)?,
+        };
         let wait = until(self.time.now(), slot);
         if !wait.is_zero() {
             tracing::debug!(wait_ms = wait.as_millis(), "waiting for a rate-limit slot");

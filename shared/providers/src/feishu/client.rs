@@ -139,13 +139,14 @@ impl FeishuClient {
         limits: FeishuLimits,
         time: Time,
         images: Images,
+        shared: Option<crate::window::SharedWindowsRef>,
     ) -> Self {
         Self {
             base_url,
             http,
             tokens: TokenCache::new(REFRESH_EARLY, time.clone()),
             lookups: LookupCache::new(limits.lookup_ttl, time.clone()),
-            limiter: WindowLimiter::new(limits.quota.clone(), time.clone()),
+            limiter: WindowLimiter::new(limits.quota.clone(), time.clone()).shared(shared),
             limits,
             time,
             images,

@@ -36,11 +36,12 @@ impl WecomRobotClient {
         quota: WindowQuota,
         time: Time,
         images: Images,
+        shared: Option<crate::window::SharedWindowsRef>,
     ) -> Self {
         Self {
             base_url,
             http,
-            limiter: WindowLimiter::new(quota, time.clone()),
+            limiter: WindowLimiter::new(quota, time.clone()).shared(shared),
             time,
             images,
         }

@@ -1,0 +1,107 @@
+//! Provider quotas held across processes: four sets of provider clients (four delivery
+//! instances) send to one WeCom robot, counting its 20 messages a minute in the DynamoDB table on
+//! moto. The fake robot, on the same manual clock, refuses the 21st message of any minute (45009).
+use herald_core::clock::{Clock, ManualClock};
+use herald_core::domain::message::{RobotBody, RobotMessage};
+use herald_core::domain::task::RobotKey;
+use herald_fakes::{Endpoint, FakeWecom, WecomConfig, serve, wecom_router};
+use herald_providers::{HttpProviders, ProvidersConfig, Rate, SharedWindowsRef, Time, WindowQuota};
+use herald_tests::providers::{AGENT_ID, CORP_ID, CORP_SECRET};
+use std::sync::Arc;
+use std::time::Duration;
+
+const ROBOT_KEY: &str = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa";
+const INSTANCES: usize = 4;
+const MESSAGES: usize = 48;
+
+fn message(i: usize) -> RobotMessage {
+    RobotMessage {
+        key: RobotKey::parse(ROBOT_KEY).expect("robot key").into(),
+        body: RobotBody::Text {
+            content: format!("alarm {i}"),
+            mentioned_list: Vec::new(),
+        },
+    }
+}
+
+/// Sends `MESSAGES` alarms, each from the next of `INSTANCES` clients (sharing `shared` when
+/// given); answers the fake's robot calls: (seconds after the start, errcode).
+async fn send_from_four_instances(shared: Option<SharedWindowsRef>) -> Vec<(f64, Option<i64>)> {
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let fake = FakeWecom::with_clock(
+        WecomConfig::new(CORP_ID, CORP_SECRET, AGENT_ID).with_robot_key(ROBOT_KEY),
+        clock.clone(),
+    );
+    let (url, server) = serve(wecom_router(fake.clone())).await.expect("fake");
+    let images: Arc<dyn herald_core::ports::ImageStore> = Arc::new(
+        herald_embedded::SqliteStore::new(herald_embedded::Db::in_memory().expect("db")),
+    );
+    let instances: Vec<HttpProviders> = (0..INSTANCES)
+        .map(|_| {
+            let config = ProvidersConfig {
+                time: Time::manual(clock.clone()),
+                // Wait for a slot however far (the clock is manual: waits are instant).
+                robot_quota: WindowQuota::new(
+                    [Rate::new(20, Duration::from_secs(60))],
+                    Duration::from_secs(600),
+                ),
+                shared_windows: shared.clone(),
+                ..ProvidersConfig::new(&url, &url, herald_providers::Timeouts::default())
+            };
+            HttpProviders::new(config, images.clone()).expect("clients")
+        })
+        .collect();
+    let start = clock.now();
+    for i in 0..MESSAGES {
+        let _ = instances[i % INSTANCES]
+            .robot
+            .send(&message(i), &format!("alarm-{i}"))
+            .await;
+    }
+    server.abort();
+    fake.calls()
+        .iter()
+        .filter(|c| c.endpoint == Endpoint::WecomRobot)
+        .map(|c| ((c.at - start).as_seconds_f64(), c.code))
+        .collect()
+}
+
+/// The most accepted messages in any 60 s.
+fn most_in_a_minute(calls: &[(f64, Option<i64>)]) -> usize {
+    let accepted: Vec<f64> = calls
+        .iter()
+        .filter(|(_, code)| *code == Some(0))
+        .map(|(at, _)| *at)
+        .collect();
+    accepted
+        .iter()
+        .map(|from| {
+            accepted
+                .iter()
+                .filter(|t| **t >= *from && **t < from + 60.0)
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn four_instances_sharing_the_table_keep_to_the_robots_twenty_a_minute() {
+    let sdk = herald_tests::moto::sdk_config().await;
+    let (client, table) = herald_tests::moto::fresh_table(&sdk).await;
+    let store = Arc::new(herald_aws::DynamoStore::new(client, table));
+    let calls = send_from_four_instances(Some(SharedWindowsRef(store))).await;
+    let refused = calls.iter().filter(|(_, code)| *code != Some(0)).count();
+    assert_eq!(refused, 0, "no 45009: {calls:?}");
+    assert_eq!(calls.len(), MESSAGES, "every alarm sent once");
+    assert!(most_in_a_minute(&calls) <= 20, "{calls:?}");
+}
+
+#[tokio::test]
+async fn four_instances_counting_alone_exceed_it() {
+    // The same sends with each instance counting only its own: the robot refuses some. (What the
+    // shared record prevents.)
+    let calls = send_from_four_instances(None).await;
+    let refused = calls.iter().filter(|(_, code)| *code != Some(0)).count();
+    assert!(refused > 0, "{calls:?}");
+}
