@@ -86,6 +86,32 @@ fn every_variable_the_template_sets_is_read_and_every_required_one_is_set() {
     }
 }
 
+/// (AttributeName, `second`) of each entry of a declared KeySchema or AttributeDefinitions.
+fn declared_pairs(entries: &serde_yaml_ng::Value, second: &str) -> Vec<(String, String)> {
+    let entries = entries.as_sequence().expect("a list of attributes");
+    entries
+        .iter()
+        .map(|e| {
+            let name = e["AttributeName"].as_str().expect("AttributeName");
+            let value = e[second].as_str().expect("the attribute's type");
+            (name.to_owned(), value.to_owned())
+        })
+        .collect()
+}
+
+/// (attribute, key type) of a key schema DynamoDB describes.
+fn created_keys(schema: &[aws_sdk_dynamodb::types::KeySchemaElement]) -> Vec<(String, String)> {
+    schema
+        .iter()
+        .map(|k| {
+            (
+                k.attribute_name().to_owned(),
+                k.key_type().as_str().to_owned(),
+            )
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn the_table_the_code_creates_is_the_table_the_template_declares() {
     let template = Template::load();
@@ -100,38 +126,6 @@ async fn the_table_the_code_creates_is_the_table_the_template_declares() {
         .expect("DescribeTable");
     let created = described.table().expect("table");
 
-    let keys = |schema: &serde_yaml_ng::Value| -> Vec<(String, String)> {
-        schema
-            .as_sequence()
-            .expect("KeySchema")
-            .iter()
-            .map(|k| {
-                let name = k["AttributeName"].as_str().expect("name").to_owned();
-                (name, k["KeyType"].as_str().expect("type").to_owned())
-            })
-            .collect()
-    };
-    let created_keys: Vec<(String, String)> = created
-        .key_schema()
-        .iter()
-        .map(|k| {
-            (
-                k.attribute_name().to_owned(),
-                k.key_type().as_str().to_owned(),
-            )
-        })
-        .collect();
-    assert_eq!(created_keys, keys(&declared["KeySchema"]));
-
-    let attributes = |seq: &serde_yaml_ng::Value| -> BTreeSet<(String, String)> {
-        let seq = seq.as_sequence().expect("AttributeDefinitions");
-        seq.iter()
-            .map(|a| {
-                let name = a["AttributeName"].as_str().expect("name").to_owned();
-                (name, a["AttributeType"].as_str().expect("type").to_owned())
-            })
-            .collect()
-    };
     let created_attributes: BTreeSet<(String, String)> = created
         .attribute_definitions()
         .iter()
@@ -143,8 +137,14 @@ async fn the_table_the_code_creates_is_the_table_the_template_declares() {
         })
         .collect();
     assert_eq!(
+        created_keys(created.key_schema()),
+        declared_pairs(&declared["KeySchema"], "KeyType")
+    );
+    assert_eq!(
         created_attributes,
-        attributes(&declared["AttributeDefinitions"])
+        declared_pairs(&declared["AttributeDefinitions"], "AttributeType")
+            .into_iter()
+            .collect()
     );
 
     let declared_indexes = declared["GlobalSecondaryIndexes"]
@@ -154,17 +154,10 @@ async fn the_table_the_code_creates_is_the_table_the_template_declares() {
     assert_eq!(created_indexes.len(), declared_indexes.len());
     for (made, meant) in created_indexes.iter().zip(declared_indexes) {
         assert_eq!(made.index_name(), meant["IndexName"].as_str());
-        let made_keys: Vec<(String, String)> = made
-            .key_schema()
-            .iter()
-            .map(|k| {
-                (
-                    k.attribute_name().to_owned(),
-                    k.key_type().as_str().to_owned(),
-                )
-            })
-            .collect();
-        assert_eq!(made_keys, keys(&meant["KeySchema"]));
+        assert_eq!(
+            created_keys(made.key_schema()),
+            declared_pairs(&meant["KeySchema"], "KeyType")
+        );
         assert_eq!(
             made.projection()
                 .and_then(|p| p.projection_type())
