@@ -86,16 +86,22 @@ pub fn pictures() -> Arc<dyn herald_core::ports::PictureRenderer> {
     PICTURES.clone()
 }
 
+/// A directory for the files tests write, under the workspace's `target/` so that `cargo clean`
+/// removes them (thousands of test runs left thousands of files in /tmp).
+pub fn scratch_dir() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tmp/herald-tests");
+    // A failure here shows up as the test's own failure to write the file.
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
 /// The adapters over one store, a scheduler and a clock, with secrets in a fresh private file.
 pub fn adapters_over<S: AllStores>(
     store: Arc<S>,
     scheduler: Arc<dyn ScheduleGateway>,
     clock: Arc<dyn Clock>,
 ) -> Adapters {
-    let secrets = std::env::temp_dir().join(format!(
-        "herald-test-secrets-{}.json",
-        uuid::Uuid::now_v7().simple()
-    ));
+    let secrets = scratch_dir().join(format!("secrets-{}.json", uuid::Uuid::now_v7().simple()));
     Adapters {
         tasks: store.clone(),
         keys: store.clone(),

@@ -1,8 +1,12 @@
 //! Provider quotas held across processes: four sets of provider clients (four delivery
 //! instances) send to one WeCom robot, counting its 20 messages a minute in the DynamoDB table on
 //! moto. The fake robot, on the same manual clock, refuses the 21st message of any minute (45009).
+//! The same four send app messages to three WeCom members, whose 30 a minute the fake enforces as
+//! WeCom does: the excess is dropped silently.
 use herald_core::clock::{Clock, ManualClock};
-use herald_core::domain::message::{RobotBody, RobotMessage};
+use herald_core::domain::channels::{WecomCredentials, WecomSettings};
+use herald_core::domain::message::{RobotBody, RobotMessage, WecomAppMessage, WecomBody};
+use herald_core::domain::recipients::WecomUserId;
 use herald_core::domain::task::RobotKey;
 use herald_fakes::{Endpoint, FakeWecom, WecomConfig, serve, wecom_router};
 use herald_providers::{HttpProviders, ProvidersConfig, Rate, SharedWindowsRef, Time, WindowQuota};
@@ -33,24 +37,7 @@ async fn send_from_four_instances(shared: Option<SharedWindowsRef>) -> Vec<(f64,
         clock.clone(),
     );
     let (url, server) = serve(wecom_router(fake.clone())).await.expect("fake");
-    let images: Arc<dyn herald_core::ports::ImageStore> = Arc::new(
-        herald_embedded::SqliteStore::new(herald_embedded::Db::in_memory().expect("db")),
-    );
-    let instances: Vec<HttpProviders> = (0..INSTANCES)
-        .map(|_| {
-            let config = ProvidersConfig {
-                time: Time::manual(clock.clone()),
-                // Wait for a slot however far (the clock is manual: waits are instant).
-                robot_quota: WindowQuota::new(
-                    [Rate::new(20, Duration::from_secs(60))],
-                    Duration::from_secs(600),
-                ),
-                shared_windows: shared.clone(),
-                ..ProvidersConfig::new(&url, &url, herald_providers::Timeouts::default())
-            };
-            HttpProviders::new(config, images.clone()).expect("clients")
-        })
-        .collect();
+    let instances = four_instances(&url, &clock, shared);
     let start = clock.now();
     for i in 0..MESSAGES {
         let _ = instances[i % INSTANCES]
@@ -63,6 +50,32 @@ async fn send_from_four_instances(shared: Option<SharedWindowsRef>) -> Vec<(f64,
         .iter()
         .filter(|c| c.endpoint == Endpoint::WecomRobot)
         .map(|c| ((c.at - start).as_seconds_f64(), c.code))
+        .collect()
+}
+
+/// `INSTANCES` sets of provider clients on one manual clock, sharing `shared` when given.
+fn four_instances(
+    url: &str,
+    clock: &Arc<ManualClock>,
+    shared: Option<SharedWindowsRef>,
+) -> Vec<HttpProviders> {
+    let images: Arc<dyn herald_core::ports::ImageStore> = Arc::new(
+        herald_embedded::SqliteStore::new(herald_embedded::Db::in_memory().expect("db")),
+    );
+    (0..INSTANCES)
+        .map(|_| {
+            let config = ProvidersConfig {
+                time: Time::manual(clock.clone()),
+                // Wait for a slot however far (the clock is manual: waits are instant).
+                robot_quota: WindowQuota::new(
+                    [Rate::new(20, Duration::from_secs(60))],
+                    Duration::from_secs(600),
+                ),
+                shared_windows: shared.clone(),
+                ..ProvidersConfig::new(url, url, herald_providers::Timeouts::default())
+            };
+            HttpProviders::new(config, images.clone()).expect("clients")
+        })
         .collect()
 }
 
@@ -104,4 +117,82 @@ async fn four_instances_counting_alone_exceed_it() {
     let calls = send_from_four_instances(None).await;
     let refused = calls.iter().filter(|(_, code)| *code != Some(0)).count();
     assert!(refused > 0, "{calls:?}");
+}
+
+const MEMBERS: [&str; 3] = ["alice", "bob", "carol"];
+
+/// What the fake WeCom did with 40 app messages to `MEMBERS`, sent four at a time (one from each
+/// instance, concurrently): (accepted by WeCom, held back by Herald, member deliveries WeCom dropped
+/// silently).
+async fn message_three_members_from_four_instances(
+    shared: Option<SharedWindowsRef>,
+) -> (usize, usize, usize) {
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let fake = FakeWecom::with_clock(
+        WecomConfig::new(CORP_ID, CORP_SECRET, AGENT_ID).with_users(MEMBERS),
+        clock.clone(),
+    );
+    let (url, server) = serve(wecom_router(fake.clone())).await.expect("fake");
+    let instances = four_instances(&url, &clock, shared);
+    let creds = WecomCredentials {
+        settings: WecomSettings {
+            enabled: true,
+            corp_id: CORP_ID.into(),
+            agent_id: AGENT_ID,
+            encrypted: false,
+            proxy: None,
+        },
+        corp_secret: secrecy::SecretString::from(CORP_SECRET),
+    };
+    let message = |i: usize| WecomAppMessage {
+        to_users: MEMBERS
+            .iter()
+            .map(|m| WecomUserId::parse(*m).expect("user id"))
+            .collect(),
+        to_parties: vec![],
+        to_tags: vec![],
+        body: WecomBody::Text {
+            content: format!("ticket {i} needs review"),
+        },
+        image: None,
+    };
+    let mut held = 0;
+    for round in 0..10 {
+        let sends = instances.iter().enumerate().map(|(n, instance)| {
+            let i = round * INSTANCES + n;
+            let (creds, msg) = (&creds, message(i));
+            async move { instance.wecom.send(creds, &msg, &format!("t{i}")).await }
+        });
+        held += futures::future::join_all(sends)
+            .await
+            .iter()
+            .filter(|sent| sent.is_err())
+            .count();
+    }
+    server.abort();
+    (fake.messages().len(), held, fake.dropped().len())
+}
+
+#[tokio::test]
+async fn four_instances_sharing_the_table_keep_each_members_thirty_a_minute() {
+    let sdk = herald_tests::moto::sdk_config().await;
+    let (client, table) = herald_tests::moto::fresh_table(&sdk).await;
+    let store = Arc::new(herald_aws::DynamoStore::new(client, table));
+    let (accepted, held, dropped) =
+        message_three_members_from_four_instances(Some(SharedWindowsRef(store))).await;
+    assert_eq!(dropped, 0, "WeCom dropped nothing");
+    assert_eq!(accepted + held, 40, "each message sent or held back");
+    // Races between the instances may hold back a message early (never let one more through).
+    assert!((26..=30).contains(&accepted), "{accepted} sent");
+}
+
+#[tokio::test]
+async fn four_instances_counting_members_alone_lose_messages() {
+    let (accepted, held, dropped) = message_three_members_from_four_instances(None).await;
+    assert_eq!(
+        (accepted, held),
+        (40, 0),
+        "each instance let its 10 through"
+    );
+    assert!(dropped > 0, "WeCom dropped the excess silently");
 }

@@ -36,8 +36,8 @@ pub struct ProvidersConfig {
     pub member_quota: WindowQuota,
     pub feishu: FeishuLimits,
     pub time: Time,
-    /// Where the robot's and Feishu's quotas are counted across processes (the delivery
-    /// Lambdas); none: this process's own count (one herald-local).
+    /// Where the robot's, Feishu's and WeCom's per-member quotas are counted across processes
+    /// (the delivery Lambdas); none: this process's own count (one herald-local).
     pub shared_windows: Option<SharedWindowsRef>,
 }
 
@@ -94,6 +94,7 @@ impl HttpProviders {
                 config.time.clone(),
                 images.clone(),
                 config.member_quota,
+                config.shared_windows.clone(),
             ),
             robot: WecomRobotClient::new(
                 wecom_base,

@@ -7,6 +7,7 @@
 //! which a counter of "20 in the last minute" (WeCom's rule) refuses with 45009.
 use crate::time::{Time, delta, until};
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -43,6 +44,8 @@ impl std::fmt::Debug for SharedWindowsRef {
 
 /// How often a shared reservation is tried again when other processes keep writing first.
 const SHARED_TRIES: u32 = 12;
+/// Shared records read or written at once for one reservation (a message to many members).
+const SHARED_AT_ONCE: usize = 16;
 
 /// At most `max` sends in any `per`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,7 +137,7 @@ pub(crate) struct WindowLimiter {
     quota: WindowQuota,
     time: Time,
     state: Mutex<State>,
-    /// Set: single-key reservations go through the shared record (other processes' sends count).
+    /// Set: reservations go through the shared records (other processes' sends count).
     shared: Option<SharedWindowsRef>,
 }
 
@@ -160,7 +163,7 @@ impl WindowLimiter {
         }
     }
 
-    /// Counts single-key reservations in `shared` as well (several processes, one quota).
+    /// Counts reservations in `shared` as well (several processes, one quota).
     pub(crate) fn shared(mut self, shared: Option<SharedWindowsRef>) -> Self {
         self.shared = shared;
         self
@@ -175,55 +178,114 @@ impl WindowLimiter {
             .min()
     }
 
-    /// Reserves `count` sends for `key` in the shared record: read, find the slot, write back
-    /// if nobody wrote in between (else read again). If the record cannot be reached, the
+    /// Reserves `count` sends at one instant for every key in the shared records: read them,
+    /// find the slot every key allows, write each back if nobody wrote in between; the keys that
+    /// lost a race are read again. If a race moves the slot later, every key takes the new slot
+    /// too, and the reservations already written at the old one stay: they only over-count (a
+    /// later send waits a little longer), never under-count. If a record cannot be reached, the
     /// process's own count decides (a store outage must not stop the sends).
     async fn reserve_shared(
         &self,
         shared: &dyn SharedWindows,
-        key: &str,
+        keys: &[String],
         count: usize,
     ) -> Result<DateTime<Utc>, NoSlot> {
         if let Some(max) = self.too_many(count) {
             return Err(NoSlot::TooMany { max });
         }
-        let stored = hex::encode(Sha256::digest(key.as_bytes()));
+        let stored: Vec<String> = keys
+            .iter()
+            .map(|key| hex::encode(Sha256::digest(key.as_bytes())))
+            .collect();
         let horizon = delta(self.quota.horizon());
+        let mut slot = self.time.now();
+        let mut pending: Vec<usize> = (0..keys.len()).collect();
         for attempt in 0..SHARED_TRIES {
             let now = self.time.now();
-            let (sent, version) = match shared.load(&stored).await {
+            // Collected first: a `Map` adaptor held across the await makes the future not `Send`
+            // for every lifetime (a known rustc limitation with closures in async fns).
+            let loads: Vec<_> = pending.iter().map(|i| shared.load(&stored[*i])).collect();
+            let loaded = futures::stream::iter(loads)
+                .buffered(SHARED_AT_ONCE)
+                .collect::<Vec<_>>()
+                .await
+                .into_iter()
+                .collect::<Result<Vec<_>, String>>();
+            let loaded = match loaded {
                 Ok(loaded) => loaded,
-                Err(err) => {
-                    tracing::warn!(error = %err, "the shared quota record is unreachable; counting locally");
-                    return self.reserve(&[key.to_owned()], count);
-                }
+                Err(err) => return self.reserve_alone(keys, count, &err),
             };
-            let mut sent: VecDeque<DateTime<Utc>> =
-                sent.into_iter().filter(|t| *t + horizon > now).collect();
-            let slot = self.earliest(&sent, count, now);
-            let wait = until(now, slot);
+            let windows: Vec<(VecDeque<DateTime<Utc>>, u64)> = loaded
+                .into_iter()
+                .map(|(sent, version)| {
+                    let sent = sent.into_iter().filter(|t| *t + horizon > now).collect();
+                    (sent, version)
+                })
+                .collect();
+            let candidate = windows
+                .iter()
+                .map(|(sent, _)| self.earliest(sent, count, now))
+                .fold(slot.max(now), DateTime::max);
+            let wait = until(now, candidate);
             if wait > self.quota.max_wait {
                 return Err(NoSlot::TooFar(wait));
             }
-            sent.extend(std::iter::repeat_n(slot, count));
-            match shared
-                .store(&stored, sent.make_contiguous(), version, slot + horizon)
-                .await
-            {
-                Ok(true) => return Ok(slot),
-                Ok(false) => {
-                    // Another process reserved first: back off a little, growing, and read again.
-                    let pause = Duration::from_millis(5 * u64::from(attempt + 1));
-                    tokio::time::sleep(pause).await;
-                }
-                Err(err) => {
-                    tracing::warn!(error = %err, "the shared quota record is unreachable; counting locally");
-                    return self.reserve(&[key.to_owned()], count);
-                }
+            if candidate > slot && pending.len() < keys.len() {
+                // Keys already written hold the old slot: all of them take the new one.
+                slot = candidate;
+                pending = (0..keys.len()).collect();
+                continue;
             }
+            slot = candidate;
+            let stores: Vec<_> = pending
+                .iter()
+                .zip(windows)
+                .map(|(i, (mut sent, version))| {
+                    sent.extend(std::iter::repeat_n(slot, count));
+                    let (i, key) = (*i, &stored[*i]);
+                    async move {
+                        let written = shared
+                            .store(key, sent.make_contiguous(), version, slot + horizon)
+                            .await;
+                        written.map(|written| (i, written))
+                    }
+                })
+                .collect();
+            let written = futures::stream::iter(stores)
+                .buffered(SHARED_AT_ONCE)
+                .collect::<Vec<_>>()
+                .await
+                .into_iter()
+                .collect::<Result<Vec<_>, String>>();
+            match written {
+                Ok(written) => {
+                    pending = written
+                        .into_iter()
+                        .filter(|(_, written)| !written)
+                        .map(|(i, _)| i)
+                        .collect();
+                }
+                Err(err) => return self.reserve_alone(keys, count, &err),
+            }
+            if pending.is_empty() {
+                return Ok(slot);
+            }
+            // Another process reserved first: back off a little, growing, and read again.
+            let pause = Duration::from_millis(5 * u64::from(attempt + 1));
+            tokio::time::sleep(pause).await;
         }
         // Too many processes at once: come back in a second rather than exceed the quota.
         Err(NoSlot::TooFar(Duration::from_secs(1)))
+    }
+
+    fn reserve_alone(
+        &self,
+        keys: &[String],
+        count: usize,
+        err: &str,
+    ) -> Result<DateTime<Utc>, NoSlot> {
+        tracing::warn!(error = %err, "the shared quota record is unreachable; counting locally");
+        self.reserve(keys, count)
     }
 
     /// The earliest instant at or after `from` when `count` more sends fit every window of `sent`.
@@ -297,7 +359,7 @@ impl WindowLimiter {
         count: usize,
     ) -> Result<Duration, NoSlot> {
         let slot = match (&self.shared, keys) {
-            (Some(shared), [key]) => self.reserve_shared(shared.0.as_ref(), key, count).await?,
+            (Some(shared), [_, ..]) => self.reserve_shared(shared.0.as_ref(), keys, count).await?,
             _ => self.reserve(keys, count)?,
         };
         let wait = until(self.time.now(), slot);
@@ -428,5 +490,71 @@ mod tests {
             limiter.reserve(&one("a"), 4).unwrap_err(),
             NoSlot::TooMany { max: 3 }
         );
+    }
+
+    type Records = HashMap<String, (Vec<DateTime<Utc>>, u64)>;
+    type Race = Box<dyn FnOnce(&mut Records) + Send>;
+
+    /// Shared records in memory; `race` runs once, just before the first store, as another
+    /// process writing in between would.
+    #[derive(Default)]
+    struct MemoryWindows {
+        records: Mutex<Records>,
+        race: Mutex<Option<Race>>,
+    }
+
+    #[async_trait::async_trait]
+    impl SharedWindows for MemoryWindows {
+        async fn load(&self, key: &str) -> Result<(Vec<DateTime<Utc>>, u64), String> {
+            let records = self.records.lock().unwrap();
+            Ok(records.get(key).cloned().unwrap_or_default())
+        }
+        async fn store(
+            &self,
+            key: &str,
+            sent: &[DateTime<Utc>],
+            version: u64,
+            _keep_until: DateTime<Utc>,
+        ) -> Result<bool, String> {
+            let mut records = self.records.lock().unwrap();
+            if let Some(race) = self.race.lock().unwrap().take() {
+                race(&mut records);
+            }
+            let record = records.entry(key.to_owned()).or_default();
+            if record.1 != version {
+                return Ok(false);
+            }
+            *record = (sent.to_vec(), version + 1);
+            Ok(true)
+        }
+    }
+
+    fn stored(key: &str) -> String {
+        hex::encode(Sha256::digest(key.as_bytes()))
+    }
+
+    #[tokio::test]
+    async fn a_race_that_moves_the_slot_moves_every_key_and_never_under_counts() {
+        let (clock, limiter) = limiter(2, 60, 120);
+        let windows = Arc::new(MemoryWindows::default());
+        let limiter = limiter.shared(Some(SharedWindowsRef(windows.clone())));
+        let start = clock.now();
+        // Just before the first write, another process fills b's window with two sends.
+        *windows.race.lock().unwrap() = Some(Box::new(move |records: &mut Records| {
+            let b = records.entry(stored("b")).or_default();
+            *b = (vec![start, start], b.1 + 1);
+        }));
+        let both = vec!["a".to_owned(), "b".to_owned()];
+        let slot = limiter
+            .reserve_shared(windows.as_ref(), &both, 1)
+            .await
+            .unwrap();
+        assert_eq!((slot - start).num_seconds(), 62, "after b's window");
+        let records = windows.records.lock().unwrap();
+        let (a, _) = &records[&stored("a")];
+        let (b, _) = &records[&stored("b")];
+        // a keeps the reservation it won at the old slot (an over-count) and takes the new one.
+        assert_eq!(a, &vec![start, slot]);
+        assert_eq!(b, &vec![start, start, slot]);
     }
 }

@@ -100,6 +100,7 @@ impl WecomAppClient {
         time: Time,
         images: Images,
         member_quota: WindowQuota,
+        shared: Option<crate::window::SharedWindowsRef>,
     ) -> Self {
         Self {
             base_url,
@@ -107,7 +108,7 @@ impl WecomAppClient {
             tokens: TokenCache::new(REFRESH_EARLY, time.clone()),
             images,
             blocks: AppBlocks::new(time.clone()),
-            members: WindowLimiter::new(member_quota, time),
+            members: WindowLimiter::new(member_quota, time).shared(shared),
         }
     }
 
