@@ -146,7 +146,7 @@ pub fn app_configured(
 ) -> (herald_api::Router, DeliveryWorker) {
     let services = push::services_configured(adapters, providers, config);
     (
-        herald_api::router(AppState::from(&services)),
+        herald_console::router(AppState::from(&services)),
         services.worker,
     )
 }

@@ -81,7 +81,7 @@ pub async fn build(
         adapters.images.clone(),
     )?);
     let services = Services::new(adapters, hub, EngineConfig::default());
-    let mut router = herald_api::router(AppState::from(&services));
+    let mut router = herald_console::router(AppState::from(&services));
     if let Some(sandbox) = &sandbox {
         router = router.merge(sandbox.router());
     }

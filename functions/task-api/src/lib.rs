@@ -1,4 +1,5 @@
-//! The task-api Lambda's wiring: the AWS adapters, the provider hub and the Router.
+//! The task-api Lambda's wiring: the AWS adapters, the provider hub and the Router (the JSON API
+//! and the console under `/ui`).
 use herald_api::AppState;
 use herald_aws::AwsConfig;
 use herald_core::services::Services;
@@ -16,5 +17,5 @@ pub async fn app(
         Some(windows),
     )?);
     let services = Services::new(adapters, hub, config.engine());
-    Ok(herald_api::router(AppState::from(&services)))
+    Ok(herald_console::router(AppState::from(&services)))
 }

@@ -27,6 +27,7 @@ pub struct AppState {
     pub pushes: herald_core::services::runs::PushService,
     pub tickets: herald_core::services::tickets::TicketService,
     pub sqle: herald_core::services::sqle::SqleService,
+    pub sessions: herald_core::services::sessions::SessionService,
 }
 
 impl From<&Services> for AppState {
@@ -40,6 +41,7 @@ impl From<&Services> for AppState {
             pushes: services.pushes.clone(),
             tickets: services.tickets.clone(),
             sqle: services.sqle.clone(),
+            sessions: services.sessions.clone(),
         }
     }
 }

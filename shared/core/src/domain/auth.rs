@@ -68,6 +68,11 @@ impl KeyHash {
     pub fn matches(&self, token: &str) -> bool {
         Self::of(token).0.as_bytes().ct_eq(self.0.as_bytes()).into()
     }
+
+    /// Compares two hashes in constant time.
+    pub fn same_as(&self, other: &KeyHash) -> bool {
+        other.0.as_bytes().ct_eq(self.0.as_bytes()).into()
+    }
 }
 
 /// A stored API key (never the key itself).

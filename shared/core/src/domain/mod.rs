@@ -10,6 +10,7 @@ pub mod recipients;
 pub mod report;
 pub mod run;
 pub mod schedule;
+pub mod session;
 pub mod sqle;
 pub mod task;
 pub mod text;

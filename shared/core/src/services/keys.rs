@@ -1,7 +1,9 @@
 //! Authentication and API key management.
 use crate::clock::Clock;
+use crate::domain::auth::ApiKey;
 use crate::domain::auth::{KeyHash, NewKey, Principal, Role, key_id_of};
 use crate::domain::ids::{KeyId, ProjectId};
+use crate::domain::session::Session;
 use crate::ports::{KeyStore, StoreError};
 use crate::{FieldError, ServiceError};
 use std::sync::Arc;
@@ -38,11 +40,26 @@ impl KeyService {
         if !key.hash.matches(token) {
             return Err(ServiceError::Unauthenticated);
         }
-        Ok(match (key.role, key.project) {
-            (Role::Admin, _) => Principal::Admin,
-            (role, Some(project)) => Principal::Member { project, role },
-            (_, None) => return Err(ServiceError::Unauthenticated),
-        })
+        principal_of(key)
+    }
+
+    /// Who a console session is, checked against the keys as they are now: a session of a key
+    /// that was revoked (or of an admin key that was replaced) is no session.
+    #[tracing::instrument(skip_all)]
+    pub async fn authenticate_session(&self, session: &Session) -> Result<Principal, ServiceError> {
+        if self.admin.same_as(&session.key_hash) {
+            return Ok(Principal::Admin);
+        }
+        let Some(id) = &session.key_id else {
+            return Err(ServiceError::Unauthenticated);
+        };
+        let Some(key) = self.store.get_key(id).await? else {
+            return Err(ServiceError::Unauthenticated);
+        };
+        if !key.hash.same_as(&session.key_hash) {
+            return Err(ServiceError::Unauthenticated);
+        }
+        principal_of(key)
     }
 
     /// Mints a key; the token in the answer is shown once and never again.
@@ -84,4 +101,12 @@ impl KeyService {
             Err(other) => Err(other.into()),
         }
     }
+}
+
+fn principal_of(key: ApiKey) -> Result<Principal, ServiceError> {
+    Ok(match (key.role, key.project) {
+        (Role::Admin, _) => Principal::Admin,
+        (role, Some(project)) => Principal::Member { project, role },
+        (_, None) => return Err(ServiceError::Unauthenticated),
+    })
 }

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod numbers;
 pub mod render;
 pub mod runs;
+pub mod sessions;
 pub mod settings;
 pub mod sqle;
 pub mod tasks;
@@ -77,6 +78,8 @@ pub struct Services {
     pub tickets: tickets::TicketService,
     /// SQLE's own webhook, routed onto the ticket service.
     pub sqle: sqle::SqleService,
+    /// Console sign-in and sessions.
+    pub sessions: sessions::SessionService,
     /// Sends queued deliveries; settles runs as their deliveries finish.
     pub worker: delivery::DeliveryWorker,
 }
@@ -118,6 +121,7 @@ impl Services {
         );
         let sqle =
             sqle::SqleService::new(settings.clone(), adapters.secrets.clone(), tickets.clone());
+        let keys = keys::KeyService::new(adapters.keys, adapters.admin, adapters.clock.clone());
         Self {
             tickets,
             sqle,
@@ -128,7 +132,12 @@ impl Services {
                 adapters.secrets.clone(),
                 adapters.clock.clone(),
             ),
-            keys: keys::KeyService::new(adapters.keys, adapters.admin, adapters.clock.clone()),
+            sessions: sessions::SessionService::new(
+                keys.clone(),
+                adapters.secrets.clone(),
+                adapters.clock.clone(),
+            ),
+            keys,
             channel_tests: channel_test::ChannelTestService::new(
                 settings.clone(),
                 adapters.deliveries,

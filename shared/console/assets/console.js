@@ -1,0 +1,87 @@
+// Herald console: a little script on top of plain forms (everything works without it, less nicely).
+"use strict";
+document.documentElement.classList.add("js");
+
+// Times in the viewer's zone ("2026-12-01 09:00"); a schedule's next runs also in the task's zone.
+function fmt(date, zone) {
+  const opts = { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false };
+  if (zone) opts.timeZone = zone;
+  try { return new Intl.DateTimeFormat("sv-SE", opts).format(date); } catch (e) { return date.toISOString(); }
+}
+document.querySelectorAll("time[datetime]").forEach((el) => {
+  const date = new Date(el.getAttribute("datetime"));
+  if (isNaN(date)) return;
+  const zone = el.dataset.zone;
+  el.textContent = zone ? fmt(date, zone) + " (" + zone + ") · " + fmt(date) : fmt(date);
+  el.title = date.toISOString();
+});
+document.querySelectorAll("[data-duration-from]").forEach((el) => {
+  const ms = new Date(el.dataset.durationTo) - new Date(el.dataset.durationFrom);
+  el.textContent = isNaN(ms) ? "—" : ms < 10000 ? (ms / 1000).toFixed(1) + " s" : Math.round(ms / 1000) + " s";
+});
+
+// Confirmations: push now, disable and delete ask first, naming the task and its audience.
+const dialog = document.getElementById("confirm");
+document.querySelectorAll("form[data-confirm]").forEach((form) => {
+  form.addEventListener("submit", (event) => {
+    if (form.dataset.confirmed === "yes" || !dialog || !dialog.showModal) return;
+    event.preventDefault();
+    dialog.querySelector("#confirm-text").textContent = form.dataset.confirm;
+    dialog.returnValue = "";
+    dialog.onclose = () => {
+      if (dialog.returnValue !== "yes") return;
+      const yes = document.createElement("input");
+      yes.type = "hidden"; yes.name = "confirm"; yes.value = "yes";
+      form.appendChild(yes);
+      form.dataset.confirmed = "yes";
+      form.submit();
+    };
+    dialog.showModal();
+  });
+});
+
+// The schedule editor shows the fields of the chosen kind only.
+const every = document.getElementById("s-every");
+function showScheduleFields() {
+  document.querySelectorAll("[data-every]").forEach((el) => {
+    el.hidden = !el.dataset.every.split(" ").includes(every.value);
+  });
+}
+if (every) { every.addEventListener("change", showScheduleFields); showScheduleFields(); }
+
+// "Add a chart" copies the last chart's inputs with the next index, empty.
+const add = document.getElementById("add-chart");
+if (add) add.addEventListener("click", () => {
+  const charts = document.querySelectorAll("#charts .chart");
+  const last = charts[charts.length - 1];
+  const next = Number(last.dataset.index) + 1;
+  const copy = last.cloneNode(true);
+  copy.dataset.index = String(next);
+  copy.querySelectorAll(".field-error").forEach((e) => e.remove());
+  copy.querySelector("h3").textContent = copy.querySelector("h3").textContent.replace(/\d+$/, String(next + 1));
+  copy.querySelectorAll("input, select, label").forEach((el) => {
+    for (const attr of ["name", "id", "for"]) {
+      const value = el.getAttribute(attr);
+      if (value) el.setAttribute(attr, value.replace(/\[\d+\]/, "[" + next + "]").replace(/^c\d+-/, "c" + next + "-"));
+    }
+    if (el.tagName === "INPUT") el.value = "";
+    el.removeAttribute("aria-invalid");
+  });
+  last.after(copy);
+  copy.querySelector("input").focus();
+});
+
+// Settings tabs (without the script every tab shows, one below the other).
+const tabs = document.querySelectorAll(".tabs [role=tab]");
+tabs.forEach((tab) => tab.addEventListener("click", (event) => {
+  event.preventDefault();
+  tabs.forEach((t) => t.setAttribute("aria-selected", String(t === tab)));
+  document.querySelectorAll(".tab").forEach((panel) => {
+    if (panel.id === tab.getAttribute("aria-controls")) panel.removeAttribute("data-hidden");
+    else panel.setAttribute("data-hidden", "");
+  });
+  history.replaceState(null, "", tab.getAttribute("href"));
+}));
+if (location.hash && document.querySelector(".tabs a[href='" + location.hash + "']")) {
+  document.querySelector(".tabs a[href='" + location.hash + "']").click();
+}

@@ -1,0 +1,40 @@
+//! Herald's web console: server-rendered pages under `/ui` for the people who click rather than
+//! curl. The pages call the JSON API's own Router in process, as the signed-in caller, so roles,
+//! 404-not-403, versions, confirmations and field errors have one implementation; the console only
+//! turns forms into API bodies and API answers into pages.
+//!
+//! Sign-in turns an API key into a signed, expiring session cookie (HttpOnly, SameSite=Strict,
+//! Secure over HTTPS) that works on stateless Lambdas; every form carries the session's CSRF token.
+mod api;
+mod assets;
+mod i18n;
+mod pages;
+mod session;
+mod task_form;
+mod view;
+mod words;
+
+use axum::response::Redirect;
+use axum::routing::get;
+use herald_api::AppState;
+
+pub use herald_api::Router;
+
+/// What the console's handlers reach: the API Router (called in process) and the sessions.
+#[derive(Clone)]
+pub(crate) struct Console {
+    api: herald_api::Router,
+    sessions: herald_core::services::sessions::SessionService,
+}
+
+/// The one Router: the JSON API under `/v1` and the console under `/ui`, for Lambda and the local
+/// server alike.
+pub fn router(state: AppState) -> Router {
+    let api = herald_api::router(state.clone());
+    let console = Console {
+        api: api.clone(),
+        sessions: state.sessions.clone(),
+    };
+    api.route("/", get(|| async { Redirect::to("/ui") }))
+        .nest("/ui", pages::routes().with_state(console))
+}

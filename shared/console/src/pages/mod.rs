@@ -1,0 +1,91 @@
+//! The console's routes and what they share.
+mod auth;
+mod records;
+mod settings;
+mod tasks;
+
+use crate::Console;
+use crate::api::Failure;
+use crate::session::Signed;
+use crate::view;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use herald_core::domain::auth::Principal;
+
+pub(crate) fn routes() -> Router<Console> {
+    Router::new()
+        .route("/", get(home))
+        .route("/sign-in", get(auth::sign_in_page).post(auth::sign_in))
+        .route("/sign-out", post(auth::sign_out))
+        .route("/lang/{lang}", get(auth::set_lang))
+        .route("/assets/{hash}/{name}", get(crate::assets::serve))
+        .route("/projects", get(tasks::projects))
+        .route(
+            "/projects/{project}/tasks",
+            get(tasks::list).post(tasks::create),
+        )
+        .route("/projects/{project}/tasks/new", get(tasks::new_form))
+        .route("/projects/{project}/tasks/preview", post(tasks::preview))
+        .route("/projects/{project}/tasks/{task}", post(tasks::replace))
+        .route(
+            "/projects/{project}/tasks/{task}/edit",
+            get(tasks::edit_form),
+        )
+        .route(
+            "/projects/{project}/tasks/{task}/{action}",
+            post(tasks::act),
+        )
+        .route("/projects/{project}/records", get(records::list))
+        .route("/projects/{project}/records/{run}", get(records::detail))
+        .route("/projects/{project}/files/{*rest}", get(records::file))
+        .route("/settings", get(settings::page))
+        .route("/settings/channels/{channel}", post(settings::save))
+        .route("/settings/channels/{channel}/test", post(settings::test))
+        .fallback(not_found)
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+/// Where a caller starts: its project's tasks (an admin picks a project first).
+async fn home(signed: Signed) -> Response {
+    match &signed.open.principal {
+        Principal::Admin => Redirect::to("/ui/projects").into_response(),
+        Principal::Member { project, .. } => {
+            Redirect::to(&format!("/ui/projects/{}/tasks", seg(project.as_str()))).into_response()
+        }
+    }
+}
+
+async fn not_found(signed: Signed) -> Response {
+    let title = signed.lang.text("not_found").unwrap_or("Not found");
+    view::message(&signed, StatusCode::NOT_FOUND, title, "")
+}
+
+/// A path segment, percent-encoded (ids are checked by the API; this keeps a stray `/` or `?`
+/// in one from changing the path).
+pub(crate) fn seg(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// An API failure as a page: no session any more → sign in; else the API's own message.
+pub(crate) fn failure(signed: &Signed, failure: Failure) -> Response {
+    if failure.status == StatusCode::UNAUTHORIZED {
+        return crate::session::NotSignedIn::SignIn(signed.path.clone()).into_response();
+    }
+    let title = match failure.status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::FORBIDDEN => "not_allowed",
+        StatusCode::CONFLICT => "conflict",
+        _ => "failed",
+    };
+    let title = signed.lang.text(title).unwrap_or("Failed");
+    view::message(signed, failure.status, title, &failure.message)
+}

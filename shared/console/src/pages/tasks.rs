@@ -1,0 +1,397 @@
+//! Push tasks: the list with its actions, the new/edit form with preview, and the actions.
+use super::{failure, seg};
+use crate::Console;
+use crate::api::Failure;
+use crate::session::{Signed, SignedForm};
+use crate::task_form::task_body;
+use crate::view;
+use axum::extract::{Path, Query, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+#[derive(Deserialize)]
+pub(crate) struct ProjectQuery {
+    project: Option<String>,
+}
+
+/// An admin's first page: which project to open.
+pub(crate) async fn projects(signed: Signed, Query(q): Query<ProjectQuery>) -> Response {
+    if let Some(project) = q
+        .project
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        return Redirect::to(&format!("/ui/projects/{}/tasks", seg(project))).into_response();
+    }
+    view::page(&signed, "projects.html", json!({}))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ListQuery {
+    cursor: Option<String>,
+    flash: Option<String>,
+}
+
+fn tasks_path(project: &str) -> String {
+    format!("/v1/projects/{}/tasks", seg(project))
+}
+
+/// How many people and groups a task's push goes to (what the confirmation names).
+fn audience(task: &Value) -> Value {
+    let count = |key: &str| task["recipients"][key].as_array().map_or(0, Vec::len);
+    let people = ["wecom_users", "feishu_users", "emails", "contacts"]
+        .iter()
+        .map(|k| count(k))
+        .sum::<usize>();
+    let groups = count("wecom_parties") + count("wecom_tags");
+    json!({"people": people, "groups": groups})
+}
+
+pub(crate) async fn list(
+    State(console): State<Console>,
+    signed: Signed,
+    Path(project): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let who = &signed.open.principal;
+    let mut path = format!("{}?limit=50", tasks_path(&project));
+    if let Some(cursor) = &q.cursor {
+        path.push_str("&cursor=");
+        path.extend(url::form_urlencoded::byte_serialize(cursor.as_bytes()));
+    }
+    let page = match console.get(who, &path).await {
+        Ok(page) => page,
+        Err(err) => return failure(&signed, err),
+    };
+    let items = page["items"].as_array().cloned().unwrap_or_default();
+    // Each task's last run, read side by side (one small query per task on the page).
+    let console = &console;
+    let last_runs = futures::future::join_all(items.iter().map(|task| {
+        let id = task["id"].as_str().unwrap_or_default().to_owned();
+        let path = format!(
+            "/v1/projects/{}/records?task={}&limit=1",
+            seg(&project),
+            seg(&id)
+        );
+        async move { console.get(who, &path).await.ok() }
+    }))
+    .await;
+    let rows: Vec<Value> = items
+        .into_iter()
+        .zip(last_runs)
+        .map(|(task, last)| {
+            let last = last.and_then(|l| l["items"].get(0).cloned());
+            json!({"task": task, "last": last, "audience": audience(&task)})
+        })
+        .collect();
+    view::page(
+        &signed,
+        "tasks.html",
+        json!({
+            "project": project,
+            "rows": rows,
+            "next_cursor": page["next_cursor"].as_str(),
+            "flash": q.flash,
+        }),
+    )
+}
+
+/// What a new task's form starts with.
+fn blank_task() -> Value {
+    json!({
+        "name": "", "channel": "email", "template": "card",
+        "page": {"title": "", "share_url": "", "charts": []},
+        "recipients": {"wecom_users": [], "wecom_parties": [], "wecom_tags": [], "feishu_users": [], "emails": [], "contacts": []},
+        "owner": {},
+        "schedule": {"every": "week", "days": ["mon"], "at": "09:00", "timezone": "Asia/Shanghai"},
+        "content": {"share_link": true, "snapshot": true},
+        "exception_control": {
+            "empty": {"range": [], "pause": false, "alarm": false},
+            "access_error": {"range": [], "pause": false, "alarm": false}
+        },
+        "failure_limit": 3
+    })
+}
+
+/// The form page: `task` holds the values shown; `id` is set when editing.
+struct Form<'a> {
+    project: &'a str,
+    id: Option<&'a str>,
+    task: Value,
+    error: Option<Failure>,
+    preview: Option<Value>,
+}
+
+/// The next five runs of the form's schedule (none while it does not parse).
+fn upcoming(schedule: &Value) -> Vec<String> {
+    let mut body = schedule.clone();
+    if let Some(map) = body.as_object_mut() {
+        map.remove("expression");
+    }
+    let Ok(body) = serde_json::from_value::<herald_api::dto::schedule::ScheduleBody>(body) else {
+        return Vec::new();
+    };
+    let now = chrono::Utc::now();
+    match body.parse(|tz| now.with_timezone(&tz).date_naive()) {
+        Ok(schedule) => schedule
+            .upcoming(now, 5)
+            .iter()
+            .map(|at| at.to_rfc3339())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// A preview with each message's body also as indented JSON (what the provider gets).
+fn with_pretty_messages(mut preview: Value) -> Value {
+    if let Some(messages) = preview["messages"].as_array_mut() {
+        for message in messages {
+            message["pretty"] =
+                Value::String(serde_json::to_string_pretty(&message["body"]).unwrap_or_default());
+        }
+    }
+    preview
+}
+
+fn form_page(signed: &Signed, mut form: Form, status: StatusCode) -> Response {
+    form.task["upcoming"] = json!(upcoming(&form.task["schedule"]));
+    let preview = form.preview.map(with_pretty_messages);
+    let action = match form.id {
+        Some(id) => format!("/ui/projects/{}/tasks/{}", seg(form.project), seg(id)),
+        None => format!("/ui/projects/{}/tasks", seg(form.project)),
+    };
+    let mut response = view::page(
+        signed,
+        "task_form.html",
+        json!({
+            "project": form.project,
+            "id": form.id,
+            "action": action,
+            "task": form.task,
+            "error": form.error,
+            "preview": preview,
+        }),
+    );
+    *response.status_mut() = status;
+    response
+}
+
+pub(crate) async fn new_form(signed: Signed, Path(project): Path<String>) -> Response {
+    let form = Form {
+        project: &project,
+        id: None,
+        task: blank_task(),
+        error: None,
+        preview: None,
+    };
+    form_page(&signed, form, StatusCode::OK)
+}
+
+pub(crate) async fn edit_form(
+    State(console): State<Console>,
+    signed: Signed,
+    Path((project, id)): Path<(String, String)>,
+) -> Response {
+    let path = format!("{}/{}", tasks_path(&project), seg(&id));
+    match console.get(&signed.open.principal, &path).await {
+        Ok(task) => {
+            let form = Form {
+                project: &project,
+                id: Some(&id),
+                task,
+                error: None,
+                preview: None,
+            };
+            form_page(&signed, form, StatusCode::OK)
+        }
+        Err(err) => failure(&signed, err),
+    }
+}
+
+/// A refused save shows the form again with what was typed and the API's error at its field.
+fn refused(
+    signed: &Signed,
+    project: &str,
+    id: Option<&str>,
+    body: Value,
+    err: Failure,
+) -> Response {
+    if matches!(err.status, StatusCode::UNAUTHORIZED | StatusCode::NOT_FOUND) {
+        return failure(signed, err);
+    }
+    let status = err.status;
+    let form = Form {
+        project,
+        id,
+        task: body,
+        error: Some(err),
+        preview: None,
+    };
+    form_page(signed, form, status)
+}
+
+pub(crate) async fn create(
+    State(console): State<Console>,
+    Path(project): Path<String>,
+    form: SignedForm,
+) -> Response {
+    let mut body = task_body(&form.fields);
+    if let Some(map) = body.as_object_mut() {
+        map.remove("version");
+    }
+    let who = &form.signed.open.principal;
+    match console.post(who, &tasks_path(&project), &body).await {
+        Ok(_) => Redirect::to(&format!(
+            "/ui/projects/{}/tasks?flash=created",
+            seg(&project)
+        ))
+        .into_response(),
+        Err(err) => refused(&form.signed, &project, None, body, err),
+    }
+}
+
+pub(crate) async fn replace(
+    State(console): State<Console>,
+    Path((project, id)): Path<(String, String)>,
+    form: SignedForm,
+) -> Response {
+    let body = task_body(&form.fields);
+    let path = format!("{}/{}", tasks_path(&project), seg(&id));
+    let who = &form.signed.open.principal;
+    match console
+        .call(who, Method::PUT, &path, Some(&body))
+        .await
+        .ok()
+    {
+        Ok(_) => Redirect::to(&format!("/ui/projects/{}/tasks?flash=saved", seg(&project)))
+            .into_response(),
+        Err(err) => refused(&form.signed, &project, Some(&id), body, err),
+    }
+}
+
+/// Renders the unsaved form's message and page snapshot (nothing is sent or saved).
+pub(crate) async fn preview(
+    State(console): State<Console>,
+    Path(project): Path<String>,
+    form: SignedForm,
+) -> Response {
+    let body = task_body(&form.fields);
+    let id = form.value("id");
+    let id = (!id.is_empty()).then_some(id.as_str());
+    let mut unsaved = body.clone();
+    if let Some(map) = unsaved.as_object_mut() {
+        map.remove("version");
+        // A stored robot key ("set") cannot be previewed or re-sent: preview without it.
+        if unsaved_robot_is_kept(map) {
+            map.remove("alarm_robot");
+        }
+    }
+    let path = format!("/v1/projects/{}/preview", seg(&project));
+    match console
+        .post(&form.signed.open.principal, &path, &unsaved)
+        .await
+    {
+        Ok(preview) => {
+            let form_data = Form {
+                project: &project,
+                id,
+                task: body,
+                error: None,
+                preview: Some(preview),
+            };
+            form_page(&form.signed, form_data, StatusCode::OK)
+        }
+        Err(err) => refused(&form.signed, &project, id, body, err),
+    }
+}
+
+fn unsaved_robot_is_kept(map: &serde_json::Map<String, Value>) -> bool {
+    map.get("alarm_robot")
+        .and_then(|r| r["webhook_key"].as_str())
+        .is_some_and(|k| k == herald_api::dto::tasks::SECRET_SET)
+}
+
+/// Test, push now, enable, disable, delete. Push, disable and delete need `confirm=yes`, which
+/// the confirmation dialog's button sends; without it the confirmation is a page of its own.
+pub(crate) async fn act(
+    State(console): State<Console>,
+    Path((project, id, action)): Path<(String, String, String)>,
+    form: SignedForm,
+) -> Response {
+    let signed = &form.signed;
+    let who = &signed.open.principal;
+    let task_path = format!("{}/{}", tasks_path(&project), seg(&id));
+    let list = format!("/ui/projects/{}/tasks", seg(&project));
+    let confirmed = form.value("confirm") == "yes";
+    if matches!(action.as_str(), "push" | "disable" | "delete") && !confirmed {
+        return match console.get(who, &task_path).await {
+            Ok(task) => view::page(
+                signed,
+                "message.html",
+                json!({
+                    "title": signed.lang.text("confirm").unwrap_or("Confirm"),
+                    "text": "",
+                    "confirm": json!({"action": action, "task": task, "audience": audience(&task),
+                        "url": format!("{list}/{}/{}", seg(&id), seg(&action))}),
+                }),
+            ),
+            Err(err) => failure(signed, err),
+        };
+    }
+    let record_page = |answer: &Value, flash: &str| {
+        let run = answer["id"].as_str().unwrap_or_default();
+        Redirect::to(&format!(
+            "/ui/projects/{}/records/{}?flash={flash}",
+            seg(&project),
+            seg(run)
+        ))
+        .into_response()
+    };
+    let confirm = json!({"confirm": true});
+    let answer = match action.as_str() {
+        "test" => {
+            console
+                .post(who, &format!("{task_path}/test"), &json!({}))
+                .await
+        }
+        "push" => {
+            console
+                .post(who, &format!("{task_path}/push"), &confirm)
+                .await
+        }
+        "disable" => {
+            console
+                .post(who, &format!("{task_path}/disable"), &confirm)
+                .await
+        }
+        "enable" => {
+            console
+                .post(who, &format!("{task_path}/enable"), &json!({}))
+                .await
+        }
+        "delete" => console
+            .call(who, Method::DELETE, &task_path, None)
+            .await
+            .ok(),
+        _ => {
+            return super::failure(
+                signed,
+                Failure {
+                    status: StatusCode::NOT_FOUND,
+                    code: "not_found".into(),
+                    message: format!("no action '{action}'"),
+                    field: None,
+                },
+            );
+        }
+    };
+    match (action.as_str(), answer) {
+        ("test", Ok(answer)) => record_page(&answer, "tested"),
+        ("push", Ok(answer)) => record_page(&answer, "pushed"),
+        (_, Ok(_)) => Redirect::to(&format!("{list}?flash={action}d")).into_response(),
+        (_, Err(err)) => failure(signed, err),
+    }
+}

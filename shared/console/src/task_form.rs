@@ -1,0 +1,265 @@
+//! The task form: its fields are named by the paths of the API's task body (`page.title`,
+//! `page.charts[0].data_url`, `schedule.at`), so the body is built field by field and an API field
+//! error (`schedule.at`) lands at the input of the same name.
+use serde_json::{Map, Value, json};
+
+/// Splits a list field (one per line, or separated by commas or spaces).
+fn list(text: &str) -> Vec<Value> {
+    text.split(|c: char| c == ',' || c == '，' || c.is_whitespace())
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| Value::String(s.to_owned()))
+        .collect()
+}
+
+/// A number if it reads as one; else the text, so the API names the field it cannot read.
+fn number(text: &str) -> Value {
+    text.parse::<u64>()
+        .map(Value::from)
+        .unwrap_or_else(|_| Value::String(text.to_owned()))
+}
+
+struct Fields<'f>(&'f [(String, String)]);
+
+impl Fields<'_> {
+    fn text(&self, name: &str) -> String {
+        crate::session::form_value(self.0, name)
+    }
+
+    fn all(&self, name: &str) -> Vec<Value> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| Value::String(v.trim().to_owned()))
+            .filter(|v| v.as_str() != Some(""))
+            .collect()
+    }
+
+    fn checked(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, v)| k == name && v != "off")
+    }
+
+    /// Puts `name`'s text under `key` unless it is empty (absent means the API's default).
+    fn optional(&self, into: &mut Map<String, Value>, key: &str, name: &str) {
+        let value = self.text(name);
+        if !value.is_empty() {
+            into.insert(key.to_owned(), Value::String(value));
+        }
+    }
+}
+
+/// How many chart rows the form holds (`page.charts[N].…`).
+fn chart_rows(fields: &[(String, String)]) -> usize {
+    fields
+        .iter()
+        .filter_map(|(k, _)| k.strip_prefix("page.charts["))
+        .filter_map(|rest| rest.split_once(']'))
+        .filter_map(|(n, _)| n.parse::<usize>().ok())
+        .map(|n| n + 1)
+        .max()
+        .unwrap_or(0)
+        .min(herald_core::domain::task::MAX_CHARTS + 1)
+}
+
+fn chart(f: &Fields, i: usize) -> Option<Value> {
+    let name = |field: &str| format!("page.charts[{i}].{field}");
+    let (title, url) = (f.text(&name("name")), f.text(&name("data_url")));
+    if title.is_empty() && url.is_empty() {
+        return None;
+    }
+    let mut fields = Map::new();
+    f.optional(&mut fields, "label", &name("fields.label"));
+    f.optional(&mut fields, "compare", &name("fields.compare"));
+    let values = list(&f.text(&name("fields.values")));
+    if !values.is_empty() {
+        fields.insert("values".into(), Value::Array(values));
+    }
+    let mut chart = json!({
+        "name": title,
+        "data_url": url,
+        "rows": f.text(&name("rows")),
+        "display": f.text(&name("display")).if_empty("auto"),
+        "fields": fields,
+    });
+    let max_rows = f.text(&name("max_rows"));
+    if !max_rows.is_empty() {
+        chart["max_rows"] = number(&max_rows);
+    }
+    Some(chart)
+}
+
+trait IfEmpty {
+    fn if_empty(self, default: &str) -> String;
+}
+
+impl IfEmpty for String {
+    fn if_empty(self, default: &str) -> String {
+        if self.is_empty() {
+            default.to_owned()
+        } else {
+            self
+        }
+    }
+}
+
+fn schedule(f: &Fields) -> Value {
+    let every = f.text("schedule.every");
+    let mut schedule = Map::new();
+    schedule.insert("every".into(), Value::String(every.clone()));
+    schedule.insert(
+        "timezone".into(),
+        Value::String(f.text("schedule.timezone")),
+    );
+    f.optional(&mut schedule, "start", "schedule.start");
+    // Only the fields of the chosen kind: the API refuses the others.
+    match every.as_str() {
+        "hour" => {
+            schedule.insert(
+                "minute".into(),
+                number(&f.text("schedule.minute").if_empty("0")),
+            );
+        }
+        "day" => f.optional(&mut schedule, "at", "schedule.at"),
+        "week" => {
+            schedule.insert("days".into(), Value::Array(f.all("schedule.days")));
+            f.optional(&mut schedule, "at", "schedule.at");
+        }
+        "month" => {
+            let day = f.text("schedule.day_of_month");
+            let day = if day == "last" {
+                Value::String(day)
+            } else {
+                number(&day)
+            };
+            schedule.insert("day_of_month".into(), day);
+            f.optional(&mut schedule, "at", "schedule.at");
+        }
+        "cron" => f.optional(&mut schedule, "cron", "schedule.cron"),
+        _ => {}
+    }
+    Value::Object(schedule)
+}
+
+fn rule(f: &Fields, name: &str) -> Value {
+    json!({
+        "range": f.all(&format!("exception_control.{name}.range")),
+        "pause": f.checked(&format!("exception_control.{name}.pause")),
+        "alarm": f.checked(&format!("exception_control.{name}.alarm")),
+    })
+}
+
+/// The API's task body from the posted form.
+pub(crate) fn task_body(fields: &[(String, String)]) -> Value {
+    let f = Fields(fields);
+    let charts: Vec<Value> = (0..chart_rows(fields))
+        .filter_map(|i| chart(&f, i))
+        .collect();
+    let mut owner = Map::new();
+    for key in ["wecom_user", "feishu_user", "email", "contact"] {
+        f.optional(&mut owner, key, &format!("owner.{key}"));
+    }
+    let mut content = json!({
+        "share_link": f.checked("content.share_link"),
+        "snapshot": f.checked("content.snapshot"),
+    });
+    for key in ["beginning", "ending", "language"] {
+        let value = f.text(&format!("content.{key}"));
+        if !value.is_empty() {
+            content[key] = Value::String(value);
+        }
+    }
+    let mut body = json!({
+        "name": f.text("name"),
+        "page": {"title": f.text("page.title"), "share_url": f.text("page.share_url"), "charts": charts},
+        "channel": f.text("channel"),
+        "template": f.text("template").if_empty("card"),
+        "recipients": {
+            "wecom_users": list(&f.text("recipients.wecom_users")),
+            "wecom_parties": list(&f.text("recipients.wecom_parties")),
+            "wecom_tags": list(&f.text("recipients.wecom_tags")),
+            "feishu_users": list(&f.text("recipients.feishu_users")),
+            "emails": list(&f.text("recipients.emails")),
+            "contacts": list(&f.text("recipients.contacts")),
+        },
+        "owner": owner,
+        "schedule": schedule(&f),
+        "content": content,
+        "exception_control": {"empty": rule(&f, "empty"), "access_error": rule(&f, "access_error")},
+        "failure_limit": number(&f.text("failure_limit").if_empty("3")),
+    });
+    let robot = f.text("alarm_robot.webhook_key");
+    if !robot.is_empty() {
+        body["alarm_robot"] = json!({"webhook_key": robot});
+    }
+    let version = f.text("version");
+    if !version.is_empty() {
+        body["version"] = number(&version);
+    }
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_weekly_task_form_becomes_the_api_body() {
+        let body = task_body(&form(&[
+            ("name", "Daily sales"),
+            ("channel", "email"),
+            ("page.title", "Sales"),
+            ("page.share_url", "https://bi.example.com/d/1"),
+            ("page.charts[0].name", "GMV"),
+            ("page.charts[0].data_url", "https://bi.example.com/api/gmv"),
+            ("page.charts[0].fields.values", "gmv, orders"),
+            ("page.charts[1].name", ""),
+            ("page.charts[1].data_url", ""),
+            (
+                "recipients.emails",
+                "a@example.com\nb@example.com, c@example.com",
+            ),
+            ("schedule.every", "week"),
+            ("schedule.days", "mon"),
+            ("schedule.days", "thu"),
+            ("schedule.at", "10:00"),
+            ("schedule.minute", "5"),
+            ("schedule.timezone", "Asia/Shanghai"),
+            ("content.share_link", "on"),
+            ("exception_control.empty.range", "fully"),
+            ("exception_control.empty.pause", "on"),
+            ("failure_limit", "x"),
+            ("version", "4"),
+        ]));
+        assert_eq!(
+            body["page"]["charts"].as_array().unwrap().len(),
+            1,
+            "the empty row is no chart"
+        );
+        assert_eq!(
+            body["page"]["charts"][0]["fields"]["values"],
+            json!(["gmv", "orders"])
+        );
+        assert_eq!(body["recipients"]["emails"].as_array().unwrap().len(), 3);
+        assert_eq!(
+            body["schedule"],
+            json!({"every": "week", "days": ["mon", "thu"], "at": "10:00", "timezone": "Asia/Shanghai"}),
+            "no minute: it is not a field of a weekly schedule"
+        );
+        assert_eq!(body["content"]["share_link"], true);
+        assert_eq!(body["content"]["snapshot"], false);
+        assert_eq!(
+            body["exception_control"]["empty"],
+            json!({"range": ["fully"], "pause": true, "alarm": false})
+        );
+        assert_eq!(body["failure_limit"], "x", "left for the API to name");
+        assert_eq!(body["version"], 4);
+        assert!(body.get("alarm_robot").is_none());
+    }
+}

@@ -1,0 +1,116 @@
+//! Console sign-in: an API key becomes a signed session cookie, and a cookie becomes the caller
+//! again on each request (with its CSRF token for the page's forms).
+use super::keys::KeyService;
+use crate::ServiceError;
+use crate::clock::Clock;
+use crate::domain::auth::Principal;
+use crate::domain::session::{Session, SigningKey};
+use crate::ports::SecretStore;
+use secrecy::{ExposeSecret, SecretString};
+use std::sync::Arc;
+use tokio::sync::OnceCell;
+
+/// Where the signing key lives in the secret store (created on first sign-in).
+pub const SIGNING_KEY_SECRET: &str = "console/session-key";
+
+/// A session that opened: who it is, the cookie that carries it and its CSRF token.
+#[derive(Debug, Clone)]
+pub struct OpenSession {
+    pub principal: Principal,
+    pub session: Session,
+    /// The cookie's value (set on sign-in; the browser sends it back).
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl OpenSession {
+    /// Whether a form's token is this session's (compared in constant time).
+    pub fn csrf_matches(&self, presented: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        let presented = presented.trim();
+        !presented.is_empty() && bool::from(self.csrf.as_bytes().ct_eq(presented.as_bytes()))
+    }
+}
+
+#[derive(Clone)]
+pub struct SessionService {
+    keys: KeyService,
+    secrets: Arc<dyn SecretStore>,
+    clock: Arc<dyn Clock>,
+    signing: Arc<OnceCell<SigningKey>>,
+}
+
+impl SessionService {
+    pub fn new(keys: KeyService, secrets: Arc<dyn SecretStore>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            keys,
+            secrets,
+            clock,
+            signing: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// Opens a session for a presented API key (refused as the API refuses the key).
+    #[tracing::instrument(skip_all)]
+    pub async fn sign_in(&self, token: &str) -> Result<OpenSession, ServiceError> {
+        let principal = self.keys.authenticate(token.trim()).await?;
+        let session = Session::open_for(token.trim(), self.clock.now());
+        let key = self.signing_key().await?;
+        tracing::info!(key_id = ?session.key_id.as_ref().map(ToString::to_string), "console session opened");
+        Ok(OpenSession {
+            principal,
+            cookie: key.seal(&session),
+            csrf: key.csrf_token(&session),
+            session,
+        })
+    }
+
+    /// The session a cookie carries, if it is valid and its key still is.
+    pub async fn resume(&self, cookie: &str) -> Result<OpenSession, ServiceError> {
+        let key = self.signing_key().await?;
+        let session = key
+            .open(cookie, self.clock.now())
+            .ok_or(ServiceError::Unauthenticated)?;
+        let principal = self.keys.authenticate_session(&session).await?;
+        Ok(OpenSession {
+            principal,
+            cookie: cookie.to_owned(),
+            csrf: key.csrf_token(&session),
+            session,
+        })
+    }
+
+    /// The key that signs cookies: read once per process; made and stored by the first sign-in
+    /// anywhere. Two instances making one at the same moment each read back what was stored last,
+    /// so at worst a session signed a moment earlier has to sign in again.
+    async fn signing_key(&self) -> Result<SigningKey, ServiceError> {
+        self.signing
+            .get_or_try_init(|| async {
+                if let Some(key) = self.stored_key().await? {
+                    return Ok(key);
+                }
+                let fresh = SigningKey::generate();
+                self.secrets
+                    .put_secret(SIGNING_KEY_SECRET, &SecretString::from(fresh.to_stored()))
+                    .await
+                    .map_err(|e| ServiceError::unavailable("the secret store", e))?;
+                Ok(self.stored_key().await?.unwrap_or(fresh))
+            })
+            .await
+            .cloned()
+    }
+
+    async fn stored_key(&self) -> Result<Option<SigningKey>, ServiceError> {
+        let stored = self
+            .secrets
+            .get_secret(SIGNING_KEY_SECRET)
+            .await
+            .map_err(|e| ServiceError::unavailable("the secret store", e))?;
+        match stored {
+            None => Ok(None),
+            Some(text) => SigningKey::parse(text.expose_secret())
+                .map(Some)
+                .map_err(|m| ServiceError::unavailable("the console's signing key", m)),
+        }
+    }
+}
