@@ -1,6 +1,7 @@
 //! Test support shared by Herald's end-to-end and contract tests: apps over real adapters, moto access,
 //! and a small HTTP client for the Router.
 pub mod aws_proxy;
+pub mod console;
 pub mod contract;
 pub mod http;
 pub mod lambda_runtime;

@@ -256,6 +256,28 @@ async fn every_route_reaches_the_function_that_serves_it() {
 }
 
 #[test]
+fn the_console_reaches_task_api() {
+    let routes = api_routes(&Template::load());
+    for (method, path) in [
+        ("GET", "/ui"),
+        ("GET", "/ui/sign-in"),
+        ("POST", "/ui/sign-in"),
+        ("GET", "/ui/projects/sales/tasks"),
+        (
+            "POST",
+            "/ui/projects/sales/tasks/01a2338f-a2a3-719f-b02c-3e162a200ada/push",
+        ),
+        ("GET", "/ui/assets/0123456789ab/console.css"),
+    ] {
+        assert_eq!(
+            routed_to(&routes, method, path).as_deref(),
+            Some("TaskApiFunction"),
+            "{method} {path}"
+        );
+    }
+}
+
+#[test]
 fn each_function_has_time_for_its_work() {
     let template = Template::load();
     let policy = herald_core::services::delivery::RetryPolicy::default();

@@ -1,0 +1,418 @@
+//! The console in process: sign-in and sessions, CSRF and origin checks, roles on the page and at
+//! the server, the task form's field errors, and both languages. (`console_browser.rs` drives the
+//! same pages in Chromium.)
+use axum::http::{Method, StatusCode};
+use herald_tests::console::ConsoleClient;
+use herald_tests::http::call;
+use herald_tests::{ADMIN_TOKEN, LocalApp};
+use serde_json::{Value, json};
+
+const NOW: &str = "2026-12-01T09:00:00Z";
+
+fn task_form(at: &str) -> Vec<(&'static str, String)> {
+    [
+        ("name", "Daily sales"),
+        ("channel", "email"),
+        ("template", "card"),
+        ("page.title", "Sales by region"),
+        ("page.share_url", "https://bi.example.com/d/1"),
+        ("recipients.emails", "a@example.com\nb@example.com"),
+        ("owner.email", "owner@example.com"),
+        ("schedule.every", "week"),
+        ("schedule.days", "mon"),
+        ("schedule.days", "thu"),
+        ("schedule.timezone", "Asia/Shanghai"),
+        ("content.share_link", "on"),
+        ("failure_limit", "3"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k, v.to_owned()))
+    .chain([("schedule.at", at.to_owned())])
+    .collect()
+}
+
+async fn post_form(
+    client: &mut ConsoleClient,
+    path: &str,
+    csrf: &str,
+    form: &[(&str, String)],
+) -> herald_tests::console::Page {
+    let mut fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    fields.push(("_csrf", csrf));
+    client.post(path, &fields).await
+}
+
+async fn tasks(app: &LocalApp) -> Vec<Value> {
+    let reply = call(
+        &app.router,
+        Method::GET,
+        "/v1/projects/sales/tasks",
+        Some(ADMIN_TOKEN),
+        &Value::Null,
+    )
+    .await;
+    reply.body["items"].as_array().cloned().unwrap_or_default()
+}
+
+async fn key(app: &LocalApp, role: &str) -> (String, String) {
+    let reply = call(
+        &app.router,
+        Method::POST,
+        "/v1/keys",
+        Some(ADMIN_TOKEN),
+        &json!({"role": role, "project": "sales"}),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    (
+        reply.body["id"].as_str().expect("id").to_owned(),
+        reply.body["key"].as_str().expect("key").to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn signing_in_opens_a_session_a_bad_key_does_not_and_signing_out_ends_it() {
+    let app = LocalApp::new(NOW);
+    let mut browser = ConsoleClient::new(&app.router);
+    let page = browser.get("/ui/projects/sales/tasks").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        page.location.as_deref(),
+        Some("/ui/sign-in?next=%2Fui%2Fprojects%2Fsales%2Ftasks")
+    );
+
+    let refused = browser
+        .post("/ui/sign-in", &[("key", "hk_0123456789abcdef_guess")])
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        refused.html.contains("That key was not accepted"),
+        "{}",
+        refused.html
+    );
+    assert!(browser.session.is_none());
+
+    let page = browser
+        .post(
+            "/ui/sign-in",
+            &[("key", ADMIN_TOKEN), ("next", "/ui/projects/sales/tasks")],
+        )
+        .await;
+    assert_eq!(page.location.as_deref(), Some("/ui/projects/sales/tasks"));
+    let cookie = &page.set_cookie[0];
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/ui", "Max-Age=43200"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http on loopback: {cookie}"
+    );
+    assert!(
+        !cookie.contains(ADMIN_TOKEN),
+        "the key is never in the cookie"
+    );
+    let list = browser.get("/ui/projects/sales/tasks").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.html.contains("No push tasks yet"));
+
+    // Sign-in never leads off the console.
+    let elsewhere = browser
+        .post(
+            "/ui/sign-in",
+            &[("key", ADMIN_TOKEN), ("next", "//evil.example/")],
+        )
+        .await;
+    assert_eq!(elsewhere.location.as_deref(), Some("/ui"));
+
+    // (That sign-in opened a new session: its pages carry a new token.)
+    let csrf = browser.get("/ui/projects/sales/tasks").await.csrf();
+    assert_ne!(csrf, list.csrf());
+    let out = browser.post("/ui/sign-out", &[("_csrf", &csrf)]).await;
+    assert!(
+        out.set_cookie[0].contains("Max-Age=0"),
+        "{:?}",
+        out.set_cookie
+    );
+    assert!(browser.session.is_none());
+    assert_eq!(
+        browser.get("/ui/projects/sales/tasks").await.status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn over_https_the_cookie_is_secure() {
+    let app = LocalApp::new(NOW);
+    let mut browser = ConsoleClient::new(&app.router);
+    browser.headers.push(("x-forwarded-proto", "https".into()));
+    let page = browser.sign_in(ADMIN_TOKEN).await;
+    assert!(
+        page.set_cookie[0].contains("; Secure"),
+        "{:?}",
+        page.set_cookie
+    );
+}
+
+#[tokio::test]
+async fn a_form_without_the_sessions_token_or_from_another_site_changes_nothing() {
+    let app = LocalApp::new(NOW);
+    let mut browser = ConsoleClient::new(&app.router);
+    browser.sign_in(ADMIN_TOKEN).await;
+    let form = task_form("09:00");
+    let path = "/ui/projects/sales/tasks";
+    assert_eq!(
+        post_form(&mut browser, path, "", &form).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post_form(&mut browser, path, "forged", &form).await.status,
+        StatusCode::FORBIDDEN
+    );
+    // Another session's token is no good either.
+    let mut other = ConsoleClient::new(&app.router);
+    other.sign_in(ADMIN_TOKEN).await;
+    let other_token = other.get("/ui/projects/sales/tasks").await.csrf();
+    assert_eq!(
+        post_form(&mut browser, path, &other_token, &form)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    // The right token, posted from another site's page.
+    let csrf = browser.get(path).await.csrf();
+    browser
+        .headers
+        .push(("origin", "https://evil.example".into()));
+    assert_eq!(
+        post_form(&mut browser, path, &csrf, &form).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert!(tasks(&app).await.is_empty(), "nothing was written");
+}
+
+#[tokio::test]
+async fn the_task_form_shows_the_apis_error_at_its_field_and_keeps_what_was_typed() {
+    let app = LocalApp::new(NOW);
+    let mut browser = ConsoleClient::new(&app.router);
+    browser.sign_in(ADMIN_TOKEN).await;
+    let csrf = browser.get("/ui/projects/sales/tasks/new").await.csrf();
+    let page = post_form(
+        &mut browser,
+        "/ui/projects/sales/tasks",
+        &csrf,
+        &task_form("25:00"),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(
+        page.html.contains(r#"name="schedule.at" value="25:00" placeholder="09:00" aria-invalid="true" aria-describedby="err-schedule.at""#),
+        "{}",
+        page.html
+    );
+    assert!(
+        page.html
+            .contains(r#"id="err-schedule.at" role="alert">time of day must be HH:MM"#)
+    );
+    assert!(
+        page.html.contains("Sales by region"),
+        "typed values are kept"
+    );
+    assert!(tasks(&app).await.is_empty());
+
+    let page = post_form(
+        &mut browser,
+        "/ui/projects/sales/tasks",
+        &csrf,
+        &task_form("10:00"),
+    )
+    .await;
+    assert_eq!(
+        page.location.as_deref(),
+        Some("/ui/projects/sales/tasks?flash=created")
+    );
+    let stored = tasks(&app).await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0]["schedule"]["days"], json!(["mon", "thu"]));
+    assert_eq!(
+        stored[0]["recipients"]["emails"],
+        json!(["a@example.com", "b@example.com"])
+    );
+    let list = browser.get("/ui/projects/sales/tasks?flash=created").await;
+    assert!(list.html.contains("Task created."));
+    assert!(
+        list.html.contains("Mon, Thu at 10:00 (Asia&#x2f;Shanghai)"),
+        "{}",
+        list.html
+    );
+    assert!(
+        list.html.contains("to 2 recipients"),
+        "the push confirmation counts them"
+    );
+
+    // Editing with a stale version offers a reload instead of overwriting.
+    let id = stored[0]["id"].as_str().expect("id");
+    let edit = browser
+        .get(&format!("/ui/projects/sales/tasks/{id}/edit"))
+        .await;
+    assert!(
+        edit.html.contains(r#"name="version" value="1""#),
+        "{}",
+        edit.html
+    );
+    let mut stale = task_form("11:00");
+    stale.push(("version", "0".into()));
+    let page = post_form(
+        &mut browser,
+        &format!("/ui/projects/sales/tasks/{id}"),
+        &csrf,
+        &stale,
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::CONFLICT);
+    assert!(page.html.contains("Reload"), "{}", page.html);
+}
+
+#[tokio::test]
+async fn a_viewer_sees_no_write_actions_and_the_server_refuses_them_anyway() {
+    let app = LocalApp::new(NOW);
+    let mut admin = ConsoleClient::new(&app.router);
+    admin.sign_in(ADMIN_TOKEN).await;
+    let csrf = admin.get("/ui/projects/sales/tasks/new").await.csrf();
+    post_form(
+        &mut admin,
+        "/ui/projects/sales/tasks",
+        &csrf,
+        &task_form("09:00"),
+    )
+    .await;
+    let id = tasks(&app).await[0]["id"].as_str().expect("id").to_owned();
+
+    let (_, viewer_key) = key(&app, "viewer").await;
+    let mut viewer = ConsoleClient::new(&app.router);
+    viewer.sign_in(&viewer_key).await;
+    assert_eq!(
+        viewer.get("/ui").await.location.as_deref(),
+        Some("/ui/projects/sales/tasks")
+    );
+    let list = viewer.get("/ui/projects/sales/tasks").await;
+    assert!(list.html.contains("Daily sales"));
+    for write in ["data-action=", "id=\"new-task\"", "/edit\"", "/ui/settings"] {
+        assert!(!list.html.contains(write), "a viewer sees no {write}");
+    }
+    let csrf = list.csrf();
+    let refused = viewer
+        .post(
+            &format!("/ui/projects/sales/tasks/{id}/push"),
+            &[("_csrf", &csrf), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.html);
+    assert!(
+        refused.html.contains("viewer key"),
+        "the API's own reason: {}",
+        refused.html
+    );
+    let settings = viewer.get("/ui/settings").await;
+    assert_eq!(settings.status, StatusCode::FORBIDDEN);
+    // Another project is not found, as in the API.
+    assert_eq!(
+        viewer.get("/ui/projects/other/tasks").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let records = call(
+        &app.router,
+        Method::GET,
+        "/v1/projects/sales/records",
+        Some(ADMIN_TOKEN),
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(records.body["items"], json!([]), "nothing was pushed");
+}
+
+#[tokio::test]
+async fn revoking_the_key_ends_its_sessions_and_a_changed_or_expired_cookie_is_none() {
+    let app = LocalApp::new(NOW);
+    let (id, editor_key) = key(&app, "editor").await;
+    let mut editor = ConsoleClient::new(&app.router);
+    editor.sign_in(&editor_key).await;
+    assert_eq!(
+        editor.get("/ui/projects/sales/tasks").await.status,
+        StatusCode::OK
+    );
+
+    let mut forged = ConsoleClient::new(&app.router);
+    let session = editor.session.clone().expect("session");
+    let (claims, _signature) = session.rsplit_once('.').expect("signed");
+    forged.session = Some(format!("{claims}.AAAA"));
+    assert_eq!(
+        forged.get("/ui/projects/sales/tasks").await.status,
+        StatusCode::SEE_OTHER
+    );
+
+    let mut later = ConsoleClient::new(&app.router);
+    later.session = Some(session);
+    app.clock.advance(chrono::TimeDelta::hours(12));
+    assert_eq!(
+        later.get("/ui/projects/sales/tasks").await.status,
+        StatusCode::SEE_OTHER,
+        "expired"
+    );
+    app.clock.advance(chrono::TimeDelta::hours(-12));
+
+    let deleted = call(
+        &app.router,
+        Method::DELETE,
+        &format!("/v1/keys/{id}"),
+        Some(ADMIN_TOKEN),
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        editor.get("/ui/projects/sales/tasks").await.status,
+        StatusCode::SEE_OTHER,
+        "revoked"
+    );
+}
+
+#[tokio::test]
+async fn the_pages_speak_chinese_to_a_chinese_browser_and_switch_on_request() {
+    let app = LocalApp::new(NOW);
+    let mut browser = ConsoleClient::new(&app.router);
+    browser.accept_language = "zh-CN,zh;q=0.9,en;q=0.8";
+    let sign_in = browser.get("/ui/sign-in").await;
+    assert!(sign_in.html.contains("<html lang=\"zh-CN\">") && sign_in.html.contains("登录"));
+    browser.sign_in(ADMIN_TOKEN).await;
+    let csrf = browser.get("/ui/projects/sales/tasks/new").await.csrf();
+    post_form(
+        &mut browser,
+        "/ui/projects/sales/tasks",
+        &csrf,
+        &task_form("09:00"),
+    )
+    .await;
+    let id = tasks(&app).await[0]["id"].as_str().expect("id").to_owned();
+    for (path, words) in [
+        ("/ui/projects/sales/tasks".to_owned(), "每周一、四 09:00"),
+        ("/ui/projects/sales/tasks/new".to_owned(), "新建推送任务"),
+        (
+            format!("/ui/projects/sales/tasks/{id}/edit"),
+            "编辑推送任务",
+        ),
+        ("/ui/projects/sales/records".to_owned(), "暂无推送记录"),
+        ("/ui/settings".to_owned(), "消息推送"),
+        ("/ui/projects".to_owned(), "打开项目"),
+    ] {
+        let page = browser.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.html);
+        assert!(page.html.contains(words), "{path} says {words}");
+    }
+    let switched = browser.get("/ui/lang/en?next=/ui/settings").await;
+    assert!(
+        switched.set_cookie[0].starts_with("herald_lang=en"),
+        "{:?}",
+        switched.set_cookie
+    );
+    assert_eq!(switched.location.as_deref(), Some("/ui/settings"));
+}
