@@ -32,12 +32,13 @@ test-deps:
 
 # cargo's output goes to the terminal and to target/test.log; the summary adds up its
 # "test result:" lines. The recipe exits with cargo's status (pipefail), after the summary.
-# The Lambda binaries are built first: tests/tests/serverless_system.rs runs them as Lambda does
-# (`cargo test` builds a binary only for its own package's tests).
+# The Lambda binaries and herald-local are built first: tests/tests/serverless_system.rs runs the
+# Lambdas as Lambda does, tests/tests/console_browser.rs drives herald-local in Chromium (`cargo
+# test` builds a binary only for its own package's tests).
 test: test-deps
 	@mkdir -p target
 	@status=0; \
-	$(CARGO) build $(addprefix -p ,$(LAMBDA_PACKAGES)) 2>&1 | tee target/test.log || status=$$?; \
+	$(CARGO) build $(addprefix -p ,$(LAMBDA_PACKAGES)) -p herald-local 2>&1 | tee target/test.log || status=$$?; \
 	[ "$$status" -ne 0 ] || bash scripts/with-moto.sh $(CARGO) test --workspace --all-targets --no-fail-fast 2>&1 | tee -a target/test.log || status=$$?; \
 	bash scripts/test-summary.sh target/test.log; \
 	if [ "$$status" -ne 0 ]; then echo "make test: FAILED (exit $$status)" >&2; fi; \

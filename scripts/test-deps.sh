@@ -5,6 +5,7 @@
 #   - cfn-lint: template.yaml is linted (with the SAM transform) by tests/tests/template_parity.rs
 #   - aws-sam-cli, in its own virtualenv .venv-sam (its pins differ from moto's): `sam validate
 #     --lint` in the same test
+#   - Debian's chromium and chromium-driver (apt): the console's browser tests
 #
 # Idempotent: the pip step is skipped while .venv/.deps-ok is newer than this script
 # (edit the pins below and the next run reinstalls). Needs no stdin; works as root.
@@ -75,6 +76,11 @@ create_venv() {
 if ! venv_ok; then
     create_venv
     rm -f "$STAMP"
+fi
+
+# Chromium and ChromeDriver (Debian's) drive the console in tests/tests/console_browser.rs.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    apt_install chromium chromium-driver
 fi
 
 SAM_VENV="$ROOT/.venv-sam"

@@ -198,6 +198,7 @@ static TEXTS: &[(&str, &str, &str)] = &[
     ("flash_enabled", "Task enabled.", "任务已启用。"),
     ("flash_pushed", "Push started.", "已开始推送。"),
     ("flash_saved", "Task saved.", "任务已保存。"),
+    ("flash_settings_saved", "Settings saved.", "设置已保存。"),
     (
         "flash_tested",
         "Test push sent to the owner.",

@@ -75,6 +75,14 @@ pub(crate) fn page(signed: &Signed, name: &str, extra: serde_json::Value) -> Res
     render(name, context! { ..extra, ..common }, StatusCode::OK)
 }
 
+/// Answers `status` with a rendered page (a page that failed to render stays a 500).
+pub(crate) fn with_status(mut response: Response, status: StatusCode) -> Response {
+    if response.status() == StatusCode::OK {
+        *response.status_mut() = status;
+    }
+    response
+}
+
 /// Renders `name` with `ctx` and answers `status`.
 pub(crate) fn render(name: &str, ctx: Value, status: StatusCode) -> Response {
     let rendered = ENV
@@ -95,13 +103,12 @@ pub(crate) fn render(name: &str, ctx: Value, status: StatusCode) -> Response {
 
 /// A page with a message (an API error, a missing item), in the page frame.
 pub(crate) fn message(signed: &Signed, status: StatusCode, title: &str, text: &str) -> Response {
-    let mut response = page(
+    let response = page(
         signed,
         "message.html",
         serde_json::json!({ "title": title, "text": text }),
     );
-    *response.status_mut() = status;
-    response
+    with_status(response, status)
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ struct Outcome {
     error: Option<Failure>,
     test: Option<Value>,
     test_status: Option<u16>,
+    saved: bool,
 }
 
 async fn render(
@@ -31,10 +32,17 @@ async fn render(
         Err(err) => return failure(signed, err),
     };
     let mut channels = settings["channels"].clone();
-    if let (Some(channel), Some(typed)) = (&outcome.channel, outcome.typed) {
-        channels[channel.as_str()] = typed;
+    // After an error the form shows what was typed, over what is stored (secrets stay "set").
+    if let (Some(channel), Some(Value::Object(typed))) = (&outcome.channel, outcome.typed) {
+        let stored = &mut channels[channel.as_str()];
+        if !stored.is_object() {
+            *stored = json!({});
+        }
+        for (key, value) in typed {
+            stored[key] = value;
+        }
     }
-    let mut response = view::page(
+    let response = view::page(
         signed,
         "settings.html",
         json!({
@@ -44,14 +52,28 @@ async fn render(
             "error": outcome.error,
             "test": outcome.test,
             "test_status": outcome.test_status,
+            "saved": outcome.saved,
         }),
     );
-    *response.status_mut() = status;
-    response
+    view::with_status(response, status)
 }
 
-pub(crate) async fn page(State(console): State<Console>, signed: Signed) -> Response {
-    render(&console, &signed, Outcome::default(), StatusCode::OK).await
+#[derive(serde::Deserialize)]
+pub(crate) struct PageQuery {
+    saved: Option<String>,
+}
+
+pub(crate) async fn page(
+    State(console): State<Console>,
+    signed: Signed,
+    axum::extract::Query(q): axum::extract::Query<PageQuery>,
+) -> Response {
+    let outcome = Outcome {
+        channel: q.saved.clone(),
+        saved: q.saved.is_some(),
+        ..Outcome::default()
+    };
+    render(&console, &signed, outcome, StatusCode::OK).await
 }
 
 fn number(text: &str) -> Value {

@@ -163,7 +163,7 @@ fn form_page(signed: &Signed, mut form: Form, status: StatusCode) -> Response {
         Some(id) => format!("/ui/projects/{}/tasks/{}", seg(form.project), seg(id)),
         None => format!("/ui/projects/{}/tasks", seg(form.project)),
     };
-    let mut response = view::page(
+    let response = view::page(
         signed,
         "task_form.html",
         json!({
@@ -175,8 +175,7 @@ fn form_page(signed: &Signed, mut form: Form, status: StatusCode) -> Response {
             "preview": preview,
         }),
     );
-    *response.status_mut() = status;
-    response
+    view::with_status(response, status)
 }
 
 pub(crate) async fn new_form(signed: Signed, Path(project): Path<String>) -> Response {

@@ -1,0 +1,449 @@
+//! The console in a real browser: Debian's Chromium, headless, driven over WebDriver by
+//! ChromeDriver, against the `herald-local` binary (`make run`) with its sandbox providers. One
+//! walk through what people do: sign in, create a task (correcting a field error), preview it,
+//! test it, push it now through the confirmation, read the record and its logs, disable and enable
+//! it, test a channel in the settings, and, as a viewer, see no write actions. When a step fails,
+//! the screenshots of every page so far are kept under `target/console-screenshots/`.
+use fantoccini::{Client, ClientBuilder, Locator};
+use herald_tests::lambda_runtime::workspace_binary;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const ADMIN_TOKEN: &str = "console-browser-admin-token";
+type Step<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+macro_rules! ensure {
+    ($cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return Err(format!($($msg)+).into());
+        }
+    };
+}
+
+/// A child process killed when the test ends, however it ends.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+async fn wait_until_up(url: &str) {
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client
+            .get(url)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{url} did not come up");
+}
+
+/// A BI tool's chart data, on loopback.
+async fn serve_chart() -> SocketAddr {
+    let rows = json!({"result": [{"data": [
+        {"region": "East", "gmv": 1_284_500}, {"region": "North", "gmv": 962_300},
+        {"region": "South", "gmv": 731_900}, {"region": "West", "gmv": 405_200}
+    ]}]});
+    let app = axum::Router::new().route(
+        "/api/chart/gmv",
+        axum::routing::get(move || {
+            let rows = rows.clone();
+            async move { axum::Json(rows) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+struct Browser {
+    client: Client,
+    base: String,
+    shots: Vec<(String, Vec<u8>)>,
+}
+
+impl Browser {
+    async fn open(&mut self, path: &str) -> Step {
+        self.client.goto(&format!("{}{path}", self.base)).await?;
+        self.shot(path).await
+    }
+
+    async fn shot(&mut self, name: &str) -> Step {
+        let png = self.client.screenshot().await?;
+        self.shots.push((name.to_owned(), png));
+        Ok(())
+    }
+
+    async fn find(&self, css: &str) -> Step<fantoccini::elements::Element> {
+        Ok(self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .map_err(|e| format!("no {css} on the page: {e}"))?)
+    }
+
+    async fn fill(&self, css: &str, text: &str) -> Step {
+        let input = self.find(css).await?;
+        input.clear().await?;
+        input.send_keys(text).await?;
+        Ok(())
+    }
+
+    async fn click(&self, css: &str) -> Step {
+        self.find(css).await?.click().await?;
+        Ok(())
+    }
+
+    async fn text(&self, css: &str) -> Step<String> {
+        Ok(self.find(css).await?.text().await?)
+    }
+
+    async fn count(&self, css: &str) -> Step<usize> {
+        Ok(self.client.find_all(Locator::Css(css)).await?.len())
+    }
+
+    async fn path(&self) -> Step<String> {
+        Ok(self.client.current_url().await?.path().to_owned())
+    }
+
+    /// Clicks a button whose form asks first, and confirms in the dialog.
+    async fn confirm(&mut self, button: &str, expect: &str) -> Step {
+        self.click(button).await?;
+        let text = self.text("dialog#confirm[open] #confirm-text").await?;
+        ensure!(
+            text.contains(expect),
+            "the confirmation says '{text}', not '{expect}'"
+        );
+        self.shot(&format!("confirm {button}")).await?;
+        self.click("#confirm-yes").await
+    }
+
+    /// Reloads the record page until its outcome is final.
+    async fn record_outcome(&mut self) -> Step<String> {
+        for _ in 0..50 {
+            let outcome = self.text("#outcome").await?;
+            if outcome != "Sending" {
+                return Ok(outcome);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            self.client.refresh().await?;
+        }
+        Err("the record stayed sending".into())
+    }
+}
+
+async fn walk_through(b: &mut Browser, chart: SocketAddr, viewer_key: &str) -> Step {
+    // Sign in.
+    b.open("/ui").await?;
+    ensure!(
+        b.path().await? == "/ui/sign-in",
+        "signed out, /ui leads to sign-in"
+    );
+    b.fill("#key", ADMIN_TOKEN).await?;
+    b.click("form[action='/ui/sign-in'] button[type=submit]")
+        .await?;
+    b.fill("#project", "sales").await?;
+    b.click("main button[type=submit]").await?;
+    ensure!(
+        b.path().await? == "/ui/projects/sales/tasks",
+        "opened the project"
+    );
+
+    // Create a task through the form, correcting a field error.
+    b.click("#new-task").await?;
+    b.fill("#f-name", "Daily sales").await?;
+    b.fill("#f-title", "Sales by region").await?;
+    b.fill("#f-share", "https://bi.example.com/dashboard/7")
+        .await?;
+    b.fill("#c0-name", "GMV by region").await?;
+    b.fill("#c0-url", &format!("http://{chart}/api/chart/gmv"))
+        .await?;
+    b.fill("#c0-rows", "/result/0/data").await?;
+    b.find("#c0-display").await?.select_by_value("bar").await?;
+    b.fill("#c0-label", "region").await?;
+    b.fill("#c0-values", "gmv").await?;
+    b.fill("#r-emails", "ops@example.com\nceo@example.com")
+        .await?;
+    b.fill("#o-email", "owner@example.com").await?;
+    b.find("#s-every").await?.select_by_value("week").await?;
+    b.click("input[name='schedule.days'][value=thu]").await?;
+    b.fill("#s-at", "9:75").await?;
+    b.shot("new task").await?;
+    b.click("#save").await?;
+    let error = b.text("#err-schedule\\.at").await?;
+    ensure!(
+        error.contains("HH:MM"),
+        "the error is at the time field: {error}"
+    );
+    let invalid = b.find("#s-at").await?.attr("aria-invalid").await?;
+    ensure!(
+        invalid.as_deref() == Some("true"),
+        "the field is marked invalid"
+    );
+    b.shot("field error").await?;
+    b.fill("#s-at", "09:30").await?;
+    b.click("#save").await?;
+    ensure!(b.text(".flash").await?.contains("Task created"), "created");
+    let schedule = b.text("tr[data-task] td:nth-child(3)").await?;
+    ensure!(
+        schedule == "Mon, Thu at 09:30 (Asia/Shanghai)",
+        "the schedule in words: {schedule}"
+    );
+    b.shot("tasks").await?;
+
+    // Preview it: the real message and the page snapshot, nothing sent.
+    b.click("tr[data-task] a[href$='/edit']").await?;
+    b.click("#preview").await?;
+    b.find("#preview-result img.snapshot").await?;
+    let loaded = b
+        .client
+        .execute(
+            "return document.querySelector('#preview-result img.snapshot').naturalWidth",
+            vec![],
+        )
+        .await?;
+    ensure!(
+        loaded.as_u64().unwrap_or(0) > 0,
+        "the snapshot loaded: {loaded}"
+    );
+    ensure!(
+        b.text("#preview-result").await?.contains("GMV by region"),
+        "the chart is in the preview"
+    );
+    b.shot("preview").await?;
+
+    // Test it and see the provider's answer.
+    b.click("#test").await?;
+    ensure!(b.text(".flash").await?.contains("Test push sent"), "tested");
+    ensure!(
+        b.record_outcome().await? == "Delivered",
+        "the test was delivered"
+    );
+    let answer = b.text("table.deliveries .answer").await?;
+    ensure!(
+        answer.starts_with("250"),
+        "the SMTP server's answer is shown: {answer}"
+    );
+    b.shot("test record").await?;
+
+    // Push now through the confirmation dialog.
+    b.open("/ui/projects/sales/tasks").await?;
+    b.confirm("button[data-action=push]", "to 2 recipients")
+        .await?;
+    ensure!(b.text(".flash").await?.contains("Push started"), "pushed");
+    ensure!(
+        b.record_outcome().await? == "Delivered",
+        "the push was delivered"
+    );
+    ensure!(
+        b.count("table.deliveries tr[data-delivery]").await? == 2,
+        "two deliveries"
+    );
+    // The record and its logs.
+    let logs = b.text("ol.timeline").await?;
+    ensure!(
+        logs.contains("manual run of 'Daily sales' started"),
+        "the logs: {logs}"
+    );
+    b.client
+        .execute("document.getElementById('logs').scrollIntoView()", vec![])
+        .await?;
+    b.shot("record").await?;
+
+    // Disable and enable.
+    b.open("/ui/projects/sales/tasks").await?;
+    b.confirm("button[data-action=disable]", "Disable “Daily sales”")
+        .await?;
+    ensure!(
+        b.text(".flash").await?.contains("Task disabled"),
+        "disabled"
+    );
+    ensure!(
+        b.text("tr[data-task] .badge.disabled").await? == "Disabled",
+        "shown disabled"
+    );
+    b.click("button[data-action=enable]").await?;
+    ensure!(b.text(".flash").await?.contains("Task enabled"), "enabled");
+
+    // Configure and test a channel in the settings.
+    b.open("/ui/settings#wecom").await?;
+    b.click("#tab-wecom").await?;
+    b.click("#save-wecom").await?;
+    ensure!(b.text(".flash").await?.contains("Settings saved"), "saved");
+    b.click("#tab-wecom").await?;
+    b.fill("#wecom-test-to", "zhangsan").await?;
+    b.click("#test-wecom").await?;
+    let result = b.text("#test-result").await?;
+    ensure!(result.contains("Delivered"), "the channel test: {result}");
+    ensure!(
+        result.contains("ok"),
+        "with the provider's answer: {result}"
+    );
+    b.shot("settings").await?;
+
+    // At phone width the list still fits the screen.
+    b.client.set_window_size(390, 844).await?;
+    b.open("/ui/projects/sales/tasks").await?;
+    let overflow = b
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth - window.innerWidth",
+            vec![],
+        )
+        .await?;
+    ensure!(
+        overflow.as_i64().unwrap_or(1) <= 0,
+        "no sideways scrolling at 390 px: {overflow}"
+    );
+    b.client.set_window_size(1280, 900).await?;
+
+    // A viewer sees no write actions.
+    b.click("form[action='/ui/sign-out'] button").await?;
+    ensure!(b.path().await? == "/ui/sign-in", "signed out");
+    b.fill("#key", viewer_key).await?;
+    b.click("form[action='/ui/sign-in'] button[type=submit]")
+        .await?;
+    ensure!(
+        b.path().await? == "/ui/projects/sales/tasks",
+        "a viewer lands on its project"
+    );
+    b.find("tr[data-task]").await?;
+    ensure!(
+        b.count("[data-action], #new-task, a[href$='/edit']")
+            .await?
+            == 0,
+        "no write actions"
+    );
+    ensure!(b.count("a[href='/ui/settings']").await? == 0, "no settings");
+    b.shot("viewer").await?;
+    Ok(())
+}
+
+fn screenshots_dir() -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/console-screenshots")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_click_through_the_console_in_chromium() {
+    let chart = serve_chart().await;
+    let data =
+        std::env::temp_dir().join(format!("herald-console-{}", uuid::Uuid::now_v7().simple()));
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let _herald = Process(
+        Command::new(workspace_binary("herald-local"))
+            .env("HERALD_ADDR", format!("127.0.0.1:{port}"))
+            .env("HERALD_DATA_DIR", &data)
+            .env("HERALD_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("HERALD_CHART_ALLOW_HOSTS", "127.0.0.1")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("herald-local (built by make test)"),
+    );
+    let driver_port = free_port();
+    let _driver = Process(
+        Command::new("chromedriver")
+            .arg(format!("--port={driver_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver (scripts/test-deps.sh installs chromium-driver)"),
+    );
+    wait_until_up(&format!("{base}/healthz")).await;
+    wait_until_up(&format!("http://127.0.0.1:{driver_port}/status")).await;
+
+    let viewer = reqwest::Client::new()
+        .post(format!("{base}/v1/keys"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"role": "viewer", "project": "sales"}))
+        .send()
+        .await
+        .expect("create a viewer key")
+        .json::<Value>()
+        .await
+        .expect("key");
+    let viewer_key = viewer["key"].as_str().expect("key").to_owned();
+
+    let profile = data.join("chromium-profile");
+    let capabilities: serde_json::Map<String, Value> = serde_json::from_value(json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--lang=en-US", "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }
+    }))
+    .expect("capabilities");
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .expect("a Chromium session");
+    let mut browser = Browser {
+        client,
+        base,
+        shots: Vec::new(),
+    };
+    let walked = walk_through(&mut browser, chart, &viewer_key).await;
+    if let Err(err) = &walked {
+        let _ = browser.shot("failed here").await;
+        let dir = screenshots_dir();
+        let _ = std::fs::create_dir_all(&dir);
+        for (i, (name, png)) in browser.shots.iter().enumerate() {
+            let file: String = name
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect();
+            let _ = std::fs::write(dir.join(format!("{i:02}-{file}.png")), png);
+        }
+        eprintln!(
+            "screenshots: {}; the page: {}",
+            dir.display(),
+            browser.client.source().await.unwrap_or_default()
+        );
+        let _ = browser.client.clone().close().await;
+        panic!("{err}");
+    }
+    // Pictures for the README, when asked for.
+    if let Ok(dir) = std::env::var("HERALD_CONSOLE_PICTURES") {
+        for (name, png) in &browser.shots {
+            if let Some(file) = match name.as_str() {
+                "tasks" => Some("console-tasks.png"),
+                "record" => Some("console-record.png"),
+                _ => None,
+            } {
+                std::fs::write(std::path::Path::new(&dir).join(file), png).expect("picture");
+            }
+        }
+    }
+    browser.client.close().await.expect("close the session");
+    let _ = std::fs::remove_dir_all(&data);
+}
