@@ -121,12 +121,40 @@ impl Browser {
         Ok(self.find(css).await?.text().await?)
     }
 
+    /// Waits until `css` says `needle` (the page before a click may still show its own).
+    async fn wait_text(&self, css: &str, needle: &str) -> Step {
+        let mut said = String::new();
+        for _ in 0..100 {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await {
+                said = element.text().await.unwrap_or_default();
+                if said.contains(needle) {
+                    return Ok(());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(format!("{css} says '{said}', not '{needle}'").into())
+    }
+
     async fn count(&self, css: &str) -> Step<usize> {
         Ok(self.client.find_all(Locator::Css(css)).await?.len())
     }
 
-    async fn path(&self) -> Step<String> {
-        Ok(self.client.current_url().await?.path().to_owned())
+    /// Waits (a clicked link or form navigates when it is ready) until the page is at `path`.
+    async fn wait_path(&self, path: &str) -> Step {
+        let mut at = String::new();
+        for _ in 0..100 {
+            at = self.client.current_url().await?.path().to_owned();
+            let loaded = self
+                .client
+                .execute("return document.readyState", vec![])
+                .await?;
+            if at == path && loaded.as_str() == Some("complete") {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(format!("the browser is at {at}, not {path}").into())
     }
 
     /// Clicks a button whose form asks first, and confirms in the dialog.
@@ -158,19 +186,13 @@ impl Browser {
 async fn walk_through(b: &mut Browser, chart: SocketAddr, viewer_key: &str) -> Step {
     // Sign in.
     b.open("/ui").await?;
-    ensure!(
-        b.path().await? == "/ui/sign-in",
-        "signed out, /ui leads to sign-in"
-    );
+    b.wait_path("/ui/sign-in").await?;
     b.fill("#key", ADMIN_TOKEN).await?;
     b.click("form[action='/ui/sign-in'] button[type=submit]")
         .await?;
     b.fill("#project", "sales").await?;
     b.click("main button[type=submit]").await?;
-    ensure!(
-        b.path().await? == "/ui/projects/sales/tasks",
-        "opened the project"
-    );
+    b.wait_path("/ui/projects/sales/tasks").await?;
 
     // Create a task through the form, correcting a field error.
     b.click("#new-task").await?;
@@ -206,13 +228,13 @@ async fn walk_through(b: &mut Browser, chart: SocketAddr, viewer_key: &str) -> S
     b.shot("field error").await?;
     b.fill("#s-at", "09:30").await?;
     b.click("#save").await?;
-    ensure!(b.text(".flash").await?.contains("Task created"), "created");
+    b.wait_text(".flash", "Task created").await?;
     let schedule = b.text("tr[data-task] td:nth-child(3)").await?;
     ensure!(
         schedule == "Mon, Thu at 09:30 (Asia/Shanghai)",
         "the schedule in words: {schedule}"
     );
-    b.shot("tasks").await?;
+    b.shot("task created").await?;
 
     // Preview it: the real message and the page snapshot, nothing sent.
     b.click("tr[data-task] a[href$='/edit']").await?;
@@ -237,7 +259,7 @@ async fn walk_through(b: &mut Browser, chart: SocketAddr, viewer_key: &str) -> S
 
     // Test it and see the provider's answer.
     b.click("#test").await?;
-    ensure!(b.text(".flash").await?.contains("Test push sent"), "tested");
+    b.wait_text(".flash", "Test push sent").await?;
     ensure!(
         b.record_outcome().await? == "Delivered",
         "the test was delivered"
@@ -253,7 +275,7 @@ async fn walk_through(b: &mut Browser, chart: SocketAddr, viewer_key: &str) -> S
     b.open("/ui/projects/sales/tasks").await?;
     b.confirm("button[data-action=push]", "to 2 recipients")
         .await?;
-    ensure!(b.text(".flash").await?.contains("Push started"), "pushed");
+    b.wait_text(".flash", "Push started").await?;
     ensure!(
         b.record_outcome().await? == "Delivered",
         "the push was delivered"
@@ -268,31 +290,29 @@ async fn walk_through(b: &mut Browser, chart: SocketAddr, viewer_key: &str) -> S
         logs.contains("manual run of 'Daily sales' started"),
         "the logs: {logs}"
     );
-    b.client
-        .execute("document.getElementById('logs').scrollIntoView()", vec![])
-        .await?;
+    // The whole record in one picture.
+    b.client.set_window_size(1280, 2200).await?;
     b.shot("record").await?;
+    b.client.set_window_size(1280, 900).await?;
 
     // Disable and enable.
     b.open("/ui/projects/sales/tasks").await?;
     b.confirm("button[data-action=disable]", "Disable “Daily sales”")
         .await?;
-    ensure!(
-        b.text(".flash").await?.contains("Task disabled"),
-        "disabled"
-    );
+    b.wait_text(".flash", "Task disabled").await?;
     ensure!(
         b.text("tr[data-task] .badge.disabled").await? == "Disabled",
         "shown disabled"
     );
     b.click("button[data-action=enable]").await?;
-    ensure!(b.text(".flash").await?.contains("Task enabled"), "enabled");
+    b.wait_text(".flash", "Task enabled").await?;
+    b.shot("tasks").await?;
 
     // Configure and test a channel in the settings.
     b.open("/ui/settings#wecom").await?;
     b.click("#tab-wecom").await?;
     b.click("#save-wecom").await?;
-    ensure!(b.text(".flash").await?.contains("Settings saved"), "saved");
+    b.wait_text(".flash", "Settings saved").await?;
     b.click("#tab-wecom").await?;
     b.fill("#wecom-test-to", "zhangsan").await?;
     b.click("#test-wecom").await?;
@@ -322,14 +342,11 @@ async fn walk_through(b: &mut Browser, chart: SocketAddr, viewer_key: &str) -> S
 
     // A viewer sees no write actions.
     b.click("form[action='/ui/sign-out'] button").await?;
-    ensure!(b.path().await? == "/ui/sign-in", "signed out");
+    b.wait_path("/ui/sign-in").await?;
     b.fill("#key", viewer_key).await?;
     b.click("form[action='/ui/sign-in'] button[type=submit]")
         .await?;
-    ensure!(
-        b.path().await? == "/ui/projects/sales/tasks",
-        "a viewer lands on its project"
-    );
+    b.wait_path("/ui/projects/sales/tasks").await?;
     b.find("tr[data-task]").await?;
     ensure!(
         b.count("[data-action], #new-task, a[href$='/edit']")

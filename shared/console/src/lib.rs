@@ -9,6 +9,7 @@ mod api;
 mod assets;
 mod i18n;
 mod pages;
+mod pictures;
 mod session;
 mod task_form;
 mod view;

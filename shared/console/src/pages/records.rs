@@ -76,10 +76,13 @@ pub(crate) async fn detail(
     let path = format!("/v1/projects/{}/records/{}", seg(&project), seg(&run));
     let logs_path = format!("{path}/logs");
     let (record, logs) = futures::join!(console.get(who, &path), console.get(who, &logs_path));
-    let record = match record {
+    let mut record = match record {
         Ok(record) => record,
         Err(err) => return failure(&signed, err),
     };
+    let mut images = record["images"].take();
+    crate::pictures::show(&project, &mut images, vec![&mut record["message"]["body"]]);
+    record["images"] = images;
     let message = record["message"]["body"].clone();
     view::page(
         &signed,

@@ -146,19 +146,24 @@ fn upcoming(schedule: &Value) -> Vec<String> {
 }
 
 /// A preview with each message's body also as indented JSON (what the provider gets).
-fn with_pretty_messages(mut preview: Value) -> Value {
+/// (The JSON is the message as the API shows it; the mail's pictures then point at the console.)
+fn with_pretty_messages(project: &str, mut preview: Value) -> Value {
+    let mut images = preview["images"].take();
     if let Some(messages) = preview["messages"].as_array_mut() {
-        for message in messages {
+        for message in messages.iter_mut() {
             message["pretty"] =
                 Value::String(serde_json::to_string_pretty(&message["body"]).unwrap_or_default());
         }
+        let bodies = messages.iter_mut().map(|m| &mut m["body"]).collect();
+        crate::pictures::show(project, &mut images, bodies);
     }
+    preview["images"] = images;
     preview
 }
 
 fn form_page(signed: &Signed, mut form: Form, status: StatusCode) -> Response {
     form.task["upcoming"] = json!(upcoming(&form.task["schedule"]));
-    let preview = form.preview.map(with_pretty_messages);
+    let preview = form.preview.map(|p| with_pretty_messages(form.project, p));
     let action = match form.id {
         Some(id) => format!("/ui/projects/{}/tasks/{}", seg(form.project), seg(id)),
         None => format!("/ui/projects/{}/tasks", seg(form.project)),

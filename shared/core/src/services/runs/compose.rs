@@ -146,16 +146,16 @@ impl Audience {
     /// "2 users, 1 department" etc., for logs and confirmations.
     pub fn describe(&self) -> String {
         let parts = [
-            (self.wecom_users.len(), "WeCom user"),
-            (self.wecom_parties.len(), "WeCom department"),
-            (self.wecom_tags.len(), "WeCom tag"),
-            (self.feishu_users.len(), "Feishu user"),
-            (self.emails.len(), "e-mail address"),
+            (self.wecom_users.len(), "WeCom user", "WeCom users"),
+            (self.wecom_parties.len(), "WeCom department", "WeCom departments"),
+            (self.wecom_tags.len(), "WeCom tag", "WeCom tags"),
+            (self.feishu_users.len(), "Feishu user", "Feishu users"),
+            (self.emails.len(), "e-mail address", "e-mail addresses"),
         ];
         let named: Vec<String> = parts
             .iter()
-            .filter(|(n, _)| *n > 0)
-            .map(|(n, what)| format!("{n} {what}{}", if *n == 1 { "" } else { "s" }))
+            .filter(|(n, _, _)| *n > 0)
+            .map(|(n, one, many)| format!("{n} {}", if *n == 1 { one } else { many }))
             .collect();
         if named.is_empty() {
             "nobody".to_owned()
