@@ -2,7 +2,7 @@
 //! behave the same (conditional writes, pagination order, idempotency).
 //! `store_contract!(factory)` expands to one `#[tokio::test]` per case.
 use chrono::{DateTime, Utc};
-use herald_core::domain::auth::{NewKey, Role};
+use herald_core::domain::auth::{ApiKey, NewKey, Role};
 use herald_core::domain::delivery::{Delivery, DeliveryCause, DeliveryStatus};
 use herald_core::domain::ids::{KeyId, ProjectId, TaskId};
 use herald_core::domain::message::{EmailMessage, OutboundMessage};
@@ -271,6 +271,37 @@ pub async fn keys_are_stored_found_and_revoked<S: KeyStore>(store: Arc<S>) {
     ));
     let unknown = KeyId::parse("0123456789abcdef").expect("id");
     assert_eq!(store.get_key(&unknown).await.expect("get"), None);
+
+    // Listed in id order, a page at a time, deleted keys gone.
+    let mut minted: Vec<ApiKey> = (0..5)
+        .map(|_| {
+            NewKey::mint(
+                Role::Editor,
+                Some(project("payments")),
+                at("2026-11-25T02:00:00Z"),
+            )
+            .key
+        })
+        .collect();
+    for key in &minted {
+        store.insert_key(key).await.expect("insert");
+    }
+    store.delete_key(&minted[4].id).await.expect("delete");
+    minted.truncate(4);
+    minted.sort_by_key(|k| k.id.to_string());
+    let mut listed = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.list_keys(after.as_ref(), 3).await.expect("list");
+        assert!(page.items.len() <= 3);
+        listed.extend(page.items);
+        match page.next_after {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let ours: Vec<ApiKey> = listed.into_iter().filter(|k| minted.contains(k)).collect();
+    assert_eq!(ours, minted);
 }
 
 fn delivery(now: DateTime<Utc>) -> Delivery {

@@ -416,3 +416,163 @@ async fn the_pages_speak_chinese_to_a_chinese_browser_and_switch_on_request() {
     );
     assert_eq!(switched.location.as_deref(), Some("/ui/settings"));
 }
+
+#[tokio::test]
+async fn an_admin_mints_a_key_seen_once_and_revoking_it_signs_its_holder_out() {
+    let app = LocalApp::new(NOW);
+    let mut admin = ConsoleClient::new(&app.router);
+    admin.sign_in(ADMIN_TOKEN).await;
+    let csrf = admin.get("/ui/settings/keys").await.csrf();
+    let refused = admin
+        .post("/ui/settings/keys", &[("_csrf", &csrf), ("role", "editor")])
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.html.contains("<strong>project</strong>"),
+        "{}",
+        refused.html
+    );
+    let created = admin
+        .post(
+            "/ui/settings/keys",
+            &[("_csrf", &csrf), ("role", "editor"), ("project", "sales")],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK);
+    let marker = "<code id=\"new-key-value\">";
+    let start = created.html.find(marker).expect("the new key is shown") + marker.len();
+    let key = created.html[start..]
+        .split('<')
+        .next()
+        .expect("key")
+        .to_owned();
+    assert!(key.starts_with("hk_"), "{key}");
+    let list = admin.get("/ui/settings/keys").await;
+    assert!(!list.html.contains(&key), "shown once, never listed");
+    let id = herald_core::domain::auth::key_id_of(&key)
+        .expect("id")
+        .to_string();
+    assert!(
+        list.html.contains(&format!("data-key=\"{id}\"")),
+        "listed by id"
+    );
+
+    let mut holder = ConsoleClient::new(&app.router);
+    holder.sign_in(&key).await;
+    assert_eq!(
+        holder.get("/ui/projects/sales/tasks").await.status,
+        StatusCode::OK
+    );
+    let revoke = format!("/ui/settings/keys/{id}/revoke");
+    let unconfirmed = admin.post(&revoke, &[("_csrf", &csrf)]).await;
+    assert_eq!(
+        unconfirmed.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "asks first"
+    );
+    let revoked = admin
+        .post(&revoke, &[("_csrf", &csrf), ("confirm", "yes")])
+        .await;
+    assert_eq!(
+        revoked.location.as_deref(),
+        Some("/ui/settings/keys?flash=key_revoked")
+    );
+    assert_eq!(
+        holder.get("/ui/projects/sales/tasks").await.status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn contacts_and_general_settings_are_kept_from_their_forms() {
+    let app = LocalApp::new(NOW);
+    let mut admin = ConsoleClient::new(&app.router);
+    admin.sign_in(ADMIN_TOKEN).await;
+    let csrf = admin.get("/ui/settings/contacts").await.csrf();
+    let contact = |email: &'static str| {
+        vec![
+            ("id", "zhangsan"),
+            ("name", "张三"),
+            ("email", email),
+            ("language", "zh"),
+        ]
+    };
+    let mut fields = contact("not-an-address");
+    fields.push(("_csrf", &csrf));
+    let refused = admin.post("/ui/settings/contacts", &fields).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.html.contains("id=\"err-contact-email\""),
+        "{}",
+        refused.html
+    );
+    assert!(
+        refused.html.contains("value=\"张三\""),
+        "typed values are kept"
+    );
+    let mut fields = contact("zhangsan@example.com");
+    fields.push(("_csrf", &csrf));
+    let saved = admin.post("/ui/settings/contacts", &fields).await;
+    assert_eq!(
+        saved.location.as_deref(),
+        Some("/ui/settings/contacts?flash=contact_saved")
+    );
+    let list = admin.get("/ui/settings/contacts").await;
+    assert!(
+        list.html.contains("data-contact=\"zhangsan\"")
+            && list.html.contains("zhangsan@example.com")
+    );
+    let edit = admin.get("/ui/settings/contacts?edit=zhangsan").await;
+    assert!(
+        edit.html.contains("value=\"zhangsan@example.com\""),
+        "the form holds the contact"
+    );
+    let deleted = admin
+        .post(
+            "/ui/settings/contacts/zhangsan/delete",
+            &[("_csrf", &csrf), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER);
+    assert!(
+        !admin
+            .get("/ui/settings/contacts")
+            .await
+            .html
+            .contains("data-contact=\"zhangsan\"")
+    );
+
+    let prefix = admin
+        .post(
+            "/ui/settings/general/url-prefix",
+            &[("_csrf", &csrf), ("url_prefix", "https://sqle.example.com")],
+        )
+        .await;
+    assert_eq!(
+        prefix.location.as_deref(),
+        Some("/ui/settings/general?flash=settings_saved")
+    );
+    let source = admin
+        .post(
+            "/ui/settings/general/webhook-sources",
+            &[
+                ("_csrf", &csrf),
+                ("source", "jira"),
+                ("secret", "s3cret-signing-key"),
+            ],
+        )
+        .await;
+    assert_eq!(source.status, StatusCode::SEE_OTHER, "{}", source.html);
+    let settings = call(
+        &app.router,
+        Method::GET,
+        "/v1/settings",
+        Some(ADMIN_TOKEN),
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(settings.body["url_prefix"], "https://sqle.example.com");
+    assert_eq!(settings.body["webhook_sources"], json!(["jira"]));
+    let page = admin.get("/ui/settings/general").await;
+    assert!(page.html.contains("<code>jira</code>") && !page.html.contains("s3cret-signing-key"));
+}

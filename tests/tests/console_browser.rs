@@ -2,8 +2,9 @@
 //! ChromeDriver, against the `herald-local` binary (`make run`) with its sandbox providers. One
 //! walk through what people do: sign in, create a task (correcting a field error), preview it,
 //! test it, push it now through the confirmation, read the record and its logs, disable and enable
-//! it, test a channel in the settings, and, as a viewer, see no write actions. When a step fails,
-//! the screenshots of every page so far are kept under `target/console-screenshots/`.
+//! it, test a channel in the settings, mint a viewer's key, and, as that viewer, see no write
+//! actions. When a step fails, the screenshots of every page so far are kept under
+//! `target/console-screenshots/`.
 use fantoccini::{Client, ClientBuilder, Locator};
 use herald_tests::lambda_runtime::workspace_binary;
 use serde_json::{Value, json};
@@ -183,7 +184,7 @@ impl Browser {
     }
 }
 
-async fn walk_through(b: &mut Browser, chart: SocketAddr, viewer_key: &str) -> Step {
+async fn walk_through(b: &mut Browser, chart: SocketAddr) -> Step {
     // Sign in.
     b.open("/ui").await?;
     b.wait_path("/ui/sign-in").await?;
@@ -340,10 +341,22 @@ async fn walk_through(b: &mut Browser, chart: SocketAddr, viewer_key: &str) -> S
     );
     b.client.set_window_size(1280, 900).await?;
 
-    // A viewer sees no write actions.
+    // A key for a colleague who may only read: minted in the settings, shown once.
+    b.open("/ui/settings/keys").await?;
+    b.find("#k-role").await?.select_by_value("viewer").await?;
+    b.fill("#k-project", "sales").await?;
+    b.click("#create-key").await?;
+    let viewer_key = b.text("#new-key-value").await?;
+    ensure!(
+        viewer_key.starts_with("hk_"),
+        "the new key is shown: {viewer_key}"
+    );
+    b.shot("key created").await?;
+
+    // That viewer sees no write actions.
     b.click("form[action='/ui/sign-out'] button").await?;
     b.wait_path("/ui/sign-in").await?;
-    b.fill("#key", viewer_key).await?;
+    b.fill("#key", &viewer_key).await?;
     b.click("form[action='/ui/sign-in'] button[type=submit]")
         .await?;
     b.wait_path("/ui/projects/sales/tasks").await?;
@@ -393,18 +406,6 @@ async fn people_click_through_the_console_in_chromium() {
     wait_until_up(&format!("{base}/healthz")).await;
     wait_until_up(&format!("http://127.0.0.1:{driver_port}/status")).await;
 
-    let viewer = reqwest::Client::new()
-        .post(format!("{base}/v1/keys"))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({"role": "viewer", "project": "sales"}))
-        .send()
-        .await
-        .expect("create a viewer key")
-        .json::<Value>()
-        .await
-        .expect("key");
-    let viewer_key = viewer["key"].as_str().expect("key").to_owned();
-
     let profile = data.join("chromium-profile");
     let capabilities: serde_json::Map<String, Value> = serde_json::from_value(json!({
         "browserName": "chrome",
@@ -429,7 +430,7 @@ async fn people_click_through_the_console_in_chromium() {
         base,
         shots: Vec::new(),
     };
-    let walked = walk_through(&mut browser, chart, &viewer_key).await;
+    let walked = walk_through(&mut browser, chart).await;
     if let Err(err) = &walked {
         let _ = browser.shot("failed here").await;
         let dir = screenshots_dir();

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{
 use herald_core::domain::auth::ApiKey;
 use herald_core::domain::ids::{KeyId, ProjectId, TaskId};
 use herald_core::domain::task::PushTask;
-use herald_core::ports::{KeyStore, Page, StoreError, TaskStore};
+use herald_core::ports::{KeyPage, KeyStore, Page, StoreError, TaskStore};
 use std::collections::HashMap;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
@@ -33,6 +33,9 @@ pub(crate) fn task_sk(id: &TaskId) -> String {
 fn key_pk(id: &KeyId) -> String {
     format!("KEY#{id}")
 }
+
+/// GSI1's partition listing the API keys.
+const KEYS_PK: &str = "KEYS";
 
 pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
@@ -85,6 +88,44 @@ where
 }
 
 impl DynamoStore {
+    /// Up to `limit + 1` items of GSI1's partition `pk` after the sort key `after`, in order (one
+    /// extra item tells if a next page exists). A query page may stop early at 1 MB, so this
+    /// reads on until there are enough items or no more.
+    pub(crate) async fn gsi1_after(
+        &self,
+        pk: &str,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        let wanted = limit.saturating_add(1);
+        let mut items: Vec<Item> = Vec::with_capacity(wanted.min(101));
+        let mut start: Option<Item> = None;
+        loop {
+            let query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("GSI1")
+                .expression_attribute_values(":pk", s(pk))
+                .scan_index_forward(true)
+                .limit(i32::try_from(wanted - items.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take());
+            let query = match &after {
+                Some(after) => query
+                    .key_condition_expression("GSI1PK = :pk AND GSI1SK > :after")
+                    .expression_attribute_values(":after", s(after.clone())),
+                None => query.key_condition_expression("GSI1PK = :pk"),
+            };
+            let out = query.send().await.map_err(unavailable)?;
+            items.extend(out.items().iter().cloned());
+            match out.last_evaluated_key {
+                Some(key) if items.len() < wanted => start = Some(key),
+                _ => break,
+            }
+        }
+        Ok(items)
+    }
+
     /// Writes `item` if `condition` holds: `Ok(false)` when it does not (nothing written).
     pub(crate) async fn put_if(
         &self,
@@ -339,6 +380,9 @@ impl KeyStore for DynamoStore {
         let item = HashMap::from([
             ("PK".to_owned(), s(key_pk(&key.id))),
             ("SK".to_owned(), s("KEY")),
+            // Listed by admins through GSI1, in id order.
+            ("GSI1PK".to_owned(), s(KEYS_PK)),
+            ("GSI1SK".to_owned(), s(key.id.to_string())),
             ("kind".to_owned(), s("api_key")),
             ("doc".to_owned(), s(to_doc(key)?)),
         ]);
@@ -368,5 +412,21 @@ impl KeyStore for DynamoStore {
             Err(err) if is_condition_failed(&err) => Err(StoreError::NotFound),
             Err(err) => Err(unavailable(err)),
         }
+    }
+
+    async fn list_keys(&self, after: Option<&KeyId>, limit: usize) -> Result<KeyPage, StoreError> {
+        let mut items = self
+            .gsi1_after(KEYS_PK, after.map(ToString::to_string), limit)
+            .await?
+            .iter()
+            .map(parse_doc::<ApiKey>)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_after = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|k| k.id.clone())
+        } else {
+            None
+        };
+        Ok(KeyPage { items, next_after })
     }
 }

@@ -108,36 +108,12 @@ impl ContactStore for DynamoStore {
         after: Option<&ContactId>,
         limit: usize,
     ) -> Result<ContactPage, StoreError> {
-        // One extra item tells if a next page exists; a query page may stop early at 1 MB, so
-        // keep reading until there are enough items or no more.
-        let wanted = limit.saturating_add(1);
-        let mut items: Vec<Contact> = Vec::with_capacity(wanted.min(101));
-        let mut start: Option<Item> = None;
-        loop {
-            let query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("GSI1")
-                .expression_attribute_values(":pk", s(LIST_PK))
-                .scan_index_forward(true)
-                .limit(i32::try_from(wanted - items.len()).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start.take());
-            let query = match after {
-                Some(id) => query
-                    .key_condition_expression("GSI1PK = :pk AND GSI1SK > :after")
-                    .expression_attribute_values(":after", s(id.to_string())),
-                None => query.key_condition_expression("GSI1PK = :pk"),
-            };
-            let out = query.send().await.map_err(unavailable)?;
-            for item in out.items() {
-                items.push(parse_doc(item)?);
-            }
-            match out.last_evaluated_key {
-                Some(key) if items.len() < wanted => start = Some(key),
-                _ => break,
-            }
-        }
+        let mut items = self
+            .gsi1_after(LIST_PK, after.map(ToString::to_string), limit)
+            .await?
+            .iter()
+            .map(parse_doc::<Contact>)
+            .collect::<Result<Vec<_>, _>>()?;
         let next_after = if items.len() > limit {
             items.truncate(limit);
             items.last().map(|c| c.id().clone())

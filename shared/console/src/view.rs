@@ -21,6 +21,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("settings.html", include_str!("../templates/settings.html")),
     ("message.html", include_str!("../templates/message.html")),
     ("confirm_text", include_str!("../templates/confirm_text")),
+    (
+        "confirm_dialog",
+        include_str!("../templates/confirm_dialog"),
+    ),
+    ("settings_nav", include_str!("../templates/settings_nav")),
+    ("keys.html", include_str!("../templates/keys.html")),
+    ("contacts.html", include_str!("../templates/contacts.html")),
+    ("general.html", include_str!("../templates/general.html")),
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -73,6 +81,14 @@ pub(crate) fn page(signed: &Signed, name: &str, extra: serde_json::Value) -> Res
     };
     let extra = Value::from(minijinja::value::Serde(&extra));
     render(name, context! { ..extra, ..common }, StatusCode::OK)
+}
+
+/// `base` with the fields of `extra` added (both JSON objects).
+pub(crate) fn merged(mut base: serde_json::Value, extra: serde_json::Value) -> serde_json::Value {
+    if let (Some(map), serde_json::Value::Object(extra)) = (base.as_object_mut(), extra) {
+        map.extend(extra);
+    }
+    base
 }
 
 /// Answers `status` with a rendered page (a page that failed to render stays a 500).

@@ -70,6 +70,16 @@ pub trait KeyStore: Send + Sync {
     async fn get_key(&self, id: &KeyId) -> Result<Option<ApiKey>, StoreError>;
     /// `NotFound` if there was no such key.
     async fn delete_key(&self, id: &KeyId) -> Result<(), StoreError>;
+    /// Keys in id order after `after`, at most `limit`.
+    async fn list_keys(&self, after: Option<&KeyId>, limit: usize) -> Result<KeyPage, StoreError>;
+}
+
+/// One page of API keys (their records: never a key itself), in id order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyPage {
+    pub items: Vec<ApiKey>,
+    /// Where the next page starts, if there is one.
+    pub next_after: Option<KeyId>,
 }
 
 /// The one schedule that follows a task: what EventBridge Scheduler (or the local timer) holds.

@@ -39,20 +39,12 @@ impl ContactStore for SqliteStore {
         after: Option<&ContactId>,
         limit: usize,
     ) -> Result<ContactPage, StoreError> {
-        // Every id sorts after the empty string. One extra row tells if a next page exists.
-        let after = after.map(ToString::to_string).unwrap_or_default();
-        let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
-        let docs: Vec<String> = self
-            .db
-            .call(move |conn| {
-                let mut stmt = conn
-                    .prepare_cached("SELECT doc FROM contacts WHERE id > ?1 ORDER BY id LIMIT ?2")
-                    .map_err(sql)?;
-                let rows = stmt
-                    .query_map(params![after, fetch], |row| row.get(0))
-                    .map_err(sql)?;
-                rows.collect::<Result<Vec<String>, _>>().map_err(sql)
-            })
+        let docs = self
+            .docs_after(
+                "SELECT doc FROM contacts WHERE id > ?1 ORDER BY id LIMIT ?2",
+                after.map(ToString::to_string),
+                limit,
+            )
             .await?;
         let mut items = docs
             .iter()

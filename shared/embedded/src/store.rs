@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use herald_core::domain::auth::ApiKey;
 use herald_core::domain::ids::{KeyId, ProjectId, TaskId};
 use herald_core::domain::task::PushTask;
-use herald_core::ports::{KeyStore, Page, StoreError, TaskStore};
+use herald_core::ports::{KeyPage, KeyStore, Page, StoreError, TaskStore};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 #[derive(Clone)]
@@ -79,6 +79,28 @@ pub(crate) fn replace_task_in(
 
 impl SqliteStore {
     /// The document of the one row `sql` selects (its only column is `doc`), parsed.
+    /// The docs `sql` selects after the id `after` (`?1`), at most `limit + 1` (`?2`): one extra
+    /// row tells if a next page exists.
+    pub(crate) async fn docs_after(
+        &self,
+        sql_text: &'static str,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        // Every id sorts after the empty string.
+        let after = after.unwrap_or_default();
+        let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
+        self.db
+            .call(move |conn| {
+                let mut stmt = conn.prepare_cached(sql_text).map_err(sql)?;
+                let rows = stmt
+                    .query_map(params![after, fetch], |row| row.get(0))
+                    .map_err(sql)?;
+                rows.collect::<Result<Vec<String>, _>>().map_err(sql)
+            })
+            .await
+    }
+
     pub(crate) async fn one_doc<T: serde::de::DeserializeOwned>(
         &self,
         query: &'static str,
@@ -262,5 +284,25 @@ impl KeyStore for SqliteStore {
                 }
             })
             .await
+    }
+    async fn list_keys(&self, after: Option<&KeyId>, limit: usize) -> Result<KeyPage, StoreError> {
+        let docs = self
+            .docs_after(
+                "SELECT doc FROM api_keys WHERE id > ?1 ORDER BY id LIMIT ?2",
+                after.map(ToString::to_string),
+                limit,
+            )
+            .await?;
+        let mut items = docs
+            .iter()
+            .map(|d| from_doc::<ApiKey>(d))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_after = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|k| k.id.clone())
+        } else {
+            None
+        };
+        Ok(KeyPage { items, next_after })
     }
 }

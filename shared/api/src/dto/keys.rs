@@ -23,3 +23,32 @@ pub struct CreatedKey {
     pub project: Option<String>,
     pub created_at: DateTime<Utc>,
 }
+
+/// A key as listed: who it is for, never the key itself.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyView {
+    pub id: String,
+    pub role: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&herald_core::domain::auth::ApiKey> for KeyView {
+    fn from(key: &herald_core::domain::auth::ApiKey) -> Self {
+        Self {
+            id: key.id.to_string(),
+            role: key.role.as_str().to_owned(),
+            project: key.project.as_ref().map(ToString::to_string),
+            created_at: key.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyList {
+    pub items: Vec<KeyView>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}

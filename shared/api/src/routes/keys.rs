@@ -1,10 +1,10 @@
 //! API keys (admin).
 use crate::AppState;
-use crate::dto::keys::{CreateKeyBody, CreatedKey};
+use crate::dto::keys::{CreateKeyBody, CreatedKey, KeyList, KeyView};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Caller, RawBody, project_id};
+use crate::extract::{Caller, RawBody, parse_query, project_id};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use herald_core::domain::auth::Role;
 use herald_core::domain::ids::KeyId;
@@ -36,6 +36,44 @@ async fn create_key(
     ))
 }
 
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    /// From a previous page's `next_cursor`.
+    cursor: Option<String>,
+    /// 1-100, default 50.
+    limit: Option<usize>,
+}
+
+/// Lists the keys (never the keys themselves), in id order.
+#[utoipa::path(get, path = "/v1/keys", tag = "keys", params(ListQuery),
+    responses((status = 200, body = KeyList), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn list_keys(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Json<KeyList>, ApiError> {
+    who.check_admin()?;
+    let query: ListQuery = parse_query(query.as_deref())?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be 1-100"));
+    }
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|c| {
+            KeyId::parse(c)
+                .map_err(|_| ApiError::invalid("cursor", "is not a cursor this API gave out"))
+        })
+        .transpose()?;
+    let page = state.keys.list(&who, after.as_ref(), limit).await?;
+    Ok(Json(KeyList {
+        items: page.items.iter().map(KeyView::from).collect(),
+        next_cursor: page.next_after.map(|id| id.to_string()),
+    }))
+}
+
 /// Revokes a key at once.
 #[utoipa::path(delete, path = "/v1/keys/{id}", tag = "keys", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
@@ -52,6 +90,6 @@ async fn delete_key(
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(create_key))
+        .routes(routes!(create_key, list_keys))
         .routes(routes!(delete_key))
 }

@@ -1,4 +1,5 @@
 //! The console's routes and what they share.
+mod admin;
 mod auth;
 mod records;
 mod settings;
@@ -43,6 +44,22 @@ pub(crate) fn routes() -> Router<Console> {
         .route("/settings", get(settings::page))
         .route("/settings/channels/{channel}", post(settings::save))
         .route("/settings/channels/{channel}/test", post(settings::test))
+        .route("/settings/keys", get(admin::keys).post(admin::create_key))
+        .route("/settings/keys/{id}/revoke", post(admin::revoke_key))
+        .route(
+            "/settings/contacts",
+            get(admin::contacts).post(admin::save_contact),
+        )
+        .route(
+            "/settings/contacts/{id}/delete",
+            post(admin::delete_contact),
+        )
+        .route("/settings/general", get(admin::general))
+        .route("/settings/general/url-prefix", post(admin::save_url_prefix))
+        .route(
+            "/settings/general/webhook-sources",
+            post(admin::save_webhook_source),
+        )
         .fallback(not_found)
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }

@@ -92,6 +92,17 @@ impl KeyService {
         Ok(new)
     }
 
+    /// The keys (their records, never a key), in id order; admins only.
+    pub async fn list(
+        &self,
+        who: &Principal,
+        after: Option<&KeyId>,
+        limit: usize,
+    ) -> Result<crate::ports::KeyPage, ServiceError> {
+        who.check_admin()?;
+        Ok(self.store.list_keys(after, limit).await?)
+    }
+
     #[tracing::instrument(skip_all, fields(key_id = %id))]
     pub async fn delete(&self, who: &Principal, id: &KeyId) -> Result<(), ServiceError> {
         who.check_admin()?;

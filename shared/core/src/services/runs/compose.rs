@@ -147,7 +147,11 @@ impl Audience {
     pub fn describe(&self) -> String {
         let parts = [
             (self.wecom_users.len(), "WeCom user", "WeCom users"),
-            (self.wecom_parties.len(), "WeCom department", "WeCom departments"),
+            (
+                self.wecom_parties.len(),
+                "WeCom department",
+                "WeCom departments",
+            ),
             (self.wecom_tags.len(), "WeCom tag", "WeCom tags"),
             (self.feishu_users.len(), "Feishu user", "Feishu users"),
             (self.emails.len(), "e-mail address", "e-mail addresses"),

@@ -1,0 +1,296 @@
+//! The rest of the settings (admin): API keys, contacts, and the general settings (the ticket
+//! link prefix and the webhook sources).
+use super::{failure, seg};
+use crate::Console;
+use crate::api::Failure;
+use crate::session::{Signed, SignedForm};
+use crate::view;
+use axum::extract::{Path, Query, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+#[derive(Deserialize, Default)]
+pub(crate) struct Flash {
+    flash: Option<String>,
+    edit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// A page of a listing: `api` with its cursor, or the failure.
+async fn listing(
+    console: &Console,
+    signed: &Signed,
+    api: &str,
+    cursor: Option<&str>,
+) -> Result<Value, Failure> {
+    let mut path = format!("{api}?limit=100");
+    if let Some(cursor) = cursor {
+        path.push_str("&cursor=");
+        path.extend(url::form_urlencoded::byte_serialize(cursor.as_bytes()));
+    }
+    console.get(&signed.open.principal, &path).await
+}
+
+async fn keys_page(
+    console: &Console,
+    signed: &Signed,
+    extra: Value,
+    status: StatusCode,
+    cursor: Option<&str>,
+) -> Response {
+    let keys = match listing(console, signed, "/v1/keys", cursor).await {
+        Ok(keys) => keys,
+        Err(err) => return failure(signed, err),
+    };
+    let context = view::merged(
+        json!({"keys": keys, "active_tab": "settings", "sub": "keys"}),
+        extra,
+    );
+    view::with_status(view::page(signed, "keys.html", context), status)
+}
+
+pub(crate) async fn keys(
+    State(console): State<Console>,
+    signed: Signed,
+    Query(q): Query<Flash>,
+) -> Response {
+    keys_page(
+        &console,
+        &signed,
+        json!({"flash": q.flash}),
+        StatusCode::OK,
+        q.cursor.as_deref(),
+    )
+    .await
+}
+
+/// Mints a key and shows it this once (it is stored only as a hash).
+pub(crate) async fn create_key(State(console): State<Console>, form: SignedForm) -> Response {
+    let mut body = json!({"role": form.value("role")});
+    let project = form.value("project");
+    if !project.is_empty() {
+        body["project"] = Value::String(project);
+    }
+    match console
+        .post(&form.signed.open.principal, "/v1/keys", &body)
+        .await
+    {
+        Ok(created) => {
+            keys_page(
+                &console,
+                &form.signed,
+                json!({"created": created}),
+                StatusCode::OK,
+                None,
+            )
+            .await
+        }
+        Err(err) if err.status == StatusCode::BAD_REQUEST => {
+            keys_page(
+                &console,
+                &form.signed,
+                json!({"error": err, "typed": body}),
+                StatusCode::BAD_REQUEST,
+                None,
+            )
+            .await
+        }
+        Err(err) => failure(&form.signed, err),
+    }
+}
+
+/// Deletes `api` after the confirmation (`confirm=yes`, from the dialog), then back to `back`.
+async fn delete_confirmed(console: &Console, form: &SignedForm, api: &str, back: &str) -> Response {
+    if form.value("confirm") != "yes" {
+        let title = form.signed.lang.text("confirm").unwrap_or("Confirm");
+        return view::message(&form.signed, StatusCode::UNPROCESSABLE_ENTITY, title, "");
+    }
+    match console
+        .call(&form.signed.open.principal, Method::DELETE, api, None)
+        .await
+        .ok()
+    {
+        Ok(_) => Redirect::to(back).into_response(),
+        Err(err) => failure(&form.signed, err),
+    }
+}
+
+pub(crate) async fn revoke_key(
+    State(console): State<Console>,
+    Path(id): Path<String>,
+    form: SignedForm,
+) -> Response {
+    let api = format!("/v1/keys/{}", seg(&id));
+    delete_confirmed(&console, &form, &api, "/ui/settings/keys?flash=key_revoked").await
+}
+
+async fn contacts_page(
+    console: &Console,
+    signed: &Signed,
+    extra: Value,
+    status: StatusCode,
+    cursor: Option<&str>,
+) -> Response {
+    let contacts = match listing(console, signed, "/v1/contacts", cursor).await {
+        Ok(contacts) => contacts,
+        Err(err) => return failure(signed, err),
+    };
+    let context = view::merged(
+        json!({"contacts": contacts, "active_tab": "settings", "sub": "contacts"}),
+        extra,
+    );
+    view::with_status(view::page(signed, "contacts.html", context), status)
+}
+
+pub(crate) async fn contacts(
+    State(console): State<Console>,
+    signed: Signed,
+    Query(q): Query<Flash>,
+) -> Response {
+    // `edit`: a contact's values in the form.
+    let editing = match &q.edit {
+        Some(id) => console
+            .get(&signed.open.principal, &format!("/v1/contacts/{}", seg(id)))
+            .await
+            .ok(),
+        None => None,
+    };
+    let extra = json!({"flash": q.flash, "typed": editing});
+    contacts_page(
+        &console,
+        &signed,
+        extra,
+        StatusCode::OK,
+        q.cursor.as_deref(),
+    )
+    .await
+}
+
+const CONTACT_FIELDS: [&str; 5] = [
+    "email",
+    "mobile",
+    "wecom_user",
+    "feishu_open_id",
+    "language",
+];
+
+pub(crate) async fn save_contact(State(console): State<Console>, form: SignedForm) -> Response {
+    let id = form.value("id");
+    let mut body = json!({"name": form.value("name")});
+    for key in CONTACT_FIELDS {
+        let value = form.value(key);
+        if !value.is_empty() {
+            body[key] = Value::String(value);
+        }
+    }
+    let api = format!("/v1/contacts/{}", seg(&id));
+    match console
+        .call(&form.signed.open.principal, Method::PUT, &api, Some(&body))
+        .await
+        .ok()
+    {
+        Ok(_) => Redirect::to("/ui/settings/contacts?flash=contact_saved").into_response(),
+        Err(err) if matches!(err.status, StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND) => {
+            let mut typed = body;
+            typed["id"] = Value::String(id);
+            let extra = json!({"error": err, "typed": typed});
+            contacts_page(&console, &form.signed, extra, StatusCode::BAD_REQUEST, None).await
+        }
+        Err(err) => failure(&form.signed, err),
+    }
+}
+
+pub(crate) async fn delete_contact(
+    State(console): State<Console>,
+    Path(id): Path<String>,
+    form: SignedForm,
+) -> Response {
+    let api = format!("/v1/contacts/{}", seg(&id));
+    delete_confirmed(
+        &console,
+        &form,
+        &api,
+        "/ui/settings/contacts?flash=contact_deleted",
+    )
+    .await
+}
+
+async fn general_page(
+    console: &Console,
+    signed: &Signed,
+    extra: Value,
+    status: StatusCode,
+) -> Response {
+    let settings = match console.get(&signed.open.principal, "/v1/settings").await {
+        Ok(settings) => settings,
+        Err(err) => return failure(signed, err),
+    };
+    let context = view::merged(
+        json!({"settings": settings, "active_tab": "settings", "sub": "general"}),
+        extra,
+    );
+    view::with_status(view::page(signed, "general.html", context), status)
+}
+
+pub(crate) async fn general(
+    State(console): State<Console>,
+    signed: Signed,
+    Query(q): Query<Flash>,
+) -> Response {
+    general_page(&console, &signed, json!({"flash": q.flash}), StatusCode::OK).await
+}
+
+/// The answer to a general settings form: back with a flash, or the form with the API's error.
+async fn general_answer(
+    console: &Console,
+    form: &SignedForm,
+    result: Result<Value, Failure>,
+    flash: &str,
+) -> Response {
+    match result {
+        Ok(_) => Redirect::to(&format!("/ui/settings/general?flash={flash}")).into_response(),
+        Err(err) if err.status == StatusCode::BAD_REQUEST => {
+            general_page(
+                console,
+                &form.signed,
+                json!({"error": err}),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
+        Err(err) => failure(&form.signed, err),
+    }
+}
+
+pub(crate) async fn save_url_prefix(State(console): State<Console>, form: SignedForm) -> Response {
+    let prefix = form.value("url_prefix");
+    let body = json!({"url_prefix": (!prefix.is_empty()).then_some(prefix)});
+    let result = console
+        .call(
+            &form.signed.open.principal,
+            Method::PUT,
+            "/v1/settings",
+            Some(&body),
+        )
+        .await
+        .ok();
+    general_answer(&console, &form, result, "settings_saved").await
+}
+
+pub(crate) async fn save_webhook_source(
+    State(console): State<Console>,
+    form: SignedForm,
+) -> Response {
+    let api = format!(
+        "/v1/settings/webhook-sources/{}",
+        seg(&form.value("source"))
+    );
+    let body = json!({"secret": form.value("secret")});
+    let result = console
+        .call(&form.signed.open.principal, Method::PUT, &api, Some(&body))
+        .await
+        .ok();
+    general_answer(&console, &form, result, "source_saved").await
+}
