@@ -576,3 +576,28 @@ async fn contacts_and_general_settings_are_kept_from_their_forms() {
     let page = admin.get("/ui/settings/general").await;
     assert!(page.html.contains("<code>jira</code>") && !page.html.contains("s3cret-signing-key"));
 }
+
+#[tokio::test]
+async fn the_schedule_editor_gets_the_next_runs_or_the_field_at_fault() {
+    let app = LocalApp::new(NOW);
+    let mut browser = ConsoleClient::new(&app.router);
+    browser.sign_in(ADMIN_TOKEN).await;
+    let base = "/ui/projects/sales/schedule/next?schedule.timezone=Asia%2FShanghai&schedule.every=";
+    let runs = browser
+        .get(&format!("{base}week&schedule.days=mon&schedule.at=10:00"))
+        .await;
+    let runs: Value = serde_json::from_str(&runs.html).expect("json");
+    let runs = runs["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 5);
+    for at in runs {
+        let at = chrono::DateTime::parse_from_rfc3339(at.as_str().expect("time")).expect("rfc3339");
+        let local = at.with_timezone(&chrono_tz::Asia::Shanghai);
+        assert_eq!(local.format("%a %H:%M").to_string(), "Mon 10:00");
+    }
+    let wrong = browser.get(&format!("{base}day&schedule.at=25:00")).await;
+    let wrong: Value = serde_json::from_str(&wrong.html).expect("json");
+    assert_eq!(wrong["error"]["field"], "schedule.at");
+    let unknown = browser.get(&format!("{base}fortnight")).await;
+    let unknown: Value = serde_json::from_str(&unknown.html).expect("json");
+    assert_eq!(unknown["error"]["field"], "schedule.every");
+}

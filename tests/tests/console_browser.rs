@@ -214,6 +214,9 @@ async fn walk_through(b: &mut Browser, chart: SocketAddr) -> Step {
     b.find("#s-every").await?.select_by_value("week").await?;
     b.click("input[name='schedule.days'][value=thu]").await?;
     b.fill("#s-at", "9:75").await?;
+    // The editor says at once that the time is wrong, before anything is saved.
+    b.wait_text("#upcoming [data-schedule-error]", "HH:MM")
+        .await?;
     b.shot("new task").await?;
     b.click("#save").await?;
     let error = b.text("#err-schedule\\.at").await?;
@@ -228,6 +231,15 @@ async fn walk_through(b: &mut Browser, chart: SocketAddr) -> Step {
     );
     b.shot("field error").await?;
     b.fill("#s-at", "09:30").await?;
+    // …and then shows the next five runs, in the task's zone and the viewer's.
+    b.wait_text("#upcoming ol li:nth-child(5)", "(Asia/Shanghai)")
+        .await?;
+    let first = b.text("#upcoming ol li:first-child").await?;
+    ensure!(
+        first.contains("09:30 (Asia/Shanghai)"),
+        "the next run: {first}"
+    );
+    b.shot("next runs").await?;
     b.click("#save").await?;
     b.wait_text(".flash", "Task created").await?;
     let schedule = b.text("tr[data-task] td:nth-child(3)").await?;

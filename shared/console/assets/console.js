@@ -85,3 +85,43 @@ tabs.forEach((tab) => tab.addEventListener("click", (event) => {
 if (location.hash && document.querySelector(".tabs a[href='" + location.hash + "']")) {
   document.querySelector(".tabs a[href='" + location.hash + "']").click();
 }
+
+// The schedule editor's next five runs, in the task's zone and the viewer's, as the fields change.
+const upcoming = document.getElementById("upcoming");
+if (upcoming) {
+  const form = upcoming.closest("form");
+  let timer = null;
+  const refresh = async () => {
+    const query = new URLSearchParams();
+    for (const [name, value] of new FormData(form)) {
+      if (name.startsWith("schedule.")) query.append(name, value);
+    }
+    try {
+      const answer = await (await fetch(upcoming.dataset.url + "?" + query, { credentials: "same-origin" })).json();
+      const list = upcoming.querySelector("ol");
+      const error = upcoming.querySelector("[data-schedule-error]");
+      list.replaceChildren();
+      error.hidden = !answer.error;
+      error.textContent = answer.error ? answer.error.field + ": " + answer.error.message : "";
+      const zone = form.elements["schedule.timezone"].value;
+      for (const at of answer.runs || []) {
+        const item = document.createElement("li");
+        const time = document.createElement("time");
+        time.dateTime = at;
+        let text;
+        try { text = fmt(new Date(at), zone) + " (" + zone + ") · " + fmt(new Date(at)); } catch (e) { text = at; }
+        time.textContent = text;
+        item.appendChild(time);
+        list.appendChild(item);
+      }
+    } catch (e) { /* offline or signed out: the list stays as it was */ }
+  };
+  form.addEventListener("input", (event) => {
+    if (!event.target.name || !event.target.name.startsWith("schedule.")) return;
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 250);
+  });
+  form.addEventListener("change", (event) => {
+    if (event.target.name && event.target.name.startsWith("schedule.")) refresh();
+  });
+}

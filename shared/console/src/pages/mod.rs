@@ -29,6 +29,10 @@ pub(crate) fn routes() -> Router<Console> {
         )
         .route("/projects/{project}/tasks/new", get(tasks::new_form))
         .route("/projects/{project}/tasks/preview", post(tasks::preview))
+        .route(
+            "/projects/{project}/schedule/next",
+            get(tasks::schedule_next),
+        )
         .route("/projects/{project}/tasks/{task}", post(tasks::replace))
         .route(
             "/projects/{project}/tasks/{task}/edit",

@@ -5,7 +5,7 @@ use crate::api::Failure;
 use crate::session::{Signed, SignedForm};
 use crate::task_form::task_body;
 use crate::view;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -125,23 +125,42 @@ struct Form<'a> {
     preview: Option<Value>,
 }
 
-/// The next five runs of the form's schedule (none while it does not parse).
-fn upcoming(schedule: &Value) -> Vec<String> {
+/// The next five runs of a schedule as the API takes it, or the API's error naming the field.
+fn next_runs(schedule: &Value) -> Result<Vec<String>, herald_core::FieldError> {
     let mut body = schedule.clone();
     if let Some(map) = body.as_object_mut() {
         map.remove("expression");
     }
-    let Ok(body) = serde_json::from_value::<herald_api::dto::schedule::ScheduleBody>(body) else {
-        return Vec::new();
-    };
+    let body = serde_json::from_value::<herald_api::dto::schedule::ScheduleBody>(body)
+        .map_err(|e| herald_core::FieldError::new("", e.to_string()))?;
     let now = chrono::Utc::now();
-    match body.parse(|tz| now.with_timezone(&tz).date_naive()) {
-        Ok(schedule) => schedule
-            .upcoming(now, 5)
-            .iter()
-            .map(|at| at.to_rfc3339())
-            .collect(),
-        Err(_) => Vec::new(),
+    let schedule = body.parse(|tz| now.with_timezone(&tz).date_naive())?;
+    Ok(schedule
+        .upcoming(now, 5)
+        .iter()
+        .map(|at| at.to_rfc3339())
+        .collect())
+}
+
+fn upcoming(schedule: &Value) -> Vec<String> {
+    next_runs(schedule).unwrap_or_default()
+}
+
+/// The schedule editor's next runs as the fields change: the form's `schedule.*` fields in the
+/// query, answered as `{"runs": [...]}` or `{"error": {"field", "message"}}`.
+pub(crate) async fn schedule_next(_signed: Signed, RawQuery(query): RawQuery) -> Response {
+    let fields: Vec<(String, String)> =
+        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let body = crate::task_form::task_body(&fields);
+    match next_runs(&body["schedule"]) {
+        Ok(runs) => axum::Json(json!({"runs": runs})).into_response(),
+        Err(err) => axum::Json(json!({"error": {
+            "field": if err.field.is_empty() { "schedule".to_owned() } else { format!("schedule.{}", err.field) },
+            "message": err.message,
+        }}))
+        .into_response(),
     }
 }
 
