@@ -601,3 +601,43 @@ async fn the_schedule_editor_gets_the_next_runs_or_the_field_at_fault() {
     let unknown: Value = serde_json::from_str(&unknown.html).expect("json");
     assert_eq!(unknown["error"]["field"], "schedule.every");
 }
+
+#[tokio::test]
+async fn a_form_is_tested_before_it_is_saved_and_nothing_is_saved() {
+    let app = LocalApp::new(NOW);
+    let mut browser = ConsoleClient::new(&app.router);
+    browser.sign_in(ADMIN_TOKEN).await;
+    let csrf = browser.get("/ui/projects/sales/tasks/new").await.csrf();
+    let bad = post_form(
+        &mut browser,
+        "/ui/projects/sales/tasks/test",
+        &csrf,
+        &task_form("7pm"),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad.html.contains("id=\"err-schedule.at\""),
+        "the error at its field"
+    );
+    let tested = post_form(
+        &mut browser,
+        "/ui/projects/sales/tasks/test",
+        &csrf,
+        &task_form("10:00"),
+    )
+    .await;
+    assert_eq!(tested.status, StatusCode::SEE_OTHER, "{}", tested.html);
+    let record = tested.location.expect("to the test's record");
+    assert!(
+        record.starts_with("/ui/projects/sales/records/") && record.ends_with("?flash=tested"),
+        "{record}"
+    );
+    assert!(tasks(&app).await.is_empty(), "testing saves nothing");
+    let page = browser.get(&record).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.html.contains("Test push sent to the owner.")
+            && page.html.contains("owner@example.com")
+    );
+}

@@ -447,16 +447,16 @@ static TEXTS: &[(&str, &str, &str)] = &[
     ("test_delivered", "Delivered.", "发送成功。"),
     ("test_email", "…or e-mail", "…或邮箱"),
     ("test_failed", "Not delivered.", "发送失败。"),
+    (
+        "test_form",
+        "Test (what the form holds, to the owner)",
+        "推送测试（按当前表单，发给负责人）",
+    ),
     ("test_mobile", "Mobile number", "手机号"),
     (
         "test_pending",
         "No answer yet: still sending.",
         "尚无返回：仍在发送。",
-    ),
-    (
-        "test_saved",
-        "Test (saved version)",
-        "推送测试（已保存版本）",
     ),
     ("test_to_smtp", "Send to (e-mail)", "收件邮箱"),
     (

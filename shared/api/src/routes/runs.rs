@@ -53,20 +53,29 @@ async fn test_push(
     State(state): State<AppState>,
     Caller(who): Caller,
     Path((project, task)): Path<(String, String)>,
-) -> Result<
-    (
-        StatusCode,
-        [(header::HeaderName, String); 1],
-        Json<RecordDetail>,
-    ),
-    ApiError,
-> {
+) -> Result<TestAnswer, ApiError> {
     let project = project_id(&project)?;
     let run = state
         .pushes
         .test_push(&who, &project, &task_id(&task)?)
         .await?;
-    let (run, deliveries) = state.pushes.record(&who, &project, &run.id).await?;
+    test_answer(&state, &who, &project, &run.id).await
+}
+
+/// What a test push answers: the record, 200 when final, else 202 with where to poll it.
+type TestAnswer = (
+    StatusCode,
+    [(header::HeaderName, String); 1],
+    Json<RecordDetail>,
+);
+
+async fn test_answer(
+    state: &AppState,
+    who: &herald_core::domain::auth::Principal,
+    project: &herald_core::domain::ids::ProjectId,
+    run: &RunId,
+) -> Result<TestAnswer, ApiError> {
+    let (run, deliveries) = state.pushes.record(who, project, run).await?;
     let status = if run.outcome.is_final() {
         StatusCode::OK
     } else {
@@ -78,6 +87,26 @@ async fn test_push(
         [(header::LOCATION, location)],
         Json(RecordDetail::new(&run, &deliveries)),
     ))
+}
+
+/// Sends an unsaved task body to its owner now (a form's "Test" before saving), as a test run.
+#[utoipa::path(post, path = "/v1/projects/{project}/test", tag = "runs", request_body = crate::dto::tasks::TaskBody,
+    params(("project" = String, Path)),
+    responses((status = 200, body = RecordDetail), (status = 202, body = RecordDetail, description = "still sending: poll the record"),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn test_draft(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(project): Path<String>,
+    body: RawBody,
+) -> Result<TestAnswer, ApiError> {
+    let project = project_id(&project)?;
+    who.check_write(&project)?;
+    let body: crate::dto::tasks::TaskBody = body.json()?;
+    let now = state.tasks.now();
+    let parsed = body.parse(move |tz| now.with_timezone(&tz).date_naive())?;
+    let run = state.pushes.test_draft(&who, &project, parsed.spec).await?;
+    test_answer(&state, &who, &project, &run.id).await
 }
 
 /// Pushes now to the task's recipients (bypassing its schedule and state); needs `{"confirm": true}`.
@@ -207,6 +236,7 @@ async fn get_logs(
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(test_push))
+        .routes(routes!(test_draft))
         .routes(routes!(manual_push))
         .routes(routes!(list_records))
         .routes(routes!(get_record))

@@ -29,6 +29,7 @@ pub(crate) fn routes() -> Router<Console> {
         )
         .route("/projects/{project}/tasks/new", get(tasks::new_form))
         .route("/projects/{project}/tasks/preview", post(tasks::preview))
+        .route("/projects/{project}/tasks/test", post(tasks::test_draft))
         .route(
             "/projects/{project}/schedule/next",
             get(tasks::schedule_next),

@@ -304,14 +304,7 @@ pub(crate) async fn preview(
     let body = task_body(&form.fields);
     let id = form.value("id");
     let id = (!id.is_empty()).then_some(id.as_str());
-    let mut unsaved = body.clone();
-    if let Some(map) = unsaved.as_object_mut() {
-        map.remove("version");
-        // A stored robot key ("set") cannot be previewed or re-sent: preview without it.
-        if unsaved_robot_is_kept(map) {
-            map.remove("alarm_robot");
-        }
-    }
+    let unsaved = unsaved(&body);
     let path = format!("/v1/projects/{}/preview", seg(&project));
     match console
         .post(&form.signed.open.principal, &path, &unsaved)
@@ -331,10 +324,48 @@ pub(crate) async fn preview(
     }
 }
 
-fn unsaved_robot_is_kept(map: &serde_json::Map<String, Value>) -> bool {
-    map.get("alarm_robot")
-        .and_then(|r| r["webhook_key"].as_str())
-        .is_some_and(|k| k == herald_api::dto::tasks::SECRET_SET)
+/// The form's body as an unsaved task: no version, and no stored robot key ("set"), which
+/// cannot be read back to preview or test with.
+fn unsaved(body: &Value) -> Value {
+    let mut unsaved = body.clone();
+    if let Some(map) = unsaved.as_object_mut() {
+        map.remove("version");
+        let kept = map
+            .get("alarm_robot")
+            .and_then(|r| r["webhook_key"].as_str())
+            .is_some_and(|k| k == herald_api::dto::tasks::SECRET_SET);
+        if kept {
+            map.remove("alarm_robot");
+        }
+    }
+    unsaved
+}
+
+/// Sends what the form holds (saved or not) to its owner now, and opens the test's record.
+pub(crate) async fn test_draft(
+    State(console): State<Console>,
+    Path(project): Path<String>,
+    form: SignedForm,
+) -> Response {
+    let body = task_body(&form.fields);
+    let id = form.value("id");
+    let id = (!id.is_empty()).then_some(id.as_str());
+    let path = format!("/v1/projects/{}/test", seg(&project));
+    match console
+        .post(&form.signed.open.principal, &path, &unsaved(&body))
+        .await
+    {
+        Ok(record) => {
+            let run = record["id"].as_str().unwrap_or_default();
+            Redirect::to(&format!(
+                "/ui/projects/{}/records/{}?flash=tested",
+                seg(&project),
+                seg(run)
+            ))
+            .into_response()
+        }
+        Err(err) => refused(&form.signed, &project, id, body, err),
+    }
 }
 
 /// Test, push now, enable, disable, delete. Push, disable and delete need `confirm=yes`, which

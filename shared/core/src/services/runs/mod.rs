@@ -545,6 +545,40 @@ impl PushService {
         let until = tokio::time::Instant::now() + self.answer_within;
         who.check_write(project)?;
         let task = self.load_task(project, id).await?;
+        self.test_push_of(task, until).await
+    }
+
+    /// A test push of a task before it is saved (a form's "Test"): to its owner, recorded as a
+    /// test run of a draft, whose task id names no stored task (test runs count no failures).
+    pub async fn test_draft(
+        &self,
+        who: &Principal,
+        project: &ProjectId,
+        spec: crate::domain::task::TaskSpec,
+    ) -> Result<PushRun, ServiceError> {
+        let until = tokio::time::Instant::now() + self.answer_within;
+        who.check_write(project)?;
+        let now = self.now();
+        let draft = PushTask {
+            id: TaskId::new(),
+            project: project.clone(),
+            spec,
+            state: crate::domain::task::TaskState::Disabled,
+            version: 0,
+            consecutive_failures: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        self.test_push_of(draft, until).await
+    }
+
+    /// Sends `task` to its owner now and waits for the answers until `until`.
+    async fn test_push_of(
+        &self,
+        task: PushTask,
+        until: tokio::time::Instant,
+    ) -> Result<PushRun, ServiceError> {
+        let project = &task.project.clone();
         let audience = self.audience(&task, true).await?;
         let run = self.new_run(&task, RunKind::Test, None);
         let prepared = self
