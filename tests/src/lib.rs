@@ -6,6 +6,7 @@ pub mod contract;
 pub mod http;
 pub mod lambda_runtime;
 pub mod ledger;
+pub mod local_server;
 pub mod moto;
 pub mod providers;
 pub mod push;

@@ -6,11 +6,11 @@
 //! actions. When a step fails, the screenshots of every page so far are kept under
 //! `target/console-screenshots/`.
 use fantoccini::{Client, ClientBuilder, Locator};
-use herald_tests::lambda_runtime::workspace_binary;
+use herald_tests::local_server::{HeraldLocal, Process, free_port, wait_until_up};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const ADMIN_TOKEN: &str = "console-browser-admin-token";
@@ -22,39 +22,6 @@ macro_rules! ensure {
             return Err(format!($($msg)+).into());
         }
     };
-}
-
-/// A child process killed when the test ends, however it ends.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-async fn wait_until_up(url: &str) {
-    let client = reqwest::Client::new();
-    for _ in 0..200 {
-        if client
-            .get(url)
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{url} did not come up");
 }
 
 /// A BI tool's chart data, on loopback.
@@ -391,21 +358,13 @@ fn screenshots_dir() -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn people_click_through_the_console_in_chromium() {
     let chart = serve_chart().await;
-    let data =
-        std::env::temp_dir().join(format!("herald-console-{}", uuid::Uuid::now_v7().simple()));
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let _herald = Process(
-        Command::new(workspace_binary("herald-local"))
-            .env("HERALD_ADDR", format!("127.0.0.1:{port}"))
-            .env("HERALD_DATA_DIR", &data)
-            .env("HERALD_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("HERALD_CHART_ALLOW_HOSTS", "127.0.0.1")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("herald-local (built by make test)"),
-    );
+    let herald = HeraldLocal::start(
+        "127.0.0.1",
+        ADMIN_TOKEN,
+        &[("HERALD_CHART_ALLOW_HOSTS", "127.0.0.1")],
+    )
+    .await;
+    let (base, data) = (herald.base.clone(), herald.data.clone());
     let driver_port = free_port();
     let _driver = Process(
         Command::new("chromedriver")
@@ -415,7 +374,6 @@ async fn people_click_through_the_console_in_chromium() {
             .spawn()
             .expect("chromedriver (scripts/test-deps.sh installs chromium-driver)"),
     );
-    wait_until_up(&format!("{base}/healthz")).await;
     wait_until_up(&format!("http://127.0.0.1:{driver_port}/status")).await;
 
     let profile = data.join("chromium-profile");
@@ -475,5 +433,4 @@ async fn people_click_through_the_console_in_chromium() {
         }
     }
     browser.client.close().await.expect("close the session");
-    let _ = std::fs::remove_dir_all(&data);
 }

@@ -83,7 +83,11 @@ pub async fn build(
     let services = Services::new(adapters, hub, EngineConfig::default());
     let mut router = herald_console::router(AppState::from(&services));
     if let Some(sandbox) = &sandbox {
-        router = router.merge(sandbox.router());
+        let inbox = sandbox::InboxGuard {
+            loopback: addr.ip().is_loopback(),
+            admin: KeyHash::of(admin_token),
+        };
+        router = router.merge(sandbox.router(inbox));
     }
     Ok(LocalApp {
         router,

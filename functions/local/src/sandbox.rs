@@ -65,7 +65,9 @@ impl Sandbox {
         )
     }
 
-    pub fn router(&self) -> Router {
+    /// The fakes' APIs (herald-local calls them at its own address) and the inbox. When the
+    /// server listens beyond loopback, the inbox (every message sent) needs the admin key.
+    pub fn router(&self, inbox: InboxGuard) -> Router {
         let (wecom, feishu, smtp) = (self.wecom.clone(), self.feishu.clone(), self.smtp.clone());
         Router::new()
             .nest(
@@ -91,6 +93,7 @@ impl Sandbox {
                     async move { Json(body) }
                 }),
             )
+            .layer(axum::middleware::from_fn_with_state(inbox, guard_inbox))
     }
 
     /// Points every channel that has no real settings at the sandbox.
@@ -137,5 +140,45 @@ impl Sandbox {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// Who may read the sandbox's inbox (`/sandbox/messages` and the fakes' `/_fake/` pages).
+#[derive(Clone)]
+pub struct InboxGuard {
+    /// The server listens on loopback only: whoever reaches it is on this machine.
+    pub loopback: bool,
+    pub admin: herald_core::domain::auth::KeyHash,
+}
+
+fn is_inbox(path: &str) -> bool {
+    path == "/sandbox/messages" || path.contains("/_fake/")
+}
+
+async fn guard_inbox(
+    axum::extract::State(inbox): axum::extract::State<InboxGuard>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if inbox.loopback || !is_inbox(request.uri().path()) {
+        return next.run(request).await;
+    }
+    let presented = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim);
+    match presented {
+        Some(token) if inbox.admin.matches(token) => next.run(request).await,
+        _ => (
+            axum::http::StatusCode::UNAUTHORIZED,
+            Json(serde_json::json!({"error": {
+                "code": "unauthenticated",
+                "message": "the sandbox inbox holds every message sent: on an address beyond loopback it needs the admin key (Authorization: Bearer <key>)",
+            }})),
+        )
+            .into_response(),
     }
 }
