@@ -775,3 +775,74 @@ async fn the_event_is_recorded_under_the_tickets_project_with_kind_ticket() {
     .await;
     assert_eq!(other.body["items"], json!([]));
 }
+
+/// A secret store that counts its reads.
+struct CountingSecrets {
+    inner: std::sync::Arc<dyn herald_core::ports::SecretStore>,
+    reads: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl herald_core::ports::SecretStore for CountingSecrets {
+    async fn get_secret(
+        &self,
+        name: &str,
+    ) -> Result<Option<secrecy::SecretString>, herald_core::ports::SecretError> {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.get_secret(name).await
+    }
+    async fn put_secret(
+        &self,
+        name: &str,
+        value: &secrecy::SecretString,
+    ) -> Result<(), herald_core::ports::SecretError> {
+        self.inner.put_secret(name, value).await
+    }
+}
+
+#[tokio::test]
+async fn a_made_up_source_costs_no_secret_store_read() {
+    // (Each read is a billed Secrets Manager call on AWS, and a cache entry.)
+    let clock = std::sync::Arc::new(herald_core::clock::ManualClock::new(
+        NOW.parse().expect("now"),
+    ));
+    let db = herald_embedded::Db::in_memory().expect("db");
+    let store = std::sync::Arc::new(herald_embedded::SqliteStore::new(db.clone()));
+    let scheduler = std::sync::Arc::new(herald_embedded::LocalScheduler::new(db, clock.clone()));
+    let mut adapters = herald_tests::adapters_over(store, scheduler, clock.clone());
+    let secrets = std::sync::Arc::new(CountingSecrets {
+        inner: adapters.secrets.clone(),
+        reads: Default::default(),
+    });
+    adapters.secrets = secrets.clone();
+    let (router, _) = herald_tests::app_with(adapters, herald_tests::unreachable_providers());
+    let body = serde_json::to_vec(&event("evt-1", "pending_review")).expect("json");
+    let ts = clock_secs(&clock);
+    for source in ["made-up-1", "made-up-2", "made-up-3"] {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(format!("/v1/webhooks/tickets/{source}"))
+            .header("content-type", "application/json")
+            .header("x-herald-timestamp", &ts)
+            .header("x-herald-signature", sign(SECRET, &ts, &body))
+            .body(Body::from(body.clone()))
+            .expect("request");
+        let response = router.clone().oneshot(request).await.expect("infallible");
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let sqle = Request::builder()
+            .method(Method::POST)
+            .uri(format!("/v1/webhooks/sqle/{source}"))
+            .header("content-type", "application/json")
+            .header("authorization", "Bearer guess")
+            .body(Body::from("{}"))
+            .expect("request");
+        let response = router.clone().oneshot(sqle).await.expect("infallible");
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(secrets.reads.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+fn clock_secs(clock: &herald_core::clock::ManualClock) -> String {
+    use herald_core::clock::Clock;
+    clock.now().timestamp().to_string()
+}

@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 
 type Cache = HashMap<String, (Option<SecretString>, Instant)>;
 
+/// The most secret names the cache holds (a deployment uses a few dozen).
+const MAX_CACHED: usize = 512;
+
 #[derive(Clone)]
 pub struct SecretsManagerStore {
     client: Client,
@@ -54,6 +57,17 @@ impl SecretsManagerStore {
             .cache
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Bounded whatever names callers make up: expired entries go first, then the "not found"
+        // ones, then everything.
+        if cache.len() >= MAX_CACHED && !cache.contains_key(name) {
+            cache.retain(|_, (_, at)| at.elapsed() < self.ttl);
+            if cache.len() >= MAX_CACHED {
+                cache.retain(|_, (value, _)| value.is_some());
+            }
+            if cache.len() >= MAX_CACHED {
+                cache.clear();
+            }
+        }
         cache.insert(name.to_owned(), (value, Instant::now()));
     }
 }
@@ -118,5 +132,33 @@ impl SecretStore for SecretsManagerStore {
         }
         self.remember(name, Some(value.clone()));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> SecretsManagerStore {
+        let config = aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+            .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+            .build();
+        SecretsManagerStore::new(Client::from_conf(config), "herald", Duration::from_secs(60))
+    }
+
+    #[test]
+    fn made_up_names_never_grow_the_cache_past_its_bound_and_real_secrets_stay() {
+        let store = store();
+        store.remember("channels/smtp/password", Some(SecretString::from("kept")));
+        for i in 0..5 * MAX_CACHED {
+            store.remember(&format!("webhook-sources/made-up-{i}"), None);
+            assert!(store.cache.lock().unwrap().len() <= MAX_CACHED);
+        }
+        let kept = store.cached("channels/smtp/password").flatten();
+        assert_eq!(
+            kept.map(|s| s.expose_secret().to_owned()).as_deref(),
+            Some("kept")
+        );
     }
 }

@@ -311,6 +311,18 @@ impl SettingsService {
             .ok_or(ServiceError::NotFound("SQLE source"))
     }
 
+    /// Whether `source` is a configured ticket source with a signing secret: checked before its
+    /// secret is read, so calls naming made-up sources cost no secret-store read.
+    pub async fn is_signed_source(&self, source: &str) -> Result<bool, ServiceError> {
+        Ok(self
+            .store
+            .get_settings()
+            .await?
+            .webhook_sources
+            .iter()
+            .any(|s| s.name == source && s.signed))
+    }
+
     /// An SQLE source's routing rules, if it is configured.
     pub async fn sqle_source(&self, source: &str) -> Result<Option<SqleSource>, ServiceError> {
         Ok(self

@@ -54,6 +54,10 @@ impl SqleService {
             .ok_or(WebhookError::Unauthenticated(
                 "missing or garbled Authorization header",
             ))?;
+        // A made-up source costs no secret-store read.
+        if self.settings.sqle_source(source).await?.is_none() {
+            return Err(WebhookError::Unauthenticated("unknown source"));
+        }
         let stored = self
             .secrets
             .get_secret(&sqle_source_token(source))

@@ -118,6 +118,9 @@ impl TicketService {
                 "timestamp is more than 5 minutes from now",
             ));
         }
+        if !self.settings.is_signed_source(source).await? {
+            return Err(WebhookError::Unauthenticated("unknown source"));
+        }
         let secret = self
             .secrets
             .get_secret(&webhook_source_secret(source))
