@@ -415,18 +415,12 @@ impl KeyStore for DynamoStore {
     }
 
     async fn list_keys(&self, after: Option<&KeyId>, limit: usize) -> Result<KeyPage, StoreError> {
-        let mut items = self
+        let items = self
             .gsi1_after(KEYS_PK, after.map(ToString::to_string), limit)
             .await?
             .iter()
             .map(parse_doc::<ApiKey>)
             .collect::<Result<Vec<_>, _>>()?;
-        let next_after = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|k| k.id.clone())
-        } else {
-            None
-        };
-        Ok(KeyPage { items, next_after })
+        Ok(KeyPage::of(items, limit))
     }
 }

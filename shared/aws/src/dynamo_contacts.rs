@@ -108,19 +108,13 @@ impl ContactStore for DynamoStore {
         after: Option<&ContactId>,
         limit: usize,
     ) -> Result<ContactPage, StoreError> {
-        let mut items = self
+        let items = self
             .gsi1_after(LIST_PK, after.map(ToString::to_string), limit)
             .await?
             .iter()
             .map(parse_doc::<Contact>)
             .collect::<Result<Vec<_>, _>>()?;
-        let next_after = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|c| c.id().clone())
-        } else {
-            None
-        };
-        Ok(ContactPage { items, next_after })
+        Ok(ContactPage::of(items, limit))
     }
 
     async fn delete_contact(&self, id: &ContactId) -> Result<(), StoreError> {

@@ -82,6 +82,19 @@ pub struct KeyPage {
     pub next_after: Option<KeyId>,
 }
 
+impl KeyPage {
+    /// The page of `limit` from `items` read one beyond it (the extra one says a next page exists).
+    pub fn of(mut items: Vec<ApiKey>, limit: usize) -> Self {
+        let next_after = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|k| k.id.clone())
+        } else {
+            None
+        };
+        Self { items, next_after }
+    }
+}
+
 /// The one schedule that follows a task: what EventBridge Scheduler (or the local timer) holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScheduleDefinition {
@@ -479,6 +492,19 @@ pub struct ContactPage {
     pub items: Vec<crate::domain::contact::Contact>,
     /// Where the next page starts, if there is one.
     pub next_after: Option<crate::domain::ids::ContactId>,
+}
+
+impl ContactPage {
+    /// The page of `limit` from `items` read one beyond it (the extra one says a next page exists).
+    pub fn of(mut items: Vec<crate::domain::contact::Contact>, limit: usize) -> Self {
+        let next_after = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|c| c.id().clone())
+        } else {
+            None
+        };
+        Self { items, next_after }
+    }
 }
 
 /// The contacts directory, by contact id.

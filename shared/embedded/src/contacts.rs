@@ -46,17 +46,11 @@ impl ContactStore for SqliteStore {
                 limit,
             )
             .await?;
-        let mut items = docs
+        let items = docs
             .iter()
             .map(|d| from_doc::<Contact>(d))
             .collect::<Result<Vec<_>, _>>()?;
-        let next_after = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|c| c.id().clone())
-        } else {
-            None
-        };
-        Ok(ContactPage { items, next_after })
+        Ok(ContactPage::of(items, limit))
     }
 
     async fn delete_contact(&self, id: &ContactId) -> Result<(), StoreError> {

@@ -293,16 +293,10 @@ impl KeyStore for SqliteStore {
                 limit,
             )
             .await?;
-        let mut items = docs
+        let items = docs
             .iter()
             .map(|d| from_doc::<ApiKey>(d))
             .collect::<Result<Vec<_>, _>>()?;
-        let next_after = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|k| k.id.clone())
-        } else {
-            None
-        };
-        Ok(KeyPage { items, next_after })
+        Ok(KeyPage::of(items, limit))
     }
 }

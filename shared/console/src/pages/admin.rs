@@ -33,22 +33,25 @@ async fn listing(
     console.get(&signed.open.principal, &path).await
 }
 
-async fn keys_page(
+/// A settings page that lists one of the API's collections (`keys`, `contacts`): its page of
+/// items under that name, rendered by `{name}.html` with `extra`.
+async fn list_page(
     console: &Console,
     signed: &Signed,
+    name: &str,
     extra: Value,
     status: StatusCode,
     cursor: Option<&str>,
 ) -> Response {
-    let keys = match listing(console, signed, "/v1/keys", cursor).await {
-        Ok(keys) => keys,
+    let items = match listing(console, signed, &format!("/v1/{name}"), cursor).await {
+        Ok(items) => items,
         Err(err) => return failure(signed, err),
     };
     let context = view::merged(
-        json!({"keys": keys, "active_tab": "settings", "sub": "keys"}),
+        json!({name: items, "active_tab": "settings", "sub": name}),
         extra,
     );
-    view::with_status(view::page(signed, "keys.html", context), status)
+    view::with_status(view::page(signed, &format!("{name}.html"), context), status)
 }
 
 pub(crate) async fn keys(
@@ -56,9 +59,10 @@ pub(crate) async fn keys(
     signed: Signed,
     Query(q): Query<Flash>,
 ) -> Response {
-    keys_page(
+    list_page(
         &console,
         &signed,
+        "keys",
         json!({"flash": q.flash}),
         StatusCode::OK,
         q.cursor.as_deref(),
@@ -78,9 +82,10 @@ pub(crate) async fn create_key(State(console): State<Console>, form: SignedForm)
         .await
     {
         Ok(created) => {
-            keys_page(
+            list_page(
                 &console,
                 &form.signed,
+                "keys",
                 json!({"created": created}),
                 StatusCode::OK,
                 None,
@@ -88,9 +93,10 @@ pub(crate) async fn create_key(State(console): State<Console>, form: SignedForm)
             .await
         }
         Err(err) if err.status == StatusCode::BAD_REQUEST => {
-            keys_page(
+            list_page(
                 &console,
                 &form.signed,
+                "keys",
                 json!({"error": err, "typed": body}),
                 StatusCode::BAD_REQUEST,
                 None,
@@ -126,24 +132,6 @@ pub(crate) async fn revoke_key(
     delete_confirmed(&console, &form, &api, "/ui/settings/keys?flash=key_revoked").await
 }
 
-async fn contacts_page(
-    console: &Console,
-    signed: &Signed,
-    extra: Value,
-    status: StatusCode,
-    cursor: Option<&str>,
-) -> Response {
-    let contacts = match listing(console, signed, "/v1/contacts", cursor).await {
-        Ok(contacts) => contacts,
-        Err(err) => return failure(signed, err),
-    };
-    let context = view::merged(
-        json!({"contacts": contacts, "active_tab": "settings", "sub": "contacts"}),
-        extra,
-    );
-    view::with_status(view::page(signed, "contacts.html", context), status)
-}
-
 pub(crate) async fn contacts(
     State(console): State<Console>,
     signed: Signed,
@@ -158,9 +146,10 @@ pub(crate) async fn contacts(
         None => None,
     };
     let extra = json!({"flash": q.flash, "typed": editing});
-    contacts_page(
+    list_page(
         &console,
         &signed,
+        "contacts",
         extra,
         StatusCode::OK,
         q.cursor.as_deref(),
@@ -196,7 +185,15 @@ pub(crate) async fn save_contact(State(console): State<Console>, form: SignedFor
             let mut typed = body;
             typed["id"] = Value::String(id);
             let extra = json!({"error": err, "typed": typed});
-            contacts_page(&console, &form.signed, extra, StatusCode::BAD_REQUEST, None).await
+            list_page(
+                &console,
+                &form.signed,
+                "contacts",
+                extra,
+                StatusCode::BAD_REQUEST,
+                None,
+            )
+            .await
         }
         Err(err) => failure(&form.signed, err),
     }

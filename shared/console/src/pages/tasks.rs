@@ -296,20 +296,31 @@ pub(crate) async fn replace(
 }
 
 /// Renders the unsaved form's message and page snapshot (nothing is sent or saved).
+/// Posts the form, as an unsaved task body, to the API's `/v1/projects/{project}/{what}`:
+/// the body (to show the form again), the task id when editing, and the API's answer.
+async fn post_unsaved(
+    console: &Console,
+    form: &SignedForm,
+    project: &str,
+    what: &str,
+) -> (Value, Option<String>, Result<Value, Failure>) {
+    let body = task_body(&form.fields);
+    let id = Some(form.value("id")).filter(|id| !id.is_empty());
+    let path = format!("/v1/projects/{}/{what}", seg(project));
+    let answer = console
+        .post(&form.signed.open.principal, &path, &unsaved(&body))
+        .await;
+    (body, id, answer)
+}
+
 pub(crate) async fn preview(
     State(console): State<Console>,
     Path(project): Path<String>,
     form: SignedForm,
 ) -> Response {
-    let body = task_body(&form.fields);
-    let id = form.value("id");
-    let id = (!id.is_empty()).then_some(id.as_str());
-    let unsaved = unsaved(&body);
-    let path = format!("/v1/projects/{}/preview", seg(&project));
-    match console
-        .post(&form.signed.open.principal, &path, &unsaved)
-        .await
-    {
+    let (body, id, answer) = post_unsaved(&console, &form, &project, "preview").await;
+    let id = id.as_deref();
+    match answer {
         Ok(preview) => {
             let form_data = Form {
                 project: &project,
@@ -347,14 +358,8 @@ pub(crate) async fn test_draft(
     Path(project): Path<String>,
     form: SignedForm,
 ) -> Response {
-    let body = task_body(&form.fields);
-    let id = form.value("id");
-    let id = (!id.is_empty()).then_some(id.as_str());
-    let path = format!("/v1/projects/{}/test", seg(&project));
-    match console
-        .post(&form.signed.open.principal, &path, &unsaved(&body))
-        .await
-    {
+    let (body, id, answer) = post_unsaved(&console, &form, &project, "test").await;
+    match answer {
         Ok(record) => {
             let run = record["id"].as_str().unwrap_or_default();
             Redirect::to(&format!(
@@ -364,7 +369,7 @@ pub(crate) async fn test_draft(
             ))
             .into_response()
         }
-        Err(err) => refused(&form.signed, &project, id, body, err),
+        Err(err) => refused(&form.signed, &project, id.as_deref(), body, err),
     }
 }
 
