@@ -196,3 +196,66 @@ async fn four_instances_counting_members_alone_lose_messages() {
     );
     assert!(dropped > 0, "WeCom dropped the excess silently");
 }
+
+/// Feishu calls answered 99991400 (over the app's 50 a second) and messages delivered, when
+/// 120 messages go out one after another from the four instances in turn.
+async fn message_feishu_from_four_instances(shared: Option<SharedWindowsRef>) -> (usize, usize) {
+    use herald_core::domain::channels::{FeishuCredentials, FeishuSettings};
+    use herald_core::domain::message::{FeishuBody, FeishuMessage, FeishuRecipient};
+    use herald_core::domain::recipients::FeishuOpenId;
+    use herald_tests::providers::{APP_ID, APP_SECRET};
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let config = herald_fakes::FeishuConfig {
+        enforce_send_rate_limit: true,
+        ..herald_fakes::FeishuConfig::new(APP_ID, APP_SECRET).open_directory()
+    };
+    let fake = herald_fakes::FakeFeishu::with_clock(config, clock.clone());
+    let (url, server) = serve(herald_fakes::feishu_router(fake.clone()))
+        .await
+        .expect("fake");
+    let instances = four_instances(&url, &clock, shared);
+    let creds = FeishuCredentials {
+        settings: FeishuSettings {
+            enabled: true,
+            app_id: APP_ID.into(),
+        },
+        app_secret: secrecy::SecretString::from(APP_SECRET),
+    };
+    for i in 0..120 {
+        let msg = FeishuMessage {
+            to: FeishuRecipient::OpenId(
+                FeishuOpenId::parse(format!("ou_user{i}")).expect("open id"),
+            ),
+            body: FeishuBody::Text {
+                text: format!("report {i}"),
+            },
+        };
+        let _ = instances[i % INSTANCES]
+            .feishu
+            .send(&creds, &msg, &format!("f{i}"))
+            .await;
+    }
+    server.abort();
+    let refused = fake
+        .calls()
+        .iter()
+        .filter(|c| c.code == Some(99991400))
+        .count();
+    (refused, fake.delivered().len())
+}
+
+#[tokio::test]
+async fn four_instances_sharing_the_table_keep_to_feishus_fifty_a_second() {
+    let sdk = herald_tests::moto::sdk_config().await;
+    let (client, table) = herald_tests::moto::fresh_table(&sdk).await;
+    let store = Arc::new(herald_aws::DynamoStore::new(client, table));
+    let (refused, delivered) = message_feishu_from_four_instances(Some(SharedWindowsRef(store))).await;
+    assert_eq!(refused, 0, "Feishu refused nothing");
+    assert_eq!(delivered, 120);
+}
+
+#[tokio::test]
+async fn four_instances_counting_feishu_alone_are_refused() {
+    let (refused, _) = message_feishu_from_four_instances(None).await;
+    assert!(refused > 0, "together they exceed 50 a second");
+}
