@@ -249,7 +249,8 @@ async fn four_instances_sharing_the_table_keep_to_feishus_fifty_a_second() {
     let sdk = herald_tests::moto::sdk_config().await;
     let (client, table) = herald_tests::moto::fresh_table(&sdk).await;
     let store = Arc::new(herald_aws::DynamoStore::new(client, table));
-    let (refused, delivered) = message_feishu_from_four_instances(Some(SharedWindowsRef(store))).await;
+    let (refused, delivered) =
+        message_feishu_from_four_instances(Some(SharedWindowsRef(store))).await;
     assert_eq!(refused, 0, "Feishu refused nothing");
     assert_eq!(delivered, 120);
 }
