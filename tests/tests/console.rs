@@ -573,7 +573,10 @@ async fn contacts_and_general_settings_are_kept_from_their_forms() {
     .await;
     assert_eq!(settings.body["url_prefix"], "https://sqle.example.com");
     assert_eq!(settings.body["webhook_sources"], json!(["jira"]));
+    // Without a sandbox (as on AWS) there is no inbox, nor a link to one.
+    assert_eq!(admin.get("/ui/settings/sandbox").await.status, StatusCode::NOT_FOUND);
     let page = admin.get("/ui/settings/general").await;
+    assert!(!page.html.contains("/ui/settings/sandbox"));
     assert!(page.html.contains("<code>jira</code>") && !page.html.contains("s3cret-signing-key"));
 }
 

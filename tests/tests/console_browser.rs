@@ -304,6 +304,21 @@ async fn walk_through(b: &mut Browser, chart: SocketAddr) -> Step {
     );
     b.shot("settings").await?;
 
+    // The sandbox's inbox shows what it caught: the channel test, the test push and the push.
+    b.click("a[href='/ui/settings/sandbox']").await?;
+    b.wait_path("/ui/settings/sandbox").await?;
+    let wecom = b.text("table.inbox[data-channel=wecom]").await?;
+    ensure!(
+        wecom.contains("zhangsan"),
+        "the channel test in the inbox: {wecom}"
+    );
+    let mails = b.count("table.inbox[data-channel=email] tbody tr").await?;
+    ensure!(
+        mails == 3,
+        "the test push and the two pushed mails: {mails}"
+    );
+    b.shot("sandbox inbox").await?;
+
     // At phone width the list still fits the screen.
     b.client.set_window_size(390, 844).await?;
     b.open("/ui/projects/sales/tasks").await?;

@@ -81,7 +81,8 @@ pub async fn build(
         adapters.images.clone(),
     )?);
     let services = Services::new(adapters, hub, EngineConfig::default());
-    let mut router = herald_console::router(AppState::from(&services));
+    let inbox = sandbox.as_ref().map(Sandbox::inbox);
+    let mut router = herald_console::router_with_inbox(AppState::from(&services), inbox);
     if let Some(sandbox) = &sandbox {
         let inbox = sandbox::InboxGuard {
             loopback: addr.ip().is_loopback(),

@@ -68,7 +68,7 @@ impl Sandbox {
     /// The fakes' APIs (herald-local calls them at its own address) and the inbox. When the
     /// server listens beyond loopback, the inbox (every message sent) needs the admin key.
     pub fn router(&self, inbox: InboxGuard) -> Router {
-        let (wecom, feishu, smtp) = (self.wecom.clone(), self.feishu.clone(), self.smtp.clone());
+        let messages = self.inbox();
         Router::new()
             .nest(
                 "/sandbox/wecom",
@@ -85,15 +85,23 @@ impl Sandbox {
             .route(
                 "/sandbox/messages",
                 get(move || {
-                    let body = serde_json::json!({
-                        "wecom": wecom.messages(),
-                        "feishu": feishu.messages(),
-                        "email": smtp.messages(),
-                    });
+                    let body = (messages.0)();
                     async move { Json(body) }
                 }),
             )
             .layer(axum::middleware::from_fn_with_state(inbox, guard_inbox))
+    }
+
+    /// What the fakes caught, for the console's inbox page (as `/sandbox/messages` answers).
+    pub fn inbox(&self) -> herald_console::SandboxInbox {
+        let (wecom, feishu, smtp) = (self.wecom.clone(), self.feishu.clone(), self.smtp.clone());
+        herald_console::SandboxInbox(std::sync::Arc::new(move || {
+            serde_json::json!({
+                "wecom": wecom.messages(),
+                "feishu": feishu.messages(),
+                "email": smtp.messages(),
+            })
+        }))
     }
 
     /// Points every channel that has no real settings at the sandbox.

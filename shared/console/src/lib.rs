@@ -21,20 +21,33 @@ use herald_api::AppState;
 
 pub use herald_api::Router;
 
-/// What the console's handlers reach: the API Router (called in process) and the sessions.
+/// The messages a local sandbox caught (`{"wecom": [...], "feishu": [...], "email": [...]}`),
+/// shown to admins under Settings when herald-local runs with its sandbox on.
+#[derive(Clone)]
+pub struct SandboxInbox(pub std::sync::Arc<dyn Fn() -> serde_json::Value + Send + Sync>);
+
+/// What the console's handlers reach: the API Router (called in process), the sessions, and the
+/// sandbox's inbox when there is one.
 #[derive(Clone)]
 pub(crate) struct Console {
     api: herald_api::Router,
     sessions: herald_core::services::sessions::SessionService,
+    inbox: Option<SandboxInbox>,
 }
 
 /// The one Router: the JSON API under `/v1` and the console under `/ui`, for Lambda and the local
 /// server alike.
 pub fn router(state: AppState) -> Router {
+    router_with_inbox(state, None)
+}
+
+/// [`router`], with the sandbox's inbox in the console's settings.
+pub fn router_with_inbox(state: AppState, inbox: Option<SandboxInbox>) -> Router {
     let api = herald_api::router(state.clone());
     let console = Console {
         api: api.clone(),
         sessions: state.sessions.clone(),
+        inbox,
     };
     api.route("/", get(|| async { Redirect::to("/ui") }))
         .nest("/ui", pages::routes().with_state(console))

@@ -66,6 +66,8 @@ pub(crate) struct Signed {
     pub open: OpenSession,
     pub lang: Lang,
     pub path: String,
+    /// A sandbox inbox is there to show (herald-local with its sandbox on).
+    pub sandbox: bool,
 }
 
 /// No session: to the sign-in page (and back here after).
@@ -109,7 +111,12 @@ impl FromRequestParts<Console> for Signed {
             return Err(NotSignedIn::SignIn(path));
         };
         match console.sessions.resume(value).await {
-            Ok(open) => Ok(Self { open, lang, path }),
+            Ok(open) => Ok(Self {
+                open,
+                lang,
+                path,
+                sandbox: console.inbox.is_some(),
+            }),
             Err(ServiceError::Unavailable { what, .. }) => Err(NotSignedIn::Unavailable(format!(
                 "{what} is unavailable; try again"
             ))),

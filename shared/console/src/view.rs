@@ -29,6 +29,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("keys.html", include_str!("../templates/keys.html")),
     ("contacts.html", include_str!("../templates/contacts.html")),
     ("general.html", include_str!("../templates/general.html")),
+    ("sandbox.html", include_str!("../templates/sandbox.html")),
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -78,6 +79,7 @@ pub(crate) fn page(signed: &Signed, name: &str, extra: serde_json::Value) -> Res
         who => who(&signed.open.principal),
         csrf => signed.open.csrf.clone(),
         path => signed.path.clone(),
+        sandbox => signed.sandbox,
     };
     let extra = Value::from(minijinja::value::Serde(&extra));
     render(name, context! { ..extra, ..common }, StatusCode::OK)

@@ -291,3 +291,40 @@ pub(crate) async fn save_webhook_source(
         .ok();
     general_answer(&console, &form, result, "source_saved").await
 }
+
+/// What the sandbox caught, newest first (admins; only when herald-local runs its sandbox).
+pub(crate) async fn sandbox(State(console): State<Console>, signed: Signed) -> Response {
+    let inbox = match (&signed.open.principal, &console.inbox) {
+        (herald_core::domain::auth::Principal::Admin, Some(inbox)) => (inbox.0)(),
+        (herald_core::domain::auth::Principal::Admin, None) => {
+            let title = signed.lang.text("not_found").unwrap_or("Not found");
+            return view::message(&signed, StatusCode::NOT_FOUND, title, "");
+        }
+        _ => {
+            let title = signed.lang.text("not_allowed").unwrap_or("Not allowed");
+            return view::message(
+                &signed,
+                StatusCode::FORBIDDEN,
+                title,
+                "this needs an admin key",
+            );
+        }
+    };
+    let newest_first = |key: &str| -> Vec<Value> {
+        let mut items = inbox[key].as_array().cloned().unwrap_or_default();
+        items.reverse();
+        items.truncate(200);
+        for item in &mut items {
+            if item.get("body").is_some() {
+                item["pretty"] =
+                    Value::String(serde_json::to_string_pretty(&item["body"]).unwrap_or_default());
+            }
+        }
+        items
+    };
+    let context = json!({
+        "active_tab": "settings", "sub": "sandbox",
+        "wecom": newest_first("wecom"), "feishu": newest_first("feishu"), "email": newest_first("email"),
+    });
+    view::page(&signed, "sandbox.html", context)
+}

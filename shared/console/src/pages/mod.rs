@@ -60,6 +60,7 @@ pub(crate) fn routes() -> Router<Console> {
             post(admin::delete_contact),
         )
         .route("/settings/general", get(admin::general))
+        .route("/settings/sandbox", get(admin::sandbox))
         .route("/settings/general/url-prefix", post(admin::save_url_prefix))
         .route(
             "/settings/general/webhook-sources",
