@@ -12,6 +12,7 @@ pub struct Page {
     /// Where a redirect leads.
     pub location: Option<String>,
     pub set_cookie: Vec<String>,
+    pub headers: axum::http::HeaderMap,
     pub html: String,
 }
 
@@ -87,6 +88,7 @@ impl ConsoleClient {
                 self.session = (!value.is_empty()).then(|| value.to_owned());
             }
         }
+        let headers = response.headers().clone();
         let bytes = response
             .into_body()
             .collect()
@@ -97,6 +99,7 @@ impl ConsoleClient {
             status,
             location,
             set_cookie,
+            headers,
             html: String::from_utf8_lossy(&bytes).into_owned(),
         }
     }

@@ -114,6 +114,19 @@ async fn signing_in_opens_a_session_a_bad_key_does_not_and_signing_out_ends_it()
     let list = browser.get("/ui/projects/sales/tasks").await;
     assert_eq!(list.status, StatusCode::OK);
     assert!(list.html.contains("No push tasks yet"));
+    // No framing by other sites, scripts only from the console, pages with data not stored.
+    let policy = list.headers["content-security-policy"]
+        .to_str()
+        .expect("ascii");
+    for rule in [
+        "frame-ancestors 'none'",
+        "script-src 'self'",
+        "form-action 'self'",
+    ] {
+        assert!(policy.contains(rule), "{policy}");
+    }
+    assert_eq!(list.headers["x-frame-options"], "DENY");
+    assert_eq!(list.headers["cache-control"], "no-store");
 
     // Sign-in never leads off the console.
     let elsewhere = browser
@@ -574,7 +587,10 @@ async fn contacts_and_general_settings_are_kept_from_their_forms() {
     assert_eq!(settings.body["url_prefix"], "https://sqle.example.com");
     assert_eq!(settings.body["webhook_sources"], json!(["jira"]));
     // Without a sandbox (as on AWS) there is no inbox, nor a link to one.
-    assert_eq!(admin.get("/ui/settings/sandbox").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        admin.get("/ui/settings/sandbox").await.status,
+        StatusCode::NOT_FOUND
+    );
     let page = admin.get("/ui/settings/general").await;
     assert!(!page.html.contains("/ui/settings/sandbox"));
     assert!(page.html.contains("<code>jira</code>") && !page.html.contains("s3cret-signing-key"));

@@ -264,6 +264,23 @@ async fn walk_through(b: &mut Browser, chart: SocketAddr) -> Step {
         b.count("table.deliveries tr[data-delivery]").await? == 2,
         "two deliveries"
     );
+    // The mail as sent, inside the page's policy: its text, and its picture from the console.
+    let mail = b
+        .client
+        .execute(
+            "const d = document.querySelector('iframe.mail').contentDocument; \
+             const img = d.querySelector('img'); \
+             return [d.body.innerText, img ? img.naturalWidth : 0];",
+            vec![],
+        )
+        .await?;
+    ensure!(
+        mail[0]
+            .as_str()
+            .is_some_and(|t| t.contains("GMV by region"))
+            && mail[1].as_u64().unwrap_or(0) > 0,
+        "the mail shows with its picture: {mail}"
+    );
     // The record and its logs.
     let logs = b.text("ol.timeline").await?;
     ensure!(

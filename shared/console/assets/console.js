@@ -125,3 +125,8 @@ if (upcoming) {
     if (event.target.name && event.target.name.startsWith("schedule.")) refresh();
   });
 }
+
+// "Back" links go back in history when there is one (else to the console's start).
+document.querySelectorAll("a[data-back]").forEach((link) => link.addEventListener("click", (event) => {
+  if (history.length > 1) { event.preventDefault(); history.back(); }
+}));
