@@ -320,6 +320,14 @@ async fn walk_through(b: &mut Browser, chart: SocketAddr) -> Step {
         "with the provider's answer: {result}"
     );
     b.shot("settings").await?;
+    // The tabs answer the arrow keys.
+    let right = fantoccini::key::Key::Right.to_string();
+    b.find("#tab-wecom").await?.send_keys(&right).await?;
+    let feishu = b.find("#tab-feishu").await?.attr("aria-selected").await?;
+    ensure!(
+        feishu.as_deref() == Some("true"),
+        "→ selects the Feishu tab"
+    );
 
     // The sandbox's inbox shows what it caught: the channel test, the test push and the push.
     b.click("a[href='/ui/settings/sandbox']").await?;

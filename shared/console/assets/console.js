@@ -130,3 +130,22 @@ if (upcoming) {
 document.querySelectorAll("a[data-back]").forEach((link) => link.addEventListener("click", (event) => {
   if (history.length > 1) { event.preventDefault(); history.back(); }
 }));
+
+// Tabs: arrow keys move between them (the ARIA tabs pattern).
+tabs.forEach((tab, i) => tab.addEventListener("keydown", (event) => {
+  const step = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;
+  if (!step) return;
+  event.preventDefault();
+  const next = tabs[(i + step + tabs.length) % tabs.length];
+  next.focus();
+  next.click();
+}));
+
+// A record still sending reloads itself every 2 s for two minutes, then leaves it to the reader.
+if (document.getElementById("still-sending")) {
+  const key = "herald-reloads:" + location.pathname;
+  const done = Number(sessionStorage.getItem(key) || "0");
+  if (done < 60) {
+    setTimeout(() => { sessionStorage.setItem(key, String(done + 1)); location.reload(); }, 2000);
+  }
+}
