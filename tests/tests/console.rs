@@ -660,3 +660,26 @@ async fn a_form_is_tested_before_it_is_saved_and_nothing_is_saved() {
             && page.html.contains("owner@example.com")
     );
 }
+
+#[tokio::test]
+async fn a_records_time_filter_without_a_zone_is_taken_as_utc_and_a_bad_one_is_named() {
+    let app = LocalApp::new(NOW);
+    let mut browser = ConsoleClient::new(&app.router);
+    browser.sign_in(ADMIN_TOKEN).await;
+    let page = browser
+        .get("/ui/projects/sales/records?from=2026-12-01T08%3A00")
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(
+        page.html
+            .contains("data-value=\"2026-12-01T08:00:00+00:00\""),
+        "{}",
+        page.html
+    );
+    let bad = browser.get("/ui/projects/sales/records?to=yesterday").await;
+    assert!(
+        bad.html.contains("<strong>to</strong>"),
+        "the API names the filter: {}",
+        bad.html
+    );
+}

@@ -149,3 +149,23 @@ if (document.getElementById("still-sending")) {
     setTimeout(() => { sessionStorage.setItem(key, String(done + 1)); location.reload(); }, 2000);
   }
 }
+
+// Time filters: the browser's local time goes to the server with its offset (RFC 3339).
+document.querySelectorAll("form.filters").forEach((form) => form.addEventListener("submit", () => {
+  form.querySelectorAll("input[data-local-time]").forEach((input) => {
+    if (!input.value) return;
+    const date = new Date(input.value);
+    if (isNaN(date)) return;
+    const hidden = document.createElement("input");
+    hidden.type = "hidden"; hidden.name = input.name; hidden.value = date.toISOString();
+    input.removeAttribute("name");
+    form.appendChild(hidden);
+  });
+}));
+document.querySelectorAll("input[data-local-time][data-value]").forEach((input) => {
+  const date = new Date(input.dataset.value);
+  if (!input.dataset.value || isNaN(date)) return;
+  const pad = (n) => String(n).padStart(2, "0");
+  input.value = date.getFullYear() + "-" + pad(date.getMonth() + 1) + "-" + pad(date.getDate()) +
+    "T" + pad(date.getHours()) + ":" + pad(date.getMinutes());
+});

@@ -11,6 +11,18 @@ use serde_json::json;
 /// The filters the list passes on to the API (which checks them and names a bad one).
 const FILTERS: [&str; 6] = ["task", "outcome", "kind", "from", "to", "cursor"];
 
+/// A time from a `datetime-local` input (`2026-12-01T09:00`, which has no zone) as RFC 3339:
+/// the page's script sends the viewer's offset; without it, the time is taken as UTC.
+fn with_offset(raw: &str) -> String {
+    let raw = raw.trim();
+    match chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S"))
+    {
+        Ok(naive) => naive.and_utc().to_rfc3339(),
+        Err(_) => raw.to_owned(),
+    }
+}
+
 pub(crate) async fn list(
     State(console): State<Console>,
     signed: Signed,
@@ -21,6 +33,10 @@ pub(crate) async fn list(
         url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
             .into_owned()
             .filter(|(k, v)| FILTERS.contains(&k.as_str()) && !v.trim().is_empty())
+            .map(|(k, v)| match k.as_str() {
+                "from" | "to" => (k, with_offset(&v)),
+                _ => (k, v),
+            })
             .collect();
     // (The serializer is not `Send`: it must be gone before the await.)
     let api_query = {
