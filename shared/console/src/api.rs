@@ -108,6 +108,22 @@ impl Console {
         self.call(who, Method::GET, path, None).await.ok()
     }
 
+    /// One page (`limit` items, from `cursor`) of an API listing such as `/v1/keys`.
+    pub(crate) async fn get_page(
+        &self,
+        who: &Principal,
+        api: &str,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Value, Failure> {
+        let mut path = format!("{api}?limit={limit}");
+        if let Some(cursor) = cursor {
+            path.push_str("&cursor=");
+            path.extend(url::form_urlencoded::byte_serialize(cursor.as_bytes()));
+        }
+        self.get(who, &path).await
+    }
+
     pub(crate) async fn post(
         &self,
         who: &Principal,

@@ -26,6 +26,13 @@ impl Fields<'_> {
         crate::session::form_value(self.0, name)
     }
 
+    /// `name`'s text, or `default` when it is empty.
+    fn text_or(&self, name: &str, default: &str) -> String {
+        Some(self.text(name))
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| default.to_owned())
+    }
+
     fn all(&self, name: &str) -> Vec<Value> {
         self.0
             .iter()
@@ -78,7 +85,7 @@ fn chart(f: &Fields, i: usize) -> Option<Value> {
         "name": title,
         "data_url": url,
         "rows": f.text(&name("rows")),
-        "display": f.text(&name("display")).if_empty("auto"),
+        "display": f.text_or(&name("display"), "auto"),
         "fields": fields,
     });
     let max_rows = f.text(&name("max_rows"));
@@ -86,20 +93,6 @@ fn chart(f: &Fields, i: usize) -> Option<Value> {
         chart["max_rows"] = number(&max_rows);
     }
     Some(chart)
-}
-
-trait IfEmpty {
-    fn if_empty(self, default: &str) -> String;
-}
-
-impl IfEmpty for String {
-    fn if_empty(self, default: &str) -> String {
-        if self.is_empty() {
-            default.to_owned()
-        } else {
-            self
-        }
-    }
 }
 
 fn schedule(f: &Fields) -> Value {
@@ -114,10 +107,7 @@ fn schedule(f: &Fields) -> Value {
     // Only the fields of the chosen kind: the API refuses the others.
     match every.as_str() {
         "hour" => {
-            schedule.insert(
-                "minute".into(),
-                number(&f.text("schedule.minute").if_empty("0")),
-            );
+            schedule.insert("minute".into(), number(&f.text_or("schedule.minute", "0")));
         }
         "day" => f.optional(&mut schedule, "at", "schedule.at"),
         "week" => {
@@ -172,7 +162,7 @@ pub(crate) fn task_body(fields: &[(String, String)]) -> Value {
         "name": f.text("name"),
         "page": {"title": f.text("page.title"), "share_url": f.text("page.share_url"), "charts": charts},
         "channel": f.text("channel"),
-        "template": f.text("template").if_empty("card"),
+        "template": f.text_or("template", "card"),
         "recipients": {
             "wecom_users": list(&f.text("recipients.wecom_users")),
             "wecom_parties": list(&f.text("recipients.wecom_parties")),
@@ -185,7 +175,7 @@ pub(crate) fn task_body(fields: &[(String, String)]) -> Value {
         "schedule": schedule(&f),
         "content": content,
         "exception_control": {"empty": rule(&f, "empty"), "access_error": rule(&f, "access_error")},
-        "failure_limit": number(&f.text("failure_limit").if_empty("3")),
+        "failure_limit": number(&f.text_or("failure_limit", "3")),
     });
     let robot = f.text("alarm_robot.webhook_key");
     if !robot.is_empty() {

@@ -18,21 +18,6 @@ pub(crate) struct Flash {
     cursor: Option<String>,
 }
 
-/// A page of a listing: `api` with its cursor, or the failure.
-async fn listing(
-    console: &Console,
-    signed: &Signed,
-    api: &str,
-    cursor: Option<&str>,
-) -> Result<Value, Failure> {
-    let mut path = format!("{api}?limit=100");
-    if let Some(cursor) = cursor {
-        path.push_str("&cursor=");
-        path.extend(url::form_urlencoded::byte_serialize(cursor.as_bytes()));
-    }
-    console.get(&signed.open.principal, &path).await
-}
-
 /// A settings page that lists one of the API's collections (`keys`, `contacts`): its page of
 /// items under that name, rendered by `{name}.html` with `extra`.
 async fn list_page(
@@ -43,7 +28,11 @@ async fn list_page(
     status: StatusCode,
     cursor: Option<&str>,
 ) -> Response {
-    let items = match listing(console, signed, &format!("/v1/{name}"), cursor).await {
+    let api = format!("/v1/{name}");
+    let items = match console
+        .get_page(&signed.open.principal, &api, 100, cursor)
+        .await
+    {
         Ok(items) => items,
         Err(err) => return failure(signed, err),
     };

@@ -57,12 +57,10 @@ pub(crate) async fn list(
     Query(q): Query<ListQuery>,
 ) -> Response {
     let who = &signed.open.principal;
-    let mut path = format!("{}?limit=50", tasks_path(&project));
-    if let Some(cursor) = &q.cursor {
-        path.push_str("&cursor=");
-        path.extend(url::form_urlencoded::byte_serialize(cursor.as_bytes()));
-    }
-    let page = match console.get(who, &path).await {
+    let page = match console
+        .get_page(who, &tasks_path(&project), 50, q.cursor.as_deref())
+        .await
+    {
         Ok(page) => page,
         Err(err) => return failure(&signed, err),
     };
