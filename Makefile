@@ -77,4 +77,4 @@ clean:
 	rm -rf .aws-sam
 
 distclean: clean
-	rm -rf $(VENV) .venv-sam
+	rm -rf $(VENV) .venv-sam .venv-schemathesis

@@ -5,6 +5,8 @@
 #   - cfn-lint: template.yaml is linted (with the SAM transform) by tests/tests/template_parity.rs
 #   - aws-sam-cli, in its own virtualenv .venv-sam (its pins differ from moto's): `sam validate
 #     --lint` in the same test
+#   - schemathesis, in its own virtualenv .venv-schemathesis: the API against its OpenAPI document
+#     (tests/tests/api_conformance.rs, `make soak`)
 #   - Debian's chromium and chromium-driver (apt): the console's browser tests
 #
 # Idempotent: the pip step is skipped while .venv/.deps-ok is newer than this script
@@ -16,6 +18,7 @@ MOTO_VERSION="5.2.1"
 AIOSMTPD_VERSION="1.4.6"
 CFN_LINT_VERSION="1.58.0"
 SAM_CLI_VERSION="1.170.0"
+SCHEMATHESIS_VERSION="4.32.5"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
@@ -90,6 +93,15 @@ if [ ! -x "$SAM_VENV/bin/sam" ] || ! "$SAM_VENV/bin/sam" --version 2>/dev/null |
     "$(pick_python)" -m venv "$SAM_VENV" </dev/null
     PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
         "$SAM_VENV/bin/python" -m pip install --quiet "aws-sam-cli==$SAM_CLI_VERSION" </dev/null
+fi
+
+ST_VENV="$ROOT/.venv-schemathesis"
+if [ ! -x "$ST_VENV/bin/schemathesis" ] || ! "$ST_VENV/bin/schemathesis" --version 2>/dev/null | grep -q " $SCHEMATHESIS_VERSION\$"; then
+    log "installing schemathesis==$SCHEMATHESIS_VERSION into $ST_VENV"
+    rm -rf "$ST_VENV"
+    "$(pick_python)" -m venv "$ST_VENV" </dev/null
+    PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
+        "$ST_VENV/bin/python" -m pip install --quiet "schemathesis==$SCHEMATHESIS_VERSION" </dev/null
 fi
 
 if [ -f "$STAMP" ] && [ "$STAMP" -nt "$SCRIPT" ] && [ -x "$VENV/bin/moto_server" ]; then

@@ -47,6 +47,20 @@ pub struct HeraldLocal {
 
 impl HeraldLocal {
     pub async fn start(host: &str, admin_token: &str, env: &[(&str, &str)]) -> Self {
+        Self::start_with(host, admin_token, env, Stdio::null()).await
+    }
+
+    /// Like `start`, with its log (tracing writes to stdout) in `log`: for tests that read it.
+    pub async fn start_logging_to(
+        log: &std::path::Path,
+        admin_token: &str,
+        env: &[(&str, &str)],
+    ) -> Self {
+        let file = std::fs::File::create(log).expect("the log file");
+        Self::start_with("127.0.0.1", admin_token, env, Stdio::from(file)).await
+    }
+
+    async fn start_with(host: &str, admin_token: &str, env: &[(&str, &str)], log: Stdio) -> Self {
         let data =
             std::env::temp_dir().join(format!("herald-local-{}", uuid::Uuid::now_v7().simple()));
         let port = free_port();
@@ -56,7 +70,7 @@ impl HeraldLocal {
             .env("HERALD_DATA_DIR", &data)
             .env("HERALD_ADMIN_TOKEN", admin_token)
             .env("RUST_LOG", "warn")
-            .stdout(Stdio::null());
+            .stdout(log);
         for (name, value) in env {
             command.env(name, value);
         }

@@ -2,6 +2,7 @@
 pub mod dto;
 pub mod error;
 pub mod extract;
+mod openapi;
 mod routes;
 
 use axum::extract::DefaultBodyLimit;
@@ -89,7 +90,11 @@ fn api_routes() -> OpenApiRouter<AppState> {
 /// The OpenAPI document, generated from the same registrations the Router serves, so they cannot drift.
 pub fn openapi() -> &'static utoipa::openapi::OpenApi {
     static DOCUMENT: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
-    DOCUMENT.get_or_init(|| api_routes().split_for_parts().1)
+    DOCUMENT.get_or_init(|| {
+        let mut document = api_routes().split_for_parts().1;
+        openapi::add_common_parts(&mut document);
+        document
+    })
 }
 
 /// The one Router, for Lambda and the local server.

@@ -324,19 +324,26 @@ pub fn log_lines(run: &PushRun, deliveries: &[Delivery]) -> LogList {
 
 /// Query of the records list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RecordQuery {
     /// Only this task's runs.
+    #[param(format = Uuid)]
     pub task: Option<String>,
     /// `delivered`, `partially_delivered`, `paused`, `failed`, `skipped` or `sending`.
+    #[param(pattern = "^(delivered|partially_delivered|paused|failed|skipped|sending)$")]
     pub outcome: Option<String>,
     /// `scheduled`, `manual`, `test` or `ticket`.
+    #[param(pattern = "^(scheduled|manual|test|ticket)$")]
     pub kind: Option<String>,
     /// Runs started at or after (RFC 3339).
+    #[param(format = DateTime)]
     pub from: Option<String>,
     /// Runs started at or before (RFC 3339).
+    #[param(format = DateTime)]
     pub to: Option<String>,
     pub cursor: Option<String>,
     /// 1-100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
 }

@@ -37,11 +37,13 @@ async fn create_key(
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     /// From a previous page's `next_cursor`.
     cursor: Option<String>,
     /// 1-100, default 50.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<usize>,
 }
 

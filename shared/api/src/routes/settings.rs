@@ -186,7 +186,7 @@ async fn put_webhook_source(
     who.check_admin()?;
     let source = ContactId::parse(source).map_err(|m| ApiError::invalid("source", m))?;
     let secret = body.json::<WebhookSourceBody>()?.secret;
-    if secret.len() < 16 {
+    if secret.chars().count() < 16 {
         return Err(ApiError::invalid(
             "secret",
             "must be at least 16 characters",

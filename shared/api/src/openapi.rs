@@ -1,0 +1,220 @@
+//! What the OpenAPI document says the same way for every route, added here once so no route can
+//! forget it: the statuses any route can answer (401 without a key, 400 for a bad path, query or
+//! body, 404 for a path naming nothing, 413 for a body over the limit, 503 when the store is
+//! unavailable) and the formats of the path parameters, from the parsers that judge them.
+use utoipa::openapi::path::{Operation, Parameter, ParameterIn};
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, SchemaType, Type};
+use utoipa::openapi::{ContentBuilder, KnownFormat, OpenApi, Ref, RefOr, Schema};
+
+/// A project, contact or webhook source id (`domain::ids`): 1–64 of `[A-Za-z0-9_-]`, starting
+/// with a letter or digit.
+const SLUG: &str = "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$";
+
+/// The schema of a path parameter, by its name in the path.
+fn path_schema(name: &str) -> Option<Schema> {
+    let text = || ObjectBuilder::new().schema_type(SchemaType::Type(Type::String));
+    let schema = match name {
+        "project" | "user" | "source" => text().pattern(Some(SLUG)).max_length(Some(64)),
+        // Task and record ids are UUIDs (v7, or v8 for tickets).
+        "task" | "run" => text().format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+        // An API key's public id.
+        "id" => text().pattern(Some("^[0-9a-f]{16}$")),
+        // A picture's content hash.
+        "image" => text().pattern(Some("^[0-9a-f]{64}$")),
+        "name" => text().enum_values(Some(["snapshot.png"])),
+        "channel" => text().enum_values(Some(["smtp", "wecom", "feishu"])),
+        _ => return None,
+    };
+    Some(Schema::Object(schema.build()))
+}
+
+/// What a body field's parser accepts, where a JSON Schema keyword can say it.
+enum Rule {
+    /// `check_text`: not blank, at most this many characters, no control characters but tab and
+    /// line breaks.
+    Text {
+        max: usize,
+    },
+    /// One of these words.
+    OneOf(&'static str),
+    MinLength(usize),
+    /// A project, contact or source id.
+    Slug,
+    Between(u32, u32),
+}
+
+/// Fields whose rules the Rust types alone do not show (they are `String` on the wire).
+const FIELD_RULES: &[(&str, &str, Rule)] = &[
+    ("TaskBody", "name", Rule::Text { max: 100 }),
+    ("TaskBody", "channel", Rule::OneOf("^(wecom|feishu|email)$")),
+    (
+        "TaskBody",
+        "template",
+        Rule::OneOf("^(card|markdown|text)$"),
+    ),
+    ("PageBody", "title", Rule::Text { max: 200 }),
+    ("ChartBody", "name", Rule::Text { max: 100 }),
+    (
+        "ChartBody",
+        "display",
+        Rule::OneOf("^(auto|kpi|table|bar|line|count)$"),
+    ),
+    ("ChartBody", "max_rows", Rule::Between(1, 50)),
+    ("ContentBody", "language", Rule::OneOf("^(zh|en)$")),
+    ("ContactBody", "name", Rule::Text { max: 100 }),
+    ("ContactBody", "language", Rule::OneOf("^(zh|en)$")),
+    (
+        "CreateKeyBody",
+        "role",
+        Rule::OneOf("^(admin|editor|viewer)$"),
+    ),
+    ("CreateKeyBody", "project", Rule::Slug),
+    ("WebhookSourceBody", "secret", Rule::MinLength(16)),
+];
+
+/// `check_text` as a pattern: no control character (C0 but tab, LF and CR; DEL; C1), and at least
+/// one character that is neither a control nor white space.
+const TEXT_PATTERN: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*\
+    [^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$";
+
+/// Adds the statuses, path formats and field rules to the Router's document.
+pub(crate) fn add_common_parts(openapi: &mut OpenApi) {
+    add_field_rules(openapi);
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        if let Some(read) = item.get.as_mut() {
+            complete(path, read, true);
+        }
+        let writes = [item.put.as_mut(), item.post.as_mut(), item.delete.as_mut()];
+        for write in writes.into_iter().flatten() {
+            complete(path, write, false);
+        }
+    }
+}
+
+fn complete(path: &str, operation: &mut Operation, is_read: bool) {
+    // The two documents any client may read; they answer 200 whatever comes.
+    if path == "/healthz" || path == "/v1/openapi.json" {
+        return;
+    }
+    let mut has_path = false;
+    let mut has_input = operation.request_body.is_some();
+    for parameter in operation.parameters.iter_mut().flatten() {
+        if let RefOr::T(parameter) = parameter {
+            has_input = true;
+            if parameter.parameter_in == ParameterIn::Path {
+                has_path = true;
+                describe_path_parameter(parameter);
+            }
+        }
+    }
+    let signed_in = operation.security.as_ref().is_none_or(|s| {
+        s.iter()
+            .any(|requirement| *requirement != Default::default())
+    });
+    let mut add = |status: &str, description: &str| {
+        operation
+            .responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| RefOr::T(error_response(description)));
+    };
+    if has_input {
+        add(
+            "400",
+            "a path parameter, query parameter or body field is invalid (`field` names it)",
+        );
+    }
+    // Webhooks are not signed in with a key but check their own signature or token.
+    add("401", "no valid credentials");
+    // Inside a project every role may read, and another project's key gets 404.
+    if signed_in && !(is_read && path.starts_with("/v1/projects/")) {
+        add("403", "the key's role may not do this");
+    }
+    if has_path {
+        add("404", "nothing by that id, or not in the key's project");
+    }
+    if operation.request_body.is_some() {
+        add("413", "the body is over 256 KiB");
+    }
+    add(
+        "503",
+        "the store is unavailable; nothing was changed, try again",
+    );
+}
+
+/// Applies `FIELD_RULES`; answers how many found their field (all of them: a unit test holds it).
+fn add_field_rules(openapi: &mut OpenApi) -> usize {
+    let Some(components) = openapi.components.as_mut() else {
+        return 0;
+    };
+    let mut applied = 0;
+    for (schema, property, rule) in FIELD_RULES {
+        let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(*schema) else {
+            continue;
+        };
+        let Some(RefOr::T(Schema::Object(field))) = object.properties.get_mut(*property) else {
+            continue;
+        };
+        match rule {
+            Rule::Text { max } => {
+                field.pattern = Some(TEXT_PATTERN.to_owned());
+                field.max_length = Some(*max);
+            }
+            Rule::OneOf(pattern) => field.pattern = Some((*pattern).to_owned()),
+            Rule::MinLength(min) => field.min_length = Some(*min),
+            Rule::Slug => {
+                field.pattern = Some(SLUG.to_owned());
+                field.max_length = Some(64);
+            }
+            Rule::Between(min, max) => {
+                field.minimum = Some((*min).into());
+                field.maximum = Some((*max).into());
+            }
+        }
+        applied += 1;
+    }
+    applied
+}
+
+fn describe_path_parameter(parameter: &mut Parameter) {
+    if let Some(schema) = path_schema(&parameter.name) {
+        parameter.schema = Some(RefOr::T(schema));
+    }
+}
+
+fn error_response(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_field_rule_finds_its_field() {
+        let mut document = crate::api_routes().split_for_parts().1;
+        assert_eq!(add_field_rules(&mut document), FIELD_RULES.len());
+    }
+
+    #[test]
+    fn the_text_pattern_is_the_text_check() {
+        let pattern = regex::Regex::new(TEXT_PATTERN).expect("a valid pattern");
+        for text in ["Daily sales", "  名 ", "a\tb\nc", "x\r\ny"] {
+            assert!(pattern.is_match(text), "{text:?} is a text");
+            assert!(herald_core::domain::text::check_text(text, 100, false).is_ok());
+        }
+        for text in ["", "   ", "\t\n", "a\u{7}b", "a\u{85}b", "\u{0}"] {
+            assert!(!pattern.is_match(text), "{text:?} is no text");
+            assert!(herald_core::domain::text::check_text(text, 100, false).is_err());
+        }
+    }
+}

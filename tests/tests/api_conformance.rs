@@ -1,0 +1,167 @@
+//! The API against its own OpenAPI document: schemathesis (PyPI; scripts/test-deps.sh installs
+//! it in .venv-schemathesis) runs every check of `schemathesis.toml` on every operation of the
+//! herald-local binary: negative data refused, statuses, bodies and content types as documented,
+//! auth honoured, no 5xx. Then herald-local's log and every answer schemathesis received are
+//! searched for every secret the run left in the store: none may appear.
+//!
+//! `make test` runs a few hundred cases with a fixed seed (`HERALD_SCHEMATHESIS_EXAMPLES`, default
+//! 3 per operation and phase); `make soak` runs thousands with a random seed.
+use herald_tests::local_server::HeraldLocal;
+use std::path::Path;
+
+const ADMIN: &str = "conformance-admin-key-6f1c0d9e2b7a4853";
+const WEBHOOK_SECRET: &str = "whsec-conformance-5d1f0a8c7b2e4e69";
+const SQLE_TOKEN: &str = "sqle-token-conformance-0b9e77c1a3";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_api_answers_as_its_openapi_document_says_and_leaks_no_secret() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let work =
+        herald_tests::scratch_dir().join(format!("conformance-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&work).expect("scratch dir");
+    let log = work.join("herald-local.log");
+    // Debug logs: a secret must not reach even those.
+    let local = HeraldLocal::start_logging_to(&log, ADMIN, &[("RUST_LOG", "debug")]).await;
+    configure_secrets(&local.base).await;
+
+    let examples = std::env::var("HERALD_SCHEMATHESIS_EXAMPLES").unwrap_or_else(|_| "3".into());
+    let seed = std::env::var("HERALD_SCHEMATHESIS_SEED").unwrap_or_else(|_| "1".into());
+    let har = work.join("answers.har");
+    let schemathesis = format!("{root}/.venv-schemathesis/bin/schemathesis");
+    let mut command = std::process::Command::new(&schemathesis);
+    command
+        .arg("--config-file")
+        .arg(format!("{root}/schemathesis.toml"))
+        .args(["--no-color", "run"])
+        .arg(format!("{}/v1/openapi.json", local.base))
+        .args(["-H", &format!("Authorization: Bearer {ADMIN}")])
+        .args(["--max-examples", &examples, "--report", "har"])
+        .arg("--report-har-path")
+        .arg(&har)
+        .current_dir(&work)
+        .env("SCHEMATHESIS_TELEMETRY", "false");
+    if seed != "random" {
+        command.args(["--seed", &seed]);
+    }
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("{schemathesis}: {e} (scripts/test-deps.sh installs it)"));
+    let report = String::from_utf8_lossy(&out.stdout);
+    let summary: Vec<&str> = report
+        .lines()
+        .filter(|l| l.contains(" generated, ") || l.starts_with("=="))
+        .collect();
+    println!("schemathesis: {}", summary.join(" | "));
+    assert!(
+        out.status.success(),
+        "schemathesis found failures:\n{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cases = generated_cases(&report);
+    assert!(cases >= 200, "only {cases} cases ran:\n{report}");
+
+    let secrets = stored_secrets(&local.data);
+    assert!(
+        secrets.iter().any(|s| s == WEBHOOK_SECRET) && secrets.iter().any(|s| s == SQLE_TOKEN),
+        "the secrets this test configured are in the store"
+    );
+    let logged = std::fs::read_to_string(&log).expect("herald-local's log");
+    assert!(logged.lines().count() > 100, "herald-local logged the run");
+    let answers = response_texts(&har);
+    assert!(answers.len() >= cases / 2, "the HAR file holds the answers");
+    for secret in secrets.iter().map(String::as_str).chain([ADMIN]) {
+        assert!(
+            !logged.contains(secret),
+            "a secret is in herald-local's log"
+        );
+        assert!(
+            !answers.iter().any(|a| a.contains(secret)),
+            "a secret is in an answer"
+        );
+    }
+    println!(
+        "secret scan: {} secrets, {} log lines, {} answers: 0 found",
+        secrets.len() + 1,
+        logged.lines().count(),
+        answers.len()
+    );
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+/// Secrets the run starts with, besides whatever schemathesis itself stores.
+async fn configure_secrets(base: &str) {
+    let client = reqwest::Client::new();
+    let put = |path: &str, body: serde_json::Value| {
+        client
+            .put(format!("{base}{path}"))
+            .bearer_auth(ADMIN)
+            .json(&body)
+            .send()
+    };
+    let answer = put(
+        "/v1/settings/webhook-sources/conformance",
+        serde_json::json!({ "secret": WEBHOOK_SECRET }),
+    )
+    .await
+    .expect("herald-local answers");
+    assert_eq!(
+        answer.status(),
+        204,
+        "{}",
+        answer.text().await.unwrap_or_default()
+    );
+    let answer = put(
+        "/v1/settings/webhook-sources/conformance/sqle",
+        serde_json::json!({ "token": SQLE_TOKEN, "routes": [] }),
+    )
+    .await
+    .expect("herald-local answers");
+    assert_eq!(
+        answer.status(),
+        200,
+        "{}",
+        answer.text().await.unwrap_or_default()
+    );
+}
+
+/// The values in herald-local's secret store long and varied enough that finding one elsewhere
+/// is no coincidence (schemathesis also stores secrets such as "0000000000000000").
+fn stored_secrets(data: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(data.join("secrets.json")).expect("the secret store");
+    let stored: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&text).expect("the secret store is JSON");
+    stored
+        .into_values()
+        .filter(|value| {
+            let distinct: std::collections::BTreeSet<char> = value.chars().collect();
+            value.chars().count() >= 12 && distinct.len() >= 8
+        })
+        .collect()
+}
+
+/// Every response body in a HAR file.
+fn response_texts(har: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(har).expect("schemathesis wrote its HAR report");
+    let document: serde_json::Value = serde_json::from_str(&text).expect("HAR is JSON");
+    document["log"]["entries"]
+        .as_array()
+        .map(|entries| {
+            entries
+                .iter()
+                .filter_map(|e| e["response"]["content"]["text"].as_str())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// "  1245 generated, 1245 passed, 14 skipped" → 1245.
+fn generated_cases(report: &str) -> usize {
+    report
+        .lines()
+        .find_map(|line| {
+            let (count, _) = line.trim().split_once(" generated")?;
+            count.trim().parse().ok()
+        })
+        .unwrap_or(0)
+}
