@@ -313,13 +313,19 @@ fn delivery(now: DateTime<Utc>) -> Delivery {
         html: None,
         images: Vec::new(),
     });
-    Delivery::queued(
+    let mut delivery = Delivery::queued(
         DeliveryCause::ChannelTest {
             channel: "smtp".into(),
         },
         message,
         now,
-    )
+    );
+    // Kept as written, so records can name contacts without their identities.
+    delivery.contacts = vec![herald_core::domain::redaction::ContactReach {
+        contact: herald_core::domain::ids::ContactId::parse("lisi").expect("contact id"),
+        identity: "lisi@example.com".into(),
+    }];
+    delivery
 }
 
 pub async fn deliveries_are_enqueued_all_or_none<S: DeliveryStore>(store: Arc<S>) {

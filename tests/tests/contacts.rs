@@ -312,3 +312,79 @@ async fn bad_list_parameters_are_named() {
         assert_invalid(&reply, field);
     }
 }
+
+#[tokio::test]
+async fn a_record_names_contacts_without_their_identities_to_anyone_but_an_admin() {
+    let app = LocalApp::new(NOW);
+    assert_eq!(
+        put_contact(&app, "wang", wang()).await.status,
+        StatusCode::OK
+    );
+    let editor = member_key(&app, "editor").await;
+    let viewer = member_key(&app, "viewer").await;
+    // An editor may name a contact (by id) as the owner and among the recipients...
+    let mut task = herald_tests::sample_task("2026-11-25");
+    task["owner"] = json!({"contact": "wang"});
+    task["recipients"] = json!({"wecom_users": ["zhangsan"], "contacts": ["wang"]});
+    let tasks = "/v1/projects/payments/tasks";
+    let created = call(&app.router, Method::POST, tasks, Some(&editor), &task).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:#}", created.body);
+    let id = created.body["id"].as_str().expect("id").to_owned();
+    let test_uri = format!("{tasks}/{id}/test");
+    let test = call(
+        &app.router,
+        Method::POST,
+        &test_uri,
+        Some(&editor),
+        &Value::Null,
+    )
+    .await;
+    assert!(test.status.is_success(), "{:#}", test.body);
+    let manual = format!("{tasks}/{id}/push");
+    let push = call(
+        &app.router,
+        Method::POST,
+        &manual,
+        Some(&editor),
+        &json!({"confirm": true}),
+    )
+    .await;
+    assert_eq!(push.status, StatusCode::ACCEPTED, "{:#}", push.body);
+
+    // ...but reads back a name, never the person's WeCom id or address.
+    let hidden = |what: &str, body: &Value| {
+        let text = body.to_string();
+        assert!(!text.contains("wangwu"), "{what}: {text}");
+        assert!(!text.contains("wang@example.com"), "{what}: {text}");
+    };
+    hidden("test answer", &test.body);
+    hidden("push answer", &push.body);
+    assert!(
+        test.body.to_string().contains("王五 (contact wang)"),
+        "{:#}",
+        test.body
+    );
+    let to = push.body["deliveries"][0]["to"]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(to, "zhangsan, 王五 (contact wang)", "{:#}", push.body);
+    for run in [&test.body["id"], &push.body["id"]] {
+        let run = run.as_str().expect("record id");
+        let record = format!("/v1/projects/payments/records/{run}");
+        let logs = format!("{record}/logs");
+        for key in [&editor, &viewer] {
+            for uri in [&record, &logs] {
+                let reply = call(&app.router, Method::GET, uri, Some(key), &Value::Null).await;
+                assert_eq!(reply.status, StatusCode::OK, "{:#}", reply.body);
+                hidden(uri, &reply.body);
+            }
+        }
+        // The admin, who may read the directory, sees who it went to.
+        let reply = admin(&app, Method::GET, &record, Value::Null).await;
+        assert!(
+            reply.body.to_string().contains("wangwu"),
+            "{:#}",
+            reply.body
+        );
+    }
+}

@@ -32,6 +32,8 @@ struct DocWithoutMessage<'a> {
     next_due: &'a Option<DateTime<Utc>>,
     history: &'a [herald_core::domain::delivery::Attempt],
     dead_reason: &'a Option<String>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    contacts: &'a [herald_core::domain::redaction::ContactReach],
     created_at: &'a DateTime<Utc>,
     updated_at: &'a DateTime<Utc>,
 }
@@ -45,6 +47,7 @@ fn doc_without_message(d: &Delivery) -> Result<String, StoreError> {
         next_due: &d.next_due,
         history: &d.history,
         dead_reason: &d.dead_reason,
+        contacts: &d.contacts,
         created_at: &d.created_at,
         updated_at: &d.updated_at,
     })

@@ -2,6 +2,7 @@
 use chrono::{DateTime, Utc};
 use herald_core::domain::delivery::{AttemptResult, Delivery};
 use herald_core::domain::message::OutboundMessage;
+use herald_core::domain::redaction::Redaction;
 use herald_core::domain::run::{LogLevel, PushRun, RunOutcome};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -346,4 +347,23 @@ pub struct RecordQuery {
     /// 1-100, default 20.
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
+}
+
+/// `view` as JSON with every string passed through `redaction`.
+pub fn redacted(view: &impl Serialize, redaction: &Redaction) -> serde_json::Value {
+    fn walk(value: &mut serde_json::Value, redaction: &Redaction) {
+        match value {
+            serde_json::Value::String(text) => *text = redaction.apply(text),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| walk(v, redaction)),
+            serde_json::Value::Object(fields) => {
+                fields.values_mut().for_each(|v| walk(v, redaction));
+            }
+            _ => {}
+        }
+    }
+    let mut value = serde_json::to_value(view).unwrap_or_default();
+    if !redaction.is_empty() {
+        walk(&mut value, redaction);
+    }
+    value
 }

@@ -66,8 +66,20 @@ async fn test_push(
 type TestAnswer = (
     StatusCode,
     [(header::HeaderName, String); 1],
-    Json<RecordDetail>,
+    Json<serde_json::Value>,
 );
+
+/// A record's view as `who` may see it: contact identities replaced by the contacts' names
+/// unless `who` may read the contacts directory.
+async fn shown(
+    state: &AppState,
+    who: &herald_core::domain::auth::Principal,
+    deliveries: &[herald_core::domain::delivery::Delivery],
+    view: impl serde::Serialize,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let redaction = state.pushes.redaction_for(who, deliveries).await?;
+    Ok(Json(crate::dto::runs::redacted(&view, &redaction)))
+}
 
 async fn test_answer(
     state: &AppState,
@@ -82,11 +94,14 @@ async fn test_answer(
         StatusCode::ACCEPTED
     };
     let location = format!("/v1/projects/{project}/records/{}", run.id);
-    Ok((
-        status,
-        [(header::LOCATION, location)],
-        Json(RecordDetail::new(&run, &deliveries)),
-    ))
+    let view = shown(
+        state,
+        who,
+        &deliveries,
+        RecordDetail::new(&run, &deliveries),
+    )
+    .await?;
+    Ok((status, [(header::LOCATION, location)], view))
 }
 
 /// Sends an unsaved task body to its owner now (a form's "Test" before saving), as a test run.
@@ -118,7 +133,7 @@ async fn manual_push(
     Caller(who): Caller,
     Path((project, task)): Path<(String, String)>,
     body: RawBody,
-) -> Result<(StatusCode, Json<RecordDetail>), ApiError> {
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let project = project_id(&project)?;
     who.check_write(&project)?;
     let confirm = body.json_or_default::<ConfirmBody>()?.confirm;
@@ -127,10 +142,14 @@ async fn manual_push(
         .manual_push(&who, &project, &task_id(&task)?, confirm)
         .await?;
     let (run, deliveries) = state.pushes.record(&who, &project, &run.id).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(RecordDetail::new(&run, &deliveries)),
-    ))
+    let view = shown(
+        &state,
+        &who,
+        &deliveries,
+        RecordDetail::new(&run, &deliveries),
+    )
+    .await?;
+    Ok((StatusCode::ACCEPTED, view))
 }
 
 /// A project's runs, newest first.
@@ -213,10 +232,16 @@ async fn get_record(
     State(state): State<AppState>,
     Caller(who): Caller,
     Path((project, run)): Path<(String, String)>,
-) -> Result<Json<RecordDetail>, ApiError> {
+) -> Result<Json<serde_json::Value>, ApiError> {
     let project = project_id(&project)?;
     let (run, deliveries) = state.pushes.record(&who, &project, &run_id(&run)?).await?;
-    Ok(Json(RecordDetail::new(&run, &deliveries)))
+    shown(
+        &state,
+        &who,
+        &deliveries,
+        RecordDetail::new(&run, &deliveries),
+    )
+    .await
 }
 
 /// The run's log: its own lines and every delivery attempt, in time order.
@@ -227,10 +252,10 @@ async fn get_logs(
     State(state): State<AppState>,
     Caller(who): Caller,
     Path((project, run)): Path<(String, String)>,
-) -> Result<Json<LogList>, ApiError> {
+) -> Result<Json<serde_json::Value>, ApiError> {
     let project = project_id(&project)?;
     let (run, deliveries) = state.pushes.record(&who, &project, &run_id(&run)?).await?;
-    Ok(Json(log_lines(&run, &deliveries)))
+    shown(&state, &who, &deliveries, log_lines(&run, &deliveries)).await
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {

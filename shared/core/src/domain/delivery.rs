@@ -143,6 +143,9 @@ pub struct Delivery {
     pub history: Vec<Attempt>,
     /// Why it is dead, in words for the record.
     pub dead_reason: Option<String>,
+    /// The contacts among its recipients, so a record can name them without their identities.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<super::redaction::ContactReach>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -159,6 +162,7 @@ impl Delivery {
             next_due: Some(now),
             history: Vec::new(),
             dead_reason: None,
+            contacts: Vec::new(),
             created_at: now,
             updated_at: now,
         }

@@ -21,6 +21,17 @@ pub enum OutboundMessage {
 }
 
 impl OutboundMessage {
+    /// The people it names by id or address (a WeCom batch's users, the Feishu user, the mail's
+    /// address); departments, tags and robots name nobody.
+    pub fn recipient_ids(&self) -> std::collections::HashSet<&str> {
+        match self {
+            Self::WecomApp(m) => m.to_users.iter().map(|u| u.as_str()).collect(),
+            Self::WecomRobot(_) => std::collections::HashSet::new(),
+            Self::Feishu(m) => std::collections::HashSet::from([m.to.as_str()]),
+            Self::Email(m) => std::collections::HashSet::from([m.to.as_str()]),
+        }
+    }
+
     pub fn provider(&self) -> Provider {
         match self {
             Self::WecomApp(_) => Provider::WecomApp,
@@ -150,6 +161,17 @@ pub enum FeishuRecipient {
     OpenId(FeishuOpenId),
     Email(EmailAddress),
     Mobile(String),
+}
+
+impl FeishuRecipient {
+    /// The id, address or number, as the provider gets it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::OpenId(id) => id.as_str(),
+            Self::Email(email) => email.as_str(),
+            Self::Mobile(mobile) => mobile,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

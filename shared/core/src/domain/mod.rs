@@ -7,6 +7,7 @@ pub mod ids;
 pub mod image;
 pub mod message;
 pub mod recipients;
+pub mod redaction;
 pub mod report;
 pub mod run;
 pub mod schedule;

@@ -9,6 +9,7 @@ use crate::domain::message::{
     WECOM_MAX_GROUPS_PER_CALL, WECOM_MAX_USERS_PER_CALL, WecomAppMessage,
 };
 use crate::domain::recipients::{EmailAddress, Owner, Recipients, WecomGroupId, WecomUserId};
+use crate::domain::redaction::ContactReach;
 use crate::domain::task::{AlarmRobot, Channel};
 use crate::ports::{ContactStore, StoreError};
 use crate::services::render::RenderedPush;
@@ -23,6 +24,8 @@ pub struct Audience {
     /// Feishu users by open id, or by e-mail or mobile (looked up by the client, cached).
     pub feishu_users: Vec<FeishuRecipient>,
     pub emails: Vec<EmailAddress>,
+    /// The contacts added, at the identity each is reached at.
+    pub contacts: Vec<ContactReach>,
 }
 
 impl Audience {
@@ -83,31 +86,44 @@ impl Audience {
                 list.push(item);
             }
         }
-        match channel {
-            Channel::Wecom => contact
-                .wecom_user()
+        let identity = match channel {
+            Channel::Wecom => contact.wecom_user().cloned().map(|u| {
+                let identity = u.as_str().to_owned();
+                push(&mut self.wecom_users, u);
+                identity
+            }),
+            Channel::Email => contact.email().cloned().map(|e| {
+                let identity = e.as_str().to_owned();
+                push(&mut self.emails, e);
+                identity
+            }),
+            Channel::Feishu => contact
+                .feishu_open_id()
                 .cloned()
-                .map(|u| push(&mut self.wecom_users, u))
-                .is_some(),
-            Channel::Email => contact
-                .email()
-                .cloned()
-                .map(|e| push(&mut self.emails, e))
-                .is_some(),
-            Channel::Feishu => {
-                let recipient = contact
-                    .feishu_open_id()
-                    .cloned()
-                    .map(FeishuRecipient::OpenId)
-                    .or_else(|| contact.email().cloned().map(FeishuRecipient::Email))
-                    .or_else(|| {
-                        contact
-                            .mobile()
-                            .map(|m| FeishuRecipient::Mobile(m.to_string()))
-                    });
-                recipient.map(|r| push(&mut self.feishu_users, r)).is_some()
-            }
-        }
+                .map(FeishuRecipient::OpenId)
+                .or_else(|| contact.email().cloned().map(FeishuRecipient::Email))
+                .or_else(|| {
+                    contact
+                        .mobile()
+                        .map(|m| FeishuRecipient::Mobile(m.to_string()))
+                })
+                .map(|r| {
+                    let identity = r.as_str().to_owned();
+                    push(&mut self.feishu_users, r);
+                    identity
+                }),
+        };
+        let Some(identity) = identity else {
+            return false;
+        };
+        push(
+            &mut self.contacts,
+            ContactReach {
+                contact: contact.id().clone(),
+                identity,
+            },
+        );
+        true
     }
 
     /// Adds each of `ids`' identity on `channel`, read from the contacts directory; returns the
@@ -198,7 +214,29 @@ pub fn deliveries_with(
     cause: &DeliveryCause,
     now: DateTime<Utc>,
 ) -> Vec<Delivery> {
-    let queued = |message| Delivery::queued(cause.clone(), message, now);
+    let mut deliveries = messages(rendered, wecom_image, audience)
+        .into_iter()
+        .map(|message| Delivery::queued(cause.clone(), message, now))
+        .collect::<Vec<_>>();
+    if !audience.contacts.is_empty() {
+        for delivery in &mut deliveries {
+            let reached = delivery.message.recipient_ids();
+            delivery.contacts = audience
+                .contacts
+                .iter()
+                .filter(|reach| reached.contains(reach.identity.as_str()))
+                .cloned()
+                .collect();
+        }
+    }
+    deliveries
+}
+
+fn messages(
+    rendered: &RenderedPush,
+    wecom_image: Option<&ImageRef>,
+    audience: &Audience,
+) -> Vec<OutboundMessage> {
     match rendered {
         RenderedPush::Wecom(body) => {
             let batches = [
@@ -220,13 +258,13 @@ pub fn deliveries_with(
             .unwrap_or(0);
             (0..batches)
                 .map(|i| {
-                    queued(OutboundMessage::WecomApp(WecomAppMessage {
+                    OutboundMessage::WecomApp(WecomAppMessage {
                         to_users: chunk(&audience.wecom_users, WECOM_MAX_USERS_PER_CALL, i),
                         to_parties: chunk(&audience.wecom_parties, WECOM_MAX_GROUPS_PER_CALL, i),
                         to_tags: chunk(&audience.wecom_tags, WECOM_MAX_GROUPS_PER_CALL, i),
                         body: body.clone(),
                         image: wecom_image.cloned(),
-                    }))
+                    })
                 })
                 .collect()
         }
@@ -234,10 +272,10 @@ pub fn deliveries_with(
             .feishu_users
             .iter()
             .map(|to| {
-                queued(OutboundMessage::Feishu(FeishuMessage {
+                OutboundMessage::Feishu(FeishuMessage {
                     to: to.clone(),
                     body: body.clone(),
-                }))
+                })
             })
             .collect(),
         RenderedPush::Email {
@@ -249,13 +287,13 @@ pub fn deliveries_with(
             .emails
             .iter()
             .map(|to| {
-                queued(OutboundMessage::Email(EmailMessage {
+                OutboundMessage::Email(EmailMessage {
                     to: to.clone(),
                     subject: subject.clone(),
                     text: text.clone(),
                     html: html.clone(),
                     images: images.clone(),
-                }))
+                })
             })
             .collect(),
     }

@@ -11,8 +11,9 @@ use crate::ServiceError;
 use crate::clock::Clock;
 use crate::domain::auth::Principal;
 use crate::domain::delivery::{Delivery, DeliveryCause};
-use crate::domain::ids::{ProjectId, TaskId};
+use crate::domain::ids::{ContactId, ProjectId, TaskId};
 use crate::domain::image::ImageRef;
+use crate::domain::redaction::Redaction;
 use crate::domain::run::{
     ChartState, LogLevel, MessageRecord, PauseReason, PushRun, RunId, RunKind, RunOutcome,
 };
@@ -653,6 +654,40 @@ impl PushService {
             .runs
             .list_runs(project, filter, after, limit.clamp(1, 100), self.now())
             .await?)
+    }
+
+    /// What a record must not show `who`: an admin may read the contacts directory and sees every
+    /// identity; anyone else sees each contact a delivery reached as "Name (contact id)".
+    pub async fn redaction_for(
+        &self,
+        who: &Principal,
+        deliveries: &[Delivery],
+    ) -> Result<Redaction, ServiceError> {
+        if *who == Principal::Admin {
+            return Ok(Redaction::default());
+        }
+        let mut ids: Vec<ContactId> = deliveries
+            .iter()
+            .flat_map(|d| d.contacts.iter().map(|reach| reach.contact.clone()))
+            .collect();
+        if ids.is_empty() {
+            return Ok(Redaction::default());
+        }
+        ids.sort();
+        ids.dedup();
+        let mut found = Vec::new();
+        for page in ids.chunks(100) {
+            found.extend(self.contacts.get_contacts(page).await?);
+        }
+        let label = |id: &ContactId| match found.iter().find(|c| c.id() == id) {
+            Some(contact) => format!("{} (contact {id})", contact.name()),
+            None => format!("contact {id}"),
+        };
+        Ok(Redaction::new(deliveries.iter().flat_map(|d| {
+            d.contacts
+                .iter()
+                .map(|reach| (reach.identity.clone(), label(&reach.contact)))
+        })))
     }
 
     /// A run with its deliveries: the first [`RECORD_PUSHES_SHOWN`] pushes, then its alarms and
