@@ -5,6 +5,7 @@
 #   make build   Lambda bootstrap binaries (cargo lambda, arm64) under target/lambda/
 #   make deploy  sam build + sam deploy --guided (needs AWS credentials; see template.yaml)
 #   make bench   delivery (Herald vs provider minimum vs Apprise) and chart-check benchmarks
+#   make soak    the reliability suite at full length: schemathesis, cargo fuzz, chaos and load (~80 min)
 #   make clean   build output; `make distclean` also drops the Python virtualenv
 
 SHELL := /bin/bash
@@ -19,7 +20,7 @@ LAMBDA_PACKAGES := task-api ticket-webhook trigger delivery
 LAMBDA_ARCH ?= --arm64
 CARGO_LAMBDA_VERSION := 1.9.2
 
-.PHONY: help run test test-deps lint build lambda-tools deploy bench clean distclean
+.PHONY: help run test test-deps lint build lambda-tools deploy bench soak clean distclean
 
 help:
 	@sed -n 's/^#   make /  make /p' $(firstword $(MAKEFILE_LIST))
@@ -71,6 +72,11 @@ deploy: lambda-tools
 # fakes on loopback (~5 min on 2 cores): stdout plus target/bench/delivery.{md,json}.
 bench:
 	CARGO=$(CARGO) VENV=$(VENV) bash scripts/bench.sh
+
+# schemathesis (thousands of cases), each cargo fuzz target for 10 minutes (nightly), and a
+# 10-minute chaos soak with wrk: logs in target/soak/ (scripts/soak.sh has the knobs).
+soak:
+	CARGO=$(CARGO) bash scripts/soak.sh
 
 clean:
 	$(CARGO) clean

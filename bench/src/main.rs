@@ -18,6 +18,7 @@
 //!
 //! Apprise runs from `scripts/bench_apprise.py` against the same servers while they are up.
 mod apprise;
+mod chaos;
 mod ledger;
 mod local;
 mod quotas;
@@ -48,6 +49,9 @@ fn main() {
 }
 
 async fn run() -> i32 {
+    if std::env::var("HERALD_BENCH_ONLY").as_deref() == Ok("chaos") {
+        return chaos_only().await;
+    }
     let knobs = setup::Knobs::from_env();
     eprintln!(
         "herald-bench: {} WeCom users, {} mails ({} in flight), {} Feishu messages, {} repetitions",
@@ -114,4 +118,26 @@ async fn run() -> i32 {
         knobs.out_dir.display()
     );
     0
+}
+
+/// The chaos soak alone (`make soak`, and bench/tests/chaos.rs): its figures as JSON on stdout
+/// and in `target/bench/chaos.json`; exit 1 if anything was lost or sent twice.
+async fn chaos_only() -> i32 {
+    eprintln!("herald-bench: chaos and load against faulty fakes");
+    let result = chaos::run().await;
+    let json = serde_json::to_string_pretty(&result).unwrap_or_default();
+    println!("{json}");
+    let out = std::env::var("HERALD_BENCH_OUT").unwrap_or_else(|_| "target/bench".into());
+    if std::fs::create_dir_all(&out)
+        .and_then(|()| std::fs::write(format!("{out}/chaos.json"), &json))
+        .is_err()
+    {
+        eprintln!("herald-bench: could not write {out}/chaos.json");
+    }
+    let clean = result.error.is_none()
+        && result.tickets.lost == 0
+        && result.tickets.duplicated == 0
+        && result.pushes.lost == 0
+        && result.pushes.duplicated == 0;
+    i32::from(!clean)
 }

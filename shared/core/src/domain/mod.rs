@@ -12,6 +12,7 @@ pub mod report;
 pub mod run;
 pub mod schedule;
 pub mod session;
+pub mod signature;
 pub mod sqle;
 pub mod task;
 pub mod text;

@@ -528,12 +528,39 @@ impl std::fmt::Debug for FeishuClient {
 async fn read(response: reqwest::Response) -> Result<(Answer, Reply), SendError> {
     let status = response.status();
     let headers = response.headers().clone();
-    let reset = header_seconds(&headers, "x-ogw-ratelimit-reset").or_else(|| retry_after(&headers));
     let bytes = response
         .bytes()
         .await
         .map_err(|e| transport_error(PROVIDER, e))?;
-    let parsed = serde_json::from_slice::<Reply>(&bytes).ok();
+    answer_of(status, &headers, &bytes)
+}
+
+/// What a message answer means, by the same steps a send takes: `Ok(true)` sent, `Ok(false)` the
+/// token must be fetched again, a rate limit as the error a send gives up with. For the fuzz
+/// targets (`fuzz/`).
+#[doc(hidden)]
+pub fn judge_send_answer(
+    status: reqwest::StatusCode,
+    headers: &reqwest::header::HeaderMap,
+    bytes: &[u8],
+) -> Result<bool, SendError> {
+    match answer_of(status, headers, bytes)?.0 {
+        Answer::Data(_) => Ok(true),
+        Answer::Code { code, msg, reset } => match classify(code, &msg, reset) {
+            Verdict::TokenInvalid => Ok(false),
+            Verdict::RateLimited(wait) => Err(rate_limit_error(Some(code), wait)),
+            Verdict::Fail(error) => Err(error),
+        },
+    }
+}
+
+fn answer_of(
+    status: reqwest::StatusCode,
+    headers: &reqwest::header::HeaderMap,
+    bytes: &[u8],
+) -> Result<(Answer, Reply), SendError> {
+    let reset = header_seconds(headers, "x-ogw-ratelimit-reset").or_else(|| retry_after(headers));
+    let parsed = serde_json::from_slice::<Reply>(bytes).ok();
     match parsed {
         Some(reply) if reply.code != 0 => {
             let answer = Answer::Code {
@@ -557,6 +584,6 @@ async fn read(response: reqwest::Response) -> Result<(Answer, Reply), SendError>
             Some(i64::from(status.as_u16())),
             "Feishu answered without a code: a proxy or captive portal may be in the way",
         )),
-        _ => Err(status_error(PROVIDER, status, &headers)),
+        _ => Err(status_error(PROVIDER, status, headers)),
     }
 }

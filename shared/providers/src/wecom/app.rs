@@ -433,21 +433,47 @@ impl std::fmt::Debug for WecomAppClient {
 pub(crate) async fn read_reply(response: reqwest::Response) -> Result<Reply, SendError> {
     let status = response.status();
     let headers = response.headers().clone();
-    if status == reqwest::StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-        return Err(status_error(PROVIDER, status, &headers));
-    }
     let bytes = response
         .bytes()
         .await
         .map_err(|e| transport_error(PROVIDER, e))?;
-    match serde_json::from_slice::<Reply>(&bytes) {
+    reply_of(status, &headers, &bytes)
+}
+
+fn reply_of(
+    status: reqwest::StatusCode,
+    headers: &reqwest::header::HeaderMap,
+    bytes: &[u8],
+) -> Result<Reply, SendError> {
+    if status == reqwest::StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+        return Err(status_error(PROVIDER, status, headers));
+    }
+    match serde_json::from_slice::<Reply>(bytes) {
         Ok(reply) => Ok(reply),
         Err(_) if status.is_success() => Err(failure(
             SendFailure::Transient,
             Some(i64::from(status.as_u16())),
             "WeCom answered HTTP 200 without an errcode: a proxy or captive portal may be in the way",
         )),
-        Err(_) => Err(status_error(PROVIDER, status, &headers)),
+        Err(_) => Err(status_error(PROVIDER, status, headers)),
+    }
+}
+
+/// What a message/send answer means, by the same steps a send takes: `Ok(true)` sent,
+/// `Ok(false)` the token must be fetched again. For the fuzz targets (`fuzz/`).
+#[doc(hidden)]
+pub fn judge_send_answer(
+    status: reqwest::StatusCode,
+    headers: &reqwest::header::HeaderMap,
+    bytes: &[u8],
+) -> Result<bool, SendError> {
+    let reply = reply_of(status, headers, bytes)?;
+    if reply.errcode == 0 {
+        return Ok(true);
+    }
+    match classify(Call::Api, reply.errcode, &reply.errmsg) {
+        Verdict::TokenInvalid => Ok(false),
+        Verdict::Fail(error) => Err(error),
     }
 }
 
