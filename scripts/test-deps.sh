@@ -7,7 +7,7 @@
 #     --lint` in the same test
 #   - schemathesis, in its own virtualenv .venv-schemathesis: the API against its OpenAPI document
 #     (tests/tests/api_conformance.rs, `make soak`)
-#   - Debian's chromium and chromium-driver (apt): the console's browser tests
+#   - Debian's chromium and chromium-driver (apt): the console's browser tests; wrk (apt): load
 #
 # Idempotent: the pip step is skipped while .venv/.deps-ok is newer than this script
 # (edit the pins below and the next run reinstalls). Needs no stdin; works as root.
@@ -81,9 +81,11 @@ if ! venv_ok; then
     rm -f "$STAMP"
 fi
 
-# Chromium and ChromeDriver (Debian's) drive the console in tests/tests/console_browser.rs.
-if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
-    apt_install chromium chromium-driver
+# Chromium and ChromeDriver (Debian's) drive the console in tests/tests/console_browser.rs; wrk
+# (Debian's) loads the API in the chaos soak (bench/tests/chaos.rs, make soak).
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 \
+    || ! command -v wrk >/dev/null 2>&1; then
+    apt_install chromium chromium-driver wrk
 fi
 
 SAM_VENV="$ROOT/.venv-sam"

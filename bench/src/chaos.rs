@@ -7,12 +7,10 @@
 //! person) is counted at the fakes: sent once, sent twice (duplicated), never (lost, unless its record says
 //! dead). Last, wrk (when installed) against the API and the webhook: requests/s, p50 and p99.
 use crate::env_usize;
-use crate::local::{ADMIN_TOKEN, Api, Local, PROJECT, chart_server, data_dir, free_port};
+use crate::local::{ADMIN_TOKEN, Api, OnFakes, PROJECT};
 use herald_fakes::{
     AcceptedMessage, Endpoint, FakeFeishu, FakeWecom, Fault, FaultRule, FeishuConfig, WecomConfig,
-    feishu_router, serve, wecom_router,
 };
-use hmac::{KeyInit, Mac};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -72,11 +70,7 @@ pub struct ChaosResult {
 }
 
 fn sign(timestamp: &str, body: &[u8]) -> String {
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).expect("key");
-    mac.update(timestamp.as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    crate::tickets::sign_with(SECRET, timestamp, body)
 }
 
 fn reviewers_of(event: usize) -> [String; 2] {
@@ -206,24 +200,9 @@ pub async fn run() -> ChaosResult {
 async fn run_into(result: &mut ChaosResult) -> Result<(), String> {
     let wecom = FakeWecom::new(WecomConfig::new(CORP_ID, CORP_SECRET, AGENT_ID).open_directory());
     let feishu = FakeFeishu::new(FeishuConfig::new(APP_ID, APP_SECRET).open_directory());
-    let (wecom_url, wecom_task) = serve(wecom_router(wecom.clone()))
-        .await
-        .map_err(|e| e.to_string())?;
-    let (feishu_url, feishu_task) = serve(feishu_router(feishu.clone()))
-        .await
-        .map_err(|e| e.to_string())?;
-    let (chart_base, chart_task) = chart_server().await.map_err(|e| e.to_string())?;
-    let dir = data_dir("chaos");
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let port = free_port().map_err(|e| e.to_string())?;
-    let env = [
-        ("HERALD_FEISHU_BASE_URL", feishu_url.as_str()),
-        ("HERALD_WECOM_BASE_URL", wecom_url.as_str()),
-    ];
-    let local = Local::start_with(&dir, port, &env).await?;
-    let api = Api::of(&local);
-    configure(&api).await?;
-    let chart = format!("{chart_base}/chart");
+    let on = OnFakes::start("chaos", &wecom, &feishu).await?;
+    let (api, chart) = (&on.api, on.chart.as_str());
+    configure(api).await?;
     let push_users: Vec<String> = (0..200).map(|i| format!("p{i:03}")).collect();
     let feishu_users: Vec<String> = (0..50).map(|i| format!("ou_p{i:03}")).collect();
     let wecom_task_id = api
@@ -232,7 +211,7 @@ async fn run_into(result: &mut ChaosResult) -> Result<(), String> {
             "wecom",
             json!({"wecom_users": push_users}),
             json!({"wecom_user": "p000"}),
-            &chart,
+            chart,
         ))
         .await?;
     let feishu_task_id = api
@@ -241,7 +220,7 @@ async fn run_into(result: &mut ChaosResult) -> Result<(), String> {
             "feishu",
             json!({"feishu_users": feishu_users}),
             json!({"feishu_user": "ou_p000"}),
-            &chart,
+            chart,
         ))
         .await?;
 
@@ -254,7 +233,7 @@ async fn run_into(result: &mut ChaosResult) -> Result<(), String> {
 
     // The load: one event every 1/rate s, each posted by its own task (at most 64 in flight).
     let client = reqwest::Client::new();
-    let url = format!("{}/v1/webhooks/tickets/{SOURCE}", local.base);
+    let url = format!("{}/v1/webhooks/tickets/{SOURCE}", on.local.base);
     let in_flight = Arc::new(tokio::sync::Semaphore::new(64));
     let mut posts = tokio::task::JoinSet::new();
     let mut pushes = Vec::new();
@@ -323,7 +302,7 @@ async fn run_into(result: &mut ChaosResult) -> Result<(), String> {
     result.settle_s = (load_end.elapsed().as_secs_f64() - 2.0).max(0.0);
     wecom.clear_faults();
     feishu.clear_faults();
-    (result.rss_mib, result.peak_rss_mib) = rss_of(local.pid());
+    (result.rss_mib, result.peak_rss_mib) = rss_of(on.local.pid());
 
     let wecom_seen = arrivals(&wecom.delivered(), |m| {
         [
@@ -381,16 +360,12 @@ async fn run_into(result: &mut ChaosResult) -> Result<(), String> {
         .filter(|c| c.code != Some(0))
         .count();
     if result.tickets.lost > 0 {
-        result.tickets.dead = dead_tickets(&api, &accepted, &wecom_seen).await;
+        result.tickets.dead = dead_tickets(api, &accepted, &wecom_seen).await;
         result.tickets.lost -= result.tickets.dead.min(result.tickets.lost);
     }
 
-    result.wrk = wrk_runs(&local.base).await;
-    local.kill().await;
-    let _ = std::fs::remove_dir_all(&dir);
-    for task in [wecom_task, feishu_task, chart_task] {
-        task.abort();
-    }
+    result.wrk = wrk_runs(&on.local.base).await;
+    on.stop().await;
     Ok(())
 }
 

@@ -224,3 +224,55 @@ pub(crate) fn outcome_of(record: &Value) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+
+/// herald-local with its WeCom and Feishu base URLs on `wecom` and `feishu` (served on loopback
+/// here), a chart server beside them, and the API called with the admin key.
+pub(crate) struct OnFakes {
+    pub(crate) local: Local,
+    pub(crate) api: Api,
+    /// The chart server's one chart.
+    pub(crate) chart: String,
+    dir: PathBuf,
+    servers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl OnFakes {
+    pub(crate) async fn start(
+        what: &str,
+        wecom: &herald_fakes::FakeWecom,
+        feishu: &herald_fakes::FakeFeishu,
+    ) -> Result<Self, String> {
+        let text = |e: std::io::Error| e.to_string();
+        let (wecom_url, wecom_server) =
+            herald_fakes::serve(herald_fakes::wecom_router(wecom.clone()))
+                .await
+                .map_err(text)?;
+        let (feishu_url, feishu_server) =
+            herald_fakes::serve(herald_fakes::feishu_router(feishu.clone()))
+                .await
+                .map_err(text)?;
+        let (chart_base, chart_server) = chart_server().await.map_err(text)?;
+        let dir = data_dir(what);
+        std::fs::create_dir_all(&dir).map_err(text)?;
+        let env = [
+            ("HERALD_FEISHU_BASE_URL", feishu_url.as_str()),
+            ("HERALD_WECOM_BASE_URL", wecom_url.as_str()),
+        ];
+        let local = Local::start_with(&dir, free_port().map_err(text)?, &env).await?;
+        Ok(Self {
+            api: Api::of(&local),
+            local,
+            chart: format!("{chart_base}/chart"),
+            dir,
+            servers: vec![wecom_server, feishu_server, chart_server],
+        })
+    }
+
+    pub(crate) async fn stop(self) {
+        self.local.kill().await;
+        let _ = std::fs::remove_dir_all(&self.dir);
+        for server in self.servers {
+            server.abort();
+        }
+    }
+}

@@ -6,11 +6,9 @@
 //! - WeCom: 40 manual pushes to one member at once, the fake dropping silently what exceeds 30 a
 //!   minute to one member: how many arrive in the first minute, how many later, how many dropped.
 use crate::env_usize;
-use crate::local::{Api, Local, chart_server, data_dir, free_port, outcome_of};
+use crate::local::{Api, OnFakes, outcome_of};
 use chrono::{DateTime, Utc};
-use herald_fakes::{
-    Endpoint, FakeFeishu, FakeWecom, FeishuConfig, WecomConfig, feishu_router, serve, wecom_router,
-};
+use herald_fakes::{Endpoint, FakeFeishu, FakeWecom, FeishuConfig, WecomConfig};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -174,34 +172,14 @@ async fn run_into(result: &mut QuotaResult) -> Result<(), String> {
         ..FeishuConfig::new(APP_ID, APP_SECRET).open_directory()
     });
     let wecom = FakeWecom::new(WecomConfig::new(CORP_ID, CORP_SECRET, AGENT_ID).open_directory());
-    let (feishu_url, feishu_task) = serve(feishu_router(feishu.clone()))
-        .await
-        .map_err(|e| e.to_string())?;
-    let (wecom_url, wecom_task) = serve(wecom_router(wecom.clone()))
-        .await
-        .map_err(|e| e.to_string())?;
-    let (chart_base, chart_task) = chart_server().await.map_err(|e| e.to_string())?;
-    let chart = format!("{chart_base}/chart");
-    let dir = data_dir("quotas");
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let port = free_port().map_err(|e| e.to_string())?;
-    let env = [
-        ("HERALD_FEISHU_BASE_URL", feishu_url.as_str()),
-        ("HERALD_WECOM_BASE_URL", wecom_url.as_str()),
-    ];
-    let local = Local::start_with(&dir, port, &env).await?;
-    let api = Api::of(&local);
-    configure(&api).await?;
+    let on = OnFakes::start("quotas", &wecom, &feishu).await?;
+    configure(&on.api).await?;
     // Both at once: they use different providers' quotas.
     let (feishu_push, guard) = tokio::join!(
-        feishu_push(&api, &feishu, &chart),
-        member_guard(&api, &wecom, &chart)
+        feishu_push(&on.api, &feishu, &on.chart),
+        member_guard(&on.api, &wecom, &on.chart)
     );
-    local.kill().await;
-    let _ = std::fs::remove_dir_all(&dir);
-    for task in [feishu_task, wecom_task, chart_task] {
-        task.abort();
-    }
+    on.stop().await;
     result.feishu = Some(feishu_push?);
     result.member = Some(guard?);
     Ok(())

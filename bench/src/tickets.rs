@@ -120,7 +120,12 @@ pub struct TicketsResult {
 }
 
 fn sign(timestamp: &str, body: &[u8]) -> String {
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).expect("key");
+    sign_with(SECRET, timestamp, body)
+}
+
+/// `X-Herald-Signature` for `body` at `timestamp` with `secret`.
+pub(crate) fn sign_with(secret: &str, timestamp: &str, body: &[u8]) -> String {
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("key");
     mac.update(timestamp.as_bytes());
     mac.update(b".");
     mac.update(body);
