@@ -1,7 +1,8 @@
 //! What the OpenAPI document says the same way for every route, added here once so no route can
 //! forget it: the statuses any route can answer (401 without a key, 400 for a bad path, query or
 //! body, 404 for a path naming nothing, 413 for a body over the limit, 503 when the store is
-//! unavailable) and the formats of the path parameters, from the parsers that judge them.
+//! unavailable), the formats of the path parameters, and the rules of body fields that their
+//! types alone do not show, as the parsers that judge them apply them.
 use utoipa::openapi::path::{Operation, Parameter, ParameterIn};
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, SchemaType, Type};
@@ -135,7 +136,11 @@ fn complete(path: &str, operation: &mut Operation, is_read: bool) {
         add("404", "nothing by that id, or not in the key's project");
     }
     if operation.request_body.is_some() {
-        add("413", "the body is over 256 KiB");
+        let limit = format!(
+            "the body is over {} KiB",
+            crate::extract::MAX_BODY_BYTES / 1024
+        );
+        add("413", &limit);
     }
     add(
         "503",

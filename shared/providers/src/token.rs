@@ -60,6 +60,26 @@ fn failure_ttl(error: &SendError) -> Duration {
     }
 }
 
+/// What a caller gets from a remembered failed fetch. A fault that may pass (a 5xx, a timeout, a
+/// rate limit) is "held back" for the rest of the wait: this caller sent nothing, so the failure
+/// must not cost its delivery an attempt (under a provider's bad minute, one failed fetch would
+/// otherwise burn an attempt of every send waiting on it). Settings that are wrong stay errors.
+fn answered_from_cache(error: &SendError, left: chrono::TimeDelta) -> SendError {
+    if !error.failure.is_retryable() {
+        return error.clone();
+    }
+    let wait = left.to_std().unwrap_or_default();
+    let mut held = crate::error::held_back(
+        wait,
+        format!(
+            "held back: the token could not be fetched ({})",
+            error.message
+        ),
+    );
+    held.code = error.code;
+    held
+}
+
 /// The token cache of one provider.
 pub(crate) struct TokenCache {
     slots: Mutex<HashMap<CredentialKey, Slot>>,
@@ -100,7 +120,9 @@ impl TokenCache {
             Some(Cached::Token { token, refresh_at }) if now < *refresh_at => {
                 return Ok(token.clone());
             }
-            Some(Cached::Failed { error, until }) if now < *until => return Err(error.clone()),
+            Some(Cached::Failed { error, until }) if now < *until => {
+                return Err(answered_from_cache(error, *until - now));
+            }
             _ => {}
         }
         match fetch().await {
@@ -153,6 +175,48 @@ mod tests {
     fn manual() -> (Arc<ManualClock>, Time) {
         let clock = Arc::new(ManualClock::new(Utc::now()));
         (clock.clone(), Time::manual(clock))
+    }
+
+    #[tokio::test]
+    async fn a_failed_fetch_costs_only_its_own_caller_an_attempt() {
+        let (clock, time) = manual();
+        let cache = TokenCache::new(Duration::from_secs(300), time);
+        let key = CredentialKey::new("corp", &SecretString::from("s"));
+        let bad_gateway = || async {
+            Err(crate::error::failure(
+                SendFailure::Transient,
+                Some(502),
+                "HTTP 502",
+            ))
+        };
+        let first = cache.get(&key, bad_gateway).await.err().unwrap();
+        assert_eq!(first.failure, SendFailure::Transient);
+        clock.advance(chrono::TimeDelta::milliseconds(500));
+        let waiting = cache.get(&key, bad_gateway).await.err().unwrap();
+        assert_eq!(
+            waiting.failure,
+            SendFailure::HeldBack {
+                retry_after_ms: 1_500
+            }
+        );
+        assert!(waiting.message.contains("HTTP 502"), "{}", waiting.message);
+        // A wrong secret is no passing fault: everyone is told so.
+        let wrong = || async {
+            Err(crate::error::failure(
+                SendFailure::Config,
+                Some(40001),
+                "invalid secret",
+            ))
+        };
+        clock.advance(chrono::TimeDelta::seconds(2));
+        assert_eq!(
+            cache.get(&key, wrong).await.err().unwrap().failure,
+            SendFailure::Config
+        );
+        assert_eq!(
+            cache.get(&key, wrong).await.err().unwrap().failure,
+            SendFailure::Config
+        );
     }
 
     #[tokio::test]
