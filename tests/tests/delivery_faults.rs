@@ -131,6 +131,65 @@ async fn the_wecom_token_is_fetched_once_for_a_hundred_deliveries() {
 }
 
 #[tokio::test]
+async fn a_failed_token_fetch_holds_back_the_sends_waiting_on_it_without_using_their_attempts() {
+    use herald_core::domain::delivery::AttemptResult;
+    use herald_core::ports::SendFailure;
+    let members = users("h", 20);
+    let fakes = fakes(&members, 0).await;
+    fakes
+        .wecom
+        .inject(FaultRule::next(1, Fault::Http { status: 502 }).on(Endpoint::WecomGettoken));
+    let engine = Engine::in_manual_time(NOW, fakes.config());
+    engine.configure_all(&fakes).await;
+    let ids = engine
+        .enqueue(
+            members
+                .iter()
+                .map(|m| wecom(std::slice::from_ref(m), "report"))
+                .collect(),
+        )
+        .await;
+
+    engine.worker.run_due(100).await.expect("run");
+
+    // One sender fetched the token and was refused: its attempt counts. The others waited on
+    // that fetch and sent nothing: held back until the remembered failure expires, no attempt used.
+    let now = engine.clock.now();
+    let (mut counted, mut held) = (0, 0);
+    for id in &ids {
+        let d = engine.get(id).await;
+        assert_eq!(d.status, DeliveryStatus::Queued);
+        let AttemptResult::Failed { error } = &d.history[0].result else {
+            panic!("nothing could be sent: {d:?}");
+        };
+        match error.failure {
+            SendFailure::Transient => counted += 1,
+            SendFailure::HeldBack { retry_after_ms } => {
+                held += 1;
+                assert!(retry_after_ms <= 2_000, "{retry_after_ms}");
+            }
+            ref other => panic!("{other:?}"),
+        }
+        assert!(
+            d.next_due <= Some(now + Duration::seconds(2)),
+            "{:?}",
+            d.next_due
+        );
+    }
+    assert_eq!((counted, held), (1, 19));
+    let stats = fakes.wecom.stats();
+    assert_eq!(stats.calls_to(Endpoint::WecomGettoken), 1, "{stats:?}");
+    assert_eq!(stats.calls_to(Endpoint::WecomSend), 0, "{stats:?}");
+
+    // Two seconds on, one fetch, and everyone is sent to once.
+    engine.clock.advance(Duration::seconds(3));
+    engine.worker.run_due(100).await.expect("run");
+    assert_eq!(statuses(&engine, &ids).await["delivered"], 20);
+    assert_eq!(fakes.wecom.stats().calls_to(Endpoint::WecomGettoken), 2);
+    assert_eq!(fakes.wecom.delivered().len(), 20);
+}
+
+#[tokio::test]
 async fn the_feishu_token_is_fetched_once_for_a_hundred_deliveries() {
     let fakes = fakes(&[], 100).await;
     let engine = engine(&fakes).await;

@@ -65,6 +65,20 @@ impl RetryPolicy {
     }
 }
 
+/// The attempts that really tried the provider, this one included: a claim that Herald's own
+/// limiter held back (nothing sent) counts for neither the give-up nor the backoff, else a
+/// delivery held back while a provider recovers would wait ten minutes at its first failure.
+fn tried(delivery: &Delivery, error: &crate::ports::SendError) -> u32 {
+    let held = |failure: &SendFailure| matches!(failure, SendFailure::HeldBack { .. });
+    let held_before = delivery
+        .history
+        .iter()
+        .filter(|a| matches!(&a.result, AttemptResult::Failed { error } if held(&error.failure)))
+        .count();
+    let holds = u32::try_from(held_before).unwrap_or(u32::MAX) + u32::from(held(&error.failure));
+    delivery.attempts.saturating_sub(holds)
+}
+
 /// What one sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Swept {
@@ -199,8 +213,8 @@ impl DeliveryWorker {
                     SendFailure::HeldBack { retry_after_ms } => provider_wait(retry_after_ms),
                     SendFailure::RateLimited { retry_after_ms } => self
                         .policy
-                        .delay_after(delivery.attempts, Some(provider_wait(retry_after_ms))),
-                    _ => self.policy.delay_after(delivery.attempts, None),
+                        .delay_after(tried(&delivery, error), Some(provider_wait(retry_after_ms))),
+                    _ => self.policy.delay_after(tried(&delivery, error), None),
                 };
                 let at = finished
                     .checked_add_signed(delay)
@@ -215,7 +229,10 @@ impl DeliveryWorker {
                 delivery.status = DeliveryStatus::Dead;
                 delivery.next_due = None;
                 delivery.dead_reason = Some(if error.failure.is_retryable() {
-                    format!("gave up after {} attempts: {error}", delivery.attempts)
+                    format!(
+                        "gave up after {} attempts: {error}",
+                        tried(&delivery, error)
+                    )
                 } else {
                     error.to_string()
                 });
@@ -255,17 +272,7 @@ impl DeliveryWorker {
     /// Whether a delivery whose attempt failed with `error` (retryable) gets another. Attempts that
     /// Herald's own limiter held back sent nothing and do not count, up to a bound on claims.
     fn may_retry(&self, delivery: &Delivery, error: &crate::ports::SendError) -> bool {
-        let held = |failure: &SendFailure| matches!(failure, SendFailure::HeldBack { .. });
-        let held_before = delivery
-            .history
-            .iter()
-            .filter(
-                |a| matches!(&a.result, AttemptResult::Failed { error } if held(&error.failure)),
-            )
-            .count();
-        let held_now = usize::from(held(&error.failure));
-        let tried = (delivery.attempts as usize).saturating_sub(held_before + held_now);
-        tried < self.policy.max_attempts as usize
+        tried(delivery, error) < self.policy.max_attempts
             && delivery.attempts
                 < self
                     .policy
