@@ -7,8 +7,11 @@ use herald_core::domain::schedule::{CronExpr, Recurrence, Schedule};
 use herald_core::ports::SendFailure;
 use hmac::{KeyInit, Mac};
 
+/// What a target checks of one input; it panics when something does not hold.
+pub type Check = fn(&[u8]);
+
 /// The targets by name, as `cargo fuzz` and the saved inputs' folders call them.
-pub const TARGETS: [(&str, fn(&[u8])); 6] = [
+pub const TARGETS: [(&str, Check); 6] = [
     ("task_body", task_body),
     ("schedule", schedule),
     ("chart_rows", chart_rows),
@@ -79,7 +82,7 @@ pub fn chart_rows(data: &[u8]) {
     let selection = herald_core::domain::report::RowSelection {
         head: 10,
         keys: None,
-        series: data.len() % 2 == 0,
+        series: data.len().is_multiple_of(2),
     };
     use herald_charts::Found;
     let Ok(read) = herald_charts::read_rows(json, &pointer, &selection) else {
