@@ -22,7 +22,8 @@ fi
 
 if runs fuzz; then
 	command -v cargo-fuzz >/dev/null || "$CARGO" install --locked cargo-fuzz@0.13.2
-	targets=${HERALD_FUZZ_TARGETS:-task_body schedule chart_rows webhook_signature sqle_payload provider_answers}
+	# Every target of the fuzz crate (shared/fuzz-checks' tests hold each to its check).
+	targets=${HERALD_FUZZ_TARGETS:-$(basename -s .rs fuzz/fuzz_targets/*.rs)}
 	: >target/soak/fuzz.log
 	for target in $targets; do
 		mkdir -p "fuzz/corpus/$target"

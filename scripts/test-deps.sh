@@ -88,23 +88,20 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
     apt_install chromium chromium-driver wrk
 fi
 
-SAM_VENV="$ROOT/.venv-sam"
-if [ ! -x "$SAM_VENV/bin/sam" ] || ! "$SAM_VENV/bin/sam" --version 2>/dev/null | grep -q " $SAM_CLI_VERSION\$"; then
-    log "installing aws-sam-cli==$SAM_CLI_VERSION into $SAM_VENV"
-    rm -rf "$SAM_VENV"
-    "$(pick_python)" -m venv "$SAM_VENV" </dev/null
+# A tool with pins of its own in its own virtualenv, reinstalled when its version differs.
+tool_venv() {
+    local venv="$1" bin="$2" package="$3" version="$4"
+    if [ -x "$venv/bin/$bin" ] && "$venv/bin/$bin" --version 2>/dev/null | grep -q " $version\$"; then
+        return 0
+    fi
+    log "installing $package==$version into $venv"
+    rm -rf "$venv"
+    "$(pick_python)" -m venv "$venv" </dev/null
     PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
-        "$SAM_VENV/bin/python" -m pip install --quiet "aws-sam-cli==$SAM_CLI_VERSION" </dev/null
-fi
-
-ST_VENV="$ROOT/.venv-schemathesis"
-if [ ! -x "$ST_VENV/bin/schemathesis" ] || ! "$ST_VENV/bin/schemathesis" --version 2>/dev/null | grep -q " $SCHEMATHESIS_VERSION\$"; then
-    log "installing schemathesis==$SCHEMATHESIS_VERSION into $ST_VENV"
-    rm -rf "$ST_VENV"
-    "$(pick_python)" -m venv "$ST_VENV" </dev/null
-    PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
-        "$ST_VENV/bin/python" -m pip install --quiet "schemathesis==$SCHEMATHESIS_VERSION" </dev/null
-fi
+        "$venv/bin/python" -m pip install --quiet "$package==$version" </dev/null
+}
+tool_venv "$ROOT/.venv-sam" sam aws-sam-cli "$SAM_CLI_VERSION"
+tool_venv "$ROOT/.venv-schemathesis" schemathesis schemathesis "$SCHEMATHESIS_VERSION"
 
 if [ -f "$STAMP" ] && [ "$STAMP" -nt "$SCRIPT" ] && [ -x "$VENV/bin/moto_server" ]; then
     log "up to date ($STAMP)"

@@ -23,7 +23,7 @@ pub struct ErrorBody {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// `invalid_argument`, `unauthenticated`, `permission_denied`, `not_found`, `conflict`, `too_large`,
-    /// `failed_precondition`, `rate_limited`, `unavailable`.
+    /// `failed_precondition`, `rate_limited`, `unavailable`, `internal`.
     pub code: &'static str,
     pub message: String,
     /// The request field that is wrong, as a path (`schedule.at`, `page.charts[2].data_url`).
@@ -74,6 +74,17 @@ impl ApiError {
             "invalid_argument",
             "this method is not allowed on this path",
         )
+    }
+
+    /// A fault of Herald's own (a view that would not serialize): nothing the caller can mend.
+    pub fn internal(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        let mut err = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Herald could not build this answer",
+        );
+        err.source = Some(Box::new(source));
+        err
     }
 
     pub fn status(&self) -> StatusCode {

@@ -50,5 +50,5 @@ pub fn router_with_inbox(state: AppState, inbox: Option<SandboxInbox>) -> Router
         inbox,
     };
     api.route("/", get(|| async { Redirect::to("/ui") }))
-        .nest("/ui", pages::routes().with_state(console))
+        .nest("/ui", pages::routes(console))
 }

@@ -34,6 +34,7 @@ pub struct RecordSummary {
     /// The push's deliveries (WeCom batches, Feishu users, mails); alarms are not counted. In a
     /// record's details `deliveries` lists them and `delivery_count` counts them.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = count_here_listed_in_details)]
     pub deliveries: Option<u32>,
     /// Of those, how many the provider accepted so far.
     pub delivered: u32,
@@ -193,6 +194,26 @@ impl From<&Delivery> for DeliveryView {
     }
 }
 
+/// `deliveries`: a count in a summary, the list in a record's details (which flatten the summary,
+/// so the one property must allow both).
+fn count_here_listed_in_details() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::Ref;
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0)),
+        )
+        .item(ArrayBuilder::new().items(Ref::from_schema_name("DeliveryView")))
+        .description(Some(
+            "The push's deliveries (WeCom batches, Feishu users, mails; alarms are not counted): \
+             their count in a summary, the first 100 of them in a record's details.",
+        ))
+        .build()
+        .into()
+}
+
 /// A run in full: charts, the rendered message, every delivery with the providers' answers.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RecordDetail {
@@ -349,8 +370,12 @@ pub struct RecordQuery {
     pub limit: Option<usize>,
 }
 
-/// `view` as JSON with every string passed through `redaction`.
-pub fn redacted(view: &impl Serialize, redaction: &Redaction) -> serde_json::Value {
+/// `view` as JSON with every string passed through `redaction` (not empty: an empty one leaves
+/// the view as it is, and the caller serializes it directly).
+pub fn redacted(
+    view: &impl Serialize,
+    redaction: &Redaction,
+) -> Result<serde_json::Value, serde_json::Error> {
     fn walk(value: &mut serde_json::Value, redaction: &Redaction) {
         match value {
             serde_json::Value::String(text) => *text = redaction.apply(text),
@@ -361,9 +386,7 @@ pub fn redacted(view: &impl Serialize, redaction: &Redaction) -> serde_json::Val
             _ => {}
         }
     }
-    let mut value = serde_json::to_value(view).unwrap_or_default();
-    if !redaction.is_empty() {
-        walk(&mut value, redaction);
-    }
-    value
+    let mut value = serde_json::to_value(view)?;
+    walk(&mut value, redaction);
+    Ok(value)
 }

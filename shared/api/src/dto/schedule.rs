@@ -187,11 +187,29 @@ fn weekday_name(day: &Weekday) -> String {
     day.to_string().to_ascii_lowercase()
 }
 
-/// The schedule as answered: the request fields plus what EventBridge gets.
+/// The schedule as answered: the request's fields (as [`ScheduleBody`] documents them) plus
+/// what EventBridge gets. Its own fields, not a flattened body: the body's schema is closed
+/// (unknown fields are refused), so `expression` could not be added to it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ScheduleView {
-    #[serde(flatten)]
-    pub body: ScheduleBody,
+    #[schema(example = "week")]
+    pub every: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minute: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "10:00")]
+    pub at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>, example = 15)]
+    pub day_of_month: Option<DayOfMonthBody>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cron: Option<String>,
+    #[schema(example = "Asia/Shanghai")]
+    pub timezone: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
     /// The expression EventBridge Scheduler evaluates in `timezone`.
     #[schema(example = "cron(0 10 ? * MON,THU *)")]
     pub expression: String,
@@ -233,8 +251,25 @@ impl From<&Schedule> for ScheduleView {
         };
         body.every = every.to_owned();
         body.at = at_time.map(ToString::to_string);
+        let ScheduleBody {
+            every,
+            minute,
+            at,
+            days,
+            day_of_month,
+            cron,
+            timezone,
+            start,
+        } = body;
         Self {
-            body,
+            every,
+            minute,
+            at,
+            days,
+            day_of_month,
+            cron,
+            timezone,
+            start,
             expression: schedule.expression(),
         }
     }

@@ -7,6 +7,7 @@ use crate::extract::{Caller, RawBody, parse_query, project_id, task_id};
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use herald_core::domain::run::{RunId, RunKind};
@@ -63,11 +64,7 @@ async fn test_push(
 }
 
 /// What a test push answers: the record, 200 when final, else 202 with where to poll it.
-type TestAnswer = (
-    StatusCode,
-    [(header::HeaderName, String); 1],
-    Json<serde_json::Value>,
-);
+type TestAnswer = (StatusCode, [(header::HeaderName, String); 1], Response);
 
 /// A record's view as `who` may see it: contact identities replaced by the contacts' names
 /// unless `who` may read the contacts directory.
@@ -76,9 +73,13 @@ async fn shown(
     who: &herald_core::domain::auth::Principal,
     deliveries: &[herald_core::domain::delivery::Delivery],
     view: impl serde::Serialize,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let redaction = state.pushes.redaction_for(who, deliveries).await?;
-    Ok(Json(crate::dto::runs::redacted(&view, &redaction)))
+    if redaction.is_empty() {
+        return Ok(Json(view).into_response());
+    }
+    let value = crate::dto::runs::redacted(&view, &redaction).map_err(ApiError::internal)?;
+    Ok(Json(value).into_response())
 }
 
 async fn test_answer(
@@ -133,7 +134,7 @@ async fn manual_push(
     Caller(who): Caller,
     Path((project, task)): Path<(String, String)>,
     body: RawBody,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Response), ApiError> {
     let project = project_id(&project)?;
     who.check_write(&project)?;
     let confirm = body.json_or_default::<ConfirmBody>()?.confirm;
@@ -232,7 +233,7 @@ async fn get_record(
     State(state): State<AppState>,
     Caller(who): Caller,
     Path((project, run)): Path<(String, String)>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let project = project_id(&project)?;
     let (run, deliveries) = state.pushes.record(&who, &project, &run_id(&run)?).await?;
     shown(
@@ -252,7 +253,7 @@ async fn get_logs(
     State(state): State<AppState>,
     Caller(who): Caller,
     Path((project, run)): Path<(String, String)>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let project = project_id(&project)?;
     let (run, deliveries) = state.pushes.record(&who, &project, &run_id(&run)?).await?;
     shown(&state, &who, &deliveries, log_lines(&run, &deliveries)).await

@@ -1,6 +1,7 @@
 //! The console's routes and what they share.
 mod admin;
 mod auth;
+mod guard;
 mod records;
 mod settings;
 mod tasks;
@@ -15,7 +16,33 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use herald_core::domain::auth::Principal;
 
-pub(crate) fn routes() -> Router<Console> {
+pub(crate) fn routes(console: Console) -> Router {
+    // The settings are the admin's: everyone else is refused before a handler runs.
+    let admin_pages = Router::new()
+        .route("/settings", get(settings::page))
+        .route("/settings/channels/{channel}", post(settings::save))
+        .route("/settings/channels/{channel}/test", post(settings::test))
+        .route("/settings/keys", get(admin::keys).post(admin::create_key))
+        .route("/settings/keys/{id}/revoke", post(admin::revoke_key))
+        .route(
+            "/settings/contacts",
+            get(admin::contacts).post(admin::save_contact),
+        )
+        .route(
+            "/settings/contacts/{id}/delete",
+            post(admin::delete_contact),
+        )
+        .route("/settings/general", get(admin::general))
+        .route("/settings/sandbox", get(admin::sandbox))
+        .route("/settings/general/url-prefix", post(admin::save_url_prefix))
+        .route(
+            "/settings/general/webhook-sources",
+            post(admin::save_webhook_source),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            console.clone(),
+            guard::admin_only,
+        ));
     Router::new()
         .route("/", get(home))
         .route("/sign-in", get(auth::sign_in_page).post(auth::sign_in))
@@ -46,29 +73,11 @@ pub(crate) fn routes() -> Router<Console> {
         .route("/projects/{project}/records", get(records::list))
         .route("/projects/{project}/records/{run}", get(records::detail))
         .route("/projects/{project}/files/{*rest}", get(records::file))
-        .route("/settings", get(settings::page))
-        .route("/settings/channels/{channel}", post(settings::save))
-        .route("/settings/channels/{channel}/test", post(settings::test))
-        .route("/settings/keys", get(admin::keys).post(admin::create_key))
-        .route("/settings/keys/{id}/revoke", post(admin::revoke_key))
-        .route(
-            "/settings/contacts",
-            get(admin::contacts).post(admin::save_contact),
-        )
-        .route(
-            "/settings/contacts/{id}/delete",
-            post(admin::delete_contact),
-        )
-        .route("/settings/general", get(admin::general))
-        .route("/settings/sandbox", get(admin::sandbox))
-        .route("/settings/general/url-prefix", post(admin::save_url_prefix))
-        .route(
-            "/settings/general/webhook-sources",
-            post(admin::save_webhook_source),
-        )
+        .merge(admin_pages)
         .fallback(not_found)
         .layer(axum::middleware::map_response(security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(console)
 }
 
 /// Scripts and styles only from the console itself (inline styles for the mail previews), no

@@ -146,7 +146,14 @@ fn upcoming(schedule: &Value) -> Vec<String> {
 
 /// The schedule editor's next runs as the fields change: the form's `schedule.*` fields in the
 /// query, answered as `{"runs": [...]}` or `{"error": {"field", "message"}}`.
-pub(crate) async fn schedule_next(_signed: Signed, RawQuery(query): RawQuery) -> Response {
+pub(crate) async fn schedule_next(
+    signed: Signed,
+    Path(project): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    if let Some(refused) = super::guard::read_refused(&signed, &project) {
+        return refused;
+    }
     let fields: Vec<(String, String)> =
         url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
             .into_owned()
@@ -201,6 +208,9 @@ fn form_page(signed: &Signed, mut form: Form, status: StatusCode) -> Response {
 }
 
 pub(crate) async fn new_form(signed: Signed, Path(project): Path<String>) -> Response {
+    if let Some(refused) = super::guard::write_refused(&signed, &project) {
+        return refused;
+    }
     let form = Form {
         project: &project,
         id: None,
@@ -216,6 +226,9 @@ pub(crate) async fn edit_form(
     signed: Signed,
     Path((project, id)): Path<(String, String)>,
 ) -> Response {
+    if let Some(refused) = super::guard::write_refused(&signed, &project) {
+        return refused;
+    }
     let path = format!("{}/{}", tasks_path(&project), seg(&id));
     match console.get(&signed.open.principal, &path).await {
         Ok(task) => {
@@ -379,6 +392,10 @@ pub(crate) async fn act(
     form: SignedForm,
 ) -> Response {
     let signed = &form.signed;
+    // No confirmation for a push, disable or delete the caller may not make.
+    if let Some(refused) = super::guard::write_refused(signed, &project) {
+        return refused;
+    }
     let who = &signed.open.principal;
     let task_path = format!("{}/{}", tasks_path(&project), seg(&id));
     let list = format!("/ui/projects/{}/tasks", seg(&project));

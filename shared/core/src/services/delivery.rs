@@ -199,6 +199,11 @@ impl DeliveryWorker {
             })
         });
         let finished = self.clock.now();
+        // Attempts that reached the provider (holds by Herald's own limiter sent nothing).
+        let tried = result
+            .as_ref()
+            .err()
+            .map_or(0, |error| tried(&delivery, error));
         let outcome = match &result {
             Ok(receipt) => {
                 tracing::info!(invalid = receipt.invalid_recipients.len(), "delivered");
@@ -206,15 +211,15 @@ impl DeliveryWorker {
                 delivery.next_due = None;
                 ExecutionOutcome::Delivered
             }
-            Err(error) if error.failure.is_retryable() && self.may_retry(&delivery, error) => {
+            Err(error) if error.failure.is_retryable() && self.may_retry(&delivery, tried) => {
                 let delay = match error.failure {
                     // Herald's own limiter named the slot: come back exactly then (a backoff
                     // growing with the holds would leave the quota unused).
                     SendFailure::HeldBack { retry_after_ms } => provider_wait(retry_after_ms),
                     SendFailure::RateLimited { retry_after_ms } => self
                         .policy
-                        .delay_after(tried(&delivery, error), Some(provider_wait(retry_after_ms))),
-                    _ => self.policy.delay_after(tried(&delivery, error), None),
+                        .delay_after(tried, Some(provider_wait(retry_after_ms))),
+                    _ => self.policy.delay_after(tried, None),
                 };
                 let at = finished
                     .checked_add_signed(delay)
@@ -229,10 +234,7 @@ impl DeliveryWorker {
                 delivery.status = DeliveryStatus::Dead;
                 delivery.next_due = None;
                 delivery.dead_reason = Some(if error.failure.is_retryable() {
-                    format!(
-                        "gave up after {} attempts: {error}",
-                        tried(&delivery, error)
-                    )
+                    format!("gave up after {tried} attempts: {error}")
                 } else {
                     error.to_string()
                 });
@@ -269,10 +271,11 @@ impl DeliveryWorker {
         }
     }
 
-    /// Whether a delivery whose attempt failed with `error` (retryable) gets another. Attempts that
-    /// Herald's own limiter held back sent nothing and do not count, up to a bound on claims.
-    fn may_retry(&self, delivery: &Delivery, error: &crate::ports::SendError) -> bool {
-        tried(delivery, error) < self.policy.max_attempts
+    /// Whether a delivery whose attempt failed (retryable), after `tried` attempts that reached
+    /// the provider, gets another. Holds by Herald's own limiter do not count, up to a bound on
+    /// claims.
+    fn may_retry(&self, delivery: &Delivery, tried: u32) -> bool {
+        tried < self.policy.max_attempts
             && delivery.attempts
                 < self
                     .policy
