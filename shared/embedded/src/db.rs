@@ -58,6 +58,9 @@ CREATE TABLE IF NOT EXISTS runs (
     expires_at TEXT NOT NULL,
     PRIMARY KEY (project, id)
 ) WITHOUT ROWID;
+-- A task's runs, newest first, without reading the project's other runs (every ticket event is
+-- a run of its own).
+CREATE INDEX IF NOT EXISTS runs_by_task ON runs (project, task_id, id);
 -- A run's progress: counted by each push delivery's final write; `check_at` lists a run still
 -- sending for the reconciler (NULL once final).
 CREATE TABLE IF NOT EXISTS run_progress (

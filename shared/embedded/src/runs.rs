@@ -347,15 +347,33 @@ impl RunStore for SqliteStore {
         let docs: Vec<(String, Option<RunProgress>)> = self
             .db
             .call(move |conn| {
-                let sql_text = format!(
-                    "SELECT {RUN_COLUMNS} FROM {RUN_FROM} WHERE r.project = ?1 AND r.id {} ?2 AND r.id >= ?3
-                     AND r.expires_at > ?4 AND (?5 IS NULL OR r.task_id = ?5) AND (?6 IS NULL OR r.outcome = ?6)
-                     AND (?7 IS NULL OR r.kind = ?7) ORDER BY r.id DESC LIMIT ?8",
+                // Only the filters given (`x IS NULL OR` would keep SQLite from using an index). A
+                // task's runs through their index, which SQLite (without statistics) would not pick
+                // over the id range: else each list of a task's records reads the project's runs.
+                let from = if task.is_some() {
+                    "runs r INDEXED BY runs_by_task LEFT JOIN run_progress p ON p.project = r.project AND p.run_id = r.id"
+                } else {
+                    RUN_FROM
+                };
+                let mut sql_text = format!(
+                    "SELECT {RUN_COLUMNS} FROM {from} WHERE r.project = ?1 AND r.id {} ?2 AND r.id >= ?3
+                     AND r.expires_at > ?4",
                     if inclusive_upper { "<=" } else { "<" }
                 );
+                use rusqlite::types::Value;
+                let mut values: Vec<Value> =
+                    [project, upper, lower, now].map(Value::Text).into();
+                for (column, value) in [("task_id", task), ("outcome", outcome), ("kind", kind)] {
+                    if let Some(value) = value {
+                        values.push(Value::Text(value));
+                        sql_text.push_str(&format!(" AND r.{column} = ?{}", values.len()));
+                    }
+                }
+                values.push(Value::Integer(fetch));
+                sql_text.push_str(&format!(" ORDER BY r.id DESC LIMIT ?{}", values.len()));
                 let mut stmt = conn.prepare_cached(&sql_text).map_err(sql)?;
                 let rows = stmt
-                    .query_map(params![project, upper, lower, now, task, outcome, kind, fetch], run_row)
+                    .query_map(rusqlite::params_from_iter(values), run_row)
                     .map_err(sql)?;
                 rows.collect::<Result<Vec<_>, _>>().map_err(sql)
             })

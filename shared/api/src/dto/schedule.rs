@@ -217,7 +217,7 @@ pub struct ScheduleView {
 
 impl From<&Schedule> for ScheduleView {
     fn from(schedule: &Schedule) -> Self {
-        let mut body = ScheduleBody {
+        let mut view = ScheduleView {
             every: String::new(),
             minute: None,
             at: None,
@@ -226,51 +226,32 @@ impl From<&Schedule> for ScheduleView {
             cron: None,
             timezone: schedule.timezone().name().to_owned(),
             start: Some(schedule.start().format("%Y-%m-%d").to_string()),
+            expression: schedule.expression(),
         };
         let (every, at_time) = match schedule.recurrence() {
             Recurrence::Hourly { minute } => {
-                body.minute = Some(*minute);
+                view.minute = Some(*minute);
                 ("hour", None)
             }
             Recurrence::Daily { at } => ("day", Some(at)),
             Recurrence::Weekly { days, at } => {
-                body.days = Some(days.iter().map(weekday_name).collect());
+                view.days = Some(days.iter().map(weekday_name).collect());
                 ("week", Some(at))
             }
             Recurrence::Monthly { day, at } => {
-                body.day_of_month = Some(match day {
+                view.day_of_month = Some(match day {
                     MonthDay::Day(d) => DayOfMonthBody::Day(*d),
                     MonthDay::Last => DayOfMonthBody::Last("last".into()),
                 });
                 ("month", Some(at))
             }
             Recurrence::Cron(cron) => {
-                body.cron = Some(cron.to_string());
+                view.cron = Some(cron.to_string());
                 ("cron", None)
             }
         };
-        body.every = every.to_owned();
-        body.at = at_time.map(ToString::to_string);
-        let ScheduleBody {
-            every,
-            minute,
-            at,
-            days,
-            day_of_month,
-            cron,
-            timezone,
-            start,
-        } = body;
-        Self {
-            every,
-            minute,
-            at,
-            days,
-            day_of_month,
-            cron,
-            timezone,
-            start,
-            expression: schedule.expression(),
-        }
+        view.every = every.to_owned();
+        view.at = at_time.map(ToString::to_string);
+        view
     }
 }

@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use herald_core::ServiceError;
+use herald_core::domain::auth::Principal;
 use herald_core::domain::ids::ProjectId;
 
 /// For the admin's pages and forms (the settings): anyone else is refused before the handler.
@@ -32,20 +33,22 @@ pub(crate) async fn admin_only(
 
 /// The refusal to answer if the caller may not read `project`.
 pub(crate) fn read_refused(signed: &Signed, project: &str) -> Option<Response> {
-    let principal = &signed.open.principal;
-    ProjectId::parse(project)
-        .map_err(|_| ServiceError::NotFound("project"))
-        .and_then(|project| principal.check_read(&project))
-        .err()
-        .map(|err| refusal(signed, err))
+    refused_unless(signed, project, Principal::check_read)
 }
 
 /// The refusal to answer if the caller may not change `project`.
 pub(crate) fn write_refused(signed: &Signed, project: &str) -> Option<Response> {
-    let principal = &signed.open.principal;
+    refused_unless(signed, project, Principal::check_write)
+}
+
+fn refused_unless(
+    signed: &Signed,
+    project: &str,
+    check: fn(&Principal, &ProjectId) -> Result<(), ServiceError>,
+) -> Option<Response> {
     ProjectId::parse(project)
         .map_err(|_| ServiceError::NotFound("project"))
-        .and_then(|project| principal.check_write(&project))
+        .and_then(|project| check(&signed.open.principal, &project))
         .err()
         .map(|err| refusal(signed, err))
 }
