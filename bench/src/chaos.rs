@@ -45,6 +45,12 @@ pub struct WrkRun {
     pub non_2xx: u64,
 }
 
+#[derive(Debug, Clone, Copy, Serialize, Default)]
+pub struct EndpointCalls {
+    pub calls: usize,
+    pub failed: usize,
+}
+
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct ChaosResult {
     pub seconds: usize,
@@ -57,6 +63,11 @@ pub struct ChaosResult {
     /// Provider calls that got an injected fault (each was retried or ended dead).
     pub faulted_calls: usize,
     pub provider_calls: usize,
+    /// Every call the fakes got, by endpoint: how many, and how many did not succeed (token
+    /// fetches included: a failed one holds back every send of its provider for a while).
+    pub calls_by_endpoint: std::collections::BTreeMap<String, EndpointCalls>,
+    /// Whether the deliveries settled before the bench stopped waiting (600 s after the load).
+    pub settled: bool,
     /// From the end of the load to the last delivery settled.
     pub settle_s: f64,
     /// From the end of the load to the last message arriving at a fake.
@@ -288,7 +299,11 @@ async fn run_into(result: &mut ChaosResult) -> Result<(), String> {
             .await?;
         let counts = (wecom.delivered().len(), feishu.delivered().len());
         let idle = sending["items"].as_array().is_some_and(Vec::is_empty);
-        if (idle && counts == last) || Instant::now() > deadline {
+        if idle && counts == last {
+            result.settled = true;
+            break;
+        }
+        if Instant::now() > deadline {
             break;
         }
         if counts != last {
@@ -354,6 +369,14 @@ async fn run_into(result: &mut ChaosResult) -> Result<(), String> {
         |c: &&herald_fakes::Call| matches!(c.endpoint, Endpoint::WecomSend | Endpoint::FeishuSend);
     let calls: Vec<herald_fakes::Call> = wecom.calls().into_iter().chain(feishu.calls()).collect();
     result.provider_calls = calls.iter().filter(sends).count();
+    for call in &calls {
+        let entry = result
+            .calls_by_endpoint
+            .entry(call.endpoint.as_str().to_owned())
+            .or_default();
+        entry.calls += 1;
+        entry.failed += usize::from(call.code != Some(0));
+    }
     result.faulted_calls = calls
         .iter()
         .filter(sends)

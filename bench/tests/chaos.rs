@@ -31,6 +31,7 @@ fn faults_at_a_fifth_of_all_calls_lose_nothing_and_send_nothing_twice() {
         result["faulted_calls"].as_u64() > Some(10),
         "faults were injected: {report}"
     );
+    assert_eq!(result["settled"], true, "the backlog settled: {report}");
     for part in ["tickets", "pushes"] {
         assert_eq!(result[part]["lost"], 0, "{part}: {report}");
         assert_eq!(result[part]["duplicated"], 0, "{part}: {report}");
