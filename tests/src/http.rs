@@ -93,6 +93,34 @@ pub async fn call(
     call_raw(router, method, uri, token, bytes).await
 }
 
+/// The admin's call, which must succeed: its answer's body.
+pub async fn admin_ok(
+    router: &herald_api::Router,
+    method: Method,
+    uri: &str,
+    body: Value,
+) -> Value {
+    let reply = call(router, method, uri, Some(crate::ADMIN_TOKEN), &body).await;
+    assert!(reply.status.is_success(), "{uri}: {:#}", reply.body);
+    reply.body
+}
+
+/// A new API key with `role` in `project`, made by the admin: its id and the key.
+pub async fn new_key(router: &herald_api::Router, role: &str, project: &str) -> (String, String) {
+    let body = serde_json::json!({"role": role, "project": project});
+    let reply = call(
+        router,
+        Method::POST,
+        "/v1/keys",
+        Some(crate::ADMIN_TOKEN),
+        &body,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    let text = |name: &str| reply.body[name].as_str().expect(name).to_owned();
+    (text("id"), text("key"))
+}
+
 /// GETs raw bytes (pictures): the status, the content type and the body.
 pub async fn get_bytes(
     router: &herald_api::Router,

@@ -107,21 +107,11 @@ struct Fixture {
 }
 
 async fn admin(app: &LocalApp, method: Method, uri: &str, body: Value) -> Value {
-    let reply = call(&app.router, method, uri, Some(ADMIN_TOKEN), &body).await;
-    assert!(reply.status.is_success(), "{uri}: {:#}", reply.body);
-    reply.body
+    herald_tests::http::admin_ok(&app.router, method, uri, body).await
 }
 
 async fn key(app: &LocalApp, role: &str, project: &str) -> (String, String) {
-    let body = admin(
-        app,
-        Method::POST,
-        "/v1/keys",
-        json!({"role": role, "project": project}),
-    )
-    .await;
-    let text = |name: &str| body[name].as_str().expect(name).to_owned();
-    (text("id"), text("key"))
+    herald_tests::http::new_key(&app.router, role, project).await
 }
 
 async fn fixture() -> Fixture {

@@ -55,19 +55,7 @@ async fn tasks(app: &LocalApp) -> Vec<Value> {
 }
 
 async fn key(app: &LocalApp, role: &str) -> (String, String) {
-    let reply = call(
-        &app.router,
-        Method::POST,
-        "/v1/keys",
-        Some(ADMIN_TOKEN),
-        &json!({"role": role, "project": "sales"}),
-    )
-    .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
-    (
-        reply.body["id"].as_str().expect("id").to_owned(),
-        reply.body["key"].as_str().expect("key").to_owned(),
-    )
+    herald_tests::http::new_key(&app.router, role, "sales").await
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 //! Forms are posted with the caller's own CSRF token, so a refusal is the role's and not the form's.
 use axum::http::{Method, StatusCode};
 use herald_tests::console::{ConsoleClient, Page};
-use herald_tests::http::call;
+use herald_tests::http::{admin_ok, new_key};
 use herald_tests::{ADMIN_TOKEN, LocalApp, sample_task};
 use serde_json::{Value, json};
 
@@ -146,34 +146,20 @@ struct Fixture {
     values: Vec<(&'static str, String)>,
 }
 
-async fn admin_api(app: &LocalApp, method: Method, path: &str, body: Value) -> Value {
-    let reply = call(&app.router, method, path, Some(ADMIN_TOKEN), &body).await;
-    assert!(reply.status.is_success(), "{path}: {:#}", reply.body);
-    reply.body
-}
-
 async fn fixture() -> Fixture {
     let app = LocalApp::new(NOW);
-    let key = |role: &'static str, project: &'static str| {
-        let app = &app;
-        async move {
-            let body = json!({"role": role, "project": project});
-            let made = admin_api(app, Method::POST, "/v1/keys", body).await;
-            let text = |name: &str| made[name].as_str().expect(name).to_owned();
-            (text("id"), text("key"))
-        }
-    };
+    let key = |role, project| new_key(&app.router, role, project);
     let (_, editor) = key("editor", PROJECT).await;
     let (_, viewer) = key("viewer", PROJECT).await;
     let (_, other) = key("editor", "another-project").await;
     let (doomed, _) = key("viewer", PROJECT).await;
     let tasks = format!("/v1/projects/{PROJECT}/tasks");
-    let task = admin_api(&app, Method::POST, &tasks, sample_task("2026-12-07")).await["id"]
+    let task = admin_ok(&app.router, Method::POST, &tasks, sample_task("2026-12-07")).await["id"]
         .as_str()
         .expect("task id")
         .to_owned();
     let test = format!("{tasks}/{task}/test");
-    let run = admin_api(&app, Method::POST, &test, Value::Null).await["id"]
+    let run = admin_ok(&app.router, Method::POST, &test, Value::Null).await["id"]
         .as_str()
         .expect("record id")
         .to_owned();
@@ -188,7 +174,7 @@ async fn fixture() -> Fixture {
         (hash.to_owned(), name.to_owned())
     };
     let contact = json!({"name": "Ada", "email": "ada@example.com"});
-    admin_api(&app, Method::PUT, "/v1/contacts/ada", contact).await;
+    admin_ok(&app.router, Method::PUT, "/v1/contacts/ada", contact).await;
     let values = vec![
         ("project", PROJECT.to_owned()),
         ("task", task),
