@@ -776,6 +776,56 @@ async fn the_event_is_recorded_under_the_tickets_project_with_kind_ticket() {
     assert_eq!(other.body["items"], json!([]));
 }
 
+#[tokio::test]
+async fn a_ticket_record_names_contacts_without_their_addresses_to_project_members() {
+    let fakes = fakes().await;
+    let engine = engine(&fakes).await;
+    let record = record_of(&post(&engine, &event("evt-1", "pending_review")).await);
+    drain(&engine).await;
+    let detail = format!("{RECORDS}/{record}");
+    let logs = format!("{detail}/logs");
+    // The reviewers' mail went to their addresses and Feishu to an open id and an address:
+    // identities only an admin, who may read the directory, is shown.
+    let identities = ["t1@example.com", "t2@example.com", "ou_t1"];
+    let admin_view = admin(&engine, Method::GET, &detail, &Value::Null).await;
+    let admin_text = admin_view.body.to_string();
+    for identity in identities {
+        assert!(admin_text.contains(identity), "{identity}: {admin_text}");
+    }
+    for role in ["editor", "viewer"] {
+        let (_, key) = herald_tests::http::new_key(&engine.router, role, "payments").await;
+        for uri in [&detail, &logs] {
+            let reply = call(&engine.router, Method::GET, uri, Some(&key), &Value::Null).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::OK,
+                "{role} {uri}: {:#}",
+                reply.body
+            );
+            let text = reply.body.to_string();
+            for identity in identities {
+                assert!(
+                    !text.contains(identity),
+                    "{role} {uri} shows {identity}: {text}"
+                );
+            }
+        }
+        let shown = call(
+            &engine.router,
+            Method::GET,
+            &detail,
+            Some(&key),
+            &Value::Null,
+        )
+        .await;
+        assert!(
+            shown.body.to_string().contains("t2 name (contact t2)"),
+            "{role}: {:#}",
+            shown.body
+        );
+    }
+}
+
 /// A secret store that counts its reads.
 struct CountingSecrets {
     inner: std::sync::Arc<dyn herald_core::ports::SecretStore>,

@@ -42,13 +42,29 @@ enum Cached {
     Failed {
         error: SendError,
         until: DateTime<Utc>,
+        /// Failed fetches in a row, this one included: a fault that may pass is fetched again
+        /// soon after the first, later after each one more.
+        in_a_row: u32,
     },
 }
 
 type Slot = Arc<tokio::sync::Mutex<Option<Cached>>>;
 
-/// How long a failed fetch is remembered.
-fn failure_ttl(error: &SendError) -> Duration {
+/// How long a fetch may take: a token is a few bytes that the provider answers at once, and while
+/// a fetch lasts every sender with that credential waits for it.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// The pause after a first failed fetch that may pass (a 5xx, a timeout, busy); it doubles with
+/// each failure in a row up to [`MAX_TRANSIENT_PAUSE`]. Short, because no sender can send while
+/// it lasts: a pause of seconds after every blip held back most sends of a busy provider.
+const FIRST_TRANSIENT_PAUSE: Duration = Duration::from_millis(100);
+const MAX_TRANSIENT_PAUSE: Duration = Duration::from_secs(30);
+/// A sender that finds a pause at most this long waits it out and fetches (or uses the token
+/// another sender fetched meanwhile) instead of being held back: a hold gives up the delivery's
+/// place in the queue and costs two store writes.
+const WAIT_IN_PLACE: Duration = Duration::from_secs(1);
+
+/// How long a failed fetch is remembered, the `in_a_row`-th failure in a row.
+fn failure_ttl(error: &SendError, in_a_row: u32) -> Duration {
     match error.failure {
         SendFailure::RateLimited { retry_after_ms } | SendFailure::HeldBack { retry_after_ms } => {
             Duration::from_millis(retry_after_ms)
@@ -56,7 +72,9 @@ fn failure_ttl(error: &SendError) -> Duration {
         SendFailure::Config | SendFailure::Recipient | SendFailure::Payload => {
             Duration::from_secs(30)
         }
-        SendFailure::Transient => Duration::from_secs(2),
+        SendFailure::Transient => FIRST_TRANSIENT_PAUSE
+            .saturating_mul(1_u32 << in_a_row.saturating_sub(1).min(16))
+            .min(MAX_TRANSIENT_PAUSE),
     }
 }
 
@@ -115,17 +133,42 @@ impl TokenCache {
     {
         let slot = self.slot(key);
         let mut cached = slot.lock().await;
-        let now = self.time.now();
-        match cached.as_ref() {
-            Some(Cached::Token { token, refresh_at }) if now < *refresh_at => {
-                return Ok(token.clone());
+        let mut waited = false;
+        let in_a_row = loop {
+            let now = self.time.now();
+            match cached.as_ref() {
+                Some(Cached::Token { token, refresh_at }) if now < *refresh_at => {
+                    return Ok(token.clone());
+                }
+                Some(Cached::Failed { error, until, .. }) if now < *until => {
+                    let left = *until - now;
+                    let short = left.to_std().is_ok_and(|left| left <= WAIT_IN_PLACE);
+                    if waited || !short || !error.failure.is_retryable() {
+                        return Err(answered_from_cache(error, left));
+                    }
+                    // Unlocked while waiting, so a sender that comes after the pause can fetch.
+                    drop(cached);
+                    self.time.sleep(left.to_std().unwrap_or_default()).await;
+                    cached = slot.lock().await;
+                    waited = true;
+                }
+                Some(Cached::Failed { in_a_row, .. }) => break *in_a_row,
+                _ => break 0,
             }
-            Some(Cached::Failed { error, until }) if now < *until => {
-                return Err(answered_from_cache(error, *until - now));
-            }
-            _ => {}
-        }
-        match fetch().await {
+        };
+        let fetched = tokio::time::timeout(FETCH_TIMEOUT, fetch())
+            .await
+            .unwrap_or_else(|_| {
+                Err(crate::error::failure(
+                    SendFailure::Transient,
+                    None,
+                    format!(
+                        "the token fetch took longer than {} s",
+                        FETCH_TIMEOUT.as_secs()
+                    ),
+                ))
+            });
+        match fetched {
             Ok(issued) => {
                 let early = self.refresh_early.min(issued.lifetime / 2);
                 let refresh_at = self.time.now() + delta(issued.lifetime.saturating_sub(early));
@@ -136,10 +179,12 @@ impl TokenCache {
                 Ok(issued.token)
             }
             Err(error) => {
-                let until = self.time.now() + delta(failure_ttl(&error));
+                let in_a_row = in_a_row.saturating_add(1);
+                let until = self.time.now() + delta(failure_ttl(&error, in_a_row));
                 *cached = Some(Cached::Failed {
                     error: error.clone(),
                     until,
+                    in_a_row,
                 });
                 Err(error)
             }
@@ -162,7 +207,7 @@ impl TokenCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use herald_core::clock::ManualClock;
+    use herald_core::clock::{Clock, ManualClock};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn issued(token: &str, secs: u64) -> IssuedToken {
@@ -177,46 +222,103 @@ mod tests {
         (clock.clone(), Time::manual(clock))
     }
 
+    fn bad_gateway() -> SendError {
+        crate::error::failure(SendFailure::Transient, Some(502), "HTTP 502")
+    }
+
     #[tokio::test]
-    async fn a_failed_fetch_costs_only_its_own_caller_an_attempt() {
+    async fn a_passing_fault_is_fetched_again_soon_and_later_after_each_failure_in_a_row() {
         let (clock, time) = manual();
         let cache = TokenCache::new(Duration::from_secs(300), time);
         let key = CredentialKey::new("corp", &SecretString::from("s"));
-        let bad_gateway = || async {
-            Err(crate::error::failure(
-                SendFailure::Transient,
-                Some(502),
-                "HTTP 502",
-            ))
+        let fetches = AtomicUsize::new(0);
+        let failing = || async {
+            fetches.fetch_add(1, Ordering::SeqCst);
+            Err(bad_gateway())
         };
-        let first = cache.get(&key, bad_gateway).await.err().unwrap();
-        assert_eq!(first.failure, SendFailure::Transient);
-        clock.advance(chrono::TimeDelta::milliseconds(500));
-        let waiting = cache.get(&key, bad_gateway).await.err().unwrap();
+        // The caller whose fetch failed is told what happened (its attempt reached the provider).
+        let started = clock.now();
         assert_eq!(
-            waiting.failure,
+            cache.get(&key, failing).await.unwrap_err().failure,
+            SendFailure::Transient
+        );
+        // The pauses after 1-4 failures in a row (100, 200, 400, 800 ms) are short: the next
+        // caller waits each out and fetches again itself.
+        for _ in 0..4 {
+            let err = cache.get(&key, failing).await.unwrap_err();
+            assert_eq!(err.failure, SendFailure::Transient);
+        }
+        assert_eq!(fetches.load(Ordering::SeqCst), 5);
+        assert_eq!(
+            clock.now() - started,
+            chrono::TimeDelta::milliseconds(1_500)
+        );
+        // After the fifth the pause is 1.6 s: a caller is held back for it (no attempt used)
+        // and nothing is fetched.
+        let held = cache.get(&key, failing).await.unwrap_err();
+        assert_eq!(
+            held.failure,
             SendFailure::HeldBack {
-                retry_after_ms: 1_500
+                retry_after_ms: 1_600
             }
         );
-        assert!(waiting.message.contains("HTTP 502"), "{}", waiting.message);
-        // A wrong secret is no passing fault: everyone is told so.
-        let wrong = || async {
-            Err(crate::error::failure(
-                SendFailure::Config,
-                Some(40001),
-                "invalid secret",
-            ))
-        };
-        clock.advance(chrono::TimeDelta::seconds(2));
-        assert_eq!(
-            cache.get(&key, wrong).await.err().unwrap().failure,
-            SendFailure::Config
+        assert!(held.message.contains("HTTP 502"), "{}", held.message);
+        assert_eq!(fetches.load(Ordering::SeqCst), 5);
+        // A success ends the run of failures: the next failure pauses 100 ms again.
+        clock.advance(chrono::TimeDelta::milliseconds(1_600));
+        let t = cache.get(&key, || async { Ok(issued("t1", 7200)) }).await;
+        assert_eq!(t.unwrap().expose_secret(), "t1");
+        cache.invalidate(&key, &SecretString::from("t1")).await;
+        assert!(cache.get(&key, failing).await.is_err());
+        let before = clock.now();
+        let t = cache.get(&key, || async { Ok(issued("t2", 7200)) }).await;
+        assert_eq!(t.unwrap().expose_secret(), "t2");
+        assert_eq!(clock.now() - before, chrono::TimeDelta::milliseconds(100));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fetch_that_does_not_answer_is_given_up_after_five_seconds() {
+        let cache = TokenCache::new(Duration::from_secs(300), Time::system());
+        let key = CredentialKey::new("corp", &SecretString::from("s"));
+        let started = tokio::time::Instant::now();
+        let err = cache
+            .get(&key, std::future::pending::<Result<IssuedToken, SendError>>)
+            .await
+            .unwrap_err();
+        assert_eq!(err.failure, SendFailure::Transient);
+        assert!(err.message.contains("longer than 5 s"), "{}", err.message);
+        assert_eq!(started.elapsed(), FETCH_TIMEOUT);
+    }
+
+    #[tokio::test]
+    async fn senders_behind_a_failed_fetch_use_the_token_fetched_after_the_pause() {
+        let (_, time) = manual();
+        let cache = Arc::new(TokenCache::new(Duration::from_secs(300), time));
+        let key = CredentialKey::new("corp", &SecretString::from("s"));
+        assert!(
+            cache
+                .get(&key, || async { Err(bad_gateway()) })
+                .await
+                .is_err()
         );
-        assert_eq!(
-            cache.get(&key, wrong).await.err().unwrap().failure,
-            SendFailure::Config
-        );
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let (cache, key, fetches) = (cache.clone(), key.clone(), fetches.clone());
+            tasks.push(tokio::spawn(async move {
+                cache
+                    .get(&key, || async move {
+                        fetches.fetch_add(1, Ordering::SeqCst);
+                        Ok(issued("t1", 7200))
+                    })
+                    .await
+                    .map(|t| t.expose_secret().to_owned())
+            }));
+        }
+        for task in tasks {
+            assert_eq!(task.await.unwrap().unwrap(), "t1");
+        }
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]
@@ -312,7 +414,10 @@ mod tests {
         };
         assert_eq!(cache.get(&key, bad).await.unwrap_err().code, Some(60020));
         let unused = || async { Ok(issued("t1", 7200)) };
+        // Told at once, not after a wait: settings that are wrong do not pass.
+        let before = clock.now();
         assert_eq!(cache.get(&key, unused).await.unwrap_err().code, Some(60020));
+        assert_eq!(clock.now(), before);
         clock.advance(chrono::TimeDelta::seconds(31));
         let t = cache
             .get(&key, || async { Ok(issued("t1", 7200)) })
