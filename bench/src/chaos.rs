@@ -1,7 +1,7 @@
 //! Chaos and load (issue 12, `HERALD_BENCH_ONLY=chaos`; `make soak` runs it 10 minutes, make test
-//! 15 s): the herald-local binary with its WeCom and Feishu base URLs on fakes that fail a fifth of
-//! all calls (HTTP 502 and 503, a 16 s stall past the client's timeout, expired tokens, Feishu's
-//! rate limit, WeCom's system busy), fed `HERALD_BENCH_CHAOS_RATE` (50) signed ticket events a second,
+//! 12 s): the herald-local binary with its WeCom and Feishu base URLs on fakes that fail a fifth of
+//! all calls (HTTP 502 and 503, a 16 s stall past the client's timeout, a connection cut after
+//! the provider took the message, expired tokens, Feishu's rate limit, WeCom's system busy), fed `HERALD_BENCH_CHAOS_RATE` (50) signed ticket events a second,
 //! each to two of 1,000 reviewers on WeCom, and every 20 s a manual push to 200 WeCom users and 50
 //! Feishu users. Once the deliveries have settled (the faults still on) every (event or push,
 //! person) is counted at the fakes: sent once, sent twice (duplicated), never (lost, unless its record says
@@ -63,6 +63,9 @@ pub struct ChaosResult {
     /// Provider calls that got an injected fault (each was retried or ended dead).
     pub faulted_calls: usize,
     pub provider_calls: usize,
+    /// Resends the providers' own duplicate checks kept from arriving twice (WeCom's
+    /// enable_duplicate_check, Feishu's uuid): mostly sends whose answer was cut off.
+    pub suppressed_by_provider: u64,
     /// Every call the fakes got, by endpoint: how many, and how many did not succeed (token
     /// fetches included: a failed one holds back every send of its provider for a while).
     pub calls_by_endpoint: std::collections::BTreeMap<String, EndpointCalls>,
@@ -136,6 +139,9 @@ fn faults() -> Vec<FaultRule> {
                 delay: Duration::from_secs(16),
             },
         ),
+        // Taken, then the answer lost: the resend is what the providers' duplicate checks (WeCom's
+        // enable_duplicate_check, Feishu's uuid) keep from arriving twice.
+        FaultRule::probability(0.02, Fault::Reset),
         FaultRule::probability(0.04, Fault::TokenExpired),
         // Feishu's 429 asks for a wait per call; WeCom's 45009 stops the whole app to the next
         // minute, so a random one every few calls would be a quota, not a fault: on Feishu only.
@@ -382,6 +388,8 @@ async fn run_into(result: &mut ChaosResult) -> Result<(), String> {
         .filter(sends)
         .filter(|c| c.code != Some(0))
         .count();
+    result.suppressed_by_provider =
+        wecom.stats().suppressed_duplicates + feishu.stats().suppressed_duplicates;
     if result.tickets.lost > 0 {
         result.tickets.dead = dead_tickets(api, &accepted, &wecom_seen).await;
         result.tickets.lost -= result.tickets.dead.min(result.tickets.lost);

@@ -7,7 +7,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::lock;
-use crate::record::Endpoint;
+use crate::record::{Endpoint, Recorder};
+use crate::reply::Reply;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
 
 /// Seed used until a test calls `seed_faults`.
 pub const DEFAULT_FAULT_SEED: u64 = 0x4845_5241_4c44; // "HERALD"
@@ -36,6 +39,10 @@ pub enum Fault {
     /// The request is refused as invalid: WeCom 40058, Feishu HTTP 400 99992402 with
     /// `field_violations`.
     FieldValidation,
+    /// The call is handled as usual (a message goes out, a token is issued), then the connection
+    /// is cut before the answer arrives: the caller cannot tell whether it went out, and a resend
+    /// must not reach anyone twice.
+    Reset,
 }
 
 impl Fault {
@@ -43,7 +50,7 @@ impl Fault {
     pub fn applies_to(&self, endpoint: Endpoint) -> bool {
         use Endpoint::*;
         match self {
-            Fault::Http { .. } | Fault::Delay { .. } | Fault::EmptyAnswer => true,
+            Fault::Http { .. } | Fault::Delay { .. } | Fault::EmptyAnswer | Fault::Reset => true,
             Fault::FieldValidation => !matches!(endpoint, FeishuToken | WecomGettoken),
             Fault::SystemBusy => {
                 matches!(
@@ -210,6 +217,42 @@ impl Faults {
         }
         decision
     }
+}
+
+/// One call to a fake: which endpoint, with which token (for the call record), and the fake's
+/// clock (read once the call is answered).
+pub(crate) struct CallOf<'a> {
+    pub endpoint: Endpoint,
+    pub token: Option<&'a str>,
+    pub now: &'a (dyn Fn() -> DateTime<Utc> + Sync),
+}
+
+/// How every fake answers: runs the fault switches for the endpoint, then `handle` or the fault's
+/// own answer (`fault_reply`, in the provider's words), and records the call.
+pub(crate) async fn answer(
+    faults: &Faults,
+    recorder: &Recorder,
+    call: CallOf<'_>,
+    handle: impl FnOnce() -> Reply,
+    fault_reply: fn(&Fault) -> Reply,
+) -> Response {
+    let decision = faults.decide(call.endpoint);
+    decision.wait().await;
+    let reply = match &decision.answer {
+        Some(Fault::Reset) => {
+            recorder.fault_fired();
+            // Handled (and recorded as accepted), then the answer is lost on the way.
+            drop(handle());
+            Reply::cut()
+        }
+        Some(fault) => {
+            recorder.fault_fired();
+            fault_reply(fault)
+        }
+        None => handle(),
+    };
+    recorder.call((call.now)(), call.endpoint, call.token, reply.code);
+    *reply.response
 }
 
 #[cfg(test)]

@@ -153,19 +153,19 @@ impl FakeFeishu {
         token: Option<&str>,
         handle: impl FnOnce() -> Reply,
     ) -> Response {
-        let decision = self.inner.faults.decide(endpoint);
-        decision.wait().await;
-        let reply = match &decision.answer {
-            Some(fault) => {
-                self.inner.recorder.fault_fired();
-                fault_reply(fault)
-            }
-            None => handle(),
+        let call = crate::faults::CallOf {
+            endpoint,
+            token,
+            now: &|| self.now(),
         };
-        self.inner
-            .recorder
-            .call(self.now(), endpoint, token, reply.code);
-        *reply.response
+        crate::faults::answer(
+            &self.inner.faults,
+            &self.inner.recorder,
+            call,
+            handle,
+            fault_reply,
+        )
+        .await
     }
 }
 
@@ -244,8 +244,9 @@ fn fault_reply(fault: &Fault) -> Reply {
         Fault::RateLimited { reset_secs } => rate_limited(*reset_secs),
         Fault::EmptyAnswer => Reply::empty_json(),
         Fault::FieldValidation => field_error("receive_id", "receive_id is invalid"),
-        // Not WeCom-only faults never reach Feishu endpoints (see `Fault::applies_to`).
-        Fault::SystemBusy | Fault::UntrustedIp | Fault::Delay { .. } => {
+        // WeCom-only faults never reach Feishu endpoints (see `Fault::applies_to`); a delay is a
+        // wait and a reset has no answer, both handled by `faults::answer` itself.
+        Fault::SystemBusy | Fault::UntrustedIp | Fault::Delay { .. } | Fault::Reset => {
             error(StatusCode::INTERNAL_SERVER_ERROR, 1, "internal error")
         }
     }

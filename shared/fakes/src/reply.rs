@@ -40,6 +40,28 @@ impl Reply {
         }
     }
 
+    /// Headers, then a body that fails: hyper cuts the connection, and the caller reads an error
+    /// where the answer should be.
+    pub fn cut() -> Self {
+        let lost = futures::stream::once(async {
+            Err::<axum::body::Bytes, _>(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "connection cut by herald-fakes",
+            ))
+        });
+        Self {
+            code: None,
+            response: Box::new(
+                (
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, "application/json")],
+                    axum::body::Body::from_stream(lost),
+                )
+                    .into_response(),
+            ),
+        }
+    }
+
     pub fn with_header(mut self, name: &'static str, value: String) -> Self {
         if let Ok(value) = HeaderValue::from_str(&value) {
             self.response

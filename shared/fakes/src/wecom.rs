@@ -231,19 +231,19 @@ impl FakeWecom {
         token: Option<&str>,
         handle: impl FnOnce() -> Reply,
     ) -> Response {
-        let decision = self.inner.faults.decide(endpoint);
-        decision.wait().await;
-        let reply = match &decision.answer {
-            Some(fault) => {
-                self.inner.recorder.fault_fired();
-                fault_reply(fault)
-            }
-            None => handle(),
+        let call = crate::faults::CallOf {
+            endpoint,
+            token,
+            now: &|| self.now(),
         };
-        self.inner
-            .recorder
-            .call(self.now(), endpoint, token, reply.code);
-        *reply.response
+        crate::faults::answer(
+            &self.inner.faults,
+            &self.inner.recorder,
+            call,
+            handle,
+            fault_reply,
+        )
+        .await
     }
 }
 
@@ -297,7 +297,8 @@ fn fault_reply(fault: &Fault) -> Reply {
         Fault::TokenInvalid => error(40014, "invalid access_token"),
         Fault::RateLimited { .. } => error(45009, "api freq out of limit"),
         Fault::UntrustedIp => error(60020, "not allow to access from your ip"),
-        Fault::Delay { .. } => error(-1, "system busy"),
+        // Answered by `faults::answer` itself (a delay is a wait, a reset has no answer).
+        Fault::Delay { .. } | Fault::Reset => error(-1, "system busy"),
         Fault::EmptyAnswer => Reply::empty_json(),
         Fault::FieldValidation => error(40058, "invalid Request Parameter"),
     }

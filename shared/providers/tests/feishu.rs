@@ -412,6 +412,26 @@ async fn the_fake_refuses_the_1001st_call_in_a_minute() {
 }
 
 #[tokio::test]
+async fn an_answer_cut_off_after_feishu_took_the_message_is_retried_and_arrives_once() {
+    let f = feishu(with_users(1), Time::system()).await;
+    let creds = feishu_creds(&f.fake);
+    let msg = to("ou_user0", "once");
+    f.fake
+        .inject(FaultRule::next(1, Fault::Reset).on(Endpoint::FeishuSend));
+    let err = f
+        .providers
+        .feishu
+        .send(&creds, &msg, "k")
+        .await
+        .unwrap_err();
+    assert_eq!((err.failure, err.code), (SendFailure::Transient, None));
+    assert_eq!(f.fake.delivered().len(), 1);
+    // The resend carries the same uuid (the delivery's key): Feishu answers the first message.
+    f.providers.feishu.send(&creds, &msg, "k").await.unwrap();
+    assert_eq!(f.fake.delivered().len(), 1);
+}
+
+#[tokio::test]
 async fn a_validation_error_is_permanent_and_names_the_field_and_an_empty_answer_is_no_success() {
     let f = feishu(with_users(1), Time::system()).await;
     let creds = feishu_creds(&f.fake);

@@ -260,6 +260,23 @@ async fn a_retried_send_is_delivered_once() {
 }
 
 #[tokio::test]
+async fn an_answer_cut_off_after_wecom_took_the_message_is_retried_and_arrives_once() {
+    let w = wecom(WecomConfig::default().with_users(["alice"])).await;
+    let creds = wecom_creds(&w.fake);
+    let msg = text_to(&["alice"], "once");
+    w.fake
+        .inject(FaultRule::next(1, Fault::Reset).on(Endpoint::WecomSend));
+    // WeCom took it, the answer was lost: Herald cannot tell, so it is a passing fault...
+    let err = w.providers.wecom.send(&creds, &msg, "k").await.unwrap_err();
+    assert_eq!((err.failure, err.code), (SendFailure::Transient, None));
+    assert_eq!(w.fake.delivered().len(), 1);
+    // ...and the resend is the same body, which WeCom's duplicate check keeps from alice.
+    w.providers.wecom.send(&creds, &msg, "k").await.unwrap();
+    assert_eq!(w.fake.delivered().len(), 1);
+    assert_eq!(w.fake.stats().suppressed_duplicates, 1);
+}
+
+#[tokio::test]
 async fn busy_rate_limited_and_5xx_answers_are_classified() {
     let w = wecom(WecomConfig::default().with_users(["alice"])).await;
     let creds = wecom_creds(&w.fake);
