@@ -11,7 +11,7 @@ pub enum DbError {
     Worker,
 }
 
-const SCHEMA: &str = "
+pub(crate) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS tasks (
     project    TEXT NOT NULL,
     id         TEXT NOT NULL,
@@ -61,6 +61,9 @@ CREATE TABLE IF NOT EXISTS runs (
 -- A task's runs, newest first, without reading the project's other runs (every ticket event is
 -- a run of its own).
 CREATE INDEX IF NOT EXISTS runs_by_task ON runs (project, task_id, id);
+-- The same for a list of one outcome's or one kind's runs (run_list.rs names the index).
+CREATE INDEX IF NOT EXISTS runs_by_outcome ON runs (project, outcome, id);
+CREATE INDEX IF NOT EXISTS runs_by_kind ON runs (project, kind, id);
 -- A run's progress: counted by each push delivery's final write; `check_at` lists a run still
 -- sending for the reconciler (NULL once final).
 CREATE TABLE IF NOT EXISTS run_progress (

@@ -5,6 +5,7 @@ mod deliveries;
 pub mod delivery_loop;
 mod images;
 mod outcomes;
+mod run_list;
 mod runs;
 pub mod schedule_loop;
 mod schedules;

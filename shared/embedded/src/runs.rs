@@ -2,6 +2,7 @@
 //! and the task's counters are written in one transaction; each push delivery's final write
 //! counts itself in the progress row (`count_final`).
 use crate::deliveries::{due_key, insert as insert_delivery};
+use crate::run_list::{ListQuery, RUN_COLUMNS, RUN_FROM};
 use crate::store::{SqliteStore, from_doc, replace_task_in, sql, sql_version, to_doc};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -127,10 +128,6 @@ fn run_of(doc: &str, progress: Option<RunProgress>) -> Result<PushRun, StoreErro
     }
     Ok(run)
 }
-
-const RUN_COLUMNS: &str = "r.doc, p.pushes, p.finished, p.delivered, p.refused";
-const RUN_FROM: &str =
-    "runs r LEFT JOIN run_progress p ON p.project = r.project AND p.run_id = r.id";
 
 fn run_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, Option<RunProgress>)> {
     let doc = row.get(0)?;
@@ -338,39 +335,21 @@ impl RunStore for SqliteStore {
             .from
             .map(|t| RunId::lowest_at(t).to_string())
             .unwrap_or_default();
-        let project = project.to_string();
-        let task = filter.task.map(|t| t.to_string());
-        let outcome = filter.outcome.clone();
-        let kind = filter.kind.map(|k| k.as_str().to_owned());
-        let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
-        let now = due_key(now);
+        let query = ListQuery {
+            project: project.to_string(),
+            upper,
+            inclusive_upper,
+            lower,
+            now: due_key(now),
+            task: filter.task.map(|t| t.to_string()),
+            outcome: filter.outcome.clone(),
+            kind: filter.kind.map(|k| k.as_str().to_owned()),
+            fetch: i64::try_from(limit + 1).unwrap_or(i64::MAX),
+        };
         let docs: Vec<(String, Option<RunProgress>)> = self
             .db
             .call(move |conn| {
-                // Only the filters given (`x IS NULL OR` would keep SQLite from using an index). A
-                // task's runs through their index, which SQLite (without statistics) would not pick
-                // over the id range: else each list of a task's records reads the project's runs.
-                let from = if task.is_some() {
-                    "runs r INDEXED BY runs_by_task LEFT JOIN run_progress p ON p.project = r.project AND p.run_id = r.id"
-                } else {
-                    RUN_FROM
-                };
-                let mut sql_text = format!(
-                    "SELECT {RUN_COLUMNS} FROM {from} WHERE r.project = ?1 AND r.id {} ?2 AND r.id >= ?3
-                     AND r.expires_at > ?4",
-                    if inclusive_upper { "<=" } else { "<" }
-                );
-                use rusqlite::types::Value;
-                let mut values: Vec<Value> =
-                    [project, upper, lower, now].map(Value::Text).into();
-                for (column, value) in [("task_id", task), ("outcome", outcome), ("kind", kind)] {
-                    if let Some(value) = value {
-                        values.push(Value::Text(value));
-                        sql_text.push_str(&format!(" AND r.{column} = ?{}", values.len()));
-                    }
-                }
-                values.push(Value::Integer(fetch));
-                sql_text.push_str(&format!(" ORDER BY r.id DESC LIMIT ?{}", values.len()));
+                let (sql_text, values) = query.sql();
                 let mut stmt = conn.prepare_cached(&sql_text).map_err(sql)?;
                 let rows = stmt
                     .query_map(rusqlite::params_from_iter(values), run_row)
