@@ -14,6 +14,8 @@ struct Proxy {
     /// Requests whose body contains this fail.
     failing: Arc<Mutex<Option<String>>>,
     failed: Arc<Mutex<usize>>,
+    /// Requests seen, by their `x-amz-target` (e.g. `DynamoDB_20120810.Query`).
+    seen: Arc<Mutex<std::collections::HashMap<String, usize>>>,
 }
 
 pub struct FaultyAws {
@@ -29,6 +31,7 @@ impl FaultyAws {
             http: reqwest::Client::new(),
             failing: Arc::default(),
             failed: Arc::default(),
+            seen: Arc::default(),
         };
         let app = axum::Router::new()
             .fallback(forward)
@@ -50,6 +53,12 @@ impl FaultyAws {
         *self.proxy.failing.lock().expect("failing") = None;
     }
 
+    /// How many requests with this `x-amz-target` went through (failed ones included).
+    pub fn requests(&self, target: &str) -> usize {
+        let seen = self.proxy.seen.lock().expect("seen");
+        seen.get(target).copied().unwrap_or(0)
+    }
+
     /// How many requests were failed.
     pub fn failed(&self) -> usize {
         *self.proxy.failed.lock().expect("failed")
@@ -63,6 +72,14 @@ async fn forward(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Some(target) = headers.get("x-amz-target").and_then(|t| t.to_str().ok()) {
+        *proxy
+            .seen
+            .lock()
+            .expect("seen")
+            .entry(target.to_owned())
+            .or_default() += 1;
+    }
     let failing = proxy.failing.lock().expect("failing").clone();
     if let Some(needle) = failing
         && String::from_utf8_lossy(&body).contains(&needle)

@@ -18,7 +18,7 @@ pub fn project(name: &str) -> ProjectId {
     ProjectId::parse(name).expect("project id")
 }
 
-fn at(text: &str) -> DateTime<Utc> {
+pub fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).expect("time").to_utc()
 }
 
@@ -583,7 +583,7 @@ pub async fn settings_start_empty_and_are_written_only_over_the_version_read<S: 
     assert_eq!(store.get_settings().await.expect("get"), second);
 }
 
-fn run(task: &PushTask, kind: RunKind, started: DateTime<Utc>, outcome: RunOutcome) -> PushRun {
+pub fn run(task: &PushTask, kind: RunKind, started: DateTime<Utc>, outcome: RunOutcome) -> PushRun {
     PushRun {
         id: RunId::at(started),
         project: task.project.clone(),
@@ -838,6 +838,21 @@ pub async fn runs_are_listed_newest_first_with_filters_and_expire<S: RunStore>(s
             .len(),
         3
     );
+    // A filtered list pages like the whole one (on DynamoDB through the filter's index).
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .list_runs(&p, &by_task, after.as_ref(), 2, now)
+            .await
+            .expect("list");
+        paged.extend(page.items.iter().map(|r| r.id));
+        match page.next_after {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(paged, vec![runs[4].id, runs[2].id, runs[0].id]);
     let failed = RunFilter {
         outcome: Some("failed".into()),
         ..Default::default()
@@ -851,6 +866,19 @@ pub async fn runs_are_listed_newest_first_with_filters_and_expire<S: RunStore>(s
         got.iter().map(|r| r.id).collect::<Vec<_>>(),
         vec![runs[4].id]
     );
+    // Two filters: one picks the index, the other filters what it reads.
+    for (task, expected) in [(a.id, vec![runs[4].id]), (b.id, vec![])] {
+        let both = RunFilter {
+            task: Some(task),
+            outcome: Some("failed".into()),
+            ..Default::default()
+        };
+        let got = store
+            .list_runs(&p, &both, None, 10, now)
+            .await
+            .expect("list");
+        assert_eq!(got.items.iter().map(|r| r.id).collect::<Vec<_>>(), expected);
+    }
     let tests = RunFilter {
         kind: Some(RunKind::Test),
         ..Default::default()

@@ -11,3 +11,60 @@ async fn store() -> Arc<DynamoStore> {
 herald_tests::store_contract!(store().await);
 
 herald_tests::ledger_contract!(store().await);
+
+/// A records list filtered by outcome reads only the runs with that outcome, through its index:
+/// one Query for the page however many other runs the project has (filtering the project's runs
+/// took one Query per 51 of them, and read them all).
+#[tokio::test]
+async fn a_filtered_records_list_reads_only_the_runs_it_shows() {
+    use herald_core::domain::run::{RunKind, RunOutcome};
+    use herald_core::ports::{RunFilter, RunStore, RunWrite};
+    use herald_tests::contract::{at, project, run, task};
+    let config = herald_tests::moto::sdk_config().await;
+    let (client, table) = herald_tests::moto::fresh_table(&config).await;
+    let direct = DynamoStore::new(client, table.clone());
+    let (daily, base) = (task("payments", "A"), at("2026-12-01T00:00:00Z"));
+    let mut failed = Vec::new();
+    for i in 0..300 {
+        let outcome = if i % 100 == 7 {
+            RunOutcome::Failed
+        } else {
+            RunOutcome::Delivered
+        };
+        let r = run(
+            &daily,
+            RunKind::Scheduled,
+            base + chrono::Duration::minutes(i),
+            outcome,
+        );
+        if r.outcome == RunOutcome::Failed {
+            failed.insert(0, r.id);
+        }
+        let write = RunWrite {
+            run: &r,
+            expected_version: None,
+            claim: None,
+            deliveries: &[],
+            task: None,
+            check_at: None,
+        };
+        direct.write_run(write).await.expect("write");
+    }
+    let moto = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
+    let proxy = herald_tests::aws_proxy::FaultyAws::start(&moto).await;
+    let counted = aws_sdk_dynamodb::config::Builder::from(&config)
+        .endpoint_url(&proxy.url)
+        .build();
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(counted), table);
+    let filter = RunFilter {
+        outcome: Some("failed".into()),
+        ..Default::default()
+    };
+    let now = base + chrono::Duration::days(1);
+    let page = store
+        .list_runs(&project("payments"), &filter, None, 10, now)
+        .await
+        .expect("list");
+    assert_eq!(page.items.iter().map(|r| r.id).collect::<Vec<_>>(), failed);
+    assert_eq!(proxy.requests("DynamoDB_20120810.Query"), 1);
+}

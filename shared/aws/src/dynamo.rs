@@ -191,17 +191,19 @@ impl DynamoStore {
                 .build()
                 .map_err(unavailable)
         };
-        let gsi = GlobalSecondaryIndex::builder()
-            .index_name("GSI1")
-            .key_schema(key("GSI1PK", KeyType::Hash)?)
-            .key_schema(key("GSI1SK", KeyType::Range)?)
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::All)
-                    .build(),
-            )
-            .build()
-            .map_err(unavailable)?;
+        let gsi = |name: &str, hash: &str, range: &str| {
+            GlobalSecondaryIndex::builder()
+                .index_name(name)
+                .key_schema(key(hash, KeyType::Hash)?)
+                .key_schema(key(range, KeyType::Range)?)
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .map_err(unavailable)
+        };
         let created = client
             .create_table()
             .table_name(table)
@@ -210,9 +212,16 @@ impl DynamoStore {
             .attribute_definitions(attr("SK")?)
             .attribute_definitions(attr("GSI1PK")?)
             .attribute_definitions(attr("GSI1SK")?)
+            .attribute_definitions(attr("RunsByTaskPK")?)
+            .attribute_definitions(attr("RunsByOutcomePK")?)
+            .attribute_definitions(attr("RunsByKindPK")?)
             .key_schema(key("PK", KeyType::Hash)?)
             .key_schema(key("SK", KeyType::Range)?)
-            .global_secondary_indexes(gsi)
+            .global_secondary_indexes(gsi("GSI1", "GSI1PK", "GSI1SK")?)
+            // A project's runs by task, outcome or kind (dynamo_runs.rs), newest first.
+            .global_secondary_indexes(gsi("RunsByTask", "RunsByTaskPK", "SK")?)
+            .global_secondary_indexes(gsi("RunsByOutcome", "RunsByOutcomePK", "SK")?)
+            .global_secondary_indexes(gsi("RunsByKind", "RunsByKindPK", "SK")?)
             .stream_specification(
                 StreamSpecification::builder()
                     .stream_enabled(true)
