@@ -301,14 +301,26 @@ mod tests {
                 .await
                 .is_err()
         );
+        assert_eq!(fetches_for(&cache, &key, 20, Duration::ZERO).await, 1);
+    }
+
+    /// `callers` concurrent gets, each with a fetch of "t1" taking `takes`: all get "t1"; how many
+    /// fetches ran.
+    async fn fetches_for(
+        cache: &Arc<TokenCache>,
+        key: &CredentialKey,
+        callers: usize,
+        takes: Duration,
+    ) -> usize {
         let fetches = Arc::new(AtomicUsize::new(0));
         let mut tasks = Vec::new();
-        for _ in 0..20 {
+        for _ in 0..callers {
             let (cache, key, fetches) = (cache.clone(), key.clone(), fetches.clone());
             tasks.push(tokio::spawn(async move {
                 cache
                     .get(&key, || async move {
                         fetches.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(takes).await;
                         Ok(issued("t1", 7200))
                     })
                     .await
@@ -318,7 +330,7 @@ mod tests {
         for task in tasks {
             assert_eq!(task.await.unwrap().unwrap(), "t1");
         }
-        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        fetches.load(Ordering::SeqCst)
     }
 
     #[tokio::test]
@@ -326,25 +338,8 @@ mod tests {
         let (_, time) = manual();
         let cache = Arc::new(TokenCache::new(Duration::from_secs(300), time));
         let key = CredentialKey::new("corp", &SecretString::from("s"));
-        let fetches = Arc::new(AtomicUsize::new(0));
-        let mut tasks = Vec::new();
-        for _ in 0..50 {
-            let (cache, key, fetches) = (cache.clone(), key.clone(), fetches.clone());
-            tasks.push(tokio::spawn(async move {
-                cache
-                    .get(&key, || async move {
-                        fetches.fetch_add(1, Ordering::SeqCst);
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                        Ok(issued("t1", 7200))
-                    })
-                    .await
-                    .map(|t| t.expose_secret().to_owned())
-            }));
-        }
-        for task in tasks {
-            assert_eq!(task.await.unwrap().unwrap(), "t1");
-        }
-        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        let fetches = fetches_for(&cache, &key, 50, Duration::from_millis(20)).await;
+        assert_eq!(fetches, 1);
     }
 
     #[tokio::test]
