@@ -68,3 +68,78 @@ async fn a_filtered_records_list_reads_only_the_runs_it_shows() {
     assert_eq!(page.items.iter().map(|r| r.id).collect::<Vec<_>>(), failed);
     assert_eq!(proxy.requests("DynamoDB_20120810.Query"), 1);
 }
+
+/// A stack upgraded while its records-list indexes are still being added (CloudFormation adds one
+/// per update and does not wait for it to fill): filtered lists still answer, by filtering the
+/// project's runs, instead of failing as "store unavailable".
+#[tokio::test]
+async fn a_filtered_list_answers_while_its_index_is_not_there_yet() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    use herald_core::domain::run::{RunKind, RunOutcome};
+    use herald_core::ports::{RunFilter, RunStore, RunWrite};
+    use herald_tests::contract::{at, project, run, task};
+    let config = herald_tests::moto::sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let table = herald_tests::moto::unique("herald-before-indexes");
+    let attr = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("attribute")
+    };
+    let key = |name: &str, kind| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .expect("key")
+    };
+    // The table as it was: no list indexes (GSI1 is not needed for this).
+    client
+        .create_table()
+        .table_name(&table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("PK"))
+        .attribute_definitions(attr("SK"))
+        .key_schema(key("PK", KeyType::Hash))
+        .key_schema(key("SK", KeyType::Range))
+        .send()
+        .await
+        .expect("create table");
+    let store = DynamoStore::new(client, table);
+    let base = at("2026-12-01T00:00:00Z");
+    let mut written = Vec::new();
+    for (i, outcome) in [RunOutcome::Failed, RunOutcome::Delivered]
+        .into_iter()
+        .enumerate()
+    {
+        let started = base + chrono::Duration::minutes(i64::try_from(i).unwrap_or(0));
+        let r = run(&task("payments", "A"), RunKind::Scheduled, started, outcome);
+        let write = RunWrite {
+            run: &r,
+            expected_version: None,
+            claim: None,
+            deliveries: &[],
+            task: None,
+            check_at: None,
+        };
+        store.write_run(write).await.expect("write");
+        written.push(r.id);
+    }
+    let failed = RunFilter {
+        outcome: Some("failed".into()),
+        ..Default::default()
+    };
+    let now = base + chrono::Duration::days(1);
+    let page = store
+        .list_runs(&project("payments"), &failed, None, 10, now)
+        .await
+        .expect("a filtered list without its index");
+    assert_eq!(
+        page.items.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![written[0]]
+    );
+}

@@ -6,6 +6,7 @@ use crate::dynamo::{
 };
 use crate::dynamo_deliveries::{due_key, item as delivery_item};
 use crate::dynamo_progress::{CHECK_PK, check_sk, first_shard};
+use crate::dynamo_run_list::{LIST_INDEXES, listed_by};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
@@ -19,52 +20,8 @@ use std::collections::HashMap;
 /// DynamoDB's limit on items in one transaction.
 const MAX_TRANSACTION_ITEMS: usize = 100;
 
-fn run_sk(id: &RunId) -> String {
+pub(crate) fn run_sk(id: &RunId) -> String {
     format!("RUN#{id}")
-}
-
-/// The indexes a filtered list of a project's runs reads, most selective first: each has the
-/// run's `SK` as its range key, so a page is a key range newest first, as on the table. (Filtering
-/// the project's runs instead read every run, every ticket event's included, to fill a page.)
-const LIST_INDEXES: [ListIndex; 3] = [
-    ListIndex {
-        name: "RunsByTask",
-        key: "RunsByTaskPK",
-        column: "task_id",
-    },
-    ListIndex {
-        name: "RunsByOutcome",
-        key: "RunsByOutcomePK",
-        column: "outcome",
-    },
-    ListIndex {
-        name: "RunsByKind",
-        key: "RunsByKindPK",
-        column: "kind",
-    },
-];
-
-struct ListIndex {
-    name: &'static str,
-    /// The index's partition key: `PROJECT#{project}#{column}#{value}`.
-    key: &'static str,
-    /// The run's attribute it lists by.
-    column: &'static str,
-}
-
-impl ListIndex {
-    fn partition(&self, project: &ProjectId, value: &str) -> String {
-        format!("{}#{}#{value}", project_pk(project), self.column)
-    }
-}
-
-/// A run's task, outcome and kind, in the order of [`LIST_INDEXES`].
-fn listed_by(run: &PushRun) -> [String; 3] {
-    [
-        run.task.to_string(),
-        run.outcome.name().to_owned(),
-        run.kind.as_str().to_owned(),
-    ]
 }
 
 fn claim_sk(task: &TaskId, at: DateTime<Utc>) -> String {
@@ -329,88 +286,8 @@ impl RunStore for DynamoStore {
         limit: usize,
         now: DateTime<Utc>,
     ) -> Result<RunPage, StoreError> {
-        let low = run_sk(&filter.from.map_or_else(
-            || RunId::lowest_at(DateTime::<Utc>::UNIX_EPOCH),
-            RunId::lowest_at,
-        ));
-        let high = filter
-            .to
-            .map_or_else(|| "RUN#~".to_owned(), |t| run_sk(&RunId::highest_at(t)));
-        let project_key = project_pk(project);
-        // The first filter given picks the index; the others (and expiry) filter what it reads.
-        let given = [
-            filter.task.map(|t| t.to_string()),
-            filter.outcome.clone(),
-            filter.kind.map(|k| k.as_str().to_owned()),
-        ];
-        let chosen = given.iter().position(Option::is_some);
-        let mut conditions = vec!["expires_at > :now".to_owned()];
-        let mut values: Vec<(String, AttributeValue)> = vec![
-            (":low".into(), s(low)),
-            (":high".into(), s(high)),
-            (":now".into(), n(epoch(now))),
-        ];
-        let index = chosen.map(|i| &LIST_INDEXES[i]);
-        let partition = match (index, chosen.and_then(|i| given[i].as_deref())) {
-            (Some(index), Some(value)) => index.partition(project, value),
-            _ => project_key.clone(),
-        };
-        values.push((":pk".into(), s(partition.clone())));
-        for (i, (list, value)) in LIST_INDEXES.iter().zip(&given).enumerate() {
-            if let Some(value) = value.as_ref().filter(|_| Some(i) != chosen) {
-                conditions.push(format!("{0} = :{0}", list.column));
-                values.push((format!(":{}", list.column), s(value.clone())));
-            }
-        }
-        let mut start = after.map(|id| {
-            let mut key = HashMap::from([
-                ("PK".to_owned(), s(project_key.clone())),
-                ("SK".to_owned(), s(run_sk(id))),
-            ]);
-            if let Some(index) = index {
-                key.insert(index.key.to_owned(), s(partition.clone()));
-            }
-            key
-        });
-        let partition_key = index.map_or("PK", |i| i.key);
-        let mut items = Vec::new();
-        // A filter applies after Limit, so keep reading until a page is full or the range is done
-        // (through an index only expired runs and a second filter are left out).
-        loop {
-            let mut query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .set_index_name(index.map(|i| i.name.to_owned()))
-                .key_condition_expression(format!(
-                    "{partition_key} = :pk AND SK BETWEEN :low AND :high"
-                ))
-                .filter_expression(conditions.join(" AND "))
-                .scan_index_forward(false)
-                // An index cannot be read consistently: a run that just finished may be listed
-                // under its old outcome for a moment.
-                .consistent_read(index.is_none())
-                .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start.take());
-            for (name, value) in &values {
-                query = query.expression_attribute_values(name, value.clone());
-            }
-            let out = query.send().await.map_err(unavailable)?;
-            for item in out.items() {
-                items.push(parse_doc::<PushRun>(item)?);
-            }
-            match out.last_evaluated_key {
-                Some(key) if items.len() <= limit => start = Some(key),
-                _ => break,
-            }
-        }
-        let next_after = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|r| r.id)
-        } else {
-            None
-        };
-        Ok(RunPage { items, next_after })
+        self.list_project_runs(project, filter, after, limit, now)
+            .await
     }
 }
 

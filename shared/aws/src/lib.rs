@@ -5,6 +5,7 @@ mod dynamo_contacts;
 mod dynamo_deliveries;
 mod dynamo_images;
 mod dynamo_progress;
+mod dynamo_run_list;
 mod dynamo_runs;
 mod dynamo_windows;
 mod scheduler;

@@ -79,7 +79,7 @@ mod tests {
         }
     }
 
-    /// How SQLite reads the runs table for `q`.
+    /// How SQLite reads the runs table (its first step) for `q`, and sorts, if it does.
     fn plan(q: ListQuery) -> String {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
         conn.execute_batch(crate::db::SCHEMA).unwrap();
@@ -90,10 +90,7 @@ mod tests {
                 row.get::<_, String>(3)
             })
             .unwrap();
-        rows.map(Result::unwrap)
-            .filter(|detail| detail.contains(" r "))
-            .collect::<Vec<_>>()
-            .join("; ")
+        rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
     }
 
     #[test]

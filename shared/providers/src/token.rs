@@ -133,26 +133,39 @@ impl TokenCache {
     {
         let slot = self.slot(key);
         let mut cached = slot.lock().await;
-        let mut waited = false;
+        // The pause this caller waited out, if any: once it has passed, the caller fetches.
+        let mut waited_for = None;
         let in_a_row = loop {
             let now = self.time.now();
             match cached.as_ref() {
                 Some(Cached::Token { token, refresh_at }) if now < *refresh_at => {
                     return Ok(token.clone());
                 }
+                // A timer may wake a hair early: the pause waited out counts as over.
+                Some(Cached::Failed {
+                    until, in_a_row, ..
+                }) if waited_for == Some(*until) => {
+                    break *in_a_row;
+                }
                 Some(Cached::Failed { error, until, .. }) if now < *until => {
                     let left = *until - now;
                     let short = left.to_std().is_ok_and(|left| left <= WAIT_IN_PLACE);
-                    if waited || !short || !error.failure.is_retryable() {
+                    if waited_for.is_some() || !short || !error.failure.is_retryable() {
                         return Err(answered_from_cache(error, left));
                     }
+                    waited_for = Some(*until);
                     // Unlocked while waiting, so a sender that comes after the pause can fetch.
                     drop(cached);
                     self.time.sleep(left.to_std().unwrap_or_default()).await;
                     cached = slot.lock().await;
-                    waited = true;
                 }
-                Some(Cached::Failed { in_a_row, .. }) => break *in_a_row,
+                // Failures in a row end when the provider has been left alone for a while: a blip
+                // hours after an outage pauses 100 ms, not 30 s.
+                Some(Cached::Failed {
+                    until, in_a_row, ..
+                }) if now - *until < delta(MAX_TRANSIENT_PAUSE) => {
+                    break *in_a_row;
+                }
                 _ => break 0,
             }
         };
@@ -273,6 +286,24 @@ mod tests {
         let before = clock.now();
         let t = cache.get(&key, || async { Ok(issued("t2", 7200)) }).await;
         assert_eq!(t.unwrap().expose_secret(), "t2");
+        assert_eq!(clock.now() - before, chrono::TimeDelta::milliseconds(100));
+    }
+
+    #[tokio::test]
+    async fn failures_in_a_row_end_once_the_provider_was_left_alone() {
+        let (clock, time) = manual();
+        let cache = TokenCache::new(Duration::from_secs(300), time);
+        let key = CredentialKey::new("corp", &SecretString::from("s"));
+        let failing = || async { Err(bad_gateway()) };
+        for _ in 0..5 {
+            assert!(cache.get(&key, failing).await.is_err());
+        }
+        // An outage's pauses (1.6 s by now) are forgotten a while after the last one ended.
+        clock.advance(chrono::TimeDelta::seconds(60));
+        assert!(cache.get(&key, failing).await.is_err());
+        let before = clock.now();
+        let t = cache.get(&key, || async { Ok(issued("t1", 7200)) }).await;
+        assert_eq!(t.unwrap().expose_secret(), "t1");
         assert_eq!(clock.now() - before, chrono::TimeDelta::milliseconds(100));
     }
 
