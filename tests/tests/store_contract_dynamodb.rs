@@ -14,7 +14,7 @@ herald_tests::ledger_contract!(store().await);
 
 /// A records list filtered by outcome reads only the runs with that outcome, through its index:
 /// one Query for the page however many other runs the project has (filtering the project's runs
-/// took one Query per 51 of them, and read them all).
+/// took one Query per 51 of them, and read them all), and one BatchGetItem for their documents.
 #[tokio::test]
 async fn a_filtered_records_list_reads_only_the_runs_it_shows() {
     use herald_core::domain::run::{RunKind, RunOutcome};
@@ -66,7 +66,9 @@ async fn a_filtered_records_list_reads_only_the_runs_it_shows() {
         .await
         .expect("list");
     assert_eq!(page.items.iter().map(|r| r.id).collect::<Vec<_>>(), failed);
+    // The index holds keys and what the list filters on; the page's runs come in one batch.
     assert_eq!(proxy.requests("DynamoDB_20120810.Query"), 1);
+    assert_eq!(proxy.requests("DynamoDB_20120810.BatchGetItem"), 1);
 }
 
 /// A stack upgraded while its records-list indexes are still being added (CloudFormation adds one

@@ -164,6 +164,15 @@ async fn the_table_the_code_creates_is_the_table_the_template_declares() {
                 .map(|p| p.as_str()),
             meant["Projection"]["ProjectionType"].as_str()
         );
+        let made_included: Vec<&str> = made
+            .projection()
+            .map(|p| p.non_key_attributes().iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        let meant_included: Vec<&str> = meant["Projection"]["NonKeyAttributes"]
+            .as_sequence()
+            .map(|names| names.iter().filter_map(|n| n.as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(made_included, meant_included, "{:?}", made.index_name());
     }
     let stream = created.stream_specification().expect("stream");
     assert!(stream.stream_enabled());

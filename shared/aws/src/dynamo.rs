@@ -191,18 +191,30 @@ impl DynamoStore {
                 .build()
                 .map_err(unavailable)
         };
-        let gsi = |name: &str, hash: &str, range: &str| {
+        let gsi = |name: &str, hash: &str, range: &str, projection: Projection| {
             GlobalSecondaryIndex::builder()
                 .index_name(name)
                 .key_schema(key(hash, KeyType::Hash)?)
                 .key_schema(key(range, KeyType::Range)?)
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
+                .projection(projection)
                 .build()
                 .map_err(unavailable)
+        };
+        let all = || {
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build()
+        };
+        // The list indexes keep keys and what a list filters on, not the run's document.
+        let listed = || {
+            Projection::builder()
+                .projection_type(ProjectionType::Include)
+                .set_non_key_attributes(Some(
+                    crate::dynamo_run_list::LISTED_ATTRIBUTES
+                        .map(str::to_owned)
+                        .to_vec(),
+                ))
+                .build()
         };
         let created = client
             .create_table()
@@ -217,11 +229,11 @@ impl DynamoStore {
             .attribute_definitions(attr("RunsByKindPK")?)
             .key_schema(key("PK", KeyType::Hash)?)
             .key_schema(key("SK", KeyType::Range)?)
-            .global_secondary_indexes(gsi("GSI1", "GSI1PK", "GSI1SK")?)
-            // A project's runs by task, outcome or kind (dynamo_runs.rs), newest first.
-            .global_secondary_indexes(gsi("RunsByTask", "RunsByTaskPK", "SK")?)
-            .global_secondary_indexes(gsi("RunsByOutcome", "RunsByOutcomePK", "SK")?)
-            .global_secondary_indexes(gsi("RunsByKind", "RunsByKindPK", "SK")?)
+            .global_secondary_indexes(gsi("GSI1", "GSI1PK", "GSI1SK", all())?)
+            // A project's runs by task, outcome or kind (dynamo_run_list.rs), newest first.
+            .global_secondary_indexes(gsi("RunsByTask", "RunsByTaskPK", "SK", listed())?)
+            .global_secondary_indexes(gsi("RunsByOutcome", "RunsByOutcomePK", "SK", listed())?)
+            .global_secondary_indexes(gsi("RunsByKind", "RunsByKindPK", "SK", listed())?)
             .stream_specification(
                 StreamSpecification::builder()
                     .stream_enabled(true)

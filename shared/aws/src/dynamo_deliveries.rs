@@ -5,9 +5,7 @@
 use crate::dynamo::{DynamoStore, Item, is_condition_failed, n, parse_doc, s, to_doc, unavailable};
 use crate::dynamo_progress::count_item;
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use herald_core::domain::delivery::{Delivery, DeliveryId, DeliveryStatus};
 use herald_core::domain::message::Provider;
@@ -159,7 +157,7 @@ impl DeliveryStore for DynamoStore {
     }
 
     async fn get_deliveries(&self, ids: &[DeliveryId]) -> Result<Vec<Delivery>, StoreError> {
-        let mut keys: Vec<Item> = ids
+        let keys: Vec<Item> = ids
             .iter()
             .map(|id| {
                 HashMap::from([
@@ -169,41 +167,9 @@ impl DeliveryStore for DynamoStore {
             })
             .collect();
         let mut found = HashMap::new();
-        // BatchGetItem may answer part and return the rest as unprocessed: ask again for those.
-        for _ in 0..8 {
-            if keys.is_empty() {
-                break;
-            }
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(std::mem::take(&mut keys)))
-                .consistent_read(true)
-                .build()
-                .map_err(unavailable)?;
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in out
-                .responses()
-                .and_then(|r| r.get(&self.table))
-                .into_iter()
-                .flatten()
-            {
-                let d = from_item(item)?;
-                found.insert(d.id, d);
-            }
-            if let Some(rest) = out.unprocessed_keys().and_then(|u| u.get(&self.table)) {
-                keys = rest.keys().to_vec();
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-        }
-        if !keys.is_empty() {
-            return Err(StoreError::Unavailable(
-                "deliveries stayed unprocessed by BatchGetItem".into(),
-            ));
+        for item in self.batch_get_items(keys).await? {
+            let d = from_item(&item)?;
+            found.insert(d.id, d);
         }
         Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }

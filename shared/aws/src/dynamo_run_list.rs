@@ -1,7 +1,7 @@
 //! A page of a project's runs, newest first. A filtered page reads the index of its first filter
 //! (the others, and expiry, filter what it reads): filtering the project's partition read every run,
 //! every ticket event's included, to fill a page — `Limit` counts items before the filter.
-use crate::dynamo::{DynamoStore, n, parse_doc, project_pk, s, unavailable};
+use crate::dynamo::{DynamoStore, Item, n, parse_doc, project_pk, s, unavailable};
 use crate::dynamo_runs::{epoch, run_sk};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::query::QueryError;
@@ -31,6 +31,9 @@ pub(crate) const LIST_INDEXES: [ListIndex; 3] = [
         column: "kind",
     },
 ];
+
+/// What the list indexes keep besides the keys: what a list filters on.
+pub(crate) const LISTED_ATTRIBUTES: [&str; 4] = ["expires_at", "task_id", "outcome", "kind"];
 
 pub(crate) struct ListIndex {
     name: &'static str,
@@ -179,7 +182,9 @@ impl DynamoStore {
             key
         });
         let partition_key = index.map_or("PK", |i| i.key);
+        // The table's query answers the runs; an index's, their keys (read after, in one batch).
         let mut items = Vec::new();
+        let mut keys: Vec<Item> = Vec::new();
         // A filter applies after Limit, so keep reading until a page is full or the range is done
         // (through an index only expired runs and a second filter are left out).
         loop {
@@ -194,7 +199,7 @@ impl DynamoStore {
                 .filter_expression(conditions.join(" AND "))
                 .scan_index_forward(false)
                 // An index cannot be read consistently: a run that just finished may be listed
-                // under its old outcome for a moment.
+                // under its old outcome for a moment (its document, read after, is current).
                 .consistent_read(index.is_none())
                 .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start.take());
@@ -206,15 +211,41 @@ impl DynamoStore {
                 .await
                 .map_err(|err| ListError::Query(Box::new(err)))?;
             for item in out.items() {
-                items.push(parse_doc::<PushRun>(item).map_err(ListError::Store)?);
+                if index.is_some() {
+                    let key = ["PK", "SK"].map(|k| (k.to_owned(), item.get(k).cloned()));
+                    keys.push(key.into_iter().filter_map(|(k, v)| Some((k, v?))).collect());
+                } else {
+                    items.push(parse_doc::<PushRun>(item).map_err(ListError::Store)?);
+                }
             }
             match out.last_evaluated_key {
-                Some(key) if items.len() <= limit => start = Some(key),
+                Some(key) if items.len() + keys.len() <= limit => start = Some(key),
                 _ => break,
             }
         }
-        Ok(items)
+        if keys.is_empty() {
+            return Ok(items);
+        }
+        // In the index's order; a run gone since (expired) is left out.
+        let order: Vec<Option<String>> = keys.iter().map(sort_key).collect();
+        let mut found: HashMap<String, Item> = self
+            .batch_get_items(keys)
+            .await
+            .map_err(ListError::Store)?
+            .into_iter()
+            .filter_map(|item| Some((sort_key(&item)?, item)))
+            .collect();
+        order
+            .into_iter()
+            .flatten()
+            .filter_map(|sk| found.remove(&sk))
+            .map(|item| parse_doc::<PushRun>(&item).map_err(ListError::Store))
+            .collect()
     }
+}
+
+fn sort_key(item: &Item) -> Option<String> {
+    item.get("SK").and_then(|v| v.as_s().ok()).cloned()
 }
 
 /// What one page read lists, and whether through an index.

@@ -1,6 +1,7 @@
 //! Herald's AWS adapters: the DynamoDB single-table store and EventBridge Scheduler.
 //! The single-table key design is documented in `infra/README.md` and lives in `dynamo.rs` only.
 mod dynamo;
+mod dynamo_batch;
 mod dynamo_contacts;
 mod dynamo_deliveries;
 mod dynamo_images;
