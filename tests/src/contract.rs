@@ -583,6 +583,19 @@ pub async fn settings_start_empty_and_are_written_only_over_the_version_read<S: 
     assert_eq!(store.get_settings().await.expect("get"), second);
 }
 
+/// Writes `run` as a new run with nothing else (no claim, deliveries or task).
+pub async fn write_new_run<S: RunStore + ?Sized>(store: &S, run: &PushRun) {
+    let write = RunWrite {
+        run,
+        expected_version: None,
+        claim: None,
+        deliveries: &[],
+        task: None,
+        check_at: None,
+    };
+    store.write_run(write).await.expect("write run");
+}
+
 pub fn run(task: &PushTask, kind: RunKind, started: DateTime<Utc>, outcome: RunOutcome) -> PushRun {
     PushRun {
         id: RunId::at(started),

@@ -18,8 +18,8 @@ herald_tests::ledger_contract!(store().await);
 #[tokio::test]
 async fn a_filtered_records_list_reads_only_the_runs_it_shows() {
     use herald_core::domain::run::{RunKind, RunOutcome};
-    use herald_core::ports::{RunFilter, RunStore, RunWrite};
-    use herald_tests::contract::{at, project, run, task};
+    use herald_core::ports::{RunFilter, RunStore};
+    use herald_tests::contract::{at, project, run, task, write_new_run};
     let config = herald_tests::moto::sdk_config().await;
     let (client, table) = herald_tests::moto::fresh_table(&config).await;
     let direct = DynamoStore::new(client, table.clone());
@@ -40,15 +40,7 @@ async fn a_filtered_records_list_reads_only_the_runs_it_shows() {
         if r.outcome == RunOutcome::Failed {
             failed.insert(0, r.id);
         }
-        let write = RunWrite {
-            run: &r,
-            expected_version: None,
-            claim: None,
-            deliveries: &[],
-            task: None,
-            check_at: None,
-        };
-        direct.write_run(write).await.expect("write");
+        write_new_run(&direct, &r).await;
     }
     let moto = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
     let proxy = herald_tests::aws_proxy::FaultyAws::start(&moto).await;
@@ -80,8 +72,8 @@ async fn a_filtered_list_answers_while_its_index_is_not_there_yet() {
         AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     };
     use herald_core::domain::run::{RunKind, RunOutcome};
-    use herald_core::ports::{RunFilter, RunStore, RunWrite};
-    use herald_tests::contract::{at, project, run, task};
+    use herald_core::ports::{RunFilter, RunStore};
+    use herald_tests::contract::{at, project, run, task, write_new_run};
     let config = herald_tests::moto::sdk_config().await;
     let client = aws_sdk_dynamodb::Client::new(&config);
     let table = herald_tests::moto::unique("herald-before-indexes");
@@ -120,15 +112,7 @@ async fn a_filtered_list_answers_while_its_index_is_not_there_yet() {
     {
         let started = base + chrono::Duration::minutes(i64::try_from(i).unwrap_or(0));
         let r = run(&task("payments", "A"), RunKind::Scheduled, started, outcome);
-        let write = RunWrite {
-            run: &r,
-            expected_version: None,
-            claim: None,
-            deliveries: &[],
-            task: None,
-            check_at: None,
-        };
-        store.write_run(write).await.expect("write");
+        write_new_run(&store, &r).await;
         written.push(r.id);
     }
     let failed = RunFilter {
