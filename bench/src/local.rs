@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub(crate) const ADMIN_TOKEN: &str = "herald-bench-ledger-admin-token";
+pub(crate) const ADMIN_TOKEN: &str = "herald-bench-ledger-admin-token-32ch";
 pub(crate) const PROJECT: &str = "bench";
 
 /// A chart server: one chart of three rows.

@@ -15,7 +15,7 @@ use herald_core::services::delivery::{DeliveryWorker, RetryPolicy};
 use herald_core::services::settings::{SMTP_PASSWORD, SettingsService, WECOM_CORP_SECRET};
 use herald_embedded::{Db, FileSecretStore, SqliteStore};
 use herald_fakes::{Endpoint, FakeWecom, WecomConfig, serve, wecom_router};
-use herald_hub::ProviderHub;
+use herald_hub::ProviderClients;
 use herald_mail::SmtpSender;
 use herald_providers::{HttpProviders, ProvidersConfig, Rate, Time, Timeouts, WindowQuota};
 use secrecy::SecretString;
@@ -279,15 +279,15 @@ pub async fn wecom_app(knobs: &Knobs, fakes: &Fakes) -> WecomResult {
         // 3. The engine: deliveries written to SQLite, claimed, sent through the hub, recorded.
         fakes.wecom.reset_records();
         let (store, settings) = engine_store(fakes).await;
-        let hub = ProviderHub::with_config(
+        let hub = ProviderClients::with_config(
             providers(&fakes.wecom_url, &fakes.feishu_url),
-            settings,
             store.clone(),
         )
-        .expect("hub");
+        .expect("hub")
+        .hub(settings);
         let worker = DeliveryWorker::new(
             store.clone(),
-            Arc::new(hub),
+            hub,
             Arc::new(SystemClock),
             RetryPolicy::default(),
         );
@@ -434,15 +434,15 @@ pub async fn smtp(knobs: &Knobs, fakes: &Fakes) -> SmtpResult {
 async fn smtp_engine(fakes: &Fakes, sample: usize) -> SmtpEngineResult {
     fakes.smtp.reset_records();
     let (store, settings) = engine_store(fakes).await;
-    let hub = ProviderHub::with_config(
+    let hub = ProviderClients::with_config(
         providers(&fakes.wecom_url, &fakes.feishu_url),
-        settings,
         store.clone(),
     )
-    .expect("hub");
+    .expect("hub")
+    .hub(settings);
     let worker = DeliveryWorker::new(
         store.clone(),
-        Arc::new(hub),
+        hub,
         Arc::new(SystemClock),
         RetryPolicy::default(),
     );

@@ -155,6 +155,7 @@ pub fn wecom_creds() -> WecomCredentials {
     WecomCredentials {
         settings: wecom_settings(),
         corp_secret: SecretString::from(CORP_SECRET),
+        proxy: None,
     }
 }
 

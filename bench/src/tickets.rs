@@ -22,7 +22,7 @@ use herald_fakes::{
     Endpoint, FakeFeishu, FakeSmtp, FakeWecom, FeishuConfig, SmtpSinkConfig, WecomConfig,
     feishu_router, serve, serve_smtp, wecom_router,
 };
-use herald_hub::ProviderHub;
+use herald_hub::ProviderClients;
 use herald_providers::{ProvidersConfig, Timeouts};
 use hmac::{KeyInit, Mac};
 use serde::Serialize;
@@ -326,15 +326,12 @@ impl Server {
             clock: Arc::new(SystemClock),
             admin: KeyHash::of(ADMIN_TOKEN),
         };
-        let settings = herald_api::settings_service(&adapters);
         let providers =
             ProvidersConfig::new(&fakes.wecom_url, &fakes.feishu_url, Timeouts::default());
-        let hub = Arc::new(ProviderHub::with_config(
-            providers,
-            settings,
-            adapters.images.clone(),
-        )?);
-        let services = Services::new(adapters, hub, EngineConfig::default());
+        let clients = ProviderClients::with_config(providers, adapters.images.clone())?;
+        let services = Services::new(adapters, EngineConfig::default(), |settings| {
+            clients.hub(settings)
+        });
         let router = herald_api::router(AppState::from(&services));
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

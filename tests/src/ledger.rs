@@ -186,7 +186,7 @@ impl<S: AllStores> LedgerRig<S> {
         let mut adapters = adapters_over(store.clone(), scheduler, clock.clone());
         adapters.runs = Arc::new(FaultyRuns::new(store.clone(), faults));
         let sender = Arc::new(CountingSender::default());
-        let services = Services::new(adapters, sender.clone(), EngineConfig::default());
+        let services = Services::new(adapters, EngineConfig::default(), |_| sender.clone());
         Self {
             store,
             pushes: services.pushes,
@@ -204,7 +204,7 @@ impl<S: AllStores> LedgerRig<S> {
             self.clock.clone(),
         ));
         let adapters = adapters_over(self.store.clone(), scheduler, self.clock.clone());
-        Services::new(adapters, self.sender.clone(), EngineConfig::default()).pushes
+        Services::new(adapters, EngineConfig::default(), |_| self.sender.clone()).pushes
     }
 
     /// An e-mail task to `n` addresses, stored.

@@ -187,11 +187,14 @@ impl Engine {
     /// Another worker over the same store and settings, with its own provider clients (as a second
     /// process would have).
     pub fn another_worker(&self, providers: ProvidersConfig) -> DeliveryWorker {
-        let settings = herald_api::settings_service(&self.adapters);
-        let hub = Arc::new(
-            herald_hub::ProviderHub::with_config(providers, settings, self.adapters.images.clone())
-                .expect("provider clients"),
+        // A second process has its own settings service (and its own second of cached settings).
+        let settings = herald_core::services::settings::SettingsService::new(
+            self.adapters.settings.clone(),
+            self.adapters.secrets.clone(),
         );
+        let hub = herald_hub::ProviderClients::with_config(providers, self.adapters.images.clone())
+            .expect("provider clients")
+            .hub(settings);
         DeliveryWorker::new(
             self.store.clone(),
             hub,

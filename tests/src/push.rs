@@ -12,7 +12,7 @@ use herald_core::services::delivery::DeliveryWorker;
 use herald_core::services::runs::PushService;
 use herald_core::services::{Adapters, EngineConfig, Services};
 use herald_embedded::{Db, LocalScheduler, SqliteStore};
-use herald_hub::ProviderHub;
+use herald_hub::ProviderClients;
 use herald_providers::ProvidersConfig;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -162,12 +162,9 @@ pub fn services_configured(
     providers: ProvidersConfig,
     config: EngineConfig,
 ) -> Services {
-    let settings = herald_api::settings_service(&adapters);
-    let hub = Arc::new(
-        ProviderHub::with_config(providers, settings, adapters.images.clone())
-            .expect("provider clients"),
-    );
-    Services::new(adapters, hub, config)
+    let clients =
+        ProviderClients::with_config(providers, adapters.images.clone()).expect("provider clients");
+    Services::new(adapters, config, |settings| clients.hub(settings))
 }
 
 /// The adapters of `adapters_over` with a chart reader under the given limits and SSRF policy.

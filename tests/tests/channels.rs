@@ -498,6 +498,55 @@ async fn a_feishu_test_by_email_is_resolved_to_the_users_open_id() {
     );
 }
 
+/// The seed's own flow: save a channel, then click Test — right after another channel was used
+/// (the sending path keeps the settings it read for a second).
+#[tokio::test]
+async fn a_channel_put_and_tested_at_once_after_another_was_used_sends() {
+    let (fakes, engine) = start().await;
+    let channels = [
+        ("wecom", fakes.wecom_settings(), json!({"to": "zhangsan"})),
+        (
+            "smtp",
+            fakes.smtp_settings(),
+            json!({"to": "ops@example.com"}),
+        ),
+        (
+            "feishu",
+            fakes.feishu_settings(),
+            json!({"email": "zhang.san@example.com"}),
+        ),
+    ];
+    for (channel, settings, target) in &channels {
+        configure(&engine.router, channel, settings).await;
+        let reply = test_channel(&engine, channel, target.clone()).await;
+        assert_eq!(
+            reply.body["delivered"], true,
+            "{channel} tested at once after its PUT: {:#}",
+            reply.body
+        );
+    }
+    // A change (here: disabling) is what the very next test sees too.
+    for (channel, settings, target) in &channels {
+        let off = put_channel(
+            &engine,
+            channel,
+            with(settings.clone(), "enabled", json!(false)),
+        )
+        .await;
+        assert_eq!(off.status, StatusCode::OK, "{:#}", off.body);
+        let reply = test_channel(&engine, channel, target.clone()).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{channel} disabled: {:#}",
+            reply.body
+        );
+    }
+    assert_eq!(fakes.wecom.delivered().len(), 1);
+    assert_eq!(fakes.feishu.delivered().len(), 1);
+    assert_eq!(fakes.smtp.messages().len(), 1);
+}
+
 #[tokio::test]
 async fn an_unconfigured_channel_cannot_be_tested() {
     let (fakes, engine) = start().await;

@@ -671,3 +671,81 @@ async fn a_records_time_filter_without_a_zone_is_taken_as_utc_and_a_bad_one_is_n
         bad.html
     );
 }
+
+/// A name that would be a form posting the admin's CSRF token if any page wrote it as markup.
+const HOSTILE_NAME: &str =
+    "<form method=post action=/ui/settings/general/url-prefix><button>x</button></form>";
+
+#[tokio::test]
+async fn hostile_names_are_text_on_every_page_and_form() {
+    let app = LocalApp::new(NOW);
+    let mut admin = ConsoleClient::new(&app.router);
+    admin.sign_in(ADMIN_TOKEN).await;
+    let csrf = admin.get("/ui/projects/sales/tasks/new").await.csrf();
+    let mut form = task_form("09:00");
+    for (key, value) in form.iter_mut() {
+        if *key == "name" || *key == "page.title" {
+            *value = HOSTILE_NAME.to_owned();
+        }
+    }
+    let created = post_form(&mut admin, "/ui/projects/sales/tasks", &csrf, &form).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.html);
+    let id = tasks(&app).await[0]["id"].as_str().expect("id").to_owned();
+    // A contact and a key named the same way.
+    let contact = call(
+        &app.router,
+        Method::PUT,
+        "/v1/contacts/hostile",
+        Some(ADMIN_TOKEN),
+        &json!({"name": HOSTILE_NAME, "email": "h@example.com"}),
+    )
+    .await;
+    assert_eq!(contact.status, StatusCode::OK, "{:#}", contact.body);
+    let test = post_form(
+        &mut admin,
+        &format!("/ui/projects/sales/tasks/{id}/test"),
+        &csrf,
+        &[],
+    )
+    .await;
+    let mut pages = vec![test];
+    for path in [
+        "/ui/projects/sales/tasks".to_owned(),
+        format!("/ui/projects/sales/tasks/{id}/edit"),
+        "/ui/projects/sales/records".to_owned(),
+        "/ui/settings/contacts".to_owned(),
+        "/ui/settings/keys".to_owned(),
+    ] {
+        pages.push(admin.get(&path).await);
+    }
+    // The confirmations without JavaScript are pages of their own.
+    for action in ["push", "disable", "delete"] {
+        pages.push(
+            post_form(
+                &mut admin,
+                &format!("/ui/projects/sales/tasks/{id}/{action}"),
+                &csrf,
+                &[],
+            )
+            .await,
+        );
+    }
+    let mut escaped_seen = 0;
+    for page in &pages {
+        assert!(
+            !page
+                .html
+                .contains("<form method=post action=/ui/settings/general/url-prefix"),
+            "a page wrote the name as markup:\n{}",
+            page.html
+        );
+        assert!(!page.html.contains("<button>x</button>"), "{}", page.html);
+        if page.html.contains("&lt;form method=post") {
+            escaped_seen += 1;
+        }
+    }
+    assert!(
+        escaped_seen >= 5,
+        "the name is shown (escaped) on the pages: {escaped_seen}"
+    );
+}

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-const ADMIN_TOKEN: &str = "console-browser-admin-token";
+const ADMIN_TOKEN: &str = "console-browser-admin-token-32-chars";
 type Step<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 macro_rules! ensure {

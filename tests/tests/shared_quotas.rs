@@ -143,6 +143,7 @@ async fn message_three_members_from_four_instances(
             proxy: None,
         },
         corp_secret: secrecy::SecretString::from(CORP_SECRET),
+        proxy: None,
     };
     let message = |i: usize| WecomAppMessage {
         to_users: MEMBERS

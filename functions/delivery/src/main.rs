@@ -10,13 +10,9 @@ async fn main() -> Result<(), Error> {
     let config = herald_aws::AwsConfig::from_env()?;
     // The table also counts the providers' quotas across this function's instances.
     let (adapters, windows) = config.wiring().await?;
-    let hub = Arc::new(herald_hub::ProviderHub::from_env(
-        Services::settings_of(&adapters),
-        adapters.images.clone(),
-        Some(windows),
-    )?);
+    let clients = herald_hub::ProviderClients::from_env(adapters.images.clone(), Some(windows))?;
     // The services' worker settles runs as their deliveries finish.
-    let services = Services::new(adapters, hub, config.engine());
+    let services = Services::new(adapters, config.engine(), |settings| clients.hub(settings));
     let handler = Arc::new(delivery::Handler::new(services.worker, services.pushes));
     run(service_fn(move |event: LambdaEvent<Value>| {
         let handler = handler.clone();

@@ -8,7 +8,7 @@ use herald_core::clock::SystemClock;
 use herald_core::domain::auth::KeyHash;
 use herald_core::services::{Adapters, EngineConfig, Services};
 use herald_embedded::{Db, FileSecretStore, LocalScheduler, SqliteStore};
-use herald_hub::ProviderHub;
+use herald_hub::ProviderClients;
 use herald_providers::ProvidersConfig;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -53,7 +53,6 @@ pub async fn build(
         clock: Arc::new(SystemClock),
         admin: KeyHash::of(admin_token),
     };
-    let settings = herald_api::settings_service(&adapters);
     let record = herald_core::ports::SettingsStore::get_settings(store.as_ref()).await?;
     let sandbox_on = serving
         && config
@@ -64,7 +63,6 @@ pub async fn build(
     let sandbox = if sandbox_on {
         let sandbox = Sandbox::start().await?;
         (providers.wecom_base_url, providers.feishu_base_url) = Sandbox::base_urls(addr);
-        sandbox.configure_channels(&settings).await?;
         Some(sandbox)
     } else {
         None
@@ -75,17 +73,19 @@ pub async fn build(
     if let Some(url) = &config.feishu_base_url {
         providers.feishu_base_url = url.clone();
     }
-    let hub = Arc::new(ProviderHub::with_config(
-        providers,
-        settings,
-        adapters.images.clone(),
-    )?);
-    let services = Services::new(adapters, hub, EngineConfig::default());
+    let clients = ProviderClients::with_config(providers, adapters.images.clone())?;
+    let services = Services::new(adapters, EngineConfig::default(), |settings| {
+        clients.hub(settings)
+    });
+    if let Some(sandbox) = &sandbox {
+        sandbox.configure_channels(&services.settings).await?;
+    }
     let inbox = sandbox.as_ref().map(Sandbox::inbox);
     let mut router = herald_console::router_with_inbox(AppState::from(&services), inbox);
     if let Some(sandbox) = &sandbox {
         let inbox = sandbox::InboxGuard {
             loopback: addr.ip().is_loopback(),
+            addr,
             admin: KeyHash::of(admin_token),
         };
         router = router.merge(sandbox.router(inbox));

@@ -3,10 +3,17 @@ use std::net::SocketAddr;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 
+/// An admin token shorter than this is refused at start: it opens everything.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 32;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("HERALD_ADDR '{0}' is not an address like 127.0.0.1:8080")]
     Addr(String),
+    #[error(
+        "HERALD_ADMIN_TOKEN has {0} characters: an admin token needs at least {MIN_ADMIN_TOKEN_CHARS} (unset it and herald-local generates one)"
+    )]
+    AdminTokenTooShort(usize),
     #[error("HERALD_SANDBOX '{0}' is not one of 1, 0, true, false, on, off")]
     Sandbox(String),
     #[error("could not prepare the data directory {path}: {source}")]
@@ -52,6 +59,12 @@ impl Config {
         let admin_token = std::env::var("HERALD_ADMIN_TOKEN")
             .ok()
             .filter(|t| !t.trim().is_empty());
+        if let Some(token) = &admin_token {
+            let chars = token.trim().chars().count();
+            if chars < MIN_ADMIN_TOKEN_CHARS {
+                return Err(ConfigError::AdminTokenTooShort(chars));
+            }
+        }
         let sandbox = match std::env::var("HERALD_SANDBOX").ok().as_deref() {
             None | Some("") => None,
             Some("1" | "true" | "on") => Some(true),

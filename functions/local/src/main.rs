@@ -44,6 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let housekeeping = spawn_housekeeping(app.store.clone(), stop.subscribe());
     println!("Herald is listening on http://{addr}");
+    println!("Console: http://{addr}/ui (sign in with the admin token)");
     match &admin {
         AdminToken::Generated { token, path } => {
             println!(

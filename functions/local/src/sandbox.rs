@@ -117,7 +117,12 @@ impl Sandbox {
                 proxy: None,
             };
             settings
-                .put_wecom(&admin, wecom, Some(SecretString::from(CORP_SECRET)))
+                .put_wecom(
+                    &admin,
+                    wecom,
+                    Some(SecretString::from(CORP_SECRET)),
+                    herald_core::services::settings::SecretChange::Keep,
+                )
                 .await?;
         }
         if view.feishu.is_none_or(|f| f.settings.app_id == APP_ID) {
@@ -156,7 +161,26 @@ impl Sandbox {
 pub struct InboxGuard {
     /// The server listens on loopback only: whoever reaches it is on this machine.
     pub loopback: bool,
+    /// The address the server is bound to (a `Host` naming it is this server).
+    pub addr: std::net::SocketAddr,
     pub admin: herald_core::domain::auth::KeyHash,
+}
+
+/// Whether `Host` names this server: a loopback name or address, or the bound address. A page the
+/// developer visits may rebind its own name to 127.0.0.1 (DNS rebinding); its requests then carry
+/// that name, never one of these.
+fn names_this_server(host: &str, addr: std::net::SocketAddr) -> bool {
+    let name = match host.rsplit_once(':') {
+        // `[::1]:8080`, `127.0.0.1:8080`, `localhost:8080`; a bare `::1` is not a valid Host.
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    if name.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    name.parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback() || ip == addr.ip())
 }
 
 fn is_inbox(path: &str) -> bool {
@@ -169,7 +193,25 @@ async fn guard_inbox(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    if inbox.loopback || !is_inbox(request.uri().path()) {
+    if !is_inbox(request.uri().path()) {
+        return next.run(request).await;
+    }
+    let host = request
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    if !names_this_server(host, inbox.addr) {
+        return (
+            axum::http::StatusCode::FORBIDDEN,
+            Json(serde_json::json!({"error": {
+                "code": "permission_denied",
+                "message": "the sandbox inbox answers only requests addressed to this server (Host: localhost, a loopback address or the address it listens on)",
+            }})),
+        )
+            .into_response();
+    }
+    if inbox.loopback {
         return next.run(request).await;
     }
     let presented = request
@@ -188,5 +230,33 @@ async fn guard_inbox(
             }})),
         )
             .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_names_of_this_server_reach_the_inbox() {
+        let addr: std::net::SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        for host in [
+            "localhost:8080",
+            "LOCALHOST",
+            "127.0.0.1:8080",
+            "127.0.0.2",
+            "[::1]:8080",
+        ] {
+            assert!(super::names_this_server(host, addr), "{host}");
+        }
+        for host in [
+            "evil.example:8080",
+            "evil.example",
+            "",
+            "localhost.evil.example:8080",
+            "10.0.0.1:8080",
+        ] {
+            assert!(!super::names_this_server(host, addr), "{host}");
+        }
+        let lan: std::net::SocketAddr = "192.0.2.7:8080".parse().unwrap();
+        assert!(super::names_this_server("192.0.2.7:8080", lan));
     }
 }

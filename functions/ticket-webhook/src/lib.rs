@@ -3,19 +3,14 @@
 use herald_api::AppState;
 use herald_aws::AwsConfig;
 use herald_core::services::Services;
-use herald_hub::ProviderHub;
-use std::sync::Arc;
+use herald_hub::ProviderClients;
 
 /// Builds the Router once per process.
 pub async fn app(
     config: &AwsConfig,
 ) -> Result<herald_api::Router, Box<dyn std::error::Error + Send + Sync>> {
     let (adapters, windows) = config.wiring().await?;
-    let hub = Arc::new(ProviderHub::from_env(
-        Services::settings_of(&adapters),
-        adapters.images.clone(),
-        Some(windows),
-    )?);
-    let services = Services::new(adapters, hub, config.engine());
+    let clients = ProviderClients::from_env(adapters.images.clone(), Some(windows))?;
+    let services = Services::new(adapters, config.engine(), |settings| clients.hub(settings));
     Ok(herald_api::router(AppState::from(&services)))
 }

@@ -47,11 +47,6 @@ impl From<&Services> for AppState {
     }
 }
 
-/// The settings service over the adapters (the provider hub needs it before the services exist).
-pub fn settings_service(adapters: &herald_core::services::Adapters) -> SettingsService {
-    Services::settings_of(adapters)
-}
-
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Herald", description = "Scheduled report pushes and ticket notifications on WeCom, Feishu and e-mail."),

@@ -58,6 +58,26 @@ impl Drop for Reserved<'_> {
     }
 }
 
+/// An address as logs may show it: no query, fragment or user info (BI share links carry tokens
+/// in the query).
+pub fn without_query(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut parsed) => {
+            let had_query = parsed.query().is_some();
+            parsed.set_query(None);
+            parsed.set_fragment(None);
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            let mut shown = parsed.to_string();
+            if had_query {
+                shown.push_str("?…");
+            }
+            shown
+        }
+        Err(_) => "(not a URL)".to_owned(),
+    }
+}
+
 /// Budget permits are KiB, so a u32 count covers terabytes.
 const PERMIT_BYTES: u64 = 1024;
 
@@ -115,7 +135,7 @@ impl HttpChartSource {
             Ok(rows) if rows.total == 0 => (ChartState::Empty, None),
             Ok(rows) => (ChartState::Ok { rows: rows.total }, Some(rows)),
             Err(err) => {
-                tracing::info!(chart = %chart.name, url = %chart.data_url, reason = %err, elapsed_ms, "chart not readable");
+                tracing::info!(chart = %chart.name, url = %without_query(chart.data_url.as_str()), reason = %err, elapsed_ms, "chart not readable");
                 (
                     ChartState::AccessError {
                         reason: err.to_string(),
@@ -205,5 +225,20 @@ impl ChartSource for HttpChartSource {
             .buffered(self.limits.max_concurrency.max(1))
             .collect()
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn logged_addresses_keep_no_query_or_user_info() {
+        assert_eq!(
+            super::without_query("https://bob:pw@bi.example.com/api/charts/17/data?token=s3cret#x"),
+            "https://bi.example.com/api/charts/17/data?…"
+        );
+        assert_eq!(
+            super::without_query("https://bi.example.com/a"),
+            "https://bi.example.com/a"
+        );
     }
 }

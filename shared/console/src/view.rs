@@ -20,12 +20,18 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("record.html", include_str!("../templates/record.html")),
     ("settings.html", include_str!("../templates/settings.html")),
     ("message.html", include_str!("../templates/message.html")),
-    ("confirm_text", include_str!("../templates/confirm_text")),
     (
-        "confirm_dialog",
-        include_str!("../templates/confirm_dialog"),
+        "confirm_text.html",
+        include_str!("../templates/confirm_text.html"),
     ),
-    ("settings_nav", include_str!("../templates/settings_nav")),
+    (
+        "confirm_dialog.html",
+        include_str!("../templates/confirm_dialog.html"),
+    ),
+    (
+        "settings_nav.html",
+        include_str!("../templates/settings_nav.html"),
+    ),
     ("keys.html", include_str!("../templates/keys.html")),
     ("contacts.html", include_str!("../templates/contacts.html")),
     ("general.html", include_str!("../templates/general.html")),
@@ -34,6 +40,8 @@ const TEMPLATES: &[(&str, &str)] = &[
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
+    // Every value is HTML-escaped, whatever a template's name: a task named `<form …>` is text.
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
     for (name, source) in TEMPLATES {
         if let Err(err) = env.add_template(name, source) {
             // A template that does not parse is a build defect; the page test renders each one.

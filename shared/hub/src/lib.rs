@@ -122,11 +122,17 @@ impl std::fmt::Display for BuildError {
 
 impl std::error::Error for BuildError {}
 
-impl ProviderHub {
+/// The provider clients of a process (each created once), before they are given the settings
+/// service: `Services::new` makes that and hands it to [`ProviderClients::hub`].
+pub struct ProviderClients {
+    http: HttpProviders,
+    smtp: SmtpSender,
+}
+
+impl ProviderClients {
     /// The provider clients with base URLs from `HERALD_WECOM_BASE_URL` and `HERALD_FEISHU_BASE_URL`
     /// when set (a reverse proxy, or the sandbox), the providers' own otherwise.
     pub fn from_env(
-        settings: SettingsService,
         images: Arc<dyn ImageStore>,
         shared_windows: Option<herald_providers::SharedWindowsRef>,
     ) -> Result<Self, BuildError> {
@@ -140,18 +146,22 @@ impl ProviderHub {
         if let Ok(url) = std::env::var("HERALD_FEISHU_BASE_URL") {
             config.feishu_base_url = url;
         }
-        Self::with_config(config, settings, images)
+        Self::with_config(config, images)
     }
 
     /// The clients for `config`; pictures are read from `images` (and uploads recorded there).
     pub fn with_config(
         config: herald_providers::ProvidersConfig,
-        settings: SettingsService,
         images: Arc<dyn ImageStore>,
     ) -> Result<Self, BuildError> {
         let smtp = SmtpSender::new()
             .with_images(Images::new(Arc::clone(&images), config.time.clock.clone()));
         let http = HttpProviders::new(config, images).map_err(|e| BuildError(e.to_string()))?;
-        Ok(Self::new(http, smtp, settings))
+        Ok(Self { http, smtp })
+    }
+
+    /// The hub over these clients, reading channel settings through `settings`.
+    pub fn hub(self, settings: SettingsService) -> Arc<dyn Sender> {
+        Arc::new(ProviderHub::new(self.http, self.smtp, settings))
     }
 }

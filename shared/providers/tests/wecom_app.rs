@@ -595,7 +595,7 @@ async fn every_call_goes_through_the_configured_proxy() {
     )
     .unwrap();
     let mut creds = wecom_creds(&w.fake);
-    creds.settings.proxy = Some(w.url.clone());
+    creds.proxy = Some(secrecy::SecretString::from(w.url.clone()));
     providers
         .wecom
         .send(&creds, &text_to(&["alice"], "via proxy"), "k")

@@ -6,7 +6,7 @@ use herald_core::FieldError;
 use herald_core::domain::channels::{FeishuSettings, SmtpSecurity, SmtpSettings, WecomSettings};
 use herald_core::domain::recipients::EmailAddress;
 use herald_core::domain::text::{HttpUrl, check_http_url};
-use herald_core::services::settings::{Masked, SettingsView};
+use herald_core::services::settings::{Masked, SecretChange, SettingsView};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -124,13 +124,14 @@ pub struct WecomBody {
     /// Send with `safe=1` (no sharing, watermark).
     #[serde(default)]
     pub encrypted: bool,
-    /// An HTTP(S) forward proxy for every WeCom call (for WeCom's trusted-IP rule).
+    /// An HTTP(S) forward proxy for every WeCom call (for WeCom's trusted-IP rule). Write-only (it
+    /// may hold a password): reads show `"set"`; omitted or `"set"` keeps it, `""` removes it.
     #[serde(default)]
     pub proxy: Option<String>,
 }
 
 impl WecomBody {
-    pub fn parse(&self) -> Result<(WecomSettings, Option<SecretString>), FieldError> {
+    pub fn parse(&self) -> Result<(WecomSettings, Option<SecretString>, SecretChange), FieldError> {
         check_identifier("corp_id", &self.corp_id, 64)?;
         if self.agent_id <= 0 {
             return Err(FieldError::new(
@@ -138,17 +139,22 @@ impl WecomBody {
                 "must be the app's positive AgentId",
             ));
         }
-        if let Some(proxy) = &self.proxy {
-            check_http_url(proxy).map_err(|m| FieldError::new("proxy", m))?;
-        }
+        let proxy = match self.proxy.as_deref().map(str::trim) {
+            None | Some(SECRET_SET) => SecretChange::Keep,
+            Some("") => SecretChange::Clear,
+            Some(url) => {
+                check_http_url(url).map_err(|m| FieldError::new("proxy", m))?;
+                SecretChange::Set(SecretString::from(url.to_owned()))
+            }
+        };
         let settings = WecomSettings {
             enabled: self.enabled,
             corp_id: self.corp_id.clone(),
             agent_id: self.agent_id,
             encrypted: self.encrypted,
-            proxy: self.proxy.clone(),
+            proxy: None,
         };
-        Ok((settings, secret(&self.corp_secret)))
+        Ok((settings, secret(&self.corp_secret), proxy))
     }
 }
 
@@ -202,6 +208,7 @@ pub struct ChannelsResponse {
 
 impl From<SettingsView> for SettingsResponse {
     fn from(view: SettingsView) -> Self {
+        let wecom_proxy_set = view.wecom_proxy_set;
         let smtp = view.smtp.map(
             |Masked {
                  settings: s,
@@ -231,7 +238,7 @@ impl From<SettingsView> for SettingsResponse {
                 corp_secret: masked(secret_set),
                 agent_id: s.agent_id,
                 encrypted: s.encrypted,
-                proxy: s.proxy,
+                proxy: masked(wecom_proxy_set),
             },
         );
         let feishu = view.feishu.map(

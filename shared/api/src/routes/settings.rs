@@ -60,8 +60,11 @@ async fn put_channel(
             state.settings.put_smtp(&who, settings, password).await?;
         }
         "wecom" => {
-            let (settings, secret) = body.json::<WecomBody>()?.parse()?;
-            state.settings.put_wecom(&who, settings, secret).await?;
+            let (settings, secret, proxy) = body.json::<WecomBody>()?.parse()?;
+            state
+                .settings
+                .put_wecom(&who, settings, secret, proxy)
+                .await?;
         }
         "feishu" => {
             let (settings, secret) = body.json::<FeishuBody>()?.parse()?;

@@ -33,7 +33,9 @@ pub struct WecomSettings {
     pub agent_id: i64,
     /// Send with `safe=1` (no sharing, watermark) where WeCom supports it.
     pub encrypted: bool,
-    /// An HTTP(S) forward proxy for every WeCom call (a fixed egress IP for WeCom's trusted-IP rule).
+    /// A proxy stored here before proxies moved to the secret store (they may hold a password):
+    /// still used, and moved there by the next write of these settings. New writes leave it `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy: Option<String>,
 }
 
@@ -55,6 +57,9 @@ pub struct SmtpCredentials {
 pub struct WecomCredentials {
     pub settings: WecomSettings,
     pub corp_secret: SecretString,
+    /// An HTTP(S) forward proxy for every WeCom call (a fixed egress IP for WeCom's trusted-IP
+    /// rule); it may carry a password, so it lives in the secret store.
+    pub proxy: Option<SecretString>,
 }
 
 /// Feishu app settings with the app secret.

@@ -68,6 +68,8 @@ impl ChannelTestService {
         target: ChannelTestTarget,
     ) -> Result<Delivery, ServiceError> {
         who.check_admin()?;
+        // A test answers for the settings as stored now, even if another instance changed them.
+        self.settings.forget_sending_settings();
         let channel = target.channel();
         let configured = match &target {
             ChannelTestTarget::Smtp(_) => self.settings.smtp().await?.is_some(),

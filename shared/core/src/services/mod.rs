@@ -85,13 +85,16 @@ pub struct Services {
 }
 
 impl Services {
-    /// `sender` reaches the providers; it is built from `settings_of(&adapters)`.
+    /// `sender` makes what reaches the providers from the one settings service of the process,
+    /// so a settings change through the API is what the next send and channel test use.
     pub fn new(
         adapters: Adapters,
-        sender: Arc<dyn crate::ports::Sender>,
         config: EngineConfig,
+        sender: impl FnOnce(settings::SettingsService) -> Arc<dyn crate::ports::Sender>,
     ) -> Self {
-        let settings = Self::settings_of(&adapters);
+        let settings =
+            settings::SettingsService::new(adapters.settings.clone(), adapters.secrets.clone());
+        let sender = sender(settings.clone());
         let ports = runs::RunPorts {
             tasks: adapters.tasks.clone(),
             contacts: adapters.contacts.clone(),
@@ -155,11 +158,6 @@ impl Services {
             settings,
             worker,
         }
-    }
-
-    /// The settings service over the adapters (the provider hub needs it before `new`).
-    pub fn settings_of(adapters: &Adapters) -> settings::SettingsService {
-        settings::SettingsService::new(adapters.settings.clone(), adapters.secrets.clone())
     }
 }
 

@@ -15,6 +15,16 @@ use std::sync::Arc;
 pub const SMTP_PASSWORD: &str = "channels/smtp/password";
 pub const WECOM_CORP_SECRET: &str = "channels/wecom/corp_secret";
 pub const FEISHU_APP_SECRET: &str = "channels/feishu/app_secret";
+/// The WeCom proxy URL (it may hold a password); an empty value means none.
+pub const WECOM_PROXY: &str = "channels/wecom/proxy";
+
+/// What a settings write does to a write-only value that may also be removed.
+#[derive(Debug, Clone)]
+pub enum SecretChange {
+    Keep,
+    Clear,
+    Set(SecretString),
+}
 
 /// The secret that signs a ticket webhook source's requests.
 pub fn webhook_source_secret(source: &str) -> String {
@@ -38,6 +48,8 @@ pub struct SettingsView {
     pub url_prefix: Option<HttpUrl>,
     pub smtp: Option<Masked<SmtpSettings>>,
     pub wecom: Option<Masked<WecomSettings>>,
+    /// Whether WeCom calls go through a proxy (its URL is write-only).
+    pub wecom_proxy_set: bool,
     pub feishu: Option<Masked<FeishuSettings>>,
     /// Sources with a signing secret (native ticket format).
     pub webhook_sources: Vec<String>,
@@ -85,7 +97,8 @@ impl SettingsService {
         Ok(record)
     }
 
-    fn forget_sending_settings(&self) {
+    /// Drops the settings kept for sending: the next send reads the store.
+    pub(crate) fn forget_sending_settings(&self) {
         *self.for_sending.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
@@ -141,7 +154,12 @@ impl SettingsService {
             }),
             None => None,
         };
+        let wecom_proxy_set = self
+            .wecom_proxy(wecom.as_ref().map(|m| &m.settings))
+            .await?
+            .is_some();
         Ok(SettingsView {
+            wecom_proxy_set,
             url_prefix: record.url_prefix,
             smtp,
             wecom,
@@ -242,15 +260,56 @@ impl SettingsService {
     pub async fn put_wecom(
         &self,
         who: &Principal,
-        settings: WecomSettings,
+        mut settings: WecomSettings,
         corp_secret: Option<SecretString>,
+        proxy: SecretChange,
     ) -> Result<(), ServiceError> {
         who.check_admin()?;
         self.require_secret(WECOM_CORP_SECRET, "corp_secret", &corp_secret)
             .await?;
+        // A proxy kept from before proxies were secrets moves to the secret store now.
+        let legacy = match &proxy {
+            SecretChange::Keep => self
+                .store
+                .get_settings()
+                .await?
+                .wecom
+                .and_then(|w| w.proxy)
+                .map(SecretString::from),
+            _ => None,
+        };
+        let proxy = match (proxy, legacy) {
+            (SecretChange::Keep, Some(url)) | (SecretChange::Set(url), _) => Some(url),
+            (SecretChange::Clear, _) => Some(SecretString::from(String::new())),
+            (SecretChange::Keep, None) => None,
+        };
+        if let Some(url) = proxy {
+            self.secrets
+                .put_secret(WECOM_PROXY, &url)
+                .await
+                .map_err(|e| ServiceError::unavailable("the secret store", e))?;
+        }
+        settings.proxy = None;
         let secret = corp_secret.map(|s| (WECOM_CORP_SECRET, "corp_secret", s));
         self.update(who, secret, |r| r.wecom = Some(settings.clone()))
             .await
+    }
+
+    /// The proxy WeCom calls go through: the secret, else one stored before proxies were secrets.
+    async fn wecom_proxy(
+        &self,
+        settings: Option<&WecomSettings>,
+    ) -> Result<Option<SecretString>, ServiceError> {
+        if let Some(url) = self
+            .secret(WECOM_PROXY)
+            .await?
+            .filter(|url| url.expose_secret_len() > 0)
+        {
+            return Ok(Some(url));
+        }
+        Ok(settings
+            .and_then(|s| s.proxy.clone())
+            .map(SecretString::from))
     }
 
     pub async fn put_feishu(
@@ -355,13 +414,15 @@ impl SettingsService {
         let Some(settings) = self.sending_settings().await?.wecom.filter(|s| s.enabled) else {
             return Ok(None);
         };
-        Ok(self
-            .secret(WECOM_CORP_SECRET)
-            .await?
-            .map(|corp_secret| WecomCredentials {
-                settings,
-                corp_secret,
-            }))
+        let Some(corp_secret) = self.secret(WECOM_CORP_SECRET).await? else {
+            return Ok(None);
+        };
+        let proxy = self.wecom_proxy(Some(&settings)).await?;
+        Ok(Some(WecomCredentials {
+            settings,
+            corp_secret,
+            proxy,
+        }))
     }
 
     pub async fn feishu(&self) -> Result<Option<FeishuCredentials>, ServiceError> {

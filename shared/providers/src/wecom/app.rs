@@ -132,7 +132,12 @@ impl WecomAppClient {
         );
         async {
             let mut bodies = message_bodies(msg, settings.agent_id, settings.encrypted)?;
-            let client = self.http.for_proxy(settings.proxy.as_deref())?;
+            let client = self.http.for_proxy(
+                creds
+                    .proxy
+                    .as_ref()
+                    .map(secrecy::ExposeSecret::expose_secret),
+            )?;
             let key = CredentialKey::new(&settings.corp_id, &creds.corp_secret);
             let mut receipt = SendReceipt::default();
             let mut upload_note = None;

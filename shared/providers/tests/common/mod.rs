@@ -88,6 +88,7 @@ pub fn wecom_creds(fake: &FakeWecom) -> WecomCredentials {
             proxy: None,
         },
         corp_secret: SecretString::from(config.apps[0].secret.clone()),
+        proxy: None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The Feishu interactive card of a push, in page order: KPI tiles side by side (`column_set`),
 //! tables as `table` components, other charts as markdown; the snapshot is put first by the
 //! client once it has an image key (`img`, which does not count toward the 30 KB).
+use super::escape::{markdown as md, text as plain};
 use super::{Line, LineState, Push, Shape};
 use serde_json::{Value, json};
 
@@ -15,8 +16,8 @@ fn markdown(content: impl Into<String>) -> Value {
 
 fn tile(line: &Line) -> Value {
     let kpi = line.figure.kpi.as_ref();
-    let value = kpi.map(|k| k.value.as_str()).unwrap_or(&line.detail);
-    let mut content = format!("<font color='grey'>{}</font>\n**{value}**", line.name);
+    let value = md(kpi.map(|k| k.value.as_str()).unwrap_or(&line.detail));
+    let mut content = format!("<font color='grey'>{}</font>\n**{value}**", md(&line.name));
     if let Some(k) = kpi.filter(|k| !k.change.is_empty()) {
         let color = match k.color {
             "#d83931" => "red",
@@ -25,7 +26,8 @@ fn tile(line: &Line) -> Value {
         };
         content.push_str(&format!(
             "\n<font color='{color}'>{}</font> <font color='grey'>{}</font>",
-            k.change, k.previous
+            md(&k.change),
+            md(&k.previous)
         ));
     }
     json!({
@@ -58,7 +60,7 @@ fn table(line: &Line, cap: usize) -> Option<Value> {
             let cells: serde_json::Map<String, Value> = row
                 .iter()
                 .enumerate()
-                .map(|(i, cell)| (format!("c{i}"), Value::String(cell.clone())))
+                .map(|(i, cell)| (format!("c{i}"), Value::String(plain(cell))))
                 .collect();
             Value::Object(cells)
         })
@@ -73,7 +75,7 @@ fn table(line: &Line, cap: usize) -> Option<Value> {
         .map(|(i, c)| {
             json!({
                 "name": format!("c{i}"),
-                "display_name": c.name,
+                "display_name": plain(&c.name),
                 "data_type": "text",
                 "horizontal_align": if c.numeric { "right" } else { "left" },
                 "width": "auto",
@@ -91,15 +93,16 @@ fn table(line: &Line, cap: usize) -> Option<Value> {
 }
 
 fn chart_markdown(line: &Line, cap: usize, with_rows: bool) -> String {
+    let detail = md(&line.detail);
     let detail = match line.state {
-        LineState::Ok => line.detail.clone(),
-        LineState::Empty => format!("<font color='orange'>{}</font>", line.detail),
-        LineState::Unreadable => format!("<font color='red'>{}</font>", line.detail),
+        LineState::Ok => detail,
+        LineState::Empty => format!("<font color='orange'>{detail}</font>"),
+        LineState::Unreadable => format!("<font color='red'>{detail}</font>"),
     };
-    let mut out = format!("**{}** {detail}", line.name);
+    let mut out = format!("**{}** {detail}", md(&line.name));
     if with_rows {
         for row in line.figure.rows.iter().take(cap) {
-            out.push_str(&format!("\n- {row}"));
+            out.push_str(&format!("\n- {}", md(row)));
         }
     }
     out
@@ -108,12 +111,15 @@ fn chart_markdown(line: &Line, cap: usize, with_rows: bool) -> String {
 /// The card for `shape`.
 pub(super) fn card(push: &Push, shape: &Shape) -> Value {
     let words = push.words;
-    let mut elements = vec![markdown(format!("<font color='grey'>{}</font>", push.at))];
+    let mut elements = vec![markdown(format!(
+        "<font color='grey'>{}</font>",
+        md(&push.at)
+    ))];
     if let Some(beginning) = &shape.beginning {
-        elements.push(markdown(beginning.to_string()));
+        elements.push(markdown(md(beginning)));
     }
     if let Some(summary) = shape.summary {
-        elements.push(markdown(format!("**{summary}**")));
+        elements.push(markdown(format!("**{}**", md(summary))));
     }
     let mut pending: Vec<&Line> = Vec::new();
     let flush = |pending: &mut Vec<&Line>, elements: &mut Vec<Value>| {
@@ -144,20 +150,20 @@ pub(super) fn card(push: &Push, shape: &Shape) -> Value {
         if shown > 0 && hidden > 0 && matches!(line.figure.kind, "table" | "bar") {
             elements.push(markdown(format!(
                 "<font color='grey'>{}</font>",
-                words.more_rows(hidden)
+                md(&words.more_rows(hidden))
             )));
         }
     }
     flush(&mut pending, &mut elements);
     if let Some(more) = shape.more_text() {
-        elements.push(markdown(format!("<font color='grey'>{more}</font>")));
+        elements.push(markdown(format!("<font color='grey'>{}</font>", md(&more))));
     }
     if let Some(ending) = &shape.ending {
-        elements.push(markdown(ending.to_string()));
+        elements.push(markdown(md(ending)));
     }
     elements.push(markdown(format!(
         "<font color='grey'>Herald · {}</font>",
-        super::one_line(push.view.task_name)
+        md(&super::one_line(push.view.task_name))
     )));
     if let Some(url) = push.view.share_url {
         elements.push(json!({

@@ -2,12 +2,14 @@
 //! notices, and ticket event messages.
 //!
 //! The templates live in `shared/core/templates/` and are compiled once into a minijinja
-//! [`Environment`]. Templates named `*.html` are HTML-escaped automatically; the others are text.
+//! [`Environment`]. Every value a template writes is escaped for the markup its name says (`*.html`
+//! HTML, `*.md` markdown, others text: see [`escape`]); Herald's own links go through `|link`.
 //!
 //! Every message is fitted to its provider's byte limit (provider-apis.md §1.2, §2, §3.4): when the
 //! chart lines would overflow, the message shows a summary ("48 ok · 1 empty · 1 unreadable"), the
 //! problem charts first, as many ok charts as fit and "…and N more". Long beginning and ending texts
 //! are shortened next; as a last resort the text is cut. Every cut falls on a UTF-8 character boundary.
+pub mod escape;
 mod feishu_card;
 mod figures;
 
@@ -21,7 +23,7 @@ use crate::domain::ticket::TicketStatus;
 use chrono::DateTime;
 use chrono_tz::Tz;
 use figures::{FigureText, Words};
-use minijinja::{Environment, UndefinedBehavior, Value, context};
+use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value, context};
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
@@ -123,6 +125,8 @@ pub struct AlarmView<'a> {
     /// A link to the run record, when a URL prefix is configured.
     pub record_url: Option<&'a str>,
     pub at: DateTime<Tz>,
+    /// The task's language, as its pushes speak.
+    pub language: Language,
 }
 
 /// Renders a push run's message for the task's channel and template.
@@ -171,8 +175,8 @@ pub fn render_alarm_owner(channel: Channel, view: &AlarmView) -> Result<Rendered
             )?,
         }),
         Channel::Email => RenderedPush::Email {
-            subject: one_line(&format!("Herald alarm: {}", view.task_name)),
-            text: alarm.fit("alarm_owner.txt", EMAIL_MAX_BYTES, &str::len)?,
+            subject: escape::defang(&alarm.heading()).into_owned(),
+            text: alarm.fit("alarm_owner.plain", EMAIL_MAX_BYTES, &str::len)?,
             html: None,
             images: Vec::new(),
         },
@@ -244,8 +248,8 @@ pub fn render_ticket(
             text: text(FEISHU_TEXT_MAX_BYTES, &feishu_text_request_len)?,
         }),
         Channel::Email => RenderedPush::Email {
-            subject: one_line(&format!("{headline}: {}", view.title)),
-            text: render("ticket_text.txt", &ctx(reason)).map(|t| tidy(&t))?,
+            subject: escape::defang(&one_line(&format!("{headline}: {}", view.title))).into_owned(),
+            text: render("ticket_text.plain", &ctx(reason)).map(|t| tidy(&t))?,
             html: Some(render("ticket_email.html", &ctx(reason))?),
             images: Vec::new(),
         },
@@ -274,8 +278,21 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/push_wecom_textcard.txt"),
     ),
     (
-        "push_email_subject.txt",
+        "push_email_subject.plain",
         include_str!("../../../templates/push_email_subject.txt"),
+    ),
+    // Mail's plain part: the same text, shown as it is (see `escape::Sink::Plain`).
+    (
+        "push_text.plain",
+        include_str!("../../../templates/push_text.txt"),
+    ),
+    (
+        "alarm_owner.plain",
+        include_str!("../../../templates/alarm_owner.txt"),
+    ),
+    (
+        "ticket_text.plain",
+        include_str!("../../../templates/ticket_text.txt"),
     ),
     (
         "push_email.html",
@@ -310,11 +327,31 @@ fn build_environment() -> Result<Environment<'static>, String> {
         .map_err(|e| e.to_string())?;
     env.set_syntax(syntax);
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_auto_escape_callback(|name| AutoEscape::Custom(escape::sink_of(name).name().into()));
+    env.set_formatter(|out, state, value| {
+        let written = if value.is_safe() {
+            write!(out, "{value}")
+        } else {
+            write!(out, "{}", sink_of_state(state).escape(&value.to_string()))
+        };
+        written.map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write"))
+    });
+    env.add_filter("link", |state: &minijinja::State, url: String| {
+        Value::from_safe_string(escape::link(&url, sink_of_state(state)))
+    });
     for (name, source) in TEMPLATES {
         env.add_template(name, source)
             .map_err(|e| format!("{name}: {e}"))?;
     }
     Ok(env)
+}
+
+fn sink_of_state(state: &minijinja::State) -> escape::Sink {
+    match state.auto_escape() {
+        AutoEscape::Custom(name) => escape::Sink::from_name(name.as_ref()),
+        AutoEscape::Html => escape::Sink::Html,
+        _ => escape::Sink::Text,
+    }
 }
 
 fn render(name: &'static str, ctx: &Value) -> Result<String, RenderError> {
@@ -602,7 +639,9 @@ impl<'v> Push<'v> {
 
     fn context(&self, shape: &Shape, share_url: Option<&str>) -> Value {
         context! {
-            title => self.title.as_str(),
+            // Herald's own label ("[Test] ") is no markup; the page's title is escaped.
+            title_label => Value::from_safe_string(self.words.kind_label(self.view.kind).to_owned()),
+            title => one_line(self.view.page_title),
             at => self.at.as_str(),
             task_name => one_line(self.view.task_name),
             kind => self.view.kind.as_str(),
@@ -768,12 +807,13 @@ impl<'v> Push<'v> {
             row_cap: usize::MAX,
             words: self.words,
         };
-        let subject = one_line(render("push_email_subject.txt", &self.context(&all, None))?.trim());
+        let subject =
+            one_line(render("push_email_subject.plain", &self.context(&all, None))?.trim());
         // The text part shows tables with aligned columns (mail clients show it in a fixed font).
         let text = self.fit_with(EMAIL_TEXT_MAX_BYTES, &str::len, &|shape: &Shape| {
             let mut ctx = self.context(shape, self.view.share_url);
             ctx = context! { aligned_tables => true, ..ctx };
-            render("push_text.txt", &ctx).map(|s| tidy(&s))
+            render("push_text.plain", &ctx).map(|s| tidy(&s))
         })?;
         let (html, images) = if with_html {
             let html = self.fit_with(EMAIL_HTML_MAX_BYTES, &str::len, &|shape: &Shape| {
@@ -808,46 +848,48 @@ struct Alarm<'v> {
 
 impl<'v> Alarm<'v> {
     fn new(view: &'v AlarmView<'v>) -> Self {
+        let words = Words {
+            language: view.language,
+        };
+        let zh = words.zh();
         let concerned = |state: LineState| -> Vec<Line> {
             view.charts
                 .iter()
-                .map(|c| {
-                    Line::new(
-                        c,
-                        None,
-                        Words {
-                            language: Language::En,
-                        },
-                    )
-                })
+                .map(|c| Line::new(c, None, words))
                 .filter(|l| l.state == state)
                 .collect()
         };
         let (lines, reason, action) = match view.reason {
             AlarmReason::Empty => {
                 let lines = concerned(LineState::Empty);
-                let reason =
-                    count_phrase(lines.len(), view.total_charts, ("is empty", "are empty"));
-                (lines, reason, Some(paused_phrase(view.paused)))
+                let phrase = if zh {
+                    ("无数据", "无数据")
+                } else {
+                    ("is empty", "are empty")
+                };
+                let reason = count_phrase(lines.len(), view.total_charts, phrase, zh);
+                (lines, reason, Some(paused_phrase(view.paused, zh)))
             }
             AlarmReason::AccessError => {
                 let lines = concerned(LineState::Unreadable);
-                let reason = count_phrase(
-                    lines.len(),
-                    view.total_charts,
-                    ("could not be read", "could not be read"),
-                );
-                (lines, reason, Some(paused_phrase(view.paused)))
+                let phrase = if zh {
+                    ("无法读取", "无法读取")
+                } else {
+                    ("could not be read", "could not be read")
+                };
+                let reason = count_phrase(lines.len(), view.total_charts, phrase, zh);
+                (lines, reason, Some(paused_phrase(view.paused, zh)))
             }
             AlarmReason::Stopped { failures } => {
-                let runs = if failures == 1 { "run" } else { "runs" };
-                (
-                    Vec::new(),
+                let reason = if zh {
+                    format!("任务已连续 {failures} 次推送失败，已自动停止；启用后将重新开始。")
+                } else {
+                    let runs = if failures == 1 { "run" } else { "runs" };
                     format!(
                         "The task was stopped after {failures} failed {runs} in a row; enable it to start again."
-                    ),
-                    None,
-                )
+                    )
+                };
+                (Vec::new(), reason, None)
             }
         };
         Self {
@@ -858,6 +900,22 @@ impl<'v> Alarm<'v> {
         }
     }
 
+    fn words(&self) -> Words {
+        Words {
+            language: self.view.language,
+        }
+    }
+
+    /// The notice's subject line (mail) and heading.
+    fn heading(&self) -> String {
+        let label = if self.words().zh() {
+            "Herald 告警"
+        } else {
+            "Herald alarm"
+        };
+        one_line(&format!("{label}: {}", self.view.task_name))
+    }
+
     fn fit(
         &self,
         template: &'static str,
@@ -865,6 +923,11 @@ impl<'v> Alarm<'v> {
         measure: &dyn Fn(&str) -> usize,
     ) -> Result<String, RenderError> {
         let at = format_at(&self.view.at);
+        let labels = if self.words().zh() {
+            context! { alarm => "Herald 告警", project => "项目", record => "推送记录", view_record => "查看推送记录" }
+        } else {
+            context! { alarm => "Herald alarm", project => "Project", record => "Record", view_record => "View the run record" }
+        };
         let render = |shape: &Shape| {
             let ctx = context! {
                 task_name => one_line(self.view.task_name),
@@ -875,35 +938,41 @@ impl<'v> Alarm<'v> {
                 more_text => shape.more_text(),
                 record_url => self.view.record_url,
                 at => at.as_str(),
+                labels => labels.clone(),
             };
             render(template, &ctx).map(|s| tidy(&s))
         };
-        let words = Words {
-            language: Language::En,
-        };
-        fit(&self.lines, (None, None), words, limit, &render, measure)
+        fit(
+            &self.lines,
+            (None, None),
+            self.words(),
+            limit,
+            &render,
+            measure,
+        )
     }
 }
 
 /// "2 of 5 charts are empty", "All 5 charts could not be read", "The only chart is empty".
-fn count_phrase(count: usize, total: usize, (one, many): (&str, &str)) -> String {
+fn count_phrase(count: usize, total: usize, (one, many): (&str, &str), zh: bool) -> String {
     let total = total.max(count);
-    if total == 1 {
-        format!("The only chart {one}.")
-    } else if count == total {
-        format!("All {total} charts {many}.")
-    } else if count == 1 {
-        format!("1 of {total} charts {one}.")
-    } else {
-        format!("{count} of {total} charts {many}.")
+    match (zh, total == 1, count == total, count == 1) {
+        (true, true, _, _) => format!("唯一的图表{one}。"),
+        (true, false, true, _) => format!("全部 {total} 个图表{many}。"),
+        (true, false, false, _) => format!("{total} 个图表中有 {count} 个{many}。"),
+        (false, true, _, _) => format!("The only chart {one}."),
+        (false, false, true, _) => format!("All {total} charts {many}."),
+        (false, false, false, true) => format!("1 of {total} charts {one}."),
+        (false, false, false, false) => format!("{count} of {total} charts {many}."),
     }
 }
 
-fn paused_phrase(paused: bool) -> &'static str {
-    if paused {
-        "This push was paused: nothing was sent."
-    } else {
-        "This push was sent anyway."
+fn paused_phrase(paused: bool, zh: bool) -> &'static str {
+    match (paused, zh) {
+        (true, true) => "本次推送已暂停，未发送任何消息。",
+        (false, true) => "本次推送仍已发送。",
+        (true, false) => "This push was paused: nothing was sent.",
+        (false, false) => "This push was sent anyway.",
     }
 }
 

@@ -48,6 +48,10 @@ impl Notices {
             total_charts: run.charts.len(),
             record_url: record_url.as_deref(),
             at: run.started_at.with_timezone(&task.spec.schedule.timezone()),
+            language: task
+                .spec
+                .content
+                .language_for(task.spec.page.title.as_str()),
         };
         let cause = DeliveryCause::Run {
             project: run.project.clone(),
