@@ -1,6 +1,6 @@
 //! `HttpChartSource`: the `ChartSource` that reads charts over HTTP.
 use crate::access::{AccessError, TooManyRedirects};
-use crate::body::{read_capped, rows_at};
+use crate::body::rows_at;
 use crate::limits::ChartLimits;
 use crate::policy::SsrfPolicy;
 use crate::resolver::GuardedResolver;
@@ -194,20 +194,80 @@ impl HttpChartSource {
         if !status.is_success() {
             return Err(AccessError::Status(status.as_u16()));
         }
+        let (body, _held) = self.read_body(response).await?;
+        rows_at(body, chart.rows.as_str(), &chart.selection()).await
+    }
+}
+
+/// What an undeclared body reserves before its first byte; it reserves more as bytes arrive.
+const FIRST_RESERVE: u64 = 64 * 1024;
+
+/// Budget held while a body is read and parsed.
+struct Held<'a> {
+    permits: Option<tokio::sync::SemaphorePermit<'a>>,
+    counted: Vec<Reserved<'a>>,
+}
+
+impl HttpChartSource {
+    /// Reads a body within the body cap, holding budget for what it holds: a declared length up
+    /// front, an undeclared body as it arrives (so a slow server without `Content-Length` holds
+    /// what it sent, not the cap, and cannot starve other pages' reads).
+    async fn read_body(
+        &self,
+        mut response: reqwest::Response,
+    ) -> Result<(Vec<u8>, Held<'_>), AccessError> {
         let cap = self.limits.max_body_bytes;
-        if response.content_length().is_some_and(|len| len > cap) {
+        let declared = response.content_length();
+        if declared.is_some_and(|len| len > cap) {
             return Err(AccessError::TooLarge(cap));
         }
-        // Reserved up front, so readers never hold part of the budget while waiting for more.
-        let reserve = response.content_length().unwrap_or(cap).min(cap);
-        let _held = self
+        let mut held = Held {
+            permits: None,
+            counted: Vec::new(),
+        };
+        let mut reserved = 0;
+        let first = declared.unwrap_or(FIRST_RESERVE).clamp(1, cap);
+        self.reserve(&mut held, &mut reserved, first).await?;
+        let mut body = Vec::with_capacity(usize::try_from(first).unwrap_or(0));
+        while let Some(chunk) = response.chunk().await? {
+            let needed = body.len() as u64 + chunk.len() as u64;
+            if needed > cap {
+                return Err(AccessError::TooLarge(cap));
+            }
+            if needed > reserved {
+                // Doubling keeps the number of reservations small; never past the cap.
+                let target = needed.max(reserved.saturating_mul(2)).min(cap);
+                self.reserve(&mut held, &mut reserved, target).await?;
+                body.reserve_exact(usize::try_from(target).unwrap_or(usize::MAX) - body.len());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((body, held))
+    }
+
+    /// Grows what `held` reserves from `reserved` to `target` bytes, waiting for the budget.
+    async fn reserve<'a>(
+        &'a self,
+        held: &mut Held<'a>,
+        reserved: &mut u64,
+        target: u64,
+    ) -> Result<(), AccessError> {
+        let more = target.saturating_sub(*reserved);
+        if more == 0 {
+            return Ok(());
+        }
+        let permits = self
             .budget
-            .acquire_many(permits(reserve).max(1))
+            .acquire_many(permits(more))
             .await
             .map_err(|_| AccessError::Request("the chart reader is shutting down".into()))?;
-        let _counted = Reserved::new(self, reserve);
-        let body = read_capped(response, reserve.max(1).min(cap), cap).await?;
-        rows_at(body, chart.rows.as_str(), &chart.selection()).await
+        match held.permits.as_mut() {
+            Some(all) => all.merge(permits),
+            None => held.permits = Some(permits),
+        }
+        held.counted.push(Reserved::new(self, more));
+        *reserved = target;
+        Ok(())
     }
 }
 

@@ -305,3 +305,64 @@ async fn bodies_in_flight_stay_within_the_byte_budget() {
         "{peak} bytes held at once under a budget of 700,000"
     );
 }
+
+/// A slow body without `Content-Length` holds the budget for what it has sent, not for the whole
+/// body cap: a page's declared body is read while it stalls (before: it waited for the stall).
+#[tokio::test]
+async fn a_slow_body_without_a_length_does_not_hold_the_budget_of_others() {
+    const DECLARED: usize = 600_001;
+    let router = Router::new()
+        .route(
+            "/slow",
+            get(|| async {
+                // "[1" now, the rest after 3 s, with no length: chunked.
+                let stream = futures::stream::iter([b"[1".as_slice(), b",2]".as_slice()])
+                    .enumerate()
+                    .then(|(i, c)| async move {
+                        if i > 0 {
+                            tokio::time::sleep(Duration::from_secs(3)).await;
+                        }
+                        Ok::<_, std::io::Error>(Bytes::from_static(c))
+                    });
+                Body::from_stream(stream).into_response()
+            }),
+        )
+        .route(
+            "/declared",
+            get(|| async {
+                let mut doc = vec![b'0'; DECLARED];
+                doc[0] = b'[';
+                doc[DECLARED - 1] = b']';
+                for i in (2..DECLARED - 2).step_by(2) {
+                    doc[i] = b',';
+                }
+                ([("content-length", DECLARED.to_string())], doc).into_response()
+            }),
+        );
+    let base = format!("http://{}", serve(router).await);
+    // One body cap of budget: the slow body reserving the cap would leave nothing for the other.
+    let source = local_source(ChartLimits {
+        max_body_bytes: 1_000_000,
+        max_bytes_in_flight: 1_000_000,
+        ..ChartLimits::default()
+    });
+    let slow = chart("slow", &format!("{base}/slow"), "");
+    let declared = chart("declared", &format!("{base}/declared"), "");
+    // The slow chart starts first (the reads are buffered in order).
+    let readings = source.check_charts(&[slow, declared]).await;
+    let states: Vec<_> = readings.iter().map(|r| &r.check.state).collect();
+    assert!(
+        matches!(
+            states[..],
+            [ChartState::Ok { rows: 2 }, ChartState::Ok { .. }]
+        ),
+        "{states:?}"
+    );
+    assert!(
+        readings[1].check.elapsed_ms < readings[0].check.elapsed_ms,
+        "the declared body was read while the slow one stalled: {} ms vs {} ms",
+        readings[1].check.elapsed_ms,
+        readings[0].check.elapsed_ms
+    );
+    assert!(source.bytes_in_flight_peak() <= 1_000_000);
+}

@@ -85,6 +85,23 @@ fn chart(i: usize) -> ChartReport {
     }
 }
 
+fn worst_chart(i: usize) -> ChartReport {
+    ChartReport {
+        name: format!("第{i}号 分区域销售额"),
+        outcome: ChartOutcome::Shown(Figure::Bar(Series {
+            label_field: "region".into(),
+            labels: (0..50).map(|r| format!("华东区域 {r}")).collect(),
+            series: (0..6)
+                .map(|s| NamedValues {
+                    name: format!("series {s}"),
+                    values: (0..50).map(|r| f64::from(r * (s + 1))).collect(),
+                })
+                .collect(),
+            total_rows: 50,
+        })),
+    }
+}
+
 fn median(mut times: Vec<Duration>) -> Duration {
     times.sort();
     times[times.len() / 2]
@@ -168,6 +185,41 @@ fn main() {
         image.width,
         image.height,
         hwm_largest.saturating_sub(hwm_before.max(rss_before)) as f64 / 1024.0
+    );
+    // The worst page a task may have (50 charts × 50 bars × 6 series): within the pixel budget,
+    // then 20 of it at once (20 previews), as many at a time as the renderer lets through.
+    let worst = PageReport {
+        charts: (0..50).map(worst_chart).collect(),
+        ..page.clone()
+    };
+    let hwm_before_worst = proc_status_kib("VmHWM:").unwrap_or(0);
+    let started = Instant::now();
+    let image = pictures.page_snapshot(&worst).expect("drawn");
+    let worst_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let hwm_worst = proc_status_kib("VmHWM:").unwrap_or(0);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..20 {
+            scope.spawn(|| std::hint::black_box(pictures.page_snapshot(&worst).expect("drawn")));
+        }
+    });
+    let twenty_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let hwm_twenty = proc_status_kib("VmHWM:").unwrap_or(0);
+    let growth = |hwm: u64| hwm.saturating_sub(hwm_before.max(rss_before)) as f64 / 1024.0;
+    println!(
+        "rendering: worst page (50 charts × 50 bars × 6 series) {worst_ms:.0} ms, {}×{} px ({:.1} MP, budget {:.0} MP), peak RSS growth {:.1} MiB (goal ≤ 64 MiB: {}; {:.1} MiB before it)",
+        image.width,
+        image.height,
+        f64::from(image.width) * f64::from(image.height) / 1e6,
+        herald_pictures::MAX_PAGE_PIXELS as f64 / 1e6,
+        growth(hwm_worst),
+        verdict(growth(hwm_worst) <= 64.0),
+        growth(hwm_before_worst),
+    );
+    println!(
+        "rendering: 20 worst pages at once {twenty_ms:.0} ms, peak RSS {} MiB in all (goal: herald-local < 512 MiB: {})",
+        hwm_twenty / 1024,
+        verdict(hwm_twenty / 1024 < 512)
     );
     println!(
         "rendering: embedded font {:.1} MiB (WenQuanYi Micro Hei)",

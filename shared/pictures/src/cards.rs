@@ -59,20 +59,41 @@ fn trend_color(trend: Trend, language: Language) -> &'static str {
     }
 }
 
-/// The dashboard picture: title and time, then every chart in a two-column grid, page order.
+/// The most pixels a page snapshot may have (8 megapixels: 1200 × 6,666 px, a 32 MiB pixmap
+/// while drawn). A taller page keeps its first charts and ends with "…N more charts": the text
+/// message carries every chart's figures, and a picture taller than a phone's few screens is not
+/// read anyway; a second picture would double the uploads and the quota each push costs.
+pub const MAX_PAGE_PIXELS: u64 = 8_000_000;
+/// The tallest page within [`MAX_PAGE_PIXELS`].
+const MAX_PAGE_HEIGHT: f32 = (MAX_PAGE_PIXELS / PAGE_WIDTH as u64) as f32;
+/// Room for the "…N more charts" line.
+const MORE_CHARTS: f32 = 48.0;
+
+/// The dashboard picture: title and time, then the charts in a two-column grid, page order, as
+/// many as fit [`MAX_PAGE_PIXELS`].
 pub fn page(page: &PageReport) -> Drawing {
-    let cards: Vec<Drawing> = page
-        .charts
-        .iter()
-        .map(|chart| card(chart, page.language, CARD_WIDTH))
-        .collect();
-    let mut rows: Vec<(f32, &[Drawing])> = Vec::new();
-    for pair in cards.chunks(2) {
-        let height = pair.iter().map(|c| c.height as f32).fold(0.0, f32::max);
-        rows.push((height, pair));
+    let mut rows: Vec<(f32, Vec<Drawing>)> = Vec::new();
+    let mut grid = 0.0;
+    let mut drawn = 0;
+    for pair in page.charts.chunks(2) {
+        let cards: Vec<Drawing> = pair
+            .iter()
+            .map(|chart| card(chart, page.language, CARD_WIDTH))
+            .collect();
+        let height = cards.iter().map(|c| c.height as f32).fold(0.0, f32::max);
+        let left = page.charts.len() - drawn - pair.len();
+        let room = if left > 0 { MORE_CHARTS } else { 0.0 };
+        // The first row is always drawn (the rasteriser scales a page over budget down).
+        if !rows.is_empty() && HEADER + grid + height + GAP + room + MARGIN > MAX_PAGE_HEIGHT {
+            break;
+        }
+        grid += height + GAP;
+        drawn += pair.len();
+        rows.push((height, cards));
     }
-    let grid: f32 = rows.iter().map(|(h, _)| h + GAP).sum();
-    let height = (HEADER + grid + MARGIN - GAP).max(HEADER + MARGIN);
+    let hidden = page.charts.len() - drawn;
+    let more = if hidden > 0 { MORE_CHARTS } else { 0.0 };
+    let height = (HEADER + grid + more + MARGIN - GAP).max(HEADER + MARGIN);
     let mut out = Drawing::new(PAGE_WIDTH as u32, height.ceil() as u32);
     out.rect(0.0, 0.0, PAGE_WIDTH, height, BACKGROUND);
     let text_width = PAGE_WIDTH - 2.0 * MARGIN;
@@ -85,13 +106,20 @@ pub fn page(page: &PageReport) -> Drawing {
         text_width,
     );
     let mut y = HEADER;
-    for (height, pair) in rows {
+    for (height, pair) in &rows {
         for (i, card) in pair.iter().enumerate() {
             let x = MARGIN + i as f32 * (CARD_WIDTH + GAP);
-            out.card(x, y, CARD_WIDTH, height);
+            out.card(x, y, CARD_WIDTH, *height);
             out.place(card, x, y);
         }
         y += height + GAP;
+    }
+    if hidden > 0 {
+        let note = match page.language {
+            Language::Zh => format!("…另有 {hidden} 个图表未画出，数据见消息正文"),
+            Language::En => format!("…and {hidden} more charts: their figures are in the message"),
+        };
+        out.text(MARGIN, y + 24.0, &note, Style::new(19.0, MUTED), text_width);
     }
     out
 }

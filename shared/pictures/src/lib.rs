@@ -23,9 +23,41 @@ pub const FONT_FAMILY: &str = "WenQuanYi Micro Hei";
 /// The largest PNG a channel takes everywhere (WeCom and the robot: 2 MB).
 pub const MAX_PNG_BYTES: usize = 2 * 1024 * 1024;
 
+/// Pictures drawn at once per process: each holds a pixmap of up to 32 MiB, and drawing is CPU
+/// work, so more at once would only add memory (20 previews at once stay within ~100 MiB).
+pub const RENDERS_AT_ONCE: usize = 2;
+
 /// The picture renderer: SVG built from figures, rasterised with resvg.
 pub struct Pictures {
     fonts: Arc<usvg::fontdb::Database>,
+    renders: Arc<RenderSlots>,
+}
+
+/// A counting semaphore for blocking threads (pictures are drawn on the blocking pool).
+#[derive(Default)]
+struct RenderSlots {
+    busy: std::sync::Mutex<usize>,
+    freed: std::sync::Condvar,
+}
+
+impl RenderSlots {
+    fn acquire(&self) -> RenderSlot<'_> {
+        let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
+        while *busy >= RENDERS_AT_ONCE {
+            busy = self.freed.wait(busy).unwrap_or_else(|p| p.into_inner());
+        }
+        *busy += 1;
+        RenderSlot(self)
+    }
+}
+
+struct RenderSlot<'a>(&'a RenderSlots);
+
+impl Drop for RenderSlot<'_> {
+    fn drop(&mut self) {
+        *self.0.busy.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+        self.0.freed.notify_one();
+    }
 }
 
 impl Default for Pictures {
@@ -40,6 +72,7 @@ impl Pictures {
         fonts.load_font_data(FONT.to_vec());
         Self {
             fonts: Arc::new(fonts),
+            renders: Arc::default(),
         }
     }
 
@@ -48,8 +81,10 @@ impl Pictures {
         cards::page(page)
     }
 
-    /// Rasterises `drawing` at `scale`, halving the scale until the PNG fits [`MAX_PNG_BYTES`].
+    /// Rasterises `drawing` within [`cards::MAX_PAGE_PIXELS`], drawing it smaller until the PNG
+    /// fits [`MAX_PNG_BYTES`]; at most [`RENDERS_AT_ONCE`] at a time.
     fn rasterise(&self, drawing: &svg::Drawing) -> Result<Image, PictureError> {
+        let _slot = self.renders.acquire();
         let options = usvg::Options {
             font_family: FONT_FAMILY.to_owned(),
             fontdb: Arc::clone(&self.fonts),
@@ -57,7 +92,8 @@ impl Pictures {
         };
         let tree = usvg::Tree::from_str(&drawing.to_svg(), &options)
             .map_err(|e| PictureError::Draw(format!("invalid SVG: {e}")))?;
-        let mut scale = 1.0_f32;
+        let pixels = f64::from(drawing.width) * f64::from(drawing.height);
+        let mut scale = (cards::MAX_PAGE_PIXELS as f64 / pixels).sqrt().min(1.0) as f32;
         loop {
             let width = ((drawing.width as f32) * scale).ceil() as u32;
             let height = ((drawing.height as f32) * scale).ceil() as u32;
@@ -124,4 +160,5 @@ impl PictureRenderer for Pictures {
     }
 }
 
+pub use cards::MAX_PAGE_PIXELS;
 pub use svg::Drawing;

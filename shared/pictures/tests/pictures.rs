@@ -205,3 +205,59 @@ fn the_snapshot_matches_the_golden_picture() {
         "{differing} pixels differ (allowed {allowed})"
     );
 }
+
+/// The worst page a task may have: 50 charts of 50 bars in 6 series each.
+fn worst_page(language: Language) -> PageReport {
+    let chart = |i: usize| ChartReport {
+        name: format!("第{i}号 分区域销售额"),
+        outcome: ChartOutcome::Shown(Figure::Bar(Series {
+            label_field: "region".into(),
+            labels: (0..50).map(|r| format!("华东区域 {r}")).collect(),
+            series: (0..6)
+                .map(|s| NamedValues {
+                    name: format!("series {s}"),
+                    values: (0..50).map(|r| f64::from(r * (s + 1))).collect(),
+                })
+                .collect(),
+            total_rows: 50,
+        })),
+    };
+    PageReport {
+        title: "Worst case".into(),
+        subtitle: "2026-12-03 09:00".into(),
+        language,
+        charts: (0..50).map(chart).collect(),
+    }
+}
+
+#[test]
+fn the_worst_page_stays_within_the_pixel_budget_and_says_what_it_left_out() {
+    let pictures = Pictures::new();
+    for (language, note) in [
+        (
+            Language::En,
+            "more charts: their figures are in the message",
+        ),
+        (Language::Zh, "个图表未画出"),
+    ] {
+        let page = worst_page(language);
+        let svg = pictures.page_svg(&page);
+        assert!(
+            u64::from(svg.width) * u64::from(svg.height) <= herald_pictures::MAX_PAGE_PIXELS,
+            "{}×{}",
+            svg.width,
+            svg.height
+        );
+        assert!(
+            svg.to_svg().contains(note),
+            "the page says charts were left out"
+        );
+        let image = pictures.page_snapshot(&page).expect("drawn");
+        assert!(
+            u64::from(image.width) * u64::from(image.height) <= herald_pictures::MAX_PAGE_PIXELS
+        );
+    }
+    // A page that fits keeps every chart and no note.
+    let svg = pictures.page_svg(&sample_page(Language::En)).to_svg();
+    assert!(!svg.contains("more charts"));
+}
