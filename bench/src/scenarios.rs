@@ -198,6 +198,7 @@ async fn engine_store(fakes: &Fakes) -> (Arc<SqliteStore>, SettingsService) {
         wecom: Some(setup::wecom_settings()),
         feishu: None,
         webhook_sources: Vec::new(),
+        ended_sessions: Vec::new(),
         version: 1,
     };
     store.put_settings(&record, 0).await.expect("settings");

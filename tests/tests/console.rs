@@ -749,3 +749,57 @@ async fn hostile_names_are_text_on_every_page_and_form() {
         "the name is shown (escaped) on the pages: {escaped_seen}"
     );
 }
+
+#[tokio::test]
+async fn signing_out_ends_the_session_on_the_server_and_everywhere_ends_all_of_the_keys() {
+    let app = LocalApp::new(NOW);
+    let mut browser = ConsoleClient::new(&app.router);
+    browser.sign_in(ADMIN_TOKEN).await;
+    // A copy of the cookie (another tab, or someone who read it).
+    let mut copy = ConsoleClient::new(&app.router);
+    copy.session = browser.session.clone();
+    assert_eq!(
+        copy.get("/ui/projects/sales/tasks").await.status,
+        StatusCode::OK
+    );
+    let csrf = browser.get("/ui/projects/sales/tasks").await.csrf();
+    let out = browser.post("/ui/sign-out", &[("_csrf", &csrf)]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        copy.get("/ui/projects/sales/tasks").await.status,
+        StatusCode::SEE_OTHER,
+        "the copied cookie opens nothing after sign-out"
+    );
+
+    // Sign out everywhere: every session of the key, on every browser; other keys keep theirs.
+    let (_, editor) = key(&app, "editor").await;
+    let (mut laptop, mut phone, mut other) = (
+        ConsoleClient::new(&app.router),
+        ConsoleClient::new(&app.router),
+        ConsoleClient::new(&app.router),
+    );
+    laptop.sign_in(&editor).await;
+    phone.sign_in(&editor).await;
+    other.sign_in(ADMIN_TOKEN).await;
+    let csrf = laptop.get("/ui/projects/sales/tasks").await.csrf();
+    let out = laptop
+        .post("/ui/sign-out-everywhere", &[("_csrf", &csrf)])
+        .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        phone.get("/ui/projects/sales/tasks").await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        other.get("/ui/projects/sales/tasks").await.status,
+        StatusCode::OK
+    );
+    // Signing in again afterwards (the next second: sessions opened within the second of the
+    // sign-out are ended with it) works.
+    app.clock.advance(chrono::Duration::seconds(1));
+    laptop.sign_in(&editor).await;
+    assert_eq!(
+        laptop.get("/ui/projects/sales/tasks").await.status,
+        StatusCode::OK
+    );
+}

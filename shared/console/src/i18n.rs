@@ -433,6 +433,7 @@ static TEXTS: &[(&str, &str, &str)] = &[
         "该密钥无效。",
     ),
     ("sign_out", "Sign out", "退出"),
+    ("sign_out_everywhere", "Sign out everywhere", "退出所有设备"),
     ("signing_secret", "Signing secret", "签名密钥"),
     ("skip_to_content", "Skip to content", "跳到正文"),
     ("snapshot", "Page snapshot", "页面截图"),

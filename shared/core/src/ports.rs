@@ -307,6 +307,9 @@ pub struct SettingsRecord {
     /// Webhook sources: those with a signing secret set, and SQLE sources with their routing rules.
     #[serde(default)]
     pub webhook_sources: Vec<WebhookSource>,
+    /// Console sessions ended before they expire (sign-out), pruned as they expire.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ended_sessions: Vec<crate::domain::session::EndedSessions>,
     /// 0 until first written.
     pub version: u64,
 }

@@ -82,11 +82,43 @@ pub(crate) async fn sign_in(State(console): State<Console>, req: Request) -> Res
     }
 }
 
-pub(crate) async fn sign_out(headers: HeaderMap, _form: SignedForm) -> Response {
+pub(crate) async fn sign_out(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    form: SignedForm,
+) -> Response {
+    ended(console.sessions.sign_out(&form.signed.open).await, &headers)
+}
+
+/// Ends every session of the caller's key, on every browser.
+pub(crate) async fn sign_out_everywhere(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    form: SignedForm,
+) -> Response {
+    ended(
+        console
+            .sessions
+            .sign_out_everywhere(&form.signed.open)
+            .await,
+        &headers,
+    )
+}
+
+fn ended(result: Result<(), ServiceError>, headers: &HeaderMap) -> Response {
+    if let Err(err) = result {
+        // The cookie is not cleared: the session still works on the server, so say so.
+        tracing::warn!(error = %err, "a sign-out was not recorded");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "signing out did not reach the store; try again",
+        )
+            .into_response();
+    }
     (
         [(
             header::SET_COOKIE,
-            session::session_cookie(None, session::over_https(&headers)),
+            session::session_cookie(None, session::over_https(headers)),
         )],
         Redirect::to("/ui/sign-in"),
     )

@@ -47,6 +47,7 @@ pub(crate) fn routes(console: Console) -> Router {
         .route("/", get(home))
         .route("/sign-in", get(auth::sign_in_page).post(auth::sign_in))
         .route("/sign-out", post(auth::sign_out))
+        .route("/sign-out-everywhere", post(auth::sign_out_everywhere))
         .route("/lang/{lang}", get(auth::set_lang))
         .route("/assets/{hash}/{name}", get(crate::assets::serve))
         .route("/projects", get(tasks::projects))

@@ -43,7 +43,57 @@ pub struct Session {
     pub nonce: String,
 }
 
+/// Sessions ended on the server before they expire: one session (signing out), or every session
+/// of a key opened before a time (signing out everywhere). Kept until the last session it ends
+/// would have expired anyway, so the list stays as short as the sign-outs of the last 12 hours.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndedSessions {
+    pub key_hash: KeyHash,
+    /// One session's nonce; `None` ends every session of the key opened before `opened_before`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// Unix seconds.
+    pub opened_before: i64,
+    /// Unix seconds: when this entry may be forgotten.
+    pub until: i64,
+}
+
+impl EndedSessions {
+    /// The one session `session` ends.
+    pub fn one(session: &Session) -> Self {
+        Self {
+            key_hash: session.key_hash.clone(),
+            nonce: Some(session.nonce.clone()),
+            opened_before: session.expires,
+            until: session.expires,
+        }
+    }
+
+    /// Every session of `session`'s key opened until `now`.
+    pub fn every(session: &Session, now: DateTime<Utc>) -> Self {
+        Self {
+            key_hash: session.key_hash.clone(),
+            nonce: None,
+            opened_before: now.timestamp(),
+            until: (now + chrono::Duration::hours(SESSION_HOURS)).timestamp(),
+        }
+    }
+
+    pub fn ends(&self, session: &Session) -> bool {
+        self.key_hash == session.key_hash
+            && match &self.nonce {
+                Some(nonce) => *nonce == session.nonce,
+                None => session.opened_at() <= self.opened_before,
+            }
+    }
+}
+
 impl Session {
+    /// When it was opened (sessions last [`SESSION_HOURS`]).
+    pub fn opened_at(&self) -> i64 {
+        self.expires - SESSION_HOURS * 3600
+    }
+
     /// A session for the presented key, from `now` for [`SESSION_HOURS`].
     pub fn open_for(token: &str, now: DateTime<Utc>) -> Self {
         Self {

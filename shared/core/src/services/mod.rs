@@ -138,6 +138,7 @@ impl Services {
             sessions: sessions::SessionService::new(
                 keys.clone(),
                 adapters.secrets.clone(),
+                adapters.settings.clone(),
                 adapters.clock.clone(),
             ),
             keys,

@@ -4,8 +4,8 @@ use super::keys::KeyService;
 use crate::ServiceError;
 use crate::clock::Clock;
 use crate::domain::auth::Principal;
-use crate::domain::session::{Session, SigningKey};
-use crate::ports::SecretStore;
+use crate::domain::session::{EndedSessions, Session, SigningKey};
+use crate::ports::{SecretStore, SettingsStore, StoreError};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 use tokio::sync::OnceCell;
@@ -36,15 +36,23 @@ impl OpenSession {
 pub struct SessionService {
     keys: KeyService,
     secrets: Arc<dyn SecretStore>,
+    /// Where ended sessions are kept (the settings document: read by every instance).
+    settings: Arc<dyn SettingsStore>,
     clock: Arc<dyn Clock>,
     signing: Arc<OnceCell<SigningKey>>,
 }
 
 impl SessionService {
-    pub fn new(keys: KeyService, secrets: Arc<dyn SecretStore>, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        keys: KeyService,
+        secrets: Arc<dyn SecretStore>,
+        settings: Arc<dyn SettingsStore>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
             keys,
             secrets,
+            settings,
             clock,
             signing: Arc::new(OnceCell::new()),
         }
@@ -72,12 +80,50 @@ impl SessionService {
             .open(cookie, self.clock.now())
             .ok_or(ServiceError::Unauthenticated)?;
         let principal = self.keys.authenticate_session(&session).await?;
+        let ended = self.settings.get_settings().await?.ended_sessions;
+        if ended.iter().any(|e| e.ends(&session)) {
+            return Err(ServiceError::Unauthenticated);
+        }
         Ok(OpenSession {
             principal,
             cookie: cookie.to_owned(),
             csrf: key.csrf_token(&session),
             session,
         })
+    }
+
+    /// Ends this session on the server: a copy of its cookie opens nothing any more.
+    pub async fn sign_out(&self, open: &OpenSession) -> Result<(), ServiceError> {
+        self.end(EndedSessions::one(&open.session)).await
+    }
+
+    /// Ends every session of this session's key opened until now, on every browser.
+    pub async fn sign_out_everywhere(&self, open: &OpenSession) -> Result<(), ServiceError> {
+        self.end(EndedSessions::every(&open.session, self.clock.now()))
+            .await
+    }
+
+    async fn end(&self, ended: EndedSessions) -> Result<(), ServiceError> {
+        let now = self.clock.now().timestamp();
+        // Sign-outs are rare; retry a lost race with another settings write a few times.
+        for _ in 0..5 {
+            let mut record = self.settings.get_settings().await?;
+            let expected = record.version;
+            record.ended_sessions.retain(|e| e.until > now);
+            record.ended_sessions.push(ended.clone());
+            record.version = expected + 1;
+            match self.settings.put_settings(&record, expected).await {
+                Ok(()) => {
+                    tracing::info!(all = ended.nonce.is_none(), "console session ended");
+                    return Ok(());
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(ServiceError::Conflict(
+            "the settings changed during the sign-out; try again".into(),
+        ))
     }
 
     /// The key that signs cookies: read once per process; made and stored by the first sign-in
