@@ -197,9 +197,8 @@ async fn engine_store(fakes: &Fakes) -> (Arc<SqliteStore>, SettingsService) {
         smtp: Some(setup::smtp_settings(fakes.smtp_addr)),
         wecom: Some(setup::wecom_settings()),
         feishu: None,
-        webhook_sources: Vec::new(),
-        ended_sessions: Vec::new(),
         version: 1,
+        ..SettingsRecord::default()
     };
     store.put_settings(&record, 0).await.expect("settings");
     let settings = SettingsService::new(store.clone(), secrets);

@@ -628,3 +628,87 @@ async fn bad_test_targets_are_refused_naming_the_field() {
     assert!(fakes.feishu.messages().is_empty());
     assert!(fakes.smtp.messages().is_empty());
 }
+
+/// A proxy may carry a password: it is stored as a secret, reads back as "set", is kept by a PUT
+/// that omits it or sends "set", and removed by "". One stored in the settings document by an
+/// older version is still used, shown as "set", and moved to the secret store by the next write.
+#[tokio::test]
+async fn the_wecom_proxy_is_write_only_and_a_stored_one_moves_to_the_secret_store() {
+    use herald_core::ports::SettingsStore;
+    let (fakes, engine) = start().await;
+    let proxy = "http://herald:pr0xy-pw@proxy.internal:3128";
+    let with_proxy = with(fakes.wecom_settings(), "proxy", json!(proxy));
+    let reply = put_channel(&engine, "wecom", with_proxy).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:#}", reply.body);
+    let shown = settings(&engine).await;
+    assert_eq!(shown["channels"]["wecom"]["proxy"], "set", "{shown:#}");
+    assert!(!shown.to_string().contains("pr0xy-pw"));
+    let stored = engine.store.get_settings().await.expect("settings");
+    assert_eq!(stored.wecom.as_ref().and_then(|w| w.proxy.clone()), None);
+    assert!(!serde_json::to_string(&stored).unwrap().contains("pr0xy-pw"));
+
+    let kept = put_channel(
+        &engine,
+        "wecom",
+        without(fakes.wecom_settings(), "corp_secret"),
+    )
+    .await;
+    assert_eq!(
+        kept.body["channels"]["wecom"]["proxy"], "set",
+        "{:#}",
+        kept.body
+    );
+    let removed = put_channel(
+        &engine,
+        "wecom",
+        with(
+            without(fakes.wecom_settings(), "corp_secret"),
+            "proxy",
+            json!(""),
+        ),
+    )
+    .await;
+    assert_eq!(
+        removed.body["channels"]["wecom"]["proxy"],
+        Value::Null,
+        "{:#}",
+        removed.body
+    );
+
+    // An older version kept the proxy in the settings document.
+    let mut legacy = engine.store.get_settings().await.expect("settings");
+    let version = legacy.version;
+    legacy.wecom.as_mut().expect("wecom").proxy = Some(proxy.to_owned());
+    legacy.version += 1;
+    engine
+        .store
+        .put_settings(&legacy, version)
+        .await
+        .expect("written");
+    assert_eq!(settings(&engine).await["channels"]["wecom"]["proxy"], "set");
+    let moved = put_channel(
+        &engine,
+        "wecom",
+        without(fakes.wecom_settings(), "corp_secret"),
+    )
+    .await;
+    assert_eq!(
+        moved.body["channels"]["wecom"]["proxy"], "set",
+        "{:#}",
+        moved.body
+    );
+    let stored = engine.store.get_settings().await.expect("settings");
+    assert_eq!(
+        stored.wecom.and_then(|w| w.proxy),
+        None,
+        "moved out of the document"
+    );
+    let secret = engine
+        .adapters
+        .secrets
+        .get_secret(herald_core::services::settings::WECOM_PROXY)
+        .await
+        .expect("secret store")
+        .expect("the proxy is a secret now");
+    assert_eq!(secrecy::ExposeSecret::expose_secret(&secret), proxy);
+}

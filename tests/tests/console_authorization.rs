@@ -31,7 +31,8 @@ enum Rule {
 }
 
 /// Every route of the console (`shared/console/src/pages/mod.rs`), with its rule. Paths are
-/// relative to `/ui`; the sign-out form ends the session, so it comes last.
+/// relative to `/ui`; the sign-out forms end the session, so they come last (each caller signs
+/// in again before the second).
 const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/", Rule::AnySession),
     ("GET", "/sign-in", Rule::Public),
@@ -92,6 +93,7 @@ const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/settings/sandbox", Rule::Admin),
     ("POST", "/settings/general/url-prefix", Rule::Admin),
     ("POST", "/settings/general/webhook-sources", Rule::Admin),
+    ("POST", "/sign-out-everywhere", Rule::AnySession),
     ("POST", "/sign-out", Rule::AnySession),
 ];
 
@@ -200,6 +202,20 @@ async fn fixture() -> Fixture {
     }
 }
 
+/// A browser signed in with `key` (none: signed out), and its session's CSRF token from its
+/// start page.
+async fn signed_in(router: &herald_api::Router, key: Option<&str>) -> (ConsoleClient, String) {
+    let mut browser = ConsoleClient::new(router);
+    let Some(key) = key else {
+        return (browser, String::new());
+    };
+    browser.sign_in(key).await;
+    let start = browser.get("/ui").await;
+    let home = start.location.clone().expect("the start page redirects");
+    let csrf = browser.get(&home).await.csrf();
+    (browser, csrf)
+}
+
 fn concrete(path: &str, values: &[(&str, String)], id: &str) -> String {
     let mut path = format!("/ui{}", path.trim_end_matches('/'));
     for (name, value) in values {
@@ -237,25 +253,17 @@ async fn every_console_route_answers_each_caller_by_its_rule() {
     let mut wrong = Vec::new();
     let mut calls = 0;
     for caller in callers {
-        let mut browser = ConsoleClient::new(&fixture.app.router);
-        if caller != Caller::Nobody {
-            let key = fixture
-                .keys
-                .iter()
-                .find(|(c, _)| *c == caller)
-                .map(|(_, key)| key.clone())
-                .expect("a key for the caller");
-            browser.sign_in(&key).await;
-        }
-        // The token of the caller's own session, from its start page.
-        let csrf = if caller == Caller::Nobody {
-            String::new()
-        } else {
-            let start = browser.get("/ui").await;
-            let home = start.location.clone().expect("the start page redirects");
-            browser.get(&home).await.csrf()
-        };
+        let key = fixture
+            .keys
+            .iter()
+            .find(|(c, _)| *c == caller)
+            .map(|(_, key)| key.clone());
+        let (mut browser, mut csrf) = signed_in(&fixture.app.router, key.as_deref()).await;
         for (method, path, rule) in ROUTES {
+            if *path == "/sign-out" && caller != Caller::Nobody {
+                // "/sign-out-everywhere" ended the session just before: a new one signs out.
+                (browser, csrf) = signed_in(&fixture.app.router, key.as_deref()).await;
+            }
             let id = if path.contains("/contacts/") {
                 "ada".to_owned()
             } else {
@@ -269,7 +277,7 @@ async fn every_console_route_answers_each_caller_by_its_rule() {
             };
             calls += 1;
             // Signing out ends at the sign-in page: that is its work, not a refusal.
-            let signed_out = *path == "/sign-out"
+            let signed_out = matches!(*path, "/sign-out" | "/sign-out-everywhere")
                 && caller != Caller::Nobody
                 && page.status == StatusCode::SEE_OTHER
                 && page.location.as_deref() == Some("/ui/sign-in");

@@ -2,8 +2,8 @@
 use std::time::Duration;
 
 /// Limits for reading charts. Peak body memory is bounded by `max_bytes_in_flight`, over every
-/// page this process reads at once: a chart reserves its declared length (or, undeclared, the
-/// body cap) before it reads a byte, and waits while the budget is spent.
+/// page this process reads at once: a chart reserves its declared length before it reads a byte
+/// (an undeclared body 64 KiB, then more as it arrives), and waits while the budget is spent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChartLimits {
     /// How long one chart may take, from its request to its counted rows.

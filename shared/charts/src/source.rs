@@ -205,7 +205,7 @@ const FIRST_RESERVE: u64 = 64 * 1024;
 /// Budget held while a body is read and parsed.
 struct Held<'a> {
     permits: Option<tokio::sync::SemaphorePermit<'a>>,
-    counted: Vec<Reserved<'a>>,
+    counted: Option<Reserved<'a>>,
 }
 
 impl HttpChartSource {
@@ -223,7 +223,7 @@ impl HttpChartSource {
         }
         let mut held = Held {
             permits: None,
-            counted: Vec::new(),
+            counted: None,
         };
         let mut reserved = 0;
         let first = declared.unwrap_or(FIRST_RESERVE).clamp(1, cap);
@@ -245,27 +245,39 @@ impl HttpChartSource {
         Ok((body, held))
     }
 
-    /// Grows what `held` reserves from `reserved` to `target` bytes, waiting for the budget.
+    /// Grows what `held` reserves from `reserved` to `target` bytes. It never waits while holding
+    /// budget (readers waiting for more while each holds part could wait for each other): more is
+    /// taken if it is free now, else what is held goes back and `target` is waited for at once.
     async fn reserve<'a>(
         &'a self,
         held: &mut Held<'a>,
         reserved: &mut u64,
         target: u64,
     ) -> Result<(), AccessError> {
-        let more = target.saturating_sub(*reserved);
-        if more == 0 {
-            return Ok(());
+        let holding = held.permits.as_ref().map_or(0, |p| p.num_permits());
+        let wanted = permits(target) as usize;
+        if wanted > holding {
+            let more = self.budget.try_acquire_many((wanted - holding) as u32);
+            match (more, held.permits.as_mut()) {
+                (Ok(more), Some(all)) => all.merge(more),
+                (Ok(more), None) => held.permits = Some(more),
+                (Err(_), _) => {
+                    held.permits = None;
+                    held.counted = None;
+                    let all = self
+                        .budget
+                        .acquire_many(permits(target))
+                        .await
+                        .map_err(|_| {
+                            AccessError::Request("the chart reader is shutting down".into())
+                        })?;
+                    held.permits = Some(all);
+                }
+            }
         }
-        let permits = self
-            .budget
-            .acquire_many(permits(more))
-            .await
-            .map_err(|_| AccessError::Request("the chart reader is shutting down".into()))?;
-        match held.permits.as_mut() {
-            Some(all) => all.merge(permits),
-            None => held.permits = Some(permits),
-        }
-        held.counted.push(Reserved::new(self, more));
+        // Counted as one reservation of `target` bytes (the old one is dropped first).
+        held.counted = None;
+        held.counted = Some(Reserved::new(self, target));
         *reserved = target;
         Ok(())
     }

@@ -366,3 +366,47 @@ async fn a_slow_body_without_a_length_does_not_hold_the_budget_of_others() {
     );
     assert!(source.bytes_in_flight_peak() <= 1_000_000);
 }
+
+/// Bodies without a length that grow while others do never wait for each other: a reader that
+/// needs more than is free gives back what it holds and waits for all it needs at once.
+#[tokio::test]
+async fn growing_bodies_without_a_length_all_arrive_under_a_small_budget() {
+    const SIZE: usize = 400_001;
+    let router = Router::new().route(
+        "/grow",
+        get(|| async {
+            let mut doc = vec![b'0'; SIZE];
+            doc[0] = b'[';
+            doc[SIZE - 1] = b']';
+            for i in (2..SIZE - 2).step_by(2) {
+                doc[i] = b',';
+            }
+            let chunks: Vec<Bytes> = doc.chunks(SIZE / 20).map(Bytes::copy_from_slice).collect();
+            let stream = futures::stream::iter(chunks).then(|c| async move {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                Ok::<_, std::io::Error>(c)
+            });
+            Body::from_stream(stream).into_response()
+        }),
+    );
+    let base = format!("http://{}", serve(router).await);
+    let source = local_source(ChartLimits {
+        max_body_bytes: 1_000_000,
+        max_bytes_in_flight: 1_000_000,
+        per_chart_timeout: Duration::from_secs(20),
+        overall_deadline: Duration::from_secs(25),
+        ..ChartLimits::default()
+    });
+    let charts: Vec<_> = (0..6)
+        .map(|i| chart(&format!("grow {i}"), &format!("{base}/grow"), ""))
+        .collect();
+    let readings = source.check_charts(&charts).await;
+    let states: Vec<_> = readings.iter().map(|r| &r.check.state).collect();
+    assert!(
+        states
+            .iter()
+            .all(|s| matches!(s, ChartState::Ok { rows } if *rows == SIZE / 2)),
+        "{states:?}"
+    );
+    assert!(source.bytes_in_flight_peak() <= 1_000_000);
+}

@@ -309,7 +309,11 @@ pub struct SettingsRecord {
     pub webhook_sources: Vec<WebhookSource>,
     /// Console sessions ended before they expire (sign-out), pruned as they expire.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub ended_sessions: Vec<crate::domain::session::EndedSessions>,
+    pub ended_sessions: Vec<crate::domain::session::EndedSession>,
+    /// Each key's console session epoch: sessions opened under an older one have ended (sign out
+    /// everywhere). One small entry per key that ever signed out everywhere.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub session_epochs: std::collections::BTreeMap<crate::domain::auth::KeyHash, u64>,
     /// 0 until first written.
     pub version: u64,
 }

@@ -102,10 +102,8 @@ fn channel_body(channel: &str, form: &SignedForm) -> Option<Value> {
                 "agent_id": number(&form.value("agent_id")),
                 "encrypted": form.fields.iter().any(|(k, _)| k == "encrypted"),
             });
-            let proxy = form.value("proxy");
-            if !proxy.is_empty() {
-                body["proxy"] = Value::String(proxy);
-            }
+            // The field shows "set" for a stored proxy (kept as is); emptied, it removes it.
+            body["proxy"] = Value::String(form.value("proxy"));
             body
         }
         "feishu" => json!({"enabled": enabled, "app_id": form.value("app_id")}),

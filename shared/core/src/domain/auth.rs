@@ -41,7 +41,7 @@ impl Role {
 }
 
 /// The SHA-256 of a whole key, hex encoded. Safe to store: keys carry 256 random bits.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct KeyHash(String);
 

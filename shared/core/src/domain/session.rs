@@ -41,59 +41,37 @@ pub struct Session {
     /// Random per session: the CSRF token is derived from it.
     #[serde(rename = "n")]
     pub nonce: String,
+    /// The key's session epoch when it opened: "sign out everywhere" moves the key's epoch on,
+    /// ending every session opened before (see `SettingsRecord::session_epochs`).
+    #[serde(rename = "g", default)]
+    pub epoch: u64,
 }
 
-/// Sessions ended on the server before they expire: one session (signing out), or every session
-/// of a key opened before a time (signing out everywhere). Kept until the last session it ends
-/// would have expired anyway, so the list stays as short as the sign-outs of the last 12 hours.
+/// A session ended on the server before it expires (signed out). Kept until it would have
+/// expired anyway, so the list is as long as the last 12 hours' sign-outs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EndedSessions {
+pub struct EndedSession {
     pub key_hash: KeyHash,
-    /// One session's nonce; `None` ends every session of the key opened before `opened_before`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nonce: Option<String>,
-    /// Unix seconds.
-    pub opened_before: i64,
+    pub nonce: String,
     /// Unix seconds: when this entry may be forgotten.
     pub until: i64,
 }
 
-impl EndedSessions {
-    /// The one session `session` ends.
-    pub fn one(session: &Session) -> Self {
+impl EndedSession {
+    pub fn of(session: &Session) -> Self {
         Self {
             key_hash: session.key_hash.clone(),
-            nonce: Some(session.nonce.clone()),
-            opened_before: session.expires,
+            nonce: session.nonce.clone(),
             until: session.expires,
         }
     }
 
-    /// Every session of `session`'s key opened until `now`.
-    pub fn every(session: &Session, now: DateTime<Utc>) -> Self {
-        Self {
-            key_hash: session.key_hash.clone(),
-            nonce: None,
-            opened_before: now.timestamp(),
-            until: (now + chrono::Duration::hours(SESSION_HOURS)).timestamp(),
-        }
-    }
-
     pub fn ends(&self, session: &Session) -> bool {
-        self.key_hash == session.key_hash
-            && match &self.nonce {
-                Some(nonce) => *nonce == session.nonce,
-                None => session.opened_at() <= self.opened_before,
-            }
+        self.key_hash == session.key_hash && self.nonce == session.nonce
     }
 }
 
 impl Session {
-    /// When it was opened (sessions last [`SESSION_HOURS`]).
-    pub fn opened_at(&self) -> i64 {
-        self.expires - SESSION_HOURS * 3600
-    }
-
     /// A session for the presented key, from `now` for [`SESSION_HOURS`].
     pub fn open_for(token: &str, now: DateTime<Utc>) -> Self {
         Self {
@@ -101,6 +79,7 @@ impl Session {
             key_hash: KeyHash::of(token),
             expires: (now + chrono::Duration::hours(SESSION_HOURS)).timestamp(),
             nonce: B64.encode(rand::random::<[u8; 16]>()),
+            epoch: 0,
         }
     }
 

@@ -4,7 +4,7 @@ use super::keys::KeyService;
 use crate::ServiceError;
 use crate::clock::Clock;
 use crate::domain::auth::Principal;
-use crate::domain::session::{EndedSessions, Session, SigningKey};
+use crate::domain::session::{EndedSession, Session, SigningKey};
 use crate::ports::{SecretStore, SettingsStore, StoreError};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
@@ -12,6 +12,29 @@ use tokio::sync::OnceCell;
 
 /// Where the signing key lives in the secret store (created on first sign-in).
 pub const SIGNING_KEY_SECRET: &str = "console/session-key";
+
+/// The most ended sessions kept for one key: past it they fold into a new session epoch for the
+/// key (every session of it ends), so signing in and out in a loop cannot grow the settings
+/// document (400 KB on DynamoDB) beyond keys × this.
+pub const ENDED_PER_KEY: usize = 20;
+
+/// Records `ended` in `record`: forgets entries past their expiry, and folds a key's entries into
+/// a new epoch when there are more than [`ENDED_PER_KEY`].
+fn record_ended(record: &mut crate::ports::SettingsRecord, ended: EndedSession, now: i64) {
+    record.ended_sessions.retain(|e| e.until > now);
+    let key = ended.key_hash.clone();
+    record.ended_sessions.push(ended);
+    if record
+        .ended_sessions
+        .iter()
+        .filter(|e| e.key_hash == key)
+        .count()
+        > ENDED_PER_KEY
+    {
+        record.ended_sessions.retain(|e| e.key_hash != key);
+        *record.session_epochs.entry(key).or_default() += 1;
+    }
+}
 
 /// A session that opened: who it is, the cookie that carries it and its CSRF token.
 #[derive(Debug, Clone)]
@@ -62,7 +85,15 @@ impl SessionService {
     #[tracing::instrument(skip_all)]
     pub async fn sign_in(&self, token: &str) -> Result<OpenSession, ServiceError> {
         let principal = self.keys.authenticate(token.trim()).await?;
-        let session = Session::open_for(token.trim(), self.clock.now());
+        let mut session = Session::open_for(token.trim(), self.clock.now());
+        session.epoch = self
+            .settings
+            .get_settings()
+            .await?
+            .session_epochs
+            .get(&session.key_hash)
+            .copied()
+            .unwrap_or_default();
         let key = self.signing_key().await?;
         tracing::info!(key_id = ?session.key_id.as_ref().map(ToString::to_string), "console session opened");
         Ok(OpenSession {
@@ -80,8 +111,11 @@ impl SessionService {
             .open(cookie, self.clock.now())
             .ok_or(ServiceError::Unauthenticated)?;
         let principal = self.keys.authenticate_session(&session).await?;
-        let ended = self.settings.get_settings().await?.ended_sessions;
-        if ended.iter().any(|e| e.ends(&session)) {
+        let record = self.settings.get_settings().await?;
+        let epoch = record.session_epochs.get(&session.key_hash).copied();
+        if epoch.is_some_and(|epoch| session.epoch < epoch)
+            || record.ended_sessions.iter().any(|e| e.ends(&session))
+        {
             return Err(ServiceError::Unauthenticated);
         }
         Ok(OpenSession {
@@ -94,27 +128,37 @@ impl SessionService {
 
     /// Ends this session on the server: a copy of its cookie opens nothing any more.
     pub async fn sign_out(&self, open: &OpenSession) -> Result<(), ServiceError> {
-        self.end(EndedSessions::one(&open.session)).await
-    }
-
-    /// Ends every session of this session's key opened until now, on every browser.
-    pub async fn sign_out_everywhere(&self, open: &OpenSession) -> Result<(), ServiceError> {
-        self.end(EndedSessions::every(&open.session, self.clock.now()))
+        let ended = EndedSession::of(&open.session);
+        let now = self.clock.now().timestamp();
+        self.change(|record| record_ended(record, ended.clone(), now))
             .await
     }
 
-    async fn end(&self, ended: EndedSessions) -> Result<(), ServiceError> {
-        let now = self.clock.now().timestamp();
-        // Sign-outs are rare; retry a lost race with another settings write a few times.
+    /// Ends every session of this session's key, on every browser (the key's epoch moves on).
+    pub async fn sign_out_everywhere(&self, open: &OpenSession) -> Result<(), ServiceError> {
+        let key = open.session.key_hash.clone();
+        let epoch = open.session.epoch;
+        self.change(|record| {
+            let current = record.session_epochs.entry(key.clone()).or_default();
+            *current = (*current).max(epoch) + 1;
+            record.ended_sessions.retain(|e| e.key_hash != key);
+        })
+        .await
+    }
+
+    /// Applies `change` to the settings document, retrying a lost race with another write.
+    async fn change(
+        &self,
+        change: impl Fn(&mut crate::ports::SettingsRecord),
+    ) -> Result<(), ServiceError> {
         for _ in 0..5 {
             let mut record = self.settings.get_settings().await?;
             let expected = record.version;
-            record.ended_sessions.retain(|e| e.until > now);
-            record.ended_sessions.push(ended.clone());
+            change(&mut record);
             record.version = expected + 1;
             match self.settings.put_settings(&record, expected).await {
                 Ok(()) => {
-                    tracing::info!(all = ended.nonce.is_none(), "console session ended");
+                    tracing::info!("console session ended");
                     return Ok(());
                 }
                 Err(StoreError::Conflict) => continue,
@@ -158,5 +202,36 @@ impl SessionService {
                 .map(Some)
                 .map_err(|m| ServiceError::unavailable("the console's signing key", m)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::session::Session;
+    use chrono::TimeZone;
+
+    #[test]
+    fn many_sign_outs_of_one_key_fold_into_a_new_epoch() {
+        let now = chrono::Utc.with_ymd_and_hms(2026, 12, 6, 9, 0, 0).unwrap();
+        let mut record = crate::ports::SettingsRecord::default();
+        let other = EndedSession::of(&Session::open_for("hk_other_key", now));
+        record_ended(&mut record, other.clone(), now.timestamp());
+        let looping = Session::open_for("hk_looping_key", now);
+        for _ in 0..=ENDED_PER_KEY {
+            let ended = EndedSession::of(&Session::open_for("hk_looping_key", now));
+            record_ended(&mut record, ended, now.timestamp());
+        }
+        assert_eq!(
+            record.ended_sessions,
+            [other],
+            "the looping key's entries folded"
+        );
+        assert_eq!(record.session_epochs.get(&looping.key_hash), Some(&1));
+        // Entries past their expiry are forgotten at the next sign-out.
+        let later = now + chrono::Duration::hours(13);
+        let fresh = EndedSession::of(&Session::open_for("hk_third_key", later));
+        record_ended(&mut record, fresh.clone(), later.timestamp());
+        assert_eq!(record.ended_sessions, [fresh]);
     }
 }

@@ -15,8 +15,10 @@ use std::sync::Arc;
 pub const SMTP_PASSWORD: &str = "channels/smtp/password";
 pub const WECOM_CORP_SECRET: &str = "channels/wecom/corp_secret";
 pub const FEISHU_APP_SECRET: &str = "channels/feishu/app_secret";
-/// The WeCom proxy URL (it may hold a password); an empty value means none.
+/// The WeCom proxy URL (it may hold a password); [`NO_PROXY`] once removed.
 pub const WECOM_PROXY: &str = "channels/wecom/proxy";
+/// What a removed proxy's secret holds (Secrets Manager refuses an empty value).
+const NO_PROXY: &str = "none";
 
 /// What a settings write does to a write-only value that may also be removed.
 #[derive(Debug, Clone)]
@@ -267,6 +269,12 @@ impl SettingsService {
         who.check_admin()?;
         self.require_secret(WECOM_CORP_SECRET, "corp_secret", &corp_secret)
             .await?;
+        if corp_secret
+            .as_ref()
+            .is_some_and(|s| s.expose_secret_len() == 0)
+        {
+            return Err(FieldError::new("corp_secret", "must not be empty").into());
+        }
         // A proxy kept from before proxies were secrets moves to the secret store now.
         let legacy = match &proxy {
             SecretChange::Keep => self
@@ -280,7 +288,7 @@ impl SettingsService {
         };
         let proxy = match (proxy, legacy) {
             (SecretChange::Keep, Some(url)) | (SecretChange::Set(url), _) => Some(url),
-            (SecretChange::Clear, _) => Some(SecretString::from(String::new())),
+            (SecretChange::Clear, _) => Some(SecretString::from(NO_PROXY)),
             (SecretChange::Keep, None) => None,
         };
         if let Some(url) = proxy {
@@ -300,11 +308,10 @@ impl SettingsService {
         &self,
         settings: Option<&WecomSettings>,
     ) -> Result<Option<SecretString>, ServiceError> {
-        if let Some(url) = self
-            .secret(WECOM_PROXY)
-            .await?
-            .filter(|url| url.expose_secret_len() > 0)
-        {
+        if let Some(url) = self.secret(WECOM_PROXY).await?.filter(|url| {
+            use secrecy::ExposeSecret;
+            !matches!(url.expose_secret().trim(), "" | NO_PROXY)
+        }) {
             return Ok(Some(url));
         }
         Ok(settings

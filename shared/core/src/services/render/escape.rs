@@ -27,6 +27,9 @@ const LINKED_TLDS: &[&str] = &[
     "com", "cn", "net", "org", "io", "co", "me", "info", "biz", "xyz", "top", "cc", "tv", "app",
     "dev", "site", "online", "club", "vip", "shop", "ai", "link", "ly", "to", "hk", "tw", "jp",
     "uk", "us", "ru", "de", "fr", "edu", "gov", "mobi", "pro", "work", "tech", "icu", "ink",
+    "live", "store", "sg", "kr", "eu", "in", "ca", "au", "asia", "fun", "space", "website", "xin",
+    "ltd", "group", "cloud", "email", "news", "blog", "art", "wang", "life", "world", "today",
+    "mo", "nz", "gg", "so", "im", "li", "page", "run", "host", "ren", "red", "kim",
 ];
 
 /// `https://a.example/x` → `https[:]//a[.]example/x`; `www.a.com`, `a.com`, `x@a.com` → dots as `[.]`.
@@ -128,8 +131,15 @@ fn html_escaped(text: &str) -> String {
     out
 }
 
-/// One of Herald's own links as `sink` writes it (the address is a parsed `http(s)` URL).
+/// One of Herald's own links as `sink` writes it: the address as the URL standard serializes it
+/// (spaces, quotes, `<` and `>` percent-encoded, line breaks gone), then made safe for the sink.
+/// Something that is no `http(s)` URL is shown as text, never as a link.
 pub fn link(url: &str, sink: Sink) -> String {
+    let parsed = match url::Url::parse(url.trim()) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => parsed,
+        _ => return sink.escape(url),
+    };
+    let url = parsed.as_str();
     match sink {
         // A markdown link ends at `)` or a space; `<` would open a tag.
         Sink::Markdown => url
@@ -222,15 +232,33 @@ mod tests {
     }
 
     #[test]
+    fn a_link_cannot_carry_markup_into_the_message() {
+        let hostile = "https://bi.example.com/x <a href=\"https://evil.example\">验证</a>\n[x](https://evil.example)";
+        for sink in [Sink::Markdown, Sink::Text, Sink::Plain, Sink::Html] {
+            let out = link(hostile, sink);
+            assert!(
+                !out.contains("<a") && !out.contains('\n') && !out.contains(' '),
+                "{sink:?}: {out}"
+            );
+        }
+        // One link to bi.example.com: its brackets cannot close a markdown link early.
+        assert!(!link(hostile, Sink::Markdown).contains("]("));
+        assert_eq!(
+            link("javascript:alert(1)", Sink::Markdown),
+            "javascript:alert(1)"
+        );
+    }
+
+    #[test]
     fn links_stay_links_in_their_sink() {
         let url = "https://bi.example.com/share/a(b)?x=1&y=\"2\"";
         assert_eq!(
             link(url, Sink::Markdown),
-            "https://bi.example.com/share/a%28b%29?x=1&y=\"2\""
+            "https://bi.example.com/share/a%28b%29?x=1&y=%222%22"
         );
         assert_eq!(
             link(url, Sink::Html),
-            "https:&#x2f;&#x2f;bi.example.com&#x2f;share&#x2f;a(b)?x=1&amp;y=&quot;2&quot;"
+            "https:&#x2f;&#x2f;bi.example.com&#x2f;share&#x2f;a(b)?x=1&amp;y=%222%22"
         );
     }
 }

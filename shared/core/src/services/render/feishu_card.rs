@@ -179,7 +179,7 @@ pub(super) fn card(push: &Push, shape: &Shape) -> Value {
     json!({
         "config": { "wide_screen_mode": true },
         "header": {
-            "title": { "tag": "plain_text", "content": push.title },
+            "title": { "tag": "plain_text", "content": super::escape::defang(&push.title) },
             "template": push.card_color(),
         },
         "elements": elements,

@@ -694,7 +694,8 @@ impl<'v> Push<'v> {
             &str::len,
         )?;
         Ok(RenderedPush::Wecom(WecomBody::Textcard {
-            title: ellipsize(&self.title, WECOM_TEXTCARD_TITLE_MAX_BYTES).into_owned(),
+            title: ellipsize(&escape::defang(&self.title), WECOM_TEXTCARD_TITLE_MAX_BYTES)
+                .into_owned(),
             description,
             url: url.to_owned(),
             btntxt: Some(self.words.button().to_owned()),
@@ -771,8 +772,10 @@ impl<'v> Push<'v> {
 
     fn feishu_post(&self) -> Result<RenderedPush, RenderError> {
         let measure = |text: &str| {
-            feishu_request_len(&post_content(&self.title, &self.paragraphs(text)))
-                + feishu_card::IMAGE_ELEMENT_BYTES
+            feishu_request_len(&post_content(
+                &escape::defang(&self.title),
+                &self.paragraphs(text),
+            )) + feishu_card::IMAGE_ELEMENT_BYTES
         };
         let text = self.fit(
             "push_feishu_post.txt",
@@ -781,7 +784,7 @@ impl<'v> Push<'v> {
             &measure,
         )?;
         Ok(RenderedPush::Feishu(FeishuBody::Post {
-            title: self.title.clone(),
+            title: escape::defang(&self.title).into_owned(),
             paragraphs: self.paragraphs(&text),
             image: self.view.snapshot.cloned(),
         }))

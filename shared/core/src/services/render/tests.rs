@@ -690,7 +690,7 @@ const HOSTILE: [&str; 5] = [
 ];
 
 /// What must never reach a message from hostile text: a link, a tag, a mention, a linkable address.
-const FORBIDDEN: [&str; 9] = [
+const FORBIDDEN: [&str; 8] = [
     "](https://evil",
     "<font color=\"warning\">紧急",
     "<a href=\"https://evil",
@@ -699,7 +699,6 @@ const FORBIDDEN: [&str; 9] = [
     "https://evil",
     "evil.example",
     "www.evil-site.com",
-    "**紧急",
 ];
 
 fn hostile_charts() -> (Vec<ChartCheck>, Vec<Option<Figure>>) {
@@ -784,6 +783,7 @@ fn hostile_chart_data_is_text_in_every_sink_and_only_the_share_link_links() {
     let (charts, figures) = hostile_charts();
     let mut v = view(&charts);
     v.figures = &figures;
+    v.page_title = HOSTILE[4];
     v.beginning = Some(HOSTILE[0]);
     v.ending = Some(HOSTILE[3]);
     for (channel, template, message) in every(&v) {
