@@ -7,6 +7,8 @@
 #     --lint` in the same test
 #   - schemathesis, in its own virtualenv .venv-schemathesis: the API against its OpenAPI document
 #     (tests/tests/api_conformance.rs, `make soak`)
+#   - Apache Superset, in its own virtualenv .venv-superset with its metadata database made once:
+#     the report-source tests read a real Superset
 #   - Debian's chromium and chromium-driver (apt): the console's browser tests; wrk (apt): load
 #
 # Idempotent: the pip step is skipped while .venv/.deps-ok is newer than this script
@@ -102,6 +104,31 @@ tool_venv() {
 }
 tool_venv "$ROOT/.venv-sam" sam aws-sam-cli "$SAM_CLI_VERSION"
 tool_venv "$ROOT/.venv-schemathesis" schemathesis schemathesis "$SCHEMATHESIS_VERSION"
+
+# Apache Superset in its own virtualenv, for the report-source tests (tests/tests/report_sources.rs):
+# 6.1.0 also needs cachetools, flask-caching<2.4 and rich (../shared/superset-notes.md). Its metadata
+# database is made once here (~1 min: migrations, the admin user, roles) into .venv-superset/home;
+# each test copies it and starts its own server on 127.0.0.1.
+SUPERSET_VERSION="6.1.0"
+SUPERSET_VENV="$ROOT/.venv-superset"
+SUPERSET_STAMP="$SUPERSET_VENV/.superset-$SUPERSET_VERSION-ok"
+if [ ! -f "$SUPERSET_STAMP" ] || [ "$SCRIPT" -nt "$SUPERSET_STAMP" ]; then
+    log "installing apache-superset==$SUPERSET_VERSION into $SUPERSET_VENV"
+    rm -rf "$SUPERSET_VENV"
+    "$(pick_python)" -m venv "$SUPERSET_VENV" </dev/null
+    PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 "$SUPERSET_VENV/bin/python" -m pip install --quiet \
+        "apache-superset==$SUPERSET_VERSION" cachetools "flask-caching<2.4" rich </dev/null
+    mkdir -p "$SUPERSET_VENV/home"
+    (
+        export SUPERSET_HOME="$SUPERSET_VENV/home" SUPERSET_CONFIG_PATH="$ROOT/scripts/superset_config.py" FLASK_APP=superset
+        "$SUPERSET_VENV/bin/superset" db upgrade >/dev/null 2>&1 </dev/null
+        "$SUPERSET_VENV/bin/superset" fab create-admin --username admin --password herald-admin-pw \
+            --firstname Herald --lastname Test --email admin@example.com >/dev/null 2>&1 </dev/null
+        "$SUPERSET_VENV/bin/superset" init >/dev/null 2>&1 </dev/null
+    )
+    [ -s "$SUPERSET_VENV/home/superset.db" ] || { log "error: Superset's metadata database was not made"; exit 1; }
+    touch "$SUPERSET_STAMP"
+fi
 
 if [ -f "$STAMP" ] && [ "$STAMP" -nt "$SCRIPT" ] && [ -x "$VENV/bin/moto_server" ]; then
     log "up to date ($STAMP)"

@@ -11,6 +11,7 @@ pub mod moto;
 pub mod providers;
 pub mod push;
 pub mod streams;
+pub mod superset;
 pub mod template;
 
 use herald_api::AppState;

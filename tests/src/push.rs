@@ -6,7 +6,7 @@ use crate::{ADMIN_TOKEN, adapters_over, http::call};
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use herald_charts::{ChartLimits, SsrfPolicy};
+use herald_charts::{ChartLimits, HttpChartSource, SsrfPolicy};
 use herald_core::clock::ManualClock;
 use herald_core::services::delivery::DeliveryWorker;
 use herald_core::services::runs::PushService;
@@ -192,6 +192,8 @@ pub struct PushApp {
     pub clock: Arc<ManualClock>,
     pub db: Db,
     pub adapters: Adapters,
+    /// The chart reader (its report sources' sign-ins can be counted).
+    pub charts: Arc<herald_charts::HttpChartSource>,
 }
 
 impl PushApp {
@@ -243,13 +245,9 @@ impl PushApp {
         let db = Db::in_memory().expect("in-memory sqlite");
         let store = Arc::new(SqliteStore::new(db.clone()));
         let scheduler = Arc::new(LocalScheduler::new(db.clone(), clock.clone()));
-        let adapters = adapters_with_charts(
-            store.clone(),
-            scheduler.clone(),
-            clock.clone(),
-            limits,
-            policy,
-        );
+        let charts = Arc::new(HttpChartSource::new(limits, policy).expect("chart reader"));
+        let mut adapters = adapters_over(store.clone(), scheduler.clone(), clock.clone());
+        adapters.charts = charts.clone();
         let services = services_configured(adapters.clone(), providers, config);
         let router = herald_api::router(herald_api::AppState::from(&services));
         Self {
@@ -261,6 +259,7 @@ impl PushApp {
             clock,
             db,
             adapters,
+            charts,
         }
     }
 
@@ -278,6 +277,7 @@ impl PushApp {
             clock: self.clock.clone(),
             db: self.db.clone(),
             adapters: self.adapters.clone(),
+            charts: self.charts.clone(),
         }
     }
 

@@ -29,6 +29,7 @@ pub struct AppState {
     pub tickets: herald_core::services::tickets::TicketService,
     pub sqle: herald_core::services::sqle::SqleService,
     pub sessions: herald_core::services::sessions::SessionService,
+    pub sources: herald_core::services::sources::SourceService,
 }
 
 impl From<&Services> for AppState {
@@ -43,6 +44,7 @@ impl From<&Services> for AppState {
             tickets: services.tickets.clone(),
             sqle: services.sqle.clone(),
             sessions: services.sessions.clone(),
+            sources: services.sources.clone(),
         }
     }
 }
@@ -78,6 +80,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(routes::runs::routes())
         .merge(routes::preview::routes())
         .merge(routes::contacts::routes())
+        .merge(routes::sources::routes())
         .merge(routes::tickets::routes())
         .merge(routes::sqle::routes())
 }

@@ -28,11 +28,13 @@ async fn main() -> BenchResult<()> {
         .route("/big", get(move || async move { big.clone() }));
     tokio::spawn(async move { axum::serve(listener, router).await });
     let source = HttpChartSource::new(ChartLimits::default(), SsrfPolicy::allowing(["127.0.0.1"]))?;
+    let now =
+        herald_core::ports::ReadContext::at(chrono::Utc::now().with_timezone(&chrono_tz::Tz::UTC));
 
     let page = charts(&base, "/slow", 50)?;
     let started = Instant::now();
     let checks = source
-        .check_charts(&page)
+        .check_charts(&page, &now)
         .await
         .into_iter()
         .map(|r| r.check)
@@ -50,7 +52,7 @@ async fn main() -> BenchResult<()> {
     for round in 1..=3 {
         let started = Instant::now();
         let checks = source
-            .check_charts(&page)
+            .check_charts(&page, &now)
             .await
             .into_iter()
             .map(|r| r.check)
@@ -81,7 +83,9 @@ fn charts(base: &str, path: &str, n: usize) -> BenchResult<Vec<Chart>> {
         .map(|i| {
             Ok(Chart {
                 name: ChartName::parse(format!("chart {i}"))?,
-                data_url: HttpUrl::parse(format!("{base}{path}?n={i}"))?,
+                origin: herald_core::domain::task::ChartOrigin::Url {
+                    data_url: HttpUrl::parse(format!("{base}{path}?n={i}"))?,
+                },
                 rows: RowsPointer::parse("/data/rows")?,
                 display: Default::default(),
                 fields: Default::default(),

@@ -30,6 +30,13 @@ pub(crate) enum AccessError {
     Connect(String),
     #[error("request failed: {0}")]
     Request(String),
+    /// A report source's refusal in its own words ("Superset: 401 Token has expired").
+    #[error("{0}")]
+    Source(String),
+    #[error("the source '{0}' does not exist or this task's project may not use it")]
+    NoSource(String),
+    #[error("its date parameters: {0}")]
+    Parameters(String),
 }
 
 /// Raised by the redirect policy; recognized again in the request error's causes.
@@ -47,6 +54,9 @@ impl From<reqwest::Error> for AccessError {
             }
             if let Some(TooManyRedirects(max)) = e.downcast_ref::<TooManyRedirects>() {
                 return Self::TooManyRedirects(*max);
+            }
+            if let Some(off) = e.downcast_ref::<crate::sources::OffHost>() {
+                return Self::Source(off.to_string());
             }
             deepest = e.to_string();
             cause = e.source();

@@ -6,10 +6,11 @@ use crate::policy::SsrfPolicy;
 use crate::resolver::GuardedResolver;
 use async_trait::async_trait;
 use futures::stream::{self, StreamExt};
+use herald_core::domain::parameters;
 use herald_core::domain::report::ChartRows;
 use herald_core::domain::run::{ChartCheck, ChartState};
-use herald_core::domain::task::Chart;
-use herald_core::ports::{ChartReading, ChartSource};
+use herald_core::domain::task::{Chart, ChartOrigin};
+use herald_core::ports::{ChartReading, ChartSource, ReadContext};
 use std::sync::Arc;
 use thiserror::Error;
 use tokio::time::Instant;
@@ -36,6 +37,8 @@ pub struct HttpChartSource {
     /// Bytes reserved now, and the most ever reserved at once (for `bytes_in_flight_peak`).
     reserved: Arc<std::sync::atomic::AtomicU64>,
     reserved_peak: Arc<std::sync::atomic::AtomicU64>,
+    /// The report sources' clients and sign-ins.
+    sources: crate::sources::SourceClients,
 }
 
 /// Counts a reservation while a body is read.
@@ -108,7 +111,10 @@ impl HttpChartSource {
             .map_err(ChartSourceError::Client)?;
         // A budget smaller than one body could never let that body in.
         let budget = permits(limits.max_bytes_in_flight.max(limits.max_body_bytes));
+        let sources = crate::sources::SourceClients::new(Arc::clone(&policy))
+            .map_err(ChartSourceError::Client)?;
         Ok(Self {
+            sources,
             client,
             limits,
             policy,
@@ -127,15 +133,30 @@ impl HttpChartSource {
         &self.limits
     }
 
-    async fn check_one(&self, chart: &Chart, deadline: Instant) -> ChartReading {
+    /// Logins made to `source` since this reader was made (one per process while a token lasts).
+    pub fn source_logins(&self, source: &str) -> u64 {
+        self.sources.sessions.counts(source).0
+    }
+
+    /// Refreshes of `source`'s access token since this reader was made.
+    pub fn source_refreshes(&self, source: &str) -> u64 {
+        self.sources.sessions.counts(source).1
+    }
+
+    async fn check_one(
+        &self,
+        chart: &Chart,
+        context: &ReadContext,
+        deadline: Instant,
+    ) -> ChartReading {
         let started = Instant::now();
-        let result = self.read_in_time(chart, started, deadline).await;
+        let result = self.read_in_time(chart, context, started, deadline).await;
         let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let (state, rows) = match result {
             Ok(rows) if rows.total == 0 => (ChartState::Empty, None),
             Ok(rows) => (ChartState::Ok { rows: rows.total }, Some(rows)),
             Err(err) => {
-                tracing::info!(chart = %chart.name, url = %without_query(chart.data_url.as_str()), reason = %err, elapsed_ms, "chart not readable");
+                tracing::info!(chart = %chart.name, from = %origin_of(chart), reason = %err, elapsed_ms, "chart not readable");
                 (
                     ChartState::AccessError {
                         reason: err.to_string(),
@@ -159,6 +180,7 @@ impl HttpChartSource {
     async fn read_in_time(
         &self,
         chart: &Chart,
+        context: &ReadContext,
         started: Instant,
         deadline: Instant,
     ) -> Result<ChartRows, AccessError> {
@@ -175,27 +197,52 @@ impl HttpChartSource {
         } else {
             (deadline, overall)
         };
-        tokio::time::timeout_at(end, self.read(chart))
+        tokio::time::timeout_at(end, self.read(chart, context))
             .await
             .unwrap_or(Err(on_timeout))
     }
 
-    async fn read(&self, chart: &Chart) -> Result<ChartRows, AccessError> {
-        let url = Url::parse(chart.data_url.as_str())
-            .map_err(|e| AccessError::Request(format!("invalid URL: {e}")))?;
-        self.policy.check_url(&url).map_err(AccessError::Refused)?;
-        let response = self
-            .client
-            .get(url)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
-            .await?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(AccessError::Status(status.as_u16()));
-        }
+    async fn read(&self, chart: &Chart, context: &ReadContext) -> Result<ChartRows, AccessError> {
+        let (response, default_rows, csv) = match &chart.origin {
+            ChartOrigin::Url { data_url } => {
+                let filled = parameters::fill(data_url.as_str(), context.at)
+                    .map_err(AccessError::Parameters)?;
+                let url = Url::parse(&filled)
+                    .map_err(|e| AccessError::Request(format!("invalid URL: {e}")))?;
+                self.policy.check_url(&url).map_err(AccessError::Refused)?;
+                let response = self
+                    .client
+                    .get(url)
+                    .header(reqwest::header::ACCEPT, "application/json")
+                    .send()
+                    .await?;
+                let status = response.status();
+                if !status.is_success() {
+                    return Err(AccessError::Status(status.as_u16()));
+                }
+                (response, "", false)
+            }
+            ChartOrigin::Source { source, query } => {
+                let access = context
+                    .sources
+                    .get(source)
+                    .ok_or_else(|| AccessError::NoSource(source.to_string()))?;
+                let query = query.filled(context.at).map_err(AccessError::Parameters)?;
+                let answer = self.sources.ask(access, &query).await?;
+                (answer.response, answer.default_rows, answer.csv)
+            }
+        };
         let (body, _held) = self.read_body(response).await?;
-        rows_at(body, chart.rows.as_str(), &chart.selection()).await
+        let body = if csv {
+            crate::sources::csv_rows(&body)?
+        } else {
+            body
+        };
+        let pointer = match chart.rows.as_str() {
+            "" => default_rows,
+            given => given,
+        };
+        rows_at(body, pointer, &chart.selection()).await
     }
 }
 
@@ -283,15 +330,24 @@ impl HttpChartSource {
     }
 }
 
+/// Where a chart was read from, as logs and records say it: an address without its query, or a
+/// source and what was asked of it (never a credential).
+pub fn origin_of(chart: &Chart) -> String {
+    match &chart.origin {
+        ChartOrigin::Url { data_url } => without_query(data_url.as_str()),
+        ChartOrigin::Source { source, query } => format!("{source}: {}", query.describe()),
+    }
+}
+
 #[async_trait]
 impl ChartSource for HttpChartSource {
     #[tracing::instrument(skip_all, fields(charts = charts.len()))]
-    async fn check_charts(&self, charts: &[Chart]) -> Vec<ChartReading> {
+    async fn check_charts(&self, charts: &[Chart], context: &ReadContext) -> Vec<ChartReading> {
         let deadline = Instant::now() + self.limits.overall_deadline;
         // Futures are lazy: a chart's clock starts when `buffered` first polls it.
         let reads: Vec<_> = charts
             .iter()
-            .map(|chart| self.check_one(chart, deadline))
+            .map(|chart| self.check_one(chart, context, deadline))
             .collect();
         stream::iter(reads)
             .buffered(self.limits.max_concurrency.max(1))

@@ -64,7 +64,7 @@ async fn charts_are_classified_in_input_order() {
         chart("redirect loop", &format!("{base}/loop"), ""),
     ];
     let checks = local_source(ChartLimits::default())
-        .check_charts(&charts)
+        .check_charts(&charts, &support::now())
         .await
         .into_iter()
         .map(|r| r.check)
@@ -104,7 +104,7 @@ async fn slow_chart_times_out_on_its_own_timeout() {
     ];
     let started = Instant::now();
     let checks = local_source(limits)
-        .check_charts(&charts)
+        .check_charts(&charts, &support::now())
         .await
         .into_iter()
         .map(|r| r.check)
@@ -135,7 +135,7 @@ async fn charts_unread_at_the_overall_deadline_are_access_errors() {
     ];
     let started = Instant::now();
     let checks = local_source(limits)
-        .check_charts(&charts)
+        .check_charts(&charts, &support::now())
         .await
         .into_iter()
         .map(|r| r.check)
@@ -180,7 +180,10 @@ async fn body_over_the_cap_is_refused_without_reading_it_all() {
 
     let started = Instant::now();
     let checks = local_source(ChartLimits::default())
-        .check_charts(&[chart("huge", &format!("{base}/huge"), "")])
+        .check_charts(
+            &[chart("huge", &format!("{base}/huge"), "")],
+            &support::now(),
+        )
         .await
         .into_iter()
         .map(|r| r.check)
@@ -206,7 +209,7 @@ async fn declared_length_over_the_cap_is_refused_before_reading() {
         ..ChartLimits::default()
     };
     let checks = local_source(limits)
-        .check_charts(&[chart("big", &format!("{base}/big"), "")])
+        .check_charts(&[chart("big", &format!("{base}/big"), "")], &support::now())
         .await
         .into_iter()
         .map(|r| r.check)
@@ -229,7 +232,10 @@ async fn ten_megabyte_chart_under_the_cap_is_counted() {
     let router = Router::new().route("/big", get(move || async move { body }));
     let base = format!("http://{}", serve(router).await);
     let checks = local_source(ChartLimits::default())
-        .check_charts(&[chart("big", &format!("{base}/big"), "/data/rows")])
+        .check_charts(
+            &[chart("big", &format!("{base}/big"), "/data/rows")],
+            &support::now(),
+        )
         .await
         .into_iter()
         .map(|r| r.check)
@@ -243,7 +249,10 @@ async fn connection_refused_is_an_access_error() {
     let addr = listener.local_addr().unwrap();
     drop(listener);
     let checks = local_source(ChartLimits::default())
-        .check_charts(&[chart("gone", &format!("http://{addr}/x"), "")])
+        .check_charts(
+            &[chart("gone", &format!("http://{addr}/x"), "")],
+            &support::now(),
+        )
         .await
         .into_iter()
         .map(|r| r.check)
@@ -291,7 +300,7 @@ async fn bodies_in_flight_stay_within_the_byte_budget() {
     let charts: Vec<_> = (0..8)
         .map(|i| chart(&format!("big {i}"), &format!("{base}/big"), ""))
         .collect();
-    let readings = source.check_charts(&charts).await;
+    let readings = source.check_charts(&charts, &support::now()).await;
     assert!(
         readings
             .iter()
@@ -349,7 +358,9 @@ async fn a_slow_body_without_a_length_does_not_hold_the_budget_of_others() {
     let slow = chart("slow", &format!("{base}/slow"), "");
     let declared = chart("declared", &format!("{base}/declared"), "");
     // The slow chart starts first (the reads are buffered in order).
-    let readings = source.check_charts(&[slow, declared]).await;
+    let readings = source
+        .check_charts(&[slow, declared], &support::now())
+        .await;
     let states: Vec<_> = readings.iter().map(|r| &r.check.state).collect();
     assert!(
         matches!(
@@ -400,7 +411,7 @@ async fn growing_bodies_without_a_length_all_arrive_under_a_small_budget() {
     let charts: Vec<_> = (0..6)
         .map(|i| chart(&format!("grow {i}"), &format!("{base}/grow"), ""))
         .collect();
-    let readings = source.check_charts(&charts).await;
+    let readings = source.check_charts(&charts, &support::now()).await;
     let states: Vec<_> = readings.iter().map(|r| &r.check.state).collect();
     assert!(
         states

@@ -21,7 +21,10 @@ const HINT: &str = "(SSRF guard); allow the host in HERALD_CHART_ALLOW_HOSTS if 
 #[tokio::test]
 async fn metadata_address_is_refused_before_connecting() {
     let checks = guarded_source()
-        .check_charts(&[chart("meta", "http://169.254.169.254/latest/meta-data", "")])
+        .check_charts(
+            &[chart("meta", "http://169.254.169.254/latest/meta-data", "")],
+            &support::now(),
+        )
         .await
         .into_iter()
         .map(|r| r.check)
@@ -57,7 +60,7 @@ async fn internal_ip_literals_are_refused() {
     ];
     let charts: Vec<_> = cases.iter().map(|(url, _)| chart("c", url, "")).collect();
     let checks = guarded_source()
-        .check_charts(&charts)
+        .check_charts(&charts, &support::now())
         .await
         .into_iter()
         .map(|r| r.check)
@@ -73,7 +76,7 @@ async fn loopback_is_refused_unless_allowed() {
     let url = format!("http://{addr}/data");
 
     let refused = guarded_source()
-        .check_charts(&[chart("c", &url, "")])
+        .check_charts(&[chart("c", &url, "")], &support::now())
         .await
         .into_iter()
         .map(|r| r.check)
@@ -87,7 +90,7 @@ async fn loopback_is_refused_unless_allowed() {
         SsrfPolicy::allowing([format!("127.0.0.1:{}", addr.port().wrapping_add(1))]),
     )
     .unwrap()
-    .check_charts(&[chart("c", &url, "")])
+    .check_charts(&[chart("c", &url, "")], &support::now())
     .await
     .into_iter()
     .map(|r| r.check)
@@ -108,7 +111,7 @@ async fn loopback_is_refused_unless_allowed() {
     ] {
         let source = HttpChartSource::new(ChartLimits::default(), policy).unwrap();
         let checks = source
-            .check_charts(&[chart("c", &url, "")])
+            .check_charts(&[chart("c", &url, "")], &support::now())
             .await
             .into_iter()
             .map(|r| r.check)
@@ -129,7 +132,7 @@ async fn host_names_resolving_to_loopback_are_refused_by_the_resolver() {
         ),
     ];
     let checks = guarded_source()
-        .check_charts(&charts)
+        .check_charts(&charts, &support::now())
         .await
         .into_iter()
         .map(|r| r.check)
@@ -157,7 +160,7 @@ async fn allowlisted_host_name_connects_through_the_resolver() {
         HttpChartSource::new(ChartLimits::default(), SsrfPolicy::allowing(["localhost"])).unwrap();
     let url = format!("http://localhost:{}/data", server.port());
     let checks = source
-        .check_charts(&[chart("c", &url, "")])
+        .check_charts(&[chart("c", &url, "")], &support::now())
         .await
         .into_iter()
         .map(|r| r.check)
@@ -188,10 +191,13 @@ async fn redirect_to_a_refused_address_is_refused() {
         );
     let base = format!("http://{}", serve(router).await);
     let checks = local_source(ChartLimits::default())
-        .check_charts(&[
-            chart("meta", &format!("{base}/to-metadata"), ""),
-            chart("localhost", &format!("{base}/to-localhost"), ""),
-        ])
+        .check_charts(
+            &[
+                chart("meta", &format!("{base}/to-metadata"), ""),
+                chart("localhost", &format!("{base}/to-localhost"), ""),
+            ],
+            &support::now(),
+        )
         .await
         .into_iter()
         .map(|r| r.check)

@@ -307,6 +307,15 @@ pub struct SettingsRecord {
     /// Webhook sources: those with a signing secret set, and SQLE sources with their routing rules.
     #[serde(default)]
     pub webhook_sources: Vec<WebhookSource>,
+    /// Report sources (admin-managed; their secrets are in the secret store).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<crate::domain::source::Source>,
+    /// Which tasks (`project/task`) read from each source (see `SourceDirectory::record_use`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub source_users: std::collections::BTreeMap<
+        crate::domain::source::SourceName,
+        std::collections::BTreeSet<String>,
+    >,
     /// Console sessions ended before they expire (sign-out), pruned as they expire.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ended_sessions: Vec<crate::domain::session::EndedSession>,
@@ -383,7 +392,46 @@ pub trait SettingsStore: Send + Sync {
 /// whole: each chart gets a state, in the order given.
 #[async_trait]
 pub trait ChartSource: Send + Sync {
-    async fn check_charts(&self, charts: &[crate::domain::task::Chart]) -> Vec<ChartReading>;
+    async fn check_charts(
+        &self,
+        charts: &[crate::domain::task::Chart],
+        context: &ReadContext,
+    ) -> Vec<ChartReading>;
+}
+
+/// What a page's read needs besides its charts: the time its date parameters are taken at (the
+/// run's scheduled time in the task's zone), and the report sources its charts name, with their
+/// secrets. A chart naming a source not here is an access error saying so.
+#[derive(Clone)]
+pub struct ReadContext {
+    pub at: chrono::DateTime<chrono_tz::Tz>,
+    pub sources: std::collections::BTreeMap<crate::domain::source::SourceName, SourceAccess>,
+}
+
+impl ReadContext {
+    /// A read at `at` of charts that name no source.
+    pub fn at(at: chrono::DateTime<chrono_tz::Tz>) -> Self {
+        Self {
+            at,
+            sources: Default::default(),
+        }
+    }
+}
+
+/// A report source as a reader uses it: its settings and its secret.
+#[derive(Clone)]
+pub struct SourceAccess {
+    pub source: crate::domain::source::Source,
+    pub secret: Option<secrecy::SecretString>,
+}
+
+impl std::fmt::Debug for SourceAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceAccess")
+            .field("source", &self.source)
+            .field("secret", &self.secret.as_ref().map(|_| "set"))
+            .finish()
+    }
 }
 
 /// One chart's check, and the rows kept of it (what its display shows) when it was read.

@@ -5,6 +5,7 @@ pub mod preview;
 pub mod runs;
 pub mod schedule;
 pub mod settings;
+pub mod sources;
 pub mod sqle;
 pub mod tasks;
 pub mod tickets;

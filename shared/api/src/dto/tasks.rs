@@ -5,14 +5,16 @@ use chrono::{DateTime, NaiveDate, Utc};
 use herald_core::FieldError;
 use herald_core::domain::contact::Language;
 use herald_core::domain::ids::ContactId;
+use herald_core::domain::parameters;
 use herald_core::domain::recipients::{
     EmailAddress, FeishuOpenId, MAX_GROUPS_PER_LIST, MAX_IDS_PER_LIST, Owner, Recipients,
     WecomGroupId, WecomUserId, parse_list,
 };
 use herald_core::domain::report::{ChartFields, Display, FieldKey, MAX_VALUE_FIELDS, MaxRows};
+use herald_core::domain::source::{SourceName, SourceQuery};
 use herald_core::domain::task::{
-    AlarmRobot, Channel, Chart, Content, ExceptionControl, ExceptionRule, FailureLimit, MAX_CHARTS,
-    Page, PushTask, Range, RobotKey, TaskSpec, Template,
+    AlarmRobot, Channel, Chart, ChartOrigin, Content, ExceptionControl, ExceptionRule,
+    FailureLimit, MAX_CHARTS, Page, PushTask, Range, RobotKey, TaskSpec, Template,
 };
 use herald_core::domain::text::{
     ChartName, HttpUrl, MessageText, PageTitle, RowsPointer, TaskName,
@@ -77,7 +79,19 @@ pub struct PageBody {
 #[serde(deny_unknown_fields)]
 pub struct ChartBody {
     pub name: String,
-    pub data_url: String,
+    /// A public JSON address (GET); or name a `source` and a `query` instead. May use date
+    /// parameters (`{{ yesterday }}` …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_url: Option<String>,
+    /// A report source (`GET /v1/sources`) the chart reads from, with `query`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// What to read from the source: `{"chart": 17}` (Superset), `{"card": 42, "parameters": {…}}`
+    /// (Metabase), `{"query": 7, "parameters": {…}, "max_age": 0}` (Redash), `{"path": "/…",
+    /// "method", "params", "body", "format"}` (http).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub query: Option<serde_json::Value>,
     /// JSON Pointer to the rows array; empty or absent means the whole document.
     #[serde(default)]
     pub rows: String,
@@ -386,10 +400,41 @@ impl ExceptionControlBody {
 }
 
 impl ChartBody {
+    /// Where the chart's data is: `data_url`, or `source` with `query`.
+    fn origin(&self) -> Result<ChartOrigin, FieldError> {
+        match (&self.data_url, &self.source, &self.query) {
+            (Some(url), None, None) => {
+                let data_url = at("data_url", HttpUrl::parse(url.clone()))?;
+                at("data_url", parameters::check(url))?;
+                Ok(ChartOrigin::Url { data_url })
+            }
+            (None, Some(source), Some(query)) => Ok(ChartOrigin::Source {
+                source: at("source", SourceName::parse(source.clone()))?,
+                query: at("query", SourceQuery::parse(query))?,
+            }),
+            (None, Some(_), None) => Err(FieldError::new(
+                "query",
+                "is required with a source: what to read from it",
+            )),
+            (None, None, Some(_)) => Err(FieldError::new(
+                "source",
+                "is required with a query: the source to read it from",
+            )),
+            (None, None, None) => Err(FieldError::new(
+                "data_url",
+                "is required, or a source and a query",
+            )),
+            (Some(_), _, _) => Err(FieldError::new(
+                "data_url",
+                "give either data_url or a source and a query, not both",
+            )),
+        }
+    }
+
     fn parse(&self) -> Result<Chart, FieldError> {
         Ok(Chart {
             name: at("name", ChartName::parse(self.name.clone()))?,
-            data_url: at("data_url", HttpUrl::parse(self.data_url.clone()))?,
+            origin: self.origin()?,
             rows: at("rows", RowsPointer::parse(self.rows.clone()))?,
             display: at("display", Display::parse(&self.display))?,
             fields: within("fields", self.fields.parse())?,
@@ -519,7 +564,15 @@ impl TaskView {
                     .iter()
                     .map(|c| ChartBody {
                         name: c.name.to_string(),
-                        data_url: c.data_url.to_string(),
+                        data_url: match &c.origin {
+                            ChartOrigin::Url { data_url } => Some(data_url.to_string()),
+                            ChartOrigin::Source { .. } => None,
+                        },
+                        source: c.source().map(ToString::to_string),
+                        query: match &c.origin {
+                            ChartOrigin::Source { query, .. } => serde_json::to_value(query).ok(),
+                            ChartOrigin::Url { .. } => None,
+                        },
                         rows: c.rows.to_string(),
                         display: c.display.as_str().to_owned(),
                         fields: FieldsBody::view(&c.fields),

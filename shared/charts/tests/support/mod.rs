@@ -36,7 +36,9 @@ pub async fn counting_listener() -> (SocketAddr, Arc<AtomicUsize>) {
 pub fn chart(name: &str, url: &str, rows: &str) -> Chart {
     Chart {
         name: ChartName::parse(name).unwrap(),
-        data_url: HttpUrl::parse(url).unwrap(),
+        origin: herald_core::domain::task::ChartOrigin::Url {
+            data_url: HttpUrl::parse(url).unwrap(),
+        },
         rows: RowsPointer::parse(rows).unwrap(),
         display: Default::default(),
         fields: Default::default(),
@@ -54,4 +56,9 @@ pub fn reason(check: &ChartCheck) -> &str {
         ChartState::AccessError { reason } => reason,
         other => panic!("expected an access error for {}, got {other:?}", check.name),
     }
+}
+
+/// A read now, of charts that name no source.
+pub fn now() -> herald_core::ports::ReadContext {
+    herald_core::ports::ReadContext::at(chrono::Utc::now().with_timezone(&chrono_tz::Tz::UTC))
 }

@@ -22,11 +22,13 @@ pub struct Page {
     pub charts: Vec<Chart>,
 }
 
-/// One chart of a page: its data is JSON fetched with GET; `rows` points at the array of rows.
+/// One chart of a page: where its data is (a public JSON address, or a report source and what to
+/// read there); `rows` points at the array of rows in the answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Chart {
     pub name: ChartName,
-    pub data_url: HttpUrl,
+    #[serde(flatten)]
+    pub origin: ChartOrigin,
     pub rows: RowsPointer,
     /// How the chart shows; tasks stored before `display` existed read as `auto`.
     #[serde(default)]
@@ -37,7 +39,28 @@ pub struct Chart {
     pub max_rows: MaxRows,
 }
 
+/// Where a chart's data is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ChartOrigin {
+    /// JSON fetched with GET from a public address (its date parameters filled at run time).
+    Url { data_url: HttpUrl },
+    /// A report source (`source`) and what to read from it.
+    Source {
+        source: super::source::SourceName,
+        query: super::source::SourceQuery,
+    },
+}
+
 impl Chart {
+    /// The source this chart reads from, if any.
+    pub fn source(&self) -> Option<&super::source::SourceName> {
+        match &self.origin {
+            ChartOrigin::Source { source, .. } => Some(source),
+            ChartOrigin::Url { .. } => None,
+        }
+    }
+
     /// What a reader keeps of this chart's rows: only what its display shows.
     pub fn selection(&self) -> RowSelection {
         let keys = (!self.fields.is_empty()).then(|| self.fields.keys());

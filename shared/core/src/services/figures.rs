@@ -262,7 +262,9 @@ mod tests {
     fn chart(display: Display, fields: ChartFields) -> Chart {
         Chart {
             name: ChartName::parse("GMV").unwrap(),
-            data_url: HttpUrl::parse("https://bi.example.com/c/1").unwrap(),
+            origin: crate::domain::task::ChartOrigin::Url {
+                data_url: HttpUrl::parse("https://bi.example.com/c/1").unwrap(),
+            },
             rows: RowsPointer::parse("").unwrap(),
             display,
             fields,

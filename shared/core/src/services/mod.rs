@@ -11,6 +11,7 @@ pub mod render;
 pub mod runs;
 pub mod sessions;
 pub mod settings;
+pub mod sources;
 pub mod sqle;
 pub mod tasks;
 pub mod tickets;
@@ -80,6 +81,8 @@ pub struct Services {
     pub sqle: sqle::SqleService,
     /// Console sign-in and sessions.
     pub sessions: sessions::SessionService,
+    /// Report sources (admin) and what members may see of them.
+    pub sources: sources::SourceService,
     /// Sends queued deliveries; settles runs as their deliveries finish.
     pub worker: delivery::DeliveryWorker,
 }
@@ -95,7 +98,15 @@ impl Services {
         let settings =
             settings::SettingsService::new(adapters.settings.clone(), adapters.secrets.clone());
         let sender = sender(settings.clone());
+        let sources = sources::SourceService::new(
+            adapters.settings.clone(),
+            adapters.secrets.clone(),
+            adapters.tasks.clone(),
+            adapters.charts.clone(),
+            adapters.clock.clone(),
+        );
         let ports = runs::RunPorts {
+            sources: sources.directory().clone(),
             tasks: adapters.tasks.clone(),
             contacts: adapters.contacts.clone(),
             runs: adapters.runs.clone(),
@@ -133,6 +144,7 @@ impl Services {
                 adapters.tasks,
                 adapters.scheduler,
                 adapters.secrets.clone(),
+                sources.directory().clone(),
                 adapters.clock.clone(),
             ),
             sessions: sessions::SessionService::new(
@@ -157,6 +169,7 @@ impl Services {
                 config.answer_within,
             ),
             settings,
+            sources,
             worker,
         }
     }

@@ -28,6 +28,8 @@ pub struct TaskService {
     scheduler: Arc<dyn ScheduleGateway>,
     /// Where alarm robot keys are kept (the task names the secret, never the key).
     secrets: Arc<dyn SecretStore>,
+    /// Checks the sources a task's charts name, and keeps the index of who uses each.
+    sources: super::sources::SourceDirectory,
     clock: Arc<dyn Clock>,
 }
 
@@ -49,12 +51,14 @@ impl TaskService {
         store: Arc<dyn TaskStore>,
         scheduler: Arc<dyn ScheduleGateway>,
         secrets: Arc<dyn SecretStore>,
+        sources: super::sources::SourceDirectory,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             store,
             scheduler,
             secrets,
+            sources,
             clock,
         }
     }
@@ -109,6 +113,7 @@ impl TaskService {
         who.check_write(project)?;
         spec.check_consistent()?;
         self.check_start(&spec)?;
+        self.sources.check_page(project, &spec.page).await?;
         let mut spec = spec;
         self.store_robot_key(&mut spec).await?;
         let now = self.clock.now();
@@ -123,6 +128,10 @@ impl TaskService {
             updated_at: now,
         };
         tracing::Span::current().record("task_id", tracing::field::display(task.id));
+        let used = super::sources::sources_of(&task.spec.page);
+        self.sources
+            .record_use(project, &task.id, &Default::default(), &used)
+            .await?;
         // Schedule first: if it fails nothing has been written.
         self.scheduler.put_schedule(&schedule_of(&task)).await?;
         if let Err(err) = self.store.insert_task(&task).await {
@@ -177,14 +186,24 @@ impl TaskService {
         if spec.schedule.start() != current.spec.schedule.start() {
             self.check_start(&spec)?;
         }
+        self.sources.check_page(project, &spec.page).await?;
         self.store_robot_key(&mut spec).await?;
+        // The use index lists the sources of both versions while the write is under way.
+        let (before, after) = (
+            super::sources::sources_of(&current.spec.page),
+            super::sources::sources_of(&spec.page),
+        );
+        let both = before.union(&after).cloned().collect();
+        self.sources.record_use(project, id, &before, &both).await?;
         let mut next = current.clone();
         next.spec = spec;
         if next.state == TaskState::Stopped {
             next.state = TaskState::Enabled;
             next.consecutive_failures = 0;
         }
-        self.write(current, next).await
+        let written = self.write(current, next).await?;
+        self.sources.record_use(project, id, &both, &after).await?;
+        Ok(written)
     }
 
     #[tracing::instrument(skip_all, fields(project = %project, task_id = %id))]
@@ -252,6 +271,10 @@ impl TaskService {
                 other => other.into(),
             });
         }
+        let used = super::sources::sources_of(&current.spec.page);
+        self.sources
+            .record_use(project, id, &used, &Default::default())
+            .await?;
         tracing::info!("task deleted");
         Ok(())
     }

@@ -71,6 +71,7 @@ pub struct RunPorts {
     pub deliveries: Arc<dyn DeliveryStore>,
     pub scheduler: Arc<dyn ScheduleGateway>,
     pub charts: Arc<dyn ChartSource>,
+    pub sources: crate::services::sources::SourceDirectory,
     pub pictures: Arc<dyn PictureRenderer>,
     pub images: Arc<dyn ImageStore>,
     pub clock: Arc<dyn Clock>,
@@ -114,6 +115,7 @@ impl PushService {
             contacts: ports.contacts.clone(),
             reporter: Reporter {
                 charts: ports.charts.clone(),
+                sources: ports.sources.clone(),
                 pictures: ports.pictures.clone(),
                 images: ports.images.clone(),
             },
@@ -235,7 +237,15 @@ impl PushService {
                 format!("contact not reached: {contact}"),
             );
         }
-        let read = self.reporter.read(spec, charts_within).await;
+        let read = self
+            .reporter
+            .read(
+                &task.project,
+                spec,
+                run.scheduled_for.unwrap_or(run.started_at),
+                charts_within,
+            )
+            .await;
         run.charts = read.checks.clone();
         let now = self.now();
         for (check, figure) in read.checks.iter().zip(&read.figures) {

@@ -76,7 +76,14 @@ impl PushService {
         let channel = channel.unwrap_or(spec.channel);
         let template = spec.template;
         // An API call: it answers within API Gateway's limit, charts or not.
-        let read = self.reporter.read(spec, Some(self.charts_within())).await;
+        self.reporter
+            .sources
+            .check_page(project, &spec.page)
+            .await?;
+        let read = self
+            .reporter
+            .read(project, spec, self.now(), Some(self.charts_within()))
+            .await;
         let now = self.now();
         let rendered = self
             .reporter

@@ -37,6 +37,7 @@ pub struct Rendered {
 #[derive(Clone)]
 pub struct Reporter {
     pub charts: Arc<dyn ChartSource>,
+    pub sources: crate::services::sources::SourceDirectory,
     pub pictures: Arc<dyn PictureRenderer>,
     pub images: Arc<dyn ImageStore>,
 }
@@ -109,8 +110,24 @@ pub struct RunStamp<'a> {
 impl Reporter {
     /// Reads the page's charts (within their own deadlines, or `within` when it is sooner: a
     /// chart not read by then is an access error saying so).
-    pub async fn read(&self, spec: &TaskSpec, within: Option<std::time::Duration>) -> PageRead {
-        let checking = self.charts.check_charts(&spec.page.charts);
+    /// Date parameters are taken at `at` in the task's zone (the run's scheduled time).
+    pub async fn read(
+        &self,
+        project: &crate::domain::ids::ProjectId,
+        spec: &TaskSpec,
+        at: DateTime<Utc>,
+        within: Option<std::time::Duration>,
+    ) -> PageRead {
+        let at = at.with_timezone(&spec.schedule.timezone());
+        let context = match self.sources.context(project, &spec.page.charts, at).await {
+            Ok(context) => context,
+            Err(err) => {
+                // Charts naming a source are then access errors saying it could not be looked up.
+                tracing::warn!(error = %err, "the report sources could not be read");
+                crate::ports::ReadContext::at(at)
+            }
+        };
+        let checking = self.charts.check_charts(&spec.page.charts, &context);
         let readings = match within {
             None => checking.await,
             Some(within) => match tokio::time::timeout(within, checking).await {

@@ -1,0 +1,171 @@
+//! Report sources: admin writes, members read what their project may use, tests read once.
+use crate::AppState;
+use crate::dto::sources::{SourceBody, SourceList, SourceView};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Caller, RawBody};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use herald_core::domain::auth::Principal;
+use herald_core::domain::run::ChartState;
+use herald_core::domain::source::{SourceName, SourceQuery};
+use herald_core::domain::text::RowsPointer;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+fn source_name(raw: &str) -> Result<SourceName, ApiError> {
+    SourceName::parse(raw).map_err(|m| ApiError::invalid("source", m))
+}
+
+/// Creates or replaces a source (admin).
+#[utoipa::path(put, path = "/v1/sources/{source}", tag = "sources", request_body = SourceBody,
+    params(("source" = String, Path, description = "1-40 of a-z, 0-9 and -")),
+    responses((status = 200, body = SourceView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn put_source(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(source): Path<String>,
+    body: RawBody,
+) -> Result<Json<SourceView>, ApiError> {
+    who.check_admin()?;
+    let name = source_name(&source)?;
+    let (source, secret) = body.json::<SourceBody>()?.parse(name)?;
+    let viewed = state.sources.put(&who, source, secret).await?;
+    Ok(Json(SourceView::of(&viewed, true)))
+}
+
+/// One source: an admin sees how it signs in (secrets as "set"); a member only what it is.
+#[utoipa::path(get, path = "/v1/sources/{source}", tag = "sources", params(("source" = String, Path)),
+    responses((status = 200, body = SourceView), (status = 404, body = ErrorBody)))]
+async fn get_source(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(source): Path<String>,
+) -> Result<Json<SourceView>, ApiError> {
+    let name = source_name(&source)?;
+    let viewed = state.sources.get(&who, &name).await?;
+    Ok(Json(SourceView::of(&viewed, who == Principal::Admin)))
+}
+
+/// The sources the caller may see.
+#[utoipa::path(get, path = "/v1/sources", tag = "sources",
+    responses((status = 200, body = SourceList), (status = 401, body = ErrorBody)))]
+async fn list_sources(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+) -> Result<Json<SourceList>, ApiError> {
+    let admin = who == Principal::Admin;
+    let items = state
+        .sources
+        .list(&who)
+        .await?
+        .iter()
+        .map(|v| SourceView::of(v, admin))
+        .collect();
+    Ok(Json(SourceList { items }))
+}
+
+/// Deletes a source no task uses (409 naming the tasks that do).
+#[utoipa::path(delete, path = "/v1/sources/{source}", tag = "sources", params(("source" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn delete_source(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(source): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    who.check_admin()?;
+    let name = source_name(&source)?;
+    state.sources.delete(&who, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// What to read in a test.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct TestBody {
+    /// As a chart's `query`.
+    #[schema(value_type = Object)]
+    query: serde_json::Value,
+    /// A JSON Pointer to the rows (default: where the source keeps them).
+    #[serde(default)]
+    rows: String,
+}
+
+/// What a test read found.
+#[derive(Debug, Serialize, ToSchema)]
+struct TestAnswer {
+    ok: bool,
+    /// `ok`, `empty` or `access_error`.
+    status: &'static str,
+    took_ms: u64,
+    /// The first rows (up to 5) as objects.
+    #[schema(value_type = Vec<Object>)]
+    rows: Vec<serde_json::Value>,
+    row_count: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// Reads once from the source now and shows the first rows (an admin, or an editor whose project
+/// may use the source).
+#[utoipa::path(post, path = "/v1/sources/{source}/test", tag = "sources", request_body = TestBody,
+    params(("source" = String, Path)),
+    responses((status = 200, body = TestAnswer), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn test_source(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(source): Path<String>,
+    body: RawBody,
+) -> Result<Json<TestAnswer>, ApiError> {
+    let name = source_name(&source)?;
+    let body: TestBody = body.json()?;
+    let query = SourceQuery::parse(&body.query).map_err(|m| ApiError::invalid("query", m))?;
+    let rows = RowsPointer::parse(body.rows).map_err(|m| ApiError::invalid("rows", m))?;
+    let tested = state.sources.test(&who, &name, query, rows).await?;
+    let reading = tested.reading;
+    let (status, error, row_count) = match &reading.check.state {
+        ChartState::Ok { rows } => ("ok", None, *rows),
+        ChartState::Empty => ("empty", None, 0),
+        ChartState::AccessError { reason } => ("access_error", Some(reason.clone()), 0),
+        ChartState::ShapeError { field, reason } => {
+            ("access_error", Some(format!("{field}: {reason}")), 0)
+        }
+    };
+    let rows = reading
+        .rows
+        .map(|read| {
+            read.head
+                .iter()
+                .take(5)
+                .map(|row| {
+                    let object: serde_json::Map<String, serde_json::Value> = read
+                        .keys
+                        .iter()
+                        .zip(row)
+                        .map(|(k, cell)| {
+                            (k.clone(), serde_json::to_value(cell).unwrap_or_default())
+                        })
+                        .collect();
+                    serde_json::Value::Object(object)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Json(TestAnswer {
+        ok: error.is_none(),
+        status,
+        took_ms: reading.check.elapsed_ms,
+        rows,
+        row_count,
+        error,
+    }))
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(put_source, get_source, delete_source))
+        .routes(routes!(list_sources))
+        .routes(routes!(test_source))
+}

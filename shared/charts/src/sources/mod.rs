@@ -1,0 +1,159 @@
+//! Reading charts from report sources: one small adapter per kind over the same guarded HTTP
+//! clients, and the sign-ins (Superset's JWT) shared by every chart and run of the process.
+//!
+//! Every request goes through the chart-address guard (resolved addresses pinned); a source with
+//! `private_network` gets a client that lets its own host (and port) be private, nothing else.
+//! Redirects stay on the source's host, so no credential is ever sent to another host.
+mod csv_rows;
+mod http;
+mod session;
+mod superset;
+
+use crate::access::AccessError;
+use crate::policy::SsrfPolicy;
+use crate::resolver::GuardedResolver;
+use herald_core::domain::source::{Source, SourceQuery};
+use herald_core::ports::SourceAccess;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use url::Url;
+
+pub(crate) use csv_rows::to_json_rows as csv_rows;
+pub(crate) use session::Sessions;
+
+/// Redirects followed on a source's host.
+const MAX_SOURCE_REDIRECTS: usize = 5;
+
+/// What a source answered: the body and where its rows are (a JSON Pointer).
+pub(crate) struct Answer {
+    pub response: reqwest::Response,
+    /// The rows' JSON Pointer when the chart gives none (Superset: `/result/0/data`).
+    pub default_rows: &'static str,
+    /// The body is CSV, to be read as rows of objects keyed by its header.
+    pub csv: bool,
+}
+
+/// The HTTP clients of the sources: one for sources on public addresses, one per private source.
+pub(crate) struct SourceClients {
+    policy: Arc<SsrfPolicy>,
+    public: reqwest::Client,
+    private: Mutex<HashMap<String, reqwest::Client>>,
+    pub(crate) sessions: Sessions,
+}
+
+impl SourceClients {
+    pub(crate) fn new(policy: Arc<SsrfPolicy>) -> Result<Self, reqwest::Error> {
+        Ok(Self {
+            public: client(Arc::clone(&policy))?,
+            policy,
+            private: Mutex::default(),
+            sessions: Sessions::default(),
+        })
+    }
+
+    /// The client for `source`: the shared one, or its own when its host may be private.
+    fn client_for(&self, source: &Source) -> Result<reqwest::Client, AccessError> {
+        if !source.private_network {
+            return Ok(self.public.clone());
+        }
+        let url = Url::parse(source.base_url.as_str())
+            .map_err(|e| AccessError::Request(format!("the source's address: {e}")))?;
+        let host = url.host_str().unwrap_or_default();
+        let entry = match url.port_or_known_default() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        };
+        let mut clients = self.private.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(client) = clients.get(&entry) {
+            return Ok(client.clone());
+        }
+        let mut policy = (*self.policy).clone();
+        policy.allow_hosts.push(entry.clone());
+        let made = client(Arc::new(policy)).map_err(|e| {
+            AccessError::Request(format!("could not build the source's client: {e}"))
+        })?;
+        clients.insert(entry, made.clone());
+        Ok(made)
+    }
+
+    /// Sends `query` to `access`'s source and answers what it said (a success status).
+    pub(crate) async fn ask(
+        &self,
+        access: &SourceAccess,
+        query: &SourceQuery,
+    ) -> Result<Answer, AccessError> {
+        let client = self.client_for(&access.source)?;
+        match query {
+            SourceQuery::Http(q) => http::ask(&client, access, q).await,
+            SourceQuery::Superset(q) => superset::ask(&client, &self.sessions, access, q).await,
+            SourceQuery::Metabase(_) | SourceQuery::Redash(_) => {
+                Err(AccessError::Request(format!(
+                    "{} sources are not read by this version of Herald yet",
+                    query.kind().label()
+                )))
+            }
+        }
+    }
+}
+
+/// A client whose every address is checked by `policy`, redirects kept on the first host.
+fn client(policy: Arc<SsrfPolicy>) -> Result<reqwest::Client, reqwest::Error> {
+    let guard = Arc::clone(&policy);
+    let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+        let first = attempt
+            .previous()
+            .first()
+            .and_then(|u| u.host_str())
+            .map(str::to_owned);
+        if attempt.previous().len() > MAX_SOURCE_REDIRECTS {
+            return attempt.error(crate::access::TooManyRedirects(MAX_SOURCE_REDIRECTS));
+        }
+        if first.as_deref() != attempt.url().host_str() {
+            let elsewhere = attempt.url().host_str().unwrap_or("").to_owned();
+            return attempt.error(OffHost(elsewhere));
+        }
+        match guard.check_url(attempt.url()) {
+            Ok(_) => attempt.follow(),
+            Err(refusal) => attempt.error(refusal),
+        }
+    });
+    reqwest::Client::builder()
+        .no_proxy()
+        .dns_resolver(GuardedResolver::new(policy))
+        .redirect(redirects)
+        .user_agent(concat!("herald-sources/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// A redirect to another host: refused, so credentials never leave the source's host.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the source redirected to another host ({0}); Herald follows redirects only on the source's own host"
+)]
+pub(crate) struct OffHost(pub String);
+
+/// The address of `path` under the source's address (its own path kept as a prefix).
+pub(crate) fn address(source: &Source, path: &str) -> Result<Url, AccessError> {
+    let base = source.base_url.as_str().trim_end_matches('/');
+    Url::parse(&format!("{base}{path}"))
+        .map_err(|e| AccessError::Request(format!("invalid address for {path}: {e}")))
+}
+
+/// A source's own words for a refusal: the `message`, `msg`, `error` or `errors` of a JSON body,
+/// else its first line of text (never more than 200 characters).
+pub(crate) async fn source_words(response: reqwest::Response) -> String {
+    let text = response.text().await.unwrap_or_default();
+    let from_json = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| {
+            ["message", "msg", "error", "errors"]
+                .iter()
+                .find_map(|k| v.get(*k))
+                .map(|m| match m {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+        });
+    let words = from_json.unwrap_or_else(|| text.lines().next().unwrap_or_default().to_owned());
+    words.chars().take(200).collect()
+}

@@ -1,0 +1,207 @@
+//! Apache Superset: a saved chart's data (`GET /api/v1/chart/{id}/data/?format=json`, rows at
+//! `/result/0/data`), signed in with a JWT from `/api/v1/security/login`, refreshed before it
+//! expires with the refresh token, and signed in again when Superset refuses it.
+use super::session::{Sessions, SignIn, fingerprint, jwt_expiry};
+use super::{Answer, address, source_words};
+use crate::access::AccessError;
+use herald_core::domain::source::{SourceAuth, SupersetQuery};
+use herald_core::ports::SourceAccess;
+use reqwest::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use tokio::time::Instant;
+
+/// A token that says nothing of its expiry is used this long (Superset's default is 15 minutes).
+const ASSUMED_LIFETIME: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+#[derive(Deserialize)]
+struct Tokens {
+    access_token: String,
+    #[serde(default)]
+    refresh_token: Option<String>,
+}
+
+fn refused(status: StatusCode, words: &str) -> AccessError {
+    AccessError::Source(format!("Superset: {} {words}", status.as_u16()))
+}
+
+pub(super) async fn ask(
+    client: &reqwest::Client,
+    sessions: &Sessions,
+    access: &SourceAccess,
+    query: &SupersetQuery,
+) -> Result<Answer, AccessError> {
+    let url = address(
+        &access.source,
+        &format!("/api/v1/chart/{}/data/?format=json", query.chart),
+    )?;
+    let secret = access
+        .secret
+        .as_ref()
+        .ok_or_else(|| AccessError::Source("Superset: the source's secret is not set".into()))?;
+    // No Content-Type on a GET without a body: Superset answers 400 to one.
+    let read = |token: &str| {
+        client
+            .get(url.clone())
+            .bearer_auth(token)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+    };
+    let response = match &access.source.auth {
+        SourceAuth::Bearer => read(secret.expose_secret()).await?,
+        SourceAuth::Login { username, provider } => {
+            let provider = provider.as_deref().unwrap_or("db");
+            let sign_in = sessions.of(access.source.name.as_str());
+            let token =
+                signed_in(client, &sign_in, access, username, provider, secret, false).await?;
+            let response = read(token.expose_secret()).await?;
+            if response.status() == StatusCode::UNAUTHORIZED {
+                // Expired early, revoked, or Superset restarted with a new key: sign in afresh.
+                let words = source_words(response).await;
+                tracing::info!(source = %access.source.name, %words, "Superset refused the token: signing in again");
+                let token =
+                    signed_in(client, &sign_in, access, username, provider, secret, true).await?;
+                read(token.expose_secret()).await?
+            } else {
+                response
+            }
+        }
+        other => {
+            return Err(AccessError::Source(format!(
+                "Superset: a source cannot sign in with {}",
+                other.type_name()
+            )));
+        }
+    };
+    let status = response.status();
+    if !status.is_success() {
+        return Err(refused(status, &source_words(response).await));
+    }
+    Ok(Answer {
+        response,
+        default_rows: "/result/0/data",
+        csv: false,
+    })
+}
+
+/// A token good for a while: the one kept, a refreshed one, or a new login. `stale` means
+/// Superset just refused the kept one.
+async fn signed_in(
+    client: &reqwest::Client,
+    sign_in: &tokio::sync::Mutex<SignIn>,
+    access: &SourceAccess,
+    username: &str,
+    provider: &str,
+    password: &SecretString,
+    stale: bool,
+) -> Result<SecretString, AccessError> {
+    let mut state = sign_in.lock().await;
+    let now = Instant::now();
+    let made_with = fingerprint(&[
+        access.source.base_url.as_str(),
+        username,
+        provider,
+        password.expose_secret(),
+    ]);
+    if state.made_with != made_with {
+        *state = SignIn {
+            made_with,
+            logins: state.logins,
+            refreshes: state.refreshes,
+            ..SignIn::default()
+        };
+    }
+    if stale {
+        state.access = None;
+    } else if let Some(token) = state.fresh_token(now) {
+        return Ok(token);
+    }
+    if let Some(words) = state.remembered_failure(now) {
+        return Err(AccessError::Source(words));
+    }
+    if !stale && let Some(refresh) = state.refresh.clone() {
+        state.refreshes += 1;
+        match refreshed(client, access, &refresh).await {
+            Ok(token) => {
+                let expires = jwt_expiry(&token, now).unwrap_or(now + ASSUMED_LIFETIME);
+                let token = SecretString::from(token);
+                state.keep(token.clone(), now, expires);
+                state.succeeded();
+                return Ok(token);
+            }
+            Err(words) => {
+                tracing::info!(source = %access.source.name, %words, "Superset refresh refused: signing in again");
+                state.refresh = None;
+            }
+        }
+    }
+    let login = address(&access.source, "/api/v1/security/login")?;
+    let body = serde_json::json!({
+        "username": username,
+        "password": password.expose_secret(),
+        "provider": provider,
+        "refresh": true,
+    });
+    state.logins += 1;
+    let response = match client.post(login).json(&body).send().await {
+        Ok(response) => response,
+        Err(err) => {
+            let err = AccessError::from(err);
+            state.failed(format!("Superset login: {err}"), now);
+            return Err(err);
+        }
+    };
+    let status = response.status();
+    if !status.is_success() {
+        let words = format!(
+            "Superset login: {} {}",
+            status.as_u16(),
+            source_words(response).await
+        );
+        state.failed(words.clone(), now);
+        return Err(AccessError::Source(words));
+    }
+    let tokens: Tokens = match response.json().await {
+        Ok(tokens) => tokens,
+        Err(err) => {
+            let words = format!("Superset login answered without tokens: {err}");
+            state.failed(words.clone(), now);
+            return Err(AccessError::Source(words));
+        }
+    };
+    let expires = jwt_expiry(&tokens.access_token, now).unwrap_or(now + ASSUMED_LIFETIME);
+    let token = SecretString::from(tokens.access_token);
+    state.keep(token.clone(), now, expires);
+    state.refresh = tokens.refresh_token.map(SecretString::from);
+    state.succeeded();
+    tracing::info!(source = %access.source.name, "signed in to Superset");
+    Ok(token)
+}
+
+/// A new access token from the refresh token (Superset answers only `access_token`).
+async fn refreshed(
+    client: &reqwest::Client,
+    access: &SourceAccess,
+    refresh: &SecretString,
+) -> Result<String, String> {
+    let url = address(&access.source, "/api/v1/security/refresh").map_err(|e| e.to_string())?;
+    let response = client
+        .post(url)
+        .bearer_auth(refresh.expose_secret())
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(format!(
+            "{} {}",
+            status.as_u16(),
+            source_words(response).await
+        ));
+    }
+    response
+        .json::<Tokens>()
+        .await
+        .map(|t| t.access_token)
+        .map_err(|e| e.to_string())
+}
