@@ -170,3 +170,353 @@ async fn superset_charts_are_read_with_one_login_per_process_and_push_the_sqls_f
     }
     assert_eq!(app.charts.source_logins("superset-bad"), 1);
 }
+
+// ------------------------------------------------------------------------------- http sources
+
+/// A team's own API on 127.0.0.1: stock by date behind a bearer token, as JSON or CSV; a path
+/// that redirects to another host name; what each request carried.
+struct ErpApi {
+    base: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(String, Option<String>)>>>,
+}
+
+const ERP_TOKEN: &str = "erp-token-0b1c2d3e4f";
+
+async fn erp_api() -> ErpApi {
+    use axum::extract::{Request, State};
+    use axum::response::IntoResponse;
+    type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, Option<String>)>>>;
+    let seen: Seen = Default::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    async fn answer(
+        State((seen, port)): State<(Seen, u16)>,
+        request: Request,
+    ) -> axum::response::Response {
+        let auth = request
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let uri = request.uri().to_string();
+        seen.lock().expect("seen").push((uri.clone(), auth.clone()));
+        if request.uri().path() == "/away" {
+            return (
+                StatusCode::FOUND,
+                [("location", format!("http://localhost:{port}/landing"))],
+            )
+                .into_response();
+        }
+        if auth.as_deref() != Some(&format!("Bearer {ERP_TOKEN}")) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                axum::Json(json!({"message": "bad token"})),
+            )
+                .into_response();
+        }
+        let day = request
+            .uri()
+            .query()
+            .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("date=")))
+            .unwrap_or("none")
+            .to_owned();
+        match request.uri().path() {
+            "/api/stock" => axum::Json(json!({"data": {"items": [
+                {"sku": "A-1", "qty": 120, "day": day}, {"sku": "B-2", "qty": 80, "day": day}
+            ]}}))
+            .into_response(),
+            "/api/stock.csv" => {
+                format!("sku,qty,day\nA-1,120,{day}\nB-2,80,{day}\n").into_response()
+            }
+            _ => StatusCode::NOT_FOUND.into_response(),
+        }
+    }
+    let router = axum::Router::new()
+        .fallback(answer)
+        .with_state((seen.clone(), port));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    ErpApi {
+        base: format!("http://127.0.0.1:{port}"),
+        seen,
+    }
+}
+
+fn erp_source(base: &str) -> Value {
+    json!({"kind": "http", "base_url": base, "auth": {"type": "bearer", "token": ERP_TOKEN},
+           "projects": ["payments"], "private_network": true})
+}
+
+fn stock_chart(name: &str, query: Value, rows: &str) -> Value {
+    json!({"name": name, "source": "erp-api", "query": query, "rows": rows, "display": "table"})
+}
+
+#[tokio::test]
+async fn an_http_source_reads_json_and_csv_with_its_token_and_dates_in_the_tasks_zone() {
+    let erp = erp_api().await;
+    // 17:00 UTC on the 6th is 01:00 on the 7th in Shanghai: "today" is the task's zone's.
+    let fakes = FakeProviders::start(
+        WecomConfig::default().with_users(["zhangsan", "lisi"]),
+        FeishuConfig::default(),
+    )
+    .await;
+    let app = PushApp::new("2026-12-06T17:00:00Z", fakes.config());
+    app.configure_all(&fakes).await;
+    let put = app
+        .admin(Method::PUT, "/v1/sources/erp-api", &erp_source(&erp.base))
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{:#}", put.body);
+    assert_eq!(put.body["auth"]["token"], "set");
+
+    let mut body = sample_task("2026-12-07");
+    body["page"]["charts"] = json!([
+        stock_chart(
+            "Stock",
+            json!({"path": "/api/stock", "params": {"date": "{{ today }}"}}),
+            "/data/items"
+        ),
+        stock_chart(
+            "Stock CSV",
+            json!({"path": "/api/stock.csv", "format": "csv",
+                                         "params": {"date": "{{ yesterday | date(\"%Y%m%d\") }}"}}),
+            ""
+        ),
+        stock_chart("Elsewhere", json!({"path": "/away"}), ""),
+    ]);
+    let run = test_push(&app, &body).await;
+    let statuses = statuses(&run);
+    assert!(statuses[0].starts_with("\"ok\""), "{statuses:?}");
+    assert!(statuses[1].starts_with("\"ok\""), "{statuses:?}");
+    assert!(
+        statuses[2].starts_with("\"access_error\"") && statuses[2].contains("another host"),
+        "a redirect off the source's host is refused: {statuses:?}"
+    );
+    let seen = erp.seen.lock().expect("seen").clone();
+    assert!(
+        seen.iter()
+            .any(|(uri, _)| uri == "/api/stock?date=2026-12-07"),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|(uri, _)| uri == "/api/stock.csv?date=20261206"),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().all(|(uri, _)| !uri.starts_with("/landing")),
+        "the other host was never asked, so never given the token: {seen:?}"
+    );
+    assert!(!run.to_string().contains(ERP_TOKEN));
+}
+
+#[tokio::test]
+async fn a_source_is_checked_on_save_hidden_from_other_projects_and_kept_while_tasks_use_it() {
+    let erp = erp_api().await;
+    let (_fakes, app) = app().await;
+    let mut hr_only = erp_source(&erp.base);
+    hr_only["projects"] = json!(["hr"]);
+    assert_eq!(
+        app.admin(Method::PUT, "/v1/sources/hr-api", &hr_only)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.admin(Method::PUT, "/v1/sources/erp-api", &erp_source(&erp.base))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // A bad source body names its field; a secret is needed the first time.
+    let mut no_token = erp_source(&erp.base);
+    no_token["auth"] = json!({"type": "bearer"});
+    let refused = app
+        .admin(Method::PUT, "/v1/sources/new-api", &no_token)
+        .await;
+    assert_eq!(
+        (refused.status, refused.field()),
+        (StatusCode::BAD_REQUEST, Some("auth.token")),
+        "{:#}",
+        refused.body
+    );
+    let mut wrong_way = erp_source(&erp.base);
+    wrong_way["auth"] = json!({"type": "api_key", "key": "k"});
+    let refused = app
+        .admin(Method::PUT, "/v1/sources/new-api", &wrong_way)
+        .await;
+    assert_eq!(
+        (refused.status, refused.field()),
+        (StatusCode::BAD_REQUEST, Some("auth.type")),
+        "{:#}",
+        refused.body
+    );
+
+    // An editor of payments: sees erp-api without its sign-in, not hr-api.
+    let (_, editor) = herald_tests::http::new_key(&app.router, "editor", "payments").await;
+    let listed = herald_tests::http::call(
+        &app.router,
+        Method::GET,
+        "/v1/sources",
+        Some(&editor),
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(listed.status, StatusCode::OK, "{:#}", listed.body);
+    let names: Vec<&str> = listed.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(names, ["erp-api"]);
+    assert_eq!(listed.body["items"][0]["auth"], json!({"type": "bearer"}));
+    let hidden = herald_tests::http::call(
+        &app.router,
+        Method::GET,
+        "/v1/sources/hr-api",
+        Some(&editor),
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+    let put = herald_tests::http::call(
+        &app.router,
+        Method::PUT,
+        "/v1/sources/x",
+        Some(&editor),
+        &erp_source(&erp.base),
+    )
+    .await;
+    assert_eq!(put.status, StatusCode::FORBIDDEN);
+
+    // A task naming a source its project may not use, or a query that source does not read.
+    let mut body = sample_task("2026-12-08");
+    body["page"]["charts"] = json!([stock_chart("Stock", json!({"path": "/api/stock"}), "/data/items"),
+                                    {"name": "HR", "source": "hr-api", "query": {"path": "/x"}}]);
+    let refused =
+        herald_tests::http::call(&app.router, Method::POST, TASKS, Some(&editor), &body).await;
+    assert_eq!(
+        (refused.status, refused.field()),
+        (StatusCode::BAD_REQUEST, Some("page.charts[1].source")),
+        "{:#}",
+        refused.body
+    );
+    body["page"]["charts"][1] =
+        json!({"name": "Chart", "source": "erp-api", "query": {"chart": 3}});
+    let refused =
+        herald_tests::http::call(&app.router, Method::POST, TASKS, Some(&editor), &body).await;
+    assert_eq!(
+        (refused.status, refused.field()),
+        (StatusCode::BAD_REQUEST, Some("page.charts[1].query")),
+        "{:#}",
+        refused.body
+    );
+    body["page"]["charts"][1] = json!({"name": "Chart", "source": "erp-api", "query": {"path": "/api/stock", "params": {"d": "{{ tomorrow }}"}}});
+    let refused =
+        herald_tests::http::call(&app.router, Method::POST, TASKS, Some(&editor), &body).await;
+    assert_eq!(
+        (refused.status, refused.field()),
+        (StatusCode::BAD_REQUEST, Some("page.charts[1].query")),
+        "{:#}",
+        refused.body
+    );
+    body["page"]["charts"] = json!([stock_chart(
+        "Stock",
+        json!({"path": "/api/stock"}),
+        "/data/items"
+    )]);
+    let created =
+        herald_tests::http::call(&app.router, Method::POST, TASKS, Some(&editor), &body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:#}", created.body);
+    let task = created.body["id"].as_str().expect("id").to_owned();
+    assert_eq!(created.body["page"]["charts"][0]["source"], "erp-api");
+    assert_eq!(
+        created.body["page"]["charts"][0]["query"],
+        json!({"path": "/api/stock"})
+    );
+
+    // Deleting the source while the task reads it: 409 naming the task; then it goes.
+    let refused = app
+        .admin(Method::DELETE, "/v1/sources/erp-api", &Value::Null)
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{:#}", refused.body);
+    assert!(
+        refused.body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&format!("payments/{task}")),
+        "{:#}",
+        refused.body
+    );
+    let deleted = app
+        .admin(Method::DELETE, &format!("{TASKS}/{task}"), &Value::Null)
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{:#}", deleted.body);
+    let gone = app
+        .admin(Method::DELETE, "/v1/sources/erp-api", &Value::Null)
+        .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT, "{:#}", gone.body);
+}
+
+/// The chart-address guard applies to sources: a source on a private address is refused unless
+/// it says `private_network`, which opens its own host and port only.
+#[tokio::test]
+async fn a_private_source_needs_private_network_which_opens_only_its_own_host() {
+    let erp = erp_api().await;
+    let fakes = FakeProviders::start(
+        WecomConfig::default().with_users(["lisi"]),
+        FeishuConfig::default(),
+    )
+    .await;
+    // No allowlist: 127.0.0.1 is a private address to this reader.
+    let app = PushApp::build(
+        NOW,
+        fakes.config(),
+        herald_charts::ChartLimits::default(),
+        herald_charts::SsrfPolicy::default(),
+    );
+    app.configure_all(&fakes).await;
+    let mut public = erp_source(&erp.base);
+    public["private_network"] = json!(false);
+    assert_eq!(
+        app.admin(Method::PUT, "/v1/sources/erp-api", &public)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let mut body = sample_task("2026-12-08");
+    body["template"] = json!("text");
+    body["page"]["charts"] = json!([stock_chart(
+        "Stock",
+        json!({"path": "/api/stock"}),
+        "/data/items"
+    )]);
+    let run = test_push(&app, &body).await;
+    assert!(
+        statuses(&run)[0].contains("SSRF guard"),
+        "{:?}",
+        statuses(&run)
+    );
+    assert_eq!(
+        app.admin(Method::PUT, "/v1/sources/erp-api", &erp_source(&erp.base))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let run = test_push(&app, &body).await;
+    assert!(
+        statuses(&run)[0].starts_with("\"ok\""),
+        "{:?}",
+        statuses(&run)
+    );
+    // Its own host, not others: a public-JSON chart on 127.0.0.1 is still refused.
+    body["page"]["charts"] =
+        json!([{"name": "Public", "data_url": format!("{}/api/stock", erp.base)}]);
+    let run = test_push(&app, &body).await;
+    assert!(
+        statuses(&run)[0].contains("SSRF guard"),
+        "{:?}",
+        statuses(&run)
+    );
+}

@@ -51,13 +51,16 @@ impl SourceClients {
         })
     }
 
-    /// The client for `source`: the shared one, or its own when its host may be private.
+    /// The client for `source`: the shared one, or its own when its host may be private. The
+    /// source's address is checked first (an IP address never reaches the resolver's check);
+    /// every request of a source is on that host and port, redirects included.
     fn client_for(&self, source: &Source) -> Result<reqwest::Client, AccessError> {
-        if !source.private_network {
-            return Ok(self.public.clone());
-        }
         let url = Url::parse(source.base_url.as_str())
             .map_err(|e| AccessError::Request(format!("the source's address: {e}")))?;
+        if !source.private_network {
+            self.policy.check_url(&url).map_err(AccessError::Refused)?;
+            return Ok(self.public.clone());
+        }
         let host = url.host_str().unwrap_or_default();
         let entry = match url.port_or_known_default() {
             Some(port) => format!("{host}:{port}"),
@@ -69,6 +72,7 @@ impl SourceClients {
         }
         let mut policy = (*self.policy).clone();
         policy.allow_hosts.push(entry.clone());
+        policy.check_url(&url).map_err(AccessError::Refused)?;
         let made = client(Arc::new(policy)).map_err(|e| {
             AccessError::Request(format!("could not build the source's client: {e}"))
         })?;
