@@ -11,6 +11,7 @@ use std::path::Path;
 
 const ADMIN: &str = "conformance-admin-key-6f1c0d9e2b7a4853";
 const WEBHOOK_SECRET: &str = "whsec-conformance-5d1f0a8c7b2e4e69";
+const SOURCE_TOKEN: &str = "srctok-conformance-8e2a71c4d9b0f356";
 const SQLE_TOKEN: &str = "sqle-token-conformance-0b9e77c1a3";
 const PROJECT: &str = "conformance";
 /// How often a path parameter names something that exists (otherwise schemathesis makes one up).
@@ -26,6 +27,7 @@ async fn the_api_answers_as_its_openapi_document_says_and_leaks_no_secret() {
     // Debug logs: a secret must not reach even those.
     let local = HeraldLocal::start_logging_to(&log, ADMIN, &[("RUST_LOG", "debug")]).await;
     configure_secrets(&local.base).await;
+    configure_source(&local.base).await;
     let known = existing_things(&local.base).await;
     let config = work.join("schemathesis.toml");
     std::fs::write(&config, config_with_known_ids(root, &known)).expect("schemathesis config");
@@ -69,7 +71,7 @@ async fn the_api_answers_as_its_openapi_document_says_and_leaks_no_secret() {
     // What the store holds now, and the ones this test configured (schemathesis, given the
     // source's id, may have replaced or deleted them since).
     let mut secrets = stored_secrets(&local.data);
-    for configured in [WEBHOOK_SECRET, SQLE_TOKEN] {
+    for configured in [WEBHOOK_SECRET, SQLE_TOKEN, SOURCE_TOKEN] {
         if !secrets.iter().any(|s| s == configured) {
             secrets.push(configured.to_owned());
         }
@@ -131,6 +133,18 @@ async fn configure_secrets(base: &str) {
         "{}",
         answer.text().await.unwrap_or_default()
     );
+}
+
+/// A report source with a bearer token (its token must never come back or reach a log).
+async fn configure_source(base: &str) {
+    admin_call(
+        base,
+        reqwest::Method::PUT,
+        "/v1/sources/conformance",
+        serde_json::json!({"kind": "http", "base_url": "https://bi.example.com/api",
+                           "auth": {"type": "bearer", "token": SOURCE_TOKEN}, "projects": ["*"]}),
+    )
+    .await;
 }
 
 /// A small client for the fixtures: admin calls that must succeed.

@@ -53,12 +53,16 @@ pub struct SourceBody {
     pub private_network: bool,
 }
 
-/// A source as read back (the name from the path is included).
+/// A source as read back: its name and what was put (secrets as "set"; a member sees only the
+/// way of signing in).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SourceView {
     pub name: String,
-    #[serde(flatten)]
-    pub body: SourceBody,
+    pub kind: String,
+    pub base_url: String,
+    pub auth: AuthBody,
+    pub projects: Vec<String>,
+    pub private_network: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -196,13 +200,11 @@ impl SourceView {
         }
         Self {
             name: s.name.to_string(),
-            body: SourceBody {
-                kind: s.kind.as_str().to_owned(),
-                base_url: s.base_url.to_string(),
-                auth,
-                projects: s.projects.clone().into(),
-                private_network: s.private_network,
-            },
+            kind: s.kind.as_str().to_owned(),
+            base_url: s.base_url.to_string(),
+            auth,
+            projects: s.projects.clone().into(),
+            private_network: s.private_network,
         }
     }
 }

@@ -15,8 +15,14 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-fn source_name(raw: &str) -> Result<SourceName, ApiError> {
+/// The name of a source to create: a bad one is named as the field at fault.
+fn new_source_name(raw: &str) -> Result<SourceName, ApiError> {
     SourceName::parse(raw).map_err(|m| ApiError::invalid("source", m))
+}
+
+/// The name of a source to read, test or delete: one that cannot be a name names no source.
+fn source_name(raw: &str) -> Result<SourceName, ApiError> {
+    SourceName::parse(raw).map_err(|_| ApiError::not_found("source"))
 }
 
 /// Creates or replaces a source (admin).
@@ -30,7 +36,7 @@ async fn put_source(
     body: RawBody,
 ) -> Result<Json<SourceView>, ApiError> {
     who.check_admin()?;
-    let name = source_name(&source)?;
+    let name = new_source_name(&source)?;
     let (source, secret) = body.json::<SourceBody>()?.parse(name)?;
     let viewed = state.sources.put(&who, source, secret).await?;
     Ok(Json(SourceView::of(&viewed, true)))
