@@ -177,15 +177,17 @@ async fn superset_charts_are_read_with_one_login_per_process_and_push_the_sqls_f
 /// that redirects to another host name; what each request carried.
 struct ErpApi {
     base: String,
-    seen: std::sync::Arc<std::sync::Mutex<Vec<(String, Option<String>)>>>,
+    seen: Seen,
 }
+
+/// What the API was asked: each request's path and query, and its `Authorization`.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, Option<String>)>>>;
 
 const ERP_TOKEN: &str = "erp-token-0b1c2d3e4f";
 
 async fn erp_api() -> ErpApi {
     use axum::extract::{Request, State};
     use axum::response::IntoResponse;
-    type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, Option<String>)>>>;
     let seen: Seen = Default::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -519,4 +521,126 @@ async fn a_private_source_needs_private_network_which_opens_only_its_own_host() 
         "{:?}",
         statuses(&run)
     );
+}
+
+// ---------------------------------------------------- every kind of source, on every channel
+
+const METABASE_KEY: &str = "mb_key_4f7a0c2e91d3b856";
+const REDASH_KEY: &str = "rd_key_9a8b7c6d5e4f3a2b";
+
+/// A page reading a Superset chart (login), a Metabase question (API key, a date parameter), a
+/// Redash query (API key, a job finished after three polls) and an http API (bearer token).
+fn every_kind_of_chart(superset_chart: u64) -> Value {
+    json!([
+        {"name": "GMV by region", "source": "superset-prod", "query": {"chart": superset_chart},
+         "display": "bar", "fields": {"label": "region", "values": ["gmv"]}},
+        {"name": "Orders", "source": "metabase", "query": {"card": herald_fakes::METABASE_CARD,
+         "parameters": {"day": "{{ yesterday }}"}}, "display": "bar", "fields": {"label": "region", "values": ["orders"]}},
+        {"name": "Refunds", "source": "redash", "query": {"query": herald_fakes::REDASH_QUERY,
+         "parameters": {"day": "{{ yesterday }}"}, "max_age": 0}, "display": "bar", "fields": {"label": "channel", "values": ["refunds"]}},
+        {"name": "Stock", "source": "erp-api", "query": {"path": "/api/stock", "params": {"date": "{{ today }}"}},
+         "rows": "/data/items", "display": "bar", "fields": {"label": "sku", "values": ["qty"]}}
+    ])
+}
+
+#[tokio::test]
+async fn a_page_from_superset_metabase_redash_and_an_api_pushes_on_every_channel() {
+    let superset = Superset::start(900).await;
+    let metabase = herald_fakes::FakeMetabase::new(METABASE_KEY, "herald-bot", "mb-pw");
+    let (metabase_url, _m) = herald_fakes::serve(herald_fakes::metabase_router(metabase.clone()))
+        .await
+        .expect("metabase");
+    let redash = herald_fakes::FakeRedash::new(REDASH_KEY, 3);
+    let (redash_url, _r) = herald_fakes::serve(herald_fakes::redash_router(redash.clone()))
+        .await
+        .expect("redash");
+    let erp = erp_api().await;
+    let fakes = FakeProviders::start(
+        WecomConfig::default().with_users(["zhangsan", "lisi"]),
+        FeishuConfig::default().with_user(herald_fakes::FeishuUser::new("ou_lisi")),
+    )
+    .await;
+    let app = PushApp::new(NOW, fakes.config());
+    app.configure_all(&fakes).await;
+    for (name, body) in [
+        (
+            "superset-prod",
+            superset_source(&superset.base, ADMIN_PASSWORD),
+        ),
+        (
+            "metabase",
+            json!({"kind": "metabase", "base_url": metabase_url, "auth": {"type": "api_key", "key": METABASE_KEY},
+                            "projects": ["*"], "private_network": true}),
+        ),
+        (
+            "redash",
+            json!({"kind": "redash", "base_url": redash_url, "auth": {"type": "api_key", "key": REDASH_KEY},
+                          "projects": ["payments"], "private_network": true}),
+        ),
+        ("erp-api", erp_source(&erp.base)),
+    ] {
+        let put = app
+            .admin(Method::PUT, &format!("/v1/sources/{name}"), &body)
+            .await;
+        assert_eq!(put.status, StatusCode::OK, "{name}: {:#}", put.body);
+    }
+    for (channel, recipients, owner) in [
+        (
+            "wecom",
+            json!({"wecom_users": ["zhangsan"]}),
+            json!({"wecom_user": "lisi"}),
+        ),
+        (
+            "feishu",
+            json!({"feishu_users": ["ou_lisi"]}),
+            json!({"feishu_user": "ou_lisi"}),
+        ),
+        (
+            "email",
+            json!({"emails": ["lisi@example.com"]}),
+            json!({"email": "lisi@example.com"}),
+        ),
+    ] {
+        let mut body = sample_task("2026-12-08");
+        body["channel"] = json!(channel);
+        body["template"] = json!("text");
+        body["recipients"] = recipients;
+        body["owner"] = owner;
+        body["page"]["charts"] = every_kind_of_chart(superset.chart_id);
+        let run = test_push(&app, &body).await;
+        assert_eq!(run["outcome"], "delivered", "{channel}: {:#}", run);
+        assert!(
+            statuses(&run).iter().all(|s| s.starts_with("\"ok\"")),
+            "{channel}: {:?}",
+            statuses(&run)
+        );
+        // Every source's first row, on one line (mail shows aligned tables with full numbers).
+        let text = run["message"].to_string().replace("\\n", "\n");
+        let figures = if channel == "email" {
+            [
+                ("华东", "72,958,500"),
+                ("华东", "1,200"),
+                ("app", "37"),
+                ("A-1", "120"),
+            ]
+        } else {
+            [
+                ("华东", ": 72.96M"),
+                ("华东", ": 1,200"),
+                ("app", ": 37"),
+                ("A-1", ": 120"),
+            ]
+        };
+        for (label, value) in figures {
+            assert!(
+                text.lines().any(|l| l.contains(label) && l.contains(value)),
+                "{channel} lacks {label} {value}: {text}"
+            );
+        }
+    }
+    // The date parameter as Herald took it (the run at 09:00 on the 7th in Shanghai), sent with
+    // the type the card declares; three polls per Redash job; one Superset login in all.
+    assert_eq!(metabase.days(), ["2026-12-06", "2026-12-06", "2026-12-06"]);
+    assert_eq!(redash.polls(), 9);
+    assert_eq!(app.charts.source_logins("superset-prod"), 1);
 }

@@ -203,7 +203,7 @@ impl HttpChartSource {
     }
 
     async fn read(&self, chart: &Chart, context: &ReadContext) -> Result<ChartRows, AccessError> {
-        let (response, default_rows, csv) = match &chart.origin {
+        let (response, default_rows, shape) = match &chart.origin {
             ChartOrigin::Url { data_url } => {
                 let filled = parameters::fill(data_url.as_str(), context.at)
                     .map_err(AccessError::Parameters)?;
@@ -220,7 +220,7 @@ impl HttpChartSource {
                 if !status.is_success() {
                     return Err(AccessError::Status(status.as_u16()));
                 }
-                (response, "", false)
+                (response, "", crate::sources::Shape::Json)
             }
             ChartOrigin::Source { source, query } => {
                 let access = context
@@ -229,15 +229,11 @@ impl HttpChartSource {
                     .ok_or_else(|| AccessError::NoSource(source.to_string()))?;
                 let query = query.filled(context.at).map_err(AccessError::Parameters)?;
                 let answer = self.sources.ask(access, &query).await?;
-                (answer.response, answer.default_rows, answer.csv)
+                (answer.response, answer.default_rows, answer.shape)
             }
         };
         let (body, _held) = self.read_body(response).await?;
-        let body = if csv {
-            crate::sources::csv_rows(&body)?
-        } else {
-            body
-        };
+        let body = crate::sources::json_rows(shape, body)?;
         let pointer = match chart.rows.as_str() {
             "" => default_rows,
             given => given,

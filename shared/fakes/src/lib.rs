@@ -12,6 +12,7 @@
 //! ```
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+mod bi;
 mod clock;
 mod faults;
 mod feishu;
@@ -31,6 +32,9 @@ mod wecom;
 mod wecom_send;
 mod wecom_validate;
 
+pub use bi::{
+    FakeMetabase, FakeRedash, METABASE_CARD, REDASH_QUERY, metabase_router, redash_router,
+};
 pub use clock::FakeClock;
 pub use faults::{DEFAULT_FAULT_SEED, Fault, FaultRule, When};
 pub use feishu::{FakeFeishu, FeishuConfig, FeishuUser, feishu_router};

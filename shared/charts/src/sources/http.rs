@@ -73,6 +73,9 @@ pub(super) async fn ask(
     Ok(Answer {
         response,
         default_rows: "",
-        csv: query.format == DataFormat::Csv,
+        shape: match query.format {
+            DataFormat::Json => super::Shape::Json,
+            DataFormat::Csv => super::Shape::Csv,
+        },
     })
 }

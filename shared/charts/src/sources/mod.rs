@@ -6,6 +6,8 @@
 //! Redirects stay on the source's host, so no credential is ever sent to another host.
 mod csv_rows;
 mod http;
+mod metabase;
+mod redash;
 mod session;
 mod superset;
 
@@ -18,19 +20,37 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use url::Url;
 
-pub(crate) use csv_rows::to_json_rows as csv_rows;
 pub(crate) use session::Sessions;
 
 /// Redirects followed on a source's host.
 const MAX_SOURCE_REDIRECTS: usize = 5;
 
-/// What a source answered: the body and where its rows are (a JSON Pointer).
+/// What a source answered: the body, how it holds its rows, and where (a JSON Pointer).
 pub(crate) struct Answer {
     pub response: reqwest::Response,
     /// The rows' JSON Pointer when the chart gives none (Superset: `/result/0/data`).
     pub default_rows: &'static str,
-    /// The body is CSV, to be read as rows of objects keyed by its header.
-    pub csv: bool,
+    pub shape: Shape,
+}
+
+/// How an answer holds its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// JSON with the rows (objects or arrays) at a pointer.
+    Json,
+    /// CSV with a header line.
+    Csv,
+    /// Metabase's dataset: `data.rows` as arrays, their names in `data.cols[].name`.
+    MetabaseDataset,
+}
+
+/// An answer's body as JSON rows the row reader takes.
+pub(crate) fn json_rows(shape: Shape, body: Vec<u8>) -> Result<Vec<u8>, AccessError> {
+    match shape {
+        Shape::Json => Ok(body),
+        Shape::Csv => csv_rows::to_json_rows(&body),
+        Shape::MetabaseDataset => metabase::dataset_rows(&body),
+    }
 }
 
 /// The HTTP clients of the sources: one for sources on public addresses, one per private source.
@@ -90,12 +110,8 @@ impl SourceClients {
         match query {
             SourceQuery::Http(q) => http::ask(&client, access, q).await,
             SourceQuery::Superset(q) => superset::ask(&client, &self.sessions, access, q).await,
-            SourceQuery::Metabase(_) | SourceQuery::Redash(_) => {
-                Err(AccessError::Request(format!(
-                    "{} sources are not read by this version of Herald yet",
-                    query.kind().label()
-                )))
-            }
+            SourceQuery::Metabase(q) => metabase::ask(&client, &self.sessions, access, q).await,
+            SourceQuery::Redash(q) => redash::ask(&client, access, q).await,
         }
     }
 }
@@ -153,6 +169,8 @@ pub(crate) async fn source_words(response: reqwest::Response) -> String {
             ["message", "msg", "error", "errors"]
                 .iter()
                 .find_map(|k| v.get(*k))
+                // Redash wraps a refused run in its job: {"job": {"status": 4, "error": "…"}}.
+                .or_else(|| v.pointer("/job/error"))
                 .map(|m| match m {
                     serde_json::Value::String(s) => s.clone(),
                     other => other.to_string(),

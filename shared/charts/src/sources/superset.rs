@@ -80,7 +80,7 @@ pub(super) async fn ask(
     Ok(Answer {
         response,
         default_rows: "/result/0/data",
-        csv: false,
+        shape: super::Shape::Json,
     })
 }
 
