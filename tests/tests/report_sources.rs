@@ -225,6 +225,11 @@ async fn erp_api() -> ErpApi {
             .unwrap_or("none")
             .to_owned();
         match request.uri().path() {
+            "/api/broken" => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                axum::Json(json!({"message": "the stock database is down"})),
+            )
+                .into_response(),
             "/api/stock" => axum::Json(json!({"data": {"items": [
                 {"sku": "A-1", "qty": 120, "day": day}, {"sku": "B-2", "qty": 80, "day": day}
             ]}}))
@@ -643,4 +648,78 @@ async fn a_page_from_superset_metabase_redash_and_an_api_pushes_on_every_channel
     assert_eq!(metabase.days(), ["2026-12-06", "2026-12-06", "2026-12-06"]);
     assert_eq!(redash.polls(), 9);
     assert_eq!(app.charts.source_logins("superset-prod"), 1);
+}
+
+/// A source's failures are that chart's access errors in the source's own words, and exception
+/// control acts on them as on any chart: a 500, a refused key, a failed Redash job, an expired
+/// Metabase session (signed in again, once).
+#[tokio::test]
+async fn a_sources_failures_are_its_charts_access_errors_in_its_own_words() {
+    let erp = erp_api().await;
+    let metabase = herald_fakes::FakeMetabase::new(METABASE_KEY, "herald-bot", "mb-pw");
+    let (metabase_url, _m) = herald_fakes::serve(herald_fakes::metabase_router(metabase.clone()))
+        .await
+        .expect("metabase");
+    let redash = herald_fakes::FakeRedash::new(REDASH_KEY, 2);
+    let (redash_url, _r) = herald_fakes::serve(herald_fakes::redash_router(redash.clone()))
+        .await
+        .expect("redash");
+    let (_fakes, app) = app().await;
+    for (name, body) in [
+        ("erp-api", erp_source(&erp.base)),
+        (
+            "metabase",
+            json!({"kind": "metabase", "base_url": metabase_url,
+                            "auth": {"type": "login", "username": "herald-bot", "password": "mb-pw"},
+                            "projects": ["*"], "private_network": true}),
+        ),
+        (
+            "redash-bad-key",
+            json!({"kind": "redash", "base_url": redash_url, "auth": {"type": "api_key", "key": "wrong"},
+                          "projects": ["*"], "private_network": true}),
+        ),
+        (
+            "redash",
+            json!({"kind": "redash", "base_url": redash_url, "auth": {"type": "api_key", "key": REDASH_KEY},
+                          "projects": ["*"], "private_network": true}),
+        ),
+    ] {
+        let put = app
+            .admin(Method::PUT, &format!("/v1/sources/{name}"), &body)
+            .await;
+        assert_eq!(put.status, StatusCode::OK, "{name}: {:#}", put.body);
+    }
+    let mut body = sample_task("2026-12-08");
+    body["template"] = json!("text");
+    body["page"]["charts"] = json!([
+        stock_chart("Broken", json!({"path": "/api/broken"}), ""),
+        {"name": "Refunds (bad key)", "source": "redash-bad-key", "query": {"query": herald_fakes::REDASH_QUERY, "parameters": {"day": "{{ today }}"}}},
+        {"name": "Refunds (no day)", "source": "redash", "query": {"query": herald_fakes::REDASH_QUERY}},
+        {"name": "Orders", "source": "metabase", "query": {"card": herald_fakes::METABASE_CARD, "parameters": {"day": "{{ today }}"}}}
+    ]);
+    let run = test_push(&app, &body).await;
+    let first = statuses(&run);
+    assert!(
+        first[0].contains("HTTP 500 the stock database is down"),
+        "{first:?}"
+    );
+    assert!(
+        first[1].contains("Redash: 404 Couldn't find resource. Please login and try again."),
+        "{first:?}"
+    );
+    assert!(
+        first[2].contains("Redash: 400 Missing parameter value for: day"),
+        "{first:?}"
+    );
+    assert!(first[3].starts_with("\"ok\""), "{first:?}");
+    assert_eq!(metabase.logins(), 1);
+    // Metabase forgets the session: the next read is refused once, signs in again, and reads.
+    metabase.expire_sessions();
+    let run = test_push(&app, &body).await;
+    let after = statuses(&run);
+    assert!(after[3].starts_with("\"ok\""), "{after:?}");
+    assert_eq!(metabase.logins(), 2);
+    // Exception control: the task's access_error rule ("fully": every chart) did not pause a page
+    // with one chart read; the record says which ones could not be read.
+    assert_eq!(run["outcome"], "delivered", "{run:#}");
 }
