@@ -22,6 +22,8 @@ pub struct Superset {
     pub base: String,
     /// The saved chart (`SELECT region, gmv FROM sales ORDER BY gmv DESC`).
     pub chart_id: u64,
+    /// A dashboard ("Sales daily", slug `sales-daily`) holding the chart.
+    pub dashboard_id: u64,
     child: Child,
     home: PathBuf,
 }
@@ -112,11 +114,12 @@ impl Superset {
         let mut superset = Self {
             base,
             chart_id: 0,
+            dashboard_id: 0,
             child,
             home,
         };
         superset.wait_healthy().await;
-        superset.chart_id = superset.make_chart().await;
+        (superset.chart_id, superset.dashboard_id) = superset.make_chart().await;
         superset
     }
 
@@ -151,8 +154,9 @@ impl Superset {
             .to_owned()
     }
 
-    /// The dataset and saved chart, made through Superset's API as a user of it would.
-    async fn make_chart(&self) -> u64 {
+    /// The dataset, saved chart and a dashboard holding it, made through Superset's API as a user
+    /// of it would.
+    async fn make_chart(&self) -> (u64, u64) {
         let token = self.admin_token().await;
         let client = reqwest::Client::new();
         let get = |path: &str| {
@@ -225,8 +229,33 @@ impl Superset {
         .json()
         .await
         .expect("chart json");
-        chart["id"]
+        let chart = chart["id"]
             .as_u64()
-            .unwrap_or_else(|| panic!("chart: {chart}"))
+            .unwrap_or_else(|| panic!("chart: {chart}"));
+        let dashboard: serde_json::Value = post(
+            "/api/v1/dashboard/",
+            serde_json::json!({"dashboard_title": "Sales daily", "slug": "sales-daily", "published": true}),
+        )
+        .await
+        .expect("dashboard")
+        .json()
+        .await
+        .expect("dashboard json");
+        let dashboard = dashboard["id"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("dashboard: {dashboard}"));
+        let linked = client
+            .put(format!("{}/api/v1/chart/{chart}", self.base))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"dashboards": [dashboard]}))
+            .send()
+            .await
+            .expect("chart on the dashboard");
+        assert!(
+            linked.status().is_success(),
+            "{}",
+            linked.text().await.unwrap_or_default()
+        );
+        (chart, dashboard)
     }
 }

@@ -101,7 +101,39 @@ async fn superset_charts_are_read_with_one_login_per_process_and_push_the_sqls_f
         tested.body
     );
 
-    // 12 charts from one Superset in one run: one login (the test above already signed in).
+    // Browsing and importing: what Superset holds, and a dashboard as a draft page.
+    let listed = app
+        .admin(
+            Method::GET,
+            "/v1/sources/superset-prod/charts?search=gmv",
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{:#}", listed.body);
+    assert_eq!(
+        listed.body["items"],
+        json!([{"id": superset.chart_id, "name": "GMV by region", "kind": "table"}])
+    );
+    let imported = app
+        .admin(
+            Method::POST,
+            "/v1/sources/superset-prod/import",
+            &json!({"dashboard": superset.dashboard_id.to_string()}),
+        )
+        .await;
+    assert_eq!(imported.status, StatusCode::OK, "{:#}", imported.body);
+    assert_eq!(
+        imported.body["page"]["title"], "Sales daily",
+        "{:#}",
+        imported.body
+    );
+    assert_eq!(
+        imported.body["page"]["charts"],
+        json!([{"name": "GMV by region", "source": "superset-prod",
+                "query": {"chart": superset.chart_id}, "display": "table"}])
+    );
+
+    // 12 charts from one Superset in one run: one login (the calls above already signed in).
     let run = test_push(
         &app,
         &task_on("superset-prod", json!({"chart": superset.chart_id}), 12),

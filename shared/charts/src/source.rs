@@ -350,6 +350,34 @@ impl ChartSource for HttpChartSource {
             .collect()
             .await
     }
+
+    async fn list_source_charts(
+        &self,
+        access: &herald_core::ports::SourceAccess,
+        search: &str,
+    ) -> Result<Vec<herald_core::ports::SourceChart>, String> {
+        tokio::time::timeout(
+            self.limits.per_chart_timeout,
+            self.sources.list(access, search),
+        )
+        .await
+        .map_err(|_| AccessError::TimedOut(self.limits.per_chart_timeout).to_string())?
+        .map_err(|e| e.to_string())
+    }
+
+    async fn import_dashboard(
+        &self,
+        access: &herald_core::ports::SourceAccess,
+        dashboard: &str,
+    ) -> Result<herald_core::ports::DraftPage, String> {
+        tokio::time::timeout(
+            self.limits.per_chart_timeout,
+            self.sources.import(access, dashboard),
+        )
+        .await
+        .map_err(|_| AccessError::TimedOut(self.limits.per_chart_timeout).to_string())?
+        .map_err(|e| e.to_string())
+    }
 }
 
 #[cfg(test)]

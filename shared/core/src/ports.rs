@@ -397,6 +397,58 @@ pub trait ChartSource: Send + Sync {
         charts: &[crate::domain::task::Chart],
         context: &ReadContext,
     ) -> Vec<ChartReading>;
+
+    /// What a BI source holds that a chart can read (Superset charts, Metabase questions, Redash
+    /// queries), those whose names contain `search`; at most 100.
+    async fn list_source_charts(
+        &self,
+        access: &SourceAccess,
+        search: &str,
+    ) -> Result<Vec<SourceChart>, String> {
+        let _ = search;
+        Err(format!(
+            "a {} source has no list of charts",
+            access.source.kind.as_str()
+        ))
+    }
+
+    /// A BI dashboard's charts as a draft page (title, address, one chart per BI chart).
+    async fn import_dashboard(
+        &self,
+        access: &SourceAccess,
+        dashboard: &str,
+    ) -> Result<DraftPage, String> {
+        let _ = dashboard;
+        Err(format!(
+            "a {} source has no dashboards",
+            access.source.kind.as_str()
+        ))
+    }
+}
+
+/// Something a BI source holds that a chart can read.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SourceChart {
+    pub id: u64,
+    pub name: String,
+    /// The BI's own kind of chart (`table`, `bar`, `big_number_total`, `scalar`, `query` …).
+    pub kind: String,
+}
+
+/// A dashboard as a page to paste into a task: its charts with the query that reads each and a
+/// display guessed from the BI's chart type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DraftPage {
+    pub title: String,
+    pub share_url: String,
+    pub charts: Vec<DraftChart>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DraftChart {
+    pub name: String,
+    pub query: crate::domain::source::SourceQuery,
+    pub display: crate::domain::report::Display,
 }
 
 /// What a page's read needs besides its charts: the time its date parameters are taken at (the

@@ -169,9 +169,107 @@ async fn test_source(
     }))
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct ChartsQuery {
+    /// Part of a name (case-insensitive); empty: all.
+    #[serde(default)]
+    search: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct SourceChartView {
+    id: u64,
+    name: String,
+    /// The BI's own kind of chart.
+    kind: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct SourceChartList {
+    items: Vec<SourceChartView>,
+}
+
+/// What the BI holds that a chart can read: Superset charts, Metabase questions, Redash queries
+/// (an admin, or an editor whose project may use the source).
+#[utoipa::path(get, path = "/v1/sources/{source}/charts", tag = "sources",
+    params(("source" = String, Path), ChartsQuery),
+    responses((status = 200, body = SourceChartList), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+async fn list_source_charts(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(source): Path<String>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Result<Json<SourceChartList>, ApiError> {
+    let name = source_name(&source)?;
+    let query: ChartsQuery = crate::extract::parse_query(query.as_deref())?;
+    let items = state
+        .sources
+        .list_charts(&who, &name, &query.search)
+        .await?
+        .into_iter()
+        .map(|c| SourceChartView {
+            id: c.id,
+            name: c.name,
+            kind: c.kind,
+        })
+        .collect();
+    Ok(Json(SourceChartList { items }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ImportBody {
+    /// The dashboard's id (or Superset's and old Redash's slug).
+    dashboard: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct ImportAnswer {
+    /// A draft `page` for a task body: title, share link, a chart per BI chart.
+    #[schema(value_type = Object)]
+    page: serde_json::Value,
+}
+
+/// A BI dashboard's charts as a draft page to paste into a task.
+#[utoipa::path(post, path = "/v1/sources/{source}/import", tag = "sources", request_body = ImportBody,
+    params(("source" = String, Path)),
+    responses((status = 200, body = ImportAnswer), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+async fn import_dashboard(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(source): Path<String>,
+    body: RawBody,
+) -> Result<Json<ImportAnswer>, ApiError> {
+    let name = source_name(&source)?;
+    let body: ImportBody = body.json()?;
+    if body.dashboard.trim().is_empty() {
+        return Err(ApiError::invalid(
+            "dashboard",
+            "is required: the dashboard's id",
+        ));
+    }
+    let page = state.sources.import(&who, &name, &body.dashboard).await?;
+    let charts: Vec<serde_json::Value> = page
+        .charts
+        .iter()
+        .map(|c| {
+            serde_json::json!({"name": c.name, "source": name.as_str(),
+                               "query": serde_json::to_value(&c.query).unwrap_or_default(),
+                               "display": c.display.as_str()})
+        })
+        .collect();
+    Ok(Json(ImportAnswer {
+        page: serde_json::json!({"title": page.title, "share_url": page.share_url, "charts": charts}),
+    }))
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(put_source, get_source, delete_source))
         .routes(routes!(list_sources))
         .routes(routes!(test_source))
+        .routes(routes!(list_source_charts))
+        .routes(routes!(import_dashboard))
 }

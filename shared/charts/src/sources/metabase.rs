@@ -255,6 +255,134 @@ async fn session(
     }
 }
 
+/// `GET path` answered as JSON, signed in as reads are (a refused session is replaced once).
+async fn get_json(
+    client: &reqwest::Client,
+    sessions: &Sessions,
+    access: &SourceAccess,
+    path: &str,
+) -> Result<Value, AccessError> {
+    let secret = access
+        .secret
+        .as_ref()
+        .ok_or_else(|| AccessError::Source("Metabase: the source's secret is not set".into()))?;
+    let sign_in = sessions.of(access.source.name.as_str());
+    let url = address(&access.source, path)?;
+    let mut fresh = false;
+    loop {
+        let credential = match &access.source.auth {
+            SourceAuth::ApiKey => Credential::ApiKey(secret.clone()),
+            SourceAuth::Login { username, .. } => Credential::Session(
+                session(client, &sign_in, access, username, secret, fresh).await?,
+            ),
+            other => {
+                return Err(AccessError::Source(format!(
+                    "Metabase: a source cannot sign in with {}",
+                    other.type_name()
+                )));
+            }
+        };
+        let response = credential.apply(client.get(url.clone())).send().await?;
+        let status = response.status();
+        if status == StatusCode::UNAUTHORIZED
+            && matches!(credential, Credential::Session(_))
+            && !fresh
+        {
+            fresh = true;
+            continue;
+        }
+        if !status.is_success() {
+            return Err(refused(status, &source_words(response).await));
+        }
+        return response
+            .json()
+            .await
+            .map_err(|e| AccessError::Source(format!("Metabase: {e}")));
+    }
+}
+
+/// How a Metabase question's display is best shown.
+fn display_of(display: &str) -> herald_core::domain::report::Display {
+    use herald_core::domain::report::Display;
+    match display {
+        "scalar" | "smartscalar" | "progress" | "gauge" => Display::Kpi,
+        "table" | "pivot" | "object" => Display::Table,
+        "line" | "area" => Display::Line,
+        "bar" | "row" | "combo" => Display::Bar,
+        _ => Display::Auto,
+    }
+}
+
+/// Saved questions whose names contain `search`, at most 100.
+pub(super) async fn list(
+    client: &reqwest::Client,
+    sessions: &Sessions,
+    access: &SourceAccess,
+    search: &str,
+) -> Result<Vec<herald_core::ports::SourceChart>, AccessError> {
+    let cards = get_json(client, sessions, access, "/api/card").await?;
+    let search = search.trim().to_lowercase();
+    Ok(cards
+        .as_array()
+        .map(|cards| {
+            cards
+                .iter()
+                .filter(|c| {
+                    c["name"]
+                        .as_str()
+                        .is_some_and(|n| n.to_lowercase().contains(&search))
+                })
+                .filter_map(|c| {
+                    Some(herald_core::ports::SourceChart {
+                        id: c["id"].as_u64()?,
+                        name: c["name"].as_str().unwrap_or_default().to_owned(),
+                        kind: c["display"].as_str().unwrap_or_default().to_owned(),
+                    })
+                })
+                .take(100)
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// A dashboard's cards as a draft page (`dashcards`, `ordered_cards` before Metabase 0.48).
+pub(super) async fn import(
+    client: &reqwest::Client,
+    sessions: &Sessions,
+    access: &SourceAccess,
+    dashboard: &str,
+) -> Result<herald_core::ports::DraftPage, AccessError> {
+    let id: u64 = dashboard
+        .trim()
+        .parse()
+        .map_err(|_| AccessError::Source("Metabase: a dashboard is named by its number".into()))?;
+    let board = get_json(client, sessions, access, &format!("/api/dashboard/{id}")).await?;
+    let cards = board["dashcards"]
+        .as_array()
+        .or_else(|| board["ordered_cards"].as_array())
+        .cloned()
+        .unwrap_or_default();
+    let base = access.source.base_url.as_str().trim_end_matches('/');
+    Ok(herald_core::ports::DraftPage {
+        title: board["name"].as_str().unwrap_or_default().to_owned(),
+        share_url: format!("{base}/dashboard/{id}"),
+        charts: cards
+            .iter()
+            .filter_map(|dashcard| {
+                let card = &dashcard["card"];
+                Some(herald_core::ports::DraftChart {
+                    name: card["name"].as_str()?.to_owned(),
+                    query: herald_core::domain::source::SourceQuery::Metabase(MetabaseQuery {
+                        card: card["id"].as_u64()?,
+                        parameters: Default::default(),
+                    }),
+                    display: display_of(card["display"].as_str().unwrap_or_default()),
+                })
+            })
+            .collect(),
+    })
+}
+
 /// Metabase's dataset as rows of objects keyed by column name; a failed query in its own words.
 pub(crate) fn dataset_rows(body: &[u8]) -> Result<Vec<u8>, AccessError> {
     let answer: Value = serde_json::from_slice(body).map_err(AccessError::InvalidJson)?;

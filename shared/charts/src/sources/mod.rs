@@ -14,7 +14,7 @@ mod superset;
 use crate::access::AccessError;
 use crate::policy::SsrfPolicy;
 use crate::resolver::GuardedResolver;
-use herald_core::domain::source::{Source, SourceQuery};
+use herald_core::domain::source::{Source, SourceKind, SourceQuery};
 use herald_core::ports::SourceAccess;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -112,6 +112,46 @@ impl SourceClients {
             SourceQuery::Superset(q) => superset::ask(&client, &self.sessions, access, q).await,
             SourceQuery::Metabase(q) => metabase::ask(&client, &self.sessions, access, q).await,
             SourceQuery::Redash(q) => redash::ask(&client, access, q).await,
+        }
+    }
+}
+
+impl SourceClients {
+    /// What `access`'s BI holds, by name.
+    pub(crate) async fn list(
+        &self,
+        access: &SourceAccess,
+        search: &str,
+    ) -> Result<Vec<herald_core::ports::SourceChart>, AccessError> {
+        let client = self.client_for(&access.source)?;
+        match access.source.kind {
+            SourceKind::Superset => superset::list(&client, &self.sessions, access, search).await,
+            SourceKind::Metabase => metabase::list(&client, &self.sessions, access, search).await,
+            SourceKind::Redash => redash::list(&client, access, search).await,
+            SourceKind::Http => Err(AccessError::Source(
+                "an http source has no list of charts".into(),
+            )),
+        }
+    }
+
+    /// A BI dashboard as a draft page.
+    pub(crate) async fn import(
+        &self,
+        access: &SourceAccess,
+        dashboard: &str,
+    ) -> Result<herald_core::ports::DraftPage, AccessError> {
+        let client = self.client_for(&access.source)?;
+        match access.source.kind {
+            SourceKind::Superset => {
+                superset::import(&client, &self.sessions, access, dashboard).await
+            }
+            SourceKind::Metabase => {
+                metabase::import(&client, &self.sessions, access, dashboard).await
+            }
+            SourceKind::Redash => redash::import(&client, access, dashboard).await,
+            SourceKind::Http => Err(AccessError::Source(
+                "an http source has no dashboards".into(),
+            )),
         }
     }
 }

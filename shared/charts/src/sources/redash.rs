@@ -135,3 +135,101 @@ async fn finished_job(
         pause = (pause * 2).min(LONGEST_POLL);
     }
 }
+
+/// `GET path` with the API key, answered as JSON.
+async fn get_json(
+    client: &reqwest::Client,
+    access: &SourceAccess,
+    path: &str,
+) -> Result<Value, AccessError> {
+    let key = access
+        .secret
+        .as_ref()
+        .ok_or_else(|| words("the source's API key is not set"))?;
+    let response = client
+        .get(address(&access.source, path)?)
+        .header(
+            reqwest::header::AUTHORIZATION,
+            format!("Key {}", key.expose_secret()),
+        )
+        .send()
+        .await?;
+    let status = response.status();
+    if !status.is_success() {
+        let said = source_words(response).await;
+        return Err(words(&format!("{} {said}", status.as_u16())));
+    }
+    response.json().await.map_err(|e| words(&e.to_string()))
+}
+
+/// Saved queries whose names contain `search`, at most 100.
+pub(super) async fn list(
+    client: &reqwest::Client,
+    access: &SourceAccess,
+    search: &str,
+) -> Result<Vec<herald_core::ports::SourceChart>, AccessError> {
+    let q: String = url::form_urlencoded::byte_serialize(search.trim().as_bytes()).collect();
+    let answer = get_json(
+        client,
+        access,
+        &format!("/api/queries?q={q}&page=1&page_size=100"),
+    )
+    .await?;
+    Ok(answer["results"]
+        .as_array()
+        .map(|queries| {
+            queries
+                .iter()
+                .filter_map(|q| {
+                    Some(herald_core::ports::SourceChart {
+                        id: q["id"].as_u64()?,
+                        name: q["name"].as_str().unwrap_or_default().to_owned(),
+                        kind: "query".to_owned(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// A dashboard's widgets' queries as a draft page (by id since Redash 10, by slug before).
+pub(super) async fn import(
+    client: &reqwest::Client,
+    access: &SourceAccess,
+    dashboard: &str,
+) -> Result<herald_core::ports::DraftPage, AccessError> {
+    use herald_core::domain::report::Display;
+    let named: String = url::form_urlencoded::byte_serialize(dashboard.trim().as_bytes()).collect();
+    let board = get_json(client, access, &format!("/api/dashboards/{named}")).await?;
+    let base = access.source.base_url.as_str().trim_end_matches('/');
+    let slug = board["slug"].as_str().unwrap_or(dashboard);
+    Ok(herald_core::ports::DraftPage {
+        title: board["name"].as_str().unwrap_or_default().to_owned(),
+        share_url: format!("{base}/dashboards/{slug}"),
+        charts: board["widgets"]
+            .as_array()
+            .map(|widgets| {
+                widgets
+                    .iter()
+                    .filter_map(|w| {
+                        let visualization = &w["visualization"];
+                        let query = &visualization["query"];
+                        Some(herald_core::ports::DraftChart {
+                            name: query["name"].as_str()?.to_owned(),
+                            query: herald_core::domain::source::SourceQuery::Redash(RedashQuery {
+                                query: query["id"].as_u64()?,
+                                parameters: Default::default(),
+                                max_age: Some(0),
+                            }),
+                            display: match visualization["type"].as_str().unwrap_or_default() {
+                                "COUNTER" => Display::Kpi,
+                                "TABLE" => Display::Table,
+                                _ => Display::Auto,
+                            },
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
+}

@@ -205,3 +205,179 @@ async fn refreshed(
         .map(|t| t.access_token)
         .map_err(|e| e.to_string())
 }
+
+/// `GET path` answered as JSON, signed in as chart reads are (a refused token is replaced once).
+pub(super) async fn get_json(
+    client: &reqwest::Client,
+    sessions: &Sessions,
+    access: &SourceAccess,
+    path: &str,
+) -> Result<serde_json::Value, AccessError> {
+    let url = address(&access.source, path)?;
+    let secret = access
+        .secret
+        .as_ref()
+        .ok_or_else(|| AccessError::Source("Superset: the source's secret is not set".into()))?;
+    let get = |token: &str| {
+        client
+            .get(url.clone())
+            .bearer_auth(token)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+    };
+    let response = match &access.source.auth {
+        SourceAuth::Bearer => get(secret.expose_secret()).await?,
+        SourceAuth::Login { username, provider } => {
+            let provider = provider.as_deref().unwrap_or("db");
+            let sign_in = sessions.of(access.source.name.as_str());
+            let token =
+                signed_in(client, &sign_in, access, username, provider, secret, false).await?;
+            let response = get(token.expose_secret()).await?;
+            if response.status() == StatusCode::UNAUTHORIZED {
+                let token =
+                    signed_in(client, &sign_in, access, username, provider, secret, true).await?;
+                get(token.expose_secret()).await?
+            } else {
+                response
+            }
+        }
+        other => {
+            return Err(AccessError::Source(format!(
+                "Superset: a source cannot sign in with {}",
+                other.type_name()
+            )));
+        }
+    };
+    let status = response.status();
+    if !status.is_success() {
+        return Err(refused(status, &source_words(response).await));
+    }
+    response
+        .json()
+        .await
+        .map_err(|e| AccessError::Source(format!("Superset: {e}")))
+}
+
+/// A rison string (`'…'`, with `!` and `'` escaped by `!`), for Superset's `q` parameter.
+fn rison_string(text: &str) -> String {
+    format!("'{}'", text.replace('!', "!!").replace('\'', "!'"))
+}
+
+/// Saved charts whose names contain `search` (case-insensitive), at most 100.
+pub(super) async fn list(
+    client: &reqwest::Client,
+    sessions: &Sessions,
+    access: &SourceAccess,
+    search: &str,
+) -> Result<Vec<herald_core::ports::SourceChart>, AccessError> {
+    let filter = if search.trim().is_empty() {
+        String::new()
+    } else {
+        format!(
+            "filters:!((col:slice_name,opr:ct,value:{})),",
+            rison_string(search.trim())
+        )
+    };
+    let q = format!(
+        "({filter}columns:!(id,slice_name,viz_type),order_column:slice_name,order_direction:asc,page:0,page_size:100)"
+    );
+    let encoded: String = url::form_urlencoded::byte_serialize(q.as_bytes()).collect();
+    let answer = get_json(
+        client,
+        sessions,
+        access,
+        &format!("/api/v1/chart/?q={encoded}"),
+    )
+    .await?;
+    Ok(answer["result"]
+        .as_array()
+        .map(|charts| {
+            charts
+                .iter()
+                .filter_map(|c| {
+                    Some(herald_core::ports::SourceChart {
+                        id: c["id"].as_u64()?,
+                        name: c["slice_name"].as_str().unwrap_or_default().to_owned(),
+                        kind: c["viz_type"].as_str().unwrap_or_default().to_owned(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// How a Superset chart type is best shown.
+pub(super) fn display_of(viz_type: &str) -> herald_core::domain::report::Display {
+    use herald_core::domain::report::Display;
+    match viz_type {
+        "big_number_total" | "big_number" => Display::Kpi,
+        "table" | "pivot_table_v2" | "pivot_table" => Display::Table,
+        v if v.contains("line")
+            || v.contains("area")
+            || v.contains("timeseries") && !v.contains("bar") =>
+        {
+            Display::Line
+        }
+        v if v.contains("bar") => Display::Bar,
+        _ => Display::Auto,
+    }
+}
+
+/// A dashboard (id or slug) as a draft page: its title, address and charts.
+pub(super) async fn import(
+    client: &reqwest::Client,
+    sessions: &Sessions,
+    access: &SourceAccess,
+    dashboard: &str,
+) -> Result<herald_core::ports::DraftPage, AccessError> {
+    let encoded: String = url::form_urlencoded::byte_serialize(dashboard.as_bytes()).collect();
+    let board = get_json(
+        client,
+        sessions,
+        access,
+        &format!("/api/v1/dashboard/{encoded}"),
+    )
+    .await?;
+    let charts = get_json(
+        client,
+        sessions,
+        access,
+        &format!("/api/v1/dashboard/{encoded}/charts"),
+    )
+    .await?;
+    let base = access.source.base_url.as_str().trim_end_matches('/');
+    let title = board
+        .pointer("/result/dashboard_title")
+        .and_then(|t| t.as_str())
+        .unwrap_or(dashboard);
+    let url = board
+        .pointer("/result/url")
+        .and_then(|u| u.as_str())
+        .unwrap_or("");
+    Ok(herald_core::ports::DraftPage {
+        title: title.to_owned(),
+        share_url: format!("{base}{url}"),
+        charts: charts["result"]
+            .as_array()
+            .map(|charts| {
+                charts
+                    .iter()
+                    .filter_map(|c| {
+                        let id = c["id"].as_u64().or_else(|| c["slice_id"].as_u64())?;
+                        let viz = c
+                            .pointer("/form_data/viz_type")
+                            .and_then(|v| v.as_str())
+                            .unwrap_or("");
+                        Some(herald_core::ports::DraftChart {
+                            name: c["slice_name"].as_str().unwrap_or_default().to_owned(),
+                            query: herald_core::domain::source::SourceQuery::Superset(
+                                herald_core::domain::source::SupersetQuery { chart: id },
+                            ),
+                            display: display_of(viz),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
+}

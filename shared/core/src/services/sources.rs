@@ -186,6 +186,52 @@ impl SourceService {
         }
     }
 
+    /// The source as a reader uses it, for an admin or an editor whose project may use it.
+    async fn access_for(
+        &self,
+        who: &Principal,
+        name: &SourceName,
+    ) -> Result<SourceAccess, ServiceError> {
+        let source = self.get(who, name).await?.source;
+        if let Principal::Member { project, .. } = who {
+            who.check_write(project)?;
+        }
+        let secret = self
+            .secrets
+            .get_secret(&Source::secret_name(name))
+            .await
+            .map_err(|e| ServiceError::unavailable("the secret store", e))?;
+        Ok(SourceAccess { source, secret })
+    }
+
+    /// What the BI holds that a chart can read, by name (so nobody types ids).
+    pub async fn list_charts(
+        &self,
+        who: &Principal,
+        name: &SourceName,
+        search: &str,
+    ) -> Result<Vec<crate::ports::SourceChart>, ServiceError> {
+        let access = self.access_for(who, name).await?;
+        self.charts
+            .list_source_charts(&access, search)
+            .await
+            .map_err(|e| ServiceError::unavailable("the source", e))
+    }
+
+    /// A BI dashboard's charts as a draft page to paste into a task.
+    pub async fn import(
+        &self,
+        who: &Principal,
+        name: &SourceName,
+        dashboard: &str,
+    ) -> Result<crate::ports::DraftPage, ServiceError> {
+        let access = self.access_for(who, name).await?;
+        self.charts
+            .import_dashboard(&access, dashboard)
+            .await
+            .map_err(|e| ServiceError::unavailable("the source", e))
+    }
+
     /// Reads `query` from the source once, now, as a chart would (its first rows kept). An admin
     /// may test any source, a project's editor those its project may use.
     pub async fn test(
