@@ -675,6 +675,69 @@ async fn a_page_from_superset_metabase_redash_and_an_api_pushes_on_every_channel
             );
         }
     }
+    // Browsing and importing Metabase and Redash.
+    let listed = app
+        .admin(
+            Method::GET,
+            "/v1/sources/metabase/charts?search=refund",
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(
+        listed.body["items"],
+        json!([{"id": 43, "name": "Refund rate", "kind": "scalar"}]),
+        "{:#}",
+        listed.body
+    );
+    let imported = app
+        .admin(
+            Method::POST,
+            "/v1/sources/metabase/import",
+            &json!({"dashboard": "3"}),
+        )
+        .await;
+    assert_eq!(
+        imported.body["page"]["title"], "Daily operations",
+        "{:#}",
+        imported.body
+    );
+    assert_eq!(
+        imported.body["page"]["charts"],
+        json!([{"name": "Orders by region", "source": "metabase", "query": {"card": 42}, "display": "bar"},
+               {"name": "Refund rate", "source": "metabase", "query": {"card": 43}, "display": "kpi"}])
+    );
+    let listed = app
+        .admin(Method::GET, "/v1/sources/redash/charts", &Value::Null)
+        .await;
+    assert_eq!(
+        listed.body["items"],
+        json!([{"id": 7, "name": "Refunds by channel", "kind": "query"}]),
+        "{:#}",
+        listed.body
+    );
+    let imported = app
+        .admin(
+            Method::POST,
+            "/v1/sources/redash/import",
+            &json!({"dashboard": "5"}),
+        )
+        .await;
+    assert_eq!(
+        imported.body["page"],
+        json!({"title": "Refunds", "share_url": format!("{redash_url}/dashboards/refunds"),
+               "charts": [{"name": "Refunds by channel", "source": "redash",
+                           "query": {"query": 7, "max_age": 0}, "display": "table"}]}),
+    );
+    let refused = app
+        .admin(Method::GET, "/v1/sources/erp-api/charts", &Value::Null)
+        .await;
+    assert_eq!(
+        (refused.status, refused.field()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("source")),
+        "{:#}",
+        refused.body
+    );
+
     // The date parameter as Herald took it (the run at 09:00 on the 7th in Shanghai), sent with
     // the type the card declares; three polls per Redash job; one Superset login in all.
     assert_eq!(metabase.days(), ["2026-12-06", "2026-12-06", "2026-12-06"]);

@@ -158,8 +158,34 @@ pub fn metabase_router(fake: FakeMetabase) -> axum::Router {
         )
             .into_response()
     }
+    async fn cards(State(fake): State<FakeMetabase>, headers: HeaderMap) -> Response {
+        if !fake.signed_in(&headers) {
+            return unauthenticated();
+        }
+        Json(json!([card(), {"id": 43, "name": "Refund rate", "display": "scalar"}]))
+            .into_response()
+    }
+    async fn dashboard(
+        State(fake): State<FakeMetabase>,
+        headers: HeaderMap,
+        Path(id): Path<u64>,
+    ) -> Response {
+        if !fake.signed_in(&headers) {
+            return unauthenticated();
+        }
+        if id != 3 {
+            return (StatusCode::NOT_FOUND, "Not found.").into_response();
+        }
+        Json(json!({"id": 3, "name": "Daily operations", "dashcards": [
+            {"id": 11, "card_id": METABASE_CARD, "card": card()},
+            {"id": 12, "card_id": 43, "card": {"id": 43, "name": "Refund rate", "display": "scalar"}}
+        ]}))
+        .into_response()
+    }
     axum::Router::new()
         .route("/api/session", post(session))
+        .route("/api/card", get(cards))
+        .route("/api/dashboard/{id}", get(dashboard))
         .route("/api/card/{id}", get(get_card))
         .route("/api/card/{id}/query", post(query))
         .with_state(fake)
@@ -289,7 +315,35 @@ pub fn redash_router(fake: FakeRedash) -> axum::Router {
         }}))
         .into_response()
     }
+    async fn queries(State(fake): State<FakeRedash>, headers: HeaderMap) -> Response {
+        if !fake.keyed(&headers) {
+            return not_logged_in();
+        }
+        Json(json!({"count": 1, "page": 1, "page_size": 100, "results": [
+            {"id": REDASH_QUERY, "name": "Refunds by channel", "query": "SELECT …"}
+        ]}))
+        .into_response()
+    }
+    async fn dashboard(
+        State(fake): State<FakeRedash>,
+        headers: HeaderMap,
+        Path(id): Path<String>,
+    ) -> Response {
+        if !fake.keyed(&headers) || id != "5" {
+            return not_logged_in();
+        }
+        Json(
+            json!({"id": 5, "slug": "refunds", "name": "Refunds", "widgets": [
+                {"id": 21, "visualization": {"type": "TABLE", "name": "Table",
+                    "query": {"id": REDASH_QUERY, "name": "Refunds by channel"}}},
+                {"id": 22, "text": "a text box, no query"}
+            ]}),
+        )
+        .into_response()
+    }
     axum::Router::new()
+        .route("/api/queries", get(queries))
+        .route("/api/dashboards/{id}", get(dashboard))
         .route("/api/queries/{id}/results", post(run))
         .route("/api/jobs/{id}", get(job))
         .route("/api/query_results/{id}", get(result))

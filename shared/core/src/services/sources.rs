@@ -212,6 +212,7 @@ impl SourceService {
         search: &str,
     ) -> Result<Vec<crate::ports::SourceChart>, ServiceError> {
         let access = self.access_for(who, name).await?;
+        no_catalog(&access)?;
         self.charts
             .list_source_charts(&access, search)
             .await
@@ -226,6 +227,7 @@ impl SourceService {
         dashboard: &str,
     ) -> Result<crate::ports::DraftPage, ServiceError> {
         let access = self.access_for(who, name).await?;
+        no_catalog(&access)?;
         self.charts
             .import_dashboard(&access, dashboard)
             .await
@@ -468,6 +470,17 @@ impl SourceService {
             "the settings changed during this write; try again".into(),
         ))
     }
+}
+
+/// An http source is an API, not a BI: it has no charts or dashboards to list.
+fn no_catalog(access: &SourceAccess) -> Result<(), ServiceError> {
+    if access.source.kind == crate::domain::source::SourceKind::Http {
+        return Err(ServiceError::FailedPrecondition {
+            field: Some("source".into()),
+            message: "an http source has no charts or dashboards to list: name its paths in the charts' queries".into(),
+        });
+    }
+    Ok(())
 }
 
 /// An admin sees every source; a project member the sources its project may use.
