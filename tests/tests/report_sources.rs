@@ -818,3 +818,51 @@ async fn a_sources_failures_are_its_charts_access_errors_in_its_own_words() {
     // with one chart read; the record says which ones could not be read.
     assert_eq!(run["outcome"], "delivered", "{run:#}");
 }
+
+/// A scheduled run takes its date parameters at its scheduled time in the task's zone, not when
+/// it happens to run: fired ten minutes late, across midnight in Shanghai, it still reads the
+/// scheduled day — and so does a replay of the same time.
+#[tokio::test]
+async fn a_scheduled_run_reads_the_period_of_its_scheduled_time() {
+    use herald_core::domain::ids::{ProjectId, TaskId};
+    let erp = erp_api().await;
+    let (_fakes, app) = app().await;
+    assert_eq!(
+        app.admin(Method::PUT, "/v1/sources/erp-api", &erp_source(&erp.base))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let mut body = sample_task("2026-12-07");
+    body["schedule"] = json!({"every": "day", "at": "23:55", "timezone": "Asia/Shanghai"});
+    body["page"]["charts"] = json!([stock_chart(
+        "Stock",
+        json!({"path": "/api/stock", "params": {"date": "{{ today }}"}}),
+        "/data/items"
+    )]);
+    let created = app.admin(Method::POST, TASKS, &body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:#}", created.body);
+    let task = TaskId::parse(created.body["id"].as_str().expect("id")).expect("task id");
+    let project = ProjectId::parse("payments".to_owned()).expect("project");
+    // 23:55 on the 7th in Shanghai; the trigger runs at 00:05 on the 8th.
+    let scheduled = chrono::DateTime::parse_from_rfc3339("2026-12-07T15:55:00Z")
+        .expect("time")
+        .to_utc();
+    app.clock.set(scheduled + chrono::Duration::minutes(10));
+    app.pushes
+        .run_scheduled(&project, &task, scheduled)
+        .await
+        .expect("the scheduled run");
+    let asked: Vec<String> = erp
+        .seen
+        .lock()
+        .expect("seen")
+        .iter()
+        .map(|(uri, _)| uri.clone())
+        .collect();
+    assert_eq!(
+        asked,
+        ["/api/stock?date=2026-12-07"],
+        "the scheduled day, not the 8th"
+    );
+}
