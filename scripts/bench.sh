@@ -26,5 +26,7 @@ mkdir -p target/bench
 HERALD_BENCH_PYTHON="$VENV/bin/python" target/release/herald-bench
 # Push runs (issue 4): 50 charts of 200 ms each, concurrent vs one by one, and memory with 10 MB charts.
 "$CARGO" bench -p herald-charts --bench chart_checks
+# Report sources (issue 24): a 12-chart page from a signed-in source beside public URLs.
+"$CARGO" bench -p herald-charts --bench source_login
 # Report content (issue 8): a chart picture and a 12-chart page snapshot, next to the chart reads.
 "$CARGO" bench -p herald-pictures --bench rendering
