@@ -1431,7 +1431,9 @@ async fn records_list_with_filters_and_cursor_and_show_details_and_logs() {
             .unwrap_or_else(|| panic!("no line with {needle:?}: {messages:#?}"))
     };
     let started = position("scheduled run of 'Daily sales' started");
-    let chart = position("chart 'Orders': 3 rows");
+    // Each chart's line says where it was read from (an address without its query).
+    let chart = position("chart 'Orders' from http://127.0.0.1:");
+    assert!(messages[chart].contains(": 3 rows"), "{}", messages[chart]);
     let queued = position("queued 1 deliveries");
     let attempt1 = position("wecom_app to zhangsan, lisi, attempt 1: failed (-1)");
     let attempt2 = position("wecom_app to zhangsan, lisi, attempt 2: accepted");

@@ -808,6 +808,30 @@ async fn a_sources_failures_are_its_charts_access_errors_in_its_own_words() {
     );
     assert!(first[3].starts_with("\"ok\""), "{first:?}");
     assert_eq!(metabase.logins(), 1);
+    // The record's log says per chart which source and query were read, and what it said.
+    let logs = app
+        .admin(
+            Method::GET,
+            &format!(
+                "/v1/projects/payments/records/{}/logs",
+                run["id"].as_str().expect("run id")
+            ),
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(logs.status, StatusCode::OK, "{:#}", logs.body);
+    let text = logs.body.to_string();
+    assert!(
+        text.contains("chart 'Broken' from source erp-api (GET /api/broken): could not be read: HTTP 500 the stock database is down"),
+        "{text}"
+    );
+    assert!(
+        text.contains("from source metabase (card 42): 3 rows"),
+        "{text}"
+    );
+    for secret in [ERP_TOKEN, REDASH_KEY, "mb-pw"] {
+        assert!(!text.contains(secret) && !run.to_string().contains(secret));
+    }
     // Metabase forgets the session: the next read is refused once, signs in again, and reads.
     metabase.expire_sessions();
     let run = test_push(&app, &body).await;

@@ -53,6 +53,28 @@ pub enum ChartOrigin {
 }
 
 impl Chart {
+    /// Where the chart was read from, as records and logs say it: an address without its query
+    /// (share links carry tokens there), or the source and what was asked of it (a query holds
+    /// no credentials).
+    pub fn origin_description(&self) -> String {
+        match &self.origin {
+            ChartOrigin::Url { data_url } => match url::Url::parse(data_url.as_str()) {
+                Ok(mut url) => {
+                    let had_query = url.query().is_some();
+                    url.set_query(None);
+                    url.set_fragment(None);
+                    let _ = url.set_username("");
+                    let _ = url.set_password(None);
+                    format!("{url}{}", if had_query { "?…" } else { "" })
+                }
+                Err(_) => "an address".to_owned(),
+            },
+            ChartOrigin::Source { source, query } => {
+                format!("source {source} ({})", query.describe())
+            }
+        }
+    }
+
     /// The source this chart reads from, if any.
     pub fn source(&self) -> Option<&super::source::SourceName> {
         match &self.origin {

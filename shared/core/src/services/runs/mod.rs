@@ -248,7 +248,8 @@ impl PushService {
             .await;
         run.charts = read.checks.clone();
         let now = self.now();
-        for (check, figure) in read.checks.iter().zip(&read.figures) {
+        for ((check, figure), chart) in read.checks.iter().zip(&read.figures).zip(&spec.page.charts)
+        {
             let (level, what) = match &check.state {
                 ChartState::Ok { rows } => (
                     LogLevel::Info,
@@ -269,7 +270,12 @@ impl PushService {
             run.log(
                 now,
                 level,
-                format!("chart '{}': {what} ({} ms)", check.name, check.elapsed_ms),
+                format!(
+                    "chart '{}' from {}: {what} ({} ms)",
+                    check.name,
+                    chart.origin_description(),
+                    check.elapsed_ms
+                ),
             );
         }
         let decision = if run.kind == RunKind::Scheduled {
