@@ -1188,7 +1188,8 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
             .replace("{project}", "payments")
             .replace("{task}", &task)
             .replace("{id}", &task)
-            .replace("{user}", "wang");
+            .replace("{user}", "wang")
+            .replace("{source}", "erp-api");
         for method in item
             .as_object()
             .unwrap()
@@ -1208,7 +1209,7 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
             calls += 1;
         }
     }
-    assert_eq!(calls, 35, "documented operations");
+    assert_eq!(calls, 42, "documented operations");
 }
 
 #[tokio::test]

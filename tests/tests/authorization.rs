@@ -19,8 +19,10 @@ enum Access {
     Public,
     /// Signed by the source's secret or token, not by an API key.
     Webhook,
-    /// Keys, settings and contacts.
+    /// Keys, settings and contacts, and writing report sources.
     Admin,
+    /// Any key: the list of report sources (each key sees those its project may use).
+    AnyKey,
     ProjectRead,
     ProjectWrite,
 }
@@ -36,6 +38,18 @@ fn access(method: &Method, path: &str) -> Access {
         } else {
             Access::ProjectWrite
         }
+    } else if path == "/v1/sources" {
+        Access::AnyKey
+    } else if path == "/v1/sources/{source}" {
+        // Reading one as a project reads its own; only the admin writes one.
+        if method == Method::GET {
+            Access::ProjectRead
+        } else {
+            Access::Admin
+        }
+    } else if path.starts_with("/v1/sources/{source}/") {
+        // Test, browse and import: as a project's writes (the source serves that project).
+        Access::ProjectWrite
     } else if ["/v1/keys", "/v1/settings", "/v1/contacts"]
         .iter()
         .any(|prefix| path.starts_with(prefix))
@@ -85,6 +99,7 @@ fn expected(access: Access, who: Who) -> Expect {
         Access::Public => Status(StatusCode::OK),
         Access::Webhook => Status(StatusCode::UNAUTHORIZED),
         _ if unauthenticated => Status(StatusCode::UNAUTHORIZED),
+        Access::AnyKey => Allowed,
         Access::Admin if who == Who::Admin => Allowed,
         Access::Admin => Status(StatusCode::FORBIDDEN),
         // Another project's key is told the project does not exist.
@@ -155,6 +170,15 @@ async fn fixture() -> Fixture {
         Method::PUT,
         &format!("{sources}/sqle"),
         json!({"token": "sqle-authorization-matrix-token", "routes": []}),
+    )
+    .await;
+    // A report source of the same name, serving this project only.
+    admin(
+        &app,
+        Method::PUT,
+        "/v1/sources/ci",
+        json!({"kind": "http", "base_url": "https://bi.example.com/api",
+               "auth": {"type": "bearer", "token": "src-authorization-matrix"}, "projects": [PROJECT]}),
     )
     .await;
     let mut console = herald_tests::console::ConsoleClient::new(&app.router);

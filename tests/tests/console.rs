@@ -801,3 +801,69 @@ async fn signing_out_ends_the_session_on_the_server_and_everywhere_ends_all_of_t
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn an_admin_adds_tests_and_deletes_a_report_source_from_settings() {
+    let app = LocalApp::new(NOW);
+    let mut admin = ConsoleClient::new(&app.router);
+    admin.sign_in(ADMIN_TOKEN).await;
+    let page = admin.get("/ui/settings/sources").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(page.html.contains("No sources yet"), "{}", page.html);
+    let csrf = page.csrf();
+    let secret = "src-console-token-3f9a1b";
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("name", "erp-api"),
+        ("kind", "http"),
+        ("base_url", "https://erp.example.com/api"),
+        ("auth_type", "bearer"),
+        ("secret", secret),
+        ("projects", "sales"),
+    ];
+    let saved = admin.post("/ui/settings/sources", &form).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
+    let list = admin
+        .get("/ui/settings/sources?flash=report_source_saved")
+        .await;
+    assert!(list.html.contains("Source saved."), "{}", list.html);
+    assert!(
+        list.html.contains("data-source=\"erp-api\""),
+        "{}",
+        list.html
+    );
+    assert!(!list.html.contains(secret), "the secret never comes back");
+    // A bad field is shown at its field; nothing is saved.
+    let mut bad = form;
+    bad[1] = ("name", "Bad Name");
+    let refused = admin.post("/ui/settings/sources", &bad).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.html);
+    assert!(
+        refused.html.contains("err-source-source"),
+        "{}",
+        refused.html
+    );
+    // A test with a query that is no JSON says so.
+    let tested = admin
+        .post(
+            "/ui/settings/sources/erp-api/test",
+            &[("_csrf", csrf.as_str()), ("query", "{path")],
+        )
+        .await;
+    assert_eq!(tested.status, StatusCode::BAD_REQUEST, "{}", tested.html);
+    assert!(tested.html.contains("is not JSON"), "{}", tested.html);
+    let deleted = admin
+        .post(
+            "/ui/settings/sources/erp-api/delete",
+            &[("_csrf", csrf.as_str()), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{}", deleted.html);
+    assert!(
+        !admin
+            .get("/ui/settings/sources")
+            .await
+            .html
+            .contains("data-source=\"erp-api\"")
+    );
+}

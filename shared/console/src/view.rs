@@ -34,6 +34,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("keys.html", include_str!("../templates/keys.html")),
     ("contacts.html", include_str!("../templates/contacts.html")),
+    ("sources.html", include_str!("../templates/sources.html")),
     ("general.html", include_str!("../templates/general.html")),
     ("sandbox.html", include_str!("../templates/sandbox.html")),
 ];

@@ -126,6 +126,7 @@ async fn test_source(
     body: RawBody,
 ) -> Result<Json<TestAnswer>, ApiError> {
     let name = source_name(&source)?;
+    state.sources.authorize_use(&who, &name).await?;
     let body: TestBody = body.json()?;
     let query = SourceQuery::parse(&body.query).map_err(|m| ApiError::invalid("query", m))?;
     let rows = RowsPointer::parse(body.rows).map_err(|m| ApiError::invalid("rows", m))?;
@@ -195,7 +196,7 @@ struct SourceChartList {
 /// (an admin, or an editor whose project may use the source).
 #[utoipa::path(get, path = "/v1/sources/{source}/charts", tag = "sources",
     params(("source" = String, Path), ChartsQuery),
-    responses((status = 200, body = SourceChartList), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = SourceChartList), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn list_source_charts(
     State(state): State<AppState>,
     Caller(who): Caller,
@@ -235,7 +236,7 @@ struct ImportAnswer {
 /// A BI dashboard's charts as a draft page to paste into a task.
 #[utoipa::path(post, path = "/v1/sources/{source}/import", tag = "sources", request_body = ImportBody,
     params(("source" = String, Path)),
-    responses((status = 200, body = ImportAnswer), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = ImportAnswer), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn import_dashboard(
     State(state): State<AppState>,
     Caller(who): Caller,
@@ -243,6 +244,7 @@ async fn import_dashboard(
     body: RawBody,
 ) -> Result<Json<ImportAnswer>, ApiError> {
     let name = source_name(&source)?;
+    state.sources.authorize_use(&who, &name).await?;
     let body: ImportBody = body.json()?;
     if body.dashboard.trim().is_empty() {
         return Err(ApiError::invalid(

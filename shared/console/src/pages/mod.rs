@@ -4,6 +4,7 @@ mod auth;
 mod guard;
 mod records;
 mod settings;
+mod sources;
 mod tasks;
 
 use crate::Console;
@@ -32,6 +33,9 @@ pub(crate) fn routes(console: Console) -> Router {
             "/settings/contacts/{id}/delete",
             post(admin::delete_contact),
         )
+        .route("/settings/sources", get(sources::page).post(sources::save))
+        .route("/settings/sources/{name}/test", post(sources::test))
+        .route("/settings/sources/{name}/delete", post(sources::delete))
         .route("/settings/general", get(admin::general))
         .route("/settings/sandbox", get(admin::sandbox))
         .route("/settings/general/url-prefix", post(admin::save_url_prefix))

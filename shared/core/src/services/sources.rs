@@ -186,6 +186,20 @@ impl SourceService {
         }
     }
 
+    /// Refuses a caller who may not test, browse or import `name` (before its request is read):
+    /// 404 for a source its project may not use, 403 for a viewer.
+    pub async fn authorize_use(
+        &self,
+        who: &Principal,
+        name: &SourceName,
+    ) -> Result<(), ServiceError> {
+        self.get(who, name).await?;
+        if let Principal::Member { project, .. } = who {
+            who.check_write(project)?;
+        }
+        Ok(())
+    }
+
     /// The source as a reader uses it, for an admin or an editor whose project may use it.
     async fn access_for(
         &self,
