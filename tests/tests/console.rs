@@ -867,3 +867,63 @@ async fn an_admin_adds_tests_and_deletes_a_report_source_from_settings() {
             .contains("data-source=\"erp-api\"")
     );
 }
+
+#[tokio::test]
+async fn the_task_form_reads_a_chart_from_a_source_with_its_query() {
+    let app = LocalApp::new(NOW);
+    let source = json!({"kind": "http", "base_url": "https://erp.example.com/api",
+                        "auth": {"type": "bearer", "token": "erp-token-console"}, "projects": ["sales"]});
+    let put = call(
+        &app.router,
+        Method::PUT,
+        "/v1/sources/erp-api",
+        Some(ADMIN_TOKEN),
+        &source,
+    )
+    .await;
+    assert_eq!(put.status, StatusCode::OK, "{:#}", put.body);
+    let mut admin = ConsoleClient::new(&app.router);
+    admin.sign_in(ADMIN_TOKEN).await;
+    let csrf = admin.get("/ui/projects/sales/tasks/new").await.csrf();
+    let mut form = task_form("09:00");
+    form.push(("page.charts[0].name", "Stock".to_owned()));
+    form.push(("page.charts[0].source", "erp-api".to_owned()));
+    form.push((
+        "page.charts[0].query",
+        "{\"path\": \"/reports/stock\"}".to_owned(),
+    ));
+    form.push(("page.charts[0].rows", "/data/items".to_owned()));
+    let saved = post_form(&mut admin, "/ui/projects/sales/tasks", &csrf, &form).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
+    let task = &tasks(&app).await[0];
+    assert_eq!(task["page"]["charts"][0]["source"], "erp-api", "{task:#}");
+    assert_eq!(
+        task["page"]["charts"][0]["query"],
+        json!({"path": "/reports/stock"})
+    );
+    let edit = admin
+        .get(&format!(
+            "/ui/projects/sales/tasks/{}/edit",
+            task["id"].as_str().expect("id")
+        ))
+        .await;
+    assert!(
+        edit.html
+            .contains("{&quot;path&quot;:&quot;&#x2f;reports&#x2f;stock&quot;}"),
+        "{}",
+        edit.html
+    );
+    // A query that is not JSON is named at its field, what was typed kept.
+    let mut bad = task_form("09:00");
+    bad.push(("page.charts[0].name", "Stock".to_owned()));
+    bad.push(("page.charts[0].source", "erp-api".to_owned()));
+    bad.push(("page.charts[0].query", "{path".to_owned()));
+    let refused = post_form(&mut admin, "/ui/projects/sales/tasks", &csrf, &bad).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.html);
+    assert!(
+        refused.html.contains("page.charts[0].query"),
+        "{}",
+        refused.html
+    );
+    assert!(refused.html.contains("value=\"{path\""), "{}", refused.html);
+}

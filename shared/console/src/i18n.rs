@@ -98,7 +98,17 @@ static TEXTS: &[(&str, &str, &str)] = &[
     ("chart_empty", "empty", "无数据"),
     ("chart_name", "Chart name", "图表名称"),
     ("chart_ok", "ok", "正常"),
+    (
+        "chart_query",
+        "Query (JSON) in the source",
+        "数据源中的查询（JSON）",
+    ),
     ("chart_shape_error", "wrong shape", "数据格式不符"),
+    (
+        "chart_source",
+        "Source (or a public data URL below)",
+        "数据源（或在下方填写公开的数据地址）",
+    ),
     ("charts", "Charts", "图表"),
     ("code", "code", "错误码"),
     ("confirm", "Confirm", "确认"),

@@ -71,7 +71,8 @@ fn chart_rows(fields: &[(String, String)]) -> usize {
 fn chart(f: &Fields, i: usize) -> Option<Value> {
     let name = |field: &str| format!("page.charts[{i}].{field}");
     let (title, url) = (f.text(&name("name")), f.text(&name("data_url")));
-    if title.is_empty() && url.is_empty() {
+    let (source, query) = (f.text(&name("source")), f.text(&name("query")));
+    if title.is_empty() && url.is_empty() && source.is_empty() {
         return None;
     }
     let mut fields = Map::new();
@@ -83,11 +84,18 @@ fn chart(f: &Fields, i: usize) -> Option<Value> {
     }
     let mut chart = json!({
         "name": title,
-        "data_url": url,
         "rows": f.text(&name("rows")),
         "display": f.text_or(&name("display"), "auto"),
         "fields": fields,
     });
+    // A report source and its query (JSON; text that is not JSON goes as it is, so the API
+    // names the field), else a public address.
+    if source.is_empty() {
+        chart["data_url"] = Value::String(url);
+    } else {
+        chart["source"] = Value::String(source);
+        chart["query"] = serde_json::from_str(&query).unwrap_or(Value::String(query));
+    }
     let max_rows = f.text(&name("max_rows"));
     if !max_rows.is_empty() {
         chart["max_rows"] = number(&max_rows);

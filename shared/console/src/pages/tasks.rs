@@ -187,6 +187,17 @@ fn with_pretty_messages(project: &str, mut preview: Value) -> Value {
 
 fn form_page(signed: &Signed, mut form: Form, status: StatusCode) -> Response {
     form.task["upcoming"] = json!(upcoming(&form.task["schedule"]));
+    // A chart's source query as the text field shows it (JSON, or what was typed).
+    if let Some(charts) = form.task["page"]["charts"].as_array_mut() {
+        for chart in charts {
+            let text = match &chart["query"] {
+                Value::Null => continue,
+                Value::String(typed) => typed.clone(),
+                query => query.to_string(),
+            };
+            chart["query_text"] = Value::String(text);
+        }
+    }
     let preview = form.preview.map(|p| with_pretty_messages(form.project, p));
     let action = match form.id {
         Some(id) => format!("/ui/projects/{}/tasks/{}", seg(form.project), seg(id)),
