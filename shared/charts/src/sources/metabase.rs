@@ -19,6 +19,7 @@ use tokio::time::Instant;
 const SESSION_KEPT: Duration = Duration::from_secs(24 * 3600);
 
 /// How a request signs in.
+#[derive(Clone)]
 enum Credential {
     ApiKey(SecretString),
     Session(SecretString),
@@ -43,6 +44,23 @@ pub(super) async fn ask(
     access: &SourceAccess,
     query: &MetabaseQuery,
 ) -> Result<Answer, AccessError> {
+    signed(client, sessions, access, |credential| async move {
+        read(client, access, query, &credential).await
+    })
+    .await
+}
+
+/// Runs `attempt` signed in: with the API key, or a session made (once more if Metabase refuses
+/// the kept one).
+async fn signed<T, Fut>(
+    client: &reqwest::Client,
+    sessions: &Sessions,
+    access: &SourceAccess,
+    attempt: impl Fn(Credential) -> Fut,
+) -> Result<T, AccessError>
+where
+    Fut: std::future::Future<Output = Result<T, Refused>>,
+{
     let secret = access
         .secret
         .as_ref()
@@ -62,10 +80,9 @@ pub(super) async fn ask(
                 )));
             }
         };
-        match read(client, access, query, &credential).await {
-            Err(Refused::Unauthenticated(words))
-                if matches!(credential, Credential::Session(_)) && !fresh =>
-            {
+        let session = matches!(credential, Credential::Session(_));
+        match attempt(credential).await {
+            Err(Refused::Unauthenticated(words)) if session && !fresh => {
                 tracing::info!(source = %access.source.name, %words, "Metabase refused the session: signing in again");
                 fresh = true;
             }
@@ -198,14 +215,7 @@ async fn session(
         username,
         password.expose_secret(),
     ]);
-    if state.made_with != made_with {
-        *state = SignIn {
-            made_with,
-            logins: state.logins,
-            refreshes: state.refreshes,
-            ..SignIn::default()
-        };
-    }
+    state.made_with(made_with);
     if stale {
         state.access = None;
     } else if let Some(id) = state.fresh_token(now) {
@@ -255,50 +265,32 @@ async fn session(
     }
 }
 
-/// `GET path` answered as JSON, signed in as reads are (a refused session is replaced once).
+/// `GET path` answered as JSON, signed in as reads are.
 async fn get_json(
     client: &reqwest::Client,
     sessions: &Sessions,
     access: &SourceAccess,
     path: &str,
 ) -> Result<Value, AccessError> {
-    let secret = access
-        .secret
-        .as_ref()
-        .ok_or_else(|| AccessError::Source("Metabase: the source's secret is not set".into()))?;
-    let sign_in = sessions.of(access.source.name.as_str());
     let url = address(&access.source, path)?;
-    let mut fresh = false;
-    loop {
-        let credential = match &access.source.auth {
-            SourceAuth::ApiKey => Credential::ApiKey(secret.clone()),
-            SourceAuth::Login { username, .. } => Credential::Session(
-                session(client, &sign_in, access, username, secret, fresh).await?,
-            ),
-            other => {
-                return Err(AccessError::Source(format!(
-                    "Metabase: a source cannot sign in with {}",
-                    other.type_name()
-                )));
+    signed(client, sessions, access, |credential| {
+        let url = url.clone();
+        async move {
+            let response = credential.apply(client.get(url)).send().await?;
+            let status = response.status();
+            if status == StatusCode::UNAUTHORIZED {
+                return Err(Refused::Unauthenticated(source_words(response).await));
             }
-        };
-        let response = credential.apply(client.get(url.clone())).send().await?;
-        let status = response.status();
-        if status == StatusCode::UNAUTHORIZED
-            && matches!(credential, Credential::Session(_))
-            && !fresh
-        {
-            fresh = true;
-            continue;
+            if !status.is_success() {
+                return Err(refused(status, &source_words(response).await).into());
+            }
+            response
+                .json()
+                .await
+                .map_err(|e| AccessError::Source(format!("Metabase: {e}")).into())
         }
-        if !status.is_success() {
-            return Err(refused(status, &source_words(response).await));
-        }
-        return response
-            .json()
-            .await
-            .map_err(|e| AccessError::Source(format!("Metabase: {e}")));
-    }
+    })
+    .await
 }
 
 /// How a Metabase question's display is best shown.

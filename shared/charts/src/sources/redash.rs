@@ -22,6 +22,16 @@ fn words(text: &str) -> AccessError {
     AccessError::Source(format!("Redash: {text}"))
 }
 
+/// `response` if Redash answered a success status, else its words (`Redash: 404 Couldn't find…`).
+async fn succeeded(response: reqwest::Response) -> Result<reqwest::Response, AccessError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let said = source_words(response).await;
+    Err(words(&format!("{} {said}", status.as_u16())))
+}
+
 pub(super) async fn ask(
     client: &reqwest::Client,
     access: &SourceAccess,
@@ -42,17 +52,13 @@ pub(super) async fn ask(
         &access.source,
         &format!("/api/queries/{}/results", query.query),
     )?;
-    let mut response = client
+    let response = client
         .post(run)
         .header(reqwest::header::AUTHORIZATION, &authorization)
         .json(&json!({"parameters": query.parameters, "max_age": query.max_age.unwrap_or(0)}))
         .send()
         .await?;
-    let status = response.status();
-    if !status.is_success() {
-        let said = source_words(response).await;
-        return Err(words(&format!("{} {said}", status.as_u16())));
-    }
+    let mut response = succeeded(response).await?;
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await? {
         if body.len() + chunk.len() > RUN_ANSWER_MAX {
@@ -79,11 +85,7 @@ pub(super) async fn ask(
         .header(reqwest::header::AUTHORIZATION, &authorization)
         .send()
         .await?;
-    let status = response.status();
-    if !status.is_success() {
-        let said = source_words(response).await;
-        return Err(words(&format!("{} {said}", status.as_u16())));
-    }
+    let response = succeeded(response).await?;
     Ok(Answer {
         response,
         default_rows: "/query_result/data/rows",
@@ -107,11 +109,7 @@ async fn finished_job(
             .header(reqwest::header::AUTHORIZATION, authorization)
             .send()
             .await?;
-        let status = response.status();
-        if !status.is_success() {
-            let said = source_words(response).await;
-            return Err(words(&format!("{} {said}", status.as_u16())));
-        }
+        let response = succeeded(response).await?;
         let answer: Value = response.json().await.map_err(|e| words(&e.to_string()))?;
         match answer.pointer("/job/status").and_then(Value::as_u64) {
             Some(3) => {
@@ -154,11 +152,7 @@ async fn get_json(
         )
         .send()
         .await?;
-    let status = response.status();
-    if !status.is_success() {
-        let said = source_words(response).await;
-        return Err(words(&format!("{} {said}", status.as_u16())));
-    }
+    let response = succeeded(response).await?;
     response.json().await.map_err(|e| words(&e.to_string()))
 }
 

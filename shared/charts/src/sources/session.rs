@@ -61,6 +61,18 @@ impl SignIn {
         self.access = None;
     }
 
+    /// Starts afresh when the source's address or credentials changed (its counts kept).
+    pub fn made_with(&mut self, made_with: [u8; 32]) {
+        if self.made_with != made_with {
+            *self = SignIn {
+                made_with,
+                logins: self.logins,
+                refreshes: self.refreshes,
+                ..SignIn::default()
+            };
+        }
+    }
+
     pub fn succeeded(&mut self) {
         self.failed = None;
         self.failures_in_a_row = 0;

@@ -31,16 +31,29 @@ pub(super) async fn ask(
     access: &SourceAccess,
     query: &SupersetQuery,
 ) -> Result<Answer, AccessError> {
-    let url = address(
-        &access.source,
-        &format!("/api/v1/chart/{}/data/?format=json", query.chart),
-    )?;
+    let path = format!("/api/v1/chart/{}/data/?format=json", query.chart);
+    let response = signed_get(client, sessions, access, &path).await?;
+    Ok(Answer {
+        response,
+        default_rows: "/result/0/data",
+        shape: super::Shape::Json,
+    })
+}
+
+/// `GET path` signed in (a refused token is replaced once), answered with a success status.
+async fn signed_get(
+    client: &reqwest::Client,
+    sessions: &Sessions,
+    access: &SourceAccess,
+    path: &str,
+) -> Result<reqwest::Response, AccessError> {
+    let url = address(&access.source, path)?;
     let secret = access
         .secret
         .as_ref()
         .ok_or_else(|| AccessError::Source("Superset: the source's secret is not set".into()))?;
     // No Content-Type on a GET without a body: Superset answers 400 to one.
-    let read = |token: &str| {
+    let get = |token: &str| {
         client
             .get(url.clone())
             .bearer_auth(token)
@@ -48,20 +61,20 @@ pub(super) async fn ask(
             .send()
     };
     let response = match &access.source.auth {
-        SourceAuth::Bearer => read(secret.expose_secret()).await?,
+        SourceAuth::Bearer => get(secret.expose_secret()).await?,
         SourceAuth::Login { username, provider } => {
             let provider = provider.as_deref().unwrap_or("db");
             let sign_in = sessions.of(access.source.name.as_str());
             let token =
                 signed_in(client, &sign_in, access, username, provider, secret, false).await?;
-            let response = read(token.expose_secret()).await?;
+            let response = get(token.expose_secret()).await?;
             if response.status() == StatusCode::UNAUTHORIZED {
                 // Expired early, revoked, or Superset restarted with a new key: sign in afresh.
                 let words = source_words(response).await;
                 tracing::info!(source = %access.source.name, %words, "Superset refused the token: signing in again");
                 let token =
                     signed_in(client, &sign_in, access, username, provider, secret, true).await?;
-                read(token.expose_secret()).await?
+                get(token.expose_secret()).await?
             } else {
                 response
             }
@@ -77,11 +90,7 @@ pub(super) async fn ask(
     if !status.is_success() {
         return Err(refused(status, &source_words(response).await));
     }
-    Ok(Answer {
-        response,
-        default_rows: "/result/0/data",
-        shape: super::Shape::Json,
-    })
+    Ok(response)
 }
 
 /// A token good for a while: the one kept, a refreshed one, or a new login. `stale` means
@@ -103,14 +112,7 @@ async fn signed_in(
         provider,
         password.expose_secret(),
     ]);
-    if state.made_with != made_with {
-        *state = SignIn {
-            made_with,
-            logins: state.logins,
-            refreshes: state.refreshes,
-            ..SignIn::default()
-        };
-    }
+    state.made_with(made_with);
     if stale {
         state.access = None;
     } else if let Some(token) = state.fresh_token(now) {
@@ -206,53 +208,15 @@ async fn refreshed(
         .map_err(|e| e.to_string())
 }
 
-/// `GET path` answered as JSON, signed in as chart reads are (a refused token is replaced once).
+/// `GET path` answered as JSON, signed in as chart reads are.
 pub(super) async fn get_json(
     client: &reqwest::Client,
     sessions: &Sessions,
     access: &SourceAccess,
     path: &str,
 ) -> Result<serde_json::Value, AccessError> {
-    let url = address(&access.source, path)?;
-    let secret = access
-        .secret
-        .as_ref()
-        .ok_or_else(|| AccessError::Source("Superset: the source's secret is not set".into()))?;
-    let get = |token: &str| {
-        client
-            .get(url.clone())
-            .bearer_auth(token)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
-    };
-    let response = match &access.source.auth {
-        SourceAuth::Bearer => get(secret.expose_secret()).await?,
-        SourceAuth::Login { username, provider } => {
-            let provider = provider.as_deref().unwrap_or("db");
-            let sign_in = sessions.of(access.source.name.as_str());
-            let token =
-                signed_in(client, &sign_in, access, username, provider, secret, false).await?;
-            let response = get(token.expose_secret()).await?;
-            if response.status() == StatusCode::UNAUTHORIZED {
-                let token =
-                    signed_in(client, &sign_in, access, username, provider, secret, true).await?;
-                get(token.expose_secret()).await?
-            } else {
-                response
-            }
-        }
-        other => {
-            return Err(AccessError::Source(format!(
-                "Superset: a source cannot sign in with {}",
-                other.type_name()
-            )));
-        }
-    };
-    let status = response.status();
-    if !status.is_success() {
-        return Err(refused(status, &source_words(response).await));
-    }
-    response
+    signed_get(client, sessions, access, path)
+        .await?
         .json()
         .await
         .map_err(|e| AccessError::Source(format!("Superset: {e}")))
