@@ -257,6 +257,10 @@ async fn erp_api() -> ErpApi {
             .unwrap_or("none")
             .to_owned();
         match request.uri().path() {
+            "/api/hang" => {
+                tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                StatusCode::OK.into_response()
+            }
             "/api/broken" => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 axum::Json(json!({"message": "the stock database is down"})),
@@ -889,4 +893,51 @@ async fn a_scheduled_run_reads_the_period_of_its_scheduled_time() {
         ["/api/stock?date=2026-12-07"],
         "the scheduled day, not the 8th"
     );
+}
+
+/// A source that does not answer is that chart's access error after the chart's own timeout; the
+/// page's other charts are read.
+#[tokio::test]
+async fn a_source_that_hangs_is_its_charts_access_error_and_the_others_are_read() {
+    let erp = erp_api().await;
+    let fakes = FakeProviders::start(
+        WecomConfig::default().with_users(["lisi"]),
+        FeishuConfig::default(),
+    )
+    .await;
+    let limits = herald_charts::ChartLimits {
+        per_chart_timeout: std::time::Duration::from_secs(1),
+        ..herald_charts::ChartLimits::default()
+    };
+    let app = PushApp::build(
+        NOW,
+        fakes.config(),
+        limits,
+        herald_charts::SsrfPolicy::allowing(["127.0.0.1"]),
+    );
+    app.configure_all(&fakes).await;
+    assert_eq!(
+        app.admin(Method::PUT, "/v1/sources/erp-api", &erp_source(&erp.base))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let mut body = sample_task("2026-12-08");
+    body["page"]["charts"] = json!([
+        stock_chart("Hangs", json!({"path": "/api/hang"}), ""),
+        stock_chart("Stock", json!({"path": "/api/stock"}), "/data/items"),
+    ]);
+    let started = std::time::Instant::now();
+    let run = test_push(&app, &body).await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let states = statuses(&run);
+    assert!(
+        states[0].starts_with("\"access_error\"") && states[0].contains("timed out after 1 s"),
+        "{states:?}"
+    );
+    assert!(states[1].starts_with("\"ok\""), "{states:?}");
 }
