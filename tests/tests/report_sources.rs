@@ -261,6 +261,13 @@ async fn erp_api() -> ErpApi {
                 tokio::time::sleep(std::time::Duration::from_secs(30)).await;
                 StatusCode::OK.into_response()
             }
+            "/api/echo" => (
+                StatusCode::BAD_REQUEST,
+                axum::Json(
+                    json!({"message": format!("invalid key {}", auth.clone().unwrap_or_default())}),
+                ),
+            )
+                .into_response(),
             "/api/broken" => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 axum::Json(json!({"message": "the stock database is down"})),
@@ -383,6 +390,44 @@ async fn a_source_is_checked_on_save_hidden_from_other_projects_and_kept_while_t
         "{:#}",
         refused.body
     );
+    // An address with credentials or a query is refused; the stored token is never re-aimed at
+    // another server or another way of signing in without giving it again.
+    let mut with_user = erp_source(&erp.base);
+    with_user["base_url"] = json!(format!(
+        "http://bob:pw@{}",
+        erp.base.trim_start_matches("http://")
+    ));
+    let refused = app
+        .admin(Method::PUT, "/v1/sources/new-api", &with_user)
+        .await;
+    assert_eq!(
+        (refused.status, refused.field()),
+        (StatusCode::BAD_REQUEST, Some("base_url")),
+        "{:#}",
+        refused.body
+    );
+    let mut elsewhere = erp_source("https://collector.evil.example");
+    elsewhere["auth"] = json!({"type": "bearer"});
+    let refused = app
+        .admin(Method::PUT, "/v1/sources/erp-api", &elsewhere)
+        .await;
+    assert_eq!(
+        (refused.status, refused.field()),
+        (StatusCode::BAD_REQUEST, Some("auth.token")),
+        "{:#}",
+        refused.body
+    );
+    let mut as_header = erp_source(&erp.base);
+    as_header["auth"] = json!({"type": "header", "name": "X-Token"});
+    let refused = app
+        .admin(Method::PUT, "/v1/sources/erp-api", &as_header)
+        .await;
+    assert_eq!(
+        (refused.status, refused.field()),
+        (StatusCode::BAD_REQUEST, Some("auth.value")),
+        "{:#}",
+        refused.body
+    );
     let mut wrong_way = erp_source(&erp.base);
     wrong_way["auth"] = json!({"type": "api_key", "key": "k"});
     let refused = app
@@ -414,6 +459,11 @@ async fn a_source_is_checked_on_save_hidden_from_other_projects_and_kept_while_t
         .collect();
     assert_eq!(names, ["erp-api"]);
     assert_eq!(listed.body["items"][0]["auth"], json!({"type": "bearer"}));
+    assert_eq!(
+        listed.body["items"][0]["projects"],
+        json!([]),
+        "no other project named"
+    );
     let hidden = herald_tests::http::call(
         &app.router,
         Method::GET,
@@ -792,6 +842,7 @@ async fn a_sources_failures_are_its_charts_access_errors_in_its_own_words() {
     body["template"] = json!("text");
     body["page"]["charts"] = json!([
         stock_chart("Broken", json!({"path": "/api/broken"}), ""),
+        stock_chart("Echo", json!({"path": "/api/echo"}), ""),
         {"name": "Refunds (bad key)", "source": "redash-bad-key", "query": {"query": herald_fakes::REDASH_QUERY, "parameters": {"day": "{{ today }}"}}},
         {"name": "Refunds (no day)", "source": "redash", "query": {"query": herald_fakes::REDASH_QUERY}},
         {"name": "Orders", "source": "metabase", "query": {"card": herald_fakes::METABASE_CARD, "parameters": {"day": "{{ today }}"}}}
@@ -802,15 +853,20 @@ async fn a_sources_failures_are_its_charts_access_errors_in_its_own_words() {
         first[0].contains("HTTP 500 the stock database is down"),
         "{first:?}"
     );
+    // A source echoing what it was sent: its words, without the token.
     assert!(
-        first[1].contains("Redash: 404 Couldn't find resource. Please login and try again."),
+        first[1].contains("HTTP 400 invalid key Bearer •••") && !first[1].contains(ERP_TOKEN),
         "{first:?}"
     );
     assert!(
-        first[2].contains("Redash: 400 Missing parameter value for: day"),
+        first[2].contains("Redash: 404 Couldn't find resource. Please login and try again."),
         "{first:?}"
     );
-    assert!(first[3].starts_with("\"ok\""), "{first:?}");
+    assert!(
+        first[3].contains("Redash: 400 Missing parameter value for: day"),
+        "{first:?}"
+    );
+    assert!(first[4].starts_with("\"ok\""), "{first:?}");
     assert_eq!(metabase.logins(), 1);
     // The record's log says per chart which source and query were read, and what it said.
     let logs = app
@@ -840,7 +896,7 @@ async fn a_sources_failures_are_its_charts_access_errors_in_its_own_words() {
     metabase.expire_sessions();
     let run = test_push(&app, &body).await;
     let after = statuses(&run);
-    assert!(after[3].starts_with("\"ok\""), "{after:?}");
+    assert!(after[4].starts_with("\"ok\""), "{after:?}");
     assert_eq!(metabase.logins(), 2);
     // Exception control: the task's access_error rule ("fully": every chart) did not pause a page
     // with one chart read; the record says which ones could not be read.

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 /// How Herald signs in: `type` and its fields. Secret fields (`token`, `password`, `key`, `value`
 /// of header and query) are write-only: reads show `"set"`, and omitted or `"set"` keeps them.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[derive(Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthBody {
     /// `none`, `bearer`, `header`, `basic`, `query` (http); `login`, `bearer` (superset); `api_key`,
@@ -70,6 +70,23 @@ pub struct SourceList {
     pub items: Vec<SourceView>,
 }
 
+/// Never shows a secret field, should a body ever be logged.
+impl std::fmt::Debug for AuthBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |v: &Option<String>| v.as_ref().map(|_| "…");
+        f.debug_struct("AuthBody")
+            .field("type", &self.kind)
+            .field("name", &self.name)
+            .field("username", &self.username)
+            .field("provider", &self.provider)
+            .field("token", &hidden(&self.token))
+            .field("password", &hidden(&self.password))
+            .field("key", &hidden(&self.key))
+            .field("value", &hidden(&self.value))
+            .finish()
+    }
+}
+
 fn required(field: &str, value: &Option<String>) -> Result<String, FieldError> {
     value
         .as_deref()
@@ -102,6 +119,19 @@ impl SourceBody {
     pub fn parse(&self, name: SourceName) -> Result<(Source, SecretChange), FieldError> {
         let kind = at("kind", SourceKind::parse(&self.kind))?;
         let base_url = at("base_url", HttpUrl::parse(self.base_url.clone()))?;
+        // Credentials go in `auth`, never in an address everyone who may use the source sees.
+        let parsed = url::Url::parse(base_url.as_str())
+            .map_err(|e| FieldError::new("base_url", e.to_string()))?;
+        if !parsed.username().is_empty()
+            || parsed.password().is_some()
+            || parsed.query().is_some()
+            || parsed.fragment().is_some()
+        {
+            return Err(FieldError::new(
+                "base_url",
+                "must be an address without user, password, query or fragment: credentials go in auth",
+            ));
+        }
         let a = &self.auth;
         let auth = match a.kind.as_str() {
             "none" => SourceAuth::None,
@@ -203,7 +233,12 @@ impl SourceView {
             kind: s.kind.as_str().to_owned(),
             base_url: s.base_url.to_string(),
             auth,
-            projects: s.projects.clone().into(),
+            // A member is not told which other projects a source serves.
+            projects: if admin {
+                s.projects.clone().into()
+            } else {
+                Vec::new()
+            },
             private_network: s.private_network,
         }
     }

@@ -204,6 +204,7 @@ async fn list_source_charts(
     axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> Result<Json<SourceChartList>, ApiError> {
     let name = source_name(&source)?;
+    state.sources.authorize_use(&who, &name).await?;
     let query: ChartsQuery = crate::extract::parse_query(query.as_deref())?;
     let items = state
         .sources

@@ -66,12 +66,21 @@ where
         .as_ref()
         .ok_or_else(|| AccessError::Source("Metabase: the source's secret is not set".into()))?;
     let sign_in = sessions.of(access.source.name.as_str());
-    let mut fresh = false;
+    // The session Metabase refused, if it did: a new one is made once.
+    let mut refused_session: Option<SecretString> = None;
     loop {
         let credential = match &access.source.auth {
             SourceAuth::ApiKey => Credential::ApiKey(secret.clone()),
             SourceAuth::Login { username, .. } => Credential::Session(
-                session(client, &sign_in, access, username, secret, fresh).await?,
+                session(
+                    client,
+                    &sign_in,
+                    access,
+                    username,
+                    secret,
+                    refused_session.as_ref(),
+                )
+                .await?,
             ),
             other => {
                 return Err(AccessError::Source(format!(
@@ -80,11 +89,14 @@ where
                 )));
             }
         };
-        let session = matches!(credential, Credential::Session(_));
+        let used = match &credential {
+            Credential::Session(id) => Some(id.clone()),
+            Credential::ApiKey(_) => None,
+        };
         match attempt(credential).await {
-            Err(Refused::Unauthenticated(words)) if session && !fresh => {
+            Err(Refused::Unauthenticated(words)) if used.is_some() && refused_session.is_none() => {
                 tracing::info!(source = %access.source.name, %words, "Metabase refused the session: signing in again");
-                fresh = true;
+                refused_session = used;
             }
             Err(Refused::Unauthenticated(words)) => {
                 return Err(refused(StatusCode::UNAUTHORIZED, &words));
@@ -206,7 +218,7 @@ async fn session(
     access: &SourceAccess,
     username: &str,
     password: &SecretString,
-    stale: bool,
+    refused: Option<&SecretString>,
 ) -> Result<SecretString, AccessError> {
     let mut state = sign_in.lock().await;
     let now = Instant::now();
@@ -216,9 +228,10 @@ async fn session(
         password.expose_secret(),
     ]);
     state.made_with(made_with);
-    if stale {
-        state.access = None;
-    } else if let Some(id) = state.fresh_token(now) {
+    if let Some(refused) = refused {
+        state.forget_if_kept(refused);
+    }
+    if let Some(id) = state.fresh_token(now) {
         return Ok(id);
     }
     if let Some(words) = state.remembered_failure(now) {
@@ -252,14 +265,15 @@ async fn session(
     match answer {
         Ok(id) => {
             let id = SecretString::from(id);
-            state.keep(id.clone(), now, now + SESSION_KEPT);
+            let answered = Instant::now();
+            state.keep(id.clone(), answered, answered + SESSION_KEPT);
             state.succeeded();
             tracing::info!(source = %access.source.name, "signed in to Metabase");
             Ok(id)
         }
         Err(words) => {
             let words = format!("Metabase login: {words}");
-            state.failed(words.clone(), now);
+            state.failed(words.clone(), Instant::now());
             Err(AccessError::Source(words))
         }
     }

@@ -107,12 +107,13 @@ impl SourceClients {
         query: &SourceQuery,
     ) -> Result<Answer, AccessError> {
         let client = self.client_for(&access.source)?;
-        match query {
+        let answer = match query {
             SourceQuery::Http(q) => http::ask(&client, access, q).await,
             SourceQuery::Superset(q) => superset::ask(&client, &self.sessions, access, q).await,
             SourceQuery::Metabase(q) => metabase::ask(&client, &self.sessions, access, q).await,
             SourceQuery::Redash(q) => redash::ask(&client, access, q).await,
-        }
+        };
+        answer.map_err(|err| without_secret(err, access))
     }
 }
 
@@ -156,20 +157,37 @@ impl SourceClients {
     }
 }
 
+/// A source's words with its own secret taken out, should it echo what it was sent.
+fn without_secret(err: AccessError, access: &SourceAccess) -> AccessError {
+    use secrecy::ExposeSecret;
+    match (err, &access.secret) {
+        (AccessError::Source(words), Some(secret)) if !secret.expose_secret().is_empty() => {
+            let secret = secret.expose_secret();
+            let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+            AccessError::Source(words.replace(secret, "•••").replace(&encoded, "•••"))
+        }
+        (err, _) => err,
+    }
+}
+
 /// A client whose every address is checked by `policy`, redirects kept on the first host.
 fn client(policy: Arc<SsrfPolicy>) -> Result<reqwest::Client, reqwest::Error> {
     let guard = Arc::clone(&policy);
     let redirects = reqwest::redirect::Policy::custom(move |attempt| {
-        let first = attempt
-            .previous()
-            .first()
-            .and_then(|u| u.host_str())
-            .map(str::to_owned);
+        let origin = |u: &Url| {
+            (
+                u.scheme().to_owned(),
+                u.host_str().map(str::to_owned),
+                u.port_or_known_default(),
+            )
+        };
+        let first = attempt.previous().first().map(origin);
         if attempt.previous().len() > MAX_SOURCE_REDIRECTS {
             return attempt.error(crate::access::TooManyRedirects(MAX_SOURCE_REDIRECTS));
         }
-        if first.as_deref() != attempt.url().host_str() {
-            let elsewhere = attempt.url().host_str().unwrap_or("").to_owned();
+        // Same scheme, host and port: a header or a login body never goes anywhere else.
+        if first != Some(origin(attempt.url())) {
+            let elsewhere = attempt.url().origin().ascii_serialization();
             return attempt.error(OffHost(elsewhere));
         }
         match guard.check_url(attempt.url()) {
@@ -188,7 +206,7 @@ fn client(policy: Arc<SsrfPolicy>) -> Result<reqwest::Client, reqwest::Error> {
 /// A redirect to another host: refused, so credentials never leave the source's host.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "the source redirected to another host ({0}); Herald follows redirects only on the source's own host"
+    "the source redirected to another host or port ({0}); Herald follows redirects only on the source's own scheme, host and port"
 )]
 pub(crate) struct OffHost(pub String);
 

@@ -39,6 +39,19 @@ impl SignIn {
             .map(|(token, _)| token.clone())
     }
 
+    /// Forgets the kept token if it is `refused` (the source just refused it); another caller
+    /// may already have replaced it, and then the new one stays.
+    pub fn forget_if_kept(&mut self, refused: &SecretString) {
+        use secrecy::ExposeSecret;
+        if self
+            .access
+            .as_ref()
+            .is_some_and(|(kept, _)| kept.expose_secret() == refused.expose_secret())
+        {
+            self.access = None;
+        }
+    }
+
     /// Keeps `token`, which expires at `expires`.
     pub fn keep(&mut self, token: SecretString, now: Instant, expires: Instant) {
         let life = expires.saturating_duration_since(now);
@@ -121,8 +134,10 @@ pub(crate) fn jwt_expiry(token: &str, now: Instant) -> Option<Instant> {
         .ok()?
         .get("exp")?
         .as_i64()?;
-    let left = exp - chrono::Utc::now().timestamp();
-    Some(now + Duration::from_secs(u64::try_from(left.max(0)).unwrap_or(0)))
+    let left = exp.saturating_sub(chrono::Utc::now().timestamp());
+    // A token said to last more than a day is kept a day (then refreshed).
+    let left = u64::try_from(left.clamp(0, 24 * 3600)).unwrap_or(0);
+    now.checked_add(Duration::from_secs(left))
 }
 
 #[cfg(test)]

@@ -66,14 +66,23 @@ async fn signed_get(
             let provider = provider.as_deref().unwrap_or("db");
             let sign_in = sessions.of(access.source.name.as_str());
             let token =
-                signed_in(client, &sign_in, access, username, provider, secret, false).await?;
+                signed_in(client, &sign_in, access, username, provider, secret, None).await?;
             let response = get(token.expose_secret()).await?;
             if response.status() == StatusCode::UNAUTHORIZED {
-                // Expired early, revoked, or Superset restarted with a new key: sign in afresh.
+                // Expired early, revoked, or Superset restarted with a new key: sign in afresh
+                // (once for all the charts refused together).
                 let words = source_words(response).await;
                 tracing::info!(source = %access.source.name, %words, "Superset refused the token: signing in again");
-                let token =
-                    signed_in(client, &sign_in, access, username, provider, secret, true).await?;
+                let token = signed_in(
+                    client,
+                    &sign_in,
+                    access,
+                    username,
+                    provider,
+                    secret,
+                    Some(&token),
+                )
+                .await?;
                 get(token.expose_secret()).await?
             } else {
                 response
@@ -93,8 +102,8 @@ async fn signed_get(
     Ok(response)
 }
 
-/// A token good for a while: the one kept, a refreshed one, or a new login. `stale` means
-/// Superset just refused the kept one.
+/// A token good for a while: the one kept, a refreshed one, or a new login. `refused` is a token
+/// Superset just refused.
 async fn signed_in(
     client: &reqwest::Client,
     sign_in: &tokio::sync::Mutex<SignIn>,
@@ -102,7 +111,7 @@ async fn signed_in(
     username: &str,
     provider: &str,
     password: &SecretString,
-    stale: bool,
+    refused: Option<&SecretString>,
 ) -> Result<SecretString, AccessError> {
     let mut state = sign_in.lock().await;
     let now = Instant::now();
@@ -113,15 +122,18 @@ async fn signed_in(
         password.expose_secret(),
     ]);
     state.made_with(made_with);
-    if stale {
-        state.access = None;
-    } else if let Some(token) = state.fresh_token(now) {
+    if let Some(refused) = refused {
+        state.forget_if_kept(refused);
+    }
+    if let Some(token) = state.fresh_token(now) {
         return Ok(token);
     }
     if let Some(words) = state.remembered_failure(now) {
         return Err(AccessError::Source(words));
     }
-    if !stale && let Some(refresh) = state.refresh.clone() {
+    if refused.is_none()
+        && let Some(refresh) = state.refresh.clone()
+    {
         state.refreshes += 1;
         match refreshed(client, access, &refresh).await {
             Ok(token) => {
@@ -149,7 +161,7 @@ async fn signed_in(
         Ok(response) => response,
         Err(err) => {
             let err = AccessError::from(err);
-            state.failed(format!("Superset login: {err}"), now);
+            state.failed(format!("Superset login: {err}"), Instant::now());
             return Err(err);
         }
     };
@@ -160,20 +172,21 @@ async fn signed_in(
             status.as_u16(),
             source_words(response).await
         );
-        state.failed(words.clone(), now);
+        state.failed(words.clone(), Instant::now());
         return Err(AccessError::Source(words));
     }
     let tokens: Tokens = match response.json().await {
         Ok(tokens) => tokens,
         Err(err) => {
             let words = format!("Superset login answered without tokens: {err}");
-            state.failed(words.clone(), now);
+            state.failed(words.clone(), Instant::now());
             return Err(AccessError::Source(words));
         }
     };
-    let expires = jwt_expiry(&tokens.access_token, now).unwrap_or(now + ASSUMED_LIFETIME);
+    let answered = Instant::now();
+    let expires = jwt_expiry(&tokens.access_token, answered).unwrap_or(answered + ASSUMED_LIFETIME);
     let token = SecretString::from(tokens.access_token);
-    state.keep(token.clone(), now, expires);
+    state.keep(token.clone(), answered, expires);
     state.refresh = tokens.refresh_token.map(SecretString::from);
     state.succeeded();
     tracing::info!(source = %access.source.name, "signed in to Superset");

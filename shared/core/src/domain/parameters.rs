@@ -29,21 +29,22 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
 const DAY: &str = "%Y-%m-%d";
 
 fn parse_day(value: &str) -> Result<DateTime<chrono::FixedOffset>, Error> {
-    if let Ok(at) = DateTime::parse_from_rfc3339(value) {
-        return Ok(at);
-    }
-    NaiveDate::parse_from_str(value, DAY)
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .and_then(|d| {
-            chrono::FixedOffset::east_opt(0)?
-                .from_local_datetime(&d)
-                .single()
-        })
+    let at = DateTime::parse_from_rfc3339(value).ok().or_else(|| {
+        NaiveDate::parse_from_str(value, DAY)
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .and_then(|d| {
+                chrono::FixedOffset::east_opt(0)?
+                    .from_local_datetime(&d)
+                    .single()
+            })
+    });
+    // Years a report can mean; also keeps `add_days` far from chrono's limits.
+    at.filter(|at| (1..=9999).contains(&at.year()))
         .ok_or_else(|| {
             Error::new(
                 ErrorKind::InvalidOperation,
-                format!("'{value}' is not a date"),
+                format!("'{value}' is not a date of the years 1 to 9999"),
             )
         })
 }
@@ -55,7 +56,10 @@ fn add_days(value: String, days: i64) -> Result<String, Error> {
             "add_days takes at most ±3660 days",
         ));
     }
-    let at = parse_day(&value)? + Duration::days(days);
+    let at = parse_day(&value)?
+        .checked_add_signed(Duration::days(days))
+        .filter(|at| (1..=9999).contains(&at.year()))
+        .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, "the date is out of range"))?;
     Ok(if value.len() == 10 {
         at.format(DAY).to_string()
     } else {
@@ -197,6 +201,8 @@ mod tests {
         );
         assert!(check("{% for i in range(9) %}x{% endfor %}").is_err());
         assert!(check("{{ today | add_days(99999) }}").is_err());
+        assert!(check("{{ \"+262142-12-31\" | add_days(3660) }}").is_err());
+        assert!(check("{{ \"9999-12-31\" | add_days(1) }}").is_err());
         assert!(check("{{ today | date(\"%Q\") }}").is_err());
         assert!(check("plain text, no parameters").is_ok());
         assert!(check("{{ today | date(\"%Y/%m/%d\") }}").is_ok());

@@ -370,13 +370,21 @@ impl SourceService {
                     .await?
                     .into_iter()
                     .find(|s| s.name == source.name);
-                let same_kind = previous
-                    .as_ref()
-                    .is_some_and(|p| p.auth.secret_field() == Some(field));
-                if !same_kind || !self.secret_set(&source.name).await? {
+                // The stored secret stays only where it was given: the same way of signing in
+                // to the same scheme, host and port (never re-aimed at another server).
+                let origin = |url: &crate::domain::text::HttpUrl| {
+                    url::Url::parse(url.as_str())
+                        .map(|u| u.origin().ascii_serialization())
+                        .ok()
+                };
+                let same = previous.as_ref().is_some_and(|p| {
+                    p.auth.type_name() == source.auth.type_name()
+                        && origin(&p.base_url) == origin(&source.base_url)
+                });
+                if !same || !self.secret_set(&source.name).await? {
                     return Err(FieldError::new(
                         format!("auth.{field}"),
-                        "is required the first time this way of signing in is set",
+                        "is required when a source is added, or its address or way of signing in changes",
                     )
                     .into());
                 }
