@@ -19,4 +19,4 @@ pub use address::{AddressKind, refused_kind};
 pub use limits::ChartLimits;
 pub use policy::{ALLOW_HOSTS_ENV, Refusal, SsrfPolicy, UrlVerdict};
 pub use rows::{Found, count_rows, read_rows};
-pub use source::{ChartSourceError, HttpChartSource, MAX_REDIRECTS, origin_of, without_query};
+pub use source::{ChartSourceError, HttpChartSource, MAX_REDIRECTS};

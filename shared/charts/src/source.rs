@@ -61,26 +61,6 @@ impl Drop for Reserved<'_> {
     }
 }
 
-/// An address as logs may show it: no query, fragment or user info (BI share links carry tokens
-/// in the query).
-pub fn without_query(url: &str) -> String {
-    match Url::parse(url) {
-        Ok(mut parsed) => {
-            let had_query = parsed.query().is_some();
-            parsed.set_query(None);
-            parsed.set_fragment(None);
-            let _ = parsed.set_username("");
-            let _ = parsed.set_password(None);
-            let mut shown = parsed.to_string();
-            if had_query {
-                shown.push_str("?…");
-            }
-            shown
-        }
-        Err(_) => "(not a URL)".to_owned(),
-    }
-}
-
 /// Budget permits are KiB, so a u32 count covers terabytes.
 const PERMIT_BYTES: u64 = 1024;
 
@@ -156,7 +136,7 @@ impl HttpChartSource {
             Ok(rows) if rows.total == 0 => (ChartState::Empty, None),
             Ok(rows) => (ChartState::Ok { rows: rows.total }, Some(rows)),
             Err(err) => {
-                tracing::info!(chart = %chart.name, from = %origin_of(chart), reason = %err, elapsed_ms, "chart not readable");
+                tracing::info!(chart = %chart.name, from = %chart.origin_description(), reason = %err, elapsed_ms, "chart not readable");
                 (
                     ChartState::AccessError {
                         reason: err.to_string(),
@@ -326,15 +306,6 @@ impl HttpChartSource {
     }
 }
 
-/// Where a chart was read from, as logs and records say it: an address without its query, or a
-/// source and what was asked of it (never a credential).
-pub fn origin_of(chart: &Chart) -> String {
-    match &chart.origin {
-        ChartOrigin::Url { data_url } => without_query(data_url.as_str()),
-        ChartOrigin::Source { source, query } => format!("{source}: {}", query.describe()),
-    }
-}
-
 #[async_trait]
 impl ChartSource for HttpChartSource {
     #[tracing::instrument(skip_all, fields(charts = charts.len()))]
@@ -377,20 +348,5 @@ impl ChartSource for HttpChartSource {
         .await
         .map_err(|_| AccessError::TimedOut(self.limits.per_chart_timeout).to_string())?
         .map_err(|e| e.to_string())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn logged_addresses_keep_no_query_or_user_info() {
-        assert_eq!(
-            super::without_query("https://bob:pw@bi.example.com/api/charts/17/data?token=s3cret#x"),
-            "https://bi.example.com/api/charts/17/data?…"
-        );
-        assert_eq!(
-            super::without_query("https://bi.example.com/a"),
-            "https://bi.example.com/a"
-        );
     }
 }

@@ -448,6 +448,43 @@ impl PushTask {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn a_chart_says_where_it_was_read_from_without_query_or_user_info() {
+        use super::{Chart, ChartOrigin};
+        let chart = |origin: ChartOrigin| Chart {
+            name: crate::domain::text::ChartName::parse("GMV").unwrap(),
+            origin,
+            rows: crate::domain::text::RowsPointer::parse("").unwrap(),
+            display: Default::default(),
+            fields: Default::default(),
+            max_rows: Default::default(),
+        };
+        let url = |u: &str| ChartOrigin::Url {
+            data_url: crate::domain::text::HttpUrl::parse(u).unwrap(),
+        };
+        assert_eq!(
+            chart(url(
+                "https://bob:pw@bi.example.com/api/charts/17/data?token=s3cret#x"
+            ))
+            .origin_description(),
+            "https://bi.example.com/api/charts/17/data?…"
+        );
+        assert_eq!(
+            chart(url("https://bi.example.com/a")).origin_description(),
+            "https://bi.example.com/a"
+        );
+        let source = ChartOrigin::Source {
+            source: crate::domain::source::SourceName::parse("superset-prod").unwrap(),
+            query: crate::domain::source::SourceQuery::Superset(
+                crate::domain::source::SupersetQuery { chart: 17 },
+            ),
+        };
+        assert_eq!(
+            chart(source).origin_description(),
+            "source superset-prod (chart 17)"
+        );
+    }
+
+    #[test]
     fn robot_keys_read_from_old_and_new_documents_and_a_secret_name_is_checked() {
         use crate::domain::message::{RobotAddress, RobotMessage};
         let key = "693a91f6-7aaa-4bc4-97a0-0ec2sifa5aaa";

@@ -192,12 +192,12 @@ impl SourceService {
         &self,
         who: &Principal,
         name: &SourceName,
-    ) -> Result<(), ServiceError> {
-        self.get(who, name).await?;
+    ) -> Result<Source, ServiceError> {
+        let source = self.get(who, name).await?.source;
         if let Principal::Member { project, .. } = who {
             who.check_write(project)?;
         }
-        Ok(())
+        Ok(source)
     }
 
     /// The source as a reader uses it, for an admin or an editor whose project may use it.
@@ -206,10 +206,7 @@ impl SourceService {
         who: &Principal,
         name: &SourceName,
     ) -> Result<SourceAccess, ServiceError> {
-        let source = self.get(who, name).await?.source;
-        if let Principal::Member { project, .. } = who {
-            who.check_write(project)?;
-        }
+        let source = self.authorize_use(who, name).await?;
         let secret = self
             .secrets
             .get_secret(&Source::secret_name(name))
@@ -257,18 +254,10 @@ impl SourceService {
         query: crate::domain::source::SourceQuery,
         rows: crate::domain::text::RowsPointer,
     ) -> Result<SourceTest, ServiceError> {
-        let source = self.get(who, name).await?.source;
-        if let Principal::Member { project, .. } = who {
-            who.check_write(project)?;
-        }
+        let access = self.access_for(who, name).await?;
         query
-            .suits(source.kind)
+            .suits(access.source.kind)
             .map_err(|message| FieldError::new("query", message))?;
-        let secret = self
-            .secrets
-            .get_secret(&Source::secret_name(name))
-            .await
-            .map_err(|e| ServiceError::unavailable("the secret store", e))?;
         let chart = Chart {
             name: crate::domain::text::ChartName::parse(format!("{name} test"))
                 .map_err(|m| FieldError::new("source", m))?,
@@ -283,9 +272,7 @@ impl SourceService {
                 .map_err(|m| FieldError::new("rows", m))?,
         };
         let mut context = ReadContext::at(self.clock.now().with_timezone(&chrono_tz::Tz::UTC));
-        context
-            .sources
-            .insert(name.clone(), SourceAccess { source, secret });
+        context.sources.insert(name.clone(), access);
         let reading = self
             .charts
             .check_charts(std::slice::from_ref(&chart), &context)
