@@ -13,6 +13,12 @@ const ADMIN: &str = "conformance-admin-key-6f1c0d9e2b7a4853";
 const WEBHOOK_SECRET: &str = "whsec-conformance-5d1f0a8c7b2e4e69";
 const SOURCE_TOKEN: &str = "srctok-conformance-8e2a71c4d9b0f356";
 const SQLE_TOKEN: &str = "sqle-token-conformance-0b9e77c1a3";
+/// The channels' secrets: stored before the run, so a PUT that omits its secret keeps this one.
+const CHANNEL_SECRETS: [&str; 3] = [
+    "smtp-pw-conformance-3c8d1e0f7a",
+    "wecom-secret-conformance-9b2f4a6c1e",
+    "feishu-secret-conformance-5e7a0d3b8c",
+];
 const PROJECT: &str = "conformance";
 /// How often a path parameter names something that exists (otherwise schemathesis makes one up).
 const KNOWN_ID_PROBABILITY: f64 = 0.7;
@@ -28,6 +34,7 @@ async fn the_api_answers_as_its_openapi_document_says_and_leaks_no_secret() {
     let local = HeraldLocal::start_logging_to(&log, ADMIN, &[("RUST_LOG", "debug")]).await;
     configure_secrets(&local.base).await;
     configure_source(&local.base).await;
+    configure_channels(&local.base).await;
     let known = existing_things(&local.base).await;
     let config = work.join("schemathesis.toml");
     std::fs::write(&config, config_with_known_ids(root, &known)).expect("schemathesis config");
@@ -71,7 +78,10 @@ async fn the_api_answers_as_its_openapi_document_says_and_leaks_no_secret() {
     // What the store holds now, and the ones this test configured (schemathesis, given the
     // source's id, may have replaced or deleted them since).
     let mut secrets = stored_secrets(&local.data);
-    for configured in [WEBHOOK_SECRET, SQLE_TOKEN, SOURCE_TOKEN] {
+    for configured in [WEBHOOK_SECRET, SQLE_TOKEN, SOURCE_TOKEN]
+        .into_iter()
+        .chain(CHANNEL_SECRETS)
+    {
         if !secrets.iter().any(|s| s == configured) {
             secrets.push(configured.to_owned());
         }
@@ -133,6 +143,32 @@ async fn configure_secrets(base: &str) {
         "{}",
         answer.text().await.unwrap_or_default()
     );
+}
+
+/// Every channel configured but disabled (nothing is sent to a real provider): a channel's
+/// secret is needed the first time only, and a channel test of a disabled channel is a 422.
+async fn configure_channels(base: &str) {
+    let [smtp, wecom, feishu] = CHANNEL_SECRETS;
+    let bodies = [
+        (
+            "smtp",
+            serde_json::json!({"enabled": false, "host": "smtp.example.com", "port": 587,
+            "security": "starttls", "username": "herald", "password": smtp, "from": "herald@example.com"}),
+        ),
+        (
+            "wecom",
+            serde_json::json!({"enabled": false, "corp_id": "wwconformance", "agent_id": 1000002,
+            "corp_secret": wecom}),
+        ),
+        (
+            "feishu",
+            serde_json::json!({"enabled": false, "app_id": "cli_conformance", "app_secret": feishu}),
+        ),
+    ];
+    for (channel, body) in bodies {
+        let path = format!("/v1/settings/channels/{channel}");
+        admin_call(base, reqwest::Method::PUT, &path, body).await;
+    }
 }
 
 /// A report source with a bearer token (its token must never come back or reach a log).

@@ -197,6 +197,26 @@ async fn bad_channel_fields_are_refused_naming_the_field() {
         ),
         (
             "wecom",
+            with(wecom.clone(), "proxy", json!(" set ")),
+            "proxy",
+        ),
+        (
+            "wecom",
+            with(wecom.clone(), "agent_id", json!(5_000_000_000_i64)),
+            "agent_id",
+        ),
+        (
+            "smtp",
+            with(smtp.clone(), "host", json!("smtp\texample.com")),
+            "host",
+        ),
+        (
+            "smtp",
+            with(smtp.clone(), "username", json!("  ")),
+            "username",
+        ),
+        (
+            "wecom",
             with(wecom.clone(), "corp_id", json!("ww fake")),
             "corp_id",
         ),
@@ -619,6 +639,14 @@ async fn bad_test_targets_are_refused_naming_the_field() {
         ("feishu", json!({}), "email"),
         ("feishu", json!({"mobile": "call me"}), "mobile"),
         ("wecom", json!({"to": "zhangsan", "cc": "lisi"}), "cc"),
+        // A field another channel's test uses: the body says one thing.
+        (
+            "smtp",
+            json!({"to": "ops@example.com", "mobile": "13800000000"}),
+            "mobile",
+        ),
+        ("feishu", json!({"to": "zhangsan"}), "to"),
+        ("feishu", json!({"mobile": "++13800000000"}), "mobile"),
     ];
     for (channel, body, field) in cases {
         let reply = test_channel(&engine, channel, body.clone()).await;

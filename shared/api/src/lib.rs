@@ -3,6 +3,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 mod openapi;
+mod openapi_bodies;
 mod routes;
 
 use axum::extract::DefaultBodyLimit;
@@ -86,11 +87,14 @@ fn api_routes() -> OpenApiRouter<AppState> {
 }
 
 /// The OpenAPI document, generated from the same registrations the Router serves, so they cannot drift.
-pub fn openapi() -> &'static utoipa::openapi::OpenApi {
-    static DOCUMENT: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+pub fn openapi() -> &'static serde_json::Value {
+    static DOCUMENT: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
     DOCUMENT.get_or_init(|| {
         let mut document = api_routes().split_for_parts().1;
         openapi::add_common_parts(&mut document);
+        // utoipa's types serialize to JSON (a failure would be a bug in them: an empty document).
+        let mut document = serde_json::to_value(document).unwrap_or_default();
+        openapi_bodies::add(&mut document);
         document
     })
 }

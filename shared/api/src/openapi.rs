@@ -43,7 +43,17 @@ enum Rule {
     /// A project, contact or source id.
     Slug,
     Between(u32, u32),
+    /// A pattern, and at most this many characters.
+    Pattern(&'static str, usize),
 }
+
+use crate::dto::formats::{EMAIL_MAX, EMAIL_PATTERN, HOST_PATTERN, HTTP_URL_MAX, HTTP_URL_PATTERN};
+
+/// A WeCom `userid`, an app's `corp_id` / `app_id`, a Feishu `open_id`, a mobile number.
+pub(crate) const WECOM_USER_PATTERN: &str = "^[A-Za-z0-9_@.-]{1,64}$";
+const APP_ID_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
+const FEISHU_OPEN_ID_PATTERN: &str = "^ou_[A-Za-z0-9]{1,61}$";
+pub(crate) const MOBILE_PATTERN: &str = "^(?:\\+[0-9]{4,19}|[0-9]{5,20})$";
 
 /// Fields whose rules the Rust types alone do not show (they are `String` on the wire).
 const FIELD_RULES: &[(&str, &str, Rule)] = &[
@@ -72,6 +82,44 @@ const FIELD_RULES: &[(&str, &str, Rule)] = &[
     ),
     ("CreateKeyBody", "project", Rule::Slug),
     ("WebhookSourceBody", "secret", Rule::MinLength(16)),
+    (
+        "PreviewBody",
+        "channel",
+        Rule::OneOf("^(wecom|feishu|email)$"),
+    ),
+    (
+        "ContactBody",
+        "email",
+        Rule::Pattern(EMAIL_PATTERN, EMAIL_MAX),
+    ),
+    ("ContactBody", "mobile", Rule::Pattern(MOBILE_PATTERN, 20)),
+    (
+        "ContactBody",
+        "wecom_user",
+        Rule::Pattern(WECOM_USER_PATTERN, 64),
+    ),
+    (
+        "ContactBody",
+        "feishu_open_id",
+        Rule::Pattern(FEISHU_OPEN_ID_PATTERN, 64),
+    ),
+    (
+        "GlobalSettingsBody",
+        "url_prefix",
+        Rule::Pattern(HTTP_URL_PATTERN, HTTP_URL_MAX),
+    ),
+    ("SmtpBody", "host", Rule::Pattern(HOST_PATTERN, 253)),
+    ("SmtpBody", "port", Rule::Between(1, 65535)),
+    ("SmtpBody", "security", Rule::OneOf("^(starttls|tls|none)$")),
+    ("SmtpBody", "username", Rule::Text { max: 254 }),
+    ("SmtpBody", "from", Rule::Pattern(EMAIL_PATTERN, EMAIL_MAX)),
+    ("WecomBody", "corp_id", Rule::Pattern(APP_ID_PATTERN, 64)),
+    ("WecomBody", "agent_id", Rule::Between(1, u32::MAX)),
+    ("FeishuBody", "app_id", Rule::Pattern(APP_ID_PATTERN, 64)),
+    // Secrets: `"set"` or nothing keeps the stored one; an empty one is refused.
+    ("SmtpBody", "password", Rule::MinLength(1)),
+    ("WecomBody", "corp_secret", Rule::MinLength(1)),
+    ("FeishuBody", "app_secret", Rule::MinLength(1)),
 ];
 
 /// `check_text` as a pattern: no control character (C0 but tab, LF and CR; DEL; C1), and at least
@@ -175,6 +223,10 @@ fn add_field_rules(openapi: &mut OpenApi) -> usize {
             Rule::Between(min, max) => {
                 field.minimum = Some((*min).into());
                 field.maximum = Some((*max).into());
+            }
+            Rule::Pattern(pattern, max) => {
+                field.pattern = Some((*pattern).to_owned());
+                field.max_length = Some(*max);
             }
         }
         applied += 1;

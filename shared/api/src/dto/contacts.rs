@@ -3,7 +3,7 @@ use super::at;
 use chrono::{DateTime, Utc};
 use herald_core::FieldError;
 use herald_core::domain::contact::{Contact, ContactDetails, ContactName, Language, Mobile};
-use herald_core::domain::recipients::{EmailAddress, FeishuOpenId, WecomUserId};
+use herald_core::domain::recipients::{FeishuOpenId, WecomUserId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -42,7 +42,7 @@ impl ContactBody {
     pub fn parse(&self) -> Result<ContactDetails, FieldError> {
         Ok(ContactDetails {
             name: at("name", ContactName::parse(self.name.clone()))?,
-            email: optional("email", &self.email, EmailAddress::parse)?,
+            email: optional("email", &self.email, |v| super::formats::email(&v))?,
             mobile: optional("mobile", &self.mobile, Mobile::parse)?,
             wecom_user: optional("wecom_user", &self.wecom_user, WecomUserId::parse)?,
             feishu_open_id: optional("feishu_open_id", &self.feishu_open_id, FeishuOpenId::parse)?,

@@ -364,6 +364,8 @@ pub struct RecordQuery {
     /// Runs started at or before (RFC 3339).
     #[param(format = DateTime)]
     pub to: Option<String>,
+    /// From a previous page's `next_cursor` (the last record id shown).
+    #[param(format = Uuid)]
     pub cursor: Option<String>,
     /// 1-100, default 20.
     #[param(minimum = 1, maximum = 100)]

@@ -4,8 +4,11 @@ use super::at;
 use super::tasks::SECRET_SET;
 use herald_core::FieldError;
 use herald_core::domain::channels::{FeishuSettings, SmtpSecurity, SmtpSettings, WecomSettings};
-use herald_core::domain::recipients::EmailAddress;
-use herald_core::domain::text::{HttpUrl, check_http_url};
+use herald_core::domain::contact::Mobile;
+use herald_core::domain::message::FeishuRecipient;
+use herald_core::domain::recipients::WecomUserId;
+use herald_core::domain::text::{HttpUrl, check_text};
+use herald_core::services::channel_test::ChannelTestTarget;
 use herald_core::services::settings::{Masked, SecretChange, SettingsView};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -52,7 +55,7 @@ impl GlobalSettingsBody {
             .map(|u| {
                 at(
                     "url_prefix",
-                    HttpUrl::parse(u.trim_end_matches('/').to_owned()),
+                    super::formats::http_url(u.trim_end_matches('/')),
                 )
             })
             .transpose()
@@ -64,6 +67,8 @@ impl GlobalSettingsBody {
 pub struct SmtpBody {
     pub enabled: bool,
     pub host: String,
+    #[serde(deserialize_with = "super::whole_number")]
+    #[schema(value_type = u16)]
     pub port: u16,
     /// `starttls` (587), `tls` (465) or `none`.
     pub security: String,
@@ -76,13 +81,7 @@ pub struct SmtpBody {
 
 impl SmtpBody {
     pub fn parse(&self) -> Result<(SmtpSettings, Option<SecretString>), FieldError> {
-        let host = self.host.trim();
-        if host.is_empty() || host.len() > 253 || host.contains(['/', ':', ' ']) {
-            return Err(FieldError::new(
-                "host",
-                "must be a host name such as smtp.qq.com",
-            ));
-        }
+        let host = at("host", super::formats::host(&self.host))?;
         if self.port == 0 {
             return Err(FieldError::new("port", "must be 1-65535"));
         }
@@ -97,16 +96,14 @@ impl SmtpBody {
                 ));
             }
         };
-        if self.username.trim().is_empty() || self.username.len() > 254 {
-            return Err(FieldError::new("username", "must be 1-254 characters"));
-        }
+        at("username", check_text(&self.username, 254, false))?;
         let settings = SmtpSettings {
             enabled: self.enabled,
-            host: host.to_owned(),
+            host,
             port: self.port,
             security,
             username: self.username.trim().to_owned(),
-            from: at("from", EmailAddress::parse(self.from.trim()))?,
+            from: at("from", super::formats::email(&self.from))?,
         };
         Ok((settings, secret(&self.password)))
     }
@@ -120,6 +117,7 @@ pub struct WecomBody {
     /// The app's secret. Write-only.
     #[serde(default)]
     pub corp_secret: Option<String>,
+    #[serde(deserialize_with = "super::whole_number")]
     pub agent_id: i64,
     /// Send with `safe=1` (no sharing, watermark).
     #[serde(default)]
@@ -133,17 +131,17 @@ pub struct WecomBody {
 impl WecomBody {
     pub fn parse(&self) -> Result<(WecomSettings, Option<SecretString>, SecretChange), FieldError> {
         check_identifier("corp_id", &self.corp_id, 64)?;
-        if self.agent_id <= 0 {
+        if !(1..=i64::from(u32::MAX)).contains(&self.agent_id) {
             return Err(FieldError::new(
                 "agent_id",
                 "must be the app's positive AgentId",
             ));
         }
-        let proxy = match self.proxy.as_deref().map(str::trim) {
+        let proxy = match self.proxy.as_deref() {
             None | Some(SECRET_SET) => SecretChange::Keep,
             Some("") => SecretChange::Clear,
             Some(url) => {
-                check_http_url(url).map_err(|m| FieldError::new("proxy", m))?;
+                at("proxy", super::formats::http_url(url))?;
                 SecretChange::Set(SecretString::from(url.to_owned()))
             }
         };
@@ -274,6 +272,71 @@ pub struct ChannelTestBody {
     pub mobile: Option<String>,
     #[serde(default)]
     pub email: Option<String>,
+}
+
+impl ChannelTestBody {
+    /// Refuses a field the channel's test does not use, so a body says one thing.
+    fn only(&self, channel: &str, used: &[&str]) -> Result<(), FieldError> {
+        let given = [
+            ("to", &self.to),
+            ("mobile", &self.mobile),
+            ("email", &self.email),
+        ];
+        match given
+            .iter()
+            .find(|(field, value)| value.is_some() && !used.contains(field))
+        {
+            Some((field, _)) => Err(FieldError::new(
+                *field,
+                format!("is not used by a {channel} test"),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn to(&self) -> Result<&str, FieldError> {
+        self.to
+            .as_deref()
+            .ok_or_else(|| FieldError::new("to", "is required"))
+    }
+
+    /// An e-mail test: `{to}`, an address.
+    pub fn smtp(&self) -> Result<ChannelTestTarget, FieldError> {
+        self.only("smtp", &["to"])?;
+        Ok(ChannelTestTarget::Smtp(at(
+            "to",
+            super::formats::email(self.to()?),
+        )?))
+    }
+
+    /// A WeCom test: `{to}`, a member's user id.
+    pub fn wecom(&self) -> Result<ChannelTestTarget, FieldError> {
+        self.only("wecom", &["to"])?;
+        Ok(ChannelTestTarget::Wecom(at(
+            "to",
+            WecomUserId::parse(self.to()?),
+        )?))
+    }
+
+    /// A Feishu test: exactly one of `{email}` or `{mobile}` (Feishu finds the user by either).
+    pub fn feishu(&self) -> Result<ChannelTestTarget, FieldError> {
+        self.only("feishu", &["email", "mobile"])?;
+        let recipient = match (&self.email, &self.mobile) {
+            (Some(email), None) => {
+                FeishuRecipient::Email(at("email", super::formats::email(email))?)
+            }
+            (None, Some(mobile)) => {
+                FeishuRecipient::Mobile(at("mobile", Mobile::parse(mobile.as_str()))?.to_string())
+            }
+            _ => {
+                return Err(FieldError::new(
+                    "email",
+                    "give exactly one of email or mobile",
+                ));
+            }
+        };
+        Ok(ChannelTestTarget::Feishu(recipient))
+    }
 }
 
 /// What the provider said to the test message.

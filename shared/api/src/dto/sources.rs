@@ -3,7 +3,6 @@ use super::at;
 use super::tasks::SECRET_SET;
 use herald_core::FieldError;
 use herald_core::domain::source::{Source, SourceAuth, SourceKind, SourceName, SourceProjects};
-use herald_core::domain::text::HttpUrl;
 use herald_core::services::settings::SecretChange;
 use herald_core::services::sources::SourceView as Viewed;
 use secrecy::SecretString;
@@ -118,7 +117,7 @@ impl SourceBody {
     /// The source named `name`, and what to do with its secret.
     pub fn parse(&self, name: SourceName) -> Result<(Source, SecretChange), FieldError> {
         let kind = at("kind", SourceKind::parse(&self.kind))?;
-        let base_url = at("base_url", HttpUrl::parse(self.base_url.clone()))?;
+        let base_url = at("base_url", super::formats::http_url(&self.base_url))?;
         // Credentials go in `auth`, never in an address everyone who may use the source sees.
         let parsed = url::Url::parse(base_url.as_str())
             .map_err(|e| FieldError::new("base_url", e.to_string()))?;

@@ -7,8 +7,8 @@ use herald_core::domain::contact::Language;
 use herald_core::domain::ids::ContactId;
 use herald_core::domain::parameters;
 use herald_core::domain::recipients::{
-    EmailAddress, FeishuOpenId, MAX_GROUPS_PER_LIST, MAX_IDS_PER_LIST, Owner, Recipients,
-    WecomGroupId, WecomUserId, parse_list,
+    FeishuOpenId, MAX_GROUPS_PER_LIST, MAX_IDS_PER_LIST, Owner, Recipients, WecomGroupId,
+    WecomUserId, parse_list,
 };
 use herald_core::domain::report::{ChartFields, Display, FieldKey, MAX_VALUE_FIELDS, MaxRows};
 use herald_core::domain::source::{SourceName, SourceQuery};
@@ -16,9 +16,7 @@ use herald_core::domain::task::{
     AlarmRobot, Channel, Chart, ChartOrigin, Content, ExceptionControl, ExceptionRule,
     FailureLimit, MAX_CHARTS, Page, PushTask, Range, RobotKey, TaskSpec, Template,
 };
-use herald_core::domain::text::{
-    ChartName, HttpUrl, MessageText, PageTitle, RowsPointer, TaskName,
-};
+use herald_core::domain::text::{ChartName, MessageText, PageTitle, RowsPointer, TaskName};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -357,7 +355,7 @@ impl RecipientsBody {
             )?,
             emails: within(
                 "emails",
-                parse_list(&self.emails, MAX_IDS_PER_LIST, |v| EmailAddress::parse(v)),
+                parse_list(&self.emails, MAX_IDS_PER_LIST, super::formats::email),
             )?,
             contacts: within(
                 "contacts",
@@ -372,7 +370,7 @@ impl OwnerBody {
         Ok(Owner {
             wecom_user: optional("wecom_user", &self.wecom_user, WecomUserId::parse)?,
             feishu_user: optional("feishu_user", &self.feishu_user, FeishuOpenId::parse)?,
-            email: optional("email", &self.email, EmailAddress::parse)?,
+            email: optional("email", &self.email, |v| super::formats::email(&v))?,
             contact: optional("contact", &self.contact, ContactId::parse)?,
         })
     }
@@ -404,7 +402,7 @@ impl ChartBody {
     fn origin(&self) -> Result<ChartOrigin, FieldError> {
         match (&self.data_url, &self.source, &self.query) {
             (Some(url), None, None) => {
-                let data_url = at("data_url", HttpUrl::parse(url.clone()))?;
+                let data_url = at("data_url", super::formats::http_url(url))?;
                 at("data_url", parameters::check(url))?;
                 Ok(ChartOrigin::Url { data_url })
             }
@@ -462,7 +460,7 @@ impl PageBody {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page {
             title: at("title", PageTitle::parse(self.title.clone()))?,
-            share_url: at("share_url", HttpUrl::parse(self.share_url.clone()))?,
+            share_url: at("share_url", super::formats::http_url(&self.share_url))?,
             charts,
         })
     }

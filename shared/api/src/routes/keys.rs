@@ -40,7 +40,8 @@ async fn create_key(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
-    /// From a previous page's `next_cursor`.
+    /// From a previous page's `next_cursor` (the last key id shown).
+    #[param(pattern = "^[0-9a-f]{16}$")]
     cursor: Option<String>,
     /// 1-100, default 50.
     #[param(minimum = 1, maximum = 100)]
@@ -64,10 +65,7 @@ async fn list_keys(
     let after = query
         .cursor
         .as_deref()
-        .map(|c| {
-            KeyId::parse(c)
-                .map_err(|_| ApiError::invalid("cursor", "is not a cursor this API gave out"))
-        })
+        .map(|c| KeyId::parse(c).map_err(|_| ApiError::invalid("cursor", "is not a key id")))
         .transpose()?;
     let page = state.keys.list(&who, after.as_ref(), limit).await?;
     Ok(Json(KeyList {

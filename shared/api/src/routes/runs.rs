@@ -8,14 +8,12 @@ use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use herald_core::domain::run::{RunId, RunKind};
 use herald_core::ports::RunFilter;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 const OUTCOMES: [&str; 6] = [
     "sending",
     "delivered",
@@ -205,15 +203,8 @@ async fn list_records(
     let after = q
         .cursor
         .as_deref()
-        .map(|c| {
-            let bad = || ApiError::invalid("cursor", "is not a cursor this API gave out");
-            let text = B64
-                .decode(c)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(bad)?;
-            RunId::parse(&text).map_err(|_| bad())
-        })
+        // The last record shown: the next page starts after it.
+        .map(|c| RunId::parse(c).map_err(|_| ApiError::invalid("cursor", "is not a record id")))
         .transpose()?;
     let page = state
         .pushes
@@ -221,7 +212,7 @@ async fn list_records(
         .await?;
     Ok(Json(RecordList {
         items: page.items.iter().map(RecordSummary::from).collect(),
-        next_cursor: page.next_after.map(|id| B64.encode(id.to_string())),
+        next_cursor: page.next_after.map(|id| id.to_string()),
     }))
 }
 

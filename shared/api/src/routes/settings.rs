@@ -11,8 +11,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use herald_core::domain::delivery::{AttemptResult, Delivery, DeliveryStatus};
 use herald_core::domain::ids::ContactId;
-use herald_core::domain::message::FeishuRecipient;
-use herald_core::domain::recipients::{EmailAddress, WecomUserId};
 use herald_core::ports::SendFailure;
 use herald_core::services::channel_test::ChannelTestTarget;
 use secrecy::SecretString;
@@ -76,48 +74,13 @@ async fn put_channel(
 }
 
 fn test_target(channel: &str, body: &ChannelTestBody) -> Result<ChannelTestTarget, ApiError> {
-    let required = |value: &Option<String>, field: &str| {
-        value
-            .clone()
-            .ok_or_else(|| ApiError::invalid(field, "is required"))
-    };
-    Ok(match channel {
-        "smtp" => ChannelTestTarget::Smtp(
-            EmailAddress::parse(required(&body.to, "to")?)
-                .map_err(|m| ApiError::invalid("to", m))?,
-        ),
-        "wecom" => ChannelTestTarget::Wecom(
-            WecomUserId::parse(required(&body.to, "to")?)
-                .map_err(|m| ApiError::invalid("to", m))?,
-        ),
-        "feishu" => match (&body.email, &body.mobile) {
-            (Some(email), None) => ChannelTestTarget::Feishu(FeishuRecipient::Email(
-                EmailAddress::parse(email.clone()).map_err(|m| ApiError::invalid("email", m))?,
-            )),
-            (None, Some(mobile)) => {
-                // Mobile numbers: digits with an optional leading +country code.
-                let ok = (5..=20).contains(&mobile.len())
-                    && mobile
-                        .trim_start_matches('+')
-                        .chars()
-                        .all(|c| c.is_ascii_digit());
-                if !ok {
-                    return Err(ApiError::invalid(
-                        "mobile",
-                        "must be a phone number such as 13800000000 or +85291234567",
-                    ));
-                }
-                ChannelTestTarget::Feishu(FeishuRecipient::Mobile(mobile.clone()))
-            }
-            _ => {
-                return Err(ApiError::invalid(
-                    "email",
-                    "give exactly one of email or mobile",
-                ));
-            }
-        },
+    let target = match channel {
+        "smtp" => body.smtp(),
+        "wecom" => body.wecom(),
+        "feishu" => body.feishu(),
         _ => return Err(ApiError::not_found("channel")),
-    })
+    };
+    Ok(target?)
 }
 
 fn test_response(delivery: Delivery) -> ChannelTestResponse {

@@ -6,7 +6,6 @@ use crate::extract::{Caller, RawBody, parse_query, project_id, task_id};
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use base64::Engine;
 use chrono::NaiveDate;
 use herald_core::domain::ids::TaskId;
 use herald_core::services::tasks::TaskUpdate;
@@ -15,22 +14,15 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
 fn today(state: &AppState) -> impl Fn(chrono_tz::Tz) -> NaiveDate {
     let now = state.tasks.now();
     move |tz| now.with_timezone(&tz).date_naive()
 }
 
-fn cursor_of(id: &TaskId) -> String {
-    B64.encode(id.to_string())
-}
-
+/// A cursor is the id of the last task shown: the next page starts after it (any task id is a
+/// cursor, so the OpenAPI document can say exactly which are).
 fn parse_cursor(cursor: &str) -> Result<TaskId, ApiError> {
-    let bad = || ApiError::invalid("cursor", "is not a cursor this API gave out");
-    let bytes = B64.decode(cursor).map_err(|_| bad())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    TaskId::parse(&text).map_err(|_| bad())
+    TaskId::parse(cursor).map_err(|_| ApiError::invalid("cursor", "is not a task id"))
 }
 
 /// Creates a task and its schedule.
@@ -71,7 +63,8 @@ async fn create_task(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
-    /// From a previous page's `next_cursor`.
+    /// From a previous page's `next_cursor` (the last task id shown).
+    #[param(format = Uuid)]
     cursor: Option<String>,
     /// 1-100, default 20.
     #[param(minimum = 1, maximum = 100)]
@@ -102,7 +95,7 @@ async fn list_tasks(
     let now = state.tasks.now();
     Ok(Json(TaskList {
         items: page.items.iter().map(|t| TaskView::new(t, now)).collect(),
-        next_cursor: page.next_after.as_ref().map(cursor_of),
+        next_cursor: page.next_after.as_ref().map(ToString::to_string),
     }))
 }
 
