@@ -249,7 +249,7 @@ impl PushApp {
         let mut adapters = adapters_over(store.clone(), scheduler.clone(), clock.clone());
         adapters.charts = charts.clone();
         let services = services_configured(adapters.clone(), providers, config);
-        let router = herald_api::router(herald_api::AppState::from(&services));
+        let router = herald_console::router(herald_api::AppState::from(&services));
         Self {
             router,
             pushes: services.pushes,
@@ -267,7 +267,7 @@ impl PushApp {
     /// built anew over the same adapters.
     pub fn restarted(&self, providers: ProvidersConfig) -> Self {
         let services = services_with(self.adapters.clone(), providers);
-        let router = herald_api::router(herald_api::AppState::from(&services));
+        let router = herald_console::router(herald_api::AppState::from(&services));
         Self {
             router,
             pushes: services.pushes,

@@ -50,6 +50,21 @@ const ROUTES: &[(&str, &str, Rule)] = &[
     ),
     ("POST", "/projects/{project}/tasks/test", Rule::ProjectWrite),
     (
+        "POST",
+        "/projects/{project}/tasks/charts",
+        Rule::ProjectWrite,
+    ),
+    (
+        "POST",
+        "/projects/{project}/tasks/import",
+        Rule::ProjectWrite,
+    ),
+    (
+        "GET",
+        "/projects/{project}/sources/{source}/charts",
+        Rule::ProjectWrite,
+    ),
+    (
         "GET",
         "/projects/{project}/schedule/next",
         Rule::ProjectRead,

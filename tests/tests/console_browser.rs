@@ -3,7 +3,8 @@
 //! walk through what people do: sign in, create a task (correcting a field error), preview it,
 //! test it, push it now through the confirmation, read the record and its logs, disable and enable
 //! it, test a channel in the settings, mint a viewer's key, and, as that viewer, see no write
-//! actions. When a step fails, the screenshots of every page so far are kept under
+//! actions. On the way, the form shows only the chosen channel's recipients, and a chart's source
+//! (a fake Metabase) offers what it holds as the chart's query. When a step fails, the screenshots of every page so far are kept under
 //! `target/console-screenshots/`.
 use fantoccini::{Client, ClientBuilder, Locator};
 use herald_tests::local_server::{HeraldLocal, Process, free_port, wait_until_up};
@@ -81,7 +82,15 @@ impl Browser {
     }
 
     async fn click(&self, css: &str) -> Step {
-        self.find(css).await?.click().await?;
+        let element = self.find(css).await?;
+        // Into the middle of the window, clear of the form's sticky buttons.
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center'})",
+                vec![serde_json::to_value(&element)?],
+            )
+            .await?;
+        element.click().await?;
         Ok(())
     }
 
@@ -151,6 +160,60 @@ impl Browser {
     }
 }
 
+/// The task form's helpers, before any task is made: the chosen channel's recipient fields only,
+/// and a source's charts offered as a chart's query, naming the chart when picked.
+async fn form_helpers(b: &mut Browser) -> Step {
+    b.open("/ui/projects/sales/tasks/new").await?;
+    let hidden = |css: &str| {
+        format!("return document.querySelector('{css}').closest('[data-channel]').hidden")
+    };
+    let is_hidden = async |css: &str| -> Step<bool> {
+        Ok(b.client.execute(&hidden(css), vec![]).await?.as_bool() == Some(true))
+    };
+    ensure!(
+        !is_hidden("#r-emails").await? && is_hidden("#r-wecom_users").await?,
+        "an e-mail task shows e-mail recipients only"
+    );
+    b.fill("#r-emails", "ops@example.com").await?;
+    b.find("#f-channel").await?.select_by_value("wecom").await?;
+    ensure!(
+        !is_hidden("#r-wecom_users").await? && !is_hidden("#r-contacts").await?,
+        "a WeCom task shows WeCom recipients and contacts"
+    );
+    ensure!(
+        !is_hidden("#r-emails").await? && is_hidden("#r-feishu_users").await?,
+        "a field that holds something stays shown; an empty one of another channel does not"
+    );
+    b.fill("#c0-source", "metabase").await?;
+    b.click("#c0-query").await?;
+    for _ in 0..100 {
+        if b.count("#c0-charts option").await? >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let offered = b
+        .client
+        .execute(
+            "return [...document.querySelectorAll('#c0-charts option')].map(o => o.value + ' ' + o.textContent)",
+            vec![],
+        )
+        .await?;
+    ensure!(
+        offered.to_string().contains("Refund rate (scalar)")
+            && offered.to_string().contains(r#"{\"card\":43}"#),
+        "the source's questions are offered as queries: {offered}"
+    );
+    b.fill("#c0-query", r#"{"card":43}"#).await?;
+    b.click("#c0-rows").await?;
+    let name = b.find("#c0-name").await?.prop("value").await?;
+    ensure!(
+        name.as_deref() == Some("Refund rate"),
+        "picking a question names the chart: {name:?}"
+    );
+    b.shot("source picker").await
+}
+
 async fn walk_through(b: &mut Browser, chart: SocketAddr) -> Step {
     // Sign in.
     b.open("/ui").await?;
@@ -161,6 +224,8 @@ async fn walk_through(b: &mut Browser, chart: SocketAddr) -> Step {
     b.fill("#project", "sales").await?;
     b.click("main button[type=submit]").await?;
     b.wait_path("/ui/projects/sales/tasks").await?;
+    form_helpers(b).await?;
+    b.open("/ui/projects/sales/tasks").await?;
 
     // Create a task through the form, correcting a field error.
     b.click("#new-task").await?;
@@ -405,6 +470,28 @@ async fn people_click_through_the_console_in_chromium() {
     )
     .await;
     let (base, data) = (herald.base.clone(), herald.data.clone());
+    // A Metabase (the fake) that the sales project's tasks may read.
+    let metabase = herald_fakes::FakeMetabase::new("mb_key_browser_5c2e8f1a", "herald", "pw");
+    let (metabase_url, _metabase) = herald_fakes::serve(herald_fakes::metabase_router(metabase))
+        .await
+        .expect("metabase");
+    let put = reqwest::Client::new()
+        .put(format!("{base}/v1/sources/metabase"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(
+            &json!({"kind": "metabase", "base_url": metabase_url, "projects": ["sales"],
+                      "auth": {"type": "api_key", "key": "mb_key_browser_5c2e8f1a"},
+                      "private_network": true}),
+        )
+        .send()
+        .await
+        .expect("herald-local answers");
+    assert_eq!(
+        put.status(),
+        200,
+        "{}",
+        put.text().await.unwrap_or_default()
+    );
     let driver_port = free_port();
     let _driver = Process(
         Command::new("chromedriver")

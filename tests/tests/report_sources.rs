@@ -112,7 +112,8 @@ async fn superset_charts_are_read_with_one_login_per_process_and_push_the_sqls_f
     assert_eq!(listed.status, StatusCode::OK, "{:#}", listed.body);
     assert_eq!(
         listed.body["items"],
-        json!([{"id": superset.chart_id, "name": "GMV by region", "kind": "table"}])
+        json!([{"id": superset.chart_id, "name": "GMV by region", "kind": "table",
+                 "query": {"chart": superset.chart_id}}])
     );
     let imported = app
         .admin(
@@ -739,7 +740,7 @@ async fn a_page_from_superset_metabase_redash_and_an_api_pushes_on_every_channel
         .await;
     assert_eq!(
         listed.body["items"],
-        json!([{"id": 43, "name": "Refund rate", "kind": "scalar"}]),
+        json!([{"id": 43, "name": "Refund rate", "kind": "scalar", "query": {"card": 43}}]),
         "{:#}",
         listed.body
     );
@@ -765,7 +766,7 @@ async fn a_page_from_superset_metabase_redash_and_an_api_pushes_on_every_channel
         .await;
     assert_eq!(
         listed.body["items"],
-        json!([{"id": 7, "name": "Refunds by channel", "kind": "query"}]),
+        json!([{"id": 7, "name": "Refunds by channel", "kind": "query", "query": {"query": 7, "max_age": 0}}]),
         "{:#}",
         listed.body
     );

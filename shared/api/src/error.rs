@@ -119,6 +119,11 @@ impl From<ServiceError> for ApiError {
                 err.field = field;
                 err
             }
+            ServiceError::Upstream { what, message } => Self::new(
+                StatusCode::BAD_GATEWAY,
+                "upstream_unavailable",
+                format!("{what} did not answer: {message}; try again"),
+            ),
             ServiceError::Unavailable { what, source } => {
                 let mut err = Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -39,6 +39,24 @@ pub(crate) enum AccessError {
     Parameters(String),
 }
 
+impl AccessError {
+    /// As a catalog's failure: what did not answer (no connection, a timeout, a 5xx) may answer
+    /// if asked again; anything else the source answered.
+    pub(crate) fn into_catalog_error(self) -> herald_core::ports::CatalogError {
+        use herald_core::ports::CatalogError;
+        let unreachable = match &self {
+            Self::TimedOut(_) | Self::Deadline(_) | Self::Connect(_) | Self::Request(_) => true,
+            Self::Status(status) => *status >= 500,
+            _ => false,
+        };
+        if unreachable {
+            CatalogError::Unreachable(self.to_string())
+        } else {
+            CatalogError::Answered(self.to_string())
+        }
+    }
+}
+
 /// Raised by the redirect policy; recognized again in the request error's causes.
 #[derive(Debug, Error)]
 #[error("too many redirects")]

@@ -10,6 +10,7 @@ use herald_core::domain::parameters;
 use herald_core::domain::report::ChartRows;
 use herald_core::domain::run::{ChartCheck, ChartState};
 use herald_core::domain::task::{Chart, ChartOrigin};
+use herald_core::ports::CatalogError;
 use herald_core::ports::{ChartReading, ChartSource, ReadContext};
 use std::sync::Arc;
 use thiserror::Error;
@@ -326,27 +327,27 @@ impl ChartSource for HttpChartSource {
         &self,
         access: &herald_core::ports::SourceAccess,
         search: &str,
-    ) -> Result<Vec<herald_core::ports::SourceChart>, String> {
+    ) -> Result<Vec<herald_core::ports::SourceChart>, CatalogError> {
         tokio::time::timeout(
             self.limits.per_chart_timeout,
             self.sources.list(access, search),
         )
         .await
-        .map_err(|_| AccessError::TimedOut(self.limits.per_chart_timeout).to_string())?
-        .map_err(|e| e.to_string())
+        .unwrap_or(Err(AccessError::TimedOut(self.limits.per_chart_timeout)))
+        .map_err(AccessError::into_catalog_error)
     }
 
     async fn import_dashboard(
         &self,
         access: &herald_core::ports::SourceAccess,
         dashboard: &str,
-    ) -> Result<herald_core::ports::DraftPage, String> {
+    ) -> Result<herald_core::ports::DraftPage, CatalogError> {
         tokio::time::timeout(
             self.limits.per_chart_timeout,
             self.sources.import(access, dashboard),
         )
         .await
-        .map_err(|_| AccessError::TimedOut(self.limits.per_chart_timeout).to_string())?
-        .map_err(|e| e.to_string())
+        .unwrap_or(Err(AccessError::TimedOut(self.limits.per_chart_timeout)))
+        .map_err(AccessError::into_catalog_error)
     }
 }

@@ -59,17 +59,69 @@ if (add) add.addEventListener("click", () => {
   copy.dataset.index = String(next);
   copy.querySelectorAll(".field-error").forEach((e) => e.remove());
   copy.querySelector("h3").textContent = copy.querySelector("h3").textContent.replace(/\d+$/, String(next + 1));
-  copy.querySelectorAll("input, select, label").forEach((el) => {
-    for (const attr of ["name", "id", "for"]) {
+  copy.querySelectorAll("input, select, label, datalist").forEach((el) => {
+    for (const attr of ["name", "id", "for", "list"]) {
       const value = el.getAttribute(attr);
-      if (value) el.setAttribute(attr, value.replace(/\[\d+\]/, "[" + next + "]").replace(/^c\d+-/, "c" + next + "-"));
+      if (value && !(attr === "list" && value === "source-names")) {
+        el.setAttribute(attr, value.replace(/\[\d+\]/, "[" + next + "]").replace(/^c\d+-/, "c" + next + "-"));
+      }
     }
     if (el.tagName === "INPUT") el.value = "";
+    if (el.tagName === "DATALIST") el.replaceChildren();
     el.removeAttribute("aria-invalid");
   });
   last.after(copy);
   copy.querySelector("input").focus();
 });
+
+// The recipients and owner fields of the chosen channel only (a field that holds something or
+// has an error stays, so nothing typed is sent unseen).
+const channel = document.getElementById("f-channel");
+function showChannelFields() {
+  document.querySelectorAll("[data-channel]").forEach((el) => {
+    const held = [...el.querySelectorAll("input, textarea")].some((f) => f.value.trim() !== "");
+    const flagged = el.querySelector("[aria-invalid]") !== null;
+    el.hidden = !el.dataset.channel.split(" ").includes(channel.value) && !held && !flagged;
+  });
+}
+if (channel) { channel.addEventListener("change", showChannelFields); showChannelFields(); }
+
+// A chart's source, once chosen, offers what it holds as the chart's query; picking one names
+// the chart after it when the chart has no name yet.
+const taskForm = document.querySelector("form[data-charts-url]");
+if (taskForm) {
+  const offer = async (sourceInput) => {
+    const chart = sourceInput.closest(".chart");
+    const list = chart && chart.querySelector("datalist");
+    const source = sourceInput.value.trim();
+    if (!list || !source) return;
+    try {
+      const answer = await (await fetch(taskForm.dataset.chartsUrl + encodeURIComponent(source) + "/charts",
+        { credentials: "same-origin" })).json();
+      list.replaceChildren(...(answer.items || []).map((item) => {
+        const option = document.createElement("option");
+        option.value = item.query;
+        option.textContent = item.name + " (" + item.kind + ")";
+        option.dataset.name = item.name;
+        return option;
+      }));
+    } catch (e) { /* offline or signed out: the field still takes typed JSON */ }
+  };
+  taskForm.addEventListener("change", (event) => {
+    const field = event.target;
+    if (field.matches("[data-source]")) offer(field);
+    if (field.matches("[data-query]")) {
+      const chart = field.closest(".chart");
+      const picked = [...chart.querySelectorAll("datalist option")].find((o) => o.value === field.value);
+      const name = chart.querySelector("input[name$='.name']");
+      if (picked && name && !name.value.trim()) name.value = picked.dataset.name;
+    }
+  });
+  taskForm.querySelectorAll("[data-source]").forEach((field) => {
+    const list = field.closest(".chart").querySelector("datalist");
+    if (field.value.trim() && list && !list.children.length) offer(field);
+  });
+}
 
 // Settings tabs (without the script every tab shows, one below the other).
 const tabs = document.querySelectorAll(".tabs [role=tab]");

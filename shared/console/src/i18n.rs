@@ -237,6 +237,11 @@ static TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("filter", "Filter", "筛选"),
     ("filters", "Filters", "筛选条件"),
+    (
+        "find_charts",
+        "List the sources' charts",
+        "列出数据源中的图表",
+    ),
     ("finished", "Finished", "结束时间"),
     (
         "first_admin_key",
@@ -278,6 +283,14 @@ static TEXTS: &[(&str, &str, &str)] = &[
     ("herald", "Herald", "Herald"),
     ("home", "Home", "首页"),
     ("host", "SMTP host", "SMTP 服务器"),
+    ("import_dashboard", "Import dashboard", "导入仪表盘"),
+    ("import_dashboard_id", "Dashboard id", "仪表盘 ID"),
+    ("import_source", "Dashboard's source", "仪表盘所在的数据源"),
+    (
+        "imported_charts",
+        "Charts imported from the dashboard (check them, then save):",
+        "已从仪表盘导入的图表（检查后保存）：",
+    ),
     ("key_created", "Key created", "密钥已创建"),
     (
         "key_shown_once",
@@ -368,6 +381,7 @@ static TEXTS: &[(&str, &str, &str)] = &[
     ("pause", "Pause the push", "暂停推送"),
     ("port", "Port", "端口"),
     ("preview", "Preview", "预览"),
+    ("previous_value", "previous", "上期"),
     ("project", "Project", "项目"),
     ("projects", "Projects", "项目"),
     ("provider", "Provider", "服务商"),
@@ -411,6 +425,7 @@ static TEXTS: &[(&str, &str, &str)] = &[
         "Rows (JSON Pointer)",
         "数据行（JSON Pointer）",
     ),
+    ("rows_read", "Rows read", "读取的数据"),
     ("sandbox_empty", "Nothing yet.", "暂无消息。"),
     (
         "sandbox_hint",

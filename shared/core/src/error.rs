@@ -48,6 +48,10 @@ pub enum ServiceError {
         field: Option<String>,
         message: String,
     },
+    /// Something Herald reads from (a report source) could not be reached or did not answer in
+    /// time: its words, and try again.
+    #[error("{what} did not answer: {message}")]
+    Upstream { what: &'static str, message: String },
     #[error("{what} is unavailable")]
     Unavailable {
         what: &'static str,

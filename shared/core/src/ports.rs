@@ -404,12 +404,12 @@ pub trait ChartSource: Send + Sync {
         &self,
         access: &SourceAccess,
         search: &str,
-    ) -> Result<Vec<SourceChart>, String> {
+    ) -> Result<Vec<SourceChart>, CatalogError> {
         let _ = search;
-        Err(format!(
+        Err(CatalogError::Answered(format!(
             "a {} source has no list of charts",
             access.source.kind.as_str()
-        ))
+        )))
     }
 
     /// A BI dashboard's charts as a draft page (title, address, one chart per BI chart).
@@ -417,13 +417,25 @@ pub trait ChartSource: Send + Sync {
         &self,
         access: &SourceAccess,
         dashboard: &str,
-    ) -> Result<DraftPage, String> {
+    ) -> Result<DraftPage, CatalogError> {
         let _ = dashboard;
-        Err(format!(
+        Err(CatalogError::Answered(format!(
             "a {} source has no dashboards",
             access.source.kind.as_str()
-        ))
+        )))
     }
+}
+
+/// Why a BI source did not list its charts or a dashboard, in the source's own words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CatalogError {
+    /// The source answered, and not with what was asked ("Metabase: 404 Not found."): asking
+    /// again the same way will not help.
+    #[error("{0}")]
+    Answered(String),
+    /// The source could not be reached or did not answer in time: try again.
+    #[error("{0}")]
+    Unreachable(String),
 }
 
 /// Something a BI source holds that a chart can read.

@@ -185,6 +185,9 @@ struct SourceChartView {
     name: String,
     /// The BI's own kind of chart.
     kind: String,
+    /// What a task's chart gives as its `query` to read this one.
+    #[schema(value_type = Object)]
+    query: serde_json::Value,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -196,7 +199,8 @@ struct SourceChartList {
 /// (an admin, or an editor whose project may use the source).
 #[utoipa::path(get, path = "/v1/sources/{source}/charts", tag = "sources",
     params(("source" = String, Path), ChartsQuery),
-    responses((status = 200, body = SourceChartList), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = SourceChartList), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+              (status = 502, body = ErrorBody, description = "the source did not answer (its words): try again"), (status = 503, body = ErrorBody)))]
 async fn list_source_charts(
     State(state): State<AppState>,
     Caller(who): Caller,
@@ -212,9 +216,10 @@ async fn list_source_charts(
         .await?
         .into_iter()
         .map(|c| SourceChartView {
-            id: c.id,
-            name: c.name,
-            kind: c.kind,
+            id: c.chart.id,
+            name: c.chart.name,
+            kind: c.chart.kind,
+            query: serde_json::to_value(&c.query).unwrap_or_default(),
         })
         .collect();
     Ok(Json(SourceChartList { items }))
@@ -237,7 +242,9 @@ struct ImportAnswer {
 /// A BI dashboard's charts as a draft page to paste into a task.
 #[utoipa::path(post, path = "/v1/sources/{source}/import", tag = "sources", request_body = ImportBody,
     params(("source" = String, Path)),
-    responses((status = 200, body = ImportAnswer), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = ImportAnswer), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 422, body = ErrorBody, description = "the source refused: its words, at `dashboard` or `source`"),
+              (status = 502, body = ErrorBody, description = "the source did not answer (its words): try again"), (status = 503, body = ErrorBody)))]
 async fn import_dashboard(
     State(state): State<AppState>,
     Caller(who): Caller,

@@ -7,7 +7,7 @@
 use super::session::{Sessions, SignIn, fingerprint};
 use super::{Answer, Shape, address, source_words};
 use crate::access::AccessError;
-use herald_core::domain::source::{MetabaseQuery, SourceAuth};
+use herald_core::domain::source::{MetabaseQuery, SourceAuth, SourceKind, SourceQuery};
 use herald_core::ports::SourceAccess;
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
@@ -378,10 +378,7 @@ pub(super) async fn import(
                 let card = &dashcard["card"];
                 Some(herald_core::ports::DraftChart {
                     name: card["name"].as_str()?.to_owned(),
-                    query: herald_core::domain::source::SourceQuery::Metabase(MetabaseQuery {
-                        card: card["id"].as_u64()?,
-                        parameters: Default::default(),
-                    }),
+                    query: SourceQuery::of_saved(SourceKind::Metabase, card["id"].as_u64()?)?,
                     display: display_of(card["display"].as_str().unwrap_or_default()),
                 })
             })

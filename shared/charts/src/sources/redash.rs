@@ -6,7 +6,7 @@
 //! `Authorization: Key <api key>`. Facts and sources: `shared/charts/SOURCES-NOTES.md`.
 use super::{Answer, Shape, address, source_words};
 use crate::access::AccessError;
-use herald_core::domain::source::{RedashQuery, SourceAuth};
+use herald_core::domain::source::{RedashQuery, SourceAuth, SourceKind, SourceQuery};
 use herald_core::ports::SourceAccess;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
@@ -210,11 +210,10 @@ pub(super) async fn import(
                         let query = &visualization["query"];
                         Some(herald_core::ports::DraftChart {
                             name: query["name"].as_str()?.to_owned(),
-                            query: herald_core::domain::source::SourceQuery::Redash(RedashQuery {
-                                query: query["id"].as_u64()?,
-                                parameters: Default::default(),
-                                max_age: Some(0),
-                            }),
+                            query: SourceQuery::of_saved(
+                                SourceKind::Redash,
+                                query["id"].as_u64()?,
+                            )?,
                             display: match visualization["type"].as_str().unwrap_or_default() {
                                 "COUNTER" => Display::Kpi,
                                 "TABLE" => Display::Table,

@@ -4,7 +4,7 @@
 use super::session::{Sessions, SignIn, fingerprint, jwt_expiry};
 use super::{Answer, address, source_words};
 use crate::access::AccessError;
-use herald_core::domain::source::{SourceAuth, SupersetQuery};
+use herald_core::domain::source::{SourceAuth, SourceKind, SourceQuery, SupersetQuery};
 use herald_core::ports::SourceAccess;
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
@@ -347,9 +347,7 @@ pub(super) async fn import(
                             .unwrap_or("");
                         Some(herald_core::ports::DraftChart {
                             name: c["slice_name"].as_str().unwrap_or_default().to_owned(),
-                            query: herald_core::domain::source::SourceQuery::Superset(
-                                herald_core::domain::source::SupersetQuery { chart: id },
-                            ),
+                            query: SourceQuery::of_saved(SourceKind::Superset, id)?,
                             display: display_of(viz),
                         })
                     })

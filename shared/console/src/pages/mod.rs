@@ -5,6 +5,7 @@ mod guard;
 mod records;
 mod settings;
 mod sources;
+mod task_sources;
 mod tasks;
 
 use crate::Console;
@@ -62,6 +63,18 @@ pub(crate) fn routes(console: Console) -> Router {
         .route("/projects/{project}/tasks/new", get(tasks::new_form))
         .route("/projects/{project}/tasks/preview", post(tasks::preview))
         .route("/projects/{project}/tasks/test", post(tasks::test_draft))
+        .route(
+            "/projects/{project}/tasks/charts",
+            post(task_sources::find_charts),
+        )
+        .route(
+            "/projects/{project}/tasks/import",
+            post(task_sources::import),
+        )
+        .route(
+            "/projects/{project}/sources/{source}/charts",
+            get(task_sources::charts),
+        )
         .route(
             "/projects/{project}/schedule/next",
             get(tasks::schedule_next),

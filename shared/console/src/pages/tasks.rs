@@ -115,12 +115,30 @@ fn blank_task() -> Value {
 }
 
 /// The form page: `task` holds the values shown; `id` is set when editing.
-struct Form<'a> {
-    project: &'a str,
-    id: Option<&'a str>,
-    task: Value,
-    error: Option<Failure>,
-    preview: Option<Value>,
+pub(super) struct Form<'a> {
+    pub project: &'a str,
+    pub id: Option<&'a str>,
+    pub task: Value,
+    pub error: Option<Failure>,
+    pub preview: Option<Value>,
+    /// What each source holds, by source name, when the form asked (`task_sources`).
+    pub catalog: Value,
+    /// A note above the form (what an import brought in).
+    pub note: Option<Value>,
+}
+
+impl<'a> Form<'a> {
+    pub fn new(project: &'a str, id: Option<&'a str>, task: Value) -> Self {
+        Self {
+            project,
+            id,
+            task,
+            error: None,
+            preview: None,
+            catalog: Value::Null,
+            note: None,
+        }
+    }
 }
 
 /// The next five runs of a schedule as the API takes it, or the API's error naming the field.
@@ -185,7 +203,13 @@ fn with_pretty_messages(project: &str, mut preview: Value) -> Value {
     preview
 }
 
-fn form_page(signed: &Signed, mut form: Form, status: StatusCode) -> Response {
+pub(super) async fn form_page(
+    console: &Console,
+    signed: &Signed,
+    mut form: Form<'_>,
+    status: StatusCode,
+) -> Response {
+    let sources = super::task_sources::usable(console, &signed.open.principal, form.project).await;
     form.task["upcoming"] = json!(upcoming(&form.task["schedule"]));
     // A chart's source query as the text field shows it (JSON, or what was typed).
     if let Some(charts) = form.task["page"]["charts"].as_array_mut() {
@@ -213,23 +237,24 @@ fn form_page(signed: &Signed, mut form: Form, status: StatusCode) -> Response {
             "task": form.task,
             "error": form.error,
             "preview": preview,
+            "sources": sources,
+            "catalog": form.catalog,
+            "note": form.note,
         }),
     );
     view::with_status(response, status)
 }
 
-pub(crate) async fn new_form(signed: Signed, Path(project): Path<String>) -> Response {
+pub(crate) async fn new_form(
+    State(console): State<Console>,
+    signed: Signed,
+    Path(project): Path<String>,
+) -> Response {
     if let Some(refused) = super::guard::write_refused(&signed, &project) {
         return refused;
     }
-    let form = Form {
-        project: &project,
-        id: None,
-        task: blank_task(),
-        error: None,
-        preview: None,
-    };
-    form_page(&signed, form, StatusCode::OK)
+    let form = Form::new(&project, None, blank_task());
+    form_page(&console, &signed, form, StatusCode::OK).await
 }
 
 pub(crate) async fn edit_form(
@@ -243,25 +268,18 @@ pub(crate) async fn edit_form(
     let path = format!("{}/{}", tasks_path(&project), seg(&id));
     match console.get(&signed.open.principal, &path).await {
         Ok(task) => {
-            let form = Form {
-                project: &project,
-                id: Some(&id),
-                task,
-                error: None,
-                preview: None,
-            };
-            form_page(&signed, form, StatusCode::OK)
+            let form = Form::new(&project, Some(&id), task);
+            form_page(&console, &signed, form, StatusCode::OK).await
         }
         Err(err) => failure(&signed, err),
     }
 }
 
 /// A refused save shows the form again with what was typed and the API's error at its field.
-fn refused(
+pub(super) async fn refused(
+    console: &Console,
     signed: &Signed,
-    project: &str,
-    id: Option<&str>,
-    body: Value,
+    form: Form<'_>,
     err: Failure,
 ) -> Response {
     if matches!(err.status, StatusCode::UNAUTHORIZED | StatusCode::NOT_FOUND) {
@@ -269,13 +287,10 @@ fn refused(
     }
     let status = err.status;
     let form = Form {
-        project,
-        id,
-        task: body,
         error: Some(err),
-        preview: None,
+        ..form
     };
-    form_page(signed, form, status)
+    form_page(console, signed, form, status).await
 }
 
 pub(crate) async fn create(
@@ -294,7 +309,10 @@ pub(crate) async fn create(
             seg(&project)
         ))
         .into_response(),
-        Err(err) => refused(&form.signed, &project, None, body, err),
+        Err(err) => {
+            let shown = Form::new(&project, None, body);
+            refused(&console, &form.signed, shown, err).await
+        }
     }
 }
 
@@ -313,7 +331,10 @@ pub(crate) async fn replace(
     {
         Ok(_) => Redirect::to(&format!("/ui/projects/{}/tasks?flash=saved", seg(&project)))
             .into_response(),
-        Err(err) => refused(&form.signed, &project, Some(&id), body, err),
+        Err(err) => {
+            let shown = Form::new(&project, Some(&id), body);
+            refused(&console, &form.signed, shown, err).await
+        }
     }
 }
 
@@ -344,16 +365,16 @@ pub(crate) async fn preview(
     let id = id.as_deref();
     match answer {
         Ok(preview) => {
-            let form_data = Form {
-                project: &project,
-                id,
-                task: body,
-                error: None,
+            let shown = Form {
                 preview: Some(preview),
+                ..Form::new(&project, id, body)
             };
-            form_page(&form.signed, form_data, StatusCode::OK)
+            form_page(&console, &form.signed, shown, StatusCode::OK).await
         }
-        Err(err) => refused(&form.signed, &project, id, body, err),
+        Err(err) => {
+            let shown = Form::new(&project, id, body);
+            refused(&console, &form.signed, shown, err).await
+        }
     }
 }
 
@@ -391,7 +412,10 @@ pub(crate) async fn test_draft(
             ))
             .into_response()
         }
-        Err(err) => refused(&form.signed, &project, id.as_deref(), body, err),
+        Err(err) => {
+            let shown = Form::new(&project, id.as_deref(), body);
+            refused(&console, &form.signed, shown, err).await
+        }
     }
 }
 

@@ -280,6 +280,24 @@ pub enum SourceQuery {
 }
 
 impl SourceQuery {
+    /// What a chart reads to show the BI's saved chart, question or query `id` as it is (no
+    /// parameters; Redash runs it afresh); `None` for an http source, which keeps no catalog.
+    pub fn of_saved(kind: SourceKind, id: u64) -> Option<Self> {
+        Some(match kind {
+            SourceKind::Superset => Self::Superset(SupersetQuery { chart: id }),
+            SourceKind::Metabase => Self::Metabase(MetabaseQuery {
+                card: id,
+                parameters: BTreeMap::new(),
+            }),
+            SourceKind::Redash => Self::Redash(RedashQuery {
+                query: id,
+                parameters: BTreeMap::new(),
+                max_age: Some(0),
+            }),
+            SourceKind::Http => return None,
+        })
+    }
+
     /// A query as a chart gives it: its shape says what it reads (`chart`: Superset, `card`:
     /// Metabase, `query`: Redash, `path`: http); whether it suits the named source is checked
     /// against the source ([`SourceQuery::suits`]).

@@ -3,7 +3,7 @@
 //! store; a read gets both through [`SourceDirectory::context`].
 use crate::domain::auth::Principal;
 use crate::domain::ids::ProjectId;
-use crate::domain::source::{Source, SourceName};
+use crate::domain::source::{Source, SourceName, SourceQuery};
 use crate::domain::task::{Chart, ChartOrigin, Page};
 use crate::ports::{ReadContext, SecretStore, SettingsStore, SourceAccess, StoreError};
 use crate::services::settings::SecretChange;
@@ -221,13 +221,22 @@ impl SourceService {
         who: &Principal,
         name: &SourceName,
         search: &str,
-    ) -> Result<Vec<crate::ports::SourceChart>, ServiceError> {
+    ) -> Result<Vec<CatalogChart>, ServiceError> {
         let access = self.access_for(who, name).await?;
         no_catalog(&access)?;
-        self.charts
+        let kind = access.source.kind;
+        let listed = self
+            .charts
             .list_source_charts(&access, search)
             .await
-            .map_err(|e| ServiceError::unavailable("the source", e))
+            .map_err(|e| catalog_failure(e, "source"))?;
+        Ok(listed
+            .into_iter()
+            .filter_map(|chart| {
+                let query = SourceQuery::of_saved(kind, chart.id)?;
+                Some(CatalogChart { chart, query })
+            })
+            .collect())
     }
 
     /// A BI dashboard's charts as a draft page to paste into a task.
@@ -242,7 +251,7 @@ impl SourceService {
         self.charts
             .import_dashboard(&access, dashboard)
             .await
-            .map_err(|e| ServiceError::unavailable("the source", e))
+            .map_err(|e| catalog_failure(e, "dashboard"))
     }
 
     /// Reads `query` from the source once, now, as a chart would (its first rows kept). An admin
@@ -482,6 +491,28 @@ impl SourceService {
 }
 
 /// An http source is an API, not a BI: it has no charts or dashboards to list.
+/// A source's answer as the caller's to act on: what it refused is named at `field` in its words
+/// (422); what did not answer is the source's to retry (502).
+fn catalog_failure(err: crate::ports::CatalogError, field: &str) -> ServiceError {
+    match err {
+        crate::ports::CatalogError::Answered(words) => ServiceError::FailedPrecondition {
+            field: Some(field.to_owned()),
+            message: words,
+        },
+        crate::ports::CatalogError::Unreachable(words) => ServiceError::Upstream {
+            what: "the source",
+            message: words,
+        },
+    }
+}
+
+/// A chart the BI holds, with the query a task's chart gives to read it.
+#[derive(Debug, Clone)]
+pub struct CatalogChart {
+    pub chart: crate::ports::SourceChart,
+    pub query: SourceQuery,
+}
+
 fn no_catalog(access: &SourceAccess) -> Result<(), ServiceError> {
     if access.source.kind == crate::domain::source::SourceKind::Http {
         return Err(ServiceError::FailedPrecondition {
