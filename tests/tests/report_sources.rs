@@ -998,3 +998,129 @@ async fn a_source_that_hangs_is_its_charts_access_error_and_the_others_are_read(
     );
     assert!(states[1].starts_with("\"ok\""), "{states:?}");
 }
+
+/// A test push answers within its time: a chart still being read then is the one access error,
+/// and the charts read before it keep their figures.
+#[tokio::test]
+async fn a_test_push_that_must_answer_keeps_the_charts_read_in_time() {
+    let erp = erp_api().await;
+    let fakes = FakeProviders::start(
+        WecomConfig::default().with_users(["lisi"]),
+        FeishuConfig::default(),
+    )
+    .await;
+    // 2 s to answer: 1.4 s of it for the charts; each chart's own timeout is the default 10 s.
+    let app = PushApp::answering_within(NOW, fakes.config(), std::time::Duration::from_secs(2));
+    app.configure_all(&fakes).await;
+    assert_eq!(
+        app.admin(Method::PUT, "/v1/sources/erp-api", &erp_source(&erp.base))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let mut body = sample_task("2026-12-08");
+    body["page"]["charts"] = json!([
+        stock_chart("Hangs", json!({"path": "/api/hang"}), ""),
+        stock_chart("Stock", json!({"path": "/api/stock"}), "/data/items"),
+    ]);
+    let run = test_push(&app, &body).await;
+    let states = statuses(&run);
+    assert!(
+        states[0].starts_with("\"access_error\"")
+            && states[0]
+                .contains("not read within 1.4 s, the time a test push or a preview has to answer"),
+        "{states:?}"
+    );
+    assert!(
+        states[1].starts_with("\"ok\""),
+        "the chart read in time keeps its rows: {states:?}"
+    );
+}
+
+/// A source deleted while a task that names it is written, over and over at once: never both (a
+/// task left reading a source that is gone); and a task changed by two writes at once stays
+/// listed as a user of the source it names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_deleted_while_a_task_names_it_is_never_both() {
+    let (_fakes, app) = app().await;
+    let app = std::sync::Arc::new(app);
+    let source = json!({"kind": "http", "base_url": "https://erp.example.com/api",
+                        "auth": {"type": "none"}, "projects": ["payments"]});
+    let mut both = Vec::new();
+    let mut outcomes = std::collections::BTreeMap::<(u16, u16), usize>::new();
+    for round in 0..40 {
+        let put = app.admin(Method::PUT, "/v1/sources/racy", &source).await;
+        assert_eq!(put.status, StatusCode::OK, "{:#}", put.body);
+        let mut body = sample_task("2026-12-08");
+        body["name"] = json!(format!("Racy {round}"));
+        body["page"]["charts"] = json!([{"name": "Stock", "source": "racy",
+                                          "query": {"path": "/stock"}, "display": "table"}]);
+        let (creator, deleter) = (app.clone(), app.clone());
+        let create = tokio::spawn(async move { creator.admin(Method::POST, TASKS, &body).await });
+        let delete = tokio::spawn(async move {
+            deleter
+                .admin(Method::DELETE, "/v1/sources/racy", &Value::Null)
+                .await
+        });
+        let (created, deleted) = (create.await.expect("create"), delete.await.expect("delete"));
+        *outcomes
+            .entry((created.status.as_u16(), deleted.status.as_u16()))
+            .or_default() += 1;
+        if created.status == StatusCode::CREATED {
+            let exists = app
+                .admin(Method::GET, "/v1/sources/racy", &Value::Null)
+                .await;
+            if exists.status == StatusCode::NOT_FOUND {
+                both.push(round);
+            }
+            // Clean up: the task goes, then the source.
+            let id = created.body["id"].as_str().expect("id");
+            let gone = app
+                .admin(Method::DELETE, &format!("{TASKS}/{id}"), &Value::Null)
+                .await;
+            assert!(gone.status.is_success(), "{:#}", gone.body);
+        }
+    }
+    assert!(
+        both.is_empty(),
+        "rounds {both:?} left a task on a deleted source ({outcomes:?})"
+    );
+    println!("create/delete outcomes: {outcomes:?}");
+
+    // Two writes of one task at once, one dropping the source and one keeping it: whichever is
+    // stored, the source's deletion sees the task that still names it.
+    let put = app.admin(Method::PUT, "/v1/sources/racy", &source).await;
+    assert_eq!(put.status, StatusCode::OK);
+    let mut body = sample_task("2026-12-08");
+    body["page"]["charts"] = json!([{"name": "Stock", "source": "racy",
+                                      "query": {"path": "/stock"}, "display": "table"}]);
+    let created = app.admin(Method::POST, TASKS, &body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:#}", created.body);
+    let id = created.body["id"].as_str().expect("id").to_owned();
+    for _ in 0..20 {
+        let current = app
+            .admin(Method::GET, &format!("{TASKS}/{id}"), &Value::Null)
+            .await;
+        let mut without = current.body.clone();
+        without["page"]["charts"] =
+            json!([{"name": "Public", "data_url": "https://bi.example.com/c/1"}]);
+        let with = current.body.clone();
+        let path = format!("{TASKS}/{id}");
+        let (a, b) = (app.clone(), app.clone());
+        let (p1, p2) = (path.clone(), path.clone());
+        let first = tokio::spawn(async move { a.admin(Method::PUT, &p1, &without).await });
+        let second = tokio::spawn(async move { b.admin(Method::PUT, &p2, &with).await });
+        let _ = (first.await.expect("put"), second.await.expect("put"));
+        let stored = app.admin(Method::GET, &path, &Value::Null).await;
+        let names_it = stored.body["page"]["charts"][0]["source"] == "racy";
+        let deleted = app
+            .admin(Method::DELETE, "/v1/sources/racy", &Value::Null)
+            .await;
+        if names_it {
+            assert_eq!(deleted.status, StatusCode::CONFLICT, "{:#}", deleted.body);
+        } else {
+            assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{:#}", deleted.body);
+            return;
+        }
+    }
+}

@@ -14,6 +14,11 @@ pub(crate) enum AccessError {
     TimedOut(Duration),
     #[error("not read within the overall deadline of {} s", seconds(*.0))]
     Deadline(Duration),
+    #[error(
+        "not read within {} s, the time a test push or a preview has to answer (a scheduled run waits for each chart's own timeout)",
+        seconds(*.0)
+    )]
+    AnswerDeadline(Duration),
     #[error("response larger than {}", size(*.0))]
     TooLarge(u64),
     #[error("invalid JSON: {0}")]
@@ -45,7 +50,11 @@ impl AccessError {
     pub(crate) fn into_catalog_error(self) -> herald_core::ports::CatalogError {
         use herald_core::ports::CatalogError;
         let unreachable = match &self {
-            Self::TimedOut(_) | Self::Deadline(_) | Self::Connect(_) | Self::Request(_) => true,
+            Self::TimedOut(_)
+            | Self::Deadline(_)
+            | Self::AnswerDeadline(_)
+            | Self::Connect(_)
+            | Self::Request(_) => true,
             Self::Status(status) => *status >= 500,
             _ => false,
         };

@@ -157,6 +157,15 @@ impl HttpChartSource {
         }
     }
 
+    /// The time the page has: the reader's overall deadline, or the request's when sooner (then
+    /// `true`).
+    fn page_time(&self, context: &ReadContext) -> (std::time::Duration, bool) {
+        match context.within {
+            Some(within) if within < self.limits.overall_deadline => (within, true),
+            _ => (self.limits.overall_deadline, false),
+        }
+    }
+
     /// Reads one chart within whichever ends first: its own timeout or the overall deadline.
     async fn read_in_time(
         &self,
@@ -165,7 +174,10 @@ impl HttpChartSource {
         started: Instant,
         deadline: Instant,
     ) -> Result<ChartRows, AccessError> {
-        let overall = AccessError::Deadline(self.limits.overall_deadline);
+        let overall = match self.page_time(context) {
+            (within, true) => AccessError::AnswerDeadline(within),
+            (overall, false) => AccessError::Deadline(overall),
+        };
         if started >= deadline {
             return Err(overall);
         }
@@ -311,7 +323,7 @@ impl HttpChartSource {
 impl ChartSource for HttpChartSource {
     #[tracing::instrument(skip_all, fields(charts = charts.len()))]
     async fn check_charts(&self, charts: &[Chart], context: &ReadContext) -> Vec<ChartReading> {
-        let deadline = Instant::now() + self.limits.overall_deadline;
+        let deadline = Instant::now() + self.page_time(context).0;
         // Futures are lazy: a chart's clock starts when `buffered` first polls it.
         let reads: Vec<_> = charts
             .iter()

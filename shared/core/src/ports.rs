@@ -470,6 +470,10 @@ pub struct DraftChart {
 pub struct ReadContext {
     pub at: chrono::DateTime<chrono_tz::Tz>,
     pub sources: std::collections::BTreeMap<crate::domain::source::SourceName, SourceAccess>,
+    /// The time the whole page has, when a request must answer sooner than the reader's own
+    /// deadline (a test push, a preview): a chart not read by then is an access error saying so,
+    /// and those read before it keep their rows.
+    pub within: Option<std::time::Duration>,
 }
 
 impl ReadContext {
@@ -478,6 +482,7 @@ impl ReadContext {
         Self {
             at,
             sources: Default::default(),
+            within: None,
         }
     }
 }

@@ -93,7 +93,9 @@ impl SourceDirectory {
 impl SourceDirectory {
     /// Notes that `task` of `project` now reads from `now` and no longer from the others of
     /// `before`: the index that lets a source's deletion name the tasks using it. Written before a
-    /// task write adds a source and after one drops it, so it may list too much, never too little.
+    /// task write adds a source, so it may list too much, never too little: a task write never
+    /// takes its entries out (that could take out one a concurrent write of the same task just
+    /// put in); the source's deletion finds them stale, and the task's deletion removes its own.
     pub async fn record_use(
         &self,
         project: &ProjectId,
@@ -117,6 +119,17 @@ impl SourceDirectory {
                 }
             }
             for name in now.difference(before) {
+                // In the same write: a source deleted since the page was checked is refused here
+                // (its deletion and this entry cannot both be written).
+                if !record.sources.iter().any(|s| &s.name == name) {
+                    return Err(FieldError::new(
+                        "page.charts",
+                        format!(
+                            "the source '{name}' was deleted while this task was being written"
+                        ),
+                    )
+                    .into());
+                }
                 record
                     .source_users
                     .entry(name.clone())
@@ -133,6 +146,33 @@ impl SourceDirectory {
         Err(ServiceError::Conflict(
             "the settings changed during this write; try again".into(),
         ))
+    }
+}
+
+impl SourceDirectory {
+    /// After a task write: every source in `used` still exists. A source deleted while the task
+    /// was written is an error naming it; the writer then takes its write back, because the
+    /// deletion may have looked for users before the task was stored (`SourceService::delete`
+    /// looks again after it removes the source, so one of the two always sees the other).
+    pub async fn still_there(
+        &self,
+        used: &std::collections::BTreeSet<SourceName>,
+    ) -> Result<(), ServiceError> {
+        if used.is_empty() {
+            return Ok(());
+        }
+        let record = self.settings.get_settings().await?;
+        match used
+            .iter()
+            .find(|name| !record.sources.iter().any(|s| &s.name == *name))
+        {
+            Some(gone) => Err(FieldError::new(
+                "page.charts",
+                format!("the source '{gone}' was deleted while this task was being written"),
+            )
+            .into()),
+            None => Ok(()),
+        }
     }
 }
 
@@ -387,7 +427,8 @@ impl SourceService {
             }
             _ => {}
         }
-        self.change(|sources| {
+        self.change(|record| {
+            let sources = &mut record.sources;
             sources.retain(|s| s.name != source.name);
             if sources.len() >= MAX_SOURCES {
                 return Err(FieldError::new(
@@ -416,8 +457,32 @@ impl SourceService {
                 users.join(", ")
             )));
         }
-        self.change(|sources| {
-            sources.retain(|s| &s.name != name);
+        self.change(|record| {
+            record.sources.retain(|s| &s.name != name);
+            Ok(())
+        })
+        .await?;
+        // Then look again: a task stored meanwhile is seen now (and the source comes back), or
+        // its writer finds the source gone after its write and takes the write back
+        // (`SourceDirectory::still_there`): never both a deletion and a task that names it.
+        let users = self.users(&source).await?;
+        if !users.is_empty() {
+            self.change(|record| {
+                if !record.sources.iter().any(|s| s.name == source.name) {
+                    record.sources.push(source.clone());
+                    record.sources.sort_by(|a, b| a.name.cmp(&b.name));
+                }
+                Ok(())
+            })
+            .await?;
+            return Err(ServiceError::Conflict(format!(
+                "tasks began to read charts from '{name}' while it was being deleted: {}; change them first",
+                users.join(", ")
+            )));
+        }
+        // The index's entries for it go with it (they named no task that reads it).
+        self.change(|record| {
+            record.source_users.remove(name);
             Ok(())
         })
         .await?;
@@ -430,7 +495,7 @@ impl SourceService {
     }
 
     /// The tasks (`project/task`) whose charts name `source`: those the use index lists that still
-    /// do (an entry a failed task write left behind is dropped here).
+    /// do (an entry a task changed since, or a write that failed, left behind is passed over).
     async fn users(&self, source: &Source) -> Result<Vec<String>, ServiceError> {
         let listed = self
             .settings
@@ -442,13 +507,13 @@ impl SourceService {
             .unwrap_or_default();
         let mut users = Vec::new();
         for entry in listed {
-            let Some((project, task)) = entry.split_once('/') else {
-                continue;
-            };
-            let (Ok(project), Ok(task)) = (
-                ProjectId::parse(project),
-                crate::domain::ids::TaskId::parse(task),
-            ) else {
+            let parsed = entry.split_once('/').and_then(|(project, task)| {
+                Some((
+                    ProjectId::parse(project).ok()?,
+                    crate::domain::ids::TaskId::parse(task).ok()?,
+                ))
+            });
+            let Some((project, task)) = parsed else {
                 continue;
             };
             let uses = self
@@ -469,14 +534,16 @@ impl SourceService {
         Ok(users)
     }
 
+    /// Applies `change` to the settings document (its sources and their use index), retried
+    /// when another write came between.
     async fn change(
         &self,
-        change: impl Fn(&mut Vec<Source>) -> Result<(), ServiceError>,
+        change: impl Fn(&mut crate::ports::SettingsRecord) -> Result<(), ServiceError>,
     ) -> Result<(), ServiceError> {
         for _ in 0..5 {
             let mut record = self.settings.get_settings().await?;
             let expected = record.version;
-            change(&mut record.sources)?;
+            change(&mut record)?;
             record.version = expected + 1;
             match self.settings.put_settings(&record, expected).await {
                 Ok(()) => return Ok(()),
@@ -490,7 +557,6 @@ impl SourceService {
     }
 }
 
-/// An http source is an API, not a BI: it has no charts or dashboards to list.
 /// A source's answer as the caller's to act on: what it refused is named at `field` in its words
 /// (422); what did not answer is the source's to retry (502).
 fn catalog_failure(err: crate::ports::CatalogError, field: &str) -> ServiceError {
@@ -513,6 +579,7 @@ pub struct CatalogChart {
     pub query: SourceQuery,
 }
 
+/// An http source is an API, not a BI: it has no charts or dashboards to list.
 fn no_catalog(access: &SourceAccess) -> Result<(), ServiceError> {
     if access.source.kind == crate::domain::source::SourceKind::Http {
         return Err(ServiceError::FailedPrecondition {

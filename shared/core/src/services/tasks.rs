@@ -138,6 +138,19 @@ impl TaskService {
             self.undo_schedule(project, &task.id).await;
             return Err(err.into());
         }
+        if let Err(gone) = self.sources.still_there(&used).await {
+            // Deleted while this task was written: the task goes again (the source's deletion
+            // may not have seen it).
+            if let Err(err) = self
+                .store
+                .delete_task(project, &task.id, task.version)
+                .await
+            {
+                tracing::error!(error = %err, "could not take back a task whose source was deleted");
+            }
+            self.undo_schedule(project, &task.id).await;
+            return Err(gone);
+        }
         tracing::info!("task created");
         Ok(task)
     }
@@ -194,6 +207,7 @@ impl TaskService {
             super::sources::sources_of(&spec.page),
         );
         let both = before.union(&after).cloned().collect();
+        // Listed before the write; never unlisted after it (`SourceDirectory::record_use`).
         self.sources.record_use(project, id, &before, &both).await?;
         let mut next = current.clone();
         next.spec = spec;
@@ -201,8 +215,16 @@ impl TaskService {
             next.state = TaskState::Enabled;
             next.consecutive_failures = 0;
         }
-        let written = self.write(current, next).await?;
-        self.sources.record_use(project, id, &both, &after).await?;
+        let written = self.write(current.clone(), next).await?;
+        if let Err(gone) = self.sources.still_there(&after).await {
+            // Deleted while this task was written: the task is put back as it was.
+            let mut restored = current;
+            restored.version = written.version;
+            if let Err(err) = self.write(written, restored).await {
+                tracing::error!(error = %err, "could not put back a task whose source was deleted");
+            }
+            return Err(gone);
+        }
         Ok(written)
     }
 

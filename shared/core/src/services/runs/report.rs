@@ -119,7 +119,7 @@ impl Reporter {
         within: Option<std::time::Duration>,
     ) -> PageRead {
         let at = at.with_timezone(&spec.schedule.timezone());
-        let context = match self.sources.context(project, &spec.page.charts, at).await {
+        let mut context = match self.sources.context(project, &spec.page.charts, at).await {
             Ok(context) => context,
             Err(err) => {
                 // Charts naming a source are then access errors saying it could not be looked up.
@@ -127,10 +127,13 @@ impl Reporter {
                 crate::ports::ReadContext::at(at)
             }
         };
+        context.within = within;
         let checking = self.charts.check_charts(&spec.page.charts, &context);
         let readings = match within {
             None => checking.await,
-            Some(within) => match tokio::time::timeout(within, checking).await {
+            // The reader ends each chart by `within` itself; this only guards against one that
+            // does not (every chart is then unread).
+            Some(within) => match tokio::time::timeout(within + READER_GRACE, checking).await {
                 Ok(readings) => readings,
                 Err(_) => not_read_within(spec, within),
             },
@@ -219,6 +222,9 @@ impl Reporter {
         }
     }
 }
+
+/// How long past `within` a chart reader may take to hand back what it read by then.
+const READER_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Every chart of the page as not read within `within` (a request that must answer in time).
 fn not_read_within(spec: &TaskSpec, within: std::time::Duration) -> Vec<ChartReading> {
