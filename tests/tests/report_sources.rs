@@ -269,6 +269,11 @@ async fn erp_api() -> ErpApi {
                 ),
             )
                 .into_response(),
+            // An API that answers with what it was sent, in its rows.
+            "/api/echo-rows" => axum::Json(json!({"data": {"items": [
+                {"sent": auth.clone().unwrap_or_default(), "qty": 1}
+            ]}}))
+            .into_response(),
             "/api/broken" => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 axum::Json(json!({"message": "the stock database is down"})),
@@ -359,6 +364,41 @@ async fn an_http_source_reads_json_and_csv_with_its_token_and_dates_in_the_tasks
         "the other host was never asked, so never given the token: {seen:?}"
     );
     assert!(!run.to_string().contains(ERP_TOKEN));
+
+    // An API that echoes its request in its rows: its token is blanked out of the rows, in a
+    // source test and in the message pushed.
+    let tested = app
+        .admin(
+            Method::POST,
+            "/v1/sources/erp-api/test",
+            &json!({"query": {"path": "/api/echo-rows"}, "rows": "/data/items"}),
+        )
+        .await;
+    assert_eq!(tested.status, StatusCode::OK, "{:#}", tested.body);
+    assert_eq!(
+        tested.body["rows"][0]["sent"], "Bearer •••",
+        "{:#}",
+        tested.body
+    );
+    let mut echo = sample_task("2026-12-07");
+    echo["template"] = json!("text");
+    echo["page"]["charts"] = json!([stock_chart(
+        "Echo",
+        json!({"path": "/api/echo-rows"}),
+        "/data/items"
+    )]);
+    let echoed = test_push(&app, &echo).await;
+    assert!(echoed["charts"][0]["status"] == "ok", "{echoed:#}");
+    let sent = fakes.wecom.messages();
+    assert!(
+        sent.iter()
+            .any(|m| m.body.to_string().contains("Bearer •••")),
+        "{sent:?}"
+    );
+    assert!(
+        sent.iter().all(|m| !m.body.to_string().contains(ERP_TOKEN)),
+        "the token never reaches a reader"
+    );
 }
 
 #[tokio::test]

@@ -196,6 +196,7 @@ impl HttpChartSource {
     }
 
     async fn read(&self, chart: &Chart, context: &ReadContext) -> Result<ChartRows, AccessError> {
+        let mut from_source = None;
         let (response, default_rows, shape) = match &chart.origin {
             ChartOrigin::Url { data_url } => {
                 let filled = parameters::fill(data_url.as_str(), context.at)
@@ -222,6 +223,7 @@ impl HttpChartSource {
                     .ok_or_else(|| AccessError::NoSource(source.to_string()))?;
                 let query = query.filled(context.at).map_err(AccessError::Parameters)?;
                 let answer = self.sources.ask(access, &query).await?;
+                from_source = Some(access);
                 (answer.response, answer.default_rows, answer.shape)
             }
         };
@@ -231,7 +233,11 @@ impl HttpChartSource {
             "" => default_rows,
             given => given,
         };
-        rows_at(body, pointer, &chart.selection()).await
+        let mut rows = rows_at(body, pointer, &chart.selection()).await?;
+        if let Some(access) = from_source {
+            crate::sources::rows_without_secret(&mut rows, access);
+        }
+        Ok(rows)
     }
 }
 

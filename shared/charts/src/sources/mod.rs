@@ -159,14 +159,43 @@ impl SourceClients {
 
 /// A source's words with its own secret taken out, should it echo what it was sent.
 fn without_secret(err: AccessError, access: &SourceAccess) -> AccessError {
+    match err {
+        AccessError::Source(words) => AccessError::Source(blanked(words, access)),
+        err => err,
+    }
+}
+
+/// `text` without `access`'s secret, as sent or URL-encoded.
+fn blanked(text: String, access: &SourceAccess) -> String {
     use secrecy::ExposeSecret;
-    match (err, &access.secret) {
-        (AccessError::Source(words), Some(secret)) if !secret.expose_secret().is_empty() => {
-            let secret = secret.expose_secret();
+    match access.secret.as_ref().map(|s| s.expose_secret()) {
+        Some(secret) if !secret.is_empty() => {
             let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
-            AccessError::Source(words.replace(secret, "•••").replace(&encoded, "•••"))
+            text.replace(secret, "•••").replace(&encoded, "•••")
         }
-        (err, _) => err,
+        _ => text,
+    }
+}
+
+/// A source's rows with its own secret taken out of every key and text, should it answer with
+/// what it was sent (an API echoing its request): a push never carries it to a reader.
+pub(crate) fn rows_without_secret(
+    rows: &mut herald_core::domain::report::ChartRows,
+    access: &SourceAccess,
+) {
+    use herald_core::domain::report::Cell;
+    if access.secret.is_none() {
+        return;
+    }
+    for key in &mut rows.keys {
+        *key = blanked(std::mem::take(key), access);
+    }
+    for row in rows.head.iter_mut().chain(rows.sample.iter_mut()) {
+        for cell in row.iter_mut().flatten() {
+            if let Cell::Text(text) = cell {
+                *text = blanked(std::mem::take(text), access);
+            }
+        }
     }
 }
 
