@@ -197,6 +197,54 @@ pub async fn list_is_newest_first_and_pages_without_gaps_or_repeats<S: TaskStore
     assert_eq!(pages, 3);
 }
 
+/// A task as large as a page allows: 50 charts with 2 KB addresses (about 110 KB).
+fn large_task(project_name: &str, name: &str) -> PushTask {
+    use herald_core::domain::task::ChartOrigin;
+    let mut t = task(project_name, name);
+    let chart = t.spec.page.charts[0].clone();
+    let url = format!("https://bi.example.com/api/chart?q={}", "q".repeat(2000));
+    t.spec.page.charts = (0..50)
+        .map(|_| {
+            let mut c = chart.clone();
+            c.origin = ChartOrigin::Url {
+                data_url: herald_core::domain::text::HttpUrl::parse(url.clone()).expect("url"),
+            };
+            c
+        })
+        .collect();
+    t
+}
+
+/// Large tasks fill DynamoDB's 1 MB query page before a page of the list: the list reads on, so
+/// every page is full and none is skipped.
+pub async fn a_list_of_large_tasks_reads_on_past_a_storage_page<S: TaskStore>(store: Arc<S>) {
+    let mut created = Vec::new();
+    for i in 0..24 {
+        let t = large_task("payments", &format!("Large {i}"));
+        store.insert_task(&t).await.expect("insert");
+        created.push(t.id);
+    }
+    created.reverse();
+    let first = store
+        .list_tasks(&project("payments"), None, 20)
+        .await
+        .expect("list");
+    assert_eq!(
+        first.items.iter().map(|t| t.id).collect::<Vec<_>>(),
+        created[..20],
+        "a full page of 20 (about 2.2 MB of tasks)"
+    );
+    let rest = store
+        .list_tasks(&project("payments"), first.next_after.as_ref(), 20)
+        .await
+        .expect("list");
+    assert_eq!(
+        rest.items.iter().map(|t| t.id).collect::<Vec<_>>(),
+        created[20..]
+    );
+    assert_eq!(rest.next_after, None);
+}
+
 pub async fn a_full_last_page_has_no_next_cursor<S: TaskStore>(store: Arc<S>) {
     for i in 0..4 {
         store
@@ -467,6 +515,30 @@ pub async fn due_lists_only_due_deliveries_oldest_first<S: DeliveryStore>(store:
             .len(),
         2
     );
+}
+
+/// Due deliveries whose mails fill DynamoDB's 1 MB query page (12 of about 120 KB): the due list
+/// reads on and finds them all, oldest first.
+pub async fn every_due_delivery_is_found_past_a_storage_page_of_large_mails<S: DeliveryStore>(
+    store: Arc<S>,
+) {
+    let now = at("2026-11-25T01:00:00Z");
+    let html = "报".repeat(40_000);
+    let mut due = Vec::new();
+    for i in 0..12 {
+        let mut d = delivery(now);
+        d.next_due = Some(now - chrono::Duration::seconds(60 - i));
+        if let OutboundMessage::Email(mail) = &mut d.message {
+            mail.html = Some(html.clone());
+        }
+        store
+            .enqueue(std::slice::from_ref(&d))
+            .await
+            .expect("enqueue");
+        due.push(d.id);
+    }
+    let found = store.due(now, 500).await.expect("due");
+    assert_eq!(found.iter().map(|d| d.id).collect::<Vec<_>>(), due);
 }
 
 pub async fn a_batch_claim_takes_the_oldest_due_once<S: DeliveryStore>(store: Arc<S>) {
@@ -951,6 +1023,7 @@ macro_rules! store_contract {
             replace_of_a_missing_task_is_not_found,
             delete_checks_the_version_and_existence,
             list_is_newest_first_and_pages_without_gaps_or_repeats,
+            a_list_of_large_tasks_reads_on_past_a_storage_page,
             a_full_last_page_has_no_next_cursor,
             concurrent_replaces_of_one_version_let_exactly_one_win,
             keys_are_stored_found_and_revoked,
@@ -958,6 +1031,7 @@ macro_rules! store_contract {
             a_due_delivery_is_claimed_once_until_its_lease_runs_out,
             deliveries_not_due_or_final_are_not_claimed,
             due_lists_only_due_deliveries_oldest_first,
+            every_due_delivery_is_found_past_a_storage_page_of_large_mails,
             a_batch_claim_takes_the_oldest_due_once,
             concurrent_claims_let_exactly_one_worker_send,
             settings_start_empty_and_are_written_only_over_the_version_read,

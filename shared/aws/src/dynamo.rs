@@ -45,6 +45,31 @@ pub(crate) fn n(value: u64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
+/// Up to `wanted` items of `query` from `start` on, page after page: DynamoDB ends a page at
+/// 1 MB read (before any projection), so one page may hold far fewer than asked for while more
+/// follow.
+pub(crate) async fn query_up_to(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    mut start: Option<Item>,
+    wanted: usize,
+) -> Result<Vec<Item>, StoreError> {
+    let mut items: Vec<Item> = Vec::with_capacity(wanted.min(1000));
+    loop {
+        let out = query
+            .clone()
+            .limit(i32::try_from(wanted - items.len()).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(unavailable)?;
+        items.extend(out.items().iter().cloned());
+        match out.last_evaluated_key {
+            Some(key) if items.len() < wanted => start = Some(key),
+            _ => return Ok(items),
+        }
+    }
+}
+
 pub(crate) fn unavailable<E: std::error::Error + Send + Sync + 'static>(err: E) -> StoreError {
     StoreError::Unavailable(Box::new(err))
 }
@@ -97,33 +122,20 @@ impl DynamoStore {
         after: Option<String>,
         limit: usize,
     ) -> Result<Vec<Item>, StoreError> {
-        let wanted = limit.saturating_add(1);
-        let mut items: Vec<Item> = Vec::with_capacity(wanted.min(101));
-        let mut start: Option<Item> = None;
-        loop {
-            let query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("GSI1")
-                .expression_attribute_values(":pk", s(pk))
-                .scan_index_forward(true)
-                .limit(i32::try_from(wanted - items.len()).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start.take());
-            let query = match &after {
-                Some(after) => query
-                    .key_condition_expression("GSI1PK = :pk AND GSI1SK > :after")
-                    .expression_attribute_values(":after", s(after.clone())),
-                None => query.key_condition_expression("GSI1PK = :pk"),
-            };
-            let out = query.send().await.map_err(unavailable)?;
-            items.extend(out.items().iter().cloned());
-            match out.last_evaluated_key {
-                Some(key) if items.len() < wanted => start = Some(key),
-                _ => break,
-            }
-        }
-        Ok(items)
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("GSI1")
+            .expression_attribute_values(":pk", s(pk))
+            .scan_index_forward(true);
+        let query = match &after {
+            Some(after) => query
+                .key_condition_expression("GSI1PK = :pk AND GSI1SK > :after")
+                .expression_attribute_values(":after", s(after.clone())),
+            None => query.key_condition_expression("GSI1PK = :pk"),
+        };
+        query_up_to(query, None, limit.saturating_add(1)).await
     }
 
     /// Writes `item` if `condition` holds: `Ok(false)` when it does not (nothing written).
@@ -314,7 +326,6 @@ impl TaskStore for DynamoStore {
         after: Option<&TaskId>,
         limit: usize,
     ) -> Result<Page<PushTask>, StoreError> {
-        let fetch = i32::try_from(limit + 1).unwrap_or(i32::MAX);
         let start = after.map(|id| {
             HashMap::from([
                 ("PK".to_owned(), s(project_pk(project))),
@@ -322,7 +333,7 @@ impl TaskStore for DynamoStore {
             ])
         });
         // Task ids are UUIDv7, so descending SK order is newest first.
-        let out = self
+        let query = self
             .client
             .query()
             .table_name(&self.table)
@@ -330,14 +341,9 @@ impl TaskStore for DynamoStore {
             .expression_attribute_values(":pk", s(project_pk(project)))
             .expression_attribute_values(":prefix", s("TASK#"))
             .scan_index_forward(false)
-            .consistent_read(true)
-            .limit(fetch)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let mut items = out
-            .items()
+            .consistent_read(true);
+        let mut items = query_up_to(query, start, limit + 1)
+            .await?
             .iter()
             .map(parse_doc::<PushTask>)
             .collect::<Result<Vec<_>, _>>()?;

@@ -117,7 +117,7 @@ impl DynamoStore {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<(ProjectId, RunId)>, StoreError> {
-        let out = self
+        let query = self
             .client
             .query()
             .table_name(&self.table)
@@ -125,11 +125,9 @@ impl DynamoStore {
             .key_condition_expression("GSI1PK = :check AND GSI1SK <= :now")
             .expression_attribute_values(":check", s(CHECK_PK))
             .expression_attribute_values(":now", s(format!("{}#~", due_key(now))))
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        out.items()
+            .projection_expression("GSI1SK");
+        crate::dynamo::query_up_to(query, None, limit)
+            .await?
             .iter()
             .map(|item| {
                 let sk = item
