@@ -1,4 +1,7 @@
-"""DynamoDB's documented limits, in front of moto (which checks item counts only).
+"""DynamoDB's documented limits, in front of moto, checked the way DynamoDB checks them.
+
+moto 5.2.1 checks some (100 actions a transaction, items of about 400 KB, pages of 1,000,000
+bytes); this layer makes the rest and the exact figures DynamoDB's own, whatever moto does.
 
 A WSGI middleware that scripts/moto_serial.py puts around moto's app. For DynamoDB calls it:
   - refuses an item over 400 KB (PutItem, TransactWriteItems, BatchWriteItem) with DynamoDB's
@@ -21,6 +24,7 @@ import base64
 import io
 import json
 import random
+import re
 import threading
 
 ITEM_LIMIT = 400 * 1024
@@ -242,7 +246,8 @@ class Limits:
             whole = dict(request)
             whole.pop("ProjectionExpression")
             if request.get("ExpressionAttributeNames"):
-                used = json.dumps([whole.get("KeyConditionExpression", ""), whole.get("FilterExpression", "")])
+                used = set(re.findall(r"#\w+", " ".join([whole.get("KeyConditionExpression", ""),
+                                                           whole.get("FilterExpression", "")])))
                 whole["ExpressionAttributeNames"] = {k: v for k, v in request["ExpressionAttributeNames"].items()
                                                      if k in used}
                 if not whole["ExpressionAttributeNames"]:
@@ -259,7 +264,8 @@ class Limits:
         body = b"".join(self.app(environ, capture))
         if captured["status"].startswith("200"):
             body = _cut_page(request, body)
-        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
+        # The body may be rewritten: its length and checksum are moto's no longer.
+        headers = [(k, v) for k, v in captured["headers"] if k.lower() not in ("content-length", "x-amz-crc32")]
         headers.append(("Content-Length", str(len(body))))
         start_response(captured["status"], headers)
         return [body]

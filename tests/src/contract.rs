@@ -691,6 +691,50 @@ pub fn run(task: &PushTask, kind: RunKind, started: DateTime<Utc>, outcome: RunO
     }
 }
 
+/// A manual push's request key is held by the first run that asks, per task, until it expires.
+pub async fn a_request_key_is_held_by_one_run_per_task_until_it_expires<S: RunStore>(
+    store: Arc<S>,
+) {
+    let (payments, now) = (project("payments"), at("2026-11-25T01:00:00Z"));
+    let (daily, weekly) = (TaskId::new(), TaskId::new());
+    let (first, second) = (
+        RunId::at(now),
+        RunId::at(now + chrono::Duration::seconds(1)),
+    );
+    let expires = now + chrono::Duration::hours(24);
+    // Held at `at` for a day.
+    let hold = |task, run, at: DateTime<Utc>| {
+        let store = store.clone();
+        let payments = payments.clone();
+        async move {
+            let until = at + chrono::Duration::hours(24);
+            store
+                .hold_request_key(&payments, &task, "digest-1", &run, at, until)
+                .await
+                .expect("hold")
+        }
+    };
+    assert_eq!(hold(daily, first, now).await, None, "free: held now");
+    assert_eq!(
+        hold(daily, second, now).await,
+        Some(first),
+        "held by the first"
+    );
+    assert_eq!(
+        hold(daily, first, now).await,
+        Some(first),
+        "held by the first"
+    );
+    assert_eq!(hold(weekly, second, now).await, None, "another task's key");
+    let later = expires + chrono::Duration::seconds(1);
+    assert_eq!(
+        hold(daily, second, later).await,
+        None,
+        "free again once expired"
+    );
+    assert_eq!(hold(daily, first, later).await, Some(second));
+}
+
 pub async fn a_scheduled_time_is_claimed_once_and_a_lost_claim_writes_nothing<
     S: RunStore + DeliveryStore,
 >(
@@ -1036,6 +1080,7 @@ macro_rules! store_contract {
             concurrent_claims_let_exactly_one_worker_send,
             settings_start_empty_and_are_written_only_over_the_version_read,
             a_scheduled_time_is_claimed_once_and_a_lost_claim_writes_nothing,
+            a_request_key_is_held_by_one_run_per_task_until_it_expires,
             a_run_is_settled_once_with_its_task_counters,
             runs_are_listed_newest_first_with_filters_and_expire,
             a_contact_is_stored_found_and_replaced,

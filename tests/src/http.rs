@@ -31,12 +31,27 @@ async fn exchange(
     token: Option<&str>,
     body: Vec<u8>,
 ) -> (StatusCode, Option<String>, Vec<u8>) {
+    exchange_with(router, method, uri, token, &[], body).await
+}
+
+/// The same, with more request headers.
+async fn exchange_with(
+    router: &herald_api::Router,
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> (StatusCode, Option<String>, Vec<u8>) {
     let mut request = Request::builder()
         .method(method)
         .uri(uri)
         .header("content-type", "application/json");
     if let Some(token) = token {
         request = request.header("authorization", format!("Bearer {token}"));
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
     }
     let request = request.body(Body::from(body)).expect("request");
     let response = router
@@ -57,6 +72,25 @@ async fn exchange(
         .expect("body")
         .to_bytes();
     (status, kind, bytes.to_vec())
+}
+
+/// Sends a JSON request with more headers (an `Idempotency-Key`).
+pub async fn call_with_headers(
+    router: &herald_api::Router,
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: &Value,
+) -> Reply {
+    let bytes = serde_json::to_vec(body).expect("json");
+    let (status, _, bytes) = exchange_with(router, method, uri, token, headers, bytes).await;
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+    };
+    Reply { status, body }
 }
 
 /// Sends a request with an optional bearer token and raw body.

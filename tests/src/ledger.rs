@@ -137,6 +137,19 @@ impl<S: RunStore> RunStore for FaultyRuns<S> {
     ) -> Result<bool, StoreError> {
         self.inner.is_claimed(project, task, at).await
     }
+    async fn hold_request_key(
+        &self,
+        project: &ProjectId,
+        task: &TaskId,
+        key_digest: &str,
+        run: &RunId,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Option<RunId>, StoreError> {
+        self.inner
+            .hold_request_key(project, task, key_digest, run, now, expires_at)
+            .await
+    }
     async fn get_run(
         &self,
         project: &ProjectId,

@@ -1234,3 +1234,24 @@ async fn health_needs_no_key_and_unknown_paths_answer_a_json_404() {
         (StatusCode::METHOD_NOT_ALLOWED, Some("invalid_argument"))
     );
 }
+
+/// A chart's `data_url` may carry date parameters (`{{ yesterday }}`, spaces and all): it is kept
+/// as written, and an unknown parameter is named at the field.
+#[tokio::test]
+async fn a_data_url_with_date_parameters_is_kept_as_written() {
+    let app = LocalApp::new(NOW);
+    let url = "https://bi.example.com/api/chart/1?day={{ yesterday }}&month={{ month_start | date(\"%Y%m\") }}";
+    let mut body = sample_task("2026-12-01");
+    body["page"]["charts"][0]["data_url"] = json!(url);
+    let created = create_task(&app, body.clone()).await;
+    assert_eq!(created["page"]["charts"][0]["data_url"], url);
+    body["page"]["charts"][0]["data_url"] = json!("https://bi.example.com/c?day={{ someday }}");
+    let refused = admin(&app, Method::POST, TASKS, body).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::BAD_REQUEST,
+        "{:#}",
+        refused.body
+    );
+    assert_eq!(refused.field(), Some("page.charts[0].data_url"));
+}

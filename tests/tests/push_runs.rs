@@ -1133,6 +1133,55 @@ async fn a_manual_push_needs_confirm_and_then_reaches_the_recipients_even_when_d
     assert_eq!(rec["kind"], "manual");
 }
 
+/// A manual push retried with its `Idempotency-Key` (a caller whose gateway timed out) answers
+/// the same run and pushes once; another key pushes again; a bad key is named.
+#[tokio::test]
+async fn a_manual_push_retried_with_its_idempotency_key_pushes_once() {
+    use herald_tests::http::call_with_headers;
+    let fakes = fakes().await;
+    let charts = ChartServer::start().await;
+    let app = app(&fakes).await;
+    let task = create(
+        &app,
+        &task_body(&charts, &["Orders"], control(no_rule(), no_rule())),
+    )
+    .await;
+    let push = format!("{TASKS}/{task}/push");
+    let confirm = json!({"confirm": true});
+    let send = |key: &'static str| {
+        let (router, push, confirm) = (app.router.clone(), push.clone(), confirm.clone());
+        async move {
+            call_with_headers(
+                &router,
+                Method::POST,
+                &push,
+                Some(herald_tests::ADMIN_TOKEN),
+                &[("Idempotency-Key", key)],
+                &confirm,
+            )
+            .await
+        }
+    };
+    let first = send("push-2026-12-07-a1").await;
+    assert_eq!(first.status, StatusCode::ACCEPTED, "{:#}", first.body);
+    let again = send("push-2026-12-07-a1").await;
+    assert_eq!(again.status, StatusCode::ACCEPTED, "{:#}", again.body);
+    assert_eq!(again.body["id"], first.body["id"], "the same run");
+    drain(&app).await;
+    assert_eq!(app_messages(&fakes).len(), 1, "pushed once");
+    assert_eq!(items(&list(&app, "").await).len(), 1, "one record");
+    let other = send("push-2026-12-07-b2").await;
+    assert_ne!(
+        other.body["id"], first.body["id"],
+        "another key, another push"
+    );
+    drain(&app).await;
+    assert_eq!(app_messages(&fakes).len(), 2);
+    let bad = send("has spaces in it").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{:#}", bad.body);
+    assert_eq!(bad.field(), Some("Idempotency-Key"));
+}
+
 #[tokio::test]
 async fn a_viewer_cannot_test_or_push_and_another_projects_key_sees_no_task() {
     let fakes = fakes().await;

@@ -1075,6 +1075,30 @@ async fn a_test_push_that_must_answer_keeps_the_charts_read_in_time() {
         states[1].starts_with("\"ok\""),
         "the chart read in time keeps its rows: {states:?}"
     );
+    // A manual push answers within the same time (API Gateway gives 29 s; a timed-out caller
+    // would retry into a second push).
+    let created = app.admin(Method::POST, TASKS, &body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:#}", created.body);
+    let id = created.body["id"].as_str().expect("id");
+    let started = std::time::Instant::now();
+    let pushed = app
+        .admin(
+            Method::POST,
+            &format!("{TASKS}/{id}/push"),
+            &json!({"confirm": true}),
+        )
+        .await;
+    assert_eq!(pushed.status, StatusCode::ACCEPTED, "{:#}", pushed.body);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "answered in {:?}",
+        started.elapsed()
+    );
+    let pushed = statuses(&pushed.body);
+    assert!(
+        pushed[0].contains("not read within 1.4 s") && pushed[1].starts_with("\"ok\""),
+        "{pushed:?}"
+    );
 }
 
 /// A source deleted while a task that names it is written, over and over at once: never both (a

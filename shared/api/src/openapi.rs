@@ -124,7 +124,7 @@ const FIELD_RULES: &[(&str, &str, Rule)] = &[
 
 /// `check_text` as a pattern: no control character (C0 but tab, LF and CR; DEL; C1), and at least
 /// one character that is neither a control nor white space.
-const TEXT_PATTERN: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*\
+pub(crate) const TEXT_PATTERN: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*\
     [^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$";
 
 /// Adds the statuses, path formats and field rules to the Router's document.

@@ -19,9 +19,31 @@ pub(crate) fn add(document: &mut Value) {
     contact_reachable(&mut schemas["ContactBody"]);
     wecom_proxy(&mut schemas["WecomBody"]);
     add_test_bodies(schemas);
+    request_key(&mut document["paths"]["/v1/projects/{project}/tasks/{task}/push"]["post"]);
     if let Some(paths) = document["paths"].as_object_mut() {
         split_by_channel(paths, "/v1/settings/channels/{channel}", 1);
         split_by_channel(paths, "/v1/settings/channels/{channel}/test", 2);
+    }
+    single_line(document);
+}
+
+/// A pattern `^…$` also matches its text followed by a line break in the ECMA and Python readings
+/// (`$` matches before a final `\n`), which the parsers refuse: every single-line pattern says so.
+fn single_line(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let single = map
+                .get("pattern")
+                .and_then(Value::as_str)
+                .is_some_and(|p| p != crate::openapi::TEXT_PATTERN);
+            // Its parts first: the clause added here is not walked again.
+            map.values_mut().for_each(single_line);
+            if single && !map.contains_key("not") {
+                map.insert("not".into(), json!({"type": "string", "pattern": "\n"}));
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(single_line),
+        _ => {}
     }
 }
 
@@ -32,6 +54,16 @@ fn confirm(body: &mut Value) {
         "description": "`true`: the caller has seen what the action does (without it: 422 saying what)"
     });
     body["required"] = json!(["confirm"]);
+}
+
+/// A manual push's `Idempotency-Key`: what `RequestKey::parse` takes.
+fn request_key(operation: &mut Value) {
+    for parameter in operation["parameters"].as_array_mut().into_iter().flatten() {
+        if parameter["name"] == "Idempotency-Key" {
+            parameter["schema"] =
+                json!({"type": "string", "pattern": "^[!-~]{1,255}$", "maxLength": 255});
+        }
+    }
 }
 
 /// An admin key has no project; an editor or viewer key has one.

@@ -54,6 +54,9 @@ pub(crate) async fn query_up_to(
     wanted: usize,
 ) -> Result<Vec<Item>, StoreError> {
     let mut items: Vec<Item> = Vec::with_capacity(wanted.min(1000));
+    if wanted == 0 {
+        return Ok(items);
+    }
     loop {
         let out = query
             .clone()

@@ -24,6 +24,11 @@ pub(crate) fn run_sk(id: &RunId) -> String {
     format!("RUN#{id}")
 }
 
+/// A manual push's request key (its digest), held for the run it started.
+fn request_key_sk(task: &TaskId, key_digest: &str) -> String {
+    format!("REQKEY#{task}#{key_digest}")
+}
+
 fn claim_sk(task: &TaskId, at: DateTime<Utc>) -> String {
     format!("RUNCLAIM#{task}#{}", due_key(at))
 }
@@ -256,6 +261,40 @@ impl RunStore for DynamoStore {
             .get_item(s(project_pk(project)), s(claim_sk(task, at)))
             .await?;
         Ok(item.is_some())
+    }
+
+    async fn hold_request_key(
+        &self,
+        project: &ProjectId,
+        task: &TaskId,
+        key_digest: &str,
+        run: &RunId,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Option<RunId>, StoreError> {
+        let (pk, sk) = (project_pk(project), request_key_sk(task, key_digest));
+        let item = HashMap::from([
+            ("PK".to_owned(), s(pk.clone())),
+            ("SK".to_owned(), s(sk.clone())),
+            ("kind".to_owned(), s("request_key")),
+            ("run_id".to_owned(), s(run.to_string())),
+            ("expires_at".to_owned(), n(epoch(expires_at))),
+        ]);
+        // Free: never held, or expired (TTL removes items only eventually).
+        let condition = "attribute_not_exists(PK) OR expires_at <= :now";
+        if self
+            .put_if(item, condition, &[(":now", n(epoch(now)))])
+            .await?
+        {
+            return Ok(None);
+        }
+        let held = self.get_item(s(pk), s(sk)).await?;
+        let held = held
+            .as_ref()
+            .and_then(|item| item.get("run_id"))
+            .and_then(|v| v.as_s().ok())
+            .ok_or_else(|| StoreError::Corrupt("a request key without its run".into()))?;
+        RunId::parse(held).map(Some).map_err(StoreError::Corrupt)
     }
 
     async fn get_run(

@@ -585,6 +585,18 @@ pub trait RunStore: Send + Sync {
         id: &crate::domain::run::RunId,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    /// Holds a request key (the digest of a manual push's `Idempotency-Key`) of `task` for
+    /// `run` until `expires_at`: `None` when it was free at `now` (it is held now), else the run
+    /// that holds it (nothing written).
+    async fn hold_request_key(
+        &self,
+        project: &ProjectId,
+        task: &TaskId,
+        key_digest: &str,
+        run: &crate::domain::run::RunId,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Option<crate::domain::run::RunId>, StoreError>;
     /// Whether a scheduled time of a task has been claimed (a cheap check before the work; the
     /// claim in `write_run` is what guarantees a single run).
     async fn is_claimed(

@@ -86,6 +86,14 @@ CREATE TABLE IF NOT EXISTS run_claims (
     expires_at    TEXT NOT NULL,
     PRIMARY KEY (project, task_id, scheduled_for)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS request_keys (
+    project    TEXT NOT NULL,
+    task_id    TEXT NOT NULL,
+    key_digest TEXT NOT NULL,
+    run_id     TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    PRIMARY KEY (project, task_id, key_digest)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS contacts (
     id  TEXT PRIMARY KEY,
     doc TEXT NOT NULL

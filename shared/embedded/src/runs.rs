@@ -267,6 +267,47 @@ impl RunStore for SqliteStore {
             .await
     }
 
+    async fn hold_request_key(
+        &self,
+        project: &ProjectId,
+        task: &TaskId,
+        key_digest: &str,
+        run: &RunId,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Option<RunId>, StoreError> {
+        let (project, task, key) = (project.to_string(), task.to_string(), key_digest.to_owned());
+        let (run, now, expires_at) = (run.to_string(), due_key(now), due_key(expires_at));
+        let held: Option<String> = self
+            .db
+            .call(move |conn| {
+                let tx = crate::db::write_transaction(conn).map_err(sql)?;
+                // An expired key is free again.
+                tx.prepare_cached("DELETE FROM request_keys WHERE project = ?1 AND task_id = ?2 AND key_digest = ?3 AND expires_at <= ?4")
+                    .map_err(sql)?
+                    .execute(params![project, task, key, now])
+                    .map_err(sql)?;
+                let inserted = tx.prepare_cached("INSERT OR IGNORE INTO request_keys (project, task_id, key_digest, run_id, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)")
+                    .map_err(sql)?
+                    .execute(params![project, task, key, run, expires_at])
+                    .map_err(sql)?;
+                let held = match inserted {
+                    0 => Some(
+                        tx.prepare_cached("SELECT run_id FROM request_keys WHERE project = ?1 AND task_id = ?2 AND key_digest = ?3")
+                            .map_err(sql)?
+                            .query_row(params![project, task, key], |row| row.get(0))
+                            .map_err(sql)?,
+                    ),
+                    _ => None,
+                };
+                tx.commit().map_err(sql)?;
+                Ok::<Option<String>, StoreError>(held)
+            })
+            .await?;
+        held.map(|held| RunId::parse(&held).map_err(StoreError::Corrupt))
+            .transpose()
+    }
+
     async fn is_claimed(
         &self,
         project: &ProjectId,

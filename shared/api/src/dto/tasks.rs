@@ -16,7 +16,9 @@ use herald_core::domain::task::{
     AlarmRobot, Channel, Chart, ChartOrigin, Content, ExceptionControl, ExceptionRule,
     FailureLimit, MAX_CHARTS, Page, PushTask, Range, RobotKey, TaskSpec, Template,
 };
-use herald_core::domain::text::{ChartName, MessageText, PageTitle, RowsPointer, TaskName};
+use herald_core::domain::text::{
+    ChartName, HttpUrl, MessageText, PageTitle, RowsPointer, TaskName,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -402,7 +404,7 @@ impl ChartBody {
     fn origin(&self) -> Result<ChartOrigin, FieldError> {
         match (&self.data_url, &self.source, &self.query) {
             (Some(url), None, None) => {
-                let data_url = at("data_url", super::formats::http_url(url))?;
+                let data_url = at("data_url", HttpUrl::parse(url.clone()))?;
                 at("data_url", parameters::check(url))?;
                 Ok(ChartOrigin::Url { data_url })
             }
@@ -460,7 +462,7 @@ impl PageBody {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page {
             title: at("title", PageTitle::parse(self.title.clone()))?,
-            share_url: at("share_url", super::formats::http_url(&self.share_url))?,
+            share_url: at("share_url", HttpUrl::parse(self.share_url.clone()))?,
             charts,
         })
     }

@@ -125,20 +125,31 @@ async fn test_draft(
 
 /// Pushes now to the task's recipients (bypassing its schedule and state); needs `{"confirm": true}`.
 #[utoipa::path(post, path = "/v1/projects/{project}/tasks/{task}/push", tag = "runs", request_body = ConfirmBody,
-    params(("project" = String, Path), ("task" = String, Path)),
-    responses((status = 202, body = RecordDetail), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    params(("project" = String, Path), ("task" = String, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters: the same key again (within a day) answers the same run instead of pushing twice")),
+    responses((status = 202, body = RecordDetail), (status = 409, body = ErrorBody, description = "a push with this Idempotency-Key is still being prepared"),
+              (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn manual_push(
     State(state): State<AppState>,
     Caller(who): Caller,
     Path((project, task)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
     body: RawBody,
 ) -> Result<(StatusCode, Response), ApiError> {
     let project = project_id(&project)?;
     who.check_write(&project)?;
+    let key = headers
+        .get("idempotency-key")
+        .map(|value| {
+            let text = value.to_str().unwrap_or("\u{0}");
+            herald_core::domain::run::RequestKey::parse(text)
+                .map_err(|m| ApiError::invalid("Idempotency-Key", m))
+        })
+        .transpose()?;
     let confirm = body.json_or_default::<ConfirmBody>()?.confirm;
     let run = state
         .pushes
-        .manual_push(&who, &project, &task_id(&task)?, confirm)
+        .manual_push(&who, &project, &task_id(&task)?, confirm, key.as_ref())
         .await?;
     let (run, deliveries) = state.pushes.record(&who, &project, &run.id).await?;
     let view = shown(

@@ -125,14 +125,15 @@ impl SourceClients {
         search: &str,
     ) -> Result<Vec<herald_core::ports::SourceChart>, AccessError> {
         let client = self.client_for(&access.source)?;
-        match access.source.kind {
+        let listed = match access.source.kind {
             SourceKind::Superset => superset::list(&client, &self.sessions, access, search).await,
             SourceKind::Metabase => metabase::list(&client, &self.sessions, access, search).await,
             SourceKind::Redash => redash::list(&client, access, search).await,
             SourceKind::Http => Err(AccessError::Source(
                 "an http source has no list of charts".into(),
             )),
-        }
+        };
+        listed.map_err(|err| without_secret(err, access))
     }
 
     /// A BI dashboard as a draft page.
@@ -142,7 +143,7 @@ impl SourceClients {
         dashboard: &str,
     ) -> Result<herald_core::ports::DraftPage, AccessError> {
         let client = self.client_for(&access.source)?;
-        match access.source.kind {
+        let imported = match access.source.kind {
             SourceKind::Superset => {
                 superset::import(&client, &self.sessions, access, dashboard).await
             }
@@ -153,14 +154,18 @@ impl SourceClients {
             SourceKind::Http => Err(AccessError::Source(
                 "an http source has no dashboards".into(),
             )),
-        }
+        };
+        imported.map_err(|err| without_secret(err, access))
     }
 }
 
-/// A source's words with its own secret taken out, should it echo what it was sent.
+/// A source's words with its own secret taken out, should it echo what it was sent, then cut to
+/// 200 characters.
 fn without_secret(err: AccessError, access: &SourceAccess) -> AccessError {
     match err {
-        AccessError::Source(words) => AccessError::Source(blanked(words, access)),
+        AccessError::Source(words) => {
+            AccessError::Source(blanked(words, access).chars().take(200).collect())
+        }
         err => err,
     }
 }
@@ -247,7 +252,8 @@ pub(crate) fn address(source: &Source, path: &str) -> Result<Url, AccessError> {
 }
 
 /// A source's own words for a refusal: the `message`, `msg`, `error` or `errors` of a JSON body,
-/// else its first line of text (never more than 200 characters).
+/// else its first line of text (at most 1,000 characters here; cut to 200 once the source's
+/// secret is taken out, so no part of it survives the cut).
 pub(crate) async fn source_words(response: reqwest::Response) -> String {
     let text = response.text().await.unwrap_or_default();
     let from_json = serde_json::from_str::<serde_json::Value>(&text)
@@ -264,5 +270,5 @@ pub(crate) async fn source_words(response: reqwest::Response) -> String {
                 })
         });
     let words = from_json.unwrap_or_else(|| text.lines().next().unwrap_or_default().to_owned());
-    words.chars().take(200).collect()
+    words.chars().take(1000).collect()
 }

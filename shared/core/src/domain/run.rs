@@ -70,6 +70,26 @@ impl RunKind {
 #[serde(transparent)]
 pub struct RunId(uuid::Uuid);
 
+/// A caller's `Idempotency-Key` for a request that starts a run (a manual push): the same key
+/// again gets the same run. 1–255 visible ASCII characters; stores keep only its digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestKey(String);
+
+impl RequestKey {
+    pub fn parse(value: &str) -> Result<Self, super::ParseError> {
+        if value.is_empty() || value.len() > 255 || !value.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err("must be 1-255 visible ASCII characters (a UUID is a good key)".into());
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    /// The key's SHA-256 in hex: what a store keeps.
+    pub fn digest(&self) -> String {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(self.0.as_bytes()))
+    }
+}
+
 impl RunId {
     pub fn new() -> Self {
         Self(uuid::Uuid::now_v7())

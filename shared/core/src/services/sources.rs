@@ -91,50 +91,67 @@ impl SourceDirectory {
 }
 
 impl SourceDirectory {
-    /// Notes that `task` of `project` now reads from `now` and no longer from the others of
-    /// `before`: the index that lets a source's deletion name the tasks using it. Written before a
-    /// task write adds a source, so it may list too much, never too little: a task write never
-    /// takes its entries out (that could take out one a concurrent write of the same task just
-    /// put in); the source's deletion finds them stale, and the task's deletion removes its own.
+    /// Notes that `task` of `project` reads from `sources`: the index that lets a source's
+    /// deletion name the tasks using it. Written before a task write, so it may list too much,
+    /// never too little: a task write never takes entries out (that could take out one a
+    /// concurrent write of the same task just put in); the source's deletion passes over the
+    /// stale ones, and the task's deletion takes out its own ([`Self::forget_task`]).
     pub async fn record_use(
         &self,
         project: &ProjectId,
         task: &crate::domain::ids::TaskId,
-        before: &std::collections::BTreeSet<SourceName>,
-        now: &std::collections::BTreeSet<SourceName>,
+        sources: &std::collections::BTreeSet<SourceName>,
     ) -> Result<(), ServiceError> {
-        if before == now {
-            return Ok(());
-        }
         let entry = format!("{project}/{task}");
-        for _ in 0..5 {
-            let mut record = self.settings.get_settings().await?;
-            let expected = record.version;
-            for name in before.difference(now) {
-                if let Some(users) = record.source_users.get_mut(name) {
-                    users.remove(&entry);
-                    if users.is_empty() {
-                        record.source_users.remove(name);
-                    }
-                }
-            }
-            for name in now.difference(before) {
+        self.change_index(|record| {
+            let mut changed = false;
+            for name in sources {
                 // In the same write: a source deleted since the page was checked is refused here
                 // (its deletion and this entry cannot both be written).
                 if !record.sources.iter().any(|s| &s.name == name) {
-                    return Err(FieldError::new(
-                        "page.charts",
-                        format!(
-                            "the source '{name}' was deleted while this task was being written"
-                        ),
-                    )
-                    .into());
+                    return Err(gone(name));
                 }
-                record
+                changed |= record
                     .source_users
                     .entry(name.clone())
                     .or_default()
                     .insert(entry.clone());
+            }
+            Ok(changed)
+        })
+        .await
+    }
+
+    /// Takes a deleted task out of every source's users.
+    pub async fn forget_task(
+        &self,
+        project: &ProjectId,
+        task: &crate::domain::ids::TaskId,
+    ) -> Result<(), ServiceError> {
+        let entry = format!("{project}/{task}");
+        self.change_index(|record| {
+            let before = record.source_users.len();
+            let mut changed = false;
+            for users in record.source_users.values_mut() {
+                changed |= users.remove(&entry);
+            }
+            record.source_users.retain(|_, users| !users.is_empty());
+            Ok(changed || record.source_users.len() != before)
+        })
+        .await
+    }
+
+    /// Applies `change` to the settings document, written only when it says it changed something,
+    /// retried when another write came between.
+    async fn change_index(
+        &self,
+        change: impl Fn(&mut crate::ports::SettingsRecord) -> Result<bool, ServiceError>,
+    ) -> Result<(), ServiceError> {
+        for _ in 0..5 {
+            let mut record = self.settings.get_settings().await?;
+            let expected = record.version;
+            if !change(&mut record)? {
+                return Ok(());
             }
             record.version = expected + 1;
             match self.settings.put_settings(&record, expected).await {
@@ -147,9 +164,7 @@ impl SourceDirectory {
             "the settings changed during this write; try again".into(),
         ))
     }
-}
 
-impl SourceDirectory {
     /// After a task write: every source in `used` still exists. A source deleted while the task
     /// was written is an error naming it; the writer then takes its write back, because the
     /// deletion may have looked for users before the task was stored (`SourceService::delete`
@@ -166,14 +181,19 @@ impl SourceDirectory {
             .iter()
             .find(|name| !record.sources.iter().any(|s| &s.name == *name))
         {
-            Some(gone) => Err(FieldError::new(
-                "page.charts",
-                format!("the source '{gone}' was deleted while this task was being written"),
-            )
-            .into()),
+            Some(name) => Err(gone(name)),
             None => Ok(()),
         }
     }
+}
+
+/// A source deleted while a task naming it was written.
+fn gone(name: &SourceName) -> ServiceError {
+    FieldError::new(
+        "page.charts",
+        format!("the source '{name}' was deleted while this task was being written"),
+    )
+    .into()
 }
 
 /// The sources a page's charts name.

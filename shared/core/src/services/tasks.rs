@@ -129,9 +129,7 @@ impl TaskService {
         };
         tracing::Span::current().record("task_id", tracing::field::display(task.id));
         let used = super::sources::sources_of(&task.spec.page);
-        self.sources
-            .record_use(project, &task.id, &Default::default(), &used)
-            .await?;
+        self.sources.record_use(project, &task.id, &used).await?;
         // Schedule first: if it fails nothing has been written.
         self.scheduler.put_schedule(&schedule_of(&task)).await?;
         if let Err(err) = self.store.insert_task(&task).await {
@@ -141,14 +139,17 @@ impl TaskService {
         if let Err(gone) = self.sources.still_there(&used).await {
             // Deleted while this task was written: the task goes again (the source's deletion
             // may not have seen it).
-            if let Err(err) = self
+            match self
                 .store
                 .delete_task(project, &task.id, task.version)
                 .await
             {
-                tracing::error!(error = %err, "could not take back a task whose source was deleted");
+                Ok(()) => self.undo_schedule(project, &task.id).await,
+                Err(err) => {
+                    tracing::error!(error = %err, "could not take back a task whose source was deleted");
+                    self.reconcile(project, &task.id).await;
+                }
             }
-            self.undo_schedule(project, &task.id).await;
             return Err(gone);
         }
         tracing::info!("task created");
@@ -202,13 +203,9 @@ impl TaskService {
         self.sources.check_page(project, &spec.page).await?;
         self.store_robot_key(&mut spec).await?;
         // The use index lists the sources of both versions while the write is under way.
-        let (before, after) = (
-            super::sources::sources_of(&current.spec.page),
-            super::sources::sources_of(&spec.page),
-        );
-        let both = before.union(&after).cloned().collect();
         // Listed before the write; never unlisted after it (`SourceDirectory::record_use`).
-        self.sources.record_use(project, id, &before, &both).await?;
+        let after = super::sources::sources_of(&spec.page);
+        self.sources.record_use(project, id, &after).await?;
         let mut next = current.clone();
         next.spec = spec;
         if next.state == TaskState::Stopped {
@@ -217,12 +214,8 @@ impl TaskService {
         }
         let written = self.write(current.clone(), next).await?;
         if let Err(gone) = self.sources.still_there(&after).await {
-            // Deleted while this task was written: the task is put back as it was.
-            let mut restored = current;
-            restored.version = written.version;
-            if let Err(err) = self.write(written, restored).await {
-                tracing::error!(error = %err, "could not put back a task whose source was deleted");
-            }
+            // Deleted while this task was written: the task's page is put back as it was.
+            self.put_back(&written, &current).await;
             return Err(gone);
         }
         Ok(written)
@@ -293,10 +286,7 @@ impl TaskService {
                 other => other.into(),
             });
         }
-        let used = super::sources::sources_of(&current.spec.page);
-        self.sources
-            .record_use(project, id, &used, &Default::default())
-            .await?;
+        self.sources.forget_task(project, id).await?;
         tracing::info!("task deleted");
         Ok(())
     }
@@ -332,6 +322,33 @@ impl TaskService {
             "task written"
         );
         Ok(next)
+    }
+
+    /// Puts `before`'s settings back over `written` (whose source was deleted while it was
+    /// written), over whatever version a run or a state change gave the task since, unless
+    /// another edit replaced `written`'s settings (that edit checked its own sources).
+    async fn put_back(&self, written: &PushTask, before: &PushTask) {
+        for _ in 0..5 {
+            let stored = match self.store.get_task(&written.project, &written.id).await {
+                Ok(Some(stored)) if stored.spec == written.spec => stored,
+                Ok(_) => return,
+                Err(err) => {
+                    tracing::error!(error = %err, "could not read back a task to put its page back");
+                    return;
+                }
+            };
+            let mut restored = stored.clone();
+            restored.spec = before.spec.clone();
+            match self.write(stored, restored).await {
+                Ok(_) => return,
+                Err(ServiceError::Conflict(_)) => continue,
+                Err(err) => {
+                    tracing::error!(error = %err, "could not put back a task whose source was deleted");
+                    return;
+                }
+            }
+        }
+        tracing::error!("could not put back a task whose source was deleted: it kept changing");
     }
 
     /// After a failed write, makes the schedule match whatever the store now holds.

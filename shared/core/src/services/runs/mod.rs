@@ -1,6 +1,9 @@
 //! Push runs: a task's schedule fires (or a user pushes by hand or tests), its charts are checked,
 //! exception control decides, the message is rendered and queued for delivery — all recorded in one
 //! run, written once together with its deliveries and its scheduled-time claim.
+
+/// How long a manual push's `Idempotency-Key` answers with its run (a day, as is usual).
+const REQUEST_KEY_LIFETIME: chrono::Duration = chrono::Duration::hours(24);
 pub mod compose;
 pub mod ledger;
 mod notify;
@@ -626,6 +629,7 @@ impl PushService {
         project: &ProjectId,
         id: &TaskId,
         confirm: bool,
+        key: Option<&crate::domain::run::RequestKey>,
     ) -> Result<PushRun, ServiceError> {
         who.check_write(project)?;
         let task = self.load_task(project, id).await?;
@@ -642,7 +646,36 @@ impl PushService {
             });
         }
         let run = self.new_run(&task, RunKind::Manual, None);
-        let prepared = self.prepare(&task, run, &audience, None).await;
+        if let Some(key) = key {
+            let now = self.now();
+            let held = self
+                .ledger
+                .runs
+                .hold_request_key(
+                    project,
+                    id,
+                    &key.digest(),
+                    &run.id,
+                    now,
+                    now + REQUEST_KEY_LIFETIME,
+                )
+                .await?;
+            if let Some(held) = held {
+                // The same request again (a retry after a timeout): its run, not a second push.
+                tracing::info!(run_id = %held, "a manual push retried with its Idempotency-Key");
+                return match self.ledger.runs.get_run(project, &held, now).await? {
+                    Some(existing) => Ok(existing),
+                    None => Err(ServiceError::Conflict(format!(
+                        "a push with this Idempotency-Key is under way (record {held}): read that record in a moment"
+                    ))),
+                };
+            }
+        }
+        // Read within the request's time, as a test push is: a slow chart is its access error, not
+        // a gateway timeout that the caller retries into a second push.
+        let prepared = self
+            .prepare(&task, run, &audience, Some(self.charts_within()))
+            .await;
         match self.commit(prepared, None).await? {
             Trigger::Started(run) => Ok(*run),
             _ => Err(ServiceError::Conflict(
