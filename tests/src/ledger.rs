@@ -137,6 +137,9 @@ impl<S: RunStore> RunStore for FaultyRuns<S> {
     ) -> Result<bool, StoreError> {
         self.inner.is_claimed(project, task, at).await
     }
+    fn deliveries_in_run_write(&self, deliveries: &[Delivery]) -> usize {
+        self.inner.deliveries_in_run_write(deliveries)
+    }
     async fn hold_request_key(
         &self,
         project: &ProjectId,

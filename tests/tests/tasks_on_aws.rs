@@ -320,3 +320,78 @@ async fn a_failed_task_update_puts_the_schedule_back() {
     assert_eq!(task.body["state"], "enabled");
     assert_eq!(task.body["version"], 1);
 }
+
+/// An e-mail push of a large page (12 tables of 50 long rows: each mail near its size cap) to 120
+/// addresses, on DynamoDB's real limits (scripts/moto_limits.py): its run and deliveries are
+/// written in transactions under 4 MB, so the run is recorded and every mail is queued (the
+/// first write held 90 mails, some 9 MB, and DynamoDB refused it: no mail went out).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_push_of_a_large_page_to_many_addresses_fits_dynamodbs_transactions() {
+    use herald_fakes::{FeishuConfig, WecomConfig};
+    use herald_tests::providers::{FakeProviders, configure};
+    use herald_tests::push::{ChartAnswer, ChartServer};
+    let config = moto::sdk_config().await;
+    let (dynamo, table) = moto::fresh_table(&config).await;
+    let (_client, scheduler, _group) = moto::fresh_scheduler(&config).await;
+    let fakes = FakeProviders::start(WecomConfig::default(), FeishuConfig::default()).await;
+    let charts = ChartServer::start().await;
+    let adapters = adapters_over(
+        Arc::new(DynamoStore::new(dynamo, table)),
+        Arc::new(scheduler),
+        Arc::new(SystemClock),
+    );
+    let (router, _worker) = app_with(adapters, fakes.config());
+    configure(&router, "smtp", &fakes.smtp_settings()).await;
+    let mut body = sample_task("2030-01-01");
+    body["channel"] = serde_json::json!("email");
+    body["owner"] = serde_json::json!({"email": "owner@example.com"});
+    let emails: Vec<String> = (0..120).map(|i| format!("reader{i}@example.com")).collect();
+    body["recipients"] = serde_json::json!({"emails": emails});
+    // 50 rows of four long text cells: each table fills the mail's share of its size cap.
+    let rows: Vec<Value> = (0..50)
+        .map(|i| {
+            serde_json::json!({"region": format!("华东大区第{i}分部（上海、杭州、南京、苏州、宁波、合肥）"),
+                               "channel": format!("线上旗舰店与线下门店渠道编号{i:04}"),
+                               "manager": format!("区域负责人张三李四王五{i}号"),
+                               "note": "本周环比增长主要来自会员复购与新客转化，详情见看板",
+                               "gmv": 1_000_000 + i})
+        })
+        .collect();
+    let doc: &'static str = Box::leak(
+        serde_json::json!({"data": {"rows": rows}})
+            .to_string()
+            .into_boxed_str(),
+    );
+    body["page"]["charts"] = (0..12)
+        .map(|i| {
+            let name = format!("table{i}");
+            charts.set(&name, ChartAnswer::Json(doc));
+            serde_json::json!({"name": format!("Orders by region {i}"), "data_url": charts.url(&name),
+                               "rows": "/data/rows", "display": "table", "max_rows": 50})
+        })
+        .collect();
+    let created = call(&router, Method::POST, TASKS, Some(ADMIN_TOKEN), &body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:#}", created.body);
+    let id = created.body["id"].as_str().expect("id");
+    let pushed = call(
+        &router,
+        Method::POST,
+        &format!("{TASKS}/{id}/push"),
+        Some(ADMIN_TOKEN),
+        &serde_json::json!({"confirm": true}),
+    )
+    .await;
+    assert_eq!(pushed.status, StatusCode::ACCEPTED, "{:#}", pushed.body);
+    assert_eq!(pushed.body["delivery_count"], 120, "every mail is queued");
+    let stats: Value = reqwest::get(format!(
+        "{}/herald-limits/stats",
+        std::env::var("AWS_ENDPOINT_URL").expect("moto")
+    ))
+    .await
+    .expect("limits stats")
+    .json()
+    .await
+    .expect("stats");
+    // A figure for the record (over the whole moto server: every test so far).
+    println!("DynamoDB limits seen so far: {stats}");
+}

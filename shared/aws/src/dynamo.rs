@@ -73,6 +73,53 @@ pub(crate) async fn query_up_to(
     }
 }
 
+/// DynamoDB's limits on one transaction: 100 actions and 4 MB of items (kept under, with room for
+/// the conditions and keys the items do not count).
+pub(crate) const TRANSACTION_ACTIONS: usize = 100;
+pub(crate) const TRANSACTION_BYTES: usize = 3_500_000;
+
+/// An item's size as DynamoDB counts it (attribute names and values in UTF-8 bytes; a number
+/// about one byte per two digits; maps and lists 3 bytes and one per element), for cutting
+/// transactions to its limits.
+pub(crate) fn item_bytes(item: &Item) -> usize {
+    fn value(v: &AttributeValue) -> usize {
+        match v {
+            AttributeValue::S(text) => text.len(),
+            AttributeValue::N(number) => number.len() / 2 + 2,
+            AttributeValue::B(bytes) => bytes.as_ref().len(),
+            AttributeValue::Ss(texts) => texts.iter().map(String::len).sum(),
+            AttributeValue::Ns(numbers) => numbers.iter().map(|n| n.len() / 2 + 2).sum(),
+            AttributeValue::L(items) => 3 + items.iter().map(|v| 1 + value(v)).sum::<usize>(),
+            AttributeValue::M(map) => {
+                3 + map
+                    .iter()
+                    .map(|(k, v)| 1 + k.len() + value(v))
+                    .sum::<usize>()
+            }
+            _ => 1,
+        }
+    }
+    item.iter().map(|(name, v)| name.len() + value(v)).sum()
+}
+
+/// `items` cut into runs that each fit one transaction, in order.
+pub(crate) fn transaction_chunks<T>(items: &[T], bytes: impl Fn(&T) -> usize) -> Vec<&[T]> {
+    let mut chunks = Vec::new();
+    let (mut start, mut size) = (0, 0);
+    for (i, item) in items.iter().enumerate() {
+        let next = bytes(item);
+        if i > start && (i - start == TRANSACTION_ACTIONS || size + next > TRANSACTION_BYTES) {
+            chunks.push(&items[start..i]);
+            (start, size) = (i, 0);
+        }
+        size += next;
+    }
+    if start < items.len() {
+        chunks.push(&items[start..]);
+    }
+    chunks
+}
+
 pub(crate) fn unavailable<E: std::error::Error + Send + Sync + 'static>(err: E) -> StoreError {
     StoreError::Unavailable(Box::new(err))
 }
@@ -452,5 +499,29 @@ impl KeyStore for DynamoStore {
             .map(parse_doc::<ApiKey>)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(KeyPage::of(items, limit))
+    }
+}
+
+#[cfg(test)]
+mod transaction_tests {
+    use super::*;
+
+    #[test]
+    fn transactions_are_cut_by_count_and_by_size() {
+        let small: Vec<usize> = vec![10; 250];
+        let cut: Vec<usize> = transaction_chunks(&small, |b| *b)
+            .iter()
+            .map(|c| c.len())
+            .collect();
+        assert_eq!(cut, [100, 100, 50]);
+        let large: Vec<usize> = vec![300_000; 30];
+        let cut: Vec<usize> = transaction_chunks(&large, |b| *b)
+            .iter()
+            .map(|c| c.len())
+            .collect();
+        assert_eq!(cut, [11, 11, 8]);
+        assert!(transaction_chunks(&Vec::<usize>::new(), |b| *b).is_empty());
+        let item = HashMap::from([("PK".to_owned(), s("DELIVERY#1"))]);
+        assert_eq!(item_bytes(&item), 2 + 10);
     }
 }

@@ -75,13 +75,14 @@ fn from_item(item: &Item) -> Result<Delivery, StoreError> {
 #[async_trait]
 impl DeliveryStore for DynamoStore {
     async fn enqueue(&self, deliveries: &[Delivery]) -> Result<(), StoreError> {
-        // A transaction takes at most 100 items; causes write far fewer per call.
-        for chunk in deliveries.chunks(100) {
+        // A transaction takes at most 100 items and 4 MB; causes write far fewer per call.
+        let items = deliveries.iter().map(item).collect::<Result<Vec<_>, _>>()?;
+        for chunk in crate::dynamo::transaction_chunks(&items, crate::dynamo::item_bytes) {
             let mut writes = Vec::with_capacity(chunk.len());
-            for d in chunk {
+            for item in chunk {
                 let put = Put::builder()
                     .table_name(&self.table)
-                    .set_item(Some(item(d)?))
+                    .set_item(Some(item.clone()))
                     .condition_expression("attribute_not_exists(PK)")
                     .build()
                     .map_err(unavailable)?;

@@ -187,25 +187,49 @@ impl RunStore for DynamoStore {
         self.transact(items).await
     }
 
+    fn deliveries_in_run_write(&self, deliveries: &[Delivery]) -> usize {
+        // Room beside the run and its task (up to 400 KB each), its claim and its first shard.
+        let mut room = crate::dynamo::TRANSACTION_BYTES.saturating_sub(900 * 1024);
+        let mut fit = 0;
+        for d in deliveries
+            .iter()
+            .take(herald_core::ports::MAX_DELIVERIES_PER_RUN_WRITE)
+        {
+            let bytes =
+                delivery_item(d).map_or(400 * 1024, |item| crate::dynamo::item_bytes(&item));
+            if bytes > room {
+                break;
+            }
+            room -= bytes;
+            fit += 1;
+        }
+        fit
+    }
+
     async fn add_deliveries(&self, deliveries: &[Delivery]) -> Result<(), StoreError> {
-        for chunk in deliveries.chunks(MAX_TRANSACTION_ITEMS) {
-            let items = chunk
+        // Cut by count and by size: a run's e-mails each carry their body (up to ~130 KB).
+        let items = deliveries
+            .iter()
+            .map(delivery_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        for chunk in crate::dynamo::transaction_chunks(&items, crate::dynamo::item_bytes) {
+            let writes = chunk
                 .iter()
-                .map(|d| {
+                .map(|item| {
                     put(
                         &self.table,
-                        delivery_item(d)?,
+                        item.clone(),
                         "attribute_not_exists(PK)",
                         vec![],
                     )
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            match self.transact(items).await {
+            match self.transact(writes).await {
                 // Some were written by an earlier try: write the others one by one, leaving
                 // those as they are.
                 Err(StoreError::Conflict) => {
-                    for d in chunk {
-                        self.put_if(delivery_item(d)?, "attribute_not_exists(PK)", &[])
+                    for item in chunk {
+                        self.put_if(item.clone(), "attribute_not_exists(PK)", &[])
                             .await?;
                     }
                 }

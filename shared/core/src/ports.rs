@@ -557,6 +557,12 @@ pub struct RunPage {
 pub trait RunStore: Send + Sync {
     /// One atomic write. A new run (`expected_version: None`) whose id exists is `Conflict`.
     async fn write_run(&self, write: RunWrite<'_>) -> Result<(), StoreError>;
+    /// How many of `deliveries`, from the first, fit in one run write beside the run, its task
+    /// and its claim, by the store's own limits (DynamoDB: 4 MB a transaction); the ledger writes
+    /// the others after it.
+    fn deliveries_in_run_write(&self, deliveries: &[crate::domain::delivery::Delivery]) -> usize {
+        deliveries.len().min(MAX_DELIVERIES_PER_RUN_WRITE)
+    }
     /// Writes those of a run's deliveries that are not stored yet (a retried write passes them
     /// all again); the ones stored are left as they are.
     async fn add_deliveries(

@@ -109,7 +109,10 @@ pub(crate) async fn write_new(
     deliveries: &[Delivery],
     task: Option<(&PushTask, u64)>,
 ) -> Result<Recorded, StoreError> {
-    let (first, rest) = deliveries.split_at(deliveries.len().min(MAX_DELIVERIES_PER_RUN_WRITE));
+    let in_first = runs
+        .deliveries_in_run_write(deliveries)
+        .min(MAX_DELIVERIES_PER_RUN_WRITE);
+    let (first, rest) = deliveries.split_at(in_first);
     let in_one = rest.is_empty();
     let check_at = Some(run.started_at + FIRST_CHECK_AFTER);
     let mut resumed = false;
