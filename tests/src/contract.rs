@@ -352,7 +352,8 @@ pub async fn keys_are_stored_found_and_revoked<S: KeyStore>(store: Arc<S>) {
     assert_eq!(ours, minted);
 }
 
-fn delivery(now: DateTime<Utc>) -> Delivery {
+/// A queued e-mail delivery made at `now`.
+pub fn delivery(now: DateTime<Utc>) -> Delivery {
     let message = OutboundMessage::Email(EmailMessage {
         to: herald_core::domain::recipients::EmailAddress::parse("lisi@example.com")
             .expect("email"),

@@ -129,3 +129,71 @@ async fn a_filtered_list_answers_while_its_index_is_not_there_yet() {
         vec![written[0]]
     );
 }
+
+/// Throttling and a transaction cancelled by another (injected by scripts/moto_limits.py) are the
+/// store unavailable for a moment, worth retrying: never a conflict (which a run write reads as
+/// "already written" and drops), and never a write half done. Too large an item is refused for
+/// good, in DynamoDB's words.
+#[tokio::test]
+async fn throttles_and_cancelled_transactions_are_retryable_and_too_large_is_refused() {
+    use herald_core::domain::message::OutboundMessage;
+    use herald_core::ports::{DeliveryStore, StoreError};
+    use herald_tests::contract::{at, delivery};
+    let config = herald_tests::moto::sdk_config().await;
+    let (client, table) = herald_tests::moto::fresh_table(&config).await;
+    let store = DynamoStore::new(client, table.clone());
+    let faults = |body: serde_json::Value| async move {
+        let moto = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
+        reqwest::Client::new()
+            .post(format!("{moto}/herald-limits/faults"))
+            .json(&body)
+            .send()
+            .await
+            .expect("the limits layer answers")
+            .error_for_status()
+            .expect("faults set");
+    };
+    let now = at("2026-11-25T01:00:00Z");
+    let queued = delivery(now);
+
+    faults(serde_json::json!({"table": table, "cancel": 1.0})).await;
+    let cancelled = store.enqueue(std::slice::from_ref(&queued)).await;
+    assert!(
+        matches!(cancelled, Err(StoreError::Unavailable(_))),
+        "{cancelled:?}"
+    );
+    faults(serde_json::json!({"table": table, "throttle": 1.0})).await;
+    let throttled = store.get_delivery(&queued.id).await;
+    assert!(
+        matches!(throttled, Err(StoreError::Unavailable(_))),
+        "{throttled:?}"
+    );
+    faults(serde_json::json!({"table": table})).await;
+    assert_eq!(
+        store.get_delivery(&queued.id).await.expect("get"),
+        None,
+        "nothing half written"
+    );
+    store
+        .enqueue(std::slice::from_ref(&queued))
+        .await
+        .expect("the retry writes it");
+    assert_eq!(
+        store
+            .get_delivery(&queued.id)
+            .await
+            .expect("get")
+            .map(|d| d.id),
+        Some(queued.id)
+    );
+
+    let mut huge = delivery(now);
+    if let OutboundMessage::Email(mail) = &mut huge.message {
+        mail.html = Some("x".repeat(450 * 1024));
+    }
+    let refused = store.enqueue(std::slice::from_ref(&huge)).await;
+    assert!(
+        matches!(&refused, Err(StoreError::Refused(words)) if words.contains("Item size has exceeded")),
+        "{refused:?}"
+    );
+}
