@@ -304,6 +304,16 @@ fn erp_source(base: &str) -> Value {
            "projects": ["payments"], "private_network": true})
 }
 
+/// A task reading two charts from the ERP API: one that hangs, one that answers.
+fn hanging_and_answering_page() -> Value {
+    let mut body = sample_task("2026-12-08");
+    body["page"]["charts"] = json!([
+        stock_chart("Hangs", json!({"path": "/api/hang"}), ""),
+        stock_chart("Stock", json!({"path": "/api/stock"}), "/data/items"),
+    ]);
+    body
+}
+
 fn stock_chart(name: &str, query: Value, rows: &str) -> Value {
     json!({"name": name, "source": "erp-api", "query": query, "rows": rows, "display": "table"})
 }
@@ -1019,11 +1029,7 @@ async fn a_source_that_hangs_is_its_charts_access_error_and_the_others_are_read(
             .status,
         StatusCode::OK
     );
-    let mut body = sample_task("2026-12-08");
-    body["page"]["charts"] = json!([
-        stock_chart("Hangs", json!({"path": "/api/hang"}), ""),
-        stock_chart("Stock", json!({"path": "/api/stock"}), "/data/items"),
-    ]);
+    let body = hanging_and_answering_page();
     let started = std::time::Instant::now();
     let run = test_push(&app, &body).await;
     assert!(
@@ -1058,11 +1064,7 @@ async fn a_test_push_that_must_answer_keeps_the_charts_read_in_time() {
             .status,
         StatusCode::OK
     );
-    let mut body = sample_task("2026-12-08");
-    body["page"]["charts"] = json!([
-        stock_chart("Hangs", json!({"path": "/api/hang"}), ""),
-        stock_chart("Stock", json!({"path": "/api/stock"}), "/data/items"),
-    ]);
+    let body = hanging_and_answering_page();
     let run = test_push(&app, &body).await;
     let states = statuses(&run);
     assert!(

@@ -62,6 +62,12 @@ async fn catalog_of(
         .collect())
 }
 
+/// What the form holds as a task body, and the task's id when it edits one.
+fn typed(form: &SignedForm) -> (Value, Option<String>) {
+    let id = Some(form.value("id")).filter(|id| !id.is_empty());
+    (task_body(&form.fields), id)
+}
+
 /// A failure about something the form names, shown at `field` (a source that does not exist is
 /// the form's mistake there, not a page that is missing).
 fn at_field(mut err: Failure, field: String) -> Failure {
@@ -107,8 +113,7 @@ pub(crate) async fn find_charts(
     if let Some(refused) = super::guard::write_refused(&form.signed, &project) {
         return refused;
     }
-    let body = task_body(&form.fields);
-    let id = Some(form.value("id")).filter(|id| !id.is_empty());
+    let (body, id) = typed(&form);
     let who = &form.signed.open.principal;
     let mut catalog = Map::new();
     let mut problem = None;
@@ -152,8 +157,7 @@ pub(crate) async fn import(
     if let Some(refused) = super::guard::write_refused(&form.signed, &project) {
         return refused;
     }
-    let mut body = task_body(&form.fields);
-    let id = Some(form.value("id")).filter(|id| !id.is_empty());
+    let (mut body, id) = typed(&form);
     let who = &form.signed.open.principal;
     let source = form.value("import.source").trim().to_owned();
     let dashboard = form.value("import.dashboard").trim().to_owned();
