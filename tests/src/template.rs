@@ -29,6 +29,17 @@ impl Template {
         Self(serde_yaml_ng::from_str(&text).expect("template.yaml parses"))
     }
 
+    /// Every resource of `kind` (e.g. `AWS::CloudWatch::Alarm`), by name.
+    pub fn resources_of(&self, kind: &str) -> Vec<(String, &Value)> {
+        self.0["Resources"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .filter(|(_, resource)| resource["Type"].as_str() == Some(kind))
+            .map(|(name, resource)| (name.as_str().unwrap_or_default().to_owned(), resource))
+            .collect()
+    }
+
     pub fn resource(&self, name: &str) -> &Value {
         let found = &self.0["Resources"][name];
         assert!(!found.is_null(), "template.yaml has no resource {name}");
