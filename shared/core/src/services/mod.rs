@@ -11,6 +11,7 @@ pub mod render;
 pub mod runs;
 pub mod sessions;
 pub mod settings;
+pub mod source_uses;
 pub mod sources;
 pub mod sqle;
 pub mod tasks;
