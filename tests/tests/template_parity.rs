@@ -330,6 +330,12 @@ fn alarms_say_when_they_clear_the_table_is_protected_and_the_log_level_reaches_l
             "{name} also says when it is OK again"
         );
     }
+    // Stream records given up on leave a trace; a failed sweep is not retried into the next.
+    let outbox = template.event("DeliveryFunction", "Outbox");
+    assert!(outbox["MaximumRecordAgeInSeconds"].as_u64().is_some());
+    assert!(!outbox["DestinationConfig"]["OnFailure"]["Destination"].is_null());
+    let sweep = &template.resource("DeliveryFunction")["Properties"]["EventInvokeConfig"];
+    assert_eq!(sweep["MaximumRetryAttempts"].as_u64(), Some(0));
     let table = &template.resource("HeraldTable")["Properties"];
     assert_eq!(table["DeletionProtectionEnabled"].as_bool(), Some(true));
     for function in FUNCTIONS {
