@@ -29,6 +29,13 @@ impl Template {
         Self(serde_yaml_ng::from_str(&text).expect("template.yaml parses"))
     }
 
+    /// A rule CloudFormation checks the parameters with before it makes anything.
+    pub fn rule(&self, name: &str) -> &Value {
+        let found = &self.0["Rules"][name];
+        assert!(!found.is_null(), "template.yaml has no rule {name}");
+        found
+    }
+
     /// Every resource of `kind` (e.g. `AWS::CloudWatch::Alarm`), by name.
     pub fn resources_of(&self, kind: &str) -> Vec<(String, &Value)> {
         self.0["Resources"]

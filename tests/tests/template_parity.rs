@@ -347,6 +347,19 @@ fn alarms_say_when_they_clear_the_table_is_protected_and_the_log_level_reaches_l
     }
 }
 
+/// Subnets without security groups are refused before anything is made, naming the parameter
+/// (Lambda would refuse the VPC config halfway through the stack).
+#[test]
+fn a_vpc_needs_subnets_and_security_groups_together() {
+    let template = Template::load();
+    let rule = template.rule("SubnetsNeedSecurityGroups");
+    let text = serde_yaml_ng::to_string(rule).expect("yaml");
+    assert!(
+        text.contains("SubnetIds") && text.contains("SecurityGroupIds"),
+        "{text}"
+    );
+}
+
 #[test]
 fn cfn_lint_finds_nothing_in_the_template() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
