@@ -330,6 +330,30 @@ fn alarms_say_when_they_clear_the_table_is_protected_and_the_log_level_reaches_l
             "{name} also says when it is OK again"
         );
     }
+    // A queue's alarm counts arrivals: it clears, and fires again for the next missed run.
+    for (name, alarm) in &alarms {
+        if alarm["Properties"]["Namespace"].as_str() == Some("AWS/SQS") {
+            assert_eq!(
+                alarm["Properties"]["MetricName"].as_str(),
+                Some("NumberOfMessagesSent"),
+                "{name}"
+            );
+        }
+    }
+    let throttles: Vec<&str> = alarms
+        .iter()
+        .filter(|(_, a)| a["Properties"]["Namespace"].as_str() == Some("AWS/DynamoDB"))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    assert!(
+        throttles.len() >= 2,
+        "the table's and the due index's throttles: {throttles:?}"
+    );
+    let api = &template.resource("HeraldApi")["Properties"]["AccessLogSettings"];
+    assert!(
+        !api["DestinationArn"].is_null(),
+        "the API logs each request"
+    );
     // Stream records given up on leave a trace; a failed sweep is not retried into the next.
     let outbox = template.event("DeliveryFunction", "Outbox");
     assert!(outbox["MaximumRecordAgeInSeconds"].as_u64().is_some());
