@@ -5,7 +5,7 @@ use crate::ServiceError;
 use crate::clock::Clock;
 use crate::domain::auth::Principal;
 use crate::domain::session::{EndedSession, Session, SigningKey};
-use crate::ports::{SecretStore, SettingsStore, StoreError};
+use crate::ports::{SecretStore, SettingsStore};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 use tokio::sync::OnceCell;
@@ -151,23 +151,13 @@ impl SessionService {
         &self,
         change: impl Fn(&mut crate::ports::SettingsRecord),
     ) -> Result<(), ServiceError> {
-        for _ in 0..5 {
-            let mut record = self.settings.get_settings().await?;
-            let expected = record.version;
-            change(&mut record);
-            record.version = expected + 1;
-            match self.settings.put_settings(&record, expected).await {
-                Ok(()) => {
-                    tracing::info!("console session ended");
-                    return Ok(());
-                }
-                Err(StoreError::Conflict) => continue,
-                Err(other) => return Err(other.into()),
-            }
-        }
-        Err(ServiceError::Conflict(
-            "the settings changed during the sign-out; try again".into(),
-        ))
+        super::settings::change_settings(self.settings.as_ref(), 5, "the sign-out", |record| {
+            change(record);
+            Ok(true)
+        })
+        .await?;
+        tracing::info!("console session ended");
+        Ok(())
     }
 
     /// The key that signs cookies: read once per process; made and stored by the first sign-in

@@ -201,23 +201,13 @@ impl SettingsService {
             tracing::info!(secret = name, "secret stored");
         }
         // Settings writes are rare; retry a lost race a few times before giving up.
-        for _ in 0..3 {
-            let mut record = self.store.get_settings().await?;
-            let expected = record.version;
-            change(&mut record);
-            record.version = expected + 1;
-            match self.store.put_settings(&record, expected).await {
-                Ok(()) => {
-                    self.forget_sending_settings();
-                    return Ok(());
-                }
-                Err(StoreError::Conflict) => continue,
-                Err(other) => return Err(other.into()),
-            }
-        }
-        Err(ServiceError::Conflict(
-            "the settings changed during this write; try again".into(),
-        ))
+        change_settings(self.store.as_ref(), 3, "this write", |record| {
+            change(record);
+            Ok(true)
+        })
+        .await?;
+        self.forget_sending_settings();
+        Ok(())
     }
 
     async fn require_secret(
@@ -472,4 +462,31 @@ impl SecretLen for SecretString {
         use secrecy::ExposeSecret;
         self.expose_secret().trim().len()
     }
+}
+
+/// Applies `change` to the settings document over the version it read, reading again when another
+/// write came between (at most `attempts` times: then a conflict naming `during`). `change` answers
+/// whether it changed anything; nothing is written when it did not. `Ok(true)` when written.
+pub(crate) async fn change_settings(
+    store: &dyn SettingsStore,
+    attempts: usize,
+    during: &str,
+    change: impl Fn(&mut SettingsRecord) -> Result<bool, ServiceError>,
+) -> Result<bool, ServiceError> {
+    for _ in 0..attempts {
+        let mut record = store.get_settings().await?;
+        let expected = record.version;
+        if !change(&mut record)? {
+            return Ok(false);
+        }
+        record.version = expected + 1;
+        match store.put_settings(&record, expected).await {
+            Ok(()) => return Ok(true),
+            Err(StoreError::Conflict) => continue,
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(ServiceError::Conflict(format!(
+        "the settings changed during {during}; try again"
+    )))
 }

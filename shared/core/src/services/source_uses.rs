@@ -4,7 +4,6 @@
 use super::sources::SourceDirectory;
 use crate::domain::ids::ProjectId;
 use crate::domain::source::SourceName;
-use crate::ports::StoreError;
 use crate::{FieldError, ServiceError};
 
 impl SourceDirectory {
@@ -64,22 +63,8 @@ impl SourceDirectory {
         &self,
         change: impl Fn(&mut crate::ports::SettingsRecord) -> Result<bool, ServiceError>,
     ) -> Result<(), ServiceError> {
-        for _ in 0..5 {
-            let mut record = self.settings.get_settings().await?;
-            let expected = record.version;
-            if !change(&mut record)? {
-                return Ok(());
-            }
-            record.version = expected + 1;
-            match self.settings.put_settings(&record, expected).await {
-                Ok(()) => return Ok(()),
-                Err(StoreError::Conflict) => continue,
-                Err(other) => return Err(other.into()),
-            }
-        }
-        Err(ServiceError::Conflict(
-            "the settings changed during this write; try again".into(),
-        ))
+        super::settings::change_settings(self.settings.as_ref(), 5, "this write", change).await?;
+        Ok(())
     }
 
     /// After a task write: every source in `used` still exists. A source deleted while the task

@@ -5,7 +5,7 @@ use crate::domain::auth::Principal;
 use crate::domain::ids::ProjectId;
 use crate::domain::source::{Source, SourceName, SourceQuery};
 use crate::domain::task::{Chart, ChartOrigin, Page};
-use crate::ports::{ReadContext, SecretStore, SettingsStore, SourceAccess, StoreError};
+use crate::ports::{ReadContext, SecretStore, SettingsStore, SourceAccess};
 use crate::services::settings::SecretChange;
 use crate::{FieldError, ServiceError};
 use secrecy::SecretString;
@@ -454,20 +454,9 @@ impl SourceService {
         &self,
         change: impl Fn(&mut crate::ports::SettingsRecord) -> Result<(), ServiceError>,
     ) -> Result<(), ServiceError> {
-        for _ in 0..5 {
-            let mut record = self.settings.get_settings().await?;
-            let expected = record.version;
-            change(&mut record)?;
-            record.version = expected + 1;
-            match self.settings.put_settings(&record, expected).await {
-                Ok(()) => return Ok(()),
-                Err(StoreError::Conflict) => continue,
-                Err(other) => return Err(other.into()),
-            }
-        }
-        Err(ServiceError::Conflict(
-            "the settings changed during this write; try again".into(),
-        ))
+        let changed = |record: &mut crate::ports::SettingsRecord| change(record).map(|()| true);
+        super::settings::change_settings(self.settings.as_ref(), 5, "this write", changed).await?;
+        Ok(())
     }
 }
 
