@@ -37,6 +37,8 @@ TARGET = "DynamoDB_20120810."
 
 _faults = {}
 _stats = {"refused": 0, "pages_cut": 0, "throttled": 0, "cancelled": 0, "largest_transaction": 0, "largest_item": 0}
+# The largest item and transaction written to each table (`GET /herald-limits/stats?table=NAME`).
+_by_table = {}
 _lock = threading.Lock()
 
 
@@ -87,7 +89,7 @@ def _refusal(action, request):
     """DynamoDB's words for a request over its limits, or None."""
     if action == "PutItem":
         size = item_size(request.get("Item", {}))
-        _note_item(size)
+        _note_item(size, request.get("TableName"))
         if size > ITEM_LIMIT:
             return _too_large(size)
     elif action == "TransactWriteItems":
@@ -101,12 +103,15 @@ def _refusal(action, request):
                 size = item_size(body.get("Item", {})) + item_size(body.get("Key", {}))
                 size += len(json.dumps(body.get("ExpressionAttributeValues", {})))
                 if kind == "Put":
-                    _note_item(size)
+                    _note_item(size, body.get("TableName"))
                     if size > ITEM_LIMIT:
                         return _too_large(size)
                 total += size
         with _lock:
             _stats["largest_transaction"] = max(_stats["largest_transaction"], total)
+            for table in _tables(action, request):
+                mine = _by_table.setdefault(table, {"largest_transaction": 0, "largest_item": 0})
+                mine["largest_transaction"] = max(mine["largest_transaction"], total)
         if total > TRANSACTION_BYTES:
             return "Transaction request cannot be larger than 4 MB"
     elif action == "BatchWriteItem":
@@ -114,11 +119,12 @@ def _refusal(action, request):
         if len(requests) > BATCH_WRITE:
             return ("1 validation error detected: Value at 'requestItems' failed to satisfy constraint: "
                     "Map value must satisfy constraint: Member must have length less than or equal to 25")
-        for r in requests:
-            size = item_size(r.get("PutRequest", {}).get("Item", {}))
-            _note_item(size)
-            if size > ITEM_LIMIT:
-                return _too_large(size)
+        for table, rs in request.get("RequestItems", {}).items():
+            for r in rs:
+                size = item_size(r.get("PutRequest", {}).get("Item", {}))
+                _note_item(size, table)
+                if size > ITEM_LIMIT:
+                    return _too_large(size)
     elif action == "BatchGetItem":
         keys = sum(len(t.get("Keys", [])) for t in request.get("RequestItems", {}).values())
         if keys > BATCH_GET:
@@ -126,9 +132,11 @@ def _refusal(action, request):
     return None
 
 
-def _note_item(size):
+def _note_item(size, table):
     with _lock:
         _stats["largest_item"] = max(_stats["largest_item"], size)
+        mine = _by_table.setdefault(table, {"largest_transaction": 0, "largest_item": 0})
+        mine["largest_item"] = max(mine["largest_item"], size)
 
 
 def _tables(action, request):
@@ -272,7 +280,10 @@ class Limits:
 
     def _control(self, path, environ, start_response):
         if path == "/herald-limits/stats":
+            query = dict(p.split("=", 1) for p in environ.get("QUERY_STRING", "").split("&") if "=" in p)
             with _lock:
+                if "table" in query:
+                    return _json(start_response, dict(_by_table.get(query["table"], {})))
                 return _json(start_response, dict(_stats))
         if path == "/herald-limits/faults":
             length = int(environ.get("CONTENT_LENGTH") or 0)

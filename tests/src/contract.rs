@@ -542,6 +542,44 @@ pub async fn every_due_delivery_is_found_past_a_storage_page_of_large_mails<S: D
     assert_eq!(found.iter().map(|d| d.id).collect::<Vec<_>>(), due);
 }
 
+/// A backlog after an outage: 2,000 mails of one push (a 6 KB body each) due at once. A sweep of
+/// 1,000 gets the oldest 1,000 and a second the rest: what is due is read from keys, not whole
+/// deliveries (a page of whole mails held a handful, and a backlog drained at single digits a
+/// minute).
+pub async fn a_backlog_of_two_thousand_due_deliveries_is_found_by_two_sweeps<S: DeliveryStore>(
+    store: Arc<S>,
+) {
+    let now = at("2026-11-25T01:00:00Z");
+    let html = "报".repeat(2_000);
+    let backlog: Vec<Delivery> = (0..2_000)
+        .map(|i| {
+            let mut d = delivery(now);
+            d.next_due = Some(now - chrono::Duration::seconds(4_000 - i));
+            if let OutboundMessage::Email(mail) = &mut d.message {
+                mail.to = herald_core::domain::recipients::EmailAddress::parse(format!(
+                    "reader{i}@example.com"
+                ))
+                .expect("email");
+                mail.html = Some(html.clone());
+            }
+            d
+        })
+        .collect();
+    store.enqueue(&backlog).await.expect("enqueue");
+    let first = store.due(now, 1_000).await.expect("due");
+    let oldest: Vec<_> = backlog[..1_000].iter().map(|d| d.id).collect();
+    assert_eq!(first.iter().map(|d| d.id).collect::<Vec<_>>(), oldest);
+    let all = store.due(now, 5_000).await.expect("due");
+    let everyone: Vec<_> = backlog.iter().map(|d| d.id).collect();
+    assert_eq!(all.iter().map(|d| d.id).collect::<Vec<_>>(), everyone);
+    let sample = store
+        .get_delivery(&backlog[1_999].id)
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(sample.message, backlog[1_999].message);
+}
+
 pub async fn a_batch_claim_takes_the_oldest_due_once<S: DeliveryStore>(store: Arc<S>) {
     use herald_core::domain::message::Provider;
     let now = at("2026-11-25T01:00:00Z");
@@ -1077,6 +1115,7 @@ macro_rules! store_contract {
             deliveries_not_due_or_final_are_not_claimed,
             due_lists_only_due_deliveries_oldest_first,
             every_due_delivery_is_found_past_a_storage_page_of_large_mails,
+            a_backlog_of_two_thousand_due_deliveries_is_found_by_two_sweeps,
             a_batch_claim_takes_the_oldest_due_once,
             concurrent_claims_let_exactly_one_worker_send,
             settings_start_empty_and_are_written_only_over_the_version_read,

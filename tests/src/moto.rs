@@ -49,6 +49,7 @@ pub async fn fresh_scheduler(
         trigger_arn: "arn:aws:lambda:us-east-1:123456789012:function:herald-trigger".into(),
         role_arn: "arn:aws:iam::123456789012:role/herald-scheduler".into(),
         dead_letter_arn: None,
+        flexible_window_minutes: 0,
     };
     (
         client.clone(),

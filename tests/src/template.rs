@@ -6,7 +6,7 @@ use serde_json::Value as Json;
 use serde_yaml_ng::Value;
 use std::collections::HashMap;
 
-pub struct Template(Value);
+pub struct Template(pub Value);
 
 /// What a deployed stack would resolve references to.
 #[derive(Debug, Clone, Default)]

@@ -18,6 +18,7 @@ async fn task_api_router() -> herald_api::Router {
             trigger_arn: "arn:aws:lambda:us-east-1:123456789012:function:herald-trigger".into(),
             role_arn: "arn:aws:iam::123456789012:role/herald-scheduler".into(),
             dead_letter_arn: None,
+            flexible_window_minutes: 0,
         },
         admin_token_sha256: KeyHash::of(herald_tests::ADMIN_TOKEN),
         secret_prefix: herald_tests::moto::unique("herald"),

@@ -142,7 +142,44 @@ async fn eventbridge_scheduler_in_a_missing_group_fails_cleanly() {
             trigger_arn: "arn:aws:lambda:us-east-1:123456789012:function:herald-trigger".into(),
             role_arn: "arn:aws:iam::123456789012:role/herald-scheduler".into(),
             dead_letter_arn: None,
+            flexible_window_minutes: 0,
         },
     );
     assert!(gateway.put_schedule(&definition(true)).await.is_err());
+}
+
+/// `ScheduleWindowMinutes` (`HERALD_SCHEDULE_WINDOW_MINUTES`) lets Scheduler spread firings over
+/// that many minutes after the scheduled time, so a stack's many 09:00 tasks do not all start in
+/// one second.
+#[tokio::test]
+async fn eventbridge_schedules_take_the_stacks_flexible_window() {
+    let config = herald_tests::moto::sdk_config().await;
+    let (client, _, group) = herald_tests::moto::fresh_scheduler(&config).await;
+    let gateway = herald_aws::EventBridgeScheduler::new(
+        client.clone(),
+        herald_aws::SchedulerTarget {
+            group: group.clone(),
+            trigger_arn: "arn:aws:lambda:us-east-1:123456789012:function:herald-trigger".into(),
+            role_arn: "arn:aws:iam::123456789012:role/herald-scheduler".into(),
+            dead_letter_arn: None,
+            flexible_window_minutes: 15,
+        },
+    );
+    let def = definition(true);
+    gateway.put_schedule(&def).await.expect("create");
+    let got = client
+        .get_schedule()
+        .name(def.task.to_string())
+        .group_name(&group)
+        .send()
+        .await
+        .expect("schedule");
+    let window = got.flexible_time_window().expect("window");
+    assert_eq!(
+        (window.mode(), window.maximum_window_in_minutes()),
+        (
+            &aws_sdk_scheduler::types::FlexibleTimeWindowMode::Flexible,
+            Some(15)
+        )
+    );
 }

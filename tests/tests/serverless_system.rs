@@ -33,6 +33,7 @@ struct System {
     delivery: LambdaFunction,
     ticket_webhook: LambdaFunction,
     delivery_store: FaultyAws,
+    table: String,
 }
 
 impl System {
@@ -138,6 +139,7 @@ impl System {
             .expect("HERALD_TRIGGER_ARN")
             .1;
         let stream = StreamReader::open(&dynamo, &table).await;
+        let table = table.clone();
         Self {
             template,
             fakes,
@@ -151,6 +153,7 @@ impl System {
             delivery,
             ticket_webhook,
             delivery_store,
+            table,
         }
     }
 
@@ -463,6 +466,141 @@ async fn a_provider_failure_is_retried_at_its_backoff_or_by_the_sweep_and_three_
         .get(&format!("/v1/projects/{PROJECT}/tasks/{task_id}"))
         .await;
     assert_eq!(task["state"], "stopped", "{task:#}");
+}
+
+/// DynamoDB throttles and cancels transactions (TransactionConflict) on 5% of the table's calls
+/// (scripts/moto_limits.py) while ten scheduled runs go through the trigger, the stream and the
+/// sweep with Lambda's own retries (an asynchronous invocation twice more, a stream batch from its
+/// failed record on): every run is delivered, and each message went out once.
+#[tokio::test]
+async fn store_faults_on_five_percent_of_calls_lose_nothing_and_send_nothing_twice() {
+    const RUNS: usize = 10;
+    let mut system = System::start().await;
+    system.configure_wecom().await;
+    let mut tasks = Vec::new();
+    for i in 0..RUNS {
+        let chart = format!("region{i}");
+        system.charts.set(&chart, ChartAnswer::Rows(2 + i));
+        let url = system.charts.url(&chart);
+        tasks.push(
+            system
+                .create_task(|task| {
+                    task["page"]["title"] = json!(format!("Sales of region {i}"));
+                    task["page"]["charts"][0]["data_url"] = json!(url);
+                })
+                .await,
+        );
+    }
+    let moto = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
+    let faults = |body: Value| {
+        let url = format!("{moto}/herald-limits/faults");
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .and_then(reqwest::Response::error_for_status)
+                .expect("faults set");
+        }
+    };
+    faults(json!({"table": system.table, "throttle": 0.05, "cancel": 0.05, "seed": 7})).await;
+
+    let now = chrono::Utc::now();
+    let mut runs = Vec::new();
+    for task in &tasks {
+        let schedule = system.schedule(task).await;
+        let input = schedule.target().and_then(|t| t.input()).expect("input");
+        let at = now.format("%Y-%m-%dT%H:%M:00Z").to_string();
+        let event: Value =
+            serde_json::from_str(&input.replace("<aws.scheduler.scheduled-time>", &at))
+                .expect("json");
+        // Lambda invokes an asynchronous event up to three times (EventInvokeConfig).
+        let mut answer = None;
+        for _ in 0..3 {
+            if let Ok(done) = system.trigger.invoke(event.clone()).await {
+                answer = Some(done);
+                break;
+            }
+        }
+        let answer = answer.expect("the run was written within Lambda's three tries");
+        runs.push(answer["run_id"].as_str().expect("run id").to_owned());
+    }
+
+    // The stream: a batch with failed records is given again from its first failed record on.
+    for _ in 0..10 {
+        let mut failed_again = false;
+        for batch in system.stream_batches().await {
+            let mut pending = batch;
+            for _ in 0..10 {
+                let response = system
+                    .delivery
+                    .invoke_ok(json!({ "Records": pending }))
+                    .await;
+                let failures = response["batchItemFailures"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                let Some(first) = failures.first() else { break };
+                let from = pending
+                    .iter()
+                    .position(|r| r["dynamodb"]["SequenceNumber"] == first["itemIdentifier"])
+                    .expect("a failed record of the batch");
+                pending = pending[from..].to_vec();
+                failed_again = true;
+            }
+        }
+        if !failed_again && system.stream_batches().await.is_empty() {
+            break;
+        }
+    }
+    // What is left (leases of attempts whose outcome could not be written, retries) is the sweep's.
+    let mut outcomes = Vec::new();
+    for _ in 0..40 {
+        outcomes.clear();
+        for run in &runs {
+            let (status, record) = system
+                .api(
+                    "GET",
+                    &format!("/v1/projects/{PROJECT}/records/{run}"),
+                    None,
+                )
+                .await;
+            outcomes.push(if status == 200 {
+                record["outcome"].clone()
+            } else {
+                json!(status)
+            });
+        }
+        if outcomes.iter().all(|o| o == "delivered") {
+            break;
+        }
+        let _ = system.delivery.invoke(json!({"sweep": true})).await;
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    faults(json!({"table": system.table})).await;
+    assert!(
+        outcomes.iter().all(|o| o == "delivered"),
+        "{outcomes:?}; delivery logs:\n{}",
+        system.delivery.logs().join("\n")
+    );
+    // Each run's picture and card, once: WeCom's calls, its suppressed duplicates included.
+    let sent: Vec<_> = system
+        .fakes
+        .wecom
+        .messages()
+        .into_iter()
+        .filter(|m| m.endpoint == Endpoint::WecomSend)
+        .collect();
+    assert_eq!(sent.len(), 2 * RUNS, "{sent:#?}");
+    assert!(sent.iter().all(|m| !m.suppressed_duplicate), "{sent:#?}");
+    let stats: Value = reqwest::get(format!("{moto}/herald-limits/stats"))
+        .await
+        .expect("stats")
+        .json()
+        .await
+        .expect("json");
+    eprintln!("faults injected so far on this moto: {stats}");
 }
 
 #[tokio::test]

@@ -197,3 +197,57 @@ async fn throttles_and_cancelled_transactions_are_retryable_and_too_large_is_ref
         "{refused:?}"
     );
 }
+
+/// Deliveries queued by a version that listed what is due in GSI1 are found again once the
+/// upgrade (`{"upgrade": true}` to the trigger) moves them into the `Due` index; it moves each
+/// once, leaves deliveries it finds final out of the due list, and a second run moves nothing.
+#[tokio::test]
+async fn the_upgrade_moves_what_an_earlier_version_listed_as_due() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use herald_core::ports::DeliveryStore;
+    use herald_tests::contract::{at, delivery};
+    let config = herald_tests::moto::sdk_config().await;
+    let (client, table) = herald_tests::moto::fresh_table(&config).await;
+    let store = DynamoStore::new(client.clone(), table.clone());
+    let now = at("2026-11-25T01:00:00Z");
+    let (queued, done) = (delivery(now), delivery(now));
+    store
+        .enqueue(&[queued.clone(), done.clone()])
+        .await
+        .expect("enqueue");
+    // As the earlier version wrote them: in GSI1's `DUE#smtp`, not in `Due`; the second's
+    // `next_due` gone as if it had been written final without leaving the list.
+    for (d, final_) in [(&queued, false), (&done, true)] {
+        let update = client
+            .update_item()
+            .table_name(&table)
+            .key("PK", AttributeValue::S(format!("DELIVERY#{}", d.id)))
+            .key("SK", AttributeValue::S("DELIVERY".into()))
+            .expression_attribute_values(":pk", AttributeValue::S("DUE#smtp".into()))
+            .expression_attribute_values(
+                ":sk",
+                AttributeValue::S(format!("2026-11-25T01:00:00.000000Z#{}", d.id)),
+            );
+        let update = match final_ {
+            false => update.update_expression("SET GSI1PK = :pk, GSI1SK = :sk REMOVE DuePK, DueSK"),
+            true => update
+                .update_expression("SET GSI1PK = :pk, GSI1SK = :sk REMOVE DuePK, DueSK, next_due"),
+        };
+        update.send().await.expect("old item");
+    }
+    assert!(store.due(now, 10).await.expect("due").is_empty());
+    let moved = store.move_due_entries().await.expect("upgrade");
+    assert_eq!(
+        moved,
+        herald_aws::Moved {
+            deliveries: 2,
+            runs: 0
+        }
+    );
+    let due = store.due(now, 10).await.expect("due");
+    assert_eq!(due.iter().map(|d| d.id).collect::<Vec<_>>(), [queued.id]);
+    assert_eq!(
+        store.move_due_entries().await.expect("again"),
+        herald_aws::Moved::default()
+    );
+}

@@ -384,6 +384,33 @@ fn a_vpc_needs_subnets_and_security_groups_together() {
     );
 }
 
+/// A 09:00 burst of scheduled runs can be capped (the trigger's reserved concurrency) and spread
+/// (Scheduler's flexible window), both off unless the stack asks; the throttle alarm watches the
+/// index every due write goes to.
+#[test]
+fn the_nine_oclock_burst_can_be_capped_and_spread_and_the_due_index_is_watched() {
+    let template = Template::load();
+    let trigger = &template.resource("TriggerFunction")["Properties"];
+    let reserved =
+        serde_yaml_ng::to_string(&trigger["ReservedConcurrentExecutions"]).expect("yaml");
+    assert!(
+        reserved.contains("HasTriggerReservation")
+            && reserved.contains("TriggerReservedConcurrency"),
+        "{reserved}"
+    );
+    let globals = serde_yaml_ng::to_string(&template.0["Globals"]).expect("yaml");
+    assert!(
+        globals.contains("HERALD_SCHEDULE_WINDOW_MINUTES")
+            && globals.contains("ScheduleWindowMinutes"),
+        "{globals}"
+    );
+    let alarm = serde_yaml_ng::to_string(
+        &template.resource("DueIndexThrottledAlarm")["Properties"]["Dimensions"],
+    )
+    .expect("yaml");
+    assert!(alarm.contains("Value: Due"), "{alarm}");
+}
+
 #[test]
 fn cfn_lint_finds_nothing_in_the_template() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");

@@ -24,6 +24,12 @@ pub enum TriggerError {
     Service(#[from] herald_core::ServiceError),
 }
 
+/// `{"upgrade": true}`, sent by hand once after a stack update (infra/DEPLOY.md): move items an
+/// earlier version wrote to where this one reads them.
+pub fn is_upgrade(event: &Value) -> bool {
+    event.get("upgrade") == Some(&Value::Bool(true))
+}
+
 /// Runs the task for its scheduled time. Malformed events are logged and dropped (a retry cannot
 /// fix them); failures of the store are returned so Lambda retries the invocation.
 pub async fn handle(pushes: &PushService, event: Value) -> Result<Value, TriggerError> {

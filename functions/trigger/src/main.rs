@@ -13,9 +13,15 @@ async fn main() -> Result<(), Error> {
     let clients = herald_hub::ProviderClients::from_env(adapters.images.clone(), Some(windows))?;
     let services = Services::new(adapters, config.engine(), |settings| clients.hub(settings));
     let pushes = Arc::new(services.pushes);
+    let config = Arc::new(config);
     run(service_fn(move |event: LambdaEvent<Value>| {
-        let pushes = pushes.clone();
+        let (pushes, config) = (pushes.clone(), config.clone());
         async move {
+            if trigger::is_upgrade(&event.payload) {
+                let moved = config.upgrade_items().await?;
+                tracing::info!(?moved, "items moved for this version");
+                return Ok(serde_json::json!({ "moved": moved }));
+            }
             trigger::handle(&pushes, event.payload)
                 .await
                 .map_err(Error::from)

@@ -20,6 +20,9 @@ pub(crate) type Item = HashMap<String, AttributeValue>;
 pub struct DynamoStore {
     pub(crate) client: Client,
     pub(crate) table: String,
+    /// How long deliveries (and the contents they name) are kept: the record retention.
+    pub(crate) delivery_retention: chrono::Duration,
+    pub(crate) recent_contents: std::sync::Arc<crate::dynamo_contents::RecentContents>,
 }
 
 pub(crate) fn project_pk(project: &ProjectId) -> String {
@@ -122,6 +125,21 @@ pub(crate) fn transaction_chunks<T>(items: &[T], bytes: impl Fn(&T) -> usize) ->
 
 pub(crate) fn unavailable<E: std::error::Error + Send + Sync + 'static>(err: E) -> StoreError {
     StoreError::Unavailable(Box::new(err))
+}
+
+/// A failed write: refused for good when DynamoDB found it invalid (an item over 400 KB: retrying
+/// cannot help), the store unavailable otherwise (throttling, a network fault: retried).
+pub(crate) fn write_failure<E, R>(err: SdkError<E, R>) -> StoreError
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match err.as_service_error() {
+        Some(service) if service.code() == Some("ValidationException") => {
+            StoreError::Refused(service.message().unwrap_or("invalid").to_owned())
+        }
+        _ => unavailable(err),
+    }
 }
 
 fn doc_of(item: &Item) -> Result<&str, StoreError> {
@@ -234,7 +252,15 @@ impl DynamoStore {
         Self {
             client,
             table: table.into(),
+            delivery_retention: chrono::Duration::days(90),
+            recent_contents: Default::default(),
         }
+    }
+
+    /// Keeps deliveries as long as run records (`RecordRetentionDays`), not the default 90 days.
+    pub fn keeping_deliveries_for(mut self, retention: chrono::Duration) -> Self {
+        self.delivery_retention = retention;
+        self
     }
 
     /// Creates the table as `template.yaml` declares it (for local tooling and tests).
@@ -278,6 +304,12 @@ impl DynamoStore {
                 ))
                 .build()
         };
+        // What is due (deliveries to try, runs to check): keys only, the time in the sort key.
+        let keys_only = || {
+            Projection::builder()
+                .projection_type(ProjectionType::KeysOnly)
+                .build()
+        };
         let created = client
             .create_table()
             .table_name(table)
@@ -289,6 +321,8 @@ impl DynamoStore {
             .attribute_definitions(attr("RunsByTaskPK")?)
             .attribute_definitions(attr("RunsByOutcomePK")?)
             .attribute_definitions(attr("RunsByKindPK")?)
+            .attribute_definitions(attr("DuePK")?)
+            .attribute_definitions(attr("DueSK")?)
             .key_schema(key("PK", KeyType::Hash)?)
             .key_schema(key("SK", KeyType::Range)?)
             .global_secondary_indexes(gsi("GSI1", "GSI1PK", "GSI1SK", all())?)
@@ -296,6 +330,7 @@ impl DynamoStore {
             .global_secondary_indexes(gsi("RunsByTask", "RunsByTaskPK", "SK", listed())?)
             .global_secondary_indexes(gsi("RunsByOutcome", "RunsByOutcomePK", "SK", listed())?)
             .global_secondary_indexes(gsi("RunsByKind", "RunsByKindPK", "SK", listed())?)
+            .global_secondary_indexes(gsi("Due", "DuePK", "DueSK", keys_only())?)
             .stream_specification(
                 StreamSpecification::builder()
                     .stream_enabled(true)

@@ -1,8 +1,10 @@
 //! Queued deliveries in the single table. Claims are conditional updates; due deliveries are found
-//! through the sparse index GSI1 (`GSI1PK = "DUE#{provider}"`, `GSI1SK = "{next_due}#{id}"`), which
-//! holds only deliveries that are not final, one partition per provider so one provider's backlog
-//! never hides another's. New items also reach the delivery Lambda through the table's Stream.
+//! through the sparse, keys-only index `Due` (dynamo_due.rs), which holds only deliveries that are
+//! not final, in partitions per provider so one provider's backlog never hides another's. A
+//! delivery's message content is kept once per run (dynamo_contents.rs). New items also reach the
+//! delivery Lambda through the table's Stream.
 use crate::dynamo::{DynamoStore, Item, is_condition_failed, n, parse_doc, s, to_doc, unavailable};
+use crate::dynamo_due::{delivery_due_pk, due_sk};
 use crate::dynamo_progress::count_item;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
@@ -10,12 +12,9 @@ use chrono::{DateTime, Utc};
 use herald_core::domain::delivery::{Delivery, DeliveryId, DeliveryStatus};
 use herald_core::domain::message::Provider;
 use herald_core::domain::run::RunProgress;
+use herald_core::domain::stored_message::{self, SharedContent, StoredMessage};
 use herald_core::ports::{DeliveryStore, DueDelivery, StoreError};
 use std::collections::HashMap;
-
-fn due_pk(provider: Provider) -> String {
-    format!("DUE#{}", provider.as_str())
-}
 
 fn pk(id: &DeliveryId) -> String {
     format!("DELIVERY#{id}")
@@ -26,57 +25,100 @@ pub(crate) fn due_key(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
-/// How long a delivery is kept: as long as the default record retention.
-const KEEP: chrono::Duration = chrono::Duration::days(90);
-
-fn expiry_of(d: &Delivery) -> u64 {
-    u64::try_from((d.created_at + KEEP).timestamp()).unwrap_or(0)
+fn corrupt(err: serde_json::Error) -> StoreError {
+    StoreError::Corrupt(err.to_string())
 }
 
-pub(crate) fn item(d: &Delivery) -> Result<Item, StoreError> {
-    let mut item = HashMap::from([
-        ("PK".to_owned(), s(pk(&d.id))),
-        ("SK".to_owned(), s("DELIVERY")),
-        ("kind".to_owned(), s("delivery")),
-        ("status".to_owned(), s(d.status.as_str())),
-        ("attempts".to_owned(), n(u64::from(d.attempts))),
-        ("provider".to_owned(), s(d.message.provider().as_str())),
-        ("doc".to_owned(), s(to_doc(d)?)),
-        // DynamoDB TTL removes the delivery once the run records that show it are gone too.
-        ("expires_at".to_owned(), n(expiry_of(d))),
-    ]);
-    if let Some(due) = d.next_due {
-        item.insert("next_due".to_owned(), s(due_key(due)));
-        item.insert("GSI1PK".to_owned(), s(due_pk(d.message.provider())));
-        item.insert("GSI1SK".to_owned(), s(format!("{}#{}", due_key(due), d.id)));
+impl DynamoStore {
+    /// When DynamoDB's TTL removes `d`: once the run records that show it are gone too.
+    pub(crate) fn delivery_expiry(&self, d: &Delivery) -> u64 {
+        u64::try_from((d.created_at + self.delivery_retention).timestamp()).unwrap_or(0)
     }
-    Ok(item)
-}
 
-/// Reads a delivery; the attributes that claims change override the document.
-fn from_item(item: &Item) -> Result<Delivery, StoreError> {
-    let mut d: Delivery = parse_doc(item)?;
-    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-    let status = text("status").unwrap_or_default();
-    d.status = DeliveryStatus::parse(&status)
-        .ok_or_else(|| StoreError::Corrupt(format!("status '{status}'")))?;
-    d.attempts = item
-        .get("attempts")
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| StoreError::Corrupt("attempts".into()))?;
-    d.next_due = text("next_due")
-        .map(|t| DateTime::parse_from_rfc3339(&t).map(|d| d.to_utc()))
-        .transpose()
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok(d)
+    /// A delivery's item, holding its message's address and the id of its content when that is
+    /// kept apart; and that content, which must be written first.
+    fn stored(&self, d: &Delivery) -> Result<(Item, Option<SharedContent>), StoreError> {
+        let message = StoredMessage::of(&d.message).map_err(corrupt)?;
+        let mut doc = serde_json::to_value(d).map_err(corrupt)?;
+        if let Some(fields) = doc.as_object_mut() {
+            fields.insert("message".to_owned(), message.address);
+        }
+        let mut item = HashMap::from([
+            ("PK".to_owned(), s(pk(&d.id))),
+            ("SK".to_owned(), s("DELIVERY")),
+            ("kind".to_owned(), s("delivery")),
+            ("status".to_owned(), s(d.status.as_str())),
+            ("attempts".to_owned(), n(u64::from(d.attempts))),
+            ("provider".to_owned(), s(d.message.provider().as_str())),
+            ("doc".to_owned(), s(to_doc(&doc)?)),
+            ("expires_at".to_owned(), n(self.delivery_expiry(d))),
+        ]);
+        if let Some(due) = d.next_due {
+            item.insert("next_due".to_owned(), s(due_key(due)));
+            let provider = d.message.provider();
+            item.insert("DuePK".to_owned(), s(delivery_due_pk(provider, &d.id)));
+            item.insert("DueSK".to_owned(), s(due_sk(due, &d.id.to_string())));
+        }
+        Ok((item, message.content))
+    }
+
+    /// The item of a delivery whose content is already stored (claims and outcomes).
+    pub(crate) fn delivery_item(&self, d: &Delivery) -> Result<Item, StoreError> {
+        Ok(self.stored(d)?.0)
+    }
+
+    /// The items of new deliveries, after writing the contents they name.
+    pub(crate) async fn new_delivery_items(
+        &self,
+        deliveries: &[Delivery],
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::with_capacity(deliveries.len());
+        let mut contents = Vec::new();
+        for d in deliveries {
+            let (item, content) = self.stored(d)?;
+            items.push(item);
+            contents
+                .extend(content.filter(|c| !contents.iter().any(|k: &SharedContent| k.id == c.id)));
+        }
+        let expires_at = deliveries.iter().map(|d| self.delivery_expiry(d)).max();
+        self.put_contents(&contents, expires_at.unwrap_or(0))
+            .await?;
+        Ok(items)
+    }
+
+    /// Reads a delivery, its content joined back; the attributes that claims change override
+    /// the document.
+    async fn delivery_from(&self, item: &Item) -> Result<Delivery, StoreError> {
+        let mut doc: serde_json::Value = parse_doc(item)?;
+        if let Some(message) = doc.get_mut("message")
+            && let Some(id) = stored_message::content_id(message)
+        {
+            let content = self.content(&id).await?;
+            *message = stored_message::join(message.take(), &content).map_err(corrupt)?;
+        }
+        let mut d: Delivery = serde_json::from_value(doc).map_err(corrupt)?;
+        let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+        let status = text("status").unwrap_or_default();
+        d.status = DeliveryStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("status '{status}'")))?;
+        d.attempts = item
+            .get("attempts")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| StoreError::Corrupt("attempts".into()))?;
+        d.next_due = text("next_due")
+            .map(|t| DateTime::parse_from_rfc3339(&t).map(|d| d.to_utc()))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(d)
+    }
 }
 
 #[async_trait]
 impl DeliveryStore for DynamoStore {
     async fn enqueue(&self, deliveries: &[Delivery]) -> Result<(), StoreError> {
         // A transaction takes at most 100 items and 4 MB; causes write far fewer per call.
-        let items = deliveries.iter().map(item).collect::<Result<Vec<_>, _>>()?;
+        let items = self.new_delivery_items(deliveries).await?;
         for chunk in crate::dynamo::transaction_chunks(&items, crate::dynamo::item_bytes) {
             let mut writes = Vec::with_capacity(chunk.len());
             for item in chunk {
@@ -95,8 +137,10 @@ impl DeliveryStore for DynamoStore {
     }
 
     async fn get_delivery(&self, id: &DeliveryId) -> Result<Option<Delivery>, StoreError> {
-        let item = self.get_item(s(pk(id)), s("DELIVERY")).await?;
-        item.as_ref().map(from_item).transpose()
+        match self.get_item(s(pk(id)), s("DELIVERY")).await? {
+            Some(item) => self.delivery_from(&item).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     async fn claim(
@@ -114,7 +158,7 @@ impl DeliveryStore for DynamoStore {
             .key("SK", s("DELIVERY"))
             .condition_expression("next_due <= :now AND (#status = :queued OR #status = :sending)")
             .update_expression(
-                "SET #status = :sending, attempts = attempts + :one, next_due = :lease, GSI1SK = :due_sk",
+                "SET #status = :sending, attempts = attempts + :one, next_due = :lease, DueSK = :due_sk",
             )
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":now", s(due_key(now)))
@@ -122,12 +166,15 @@ impl DeliveryStore for DynamoStore {
             .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()))
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .expression_attribute_values(":lease", s(lease.clone()))
-            .expression_attribute_values(":due_sk", s(format!("{lease}#{id}")))
+            .expression_attribute_values(":due_sk", s(due_sk(lease_until, &id.to_string())))
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
         match result {
-            Ok(out) => out.attributes.as_ref().map(from_item).transpose(),
+            Ok(out) => match out.attributes {
+                Some(item) => self.delivery_from(&item).await.map(Some),
+                None => Ok(None),
+            },
             Err(err) if is_condition_failed(&err) => Ok(None),
             Err(err) => Err(unavailable(err)),
         }
@@ -143,7 +190,7 @@ impl DeliveryStore for DynamoStore {
         };
         let put = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(item(delivery)?))
+            .set_item(Some(self.delivery_item(delivery)?))
             .condition_expression(CLAIM_HELD)
             .expression_attribute_names("#status", "status")
             .set_expression_attribute_values(Some(claim_values(delivery)))
@@ -169,7 +216,7 @@ impl DeliveryStore for DynamoStore {
             .collect();
         let mut found = HashMap::new();
         for item in self.batch_get_items(keys).await? {
-            let d = from_item(&item)?;
+            let d = self.delivery_from(&item).await?;
             found.insert(d.id, d);
         }
         Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
@@ -181,39 +228,16 @@ impl DeliveryStore for DynamoStore {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<DueDelivery>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("GSI1")
-            .key_condition_expression("GSI1PK = :due AND GSI1SK <= :now")
-            .expression_attribute_values(":due", s(due_pk(provider)))
-            // `~` sorts after every id, so deliveries due exactly now are included.
-            .expression_attribute_values(":now", s(format!("{}#~", due_key(now))))
-            // Only what the sweep needs (a page still ends at 1 MB of whole items read).
-            .projection_expression("PK, next_due");
-        crate::dynamo::query_up_to(query, None, limit)
+        Ok(self
+            .due_deliveries(provider, now, limit)
             .await?
-            .iter()
-            .map(|item| {
-                let text = |name: &str| {
-                    item.get(name)
-                        .and_then(|v| v.as_s().ok())
-                        .cloned()
-                        .unwrap_or_default()
-                };
-                let key = text("PK");
-                let next_due = DateTime::parse_from_rfc3339(&text("next_due"))
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?
-                    .to_utc();
-                Ok(DueDelivery {
-                    id: DeliveryId::parse(key.strip_prefix("DELIVERY#").unwrap_or_default())
-                        .map_err(StoreError::Corrupt)?,
-                    provider,
-                    next_due,
-                })
+            .into_iter()
+            .map(|(id, next_due)| DueDelivery {
+                id,
+                provider,
+                next_due,
             })
-            .collect()
+            .collect())
     }
 }
 
@@ -234,7 +258,7 @@ impl DynamoStore {
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item(delivery)?))
+            .set_item(Some(self.delivery_item(delivery)?))
             .condition_expression(CLAIM_HELD)
             .expression_attribute_names("#status", "status")
             .set_expression_attribute_values(Some(claim_values(delivery)))
@@ -243,19 +267,7 @@ impl DynamoStore {
         match result {
             Ok(_) => Ok(()),
             Err(err) if is_condition_failed(&err) => Err(StoreError::Conflict),
-            // An item over 400 KB: retrying cannot help.
-            Err(err)
-                if err.as_service_error().and_then(|e| e.meta().code())
-                    == Some("ValidationException") =>
-            {
-                Err(StoreError::Refused(
-                    err.as_service_error()
-                        .and_then(|e| e.meta().message())
-                        .unwrap_or("invalid")
-                        .to_owned(),
-                ))
-            }
-            Err(err) => Err(unavailable(err)),
+            Err(err) => Err(crate::dynamo::write_failure(err)),
         }
     }
 }

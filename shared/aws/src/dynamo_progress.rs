@@ -3,9 +3,8 @@
 //! deliveries finishing at once do not all write one item (DynamoDB lets one item take about
 //! 1,000 writes a second and fails transactions that touch it concurrently). A delivery's final
 //! write adds to its shard (`seq % SHARDS`) in the same transaction; shard 0 also holds `pushes`.
-//! Runs still sending are listed for the reconciler in GSI1 (`GSI1PK = CHECK#runs`).
+//! Runs still sending are listed for the reconciler in the due index (`DuePK = CHECK#runs`).
 use crate::dynamo::{DynamoStore, Item, n, project_pk, s, unavailable};
-use crate::dynamo_deliveries::due_key;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use herald_core::domain::delivery::{DeliveryId, Tally};
@@ -15,7 +14,6 @@ use herald_core::ports::StoreError;
 use std::collections::HashMap;
 
 pub(crate) const SHARDS: u32 = 8;
-pub(crate) const CHECK_PK: &str = "CHECK#runs";
 
 fn shard_prefix(run: &RunId) -> String {
     format!("RUNPROGRESS#{run}#")
@@ -27,7 +25,7 @@ fn shard_sk(run: &RunId, shard: u32) -> String {
 
 /// Where a sending run sorts in the reconciler's list.
 pub(crate) fn check_sk(at: DateTime<Utc>, project: &ProjectId, run: &RunId) -> String {
-    format!("{}#{project}#{run}", due_key(at))
+    crate::dynamo_due::due_sk(at, &format!("{project}#{run}"))
 }
 
 /// Shard 0 of a new run: how many pushes it counts.
@@ -117,24 +115,10 @@ impl DynamoStore {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<(ProjectId, RunId)>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("GSI1")
-            .key_condition_expression("GSI1PK = :check AND GSI1SK <= :now")
-            .expression_attribute_values(":check", s(CHECK_PK))
-            .expression_attribute_values(":now", s(format!("{}#~", due_key(now))))
-            .projection_expression("GSI1SK");
-        crate::dynamo::query_up_to(query, None, limit)
+        self.due_in(crate::dynamo_due::CHECK_PK, now, limit)
             .await?
-            .iter()
-            .map(|item| {
-                let sk = item
-                    .get("GSI1SK")
-                    .and_then(|v| v.as_s().ok())
-                    .cloned()
-                    .unwrap_or_default();
+            .into_iter()
+            .map(|(_, sk)| {
                 let mut parts = sk.rsplitn(3, '#');
                 let (run, project) = (parts.next(), parts.next());
                 let corrupt = || StoreError::Corrupt(format!("check key '{sk}'"));
@@ -159,8 +143,8 @@ impl DynamoStore {
             .table_name(&self.table)
             .key("PK", s(project_pk(project)))
             .key("SK", s(format!("RUN#{run}")))
-            .condition_expression("attribute_exists(GSI1PK)")
-            .update_expression("SET GSI1SK = :sk")
+            .condition_expression("attribute_exists(DuePK)")
+            .update_expression("SET DueSK = :sk")
             .expression_attribute_values(":sk", AttributeValue::S(check_sk(at, project, run)))
             .send()
             .await;

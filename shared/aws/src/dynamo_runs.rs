@@ -4,8 +4,8 @@
 use crate::dynamo::{
     DynamoStore, Item, n, parse_doc, project_pk, s, task_item, to_doc, unavailable,
 };
-use crate::dynamo_deliveries::{due_key, item as delivery_item};
-use crate::dynamo_progress::{CHECK_PK, check_sk, first_shard};
+use crate::dynamo_deliveries::due_key;
+use crate::dynamo_progress::{check_sk, first_shard};
 use crate::dynamo_run_list::{LIST_INDEXES, listed_by};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -37,7 +37,7 @@ pub(crate) fn epoch(at: DateTime<Utc>) -> u64 {
     u64::try_from(at.timestamp()).unwrap_or(0)
 }
 
-/// The run's item; a run still sending with a check time is listed for the reconciler (GSI1).
+/// The run's item; a run still sending with a check time is listed for the reconciler (the due index).
 fn run_item(run: &PushRun, check_at: Option<DateTime<Utc>>) -> Result<Item, StoreError> {
     let mut item = HashMap::from([
         ("PK".to_owned(), s(project_pk(&run.project))),
@@ -56,8 +56,8 @@ fn run_item(run: &PushRun, check_at: Option<DateTime<Utc>>) -> Result<Item, Stor
         );
     }
     if let Some(at) = check_at.filter(|_| !run.outcome.is_final()) {
-        item.insert("GSI1PK".to_owned(), s(CHECK_PK));
-        item.insert("GSI1SK".to_owned(), s(check_sk(at, &run.project, &run.id)));
+        item.insert("DuePK".to_owned(), s(crate::dynamo_due::CHECK_PK));
+        item.insert("DueSK".to_owned(), s(check_sk(at, &run.project, &run.id)));
     }
     Ok(item)
 }
@@ -170,13 +170,8 @@ impl RunStore for DynamoStore {
                 vec![(":expected", n(version))],
             )?);
         }
-        for d in write.deliveries {
-            items.push(put(
-                &self.table,
-                delivery_item(d)?,
-                "attribute_not_exists(PK)",
-                vec![],
-            )?);
+        for item in self.new_delivery_items(write.deliveries).await? {
+            items.push(put(&self.table, item, "attribute_not_exists(PK)", vec![])?);
         }
         if items.len() > MAX_TRANSACTION_ITEMS {
             return Err(StoreError::Refused(format!(
@@ -195,8 +190,10 @@ impl RunStore for DynamoStore {
             .iter()
             .take(herald_core::ports::MAX_DELIVERIES_PER_RUN_WRITE)
         {
-            let bytes =
-                delivery_item(d).map_or(400 * 1024, |item| crate::dynamo::item_bytes(&item));
+            // A content kept apart is written before the transaction, not in it.
+            let bytes = self
+                .delivery_item(d)
+                .map_or(400 * 1024, |item| crate::dynamo::item_bytes(&item));
             if bytes > room {
                 break;
             }
@@ -207,11 +204,8 @@ impl RunStore for DynamoStore {
     }
 
     async fn add_deliveries(&self, deliveries: &[Delivery]) -> Result<(), StoreError> {
-        // Cut by count and by size: a run's e-mails each carry their body (up to ~130 KB).
-        let items = deliveries
-            .iter()
-            .map(delivery_item)
-            .collect::<Result<Vec<_>, _>>()?;
+        // Cut by count and by size (a small message stays in its delivery's item).
+        let items = self.new_delivery_items(deliveries).await?;
         for chunk in crate::dynamo::transaction_chunks(&items, crate::dynamo::item_bytes) {
             let writes = chunk
                 .iter()

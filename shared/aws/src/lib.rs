@@ -3,11 +3,14 @@
 mod dynamo;
 mod dynamo_batch;
 mod dynamo_contacts;
+mod dynamo_contents;
 mod dynamo_deliveries;
+mod dynamo_due;
 mod dynamo_images;
 mod dynamo_progress;
 mod dynamo_run_list;
 mod dynamo_runs;
+mod dynamo_upgrade;
 mod dynamo_windows;
 mod scheduler;
 mod secrets;
@@ -15,6 +18,7 @@ mod settings;
 mod wiring;
 
 pub use dynamo::DynamoStore;
+pub use dynamo_upgrade::Moved;
 pub use scheduler::{EventBridgeScheduler, SchedulerTarget};
 pub use secrets::SecretsManagerStore;
 pub use wiring::{AwsConfig, ConfigError};

@@ -20,6 +20,9 @@ pub struct SchedulerTarget {
     /// Where Scheduler puts a firing it could not deliver to the trigger (an SQS queue's ARN), so
     /// a missed run is seen instead of dropped.
     pub dead_letter_arn: Option<String>,
+    /// Scheduler may fire up to this many minutes after the scheduled time (0: on the minute), so
+    /// a stack whose tasks all say 09:00 does not start them all in one second.
+    pub flexible_window_minutes: u32,
 }
 
 /// The EventBridge Scheduler adapter. Holds one SDK client, created once per process.
@@ -89,11 +92,14 @@ impl EventBridgeScheduler {
     }
 }
 
-fn window_off() -> Result<FlexibleTimeWindow, SchedulerError> {
-    FlexibleTimeWindow::builder()
-        .mode(FlexibleTimeWindowMode::Off)
-        .build()
-        .map_err(unavailable)
+fn window(minutes: u32) -> Result<FlexibleTimeWindow, SchedulerError> {
+    let window = match minutes {
+        0 => FlexibleTimeWindow::builder().mode(FlexibleTimeWindowMode::Off),
+        minutes => FlexibleTimeWindow::builder()
+            .mode(FlexibleTimeWindowMode::Flexible)
+            .maximum_window_in_minutes(i32::try_from(minutes).unwrap_or(1440)),
+    };
+    window.build().map_err(unavailable)
 }
 
 fn state_of(enabled: bool) -> ScheduleState {
@@ -121,7 +127,7 @@ impl ScheduleGateway for EventBridgeScheduler {
             .schedule_expression_timezone(&definition.timezone)
             .set_start_date(start)
             .state(state_of(definition.enabled))
-            .flexible_time_window(window_off()?)
+            .flexible_time_window(window(self.target.flexible_window_minutes)?)
             .target(self.target_for(definition)?)
             .send()
             .await;
@@ -139,7 +145,7 @@ impl ScheduleGateway for EventBridgeScheduler {
             .schedule_expression_timezone(&definition.timezone)
             .set_start_date(start)
             .state(state_of(definition.enabled))
-            .flexible_time_window(window_off()?)
+            .flexible_time_window(window(self.target.flexible_window_minutes)?)
             .target(self.target_for(definition)?)
             .description(format!(
                 "Herald push task {} in project {}",

@@ -44,6 +44,19 @@ impl AwsConfig {
                 trigger_arn: var("HERALD_TRIGGER_ARN")?,
                 role_arn: var("HERALD_SCHEDULER_ROLE_ARN")?,
                 dead_letter_arn: var("HERALD_SCHEDULE_DEAD_LETTER_ARN").ok(),
+                flexible_window_minutes: match std::env::var("HERALD_SCHEDULE_WINDOW_MINUTES") {
+                    Ok(minutes) => {
+                        minutes
+                            .parse()
+                            .ok()
+                            .filter(|m| *m <= 1440)
+                            .ok_or(ConfigError::Invalid {
+                                name: "HERALD_SCHEDULE_WINDOW_MINUTES",
+                                message: format!("'{minutes}' is not 0 to 1440 minutes"),
+                            })?
+                    }
+                    Err(_) => 0,
+                },
             },
             admin_token_sha256: KeyHash::parse(&var("HERALD_ADMIN_TOKEN_SHA256")?).map_err(
                 |message| ConfigError::Invalid {
@@ -73,6 +86,16 @@ impl AwsConfig {
         }
     }
 
+    /// Moves items an earlier version wrote to where this one reads them (`{"upgrade": true}` to
+    /// the trigger function, once after a stack update: infra/DEPLOY.md). A client of its own:
+    /// this runs once in a stack's life.
+    pub async fn upgrade_items(&self) -> Result<crate::Moved, herald_core::ports::StoreError> {
+        let sdk = aws_config::load_from_env().await;
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &self.table)
+            .move_due_entries()
+            .await
+    }
+
     /// The adapters over DynamoDB, EventBridge Scheduler and Secrets Manager.
     pub async fn adapters(&self) -> Result<Adapters, herald_charts::ChartSourceError> {
         Ok(self.wiring().await?.0)
@@ -85,10 +108,10 @@ impl AwsConfig {
     ) -> Result<(Adapters, herald_providers::SharedWindowsRef), herald_charts::ChartSourceError>
     {
         let sdk = aws_config::load_from_env().await;
-        let store = Arc::new(DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(&sdk),
-            &self.table,
-        ));
+        let store = Arc::new(
+            DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &self.table)
+                .keeping_deliveries_for(self.engine().record_retention),
+        );
         let windows = herald_providers::SharedWindowsRef(store.clone());
         let adapters = Adapters {
             tasks: store.clone(),

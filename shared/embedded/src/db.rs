@@ -42,6 +42,13 @@ CREATE TABLE IF NOT EXISTS delivery_messages (
     id      TEXT PRIMARY KEY,
     message TEXT NOT NULL
 ) WITHOUT ROWID;
+-- What a message says, kept once for every delivery that says it (a mail's body to 1,000
+-- addresses is one row): `delivery_messages.message` then holds the address and `content_id`.
+CREATE TABLE IF NOT EXISTS message_contents (
+    id      TEXT PRIMARY KEY,
+    content TEXT NOT NULL,
+    used_at TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS settings (
     id      TEXT PRIMARY KEY,
     version INTEGER NOT NULL,

@@ -3,8 +3,9 @@ use crate::store::{SqliteStore, from_doc, sql, to_doc};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use herald_core::domain::delivery::{Delivery, DeliveryId, DeliveryStatus};
-use herald_core::domain::message::Provider;
+use herald_core::domain::message::{OutboundMessage, Provider};
 use herald_core::domain::run::RunProgress;
+use herald_core::domain::stored_message::{self, StoredMessage};
 use herald_core::ports::{DeliveryStore, DueDelivery, StoreError};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
@@ -53,13 +54,61 @@ fn doc_without_message(d: &Delivery) -> Result<String, StoreError> {
     })
 }
 
-/// The message of delivery `id`, if it is kept apart (rows written before keep it in `doc`).
+/// The message of delivery `id`, if it is kept apart (rows written before keep it in `doc`),
+/// joined with its shared content when it has one.
 fn message_json(conn: &rusqlite::Connection, id: &str) -> Result<Option<String>, StoreError> {
-    conn.prepare_cached("SELECT message FROM delivery_messages WHERE id = ?1")
+    let stored: Option<String> = conn
+        .prepare_cached("SELECT message FROM delivery_messages WHERE id = ?1")
         .map_err(sql)?
         .query_row(params![id], |row| row.get(0))
         .optional()
-        .map_err(sql)
+        .map_err(sql)?;
+    let Some(stored) = stored else {
+        return Ok(None);
+    };
+    let address: serde_json::Value =
+        serde_json::from_str(&stored).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let Some(content_id) = stored_message::content_id(&address) else {
+        return Ok(Some(stored));
+    };
+    let content: String = conn
+        .prepare_cached("SELECT content FROM message_contents WHERE id = ?1")
+        .map_err(sql)?
+        .query_row(params![content_id.as_str()], |row| row.get(0))
+        .optional()
+        .map_err(sql)?
+        .ok_or_else(|| StoreError::Corrupt(format!("message content {content_id} is missing")))?;
+    let whole =
+        stored_message::join(address, &content).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(Some(whole.to_string()))
+}
+
+/// Writes delivery `id`'s message: its content once for every delivery that shares it (a later
+/// use only marks it used then), its address on its own.
+fn put_message(
+    tx: &Connection,
+    id: &str,
+    message: &OutboundMessage,
+    now: &str,
+) -> Result<(), StoreError> {
+    let stored = StoredMessage::of(message).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    if let Some(content) = &stored.content {
+        tx.prepare_cached(
+            "INSERT INTO message_contents (id, content, used_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (id) DO UPDATE SET used_at = max(used_at, excluded.used_at)",
+        )
+        .map_err(sql)?
+        .execute(params![content.id.as_str(), content.json, now])
+        .map_err(sql)?;
+    }
+    tx.prepare_cached(
+        "INSERT INTO delivery_messages (id, message) VALUES (?1, ?2)
+         ON CONFLICT (id) DO UPDATE SET message = ?2",
+    )
+    .map_err(sql)?
+    .execute(params![id, stored.address.to_string()])
+    .map_err(sql)?;
+    Ok(())
 }
 
 /// A delivery from its document and its message, put back at the front of the document.
@@ -106,13 +155,7 @@ fn put(tx: &Connection, d: &Delivery, on_conflict: &str) -> Result<usize, StoreE
         .exists(params![id])
         .map_err(sql)?;
     if !exists {
-        tx.prepare_cached(
-            "INSERT INTO delivery_messages (id, message) VALUES (?1, ?2)
-             ON CONFLICT (id) DO UPDATE SET message = ?2",
-        )
-        .map_err(sql)?
-        .execute(params![id, to_doc(&d.message)?])
-        .map_err(sql)?;
+        put_message(tx, &id, &d.message, &due_key(d.created_at))?;
     }
     let kept_apart = || -> Result<bool, StoreError> {
         tx.prepare_cached("SELECT 1 FROM delivery_messages WHERE id = ?1")
@@ -381,21 +424,42 @@ mod tests {
     async fn the_message_is_written_once_and_rows_from_before_keep_theirs() {
         let store = SqliteStore::new(crate::Db::in_memory().unwrap());
         let d = delivery();
-        store.enqueue(std::slice::from_ref(&d)).await.unwrap();
+        // Another recipient of the same mail: its body is kept once for both.
+        let mut same = delivery();
+        let OutboundMessage::Email(mail) = &mut same.message else {
+            unreachable!()
+        };
+        mail.to = herald_core::domain::recipients::EmailAddress::parse("wangwu@example.com")
+            .expect("email");
+        store.enqueue(&[d.clone(), same.clone()]).await.unwrap();
         // Claims and outcomes rewrite a row without the body.
-        let (doc, kept): (String, String) = store
+        let (docs, addresses, contents) = store
             .db
             .call(|conn| {
-                conn.query_row(
-                    "SELECT d.doc, m.message FROM deliveries d JOIN delivery_messages m USING (id)",
-                    [],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )
-                .map_err(sql)
+                let column = |query: &str| -> rusqlite::Result<Vec<String>> {
+                    conn.prepare(query)?
+                        .query_map([], |row| row.get(0))?
+                        .collect()
+                };
+                Ok::<_, StoreError>((
+                    column("SELECT doc FROM deliveries").map_err(sql)?,
+                    column("SELECT message FROM delivery_messages").map_err(sql)?,
+                    column("SELECT content FROM message_contents").map_err(sql)?,
+                ))
             })
             .await
             .unwrap();
-        assert!(!doc.contains("a long body") && kept.contains("a long body"));
+        assert!(docs.iter().all(|doc| !doc.contains("a long body")));
+        assert!(
+            addresses
+                .iter()
+                .all(|a| !a.contains("a long body") && a.contains("content_id") && a.len() < 200),
+            "{addresses:?}"
+        );
+        assert_eq!(contents.len(), 1);
+        assert!(contents[0].contains("a long body") && !contents[0].contains("example.com"));
+        let read = store.get_deliveries(&[same.id]).await.unwrap();
+        assert_eq!(read[0].message, same.message);
         let mut claimed = store
             .claim_due(
                 Provider::Smtp,
@@ -405,7 +469,8 @@ mod tests {
             )
             .await
             .unwrap();
-        assert_eq!(claimed.len(), 1);
+        assert_eq!(claimed.len(), 2);
+        claimed.retain(|c| c.id == d.id);
         assert_eq!(claimed[0].message, d.message);
         claimed[0].status = DeliveryStatus::Delivered;
         claimed[0].next_due = None;
@@ -449,6 +514,78 @@ mod tests {
         assert_eq!(
             store.get_delivery(&old.id).await.unwrap().unwrap().message,
             old.message
+        );
+    }
+
+    async fn count(store: &SqliteStore, table: &'static str) -> i64 {
+        store
+            .db
+            .call(move |conn| {
+                conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
+                    row.get(0)
+                })
+                .map_err(sql)
+            })
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_shared_content_goes_with_the_last_delivery_that_says_it() {
+        let store = SqliteStore::new(crate::Db::in_memory().unwrap());
+        let (done, queued) = (delivery(), delivery());
+        store
+            .enqueue(&[done.clone(), queued.clone()])
+            .await
+            .unwrap();
+        let mut claimed = store
+            .claim(
+                &done.id,
+                Utc::now(),
+                Utc::now() + chrono::Duration::seconds(90),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        claimed.status = DeliveryStatus::Delivered;
+        claimed.next_due = None;
+        store.finish(&claimed).await.unwrap();
+        let later = Utc::now() + chrono::Duration::days(100);
+        let retention = chrono::Duration::days(90);
+        store.purge_expired(later, retention).await.unwrap();
+        // The queued one still says it.
+        assert_eq!(
+            (
+                count(&store, "deliveries").await,
+                count(&store, "message_contents").await
+            ),
+            (1, 1)
+        );
+        assert_eq!(
+            store
+                .get_delivery(&queued.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .message,
+            queued.message
+        );
+        store
+            .db
+            .call(|conn| {
+                conn.execute("UPDATE deliveries SET next_due = NULL", [])
+                    .map_err(sql)
+            })
+            .await
+            .unwrap();
+        store.purge_expired(later, retention).await.unwrap();
+        assert_eq!(
+            (
+                count(&store, "deliveries").await,
+                count(&store, "delivery_messages").await,
+                count(&store, "message_contents").await
+            ),
+            (0, 0, 0)
         );
     }
 

@@ -447,6 +447,16 @@ impl SqliteStore {
                         params![deliveries_before],
                     )
                     .map_err(sql)?;
+                // Contents no delivery says any more (the last use is as old as the deliveries
+                // just deleted, and nothing still stored names it).
+                gone += tx
+                    .execute(
+                        "DELETE FROM message_contents WHERE used_at <= ?1 AND id NOT IN
+                             (SELECT json_extract(message, '$.content_id') FROM delivery_messages
+                              WHERE json_extract(message, '$.content_id') IS NOT NULL)",
+                        params![deliveries_before],
+                    )
+                    .map_err(sql)?;
                 for table in ["images", "image_uploads"] {
                     gone += tx
                         .execute(

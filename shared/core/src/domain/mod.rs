@@ -16,6 +16,7 @@ pub mod session;
 pub mod signature;
 pub mod source;
 pub mod sqle;
+pub mod stored_message;
 pub mod task;
 pub mod text;
 pub mod ticket;

@@ -20,6 +20,10 @@ use std::sync::Arc;
 
 /// When the reconciler first looks at a run still sending: its settle should have come long before.
 pub const FIRST_CHECK_AFTER: Duration = Duration::minutes(5);
+
+/// Waits before each further try to settle a run whose last delivery just finished, after the
+/// store was unavailable (the last, 0, is not followed by another try).
+const SETTLE_RETRY_MS: [u64; 4] = [100, 400, 1_600, 0];
 /// How often it looks again while deliveries are still being retried.
 pub const RECHECK_EVERY: Duration = Duration::minutes(5);
 /// After this long, a delivery a run names but that was never written never will be: the writer
@@ -419,8 +423,19 @@ impl DeliveryObserver for RunLedger {
         let Some((project, run_id, _)) = delivery.tally() else {
             return;
         };
-        if let Err(err) = self.settle(&project, &run_id).await {
-            tracing::error!(error = %err, run_id = %run_id, "could not settle the run; the reconciler will");
+        // A throttled or cancelled write is tried again at once, so the record says how the run
+        // ended now rather than at the reconciler's check minutes later.
+        for wait_ms in SETTLE_RETRY_MS {
+            match self.settle(&project, &run_id).await {
+                Err(ServiceError::Unavailable { .. }) if wait_ms > 0 => {
+                    tokio::time::sleep(std::time::Duration::from_millis(wait_ms)).await;
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, run_id = %run_id, "could not settle the run; the reconciler will");
+                    return;
+                }
+                Ok(_) => return,
+            }
         }
     }
 }

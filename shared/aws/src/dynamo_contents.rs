@@ -1,0 +1,92 @@
+//! What messages say, kept once for every delivery that says it: `PK = CONTENT#<sha256>`,
+//! `SK = CONTENT`, with `expires_at` for TTL. A delivery's item holds its address and the
+//! content's id (`herald_core::domain::stored_message`), so a push of a 130 KB mail to 1,000
+//! addresses writes one 130 KB item, and the deliveries' claims and outcomes rewrite small items.
+//! A content is written before the deliveries that name it (the Stream hands a new delivery to a
+//! worker at once) and never changes, so readers may keep it.
+use crate::dynamo::{DynamoStore, Item, n, s};
+use herald_core::domain::stored_message::{ContentId, SharedContent};
+use herald_core::ports::StoreError;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+fn content_pk(id: &ContentId) -> String {
+    format!("CONTENT#{id}")
+}
+
+/// Contents read lately, newest last: a worker sends a run's deliveries one after another, each
+/// naming the same content. Contents never change, so a kept one is never stale.
+#[derive(Default)]
+pub(crate) struct RecentContents(Mutex<VecDeque<(ContentId, Arc<str>)>>);
+
+/// How many contents a process keeps (each at most ~130 KB).
+const KEPT_CONTENTS: usize = 16;
+
+impl RecentContents {
+    fn get(&self, id: &ContentId) -> Option<Arc<str>> {
+        let kept = self.0.lock().ok()?;
+        kept.iter()
+            .find(|(kept, _)| kept == id)
+            .map(|(_, json)| json.clone())
+    }
+
+    fn keep(&self, id: ContentId, json: Arc<str>) {
+        if let Ok(mut kept) = self.0.lock() {
+            kept.retain(|(k, _)| *k != id);
+            if kept.len() == KEPT_CONTENTS {
+                kept.pop_front();
+            }
+            kept.push_back((id, json));
+        }
+    }
+}
+
+impl DynamoStore {
+    /// Writes each of `contents` once (writing one again only extends its life to `expires_at`).
+    pub(crate) async fn put_contents(
+        &self,
+        contents: &[SharedContent],
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        let mut written = std::collections::HashSet::new();
+        for content in contents {
+            if !written.insert(&content.id) {
+                continue;
+            }
+            let item: Item = HashMap::from([
+                ("PK".to_owned(), s(content_pk(&content.id))),
+                ("SK".to_owned(), s("CONTENT")),
+                ("kind".to_owned(), s("content")),
+                ("content".to_owned(), s(content.json.clone())),
+                ("expires_at".to_owned(), n(expires_at)),
+            ]);
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .send()
+                .await
+                .map_err(crate::dynamo::write_failure)?;
+        }
+        Ok(())
+    }
+
+    /// A content's JSON, from this process's recent ones or the table.
+    pub(crate) async fn content(&self, id: &ContentId) -> Result<Arc<str>, StoreError> {
+        if let Some(json) = self.recent_contents.get(id) {
+            return Ok(json);
+        }
+        let item = self
+            .get_item(s(content_pk(id)), s("CONTENT"))
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("message content {id} is missing")))?;
+        let json: Arc<str> = item
+            .get("content")
+            .and_then(|v| v.as_s().ok())
+            .ok_or_else(|| StoreError::Corrupt(format!("message content {id} has no text")))?
+            .as_str()
+            .into();
+        self.recent_contents.keep(id.clone(), json.clone());
+        Ok(json)
+    }
+}
