@@ -580,6 +580,52 @@ pub async fn a_backlog_of_two_thousand_due_deliveries_is_found_by_two_sweeps<S: 
     assert_eq!(sample.message, backlog[1_999].message);
 }
 
+/// A lease is held by one holder until it ends: another cannot take it meanwhile, its holder may
+/// extend it, and a release by anyone but the holder leaves it be.
+pub async fn a_lease_is_held_by_one_holder_until_it_ends_or_is_released<S: DeliveryStore>(
+    store: Arc<S>,
+) {
+    let now = at("2026-11-25T01:00:00Z");
+    let minute = chrono::Duration::minutes(1);
+    let take = |holder: &'static str, at: DateTime<Utc>, until: DateTime<Utc>| {
+        let store = store.clone();
+        async move {
+            store
+                .take_lease("sweep", holder, at, until)
+                .await
+                .expect("lease")
+        }
+    };
+    assert!(take("a", now, now + minute).await);
+    assert!(!take("b", now, now + minute).await, "a holds it");
+    assert!(
+        take("a", now, now + minute * 2).await,
+        "its holder extends it"
+    );
+    assert!(!take("b", now + minute, now + minute * 3).await, "extended");
+    assert!(
+        take("b", now + minute * 2, now + minute * 3).await,
+        "a's ended"
+    );
+    store.release_lease("sweep", "a").await.expect("release");
+    assert!(
+        !take("a", now + minute * 2, now + minute * 3).await,
+        "not a's to release"
+    );
+    store.release_lease("sweep", "b").await.expect("release");
+    assert!(
+        take("a", now + minute * 2, now + minute * 3).await,
+        "released"
+    );
+    assert!(
+        store
+            .take_lease("another", "b", now, now + minute)
+            .await
+            .expect("lease"),
+        "leases are by name"
+    );
+}
+
 pub async fn a_batch_claim_takes_the_oldest_due_once<S: DeliveryStore>(store: Arc<S>) {
     use herald_core::domain::message::Provider;
     let now = at("2026-11-25T01:00:00Z");
@@ -1116,6 +1162,7 @@ macro_rules! store_contract {
             due_lists_only_due_deliveries_oldest_first,
             every_due_delivery_is_found_past_a_storage_page_of_large_mails,
             a_backlog_of_two_thousand_due_deliveries_is_found_by_two_sweeps,
+            a_lease_is_held_by_one_holder_until_it_ends_or_is_released,
             a_batch_claim_takes_the_oldest_due_once,
             concurrent_claims_let_exactly_one_worker_send,
             settings_start_empty_and_are_written_only_over_the_version_read,

@@ -172,6 +172,41 @@ async fn an_event_without_records_sweeps_the_due_deliveries() {
 
     assert_eq!(answer, json!({"swept": true, "tried": 2, "settled": 0}));
     assert_eq!(rig.status(&first.id).await, DeliveryStatus::Delivered);
+    // The sweep gave its lease back: the next minute's is not turned away.
+    assert!(
+        rig.store
+            .take_lease("sweep", "next", SystemClock.now(), SystemClock.now())
+            .await
+            .expect("lease")
+    );
     assert_eq!(rig.status(&second.id).await, DeliveryStatus::Delivered);
     assert_eq!(rig.fakes.wecom.delivered().len(), 2);
+}
+
+/// The schedule fires every minute and a sweep may run for five: a sweep that finds another at
+/// work (its lease not ended) leaves, sending nothing, and the one at work goes on.
+#[tokio::test]
+async fn a_sweep_leaves_while_another_is_at_work() {
+    let rig = rig().await;
+    let queued = rig.enqueue("for the sweep at work").await;
+    let now = SystemClock.now();
+    assert!(
+        rig.store
+            .take_lease(
+                "sweep",
+                "the sweep at work",
+                now,
+                now + chrono::Duration::minutes(4)
+            )
+            .await
+            .expect("lease")
+    );
+    let answer = rig
+        .handler
+        .handle(json!({"sweep": true}), in_a_minute())
+        .await
+        .expect("handle");
+    assert_eq!(answer, json!({"swept": false, "another_sweep": true}));
+    assert_eq!(rig.status(&queued.id).await, DeliveryStatus::Queued);
+    assert!(rig.fakes.wecom.delivered().is_empty());
 }

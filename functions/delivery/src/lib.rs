@@ -79,10 +79,16 @@ impl Handler {
     /// timeout, a store error). A failure of either fails the invocation, so the function's
     /// Errors metric (and its alarm) sees it; the next sweep starts over.
     async fn sweep(&self, deadline: tokio::time::Instant) -> Result<Value, HandlerError> {
-        let swept = self
+        let swept = match self
             .worker
-            .sweep(SWEEP_LIMIT, SWEEP_CONCURRENCY, deadline)
-            .await;
+            .sweep_alone(SWEEP_LIMIT, SWEEP_CONCURRENCY, deadline)
+            .await
+        {
+            // Another sweep is at work: it sends and reconciles.
+            Ok(None) => return Ok(serde_json::json!({ "swept": false, "another_sweep": true })),
+            Ok(Some(swept)) => Ok(swept),
+            Err(err) => Err(err),
+        };
         let reconciled = self.pushes.reconcile(RECONCILE_LIMIT).await;
         let (tried, failed) = match swept {
             Ok(swept) => (swept.tried, swept.unrecorded),

@@ -204,6 +204,50 @@ impl DeliveryStore for DynamoStore {
         self.progress(&project, &run).await
     }
 
+    async fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let item = HashMap::from([
+            ("PK".to_owned(), s(format!("LEASE#{name}"))),
+            ("SK".to_owned(), s("LEASE")),
+            ("lease_holder".to_owned(), s(holder)),
+            ("lease_until".to_owned(), s(due_key(until))),
+            // Gone a day after it ends, whoever held it.
+            (
+                "expires_at".to_owned(),
+                n(u64::try_from((until + chrono::Duration::days(1)).timestamp()).unwrap_or(0)),
+            ),
+        ]);
+        self.put_if(
+            item,
+            "attribute_not_exists(PK) OR lease_until <= :now OR lease_holder = :holder",
+            &[(":now", s(due_key(now))), (":holder", s(holder))],
+        )
+        .await
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("PK", s(format!("LEASE#{name}")))
+            .key("SK", s("LEASE"))
+            .condition_expression("lease_holder = :holder")
+            .expression_attribute_values(":holder", s(holder))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failed(&err) => Ok(()),
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+
     async fn get_deliveries(&self, ids: &[DeliveryId]) -> Result<Vec<Delivery>, StoreError> {
         let keys: Vec<Item> = ids
             .iter()

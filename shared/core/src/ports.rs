@@ -251,6 +251,19 @@ pub trait DeliveryStore: Send + Sync {
         limit: usize,
     ) -> Result<Vec<DueDelivery>, StoreError>;
 
+    /// Holds the lease `name` for `holder` until `until` if nobody else holds it at `now` (`false`:
+    /// another holder's has not run out); its holder taking it again moves its end. So one sweep
+    /// runs at a time however the schedule and Lambda's retries invoke it.
+    async fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Gives up `holder`'s lease `name` (nothing if another holds it now).
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+
     /// Claims up to `limit` of one provider's due deliveries, oldest due first (each as
     /// [`Self::claim`] would). Stores that can do it in one write override this.
     async fn claim_due(

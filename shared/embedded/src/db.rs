@@ -49,6 +49,12 @@ CREATE TABLE IF NOT EXISTS message_contents (
     content TEXT NOT NULL,
     used_at TEXT NOT NULL
 ) WITHOUT ROWID;
+-- Who runs something that must not run twice at once (the sweep), until when.
+CREATE TABLE IF NOT EXISTS leases (
+    name   TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    until  TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS settings (
     id      TEXT PRIMARY KEY,
     version INTEGER NOT NULL,

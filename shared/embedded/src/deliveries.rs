@@ -321,6 +321,43 @@ impl DeliveryStore for SqliteStore {
             .map_err(|_| StoreError::from(crate::DbError::Worker))?
     }
 
+    async fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
+        let (now, until) = (due_key(now), due_key(until));
+        self.db
+            .call(move |conn| {
+                conn.execute(
+                    "INSERT INTO leases (name, holder, until) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (name) DO UPDATE SET holder = ?2, until = ?3
+                     WHERE leases.until <= ?4 OR leases.holder = ?2",
+                    params![name, holder, until, now],
+                )
+                .map(|changed| changed == 1)
+                .map_err(sql)
+            })
+            .await
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
+        self.db
+            .call(move |conn| {
+                conn.execute(
+                    "DELETE FROM leases WHERE name = ?1 AND holder = ?2",
+                    params![name, holder],
+                )
+                .map(|_| ())
+                .map_err(sql)
+            })
+            .await
+    }
+
     async fn get_deliveries(&self, ids: &[DeliveryId]) -> Result<Vec<Delivery>, StoreError> {
         let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
         self.db

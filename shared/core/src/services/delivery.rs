@@ -79,6 +79,9 @@ fn tried(delivery: &Delivery, error: &crate::ports::SendError) -> u32 {
     delivery.attempts.saturating_sub(holds)
 }
 
+/// The lease one sweep at a time holds.
+const SWEEP_LEASE: &str = "sweep";
+
 /// What one sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Swept {
@@ -390,6 +393,36 @@ impl DeliveryWorker {
             },
         );
         Ok(swept)
+    }
+
+    /// [`Self::sweep`], unless another sweep is still at work: each takes the store's `sweep`
+    /// lease until its `deadline` (`None`: another holds it, nothing was tried). A one-minute
+    /// schedule with a five-minute function would otherwise run up to five sweeps at once, each
+    /// taking its share of the providers' quotas.
+    pub async fn sweep_alone(
+        &self,
+        limit: usize,
+        concurrency: usize,
+        deadline: tokio::time::Instant,
+    ) -> Result<Option<Swept>, ServiceError> {
+        let now = self.clock.now();
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let until = now + Duration::from_std(left).unwrap_or(Duration::minutes(15));
+        let holder = uuid::Uuid::now_v7().to_string();
+        if !self
+            .store
+            .take_lease(SWEEP_LEASE, &holder, now, until)
+            .await?
+        {
+            tracing::info!("another sweep is at work; this one leaves it");
+            return Ok(None);
+        }
+        let swept = self.sweep(limit, concurrency, deadline).await;
+        if let Err(err) = self.store.release_lease(SWEEP_LEASE, &holder).await {
+            // It ends at the deadline anyway.
+            tracing::warn!(error = %err, "the sweep lease could not be released");
+        }
+        swept.map(Some)
     }
 
     /// The longest one attempt may take.
