@@ -398,7 +398,8 @@ async fn an_email_push_of_a_large_page_to_a_thousand_addresses_delivers_every_ma
         pushed.body["delivery_count"], readers,
         "every mail is queued"
     );
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(600);
+    // moto answers one call at a time, slower as the table grows: ~0.7 s a mail at 1,000.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(1_800);
     while fakes.smtp.messages().len() < readers && tokio::time::Instant::now() < deadline {
         eprintln!(
             "{:?}: {} mails",
@@ -425,13 +426,7 @@ async fn an_email_push_of_a_large_page_to_a_thousand_addresses_delivers_every_ma
             .expect("deliveries")
         {
             *states
-                .entry(format!(
-                    "{:?} after {} attempts, due {:?}: {:?}",
-                    d.status,
-                    d.attempts,
-                    d.next_due,
-                    d.history.last().map(|a| &a.result)
-                ))
+                .entry(format!("{:?} after {} attempts", d.status, d.attempts))
                 .or_insert(0) += 1;
         }
         println!("undelivered: {states:#?}");
