@@ -77,8 +77,8 @@ impl DynamoStore {
         for d in deliveries {
             let (item, content) = self.stored(d)?;
             items.push(item);
-            contents
-                .extend(content.filter(|c| !contents.iter().any(|k: &SharedContent| k.id == c.id)));
+            // `put_contents` writes each distinct content once.
+            contents.extend(content);
         }
         let expires_at = deliveries.iter().map(|d| self.delivery_expiry(d)).max();
         self.put_contents(&contents, expires_at.unwrap_or(0))
