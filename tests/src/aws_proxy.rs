@@ -16,6 +16,8 @@ struct Proxy {
     failed: Arc<Mutex<usize>>,
     /// Requests seen, by their `x-amz-target` (e.g. `DynamoDB_20120810.Query`).
     seen: Arc<Mutex<std::collections::HashMap<String, usize>>>,
+    /// Every request with a target: the target and its JSON body, in order.
+    calls: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
 }
 
 pub struct FaultyAws {
@@ -32,6 +34,7 @@ impl FaultyAws {
             failing: Arc::default(),
             failed: Arc::default(),
             seen: Arc::default(),
+            calls: Arc::default(),
         };
         let app = axum::Router::new()
             .fallback(forward)
@@ -59,6 +62,11 @@ impl FaultyAws {
         seen.get(target).copied().unwrap_or(0)
     }
 
+    /// Every request with an `x-amz-target` so far: the target and its JSON body.
+    pub fn calls(&self) -> Vec<(String, serde_json::Value)> {
+        self.proxy.calls.lock().expect("calls").clone()
+    }
+
     /// How many requests were failed.
     pub fn failed(&self) -> usize {
         *self.proxy.failed.lock().expect("failed")
@@ -79,6 +87,12 @@ async fn forward(
             .expect("seen")
             .entry(target.to_owned())
             .or_default() += 1;
+        let json = serde_json::from_slice(&body).unwrap_or_default();
+        proxy
+            .calls
+            .lock()
+            .expect("calls")
+            .push((target.to_owned(), json));
     }
     let failing = proxy.failing.lock().expect("failing").clone();
     if let Some(needle) = failing

@@ -12,6 +12,7 @@ pub mod providers;
 pub mod push;
 pub mod streams;
 pub mod superset;
+pub mod table_access;
 pub mod template;
 
 use herald_api::AppState;

@@ -10,6 +10,7 @@ use herald_tests::lambda_runtime::{LambdaFunction, workspace_binary};
 use herald_tests::providers::FakeProviders;
 use herald_tests::push::{ChartAnswer, ChartServer};
 use herald_tests::streams::StreamReader;
+use herald_tests::table_access::{self, Access, KeySchema};
 use herald_tests::template::{Stack, Template, log_line_matches, matches};
 use herald_tests::{ADMIN_TOKEN, moto, sample_task};
 use hmac::{KeyInit, Mac};
@@ -33,6 +34,9 @@ struct System {
     delivery: LambdaFunction,
     ticket_webhook: LambdaFunction,
     delivery_store: FaultyAws,
+    /// ticket-webhook's way to the table: it records the calls, to check them against its policy.
+    webhook_store: FaultyAws,
+    stack: Stack,
     table: String,
 }
 
@@ -73,6 +77,10 @@ impl System {
                     format!("arn:aws:iam::123456789012:role/{name}-SchedulerInvokeRole"),
                 ),
                 (
+                    "HeraldTable.Arn".into(),
+                    format!("arn:aws:dynamodb:us-east-1:123456789012:table/{table}"),
+                ),
+                (
                     "MissedRunsQueue.Arn".into(),
                     format!("arn:aws:sqs:us-east-1:123456789012:{name}-MissedRunsQueue"),
                 ),
@@ -109,15 +117,21 @@ impl System {
         // The delivery function reaches moto through a proxy that can fail its requests.
         let moto_url = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
         let delivery_store = FaultyAws::start(&moto_url).await;
+        let webhook_store = FaultyAws::start(&moto_url).await;
         let start = |resource: &'static str, binary: &'static str| {
             let mut env = template.environment(resource, &stack);
             env.extend(
                 aws.iter()
                     .filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_owned(), v))),
             );
-            if resource == "DeliveryFunction" {
+            let proxy = match resource {
+                "DeliveryFunction" => Some(&delivery_store),
+                "TicketWebhookFunction" => Some(&webhook_store),
+                _ => None,
+            };
+            if let Some(proxy) = proxy {
                 env.retain(|(k, _)| k != "AWS_ENDPOINT_URL");
-                env.push(("AWS_ENDPOINT_URL".into(), delivery_store.url.clone()));
+                env.push(("AWS_ENDPOINT_URL".into(), proxy.url.clone()));
             }
             env.push(("HERALD_WECOM_BASE_URL".into(), fakes.wecom_url.clone()));
             env.push(("HERALD_FEISHU_BASE_URL".into(), fakes.feishu_url.clone()));
@@ -153,6 +167,8 @@ impl System {
             delivery,
             ticket_webhook,
             delivery_store,
+            webhook_store,
+            stack,
             table,
         }
     }
@@ -772,6 +788,29 @@ async fn a_signed_ticket_event_through_ticket_webhook_reaches_the_reviewer() {
         .get(&format!("/v1/projects/{PROJECT}/records?kind=ticket"))
         .await;
     assert_eq!(records["items"][0]["id"], accepted["record"], "{records:#}");
+
+    // The function behind the internet-facing webhook may touch only the partitions a ticket event
+    // needs (LeadingKeys), and each table call it made is one IAM would allow under its policy.
+    let table_arn = &system.stack.attributes["HeraldTable.Arn"];
+    let schema = KeySchema::of(&system.template, table_arn);
+    let grants = table_access::grants(&system.template, "TicketWebhookFunction", &system.stack);
+    let asked: Vec<Access> = system
+        .webhook_store
+        .calls()
+        .iter()
+        .filter(|(target, _)| target.starts_with("DynamoDB_"))
+        .flat_map(|(target, body)| schema.accesses(target, body))
+        .collect();
+    assert!(asked.len() > 3, "the webhook wrote its ticket: {asked:#?}");
+    assert!(
+        !grants.is_empty() && grants.iter().all(|g| g.leading_keys.is_some()),
+        "every table grant of the webhook names its partitions: {grants:#?}; it asked for {asked:#?}"
+    );
+    let refused: Vec<&Access> = asked
+        .iter()
+        .filter(|access| !grants.iter().any(|g| g.allows(access)))
+        .collect();
+    assert!(refused.is_empty(), "IAM would refuse {refused:#?}");
 }
 
 /// An API Gateway HTTP API (payload 2.0) event, as the service sends it to a function.

@@ -251,3 +251,66 @@ async fn the_upgrade_moves_what_an_earlier_version_listed_as_due() {
         herald_aws::Moved::default()
     );
 }
+
+/// A content shared by runs lives as long as the longest-lived of them: a run resumed long after
+/// it started (an earlier expiry) writing the same content leaves the newer run's expiry alone.
+#[tokio::test]
+async fn a_shared_content_is_never_made_to_expire_sooner() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use herald_core::domain::message::OutboundMessage;
+    use herald_core::ports::DeliveryStore;
+    use herald_tests::contract::{at, delivery};
+    let config = herald_tests::moto::sdk_config().await;
+    let (client, table) = herald_tests::moto::fresh_table(&config).await;
+    let store = DynamoStore::new(client.clone(), table.clone());
+    let with_long_body = |now| {
+        let mut d = delivery(now);
+        if let OutboundMessage::Email(mail) = &mut d.message {
+            mail.text = "华东大区 GMV 1,234,567 ".repeat(200);
+        }
+        d
+    };
+    let (newer, older) = (
+        with_long_body(at("2026-11-25T01:00:00Z")),
+        with_long_body(at("2026-11-20T01:00:00Z")),
+    );
+    let expiries = || async {
+        let items = client
+            .scan()
+            .table_name(&table)
+            .filter_expression("begins_with(PK, :content)")
+            .expression_attribute_values(":content", AttributeValue::S("CONTENT#".into()))
+            .send()
+            .await
+            .expect("scan")
+            .items
+            .unwrap_or_default();
+        items
+            .iter()
+            .map(|item| item["expires_at"].as_n().expect("expires_at").clone())
+            .collect::<Vec<_>>()
+    };
+    store.enqueue(&[newer.clone()]).await.expect("newer run");
+    let kept = expiries().await;
+    assert_eq!(kept.len(), 1, "the body is kept apart once: {kept:?}");
+    store.enqueue(&[older]).await.expect("older run, resumed");
+    assert_eq!(
+        expiries().await,
+        kept,
+        "the older run left the expiry alone"
+    );
+    let later = with_long_body(at("2026-11-30T01:00:00Z"));
+    store.enqueue(&[later]).await.expect("a later run");
+    let extended = expiries().await;
+    assert_eq!(extended.len(), 1);
+    assert!(
+        extended[0].parse::<u64>().expect("n") > kept[0].parse::<u64>().expect("n"),
+        "a later run extends it: {kept:?} → {extended:?}"
+    );
+    let read = store
+        .get_delivery(&newer.id)
+        .await
+        .expect("read")
+        .expect("there");
+    assert_eq!(read.message, newer.message);
+}

@@ -42,7 +42,8 @@ impl RecentContents {
 }
 
 impl DynamoStore {
-    /// Writes each of `contents` once (writing one again only extends its life to `expires_at`).
+    /// Writes each of `contents` once (writing one again only extends its life to `expires_at`,
+    /// never shortens it).
     pub(crate) async fn put_contents(
         &self,
         contents: &[SharedContent],
@@ -60,13 +61,23 @@ impl DynamoStore {
                 ("content".to_owned(), s(content.json.clone())),
                 ("expires_at".to_owned(), n(expires_at)),
             ]);
-            self.client
+            // A content is the same wherever it is written; only its life may differ. A run
+            // resumed long after it started computes an earlier expiry than a newer run that
+            // wrote the same content: that write must not shorten the newer run's.
+            let put = self
+                .client
                 .put_item()
                 .table_name(&self.table)
                 .set_item(Some(item))
+                .condition_expression("attribute_not_exists(PK) OR expires_at < :expires_at")
+                .expression_attribute_values(":expires_at", n(expires_at))
                 .send()
-                .await
-                .map_err(crate::dynamo::write_failure)?;
+                .await;
+            match put {
+                Ok(_) => {}
+                Err(err) if crate::dynamo::is_condition_failed(&err) => {}
+                Err(err) => return Err(crate::dynamo::write_failure(err)),
+            }
         }
         Ok(())
     }
