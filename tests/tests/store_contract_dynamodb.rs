@@ -290,7 +290,10 @@ async fn a_shared_content_is_never_made_to_expire_sooner() {
             .map(|item| item["expires_at"].as_n().expect("expires_at").clone())
             .collect::<Vec<_>>()
     };
-    store.enqueue(&[newer.clone()]).await.expect("newer run");
+    store
+        .enqueue(std::slice::from_ref(&newer))
+        .await
+        .expect("newer run");
     let kept = expiries().await;
     assert_eq!(kept.len(), 1, "the body is kept apart once: {kept:?}");
     store.enqueue(&[older]).await.expect("older run, resumed");
@@ -313,4 +316,164 @@ async fn a_shared_content_is_never_made_to_expire_sooner() {
         .expect("read")
         .expect("there");
     assert_eq!(read.message, newer.message);
+}
+
+/// Items an earlier version wrote without what this one reads them by — runs without the
+/// records-list index keys, API keys not listed in GSI1, tasks with their alarm robot's key in the
+/// document — are completed by the upgrade's backfill, once; new items are left alone.
+#[tokio::test]
+async fn the_backfill_completes_what_an_earlier_version_left_out() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use herald_core::domain::auth::{NewKey, Role};
+    use herald_core::domain::run::{RunKind, RunOutcome};
+    use herald_core::domain::task::{AlarmRobot, RobotKey};
+    use herald_core::ports::{KeyStore, RunFilter, RunStore, SecretStore, TaskStore};
+    use herald_tests::contract::{at, project, run, task, write_new_run};
+    let config = herald_tests::moto::sdk_config().await;
+    let (client, table) = herald_tests::moto::fresh_table(&config).await;
+    let store = DynamoStore::new(client.clone(), table.clone());
+    let secrets = herald_aws::SecretsManagerStore::new(
+        aws_sdk_secretsmanager::Client::new(&config),
+        herald_tests::moto::unique("herald"),
+        std::time::Duration::ZERO,
+    );
+    let now = at("2026-11-25T01:00:00Z");
+    let forget = |pk: String, sk: String, attributes: &'static str| {
+        let client = client.clone();
+        let table = table.clone();
+        async move {
+            client
+                .update_item()
+                .table_name(&table)
+                .key("PK", AttributeValue::S(pk))
+                .key("SK", AttributeValue::S(sk))
+                .update_expression(format!("REMOVE {attributes}"))
+                .send()
+                .await
+                .expect("as an earlier version wrote it");
+        }
+    };
+
+    // Each kind twice: one as an earlier version wrote it, one as this version does.
+    let daily = task("payments", "Daily");
+    let (old_run, new_run) = (
+        run(&daily, RunKind::Scheduled, now, RunOutcome::Failed),
+        run(
+            &daily,
+            RunKind::Scheduled,
+            now + chrono::Duration::hours(1),
+            RunOutcome::Failed,
+        ),
+    );
+    for r in [&old_run, &new_run] {
+        write_new_run(&store, r).await;
+    }
+    forget(
+        "PROJECT#payments".into(),
+        format!("RUN#{}", old_run.id),
+        "RunsByTaskPK, RunsByOutcomePK, RunsByKindPK",
+    )
+    .await;
+    let (old_key, new_key) = (
+        NewKey::mint(Role::Viewer, Some(project("payments")), now).key,
+        NewKey::mint(Role::Admin, None, now).key,
+    );
+    for k in [&old_key, &new_key] {
+        store.insert_key(k).await.expect("key");
+    }
+    forget(
+        format!("KEY#{}", old_key.id),
+        "KEY".into(),
+        "GSI1PK, GSI1SK",
+    )
+    .await;
+    let robot = RobotKey::parse("0a1b2c3d-robot-key").expect("key");
+    let mut old_task = task("payments", "Robot in the document");
+    old_task.spec.alarm_robot = Some(AlarmRobot::Key {
+        webhook_key: robot.clone(),
+    });
+    let mut new_task = task("payments", "Robot in the secret store");
+    new_task.spec.alarm_robot = Some(AlarmRobot::Stored {
+        secret: robot.secret_name(),
+    });
+    for t in [&old_task, &new_task] {
+        store.insert_task(t).await.expect("task");
+    }
+
+    let failed = RunFilter {
+        outcome: Some("failed".into()),
+        ..Default::default()
+    };
+    let listed =
+        |page: herald_core::ports::RunPage| page.items.iter().map(|r| r.id).collect::<Vec<_>>();
+    let later = now + chrono::Duration::days(1);
+    let before = store
+        .list_runs(&project("payments"), &failed, None, 10, later)
+        .await
+        .expect("list");
+    assert_eq!(
+        listed(before),
+        [new_run.id],
+        "the old run is not in the index yet"
+    );
+    let keys = store.list_keys(None, 10).await.expect("keys");
+    assert_eq!(keys.items.len(), 1, "the old key is not listed yet");
+
+    let done = store.backfill(&secrets).await.expect("backfill");
+    assert_eq!(
+        done,
+        herald_aws::Backfilled {
+            runs: 1,
+            api_keys: 1,
+            robot_keys: 1
+        }
+    );
+    let after = store
+        .list_runs(&project("payments"), &failed, None, 10, later)
+        .await
+        .expect("list");
+    assert_eq!(listed(after), [new_run.id, old_run.id]);
+    let keys = store.list_keys(None, 10).await.expect("keys");
+    let mut ids: Vec<String> = keys.items.iter().map(|k| k.id.to_string()).collect();
+    ids.sort();
+    let mut both = vec![old_key.id.to_string(), new_key.id.to_string()];
+    both.sort();
+    assert_eq!(ids, both);
+    let moved = store
+        .get_task(&project("payments"), &old_task.id)
+        .await
+        .expect("get")
+        .expect("there");
+    assert_eq!(moved.spec.alarm_robot, new_task.spec.alarm_robot);
+    assert_eq!(
+        moved.version, old_task.version,
+        "the task means what it meant"
+    );
+    let kept = secrets
+        .get_secret(robot.secret_name().as_str())
+        .await
+        .expect("secret");
+    use secrecy::ExposeSecret;
+    assert_eq!(
+        kept.as_ref().map(|k| k.expose_secret()),
+        Some(robot.as_str())
+    );
+    let raw = client
+        .get_item()
+        .table_name(&table)
+        .key("PK", AttributeValue::S("PROJECT#payments".into()))
+        .key("SK", AttributeValue::S(format!("TASK#{}", old_task.id)))
+        .send()
+        .await
+        .expect("raw task");
+    let doc = raw.item.expect("item")["doc"].as_s().expect("doc").clone();
+    assert!(
+        !doc.contains(robot.as_str()),
+        "the key left the document: {doc}"
+    );
+
+    assert_eq!(
+        store.backfill(&secrets).await.expect("again"),
+        herald_aws::Backfilled::default()
+    );
 }

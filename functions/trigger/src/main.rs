@@ -18,9 +18,9 @@ async fn main() -> Result<(), Error> {
         let (pushes, config) = (pushes.clone(), config.clone());
         async move {
             if trigger::is_upgrade(&event.payload) {
-                let moved = config.upgrade_items().await?;
-                tracing::info!(?moved, "items moved for this version");
-                return Ok(serde_json::json!({ "moved": moved }));
+                let upgraded = config.upgrade_items().await?;
+                tracing::info!(?upgraded, "items upgraded for this version");
+                return Ok(serde_json::to_value(upgraded)?);
             }
             trigger::handle(&pushes, event.payload)
                 .await

@@ -38,7 +38,7 @@ fn key_pk(id: &KeyId) -> String {
 }
 
 /// GSI1's partition listing the API keys.
-const KEYS_PK: &str = "KEYS";
+pub(crate) const KEYS_PK: &str = "KEYS";
 
 pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())

@@ -1,10 +1,16 @@
 //! One-off moves of items written by an earlier version, run once after a stack update
 //! (infra/DEPLOY.md). Each is safe to run again and beside the functions at work.
-use crate::dynamo::{DynamoStore, Item, is_condition_failed, s, unavailable};
+use crate::dynamo::{
+    DynamoStore, Item, KEYS_PK, is_condition_failed, parse_doc, s, to_doc, unavailable,
+};
 use crate::dynamo_due::{CHECK_PK, delivery_due_pk, due_sk};
+use crate::dynamo_run_list::{LIST_INDEXES, listed_by};
+use herald_core::domain::auth::ApiKey;
 use herald_core::domain::delivery::DeliveryId;
 use herald_core::domain::message::Provider;
-use herald_core::ports::StoreError;
+use herald_core::domain::run::PushRun;
+use herald_core::domain::task::{AlarmRobot, PushTask};
+use herald_core::ports::{SecretStore, StoreError};
 
 /// What an upgrade moved.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -88,5 +94,160 @@ impl DynamoStore {
             }
         }
         Ok(moved)
+    }
+}
+
+/// What a backfill completed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Backfilled {
+    /// Runs given the records-list index keys (`RunsByTaskPK`, `RunsByOutcomePK`, `RunsByKindPK`).
+    pub runs: usize,
+    /// API keys listed again in GSI1.
+    pub api_keys: usize,
+    /// Tasks whose alarm robot key moved from their document to the secret store.
+    pub robot_keys: usize,
+}
+
+/// What an earlier version wrote and this one completes: runs without list-index keys, API keys
+/// not in GSI1, tasks holding a robot key in their document.
+const OLD_ITEMS: &str = "(begins_with(SK, :run) AND attribute_not_exists(RunsByTaskPK)) \
+     OR (SK = :key AND attribute_not_exists(GSI1PK)) \
+     OR (begins_with(SK, :task) AND contains(#doc, :robot_key))";
+
+impl DynamoStore {
+    /// Completes what items of an earlier version lack, in one Scan of the table (1 MB pages,
+    /// each read once: the cost is the table's size, once in a stack's life). Each write is
+    /// conditional on the item being as read, so a function that rewrote it meanwhile wins (it
+    /// writes the new form), and running it again completes nothing.
+    pub async fn backfill(&self, secrets: &dyn SecretStore) -> Result<Backfilled, StoreError> {
+        let mut done = Backfilled::default();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression(OLD_ITEMS)
+                .expression_attribute_names("#doc", "doc")
+                .expression_attribute_values(":run", s("RUN#"))
+                .expression_attribute_values(":key", s("KEY"))
+                .expression_attribute_values(":task", s("TASK#"))
+                .expression_attribute_values(":robot_key", s("\"webhook_key\""))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in page.items() {
+                let sk = text(item, "SK").unwrap_or_default();
+                let completed = if sk.starts_with("RUN#") {
+                    self.add_list_keys(item).await?
+                } else if sk == "KEY" {
+                    self.list_api_key(item).await?
+                } else {
+                    self.move_robot_key(item, secrets).await?
+                };
+                match (completed, sk) {
+                    (false, _) => {}
+                    (true, sk) if sk.starts_with("RUN#") => done.runs += 1,
+                    (true, "KEY") => done.api_keys += 1,
+                    (true, _) => done.robot_keys += 1,
+                }
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(done),
+            }
+        }
+    }
+
+    /// An update of `item` that applies only while its document is as read.
+    fn update_as_read(
+        &self,
+        item: &Item,
+    ) -> Result<
+        aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+        StoreError,
+    > {
+        let (Some(pk), Some(sk), Some(doc)) = (item.get("PK"), item.get("SK"), item.get("doc"))
+        else {
+            return Err(StoreError::Corrupt("an item without PK, SK or doc".into()));
+        };
+        Ok(self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", pk.clone())
+            .key("SK", sk.clone())
+            .condition_expression("#doc = :read")
+            .expression_attribute_names("#doc", "doc")
+            .expression_attribute_values(":read", doc.clone()))
+    }
+
+    async fn add_list_keys(&self, item: &Item) -> Result<bool, StoreError> {
+        let run: PushRun = parse_doc(item)?;
+        let mut update = self.update_as_read(item)?;
+        let mut set = Vec::new();
+        for (i, (index, value)) in LIST_INDEXES.iter().zip(listed_by(&run)).enumerate() {
+            set.push(format!("{} = :k{i}", index.key));
+            update = update.expression_attribute_values(
+                format!(":k{i}"),
+                s(index.partition(&run.project, &value)),
+            );
+        }
+        applied(
+            update
+                .update_expression(format!("SET {}", set.join(", ")))
+                .send()
+                .await,
+        )
+    }
+
+    async fn list_api_key(&self, item: &Item) -> Result<bool, StoreError> {
+        let key: ApiKey = parse_doc(item)?;
+        let update = self
+            .update_as_read(item)?
+            .update_expression("SET GSI1PK = :list, GSI1SK = :id")
+            .expression_attribute_values(":list", s(KEYS_PK))
+            .expression_attribute_values(":id", s(key.id.to_string()));
+        applied(update.send().await)
+    }
+
+    /// Puts the key in the secret store first (named by its digest, so doing it twice is
+    /// harmless), then leaves only the secret's name in the task.
+    async fn move_robot_key(
+        &self,
+        item: &Item,
+        secrets: &dyn SecretStore,
+    ) -> Result<bool, StoreError> {
+        let mut task: PushTask = parse_doc(item)?;
+        let Some(AlarmRobot::Key { webhook_key }) = &task.spec.alarm_robot else {
+            return Ok(false);
+        };
+        let secret = webhook_key.secret_name();
+        let value = secrecy::SecretString::from(webhook_key.as_str().to_owned());
+        secrets
+            .put_secret(secret.as_str(), &value)
+            .await
+            .map_err(unavailable)?;
+        task.spec.alarm_robot = Some(AlarmRobot::Stored { secret });
+        let update = self
+            .update_as_read(item)?
+            .update_expression("SET #doc = :doc")
+            .expression_attribute_values(":doc", s(to_doc(&task)?));
+        applied(update.send().await)
+    }
+}
+
+/// Whether a conditional update applied (false: the item changed since it was read).
+fn applied<T, E>(
+    result: Result<T, aws_sdk_dynamodb::error::SdkError<E>>,
+) -> Result<bool, StoreError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(err) if is_condition_failed(&err) => Ok(false),
+        Err(err) => Err(unavailable(err)),
     }
 }

@@ -18,7 +18,7 @@ mod settings;
 mod wiring;
 
 pub use dynamo::DynamoStore;
-pub use dynamo_upgrade::Moved;
+pub use dynamo_upgrade::{Backfilled, Moved};
 pub use scheduler::{EventBridgeScheduler, SchedulerTarget};
 pub use secrets::SecretsManagerStore;
-pub use wiring::{AwsConfig, ConfigError};
+pub use wiring::{AwsConfig, ConfigError, Upgraded};

@@ -86,14 +86,21 @@ impl AwsConfig {
         }
     }
 
-    /// Moves items an earlier version wrote to where this one reads them (`{"upgrade": true}` to
-    /// the trigger function, once after a stack update: infra/DEPLOY.md). A client of its own:
-    /// this runs once in a stack's life.
-    pub async fn upgrade_items(&self) -> Result<crate::Moved, herald_core::ports::StoreError> {
+    /// Moves and completes items an earlier version wrote so this one reads them (`{"upgrade":
+    /// true}` to the trigger function, once after a stack update: infra/DEPLOY.md). Clients of its
+    /// own: this runs once in a stack's life.
+    pub async fn upgrade_items(&self) -> Result<Upgraded, herald_core::ports::StoreError> {
         let sdk = aws_config::load_from_env().await;
-        DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &self.table)
-            .move_due_entries()
-            .await
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &self.table);
+        let secrets = SecretsManagerStore::new(
+            aws_sdk_secretsmanager::Client::new(&sdk),
+            &self.secret_prefix,
+            Duration::ZERO,
+        );
+        Ok(Upgraded {
+            moved: store.move_due_entries().await?,
+            backfilled: store.backfill(&secrets).await?,
+        })
     }
 
     /// The adapters over DynamoDB, EventBridge Scheduler and Secrets Manager.
@@ -141,4 +148,11 @@ impl AwsConfig {
         };
         Ok((adapters, windows))
     }
+}
+
+/// What `upgrade_items` did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Upgraded {
+    pub moved: crate::Moved,
+    pub backfilled: crate::Backfilled,
 }
