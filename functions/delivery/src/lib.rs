@@ -155,3 +155,29 @@ pub enum HandlerError {
     #[error("the sweep failed: {0}")]
     Sweep(String),
 }
+
+/// Serves the Lambda Runtime API with the services built once: each invocation is handled before
+/// its deadline.
+pub async fn serve(config: herald_aws::AwsConfig) -> Result<(), lambda_runtime::Error> {
+    use lambda_runtime::{Error, LambdaEvent, service_fn};
+    // The services' worker settles runs as their deliveries finish.
+    let services = config.services().await?;
+    let handler = std::sync::Arc::new(Handler::new(services.worker, services.pushes));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let handler = handler.clone();
+        // The invocation's deadline (epoch ms) as an instant of this process's clock.
+        let left = event
+            .context
+            .deadline()
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default();
+        let deadline = tokio::time::Instant::now() + left;
+        async move {
+            handler
+                .handle(event.payload, deadline)
+                .await
+                .map_err(Error::from)
+        }
+    }))
+    .await
+}

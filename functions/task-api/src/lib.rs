@@ -1,16 +1,8 @@
-//! The task-api Lambda's wiring: the AWS adapters, the provider hub and the Router (the JSON API
-//! and the console under `/ui`).
-use herald_api::AppState;
+//! The task-api Lambda's Router: the JSON API and the console under `/ui`, over the services
+//! `AwsConfig::services` builds once per process.
 use herald_aws::AwsConfig;
-use herald_core::services::Services;
-use herald_hub::ProviderClients;
 
 /// Builds the Router once per process.
-pub async fn app(
-    config: &AwsConfig,
-) -> Result<herald_api::Router, Box<dyn std::error::Error + Send + Sync>> {
-    let (adapters, windows) = config.wiring().await?;
-    let clients = ProviderClients::from_env(adapters.images.clone(), Some(windows))?;
-    let services = Services::new(adapters, config.engine(), |settings| clients.hub(settings));
-    Ok(herald_console::router(AppState::from(&services)))
+pub async fn app(config: &AwsConfig) -> Result<herald_api::Router, herald_aws::WiringError> {
+    Ok(herald_console::router(config.services().await?.into()))
 }

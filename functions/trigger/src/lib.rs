@@ -60,3 +60,24 @@ pub async fn handle(pushes: &PushService, event: Value) -> Result<Value, Trigger
         },
     )
 }
+
+/// Serves the Lambda Runtime API with the services built once: scheduled events run their task,
+/// `{"upgrade": true}` upgrades the table's items.
+pub async fn serve(config: herald_aws::AwsConfig) -> Result<(), lambda_runtime::Error> {
+    use lambda_runtime::{Error, LambdaEvent, service_fn};
+    use std::sync::Arc;
+    let pushes = Arc::new(config.services().await?.pushes);
+    let config = Arc::new(config);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let (pushes, config) = (pushes.clone(), config.clone());
+        async move {
+            if is_upgrade(&event.payload) {
+                let upgraded = config.upgrade_items().await?;
+                tracing::info!(?upgraded, "items upgraded for this version");
+                return Ok(serde_json::to_value(upgraded)?);
+            }
+            handle(&pushes, event.payload).await.map_err(Error::from)
+        }
+    }))
+    .await
+}

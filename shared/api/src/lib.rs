@@ -8,45 +8,33 @@ mod routes;
 
 use axum::extract::DefaultBodyLimit;
 use herald_core::services::Services;
-use herald_core::services::channel_test::ChannelTestService;
-use herald_core::services::keys::KeyService;
-use herald_core::services::settings::SettingsService;
-use herald_core::services::tasks::TaskService;
+use std::sync::Arc;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use axum::Router;
 pub use error::ApiError;
 
-/// What every handler can reach: the services, each created once per process.
+/// What every handler can reach: the services, created once per process and shared.
 #[derive(Clone)]
-pub struct AppState {
-    pub tasks: TaskService,
-    pub keys: KeyService,
-    pub settings: SettingsService,
-    pub channel_tests: ChannelTestService,
-    pub contacts: herald_core::services::contacts::ContactService,
-    pub pushes: herald_core::services::runs::PushService,
-    pub tickets: herald_core::services::tickets::TicketService,
-    pub sqle: herald_core::services::sqle::SqleService,
-    pub sessions: herald_core::services::sessions::SessionService,
-    pub sources: herald_core::services::sources::SourceService,
+pub struct AppState(Arc<Services>);
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+impl From<Services> for AppState {
+    fn from(services: Services) -> Self {
+        Self(Arc::new(services))
+    }
 }
 
 impl From<&Services> for AppState {
     fn from(services: &Services) -> Self {
-        Self {
-            tasks: services.tasks.clone(),
-            keys: services.keys.clone(),
-            settings: services.settings.clone(),
-            channel_tests: services.channel_tests.clone(),
-            contacts: services.contacts.clone(),
-            pushes: services.pushes.clone(),
-            tickets: services.tickets.clone(),
-            sqle: services.sqle.clone(),
-            sessions: services.sessions.clone(),
-            sources: services.sources.clone(),
-        }
+        Self::from(services.clone())
     }
 }
 

@@ -21,4 +21,4 @@ pub use dynamo::DynamoStore;
 pub use dynamo_upgrade::{Backfilled, Moved};
 pub use scheduler::{EventBridgeScheduler, SchedulerTarget};
 pub use secrets::SecretsManagerStore;
-pub use wiring::{AwsConfig, ConfigError, Upgraded};
+pub use wiring::{AwsConfig, ConfigError, Upgraded, WiringError};

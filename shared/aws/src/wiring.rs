@@ -4,7 +4,8 @@ use crate::{DynamoStore, EventBridgeScheduler, SchedulerTarget, SecretsManagerSt
 use herald_charts::{ChartLimits, HttpChartSource, SsrfPolicy};
 use herald_core::clock::SystemClock;
 use herald_core::domain::auth::KeyHash;
-use herald_core::services::{Adapters, EngineConfig};
+use herald_core::services::{Adapters, EngineConfig, Services};
+use herald_hub::ProviderClients;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +15,15 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("environment variable {name} is invalid: {message}")]
     Invalid { name: &'static str, message: String },
+}
+
+/// Why a function could not build its services at start.
+#[derive(Debug, thiserror::Error)]
+pub enum WiringError {
+    #[error("the chart reader could not be made: {0}")]
+    Charts(#[from] herald_charts::ChartSourceError),
+    #[error("the provider clients could not be made: {0}")]
+    Providers(#[from] herald_hub::BuildError),
 }
 
 #[derive(Debug, Clone)]
@@ -103,14 +113,19 @@ impl AwsConfig {
         })
     }
 
-    /// The adapters over DynamoDB, EventBridge Scheduler and Secrets Manager.
-    pub async fn adapters(&self) -> Result<Adapters, herald_charts::ChartSourceError> {
-        Ok(self.wiring().await?.0)
+    /// Every service of this process over the AWS adapters and the provider clients: the one
+    /// construction each function's `main` calls.
+    pub async fn services(&self) -> Result<Services, WiringError> {
+        let (adapters, windows) = self.wiring().await?;
+        let clients = ProviderClients::from_env(adapters.images.clone(), Some(windows))?;
+        Ok(Services::new(adapters, self.engine(), |settings| {
+            clients.hub(settings)
+        }))
     }
 
     /// The adapters, and the table as the provider clients' shared quota record (so the robot's
     /// and Feishu's quotas hold across the functions' instances), over one SDK configuration.
-    pub async fn wiring(
+    async fn wiring(
         &self,
     ) -> Result<(Adapters, herald_providers::SharedWindowsRef), herald_charts::ChartSourceError>
     {

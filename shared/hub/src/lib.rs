@@ -111,16 +111,8 @@ impl Sender for ProviderHub {
     }
 }
 
-#[derive(Debug)]
-pub struct BuildError(String);
-
-impl std::fmt::Display for BuildError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for BuildError {}
+/// Why the provider clients could not be made (a base URL, the HTTP client).
+pub use herald_providers::BuildError;
 
 /// The provider clients of a process (each created once), before they are given the settings
 /// service: `Services::new` makes that and hands it to [`ProviderClients::hub`].
@@ -156,7 +148,7 @@ impl ProviderClients {
     ) -> Result<Self, BuildError> {
         let smtp = SmtpSender::new()
             .with_images(Images::new(Arc::clone(&images), config.time.clock.clone()));
-        let http = HttpProviders::new(config, images).map_err(|e| BuildError(e.to_string()))?;
+        let http = HttpProviders::new(config, images)?;
         Ok(Self { http, smtp })
     }
 
