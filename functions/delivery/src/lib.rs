@@ -38,7 +38,7 @@ fn queued_delivery(record: &EventRecord) -> Option<(DeliveryId, Option<DateTime<
         return None;
     }
     let image: Image = serde_dynamo::from_item(record.change.new_image.clone()).ok()?;
-    let id = image.pk.strip_prefix("DELIVERY#")?;
+    let id = herald_aws::keys::delivery_of(&image.pk)?;
     if image.status.as_deref() != Some("queued") {
         return None;
     }
@@ -46,7 +46,7 @@ fn queued_delivery(record: &EventRecord) -> Option<(DeliveryId, Option<DateTime<
         .next_due
         .and_then(|d| DateTime::parse_from_rfc3339(&d).ok())
         .map(|d| d.to_utc());
-    Some((DeliveryId::parse(id).ok()?, due))
+    Some((id, due))
 }
 
 pub struct Handler {

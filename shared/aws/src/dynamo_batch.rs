@@ -1,6 +1,7 @@
 //! BatchGetItem for any number of keys: at most 100 per call, read consistently, asking again
 //! (with a growing pause) for the keys DynamoDB leaves unprocessed when it throttles.
-use crate::dynamo::{DynamoStore, Item, unavailable};
+use crate::codec::{Item, unavailable};
+use crate::dynamo::DynamoStore;
 use aws_sdk_dynamodb::types::KeysAndAttributes;
 use herald_core::ports::StoreError;
 use std::time::Duration;

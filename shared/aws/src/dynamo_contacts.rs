@@ -1,24 +1,18 @@
-//! The contacts directory: one item per contact (`PK = CONTACT#{id}`, `SK = CONTACT`), listed in id
-//! order through GSI1 (`GSI1PK = "CONTACTS"`, `GSI1SK = {id}`), fetched in bulk with BatchGetItem.
-use crate::dynamo::{DynamoStore, Item, is_condition_failed, parse_doc, s, to_doc, unavailable};
+//! The contacts directory: one item per contact (`PK = CONTACT#{id}`, `CONTACT_SK = CONTACT`), listed in id
+//! order through GSI1 (`GSI1PK = "CONTACTS"`, `GSI1CONTACT_SK = {id}`), fetched in bulk with BatchGetItem.
+use crate::codec::{Item, is_condition_failed, parse_doc, s, to_doc, unavailable};
+use crate::dynamo::DynamoStore;
+use crate::keys::{CONTACT_SK, LIST_PK, contact_pk};
 use async_trait::async_trait;
 use herald_core::domain::contact::{Contact, in_order_of};
 use herald_core::domain::ids::ContactId;
 use herald_core::ports::{ContactPage, ContactStore, StoreError};
 use std::collections::HashMap;
 
-const SK: &str = "CONTACT";
-/// The GSI1 partition that holds every contact.
-const LIST_PK: &str = "CONTACTS";
-
-fn contact_pk(id: &ContactId) -> String {
-    format!("CONTACT#{id}")
-}
-
 fn contact_key(id: &ContactId) -> Item {
     HashMap::from([
         ("PK".to_owned(), s(contact_pk(id))),
-        ("SK".to_owned(), s(SK)),
+        ("SK".to_owned(), s(CONTACT_SK)),
     ])
 }
 
@@ -26,7 +20,7 @@ fn contact_item(contact: &Contact) -> Result<Item, StoreError> {
     let id = contact.id();
     Ok(HashMap::from([
         ("PK".to_owned(), s(contact_pk(id))),
-        ("SK".to_owned(), s(SK)),
+        ("SK".to_owned(), s(CONTACT_SK)),
         ("kind".to_owned(), s("contact")),
         ("contact_id".to_owned(), s(id.to_string())),
         ("GSI1PK".to_owned(), s(LIST_PK)),
@@ -53,7 +47,7 @@ impl ContactStore for DynamoStore {
     }
 
     async fn get_contact(&self, id: &ContactId) -> Result<Option<Contact>, StoreError> {
-        let item = self.get_item(s(contact_pk(id)), s(SK)).await?;
+        let item = self.get_item(s(contact_pk(id)), s(CONTACT_SK)).await?;
         item.as_ref().map(parse_doc).transpose()
     }
 

@@ -4,42 +4,13 @@
 //! addresses writes one 130 KB item, and the deliveries' claims and outcomes rewrite small items.
 //! A content is written before the deliveries that name it (the Stream hands a new delivery to a
 //! worker at once) and never changes, so readers may keep it.
-use crate::dynamo::{DynamoStore, Item, n, s};
+use crate::codec::{Item, n, s};
+use crate::dynamo::DynamoStore;
+use crate::keys::content_pk;
 use herald_core::domain::stored_message::{ContentId, SharedContent};
 use herald_core::ports::StoreError;
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
-
-fn content_pk(id: &ContentId) -> String {
-    format!("CONTENT#{id}")
-}
-
-/// Contents read lately, newest last: a worker sends a run's deliveries one after another, each
-/// naming the same content. Contents never change, so a kept one is never stale.
-#[derive(Default)]
-pub(crate) struct RecentContents(Mutex<VecDeque<(ContentId, Arc<str>)>>);
-
-/// How many contents a process keeps (each at most ~130 KB).
-const KEPT_CONTENTS: usize = 16;
-
-impl RecentContents {
-    fn get(&self, id: &ContentId) -> Option<Arc<str>> {
-        let kept = self.0.lock().ok()?;
-        kept.iter()
-            .find(|(kept, _)| kept == id)
-            .map(|(_, json)| json.clone())
-    }
-
-    fn keep(&self, id: ContentId, json: Arc<str>) {
-        if let Ok(mut kept) = self.0.lock() {
-            kept.retain(|(k, _)| *k != id);
-            if kept.len() == KEPT_CONTENTS {
-                kept.pop_front();
-            }
-            kept.push_back((id, json));
-        }
-    }
-}
+use std::collections::HashMap;
+use std::sync::Arc;
 
 impl DynamoStore {
     /// Writes each of `contents` once (writing one again only extends its life to `expires_at`,
@@ -75,8 +46,8 @@ impl DynamoStore {
                 .await;
             match put {
                 Ok(_) => {}
-                Err(err) if crate::dynamo::is_condition_failed(&err) => {}
-                Err(err) => return Err(crate::dynamo::write_failure(err)),
+                Err(err) if crate::codec::is_condition_failed(&err) => {}
+                Err(err) => return Err(crate::codec::write_failure(err)),
             }
         }
         Ok(())

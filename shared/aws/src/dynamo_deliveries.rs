@@ -3,9 +3,10 @@
 //! not final, in partitions per provider so one provider's backlog never hides another's. A
 //! delivery's message content is kept once per run (dynamo_contents.rs). New items also reach the
 //! delivery Lambda through the table's Stream.
-use crate::dynamo::{DynamoStore, Item, is_condition_failed, n, parse_doc, s, to_doc, unavailable};
-use crate::dynamo_due::{delivery_due_pk, due_sk};
+use crate::codec::{Item, is_condition_failed, n, parse_doc, s, to_doc, unavailable};
+use crate::dynamo::DynamoStore;
 use crate::dynamo_progress::count_item;
+use crate::keys::{delivery_due_pk, delivery_pk, due_key, due_sk, lease_pk};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 use chrono::{DateTime, Utc};
@@ -15,15 +16,6 @@ use herald_core::domain::run::RunProgress;
 use herald_core::domain::stored_message::{self, SharedContent, StoredMessage};
 use herald_core::ports::{DeliveryStore, DueDelivery, StoreError};
 use std::collections::HashMap;
-
-fn pk(id: &DeliveryId) -> String {
-    format!("DELIVERY#{id}")
-}
-
-/// Fixed-width UTC time, so string order is time order.
-pub(crate) fn due_key(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
-}
 
 fn corrupt(err: serde_json::Error) -> StoreError {
     StoreError::Corrupt(err.to_string())
@@ -44,7 +36,7 @@ impl DynamoStore {
             fields.insert("message".to_owned(), message.address);
         }
         let mut item = HashMap::from([
-            ("PK".to_owned(), s(pk(&d.id))),
+            ("PK".to_owned(), s(delivery_pk(&d.id))),
             ("SK".to_owned(), s("DELIVERY")),
             ("kind".to_owned(), s("delivery")),
             ("status".to_owned(), s(d.status.as_str())),
@@ -119,7 +111,7 @@ impl DeliveryStore for DynamoStore {
     async fn enqueue(&self, deliveries: &[Delivery]) -> Result<(), StoreError> {
         // A transaction takes at most 100 items and 4 MB; causes write far fewer per call.
         let items = self.new_delivery_items(deliveries).await?;
-        for chunk in crate::dynamo::transaction_chunks(&items, crate::dynamo::item_bytes) {
+        for chunk in crate::codec::transaction_chunks(&items, crate::codec::item_bytes) {
             let mut writes = Vec::with_capacity(chunk.len());
             for item in chunk {
                 let put = Put::builder()
@@ -137,7 +129,7 @@ impl DeliveryStore for DynamoStore {
     }
 
     async fn get_delivery(&self, id: &DeliveryId) -> Result<Option<Delivery>, StoreError> {
-        match self.get_item(s(pk(id)), s("DELIVERY")).await? {
+        match self.get_item(s(delivery_pk(id)), s("DELIVERY")).await? {
             Some(item) => self.delivery_from(&item).await.map(Some),
             None => Ok(None),
         }
@@ -154,7 +146,7 @@ impl DeliveryStore for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("PK", s(pk(id)))
+            .key("PK", s(delivery_pk(id)))
             .key("SK", s("DELIVERY"))
             .condition_expression("next_due <= :now AND (#status = :queued OR #status = :sending)")
             .update_expression(
@@ -212,7 +204,7 @@ impl DeliveryStore for DynamoStore {
         until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let item = HashMap::from([
-            ("PK".to_owned(), s(format!("LEASE#{name}"))),
+            ("PK".to_owned(), s(lease_pk(name))),
             ("SK".to_owned(), s("LEASE")),
             ("lease_holder".to_owned(), s(holder)),
             ("lease_until".to_owned(), s(due_key(until))),
@@ -235,7 +227,7 @@ impl DeliveryStore for DynamoStore {
             .client
             .delete_item()
             .table_name(&self.table)
-            .key("PK", s(format!("LEASE#{name}")))
+            .key("PK", s(lease_pk(name)))
             .key("SK", s("LEASE"))
             .condition_expression("lease_holder = :holder")
             .expression_attribute_values(":holder", s(holder))
@@ -253,7 +245,7 @@ impl DeliveryStore for DynamoStore {
             .iter()
             .map(|id| {
                 HashMap::from([
-                    ("PK".to_owned(), s(pk(id))),
+                    ("PK".to_owned(), s(delivery_pk(id))),
                     ("SK".to_owned(), s("DELIVERY")),
                 ])
             })
@@ -311,7 +303,7 @@ impl DynamoStore {
         match result {
             Ok(_) => Ok(()),
             Err(err) if is_condition_failed(&err) => Err(StoreError::Conflict),
-            Err(err) => Err(crate::dynamo::write_failure(err)),
+            Err(err) => Err(crate::codec::write_failure(err)),
         }
     }
 }

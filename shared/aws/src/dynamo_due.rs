@@ -5,35 +5,15 @@
 //! each claim and outcome rewrites its entry, and one index partition takes about 1,000 writes a
 //! second, so a 10,000-mail push must not land on one. Runs to check are few and stay in one
 //! (`CHECK#runs`).
-use crate::dynamo::{DynamoStore, s};
-use crate::dynamo_deliveries::due_key;
+use crate::codec::s;
+use crate::dynamo::DynamoStore;
+use crate::keys::{due_key, provider_partitions};
 use chrono::{DateTime, Utc};
 use herald_core::domain::delivery::DeliveryId;
 use herald_core::domain::message::Provider;
 use herald_core::ports::StoreError;
 
 pub(crate) const DUE_INDEX: &str = "Due";
-pub(crate) const DUE_SHARDS: u32 = 8;
-pub(crate) const CHECK_PK: &str = "CHECK#runs";
-
-/// A delivery's partition of the due index: its provider and a shard fixed by its id.
-pub(crate) fn delivery_due_pk(provider: Provider, id: &DeliveryId) -> String {
-    let shard = id
-        .to_string()
-        .bytes()
-        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
-        % DUE_SHARDS;
-    format!("DUE#{}#{shard}", provider.as_str())
-}
-
-fn provider_partitions(provider: Provider) -> impl Iterator<Item = String> {
-    (0..DUE_SHARDS).map(move |shard| format!("DUE#{}#{shard}", provider.as_str()))
-}
-
-/// Where something due at `at` sorts: by time, then by what it is.
-pub(crate) fn due_sk(at: DateTime<Utc>, what: &str) -> String {
-    format!("{}#{what}", due_key(at))
-}
 
 impl DynamoStore {
     /// Up to `limit` entries of partition `pk` due by `now`, soonest first, as (table `PK`,
@@ -53,7 +33,7 @@ impl DynamoStore {
             .expression_attribute_values(":pk", s(pk))
             // `~` sorts after every id, so what is due exactly now is included.
             .expression_attribute_values(":now", s(format!("{}#~", due_key(now))));
-        Ok(crate::dynamo::query_up_to(query, None, limit)
+        Ok(crate::codec::query_up_to(query, None, limit)
             .await?
             .into_iter()
             .map(|item| {

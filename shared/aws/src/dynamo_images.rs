@@ -3,8 +3,9 @@
 //! with `expires_at` for TTL. Part 000 carries the number of parts and is written last, so a
 //! reader never takes a half-written image for a whole one. An upload is one item,
 //! `PK = UPLOAD#<scope>#<sha256>`, `SK = UPLOAD`, written if absent (or expired): the first wins.
-use crate::dynamo::{DynamoStore, Item, is_condition_failed, n, s, unavailable};
-use crate::dynamo_runs::epoch;
+use crate::codec::{Item, is_condition_failed, n, s, unavailable};
+use crate::dynamo::DynamoStore;
+use crate::keys::{epoch, image_pk, part_sk, upload_pk};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -16,18 +17,6 @@ use std::collections::HashMap;
 
 /// The most PNG bytes in one item (DynamoDB: 400 KB per item, keys and attributes included).
 const PART_BYTES: usize = 350 * 1024;
-
-fn image_pk(project: &ProjectId, id: &ImageId) -> String {
-    format!("IMAGE#{project}#{id}")
-}
-
-fn part_sk(part: usize) -> String {
-    format!("PART#{part:03}")
-}
-
-fn upload_pk(scope: &str, id: &ImageId) -> String {
-    format!("UPLOAD#{scope}#{id}")
-}
 
 fn number(item: &Item, name: &str) -> Option<u64> {
     item.get(name)?.as_n().ok()?.parse().ok()

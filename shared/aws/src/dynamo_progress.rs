@@ -1,10 +1,12 @@
-//! Run progress in the single table: counters split over [`SHARDS`] items
+//! Run progress in the single table: counters split over [`PROGRESS_SHARDS`] items
 //! (`SK = RUNPROGRESS#{run_id}#{k}`, beside the run in its project's partition), so thousands of
 //! deliveries finishing at once do not all write one item (DynamoDB lets one item take about
 //! 1,000 writes a second and fails transactions that touch it concurrently). A delivery's final
-//! write adds to its shard (`seq % SHARDS`) in the same transaction; shard 0 also holds `pushes`.
+//! write adds to its shard (`seq % PROGRESS_SHARDS`) in the same transaction; shard 0 also holds `pushes`.
 //! Runs still sending are listed for the reconciler in the due index (`DuePK = CHECK#runs`).
-use crate::dynamo::{DynamoStore, Item, n, project_pk, s, unavailable};
+use crate::codec::{Item, n, s, unavailable};
+use crate::dynamo::DynamoStore;
+use crate::keys::{PROGRESS_SHARDS, check_sk, project_pk, shard_prefix, shard_sk};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use herald_core::domain::delivery::{DeliveryId, Tally};
@@ -12,21 +14,6 @@ use herald_core::domain::ids::ProjectId;
 use herald_core::domain::run::{PushRun, RunId, RunProgress};
 use herald_core::ports::StoreError;
 use std::collections::HashMap;
-
-pub(crate) const SHARDS: u32 = 8;
-
-fn shard_prefix(run: &RunId) -> String {
-    format!("RUNPROGRESS#{run}#")
-}
-
-fn shard_sk(run: &RunId, shard: u32) -> String {
-    format!("{}{shard}", shard_prefix(run))
-}
-
-/// Where a sending run sorts in the reconciler's list.
-pub(crate) fn check_sk(at: DateTime<Utc>, project: &ProjectId, run: &RunId) -> String {
-    crate::dynamo_due::due_sk(at, &format!("{project}#{run}"))
-}
 
 /// Shard 0 of a new run: how many pushes it counts.
 pub(crate) fn first_shard(run: &PushRun) -> Item {
@@ -40,7 +27,7 @@ pub(crate) fn first_shard(run: &PushRun) -> Item {
         ("refused".to_owned(), n(0)),
         (
             "expires_at".to_owned(),
-            n(crate::dynamo_runs::epoch(run.expires_at)),
+            n(crate::keys::epoch(run.expires_at)),
         ),
     ])
 }
@@ -56,7 +43,7 @@ pub(crate) fn count_item(
     let update = Update::builder()
         .table_name(table)
         .key("PK", s(project_pk(project)))
-        .key("SK", s(shard_sk(run, delivery.seq() % SHARDS)))
+        .key("SK", s(shard_sk(run, delivery.seq() % PROGRESS_SHARDS)))
         .update_expression("ADD finished :one, delivered :delivered, refused :refused")
         .expression_attribute_values(":one", n(1))
         .expression_attribute_values(":delivered", n(u64::from(tally.delivered)))
@@ -115,7 +102,7 @@ impl DynamoStore {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<(ProjectId, RunId)>, StoreError> {
-        self.due_in(crate::dynamo_due::CHECK_PK, now, limit)
+        self.due_in(crate::keys::CHECK_PK, now, limit)
             .await?
             .into_iter()
             .map(|(_, sk)| {
@@ -151,7 +138,7 @@ impl DynamoStore {
         match result {
             Ok(_) => Ok(()),
             // Settled since it was listed: nothing to move.
-            Err(err) if crate::dynamo::is_condition_failed(&err) => Ok(()),
+            Err(err) if crate::codec::is_condition_failed(&err) => Ok(()),
             Err(err) => Err(unavailable(err)),
         }
     }

@@ -1,8 +1,9 @@
 //! A page of a project's runs, newest first. A filtered page reads the index of its first filter
 //! (the others, and expiry, filter what it reads): filtering the project's partition read every run,
 //! every ticket event's included, to fill a page — `Limit` counts items before the filter.
-use crate::dynamo::{DynamoStore, Item, n, parse_doc, project_pk, s, unavailable};
-use crate::dynamo_runs::{epoch, run_sk};
+use crate::codec::{Item, n, parse_doc, s, unavailable};
+use crate::dynamo::DynamoStore;
+use crate::keys::{LIST_INDEXES, epoch, project_pk, run_sk};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::query::QueryError;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -11,52 +12,6 @@ use herald_core::domain::ids::ProjectId;
 use herald_core::domain::run::{PushRun, RunId};
 use herald_core::ports::{RunFilter, RunPage, StoreError};
 use std::collections::HashMap;
-
-/// The indexes a filtered list reads, most selective first: each has the run's `SK` as its range
-/// key, so a page is a key range newest first, as on the table.
-pub(crate) const LIST_INDEXES: [ListIndex; 3] = [
-    ListIndex {
-        name: "RunsByTask",
-        key: "RunsByTaskPK",
-        column: "task_id",
-    },
-    ListIndex {
-        name: "RunsByOutcome",
-        key: "RunsByOutcomePK",
-        column: "outcome",
-    },
-    ListIndex {
-        name: "RunsByKind",
-        key: "RunsByKindPK",
-        column: "kind",
-    },
-];
-
-/// What the list indexes keep besides the keys: what a list filters on.
-pub(crate) const LISTED_ATTRIBUTES: [&str; 4] = ["expires_at", "task_id", "outcome", "kind"];
-
-pub(crate) struct ListIndex {
-    name: &'static str,
-    /// The index's partition key: `PROJECT#{project}#{column}#{value}`.
-    pub key: &'static str,
-    /// The run's attribute it lists by.
-    column: &'static str,
-}
-
-impl ListIndex {
-    pub(crate) fn partition(&self, project: &ProjectId, value: &str) -> String {
-        format!("{}#{}#{value}", project_pk(project), self.column)
-    }
-}
-
-/// A run's task, outcome and kind, in the order of [`LIST_INDEXES`].
-pub(crate) fn listed_by(run: &PushRun) -> [String; 3] {
-    [
-        run.task.to_string(),
-        run.outcome.name().to_owned(),
-        run.kind.as_str().to_owned(),
-    ]
-}
 
 enum ListError {
     // Boxed: the SDK's error is ten times the size of the other.

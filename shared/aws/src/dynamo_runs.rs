@@ -1,12 +1,12 @@
 //! Run records in the single table: `PK = PROJECT#{project}`, `SK = RUN#{run_id}` (UUIDv7, so a
 //! time range is a key range), and scheduled-time claims `SK = RUNCLAIM#{task}#{time}`. Both carry
 //! `expires_at` (epoch seconds) for DynamoDB TTL; reads skip expired items TTL has not removed yet.
-use crate::dynamo::{
-    DynamoStore, Item, n, parse_doc, project_pk, s, task_item, to_doc, unavailable,
+use crate::codec::{Item, n, parse_doc, s, to_doc, unavailable};
+use crate::dynamo::{DynamoStore, task_item};
+use crate::dynamo_progress::first_shard;
+use crate::keys::{
+    LIST_INDEXES, check_sk, claim_sk, epoch, listed_by, project_pk, request_key_sk, run_sk,
 };
-use crate::dynamo_deliveries::due_key;
-use crate::dynamo_progress::{check_sk, first_shard};
-use crate::dynamo_run_list::{LIST_INDEXES, listed_by};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
@@ -19,23 +19,6 @@ use std::collections::HashMap;
 
 /// DynamoDB's limit on items in one transaction.
 const MAX_TRANSACTION_ITEMS: usize = 100;
-
-pub(crate) fn run_sk(id: &RunId) -> String {
-    format!("RUN#{id}")
-}
-
-/// A manual push's request key (its digest), held for the run it started.
-fn request_key_sk(task: &TaskId, key_digest: &str) -> String {
-    format!("REQKEY#{task}#{key_digest}")
-}
-
-fn claim_sk(task: &TaskId, at: DateTime<Utc>) -> String {
-    format!("RUNCLAIM#{task}#{}", due_key(at))
-}
-
-pub(crate) fn epoch(at: DateTime<Utc>) -> u64 {
-    u64::try_from(at.timestamp()).unwrap_or(0)
-}
 
 /// The run's item; a run still sending with a check time is listed for the reconciler (the due index).
 fn run_item(run: &PushRun, check_at: Option<DateTime<Utc>>) -> Result<Item, StoreError> {
@@ -56,7 +39,7 @@ fn run_item(run: &PushRun, check_at: Option<DateTime<Utc>>) -> Result<Item, Stor
         );
     }
     if let Some(at) = check_at.filter(|_| !run.outcome.is_final()) {
-        item.insert("DuePK".to_owned(), s(crate::dynamo_due::CHECK_PK));
+        item.insert("DuePK".to_owned(), s(crate::keys::CHECK_PK));
         item.insert("DueSK".to_owned(), s(check_sk(at, &run.project, &run.id)));
     }
     Ok(item)
@@ -184,7 +167,7 @@ impl RunStore for DynamoStore {
 
     fn deliveries_in_run_write(&self, deliveries: &[Delivery]) -> usize {
         // Room beside the run and its task (up to 400 KB each), its claim and its first shard.
-        let mut room = crate::dynamo::TRANSACTION_BYTES.saturating_sub(900 * 1024);
+        let mut room = crate::codec::TRANSACTION_BYTES.saturating_sub(900 * 1024);
         let mut fit = 0;
         for d in deliveries
             .iter()
@@ -193,7 +176,7 @@ impl RunStore for DynamoStore {
             // A content kept apart is written before the transaction, not in it.
             let bytes = self
                 .delivery_item(d)
-                .map_or(400 * 1024, |item| crate::dynamo::item_bytes(&item));
+                .map_or(400 * 1024, |item| crate::codec::item_bytes(&item));
             if bytes > room {
                 break;
             }
@@ -206,7 +189,7 @@ impl RunStore for DynamoStore {
     async fn add_deliveries(&self, deliveries: &[Delivery]) -> Result<(), StoreError> {
         // Cut by count and by size (a small message stays in its delivery's item).
         let items = self.new_delivery_items(deliveries).await?;
-        for chunk in crate::dynamo::transaction_chunks(&items, crate::dynamo::item_bytes) {
+        for chunk in crate::codec::transaction_chunks(&items, crate::codec::item_bytes) {
             let writes = chunk
                 .iter()
                 .map(|item| {

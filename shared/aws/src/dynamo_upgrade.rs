@@ -1,10 +1,8 @@
 //! One-off moves of items written by an earlier version, run once after a stack update
 //! (infra/DEPLOY.md). Each is safe to run again and beside the functions at work.
-use crate::dynamo::{
-    DynamoStore, Item, KEYS_PK, is_condition_failed, parse_doc, s, to_doc, unavailable,
-};
-use crate::dynamo_due::{CHECK_PK, delivery_due_pk, due_sk};
-use crate::dynamo_run_list::{LIST_INDEXES, listed_by};
+use crate::codec::{Item, is_condition_failed, parse_doc, s, to_doc, unavailable};
+use crate::dynamo::DynamoStore;
+use crate::keys::{CHECK_PK, KEYS_PK, LIST_INDEXES, delivery_due_pk, due_sk, listed_by};
 use herald_core::domain::auth::ApiKey;
 use herald_core::domain::delivery::DeliveryId;
 use herald_core::domain::message::Provider;

@@ -1,20 +1,15 @@
 //! Provider quotas counted across processes (`SharedWindows`): one item per quota key,
-//! `PK = "QUOTA#{sha256 of the key}"`, `SK = "WINDOW"`, holding the send instants of the quota's
+//! `PK = "QUOTA#{sha256 of the key}"`, `QUOTA_SK = "WINDOW"`, holding the send instants of the quota's
 //! longest window (`sent`: 8-byte big-endian milliseconds each; 1,000 sends are 8 KB), a `version`
 //! every write is conditional on, and `expires_at` (TTL) once the window is empty.
 use crate::DynamoStore;
-use crate::dynamo::{is_condition_failed, n, s};
+use crate::codec::{is_condition_failed, n, s};
+use crate::keys::{QUOTA_SK, quota_pk};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use herald_providers::SharedWindows;
-
-fn pk(key: &str) -> String {
-    format!("QUOTA#{key}")
-}
-
-const SK: &str = "WINDOW";
 
 fn encode(sent: &[DateTime<Utc>]) -> Vec<u8> {
     sent.iter()
@@ -39,8 +34,8 @@ impl SharedWindows for DynamoStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .key("PK", s(pk(key)))
-            .key("SK", s(SK))
+            .key("PK", s(quota_pk(key)))
+            .key("SK", s(QUOTA_SK))
             .consistent_read(true)
             .send()
             .await
@@ -74,8 +69,8 @@ impl SharedWindows for DynamoStore {
             .client
             .put_item()
             .table_name(&self.table)
-            .item("PK", s(pk(key)))
-            .item("SK", s(SK))
+            .item("PK", s(quota_pk(key)))
+            .item("SK", s(QUOTA_SK))
             .item("kind", s("quota_window"))
             .item("sent", AttributeValue::B(Blob::new(encode(sent))))
             .item("version", n(version + 1))

@@ -1,5 +1,8 @@
 //! Herald's AWS adapters: the DynamoDB single-table store and EventBridge Scheduler.
-//! The single-table key design is documented in `infra/README.md` and lives in `dynamo.rs` only.
+//! The single-table key design is documented in `infra/README.md` and lives in `keys.rs` only;
+//! `codec.rs` encodes items. Each `dynamo_*` module implements one port (or one concern of the
+//! store) on `DynamoStore`, over those two; none imports another's item builders in a circle.
+mod codec;
 mod dynamo;
 mod dynamo_batch;
 mod dynamo_contacts;
@@ -12,6 +15,8 @@ mod dynamo_run_list;
 mod dynamo_runs;
 mod dynamo_upgrade;
 mod dynamo_windows;
+pub mod keys;
+mod recent_contents;
 mod scheduler;
 mod secrets;
 mod settings;

@@ -1,12 +1,14 @@
 //! The channel settings document: one item (`PK = SETTINGS`, `SK = CHANNELS`), versioned.
-use crate::dynamo::{DynamoStore, is_condition_failed, n, parse_doc, s, to_doc, unavailable};
+use crate::codec::{is_condition_failed, n, parse_doc, s, to_doc, unavailable};
+use crate::dynamo::DynamoStore;
+use crate::keys::{SETTINGS_PK, SETTINGS_SK};
 use async_trait::async_trait;
 use herald_core::ports::{SettingsRecord, SettingsStore, StoreError};
 
 #[async_trait]
 impl SettingsStore for DynamoStore {
     async fn get_settings(&self) -> Result<SettingsRecord, StoreError> {
-        let item = self.get_item(s("SETTINGS"), s("CHANNELS")).await?;
+        let item = self.get_item(s(SETTINGS_PK), s(SETTINGS_SK)).await?;
         item.as_ref()
             .map(parse_doc)
             .transpose()
@@ -22,8 +24,8 @@ impl SettingsStore for DynamoStore {
             .client
             .put_item()
             .table_name(&self.table)
-            .item("PK", s("SETTINGS"))
-            .item("SK", s("CHANNELS"))
+            .item("PK", s(SETTINGS_PK))
+            .item("SK", s(SETTINGS_SK))
             .item("kind", s("settings"))
             .item("version", n(record.version))
             .item("doc", s(to_doc(record)?));

@@ -1,5 +1,6 @@
 //! The contacts directory on SQLite: one row per contact, listed in id order.
-use crate::store::{SqliteStore, from_doc, sql, to_doc};
+use crate::codec::{from_doc, sql, to_doc};
+use crate::store::SqliteStore;
 use async_trait::async_trait;
 use herald_core::domain::contact::{Contact, in_order_of};
 use herald_core::domain::ids::ContactId;

@@ -1,5 +1,6 @@
 //! Queued deliveries on SQLite: claims and outcomes are checked-and-written in one transaction.
-use crate::store::{SqliteStore, from_doc, sql, to_doc};
+use crate::codec::{from_doc, sql, to_doc};
+use crate::store::SqliteStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use herald_core::domain::delivery::{Delivery, DeliveryId, DeliveryStatus};

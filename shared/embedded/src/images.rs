@@ -1,7 +1,8 @@
 //! Pictures and their provider uploads on SQLite: one row per (project, image), one per
 //! (scope, image) upload; both expire (purged hourly with the run records).
+use crate::codec::sql;
 use crate::deliveries::due_key;
-use crate::store::{SqliteStore, sql};
+use crate::store::SqliteStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use herald_core::domain::ids::ProjectId;

@@ -1,4 +1,5 @@
 //! Herald's embedded adapters for one machine: the SQLite store and the local schedule table.
+mod codec;
 mod contacts;
 mod db;
 mod deliveries;

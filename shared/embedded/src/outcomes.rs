@@ -2,7 +2,7 @@
 //! thread is busy wait in one queue and go into the next transaction together, so a push's
 //! thousands of finishes cost a few hundred commits rather than one each. Each outcome keeps its
 //! own check (still claimed, same attempt) and its own answer.
-use crate::store::sql;
+use crate::codec::sql;
 use herald_core::domain::delivery::{Delivery, DeliveryStatus};
 use herald_core::domain::run::RunProgress;
 use herald_core::ports::StoreError;

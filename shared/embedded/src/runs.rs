@@ -1,9 +1,10 @@
 //! Run records on SQLite. A run, its progress row, its first deliveries, its scheduled-time claim
 //! and the task's counters are written in one transaction; each push delivery's final write
 //! counts itself in the progress row (`count_final`).
+use crate::codec::{from_doc, sql, sql_version, to_doc};
 use crate::deliveries::{due_key, insert as insert_delivery};
 use crate::run_list::{ListQuery, RUN_COLUMNS, RUN_FROM};
-use crate::store::{SqliteStore, from_doc, replace_task_in, sql, sql_version, to_doc};
+use crate::store::{SqliteStore, replace_task_in};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use herald_core::domain::delivery::Delivery;

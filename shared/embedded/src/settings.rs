@@ -1,5 +1,6 @@
 //! The channel settings document on SQLite, written only if its version is the one read.
-use crate::store::{SqliteStore, sql, to_doc};
+use crate::codec::{sql, to_doc};
+use crate::store::SqliteStore;
 use async_trait::async_trait;
 use herald_core::ports::{SettingsRecord, SettingsStore, StoreError};
 use rusqlite::params;

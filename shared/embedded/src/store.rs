@@ -1,4 +1,5 @@
 //! The task and key store on SQLite. Mirrors the DynamoDB adapter's behaviour (see the contract tests).
+use crate::codec::{from_doc, sql, sql_version, to_doc};
 use crate::db::{Db, DbError};
 use async_trait::async_trait;
 use herald_core::domain::auth::ApiKey;
@@ -27,23 +28,6 @@ impl From<DbError> for StoreError {
     fn from(err: DbError) -> Self {
         StoreError::Unavailable(Box::new(err))
     }
-}
-
-pub(crate) fn sql(err: rusqlite::Error) -> StoreError {
-    StoreError::Unavailable(Box::new(err))
-}
-
-/// SQLite integers are signed; versions never come near the limit.
-pub(crate) fn sql_version(version: u64) -> i64 {
-    i64::try_from(version).unwrap_or(i64::MAX)
-}
-
-pub(crate) fn to_doc<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-pub(crate) fn from_doc<T: serde::de::DeserializeOwned>(doc: &str) -> Result<T, StoreError> {
-    serde_json::from_str(doc).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 /// The stored version of a task, if it exists.

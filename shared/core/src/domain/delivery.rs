@@ -1,7 +1,7 @@
 //! A delivery: one provider call (a WeCom batch, one Feishu user, one mail), with its attempts.
 use super::ids::ProjectId;
 use super::message::OutboundMessage;
-use crate::ports::{SendError, SendReceipt};
+use super::send::{SendError, SendReceipt};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -24,7 +24,7 @@ impl DeliveryId {
     /// The `seq`th delivery of a run: the run id with its last 32 bits replaced by `seq`. The
     /// same run numbers its deliveries the same way every time, so a retried write finds the ones
     /// written before, and a record finds its deliveries by key instead of listing them.
-    pub fn of_run(run: &super::run::RunId, seq: u32) -> Self {
+    pub fn of_run(run: &super::ids::RunId, seq: u32) -> Self {
         let base = run.as_u128() & !u128::from(u32::MAX);
         Self(uuid::Uuid::from_u128(base | u128::from(seq)))
     }
@@ -169,7 +169,7 @@ impl Delivery {
     }
 
     /// What this delivery adds to its run's progress: only a final push delivery counts.
-    pub fn tally(&self) -> Option<(ProjectId, super::run::RunId, Tally)> {
+    pub fn tally(&self) -> Option<(ProjectId, super::ids::RunId, Tally)> {
         let DeliveryCause::Run {
             project,
             run,
@@ -181,7 +181,7 @@ impl Delivery {
         if !self.status.is_final() {
             return None;
         }
-        let run = super::run::RunId::parse(run).ok()?;
+        let run = super::ids::RunId::parse(run).ok()?;
         let refused = matches!(
             self.last_attempt().map(|a| &a.result),
             Some(AttemptResult::Accepted { receipt }) if !receipt.invalid_recipients.is_empty()

@@ -2,7 +2,7 @@
 //! Each is already within its provider's limits (batch sizes); clients still enforce byte limits.
 use super::image::ImageRef;
 use super::recipients::{EmailAddress, FeishuOpenId, WecomGroupId, WecomUserId};
-use super::task::RobotKey;
+pub use super::robot::RobotAddress;
 use serde::{Deserialize, Serialize};
 
 /// The most user ids WeCom takes in one `touser`.
@@ -106,31 +106,6 @@ pub enum WecomBody {
 pub struct RobotMessage {
     pub key: RobotAddress,
     pub body: RobotBody,
-}
-
-/// A robot's key, or the secret it is read from when the message is sent (so queued deliveries
-/// do not carry it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum RobotAddress {
-    Key(RobotKey),
-    Secret(super::task::RobotSecret),
-}
-
-impl RobotAddress {
-    /// The key, once resolved.
-    pub fn key(&self) -> Option<&RobotKey> {
-        match self {
-            Self::Key(key) => Some(key),
-            Self::Secret(_) => None,
-        }
-    }
-}
-
-impl From<RobotKey> for RobotAddress {
-    fn from(key: RobotKey) -> Self {
-        Self::Key(key)
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -65,10 +65,7 @@ impl RunKind {
     }
 }
 
-/// A run id: a UUIDv7, so ids sort by start time (records list newest first).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct RunId(uuid::Uuid);
+pub use super::ids::RunId;
 
 /// A caller's `Idempotency-Key` for a request that starts a run (a manual push): the same key
 /// again gets the same run. 1–255 visible ASCII characters; stores keep only its digest.
@@ -87,89 +84,6 @@ impl RequestKey {
     pub fn digest(&self) -> String {
         use sha2::Digest;
         hex::encode(sha2::Sha256::digest(self.0.as_bytes()))
-    }
-}
-
-impl RunId {
-    pub fn new() -> Self {
-        Self(uuid::Uuid::now_v7())
-    }
-
-    /// A new id for a run started at `at` (the service's clock), so time ranges select by start.
-    pub fn at(at: chrono::DateTime<chrono::Utc>) -> Self {
-        let seconds = u64::try_from(at.timestamp()).unwrap_or(0);
-        let timestamp =
-            uuid::Timestamp::from_unix(uuid::NoContext, seconds, at.timestamp_subsec_nanos());
-        Self(uuid::Uuid::new_v7(timestamp))
-    }
-
-    pub fn parse(value: &str) -> Result<Self, super::ParseError> {
-        uuid::Uuid::parse_str(value)
-            .map(Self)
-            .map_err(|_| "is not a run id".to_owned())
-    }
-
-    /// The run of a claim (a task's scheduled time, a ticket event): the same id every time the
-    /// claim is tried, so a retry after a crash resumes the run's write instead of starting a
-    /// second run.
-    /// `sorts_at` gives the id's time part (the scheduled time, the ticket event's time).
-    pub fn for_claim(
-        project: &super::ids::ProjectId,
-        task: &super::ids::TaskId,
-        at: chrono::DateTime<chrono::Utc>,
-        sorts_at: chrono::DateTime<chrono::Utc>,
-    ) -> Self {
-        use sha2::Digest;
-        let digest = sha2::Sha256::new()
-            .chain_update(project.as_str())
-            .chain_update([0])
-            .chain_update(task.to_string())
-            .chain_update([0])
-            .chain_update(at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-            .finalize();
-        let mut random = [0u8; 10];
-        random.copy_from_slice(&digest[..10]);
-        Self(uuid::Builder::from_unix_timestamp_millis(millis(sorts_at), &random).into_uuid())
-    }
-
-    pub fn as_u128(&self) -> u128 {
-        self.0.as_u128()
-    }
-
-    /// Six hex digits of the id's random part (above the bits delivery ids reuse): enough to tell
-    /// runs apart in a message and to find the record.
-    pub fn short(&self) -> String {
-        format!("{:06x}", (self.0.as_u128() >> 32) & 0xff_ffff)
-    }
-
-    /// The smallest id a run started at `at` can have (for time-range queries).
-    pub fn lowest_at(at: chrono::DateTime<chrono::Utc>) -> Self {
-        Self(uuid::Uuid::from_u128(u128::from(millis(at)) << 80))
-    }
-
-    /// The largest id a run started at `at` can have.
-    pub fn highest_at(at: chrono::DateTime<chrono::Utc>) -> Self {
-        Self(uuid::Uuid::from_u128(
-            (u128::from(millis(at)) << 80) | ((1u128 << 80) - 1),
-        ))
-    }
-}
-
-fn millis(at: chrono::DateTime<chrono::Utc>) -> u64 {
-    u64::try_from(at.timestamp_millis())
-        .unwrap_or(0)
-        .min((1 << 48) - 1)
-}
-
-impl Default for RunId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl std::fmt::Display for RunId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.as_hyphenated().fmt(f)
     }
 }
 

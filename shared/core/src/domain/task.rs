@@ -4,9 +4,7 @@ use super::ids::{ProjectId, TaskId};
 use super::recipients::{Owner, Recipients};
 use super::report::{ChartFields, Display, MaxRows, RowSelection};
 use super::schedule::Schedule;
-use super::text::{
-    ChartName, HttpUrl, MessageText, PageTitle, RowsPointer, TaskName, string_newtype,
-};
+use super::text::{ChartName, HttpUrl, MessageText, PageTitle, RowsPointer, TaskName};
 use crate::FieldError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -214,74 +212,7 @@ pub struct ExceptionControl {
     pub access_error: ExceptionRule,
 }
 
-string_newtype!(
-    /// A WeCom group robot key (the `key=` of its webhook URL). Write-only: never shown again.
-    RobotKey,
-    |v| {
-        if v.is_empty() || v.len() > 64 || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            return Err("must be the robot's key or its full webhook URL".into());
-        }
-        Ok(())
-    }
-);
-
-impl RobotKey {
-    /// Accepts the bare key or the full webhook URL users copy from WeCom (`…/webhook/send?key=KEY`).
-    pub fn from_key_or_url(value: &str) -> Result<Self, super::ParseError> {
-        let value = value.trim();
-        if value.starts_with("http://") || value.starts_with("https://") {
-            let url = url::Url::parse(value).map_err(|e| format!("is not a valid URL ({e})"))?;
-            let key = url
-                .query_pairs()
-                .find(|(k, _)| k == "key")
-                .map(|(_, v)| v.into_owned())
-                .ok_or("is a URL without a key= parameter")?;
-            return Self::parse(key);
-        }
-        Self::parse(value)
-    }
-}
-
-impl RobotKey {
-    /// The name the secret store keeps this key under: `robots/` and a digest of the key, so
-    /// tasks sharing a robot share one secret and the name gives nothing of the key away.
-    pub fn secret_name(&self) -> RobotSecret {
-        use sha2::{Digest, Sha256};
-        let digest = Sha256::digest(self.as_str().as_bytes());
-        RobotSecret(format!("robots/{}", hex::encode(&digest[..16])))
-    }
-}
-
-/// The secret-store name of a robot key (see [`RobotKey::secret_name`]): `robots/` and 32 hex
-/// digits, checked when read, so a stored document can never name another secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct RobotSecret(String);
-
-impl RobotSecret {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for RobotSecret {
-    type Error = String;
-
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        let digest = value.strip_prefix("robots/").unwrap_or_default();
-        if digest.len() == 32 && digest.chars().all(|c| c.is_ascii_hexdigit()) {
-            Ok(Self(value))
-        } else {
-            Err("must be robots/ and 32 hex digits".into())
-        }
-    }
-}
-
-impl From<RobotSecret> for String {
-    fn from(secret: RobotSecret) -> Self {
-        secret.0
-    }
-}
+pub use super::robot::{RobotKey, RobotSecret};
 
 /// The group robot that receives alarms: its key as a request gives it, or, as a task is stored,
 /// the secret that holds the key (like every other secret, never in the task document).
@@ -296,10 +227,10 @@ pub enum AlarmRobot {
 
 impl AlarmRobot {
     /// Where a robot message goes: the key, or the secret to read it from when sending.
-    pub fn address(&self) -> super::message::RobotAddress {
+    pub fn address(&self) -> super::robot::RobotAddress {
         match self {
-            Self::Key { webhook_key } => super::message::RobotAddress::Key(webhook_key.clone()),
-            Self::Stored { secret } => super::message::RobotAddress::Secret(secret.clone()),
+            Self::Key { webhook_key } => super::robot::RobotAddress::Key(webhook_key.clone()),
+            Self::Stored { secret } => super::robot::RobotAddress::Secret(secret.clone()),
         }
     }
 }

@@ -1,0 +1,228 @@
+//! The layering ARCHITECTURE.md promises, read from the sources: no import circle between the
+//! modules of the store adapters or of the core, the domain never reaching for the ports, and each
+//! Lambda `main` only wiring.
+//!
+//! A module's imports are the `crate::…` and `super::…` paths in its file outside `#[cfg(test)]`
+//! (tests may reach anywhere); a path counts as an edge to the longest module it names. A module
+//! reaching its own ancestor (`super::` from a submodule) is one unit with it and not counted.
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Every module of the crate whose sources are in `src`, by path (`dynamo_runs`, `domain::task`).
+fn modules(src: &Path) -> BTreeMap<String, PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(src, &mut files);
+    files
+        .into_iter()
+        .map(|file| {
+            let relative = file
+                .strip_prefix(src)
+                .expect("under src")
+                .with_extension("");
+            let mut parts: Vec<String> = relative
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect();
+            if matches!(
+                parts.last().map(String::as_str),
+                Some("mod" | "lib" | "main")
+            ) {
+                parts.pop();
+            }
+            (parts.join("::"), file)
+        })
+        .collect()
+}
+
+/// The paths after each `crate::` or `super::` in `code`, as segments.
+fn paths(code: &str) -> Vec<(bool, Vec<String>)> {
+    let mut found = Vec::new();
+    for (start, keyword) in code
+        .match_indices("crate::")
+        .map(|(i, _)| (i, true))
+        .chain(code.match_indices("super::").map(|(i, _)| (i, false)))
+    {
+        let before = code[..start].chars().next_back();
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        // `crate::` and `super::` are both seven characters.
+        let rest = &code[start + 7..];
+        let mut segments = Vec::new();
+        let mut tail = rest;
+        loop {
+            let end = tail
+                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .unwrap_or(tail.len());
+            if end == 0 {
+                break;
+            }
+            segments.push(tail[..end].to_owned());
+            match tail[end..].strip_prefix("::") {
+                Some(next) => tail = next,
+                None => {
+                    // `crate::{a, b::c}`: each name of the group is a path of its own.
+                    break;
+                }
+            }
+        }
+        if segments.is_empty()
+            && let Some(group) = rest.strip_prefix('{')
+        {
+            let group = &group[..group.find('}').unwrap_or(group.len())];
+            for name in group.split(',') {
+                let first = name.trim().split("::").next().unwrap_or("").to_owned();
+                if !first.is_empty() {
+                    found.push((keyword, vec![first]));
+                }
+            }
+            continue;
+        }
+        found.push((keyword, segments));
+    }
+    found
+}
+
+/// Module → the modules it imports.
+fn imports(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let modules = modules(src);
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (module, file) in &modules {
+        let text = std::fs::read_to_string(file).expect("read source");
+        let code = text.split("#[cfg(test)]").next().unwrap_or("");
+        let own: Vec<String> = if module.is_empty() {
+            Vec::new()
+        } else {
+            module.split("::").map(str::to_owned).collect()
+        };
+        let edges = graph.entry(module.clone()).or_default();
+        for (from_crate, segments) in paths(code) {
+            let candidate: Vec<String> = if from_crate {
+                segments
+            } else {
+                let parent = &own[..own.len().saturating_sub(1)];
+                parent.iter().cloned().chain(segments).collect()
+            };
+            let named = (1..=candidate.len())
+                .rev()
+                .map(|k| candidate[..k].join("::"))
+                .find(|name| modules.contains_key(name));
+            if let Some(named) = named
+                && named != *module
+                && !module.starts_with(&format!("{named}::"))
+            {
+                edges.insert(named);
+            }
+        }
+    }
+    graph
+}
+
+/// The import circles (strongly connected sets of more than one module), each sorted.
+fn circles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
+    let reaches = |from: &str| {
+        let mut seen = BTreeSet::new();
+        let mut todo = vec![from.to_owned()];
+        while let Some(at) = todo.pop() {
+            for next in graph.get(&at).into_iter().flatten() {
+                if seen.insert(next.clone()) {
+                    todo.push(next.clone());
+                }
+            }
+        }
+        seen
+    };
+    let reach: BTreeMap<&String, BTreeSet<String>> =
+        graph.keys().map(|m| (m, reaches(m))).collect();
+    let mut found: BTreeSet<Vec<String>> = BTreeSet::new();
+    for module in graph.keys() {
+        let circle: Vec<String> = graph
+            .keys()
+            .filter(|other| reach[module].contains(*other) && reach[*other].contains(module))
+            .cloned()
+            .collect();
+        if circle.len() > 1 {
+            found.insert(circle);
+        }
+    }
+    found.into_iter().collect()
+}
+
+#[test]
+fn the_checker_finds_a_circle_and_reads_grouped_imports() {
+    let graph: BTreeMap<String, BTreeSet<String>> = [
+        ("a", vec!["b"]),
+        ("b", vec!["c"]),
+        ("c", vec!["a"]),
+        ("d", vec!["a"]),
+    ]
+    .into_iter()
+    .map(|(m, to)| (m.to_owned(), to.into_iter().map(str::to_owned).collect()))
+    .collect();
+    assert_eq!(circles(&graph), [vec!["a", "b", "c"]]);
+    let found = paths("use crate::{codec::s, keys};\nlet x = super::run::RunId::new();");
+    assert_eq!(
+        found,
+        [
+            (true, vec!["codec".to_owned()]),
+            (true, vec!["keys".to_owned()]),
+            (false, vec!["run".into(), "RunId".into(), "new".into()]),
+        ]
+    );
+}
+
+#[test]
+fn the_store_adapters_and_the_core_have_no_import_circle() {
+    for crate_src in ["shared/aws/src", "shared/embedded/src", "shared/core/src"] {
+        let graph = imports(&root().join(crate_src));
+        assert!(graph.len() > 5, "{crate_src}: modules found: {graph:?}");
+        assert_eq!(
+            circles(&graph),
+            Vec::<Vec<String>>::new(),
+            "{crate_src} has import circles"
+        );
+    }
+}
+
+#[test]
+fn the_domain_does_not_import_the_ports_or_the_services() {
+    let graph = imports(&root().join("shared/core/src"));
+    let upward: Vec<(&String, &String)> = graph
+        .iter()
+        .filter(|(module, _)| module.starts_with("domain"))
+        .flat_map(|(module, to)| to.iter().map(move |t| (module, t)))
+        .filter(|(_, to)| to.starts_with("ports") || to.starts_with("services"))
+        .collect();
+    assert!(upward.is_empty(), "domain modules reach up: {upward:?}");
+}
+
+#[test]
+fn each_lambda_main_is_wiring_in_at_most_ten_lines() {
+    for function in ["task-api", "trigger", "delivery", "ticket-webhook"] {
+        let main = root().join(format!("functions/{function}/src/main.rs"));
+        let text = std::fs::read_to_string(&main).expect("main.rs");
+        let lines = text
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with("//"))
+            .count();
+        assert!(lines <= 10, "{function}'s main is {lines} lines:\n{text}");
+        assert!(
+            text.contains("AwsConfig::from_env()"),
+            "{function} builds from the one AWS configuration"
+        );
+    }
+}
