@@ -1,0 +1,81 @@
+//! Reading records: a project's runs, one run with its deliveries, and what a caller may see of them.
+use super::*;
+
+impl PushService {
+    pub async fn list_records(
+        &self,
+        who: &Principal,
+        project: &ProjectId,
+        filter: &RunFilter,
+        after: Option<&RunId>,
+        limit: usize,
+    ) -> Result<RunPage, ServiceError> {
+        who.check_read(project)?;
+        Ok(self
+            .ledger
+            .runs
+            .list_runs(project, filter, after, limit.clamp(1, 100), self.now())
+            .await?)
+    }
+
+    /// What a record must not show `who`: an admin may read the contacts directory and sees every
+    /// identity; anyone else sees each contact a delivery reached as "Name (contact id)".
+    pub async fn redaction_for(
+        &self,
+        who: &Principal,
+        deliveries: &[Delivery],
+    ) -> Result<Redaction, ServiceError> {
+        if *who == Principal::Admin {
+            return Ok(Redaction::default());
+        }
+        let mut ids: Vec<ContactId> = deliveries
+            .iter()
+            .flat_map(|d| d.contacts.iter().map(|reach| reach.contact.clone()))
+            .collect();
+        if ids.is_empty() {
+            return Ok(Redaction::default());
+        }
+        ids.sort();
+        ids.dedup();
+        let mut found = Vec::new();
+        for page in ids.chunks(100) {
+            found.extend(self.contacts.get_contacts(page).await?);
+        }
+        let label = |id: &ContactId| match found.iter().find(|c| c.id() == id) {
+            Some(contact) => format!("{} (contact {id})", contact.name()),
+            None => format!("contact {id}"),
+        };
+        Ok(Redaction::new(deliveries.iter().flat_map(|d| {
+            d.contacts
+                .iter()
+                .map(|reach| (reach.identity.clone(), label(&reach.contact)))
+        })))
+    }
+
+    /// A run with its deliveries: the first [`RECORD_PUSHES_SHOWN`] pushes, then its alarms and
+    /// notices (the progress counts them all).
+    pub async fn record(
+        &self,
+        who: &Principal,
+        project: &ProjectId,
+        id: &RunId,
+    ) -> Result<(PushRun, Vec<Delivery>), ServiceError> {
+        who.check_read(project)?;
+        let run = self
+            .ledger
+            .runs
+            .get_run(project, id, self.now())
+            .await?
+            .ok_or(ServiceError::NotFound("record"))?;
+        let ids: Vec<_> = run
+            .push_ids()
+            .take(RECORD_PUSHES_SHOWN)
+            .chain(run.notice_ids())
+            .collect();
+        let mut deliveries = Vec::with_capacity(ids.len());
+        for page in ids.chunks(100) {
+            deliveries.extend(self.ledger.deliveries.get_deliveries(page).await?);
+        }
+        Ok((run, deliveries))
+    }
+}
