@@ -12,8 +12,8 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Every module of the crate whose sources are in `src`, by path (`dynamo_runs`, `domain::task`).
-fn modules(src: &Path) -> BTreeMap<String, PathBuf> {
+/// Every `.rs` file under `dir`.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
             let path = entry.path();
@@ -25,8 +25,13 @@ fn modules(src: &Path) -> BTreeMap<String, PathBuf> {
         }
     }
     let mut files = Vec::new();
-    walk(src, &mut files);
+    walk(dir, &mut files);
     files
+}
+
+/// Every module of the crate whose sources are in `src`, by path (`dynamo_runs`, `domain::task`).
+fn modules(src: &Path) -> BTreeMap<String, PathBuf> {
+    rust_files(src)
         .into_iter()
         .map(|file| {
             let relative = file
@@ -225,4 +230,27 @@ fn each_lambda_main_is_wiring_in_at_most_ten_lines() {
             "{function} builds from the one AWS configuration"
         );
     }
+}
+
+/// Files a newcomer can read at once: no Rust file in `shared/` over 600 lines, except data
+/// tables (the console's message catalogue).
+#[test]
+fn no_shared_file_is_over_six_hundred_lines() {
+    const DATA_TABLES: [&str; 1] = ["shared/console/src/i18n.rs"];
+    let files = rust_files(&root().join("shared"));
+    assert!(files.len() > 100, "found {} files", files.len());
+    let long: Vec<(String, usize)> = files
+        .iter()
+        .map(|f| {
+            let name = f
+                .strip_prefix(root())
+                .expect("under the root")
+                .to_string_lossy()
+                .into_owned();
+            let lines = std::fs::read_to_string(f).expect("read").lines().count();
+            (name, lines)
+        })
+        .filter(|(name, lines)| *lines > 600 && !DATA_TABLES.contains(&name.as_str()))
+        .collect();
+    assert!(long.is_empty(), "files over 600 lines: {long:?}");
 }

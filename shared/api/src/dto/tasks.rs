@@ -1,7 +1,9 @@
-//! Push tasks on the wire.
-use super::schedule::{ScheduleBody, ScheduleView};
+//! Push tasks on the wire: the request body and how it parses into a task spec (the answer is in
+//! `task_view.rs`).
+use super::schedule::ScheduleBody;
+pub use super::task_view::{TaskList, TaskView};
 use super::{at, within};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use herald_core::FieldError;
 use herald_core::domain::contact::Language;
 use herald_core::domain::ids::ContactId;
@@ -14,7 +16,7 @@ use herald_core::domain::report::{ChartFields, Display, FieldKey, MAX_VALUE_FIEL
 use herald_core::domain::source::{SourceName, SourceQuery};
 use herald_core::domain::task::{
     AlarmRobot, Channel, Chart, ChartOrigin, Content, ExceptionControl, ExceptionRule,
-    FailureLimit, MAX_CHARTS, Page, PushTask, Range, RobotKey, TaskSpec, Template,
+    FailureLimit, MAX_CHARTS, Page, Range, RobotKey, TaskSpec, Template,
 };
 use herald_core::domain::text::{
     ChartName, HttpUrl, MessageText, PageTitle, RowsPointer, TaskName,
@@ -159,7 +161,7 @@ impl FieldsBody {
         })
     }
 
-    fn view(fields: &ChartFields) -> Self {
+    pub(super) fn view(fields: &ChartFields) -> Self {
         Self {
             label: fields.label.as_ref().map(ToString::to_string),
             values: fields.values.iter().map(ToString::to_string).collect(),
@@ -490,145 +492,6 @@ impl ExceptionRuleBody {
             alarm: self.alarm,
         })
     }
-}
-
-fn strings<T: ToString>(items: &[T]) -> Vec<String> {
-    items.iter().map(ToString::to_string).collect()
-}
-
-/// A task as answered: the body fields (secrets masked) plus its state.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TaskView {
-    pub id: String,
-    pub project: String,
-    pub name: String,
-    pub page: PageBody,
-    #[schema(value_type = String, example = "wecom")]
-    pub channel: Channel,
-    #[schema(value_type = String, example = "card")]
-    pub template: Template,
-    pub recipients: RecipientsBody,
-    pub owner: OwnerBody,
-    pub schedule: ScheduleView,
-    pub content: ContentBody,
-    pub exception_control: ExceptionControlBody,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub alarm_robot: Option<AlarmRobotBody>,
-    pub failure_limit: u32,
-    /// `enabled`, `disabled` (by a user) or `stopped` (by the failure limit).
-    #[schema(example = "enabled")]
-    pub state: String,
-    pub version: u64,
-    pub consecutive_failures: u32,
-    /// When the schedule fires next; absent unless enabled.
-    pub next_run_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-fn rule_view(rule: &ExceptionRule) -> ExceptionRuleBody {
-    ExceptionRuleBody {
-        range: rule
-            .range
-            .iter()
-            .map(|r| match r {
-                Range::Fully => "fully".to_owned(),
-                Range::Partially => "partially".to_owned(),
-            })
-            .collect(),
-        pause: rule.pause,
-        alarm: rule.alarm,
-    }
-}
-
-impl TaskView {
-    pub fn new(task: &PushTask, now: DateTime<Utc>) -> Self {
-        let spec = &task.spec;
-        let r = &spec.recipients;
-        let o = &spec.owner;
-        let group = |ids: &[WecomGroupId]| {
-            ids.iter()
-                .map(|g| GroupIdBody::Text(g.to_string()))
-                .collect()
-        };
-        Self {
-            id: task.id.to_string(),
-            project: task.project.to_string(),
-            name: spec.name.to_string(),
-            page: PageBody {
-                title: spec.page.title.to_string(),
-                share_url: spec.page.share_url.to_string(),
-                charts: spec
-                    .page
-                    .charts
-                    .iter()
-                    .map(|c| ChartBody {
-                        name: c.name.to_string(),
-                        data_url: match &c.origin {
-                            ChartOrigin::Url { data_url } => Some(data_url.to_string()),
-                            ChartOrigin::Source { .. } => None,
-                        },
-                        source: c.source().map(ToString::to_string),
-                        query: match &c.origin {
-                            ChartOrigin::Source { query, .. } => serde_json::to_value(query).ok(),
-                            ChartOrigin::Url { .. } => None,
-                        },
-                        rows: c.rows.to_string(),
-                        display: c.display.as_str().to_owned(),
-                        fields: FieldsBody::view(&c.fields),
-                        max_rows: c.max_rows.get() as u32,
-                    })
-                    .collect(),
-            },
-            channel: spec.channel,
-            template: spec.template,
-            recipients: RecipientsBody {
-                wecom_users: strings(&r.wecom_users),
-                wecom_parties: group(&r.wecom_parties),
-                wecom_tags: group(&r.wecom_tags),
-                feishu_users: strings(&r.feishu_users),
-                emails: strings(&r.emails),
-                contacts: strings(&r.contacts),
-            },
-            owner: OwnerBody {
-                wecom_user: o.wecom_user.as_ref().map(ToString::to_string),
-                feishu_user: o.feishu_user.as_ref().map(ToString::to_string),
-                email: o.email.as_ref().map(ToString::to_string),
-                contact: o.contact.as_ref().map(ToString::to_string),
-            },
-            schedule: ScheduleView::from(&spec.schedule),
-            content: ContentBody {
-                beginning: spec.content.beginning.as_ref().map(ToString::to_string),
-                ending: spec.content.ending.as_ref().map(ToString::to_string),
-                share_link: spec.content.share_link,
-                snapshot: spec.content.snapshot,
-                language: spec.content.language.map(|l| l.as_str().to_owned()),
-            },
-            exception_control: ExceptionControlBody {
-                empty: rule_view(&spec.exception_control.empty),
-                access_error: rule_view(&spec.exception_control.access_error),
-            },
-            alarm_robot: spec.alarm_robot.as_ref().map(|_| AlarmRobotBody {
-                webhook_key: SECRET_SET.into(),
-            }),
-            failure_limit: spec.failure_limit.get(),
-            state: task.state.as_str().to_owned(),
-            version: task.version,
-            consecutive_failures: task.consecutive_failures,
-            next_run_at: task.next_run_at(now),
-            created_at: task.created_at,
-            updated_at: task.updated_at,
-        }
-    }
-}
-
-/// A page of tasks.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TaskList {
-    pub items: Vec<TaskView>,
-    /// Pass back as `cursor` for the next page; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
 }
 
 /// `{"confirm": true}` for actions that change what people receive.

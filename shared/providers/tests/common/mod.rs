@@ -5,6 +5,8 @@ use herald_core::clock::ManualClock;
 use herald_core::domain::channels::{
     FeishuCredentials, FeishuSettings, WecomCredentials, WecomSettings,
 };
+use herald_core::domain::message::{WecomAppMessage, WecomBody};
+use herald_core::domain::recipients::WecomUserId;
 use herald_fakes::{
     FakeFeishu, FakeWecom, FeishuConfig, WecomConfig, feishu_router, serve, wecom_router,
 };
@@ -138,4 +140,22 @@ pub fn manual_clock() -> Arc<ManualClock> {
 pub fn image_store() -> std::sync::Arc<herald_embedded::SqliteStore> {
     let db = herald_embedded::Db::in_memory().expect("in-memory database");
     std::sync::Arc::new(herald_embedded::SqliteStore::new(db))
+}
+
+pub fn users(ids: &[String]) -> Vec<WecomUserId> {
+    ids.iter()
+        .map(|u| WecomUserId::parse(u.as_str()).unwrap())
+        .collect()
+}
+
+pub fn text_to(ids: &[&str], content: &str) -> WecomAppMessage {
+    WecomAppMessage {
+        to_users: users(&ids.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
+        to_parties: vec![],
+        to_tags: vec![],
+        body: WecomBody::Text {
+            content: content.into(),
+        },
+        image: None,
+    }
 }
