@@ -194,6 +194,33 @@ impl System {
         answer_of(self.task_api.invoke_ok(event).await)
     }
 
+    /// The table calls `function` made through `store`, read as IAM reads them, after checking
+    /// that its grants in the template allow each one (moto authorises nothing; IAM would);
+    /// answers the calls and the grants.
+    fn table_calls_within_grants(
+        &self,
+        function: &str,
+        store: &FaultyAws,
+    ) -> (Vec<Access>, Vec<table_access::Grant>) {
+        let schema = KeySchema::of(&self.template, &self.stack.attributes["HeraldTable.Arn"]);
+        let grants = table_access::grants(&self.template, function, &self.stack);
+        let asked: Vec<Access> = store
+            .calls()
+            .iter()
+            .filter(|(target, _)| target.starts_with("DynamoDB_"))
+            .flat_map(|(target, body)| schema.accesses(target, body))
+            .collect();
+        let refused: Vec<&Access> = asked
+            .iter()
+            .filter(|access| !grants.iter().any(|g| g.allows(access)))
+            .collect();
+        assert!(
+            refused.is_empty(),
+            "IAM would refuse {function} {refused:#?}"
+        );
+        (asked, grants)
+    }
+
     /// GETs `path` through task-api and expects 200; answers the body.
     async fn get(&self, path: &str) -> Value {
         let (status, body) = self.api("GET", path, None).await;
@@ -798,26 +825,13 @@ async fn a_signed_ticket_event_through_ticket_webhook_reaches_the_reviewer() {
 
     // The function behind the internet-facing webhook may touch only the partitions a ticket event
     // needs (LeadingKeys), and each table call it made is one IAM would allow under its policy.
-    let table_arn = &system.stack.attributes["HeraldTable.Arn"];
-    let schema = KeySchema::of(&system.template, table_arn);
-    let grants = table_access::grants(&system.template, "TicketWebhookFunction", &system.stack);
-    let asked: Vec<Access> = system
-        .webhook_store
-        .calls()
-        .iter()
-        .filter(|(target, _)| target.starts_with("DynamoDB_"))
-        .flat_map(|(target, body)| schema.accesses(target, body))
-        .collect();
+    let (asked, grants) =
+        system.table_calls_within_grants("TicketWebhookFunction", &system.webhook_store);
     assert!(asked.len() > 3, "the webhook wrote its ticket: {asked:#?}");
     assert!(
         !grants.is_empty() && grants.iter().all(|g| g.leading_keys.is_some()),
-        "every table grant of the webhook names its partitions: {grants:#?}; it asked for {asked:#?}"
+        "every table grant of the webhook names its partitions: {grants:#?}"
     );
-    let refused: Vec<&Access> = asked
-        .iter()
-        .filter(|access| !grants.iter().any(|g| g.allows(access)))
-        .collect();
-    assert!(refused.is_empty(), "IAM would refuse {refused:#?}");
 }
 
 /// The one-off upgrade after a stack update (infra/DEPLOY.md) runs through the trigger function
@@ -860,25 +874,11 @@ async fn the_upgrade_runs_through_the_trigger_within_its_grants() {
     let again = system.trigger.invoke_ok(json!({"upgrade": true})).await;
     assert_eq!(again["backfilled"]["api_keys"], 0, "{again:#}");
 
-    let table_arn = &system.stack.attributes["HeraldTable.Arn"];
-    let schema = KeySchema::of(&system.template, table_arn);
-    let grants = table_access::grants(&system.template, "TriggerFunction", &system.stack);
-    let asked: Vec<Access> = system
-        .trigger_store
-        .calls()
-        .iter()
-        .filter(|(target, _)| target.starts_with("DynamoDB_"))
-        .flat_map(|(target, body)| schema.accesses(target, body))
-        .collect();
+    let (asked, _) = system.table_calls_within_grants("TriggerFunction", &system.trigger_store);
     assert!(
         asked.iter().any(|a| a.action == "dynamodb:Scan"),
         "{asked:#?}"
     );
-    let refused: Vec<&Access> = asked
-        .iter()
-        .filter(|access| !grants.iter().any(|g| g.allows(access)))
-        .collect();
-    assert!(refused.is_empty(), "IAM would refuse {refused:#?}");
 }
 
 /// An API Gateway HTTP API (payload 2.0) event, as the service sends it to a function.
