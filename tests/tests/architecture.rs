@@ -254,3 +254,52 @@ fn no_shared_file_is_over_six_hundred_lines() {
         .collect();
     assert!(long.is_empty(), "files over 600 lines: {long:?}");
 }
+
+/// The store contracts run every case they define: a case is a `pub async fn` taking the store
+/// (`Arc<S>`), and each runs on both stores only if its macro lists it — a case left off would
+/// never run and nobody would notice.
+#[test]
+fn every_contract_case_is_listed_in_its_macro() {
+    for (file, macro_name) in [
+        ("tests/src/contract.rs", "store_contract"),
+        ("tests/src/ledger.rs", "ledger_contract"),
+    ] {
+        let text = std::fs::read_to_string(root().join(file)).expect("read contract");
+        // Cases are top-level functions (a line of their own, not a method).
+        let defined: BTreeSet<String> = text
+            .match_indices("\npub async fn ")
+            .filter_map(|(at, found)| {
+                let rest = &text[at + found.len()..];
+                let signature = &rest[..rest.find('{').unwrap_or(rest.len())];
+                let name_end = signature.find(['<', '('])?;
+                signature
+                    .contains("Arc<S>")
+                    .then(|| signature[..name_end].to_owned())
+            })
+            .collect();
+        let body = &text[text
+            .find(&format!("macro_rules! {macro_name}"))
+            .expect("the macro")..];
+        let list = body
+            .split_once("@cases $make;")
+            .and_then(|(_, rest)| rest.split_once(");"))
+            .map(|(list, _)| list)
+            .expect("the macro's case list");
+        let listed: BTreeSet<String> = list
+            .split(',')
+            .map(|name| name.trim().to_owned())
+            .filter(|name| !name.is_empty())
+            .collect();
+        assert!(defined.len() > 5, "{file}: cases found: {defined:?}");
+        assert_eq!(
+            defined.difference(&listed).collect::<Vec<_>>(),
+            Vec::<&String>::new(),
+            "{file}: cases {macro_name}! does not run"
+        );
+        assert_eq!(
+            listed.difference(&defined).collect::<Vec<_>>(),
+            Vec::<&String>::new(),
+            "{file}: {macro_name}! lists what is not a case"
+        );
+    }
+}
