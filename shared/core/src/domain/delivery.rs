@@ -51,16 +51,15 @@ impl std::fmt::Display for DeliveryId {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DeliveryCause {
-    /// A push run of a task (or a ticket event). `push`: one of the run's push deliveries, which
-    /// its progress counts; alarms and notices are not.
+    /// A run: a task's push or a ticket event's notifications. `push`: one of the run's push
+    /// deliveries, which its progress counts; alarms and notices are not. (The run id is stored
+    /// as the UUID string it always was.)
     Run {
         project: ProjectId,
-        run: String,
+        run: super::ids::RunId,
         #[serde(default)]
         push: bool,
     },
-    /// A ticket event.
-    Ticket { project: ProjectId, event: String },
     /// An admin pressed a channel's test button.
     ChannelTest { channel: String },
 }
@@ -181,7 +180,6 @@ impl Delivery {
         if !self.status.is_final() {
             return None;
         }
-        let run = super::ids::RunId::parse(run).ok()?;
         let refused = matches!(
             self.last_attempt().map(|a| &a.result),
             Some(AttemptResult::Accepted { receipt }) if !receipt.invalid_recipients.is_empty()
@@ -189,7 +187,7 @@ impl Delivery {
         let delivered = self.status == DeliveryStatus::Delivered;
         Some((
             project.clone(),
-            run,
+            *run,
             Tally {
                 delivered,
                 refused: delivered && refused,
@@ -200,5 +198,28 @@ impl Delivery {
     /// The provider's answer to the last attempt, if any.
     pub fn last_attempt(&self) -> Option<&Attempt> {
         self.history.last()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_cause_reads_and_writes_its_run_id_as_the_string_stored_before() {
+        let stored = serde_json::json!({
+            "kind": "run",
+            "project": "payments",
+            "run": "01a20621-ad00-75e1-9707-817400000000",
+            "push": true
+        });
+        let cause: DeliveryCause = serde_json::from_value(stored.clone()).expect("reads");
+        let DeliveryCause::Run { run, .. } = &cause else {
+            panic!("a run cause: {cause:?}");
+        };
+        assert_eq!(run.to_string(), "01a20621-ad00-75e1-9707-817400000000");
+        assert_eq!(serde_json::to_value(&cause).expect("writes"), stored);
+        let not_a_run = serde_json::json!({"kind": "run", "project": "payments", "run": "bench"});
+        assert!(serde_json::from_value::<DeliveryCause>(not_a_run).is_err());
     }
 }

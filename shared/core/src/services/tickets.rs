@@ -225,7 +225,7 @@ impl TicketService {
         };
         let cause = DeliveryCause::Run {
             project: ticket.project.clone(),
-            run: run.id.to_string(),
+            run: run.id,
             push: true,
         };
         let mut queued = Vec::new();

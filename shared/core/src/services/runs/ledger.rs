@@ -86,7 +86,7 @@ pub(crate) fn number(
             d.id = DeliveryId::of_run(&run.id, seq);
             d.cause = DeliveryCause::Run {
                 project: run.project.clone(),
-                run: run.id.to_string(),
+                run: run.id,
                 push,
             };
             d

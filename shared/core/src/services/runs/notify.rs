@@ -55,7 +55,7 @@ impl Notices {
         };
         let cause = DeliveryCause::Run {
             project: run.project.clone(),
-            run: run.id.to_string(),
+            run: run.id,
             push: false,
         };
         let mut out = Vec::new();
@@ -114,7 +114,7 @@ impl Notices {
         {
             let cause = DeliveryCause::Run {
                 project: run.project.clone(),
-                run: run.id.to_string(),
+                run: run.id,
                 push: false,
             };
             let body = RobotBody::Image {

@@ -169,7 +169,7 @@ impl PushService {
         };
         let cause = DeliveryCause::Run {
             project: run.project.clone(),
-            run: run.id.to_string(),
+            run: run.id,
             push: true,
         };
         let at = run.scheduled_for.unwrap_or(now);
