@@ -1,15 +1,15 @@
-//! Provider quotas counted across processes (`SharedWindows`): one item per quota key,
+//! Provider quotas counted across processes (the `QuotaStore` port): one item per quota key,
 //! `PK = "QUOTA#{sha256 of the key}"`, `QUOTA_SK = "WINDOW"`, holding the send instants of the quota's
 //! longest window (`sent`: 8-byte big-endian milliseconds each; 1,000 sends are 8 KB), a `version`
 //! every write is conditional on, and `expires_at` (TTL) once the window is empty.
 use crate::DynamoStore;
-use crate::codec::{is_condition_failed, n, s};
+use crate::codec::{is_condition_failed, n, s, unavailable, write_failure};
 use crate::keys::{QUOTA_SK, quota_pk};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
-use herald_providers::SharedWindows;
+use herald_core::ports::{QuotaStore, StoreError};
 
 fn encode(sent: &[DateTime<Utc>]) -> Vec<u8> {
     sent.iter()
@@ -28,8 +28,8 @@ fn decode(bytes: &[u8]) -> Vec<DateTime<Utc>> {
 }
 
 #[async_trait]
-impl SharedWindows for DynamoStore {
-    async fn load(&self, key: &str) -> Result<(Vec<DateTime<Utc>>, u64), String> {
+impl QuotaStore for DynamoStore {
+    async fn load(&self, key: &str) -> Result<(Vec<DateTime<Utc>>, u64), StoreError> {
         let item = self
             .client
             .get_item()
@@ -39,7 +39,7 @@ impl SharedWindows for DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| format!("GetItem: {e}"))?
+            .map_err(unavailable)?
             .item;
         let Some(item) = item else {
             return Ok((Vec::new(), 0));
@@ -63,7 +63,7 @@ impl SharedWindows for DynamoStore {
         sent: &[DateTime<Utc>],
         version: u64,
         keep_until: DateTime<Utc>,
-    ) -> Result<bool, String> {
+    ) -> Result<bool, StoreError> {
         let expires = u64::try_from(keep_until.timestamp()).unwrap_or(0);
         let put = self
             .client
@@ -84,7 +84,7 @@ impl SharedWindows for DynamoStore {
         match put.send().await {
             Ok(_) => Ok(true),
             Err(err) if is_condition_failed(&err) => Ok(false),
-            Err(err) => Err(format!("PutItem: {err}")),
+            Err(err) => Err(write_failure(err)),
         }
     }
 }

@@ -127,14 +127,14 @@ impl AwsConfig {
     /// and Feishu's quotas hold across the functions' instances), over one SDK configuration.
     async fn wiring(
         &self,
-    ) -> Result<(Adapters, herald_providers::SharedWindowsRef), herald_charts::ChartSourceError>
+    ) -> Result<(Adapters, Arc<dyn herald_core::ports::QuotaStore>), herald_charts::ChartSourceError>
     {
         let sdk = aws_config::load_from_env().await;
         let store = Arc::new(
             DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &self.table)
                 .keeping_deliveries_for(self.engine().record_retention),
         );
-        let windows = herald_providers::SharedWindowsRef(store.clone());
+        let windows: Arc<dyn herald_core::ports::QuotaStore> = store.clone();
         let adapters = Adapters {
             tasks: store.clone(),
             keys: store.clone(),

@@ -126,10 +126,10 @@ impl ProviderClients {
     /// when set (a reverse proxy, or the sandbox), the providers' own otherwise.
     pub fn from_env(
         images: Arc<dyn ImageStore>,
-        shared_windows: Option<herald_providers::SharedWindowsRef>,
+        shared_windows: Option<Arc<dyn herald_core::ports::QuotaStore>>,
     ) -> Result<Self, BuildError> {
         let mut config = herald_providers::ProvidersConfig {
-            shared_windows,
+            shared_windows: shared_windows.map(herald_providers::SharedWindowsRef),
             ..Default::default()
         };
         if let Ok(url) = std::env::var("HERALD_WECOM_BASE_URL") {

@@ -20,7 +20,7 @@ pub use time::{ManualSleeper, Sleeper, Time, TokioSleeper};
 pub use wecom::app::{WECOM_BASE_URL, WecomAppClient};
 pub use wecom::errors::TRUSTED_IP_HINT;
 pub use wecom::robot::WecomRobotClient;
-pub use window::{Rate, SharedWindows, SharedWindowsRef, WindowQuota};
+pub use window::{Rate, SharedWindowsRef, WindowQuota};
 
 use http::HttpClients;
 

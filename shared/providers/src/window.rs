@@ -8,33 +8,15 @@
 use crate::time::{Time, delta, until};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
+use herald_core::ports::{QuotaStore, StoreError};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Where a quota's sends are kept when several processes send for the same key (delivery Lambdas
-/// running side by side): the limiter reads a key's sends, finds its slot as it does in memory,
-/// and writes them back only if nobody wrote in between. Keys arrive hashed (robot keys are
-/// secrets).
-#[async_trait::async_trait]
-pub trait SharedWindows: Send + Sync {
-    /// The key's recorded send instants, oldest first, and the version to write over (0: none).
-    async fn load(&self, key: &str) -> Result<(Vec<DateTime<Utc>>, u64), String>;
-    /// Stores `sent` as version `version + 1` if the stored version is still `version`; false
-    /// if another process wrote first. `keep_until`: when the record may expire.
-    async fn store(
-        &self,
-        key: &str,
-        sent: &[DateTime<Utc>],
-        version: u64,
-        keep_until: DateTime<Utc>,
-    ) -> Result<bool, String>;
-}
-
-/// A [`SharedWindows`] for [`crate::ProvidersConfig`] (which is `Debug`).
+/// The [`QuotaStore`] the limiters share, for [`crate::ProvidersConfig`] (which is `Debug`).
 #[derive(Clone)]
-pub struct SharedWindowsRef(pub Arc<dyn SharedWindows>);
+pub struct SharedWindowsRef(pub Arc<dyn QuotaStore>);
 
 impl std::fmt::Debug for SharedWindowsRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -186,7 +168,7 @@ impl WindowLimiter {
     /// process's own count decides (a store outage must not stop the sends).
     async fn reserve_shared(
         &self,
-        shared: &dyn SharedWindows,
+        shared: &dyn QuotaStore,
         keys: &[String],
         count: usize,
     ) -> Result<DateTime<Utc>, NoSlot> {
@@ -210,7 +192,7 @@ impl WindowLimiter {
                 .collect::<Vec<_>>()
                 .await
                 .into_iter()
-                .collect::<Result<Vec<_>, String>>();
+                .collect::<Result<Vec<_>, StoreError>>();
             let loaded = match loaded {
                 Ok(loaded) => loaded,
                 Err(err) => return self.reserve_alone(keys, count, &err),
@@ -256,7 +238,7 @@ impl WindowLimiter {
                 .collect::<Vec<_>>()
                 .await
                 .into_iter()
-                .collect::<Result<Vec<_>, String>>();
+                .collect::<Result<Vec<_>, StoreError>>();
             match written {
                 Ok(written) => {
                     pending = written
@@ -282,7 +264,7 @@ impl WindowLimiter {
         &self,
         keys: &[String],
         count: usize,
-        err: &str,
+        err: &StoreError,
     ) -> Result<DateTime<Utc>, NoSlot> {
         tracing::warn!(error = %err, "the shared quota record is unreachable; counting locally");
         self.reserve(keys, count)
@@ -504,8 +486,8 @@ mod tests {
     }
 
     #[async_trait::async_trait]
-    impl SharedWindows for MemoryWindows {
-        async fn load(&self, key: &str) -> Result<(Vec<DateTime<Utc>>, u64), String> {
+    impl QuotaStore for MemoryWindows {
+        async fn load(&self, key: &str) -> Result<(Vec<DateTime<Utc>>, u64), StoreError> {
             let records = self.records.lock().unwrap();
             Ok(records.get(key).cloned().unwrap_or_default())
         }
@@ -515,7 +497,7 @@ mod tests {
             sent: &[DateTime<Utc>],
             version: u64,
             _keep_until: DateTime<Utc>,
-        ) -> Result<bool, String> {
+        ) -> Result<bool, StoreError> {
             let mut records = self.records.lock().unwrap();
             if let Some(race) = self.race.lock().unwrap().take() {
                 race(&mut records);
