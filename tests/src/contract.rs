@@ -1066,7 +1066,7 @@ pub async fn runs_are_listed_newest_first_with_filters_and_expire<S: RunStore>(s
     }
     assert_eq!(paged, vec![runs[4].id, runs[2].id, runs[0].id]);
     let failed = RunFilter {
-        outcome: Some("failed".into()),
+        outcome: Some(herald_core::domain::run::OutcomeName::Failed),
         ..Default::default()
     };
     let got = store
@@ -1082,7 +1082,7 @@ pub async fn runs_are_listed_newest_first_with_filters_and_expire<S: RunStore>(s
     for (task, expected) in [(a.id, vec![runs[4].id]), (b.id, vec![])] {
         let both = RunFilter {
             task: Some(task),
-            outcome: Some("failed".into()),
+            outcome: Some(herald_core::domain::run::OutcomeName::Failed),
             ..Default::default()
         };
         let got = store

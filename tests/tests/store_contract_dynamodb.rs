@@ -49,7 +49,7 @@ async fn a_filtered_records_list_reads_only_the_runs_it_shows() {
         .build();
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(counted), table);
     let filter = RunFilter {
-        outcome: Some("failed".into()),
+        outcome: Some(herald_core::domain::run::OutcomeName::Failed),
         ..Default::default()
     };
     let now = base + chrono::Duration::days(1);
@@ -116,7 +116,7 @@ async fn a_filtered_list_answers_while_its_index_is_not_there_yet() {
         written.push(r.id);
     }
     let failed = RunFilter {
-        outcome: Some("failed".into()),
+        outcome: Some(herald_core::domain::run::OutcomeName::Failed),
         ..Default::default()
     };
     let now = base + chrono::Duration::days(1);
@@ -401,7 +401,7 @@ async fn the_backfill_completes_what_an_earlier_version_left_out() {
     }
 
     let failed = RunFilter {
-        outcome: Some("failed".into()),
+        outcome: Some(herald_core::domain::run::OutcomeName::Failed),
         ..Default::default()
     };
     let listed =

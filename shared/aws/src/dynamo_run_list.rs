@@ -47,7 +47,7 @@ impl DynamoStore {
     ) -> Result<RunPage, StoreError> {
         let given = [
             filter.task.map(|t| t.to_string()),
-            filter.outcome.clone(),
+            filter.outcome.map(|o| o.as_str().to_owned()),
             filter.kind.map(|k| k.as_str().to_owned()),
         ];
         let read = |through_index| {

@@ -384,7 +384,7 @@ impl RunStore for SqliteStore {
             lower,
             now: due_key(now),
             task: filter.task.map(|t| t.to_string()),
-            outcome: filter.outcome.clone(),
+            outcome: filter.outcome.map(|o| o.as_str().to_owned()),
             kind: filter.kind.map(|k| k.as_str().to_owned()),
             fetch: i64::try_from(limit + 1).unwrap_or(i64::MAX),
         };

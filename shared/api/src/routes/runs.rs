@@ -9,19 +9,11 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use herald_core::domain::run::OutcomeName;
 use herald_core::domain::run::{RunId, RunKind};
 use herald_core::ports::RunFilter;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-
-const OUTCOMES: [&str; 6] = [
-    "sending",
-    "delivered",
-    "partially_delivered",
-    "paused",
-    "failed",
-    "skipped",
-];
 
 fn run_id(raw: &str) -> Result<RunId, ApiError> {
     RunId::parse(raw).map_err(|_| ApiError::not_found("record"))
@@ -178,12 +170,11 @@ async fn list_records(
     if !(1..=100).contains(&limit) {
         return Err(ApiError::invalid("limit", "must be 1-100"));
     }
-    if let Some(outcome) = q.outcome.as_deref().filter(|o| !OUTCOMES.contains(o)) {
-        return Err(ApiError::invalid(
-            "outcome",
-            format!("unknown outcome '{outcome}' (use {})", OUTCOMES.join(", ")),
-        ));
-    }
+    let outcome = q
+        .outcome
+        .as_deref()
+        .map(|o| OutcomeName::parse(o).map_err(|m| ApiError::invalid("outcome", m)))
+        .transpose()?;
     let kind = match q.kind.as_deref() {
         None => None,
         Some("scheduled") => Some(RunKind::Scheduled),
@@ -206,7 +197,7 @@ async fn list_records(
         .transpose()?;
     let filter = RunFilter {
         task,
-        outcome: q.outcome.clone(),
+        outcome,
         kind,
         from: time("from", &q.from)?,
         to: time("to", &q.to)?,

@@ -113,15 +113,63 @@ pub enum RunOutcome {
     },
 }
 
-impl RunOutcome {
-    pub fn name(&self) -> &'static str {
+/// What a run's outcome is called, without its details: what records are filtered by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OutcomeName {
+    Sending,
+    Delivered,
+    PartiallyDelivered,
+    Paused,
+    Failed,
+    Skipped,
+}
+
+impl OutcomeName {
+    pub const ALL: [Self; 6] = [
+        Self::Sending,
+        Self::Delivered,
+        Self::PartiallyDelivered,
+        Self::Paused,
+        Self::Failed,
+        Self::Skipped,
+    ];
+
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Sending => "sending",
             Self::Delivered => "delivered",
             Self::PartiallyDelivered => "partially_delivered",
-            Self::Paused { .. } => "paused",
+            Self::Paused => "paused",
             Self::Failed => "failed",
-            Self::Skipped { .. } => "skipped",
+            Self::Skipped => "skipped",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<Self, super::ParseError> {
+        Self::ALL
+            .into_iter()
+            .find(|name| name.as_str() == value)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|n| n.as_str()).collect();
+                format!("unknown outcome '{value}' (use {})", names.join(", "))
+            })
+    }
+}
+
+impl RunOutcome {
+    pub fn name(&self) -> &'static str {
+        self.name_only().as_str()
+    }
+
+    /// The outcome's name, without its details.
+    pub fn name_only(&self) -> OutcomeName {
+        match self {
+            Self::Sending => OutcomeName::Sending,
+            Self::Delivered => OutcomeName::Delivered,
+            Self::PartiallyDelivered => OutcomeName::PartiallyDelivered,
+            Self::Paused { .. } => OutcomeName::Paused,
+            Self::Failed => OutcomeName::Failed,
+            Self::Skipped { .. } => OutcomeName::Skipped,
         }
     }
 

@@ -22,7 +22,7 @@ pub struct RunWrite<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct RunFilter {
     pub task: Option<TaskId>,
-    pub outcome: Option<String>,
+    pub outcome: Option<crate::domain::run::OutcomeName>,
     pub kind: Option<crate::domain::run::RunKind>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
