@@ -7,7 +7,7 @@ use herald_core::domain::auth::ApiKey;
 use herald_core::domain::delivery::DeliveryId;
 use herald_core::domain::message::Provider;
 use herald_core::domain::run::PushRun;
-use herald_core::domain::task::{AlarmRobot, PushTask};
+use herald_core::domain::task::PushTask;
 use herald_core::ports::{SecretStore, StoreError};
 
 /// What an upgrade moved.
@@ -137,19 +137,17 @@ impl DynamoStore {
                 .map_err(unavailable)?;
             for item in page.items() {
                 let sk = text(item, "SK").unwrap_or_default();
-                let completed = if sk.starts_with("RUN#") {
-                    self.add_list_keys(item).await?
+                let (completed, count) = if sk.starts_with("RUN#") {
+                    (self.add_list_keys(item).await?, &mut done.runs)
                 } else if sk == "KEY" {
-                    self.list_api_key(item).await?
+                    (self.list_api_key(item).await?, &mut done.api_keys)
                 } else {
-                    self.move_robot_key(item, secrets).await?
+                    (
+                        self.move_robot_key(item, secrets).await?,
+                        &mut done.robot_keys,
+                    )
                 };
-                match (completed, sk) {
-                    (false, _) => {}
-                    (true, sk) if sk.starts_with("RUN#") => done.runs += 1,
-                    (true, "KEY") => done.api_keys += 1,
-                    (true, _) => done.robot_keys += 1,
-                }
+                *count += usize::from(completed);
             }
             match page.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
@@ -218,16 +216,12 @@ impl DynamoStore {
         secrets: &dyn SecretStore,
     ) -> Result<bool, StoreError> {
         let mut task: PushTask = parse_doc(item)?;
-        let Some(AlarmRobot::Key { webhook_key }) = &task.spec.alarm_robot else {
-            return Ok(false);
-        };
-        let secret = webhook_key.secret_name();
-        let value = secrecy::SecretString::from(webhook_key.as_str().to_owned());
-        secrets
-            .put_secret(secret.as_str(), &value)
+        let moved = herald_core::services::tasks::store_robot_key(secrets, &mut task.spec)
             .await
             .map_err(unavailable)?;
-        task.spec.alarm_robot = Some(AlarmRobot::Stored { secret });
+        if !moved {
+            return Ok(false);
+        }
         let update = self
             .update_as_read(item)?
             .update_expression("SET #doc = :doc")

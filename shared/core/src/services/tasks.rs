@@ -63,19 +63,11 @@ impl TaskService {
         }
     }
 
-    /// Moves a robot key given in `spec` into the secret store and leaves only the secret's name
-    /// in the spec. Keys are named by their digest: tasks sharing a robot share its secret, and a
-    /// write that fails after this leaves nothing that a retry would not write again.
+    /// Moves a robot key given in `spec` into the secret store (see [`store_robot_key`]).
     async fn store_robot_key(&self, spec: &mut TaskSpec) -> Result<(), ServiceError> {
-        if let Some(AlarmRobot::Key { webhook_key }) = &spec.alarm_robot {
-            let secret = webhook_key.secret_name();
-            let value = secrecy::SecretString::from(webhook_key.as_str().to_owned());
-            self.secrets
-                .put_secret(secret.as_str(), &value)
-                .await
-                .map_err(|e| ServiceError::unavailable("the secret store", e))?;
-            spec.alarm_robot = Some(AlarmRobot::Stored { secret });
-        }
+        store_robot_key(self.secrets.as_ref(), spec)
+            .await
+            .map_err(|e| ServiceError::unavailable("the secret store", e))?;
         Ok(())
     }
 
@@ -382,4 +374,22 @@ fn check_version(current: &PushTask, expected: u64) -> Result<(), ServiceError> 
             current.version
         )))
     }
+}
+
+/// Moves a robot key given in `spec` into the secret store and leaves only the secret's name in
+/// the spec; true if there was a key to move. Keys are named by their digest: tasks sharing a
+/// robot share its secret, and a write that fails after this leaves nothing that a retry would not
+/// write again. Used for new tasks and by the upgrade of tasks stored with their key.
+pub async fn store_robot_key(
+    secrets: &dyn crate::ports::SecretStore,
+    spec: &mut TaskSpec,
+) -> Result<bool, crate::ports::SecretError> {
+    let Some(AlarmRobot::Key { webhook_key }) = &spec.alarm_robot else {
+        return Ok(false);
+    };
+    let secret = webhook_key.secret_name();
+    let value = secrecy::SecretString::from(webhook_key.as_str().to_owned());
+    secrets.put_secret(secret.as_str(), &value).await?;
+    spec.alarm_robot = Some(AlarmRobot::Stored { secret });
+    Ok(true)
 }

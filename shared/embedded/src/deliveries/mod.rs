@@ -438,5 +438,4 @@ impl SqliteStore {
 }
 
 #[cfg(test)]
-#[path = "deliveries_tests.rs"]
 mod tests;

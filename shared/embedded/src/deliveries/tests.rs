@@ -96,22 +96,23 @@ async fn the_message_is_written_once_and_rows_from_before_keep_theirs() {
         .unwrap();
     let read = store.get_delivery(&old.id).await.unwrap().unwrap();
     assert_eq!(read.message, old.message);
+    deliver(&store, &old.id).await;
+    assert_eq!(
+        store.get_delivery(&old.id).await.unwrap().unwrap().message,
+        old.message
+    );
+}
+
+/// Claims `id` and records it delivered, as a worker would.
+async fn deliver(store: &SqliteStore, id: &DeliveryId) {
     let mut claimed = store
-        .claim(
-            &old.id,
-            Utc::now(),
-            Utc::now() + chrono::Duration::seconds(90),
-        )
+        .claim(id, Utc::now(), Utc::now() + chrono::Duration::seconds(90))
         .await
         .unwrap()
         .unwrap();
     claimed.status = DeliveryStatus::Delivered;
     claimed.next_due = None;
     store.finish(&claimed).await.unwrap();
-    assert_eq!(
-        store.get_delivery(&old.id).await.unwrap().unwrap().message,
-        old.message
-    );
 }
 
 async fn count(store: &SqliteStore, table: &'static str) -> i64 {
@@ -181,18 +182,7 @@ async fn a_shared_content_goes_with_the_last_delivery_that_says_it() {
         .enqueue(&[done.clone(), queued.clone()])
         .await
         .unwrap();
-    let mut claimed = store
-        .claim(
-            &done.id,
-            Utc::now(),
-            Utc::now() + chrono::Duration::seconds(90),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-    claimed.status = DeliveryStatus::Delivered;
-    claimed.next_due = None;
-    store.finish(&claimed).await.unwrap();
+    deliver(&store, &done.id).await;
     let later = Utc::now() + chrono::Duration::days(100);
     let retention = chrono::Duration::days(90);
     store.purge_expired(later, retention).await.unwrap();
