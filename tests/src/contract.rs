@@ -6,7 +6,7 @@ use herald_core::domain::auth::{ApiKey, NewKey, Role};
 use herald_core::domain::delivery::{Delivery, DeliveryCause, DeliveryStatus};
 use herald_core::domain::ids::{KeyId, ProjectId, TaskId};
 use herald_core::domain::message::{EmailMessage, OutboundMessage};
-use herald_core::domain::run::{PushRun, RunId, RunKind, RunOutcome};
+use herald_core::domain::run::{PushRun, RunId, RunKind, RunOutcome, RunStart, RunSubject};
 use herald_core::domain::task::{PushTask, TaskState};
 use herald_core::ports::{
     ContactStore, DeliveryStore, KeyStore, RunFilter, RunStore, RunWrite, SettingsRecord,
@@ -752,26 +752,20 @@ pub async fn write_new_run<S: RunStore + ?Sized>(store: &S, run: &PushRun) {
 }
 
 pub fn run(task: &PushTask, kind: RunKind, started: DateTime<Utc>, outcome: RunOutcome) -> PushRun {
-    PushRun {
+    let mut run = PushRun::start(RunStart {
         id: RunId::at(started),
         project: task.project.clone(),
-        task: task.id,
-        task_name: task.spec.name.to_string(),
-        kind,
+        subject: RunSubject::Task {
+            id: task.id,
+            name: task.spec.name.to_string(),
+            kind,
+        },
         scheduled_for: (kind == RunKind::Scheduled).then_some(started),
         started_at: started,
-        finished_at: None,
-        charts: vec![],
-        message: None,
-        progress: Default::default(),
-        notices: 0,
-        outcome,
-        log: vec![],
-        version: 1,
         expires_at: started + chrono::Duration::days(90),
-        ticket: None,
-        images: Vec::new(),
-    }
+    });
+    run.outcome = outcome;
+    run
 }
 
 /// A manual push's request key is held by the first run that asks, per task, until it expires.

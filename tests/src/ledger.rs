@@ -63,6 +63,8 @@ pub struct Faults {
     pub throttle_write: Vec<usize>,
     /// `add_deliveries` calls that "crash" (fail before writing).
     pub crash_add: Vec<usize>,
+    /// `write_run` calls the store refuses for good (as DynamoDB refuses an item over 400 KB).
+    pub refuse_write: Vec<usize>,
 }
 
 /// A run store that fails chosen calls and passes the rest to the real store.
@@ -96,6 +98,11 @@ impl<S: RunStore> RunStore for FaultyRuns<S> {
         let n = self.writes.fetch_add(1, Ordering::SeqCst) + 1;
         if self.faults.throttle_write.contains(&n) {
             return Err(throttled());
+        }
+        if self.faults.refuse_write.contains(&n) {
+            return Err(StoreError::Refused(
+                "Item size has exceeded the maximum allowed size".into(),
+            ));
         }
         self.inner.write_run(write).await
     }
@@ -179,6 +186,7 @@ impl<S: RunStore> RunStore for FaultyRuns<S> {
 pub struct LedgerRig<S> {
     pub store: Arc<S>,
     pub pushes: PushService,
+    pub tickets: herald_core::services::tickets::TicketService,
     pub worker: DeliveryWorker,
     pub sender: Arc<CountingSender>,
     pub clock: Arc<ManualClock>,
@@ -206,6 +214,7 @@ impl<S: AllStores> LedgerRig<S> {
         Self {
             store,
             pushes: services.pushes,
+            tickets: services.tickets,
             worker: services.worker,
             sender,
             clock,
@@ -534,6 +543,69 @@ pub async fn a_final_push_delivery_counts_itself_once<S: AllStores>(store: Arc<S
 }
 
 /// Expands to the ledger's contract for a store made by `$make`.
+/// A push and a ticket event are written by the same ledger call: a store that refuses the run's
+/// write for good gets a failed record for either (never an error that loses the run), and the
+/// claim written with it makes the same firing and the same event count once.
+pub async fn a_refused_write_is_a_failed_record_for_a_push_and_a_ticket_alike<S: AllStores>(
+    store: Arc<S>,
+) {
+    // Write 1 is the push's, 2 its failed record; 3 is the ticket's, 4 its failed record.
+    let faults = Faults {
+        refuse_write: vec![1, 3],
+        ..Faults::default()
+    };
+    let rig = LedgerRig::new(store, faults).await;
+    let task = rig.task(2).await;
+    let fired = at(FIRED);
+    let pushed = started(
+        rig.pushes
+            .run_scheduled(&task.project, &task.id, fired)
+            .await
+            .expect("run"),
+    );
+    let body: herald_api::dto::tickets::TicketEventBody = serde_json::from_value(serde_json::json!({
+        "event_id": "evt-refused",
+        "occurred_at": FIRED,
+        "ticket": {"id": "1042", "title": "Add an index", "project": "payments", "creator": "alice"},
+        "status": "pending_review",
+        "reviewers": ["bob"]
+    }))
+    .expect("event body");
+    let event = body.parse().expect("event");
+    let accepted = rig.tickets.accept("sqle", &event).await.expect("accept");
+    let herald_core::services::tickets::Accepted::Recorded {
+        run: ticket_run, ..
+    } = accepted
+    else {
+        panic!("expected a recorded ticket event, got {accepted:?}");
+    };
+    let ticket = rig.run(&task, &ticket_run).await;
+    for record in [rig.run(&task, &pushed.id).await, ticket] {
+        assert_eq!(record.outcome, RunOutcome::Failed, "{:?}", record.log);
+        assert_eq!((record.progress.pushes, record.notices), (0, 0));
+        assert!(
+            record
+                .log
+                .iter()
+                .any(|l| l.message.contains("could not be recorded as prepared")),
+            "{:?}",
+            record.log
+        );
+    }
+    assert!(matches!(
+        rig.pushes
+            .run_scheduled(&task.project, &task.id, fired)
+            .await
+            .expect("again"),
+        Trigger::Duplicate
+    ));
+    assert_eq!(
+        rig.tickets.accept("sqle", &event).await.expect("again"),
+        herald_core::services::tickets::Accepted::Duplicate
+    );
+    assert!(rig.sender.received().is_empty(), "nothing was sent");
+}
+
 #[macro_export]
 macro_rules! ledger_contract {
     ($make:expr) => {
@@ -543,7 +615,8 @@ macro_rules! ledger_contract {
             a_throttled_run_write_is_retried_not_a_duplicate,
             a_missed_settle_is_reconciled_within_one_sweep,
             an_abandoned_write_is_settled_with_the_unwritten_deliveries_failed,
-            a_final_push_delivery_counts_itself_once
+            a_final_push_delivery_counts_itself_once,
+            a_refused_write_is_a_failed_record_for_a_push_and_a_ticket_alike
         );
     };
     (@cases $make:expr; $($case:ident),+) => {

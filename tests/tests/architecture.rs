@@ -215,6 +215,31 @@ fn the_domain_does_not_import_the_ports_or_the_services() {
     assert!(upward.is_empty(), "domain modules reach up: {upward:?}");
 }
 
+/// Runs are written by the ledger alone: a push and a ticket event go through its public calls
+/// (`record_new`), so no other core module writes a run, its deliveries or its claim.
+#[test]
+fn only_the_run_ledger_writes_runs() {
+    let core = root().join("shared/core/src");
+    let ledger = core.join("services/runs/ledger.rs");
+    let writers: Vec<PathBuf> = rust_files(&core.join("services"))
+        .into_iter()
+        .filter(|f| *f != ledger)
+        .filter(|f| {
+            let text = std::fs::read_to_string(f).expect("source");
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            [".write_run(", ".add_deliveries(", ".claim_run("]
+                .iter()
+                .any(|call| code.contains(call))
+        })
+        .collect();
+    assert!(
+        writers.is_empty(),
+        "modules other than the ledger write runs: {writers:?}"
+    );
+    let text = std::fs::read_to_string(&ledger).expect("ledger");
+    assert!(text.contains("pub async fn record_new("));
+}
+
 #[test]
 fn each_lambda_main_is_wiring_in_at_most_ten_lines() {
     for function in ["task-api", "trigger", "delivery", "ticket-webhook"] {

@@ -50,7 +50,7 @@ pub enum RunKind {
     Scheduled,
     Manual,
     Test,
-    /// A ticket event (`task` is `TaskId::for_ticket`, `task_name` the ticket's title).
+    /// A ticket event (see [`RunSubject::Ticket`]).
     Ticket,
 }
 
@@ -257,6 +257,92 @@ impl RunProgress {
     }
 }
 
+/// What a run is of: one firing of a task (scheduled, manual or test) or one ticket event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunSubject {
+    Task {
+        id: super::ids::TaskId,
+        name: String,
+        kind: RunKind,
+    },
+    Ticket(super::ticket::TicketRef),
+}
+
+impl RunSubject {
+    /// The task id the run is recorded under. A ticket's events share one id derived from
+    /// (source, ticket id), so the records filter `task=` finds them together; this is the only
+    /// place that derives it.
+    pub fn task_id(&self) -> super::ids::TaskId {
+        match self {
+            Self::Task { id, .. } => *id,
+            Self::Ticket(t) => super::ids::TaskId::for_ticket(&t.source, t.id.as_str()),
+        }
+    }
+
+    pub fn kind(&self) -> RunKind {
+        match self {
+            Self::Task { kind, .. } => *kind,
+            Self::Ticket(_) => RunKind::Ticket,
+        }
+    }
+
+    fn name(&self) -> String {
+        match self {
+            Self::Task { name, .. } => name.clone(),
+            Self::Ticket(t) => t.title.to_string(),
+        }
+    }
+}
+
+/// What makes a run happen once however often it is asked for: a scheduled time of a task, or a
+/// ticket event (source, event id). A retried request finds the claim (or resumes the run whose
+/// id it derives) instead of starting another. Stores keep it as a (task id, time) pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunClaim {
+    key: super::ids::TaskId,
+    at: chrono::DateTime<chrono::Utc>,
+}
+
+impl RunClaim {
+    pub fn firing(task: super::ids::TaskId, at: chrono::DateTime<chrono::Utc>) -> Self {
+        Self { key: task, at }
+    }
+
+    /// A ticket event claims the id derived from (source, event id) at the UNIX epoch, so a
+    /// second write of the same event within the ticket's project conflicts. Claims live as long
+    /// as their run (the record retention), which keeps the dedupe well beyond a week.
+    pub fn ticket_event(source: &str, event_id: &str) -> Self {
+        Self {
+            key: super::ids::TaskId::for_ticket_event(source, event_id),
+            at: chrono::DateTime::UNIX_EPOCH,
+        }
+    }
+
+    /// The (task id, time) pair the stores key the claim by.
+    pub fn stored(&self) -> (super::ids::TaskId, chrono::DateTime<chrono::Utc>) {
+        (self.key, self.at)
+    }
+
+    /// The id of the run this claim starts; sorted among the records by `sorts_at`.
+    pub fn run_id(
+        &self,
+        project: &super::ids::ProjectId,
+        sorts_at: chrono::DateTime<chrono::Utc>,
+    ) -> RunId {
+        RunId::for_claim(project, &self.key, self.at, sorts_at)
+    }
+}
+
+/// What a new run starts from.
+pub struct RunStart {
+    pub id: RunId,
+    pub project: super::ids::ProjectId,
+    pub subject: RunSubject,
+    pub scheduled_for: Option<chrono::DateTime<chrono::Utc>>,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// One run of a task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PushRun {
@@ -293,6 +379,41 @@ pub struct PushRun {
 }
 
 impl PushRun {
+    /// A new run, sending, with nothing read or queued yet: the one constructor of runs.
+    pub fn start(start: RunStart) -> Self {
+        let RunStart {
+            id,
+            project,
+            subject,
+            scheduled_for,
+            started_at,
+            expires_at,
+        } = start;
+        Self {
+            id,
+            project,
+            task: subject.task_id(),
+            task_name: subject.name(),
+            kind: subject.kind(),
+            scheduled_for,
+            started_at,
+            finished_at: None,
+            charts: Vec::new(),
+            message: None,
+            progress: RunProgress::default(),
+            notices: 0,
+            outcome: RunOutcome::Sending,
+            log: Vec::new(),
+            version: 1,
+            expires_at,
+            ticket: match subject {
+                RunSubject::Ticket(t) => Some(t),
+                RunSubject::Task { .. } => None,
+            },
+            images: Vec::new(),
+        }
+    }
+
     /// The push's deliveries, by seq.
     pub fn push_ids(&self) -> impl Iterator<Item = super::delivery::DeliveryId> + '_ {
         (0..self.progress.pushes).map(|seq| super::delivery::DeliveryId::of_run(&self.id, seq))

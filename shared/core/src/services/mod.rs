@@ -130,7 +130,7 @@ impl Services {
             settings.clone(),
             adapters.secrets.clone(),
             adapters.contacts.clone(),
-            adapters.runs.clone(),
+            ledger.clone(),
             adapters.clock.clone(),
             config.record_retention,
         );

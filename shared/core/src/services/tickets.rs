@@ -5,17 +5,18 @@ use crate::ServiceError;
 use crate::clock::Clock;
 use crate::domain::contact::{Contact, Language};
 use crate::domain::delivery::{Delivery, DeliveryCause};
-use crate::domain::ids::{ContactId, TaskId};
-use crate::domain::run::{LogLevel, MessageRecord, PushRun, RunId, RunKind, RunOutcome};
+use crate::domain::ids::ContactId;
+use crate::domain::run::{
+    LogLevel, MessageRecord, PushRun, RunClaim, RunId, RunOutcome, RunStart, RunSubject,
+};
 use crate::domain::signature::SignedRequest;
 use crate::domain::task::{Channel, Template};
 use crate::domain::ticket::{TicketEvent, TicketRef};
-use crate::ports::{ContactStore, RunStore, SecretStore};
+use crate::ports::{ContactStore, SecretStore};
 use crate::services::render::{TicketView, render_ticket};
 use crate::services::runs::compose::{Audience, deliveries};
-use crate::services::runs::ledger::{Recorded, number, write_new};
+use crate::services::runs::{Recorded, RunLedger};
 use crate::services::settings::{SettingsService, webhook_source_secret};
-use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 use std::sync::Arc;
 use thiserror::Error;
@@ -48,20 +49,9 @@ pub struct TicketService {
     settings: SettingsService,
     secrets: Arc<dyn SecretStore>,
     contacts: Arc<dyn ContactStore>,
-    runs: Arc<dyn RunStore>,
+    ledger: RunLedger,
     clock: Arc<dyn Clock>,
     retention: chrono::Duration,
-}
-
-/// The claim that makes an event count once. A run claim is keyed by (project, task id, time):
-/// a ticket event claims the id derived from (source, event id) at the UNIX epoch, so a second
-/// write of the same event within the ticket's project conflicts. Claims live as long as their run
-/// (the record retention, 90 days by default), which keeps the dedupe well beyond a week.
-fn claim_of(source: &str, event: &TicketEvent) -> (TaskId, DateTime<Utc>) {
-    (
-        TaskId::for_ticket_event(source, event.event_id.as_str()),
-        DateTime::UNIX_EPOCH,
-    )
 }
 
 impl TicketService {
@@ -69,7 +59,7 @@ impl TicketService {
         settings: SettingsService,
         secrets: Arc<dyn SecretStore>,
         contacts: Arc<dyn ContactStore>,
-        runs: Arc<dyn RunStore>,
+        ledger: RunLedger,
         clock: Arc<dyn Clock>,
         retention: chrono::Duration,
     ) -> Self {
@@ -77,7 +67,7 @@ impl TicketService {
             settings,
             secrets,
             contacts,
-            runs,
+            ledger,
             clock,
             retention,
         }
@@ -123,16 +113,21 @@ impl TicketService {
         event: &TicketEvent,
     ) -> Result<Accepted, ServiceError> {
         let project = &event.ticket.project;
-        let claim = claim_of(source, event);
+        let claim = RunClaim::ticket_event(source, event.event_id.as_str());
         // A cheap check first; the claim written with the run decides when two deliveries race.
-        if self.runs.is_claimed(project, &claim.0, claim.1).await? {
+        if self.ledger.is_claimed(project, &claim).await? {
             tracing::info!("duplicate ticket event");
             return Ok(Accepted::Duplicate);
         }
         let (mut run, queued) = self.prepare(source, event, &claim).await?;
         let count = queued.len();
-        let queued = number(&mut run, queued, Vec::new());
-        match write_new(self.runs.as_ref(), &run, Some(claim), &queued, None).await {
+        // The same ledger call as a task's push: numbering, the claim, chunked writes, a refused
+        // write recorded as failed.
+        match self
+            .ledger
+            .record_new(&mut run, Some(claim), queued, Vec::new())
+            .await
+        {
             Ok(Recorded::New) => {
                 tracing::info!(run_id = %run.id, deliveries = count, "ticket event recorded");
                 Ok(Accepted::Recorded {
@@ -146,7 +141,7 @@ impl TicketService {
             }
             // Throttling, a conflicting transaction or a store outage: the sender must retry
             // (503), never read it as recorded.
-            Err(other) => Err(other.into()),
+            Err(other) => Err(other),
         }
     }
 
@@ -155,31 +150,19 @@ impl TicketService {
         &self,
         source: &str,
         event: &TicketEvent,
-        (claimed, at): &(TaskId, DateTime<Utc>),
+        claim: &RunClaim,
     ) -> Result<(PushRun, Vec<Delivery>), ServiceError> {
         let now = self.clock.now();
         let ticket = &event.ticket;
-        let mut run = PushRun {
+        let mut run = PushRun::start(RunStart {
             // From the claim: a retried event resumes its run instead of starting another.
-            id: RunId::for_claim(&ticket.project, claimed, *at, event.occurred_at),
+            id: claim.run_id(&ticket.project, event.occurred_at),
             project: ticket.project.clone(),
-            task: TaskId::for_ticket(source, ticket.id.as_str()),
-            task_name: ticket.title.to_string(),
-            kind: RunKind::Ticket,
+            subject: RunSubject::Ticket(TicketRef::of(source, event)),
             scheduled_for: Some(event.occurred_at),
             started_at: now,
-            finished_at: None,
-            charts: Vec::new(),
-            message: None,
-            progress: Default::default(),
-            notices: 0,
-            outcome: RunOutcome::Sending,
-            log: Vec::new(),
-            version: 1,
             expires_at: now + self.retention,
-            ticket: Some(TicketRef::of(source, event)),
-            images: Vec::new(),
-        };
+        });
         run.log(
             now,
             LogLevel::Info,
@@ -372,6 +355,7 @@ impl TicketService {
 mod tests {
     use super::*;
     use crate::domain::ticket::TicketStatus;
+    use chrono::DateTime;
 
     fn view(status: TicketStatus, link: Option<&'static str>) -> TicketView<'static> {
         TicketView {

@@ -16,12 +16,8 @@ impl PushService {
         };
         // Scheduler delivers at least once: skip the chart reads of a time already run. The claim
         // written with the run still decides when two firings race.
-        if self
-            .ledger
-            .runs
-            .is_claimed(project, task_id, scheduled_for)
-            .await?
-        {
+        let claim = RunClaim::firing(*task_id, scheduled_for);
+        if self.ledger.is_claimed(project, &claim).await? {
             tracing::info!("this scheduled time was already run");
             return Ok(Trigger::Duplicate);
         }
@@ -40,7 +36,7 @@ impl PushService {
             );
             Prepared::nothing(run)
         };
-        self.commit(prepared, Some((task.id, scheduled_for))).await
+        self.commit(prepared, Some(claim)).await
     }
 
     /// Records a scheduled time that was missed (the local server was down too long) as skipped.
@@ -62,14 +58,14 @@ impl PushService {
             },
             why,
         );
-        self.commit(Prepared::nothing(run), Some((task.id, scheduled_for)))
-            .await
+        let claim = RunClaim::firing(task.id, scheduled_for);
+        self.commit(Prepared::nothing(run), Some(claim)).await
     }
 
     pub(super) async fn commit(
         &self,
         prepared: Prepared,
-        claim: Option<(TaskId, DateTime<Utc>)>,
+        claim: Option<RunClaim>,
     ) -> Result<Trigger, ServiceError> {
         let Prepared {
             mut run,

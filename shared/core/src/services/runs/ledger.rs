@@ -6,8 +6,8 @@ use super::notify::Notices;
 use crate::ServiceError;
 use crate::clock::Clock;
 use crate::domain::delivery::{Delivery, DeliveryCause, DeliveryId};
-use crate::domain::ids::{ProjectId, TaskId};
-use crate::domain::run::{LogLevel, PushRun, RunId, RunKind, RunOutcome, RunProgress};
+use crate::domain::ids::ProjectId;
+use crate::domain::run::{LogLevel, PushRun, RunClaim, RunId, RunKind, RunOutcome, RunProgress};
 use crate::domain::task::{PushTask, TaskState};
 use crate::ports::{
     DeliveryStore, MAX_DELIVERIES_PER_RUN_WRITE, RunStore, RunWrite, ScheduleGateway, StoreError,
@@ -64,11 +64,7 @@ pub fn count_outcome(
 /// Numbers a run's deliveries: pushes first (counted by the run's progress), then alarms and
 /// notices, with ids derived from the run ([`DeliveryId::of_run`]) so a retried write produces
 /// the same ones.
-pub(crate) fn number(
-    run: &mut PushRun,
-    pushes: Vec<Delivery>,
-    notices: Vec<Delivery>,
-) -> Vec<Delivery> {
+fn number(run: &mut PushRun, pushes: Vec<Delivery>, notices: Vec<Delivery>) -> Vec<Delivery> {
     let first = run.progress.pushes + run.notices;
     let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     // Only a new run has pushes (a settle adds notices alone).
@@ -106,13 +102,14 @@ pub enum Recorded {
 /// one atomic write with the claim; more are written in steps — the run with the first chunk, the
 /// rest, the claim last — so the claim exists only once everything is written, and a retry of the
 /// same claim (same run id) completes what a crash left half-written.
-pub(crate) async fn write_new(
+async fn write_new(
     runs: &dyn RunStore,
     run: &PushRun,
-    claim: Option<(TaskId, DateTime<Utc>)>,
+    claim: Option<RunClaim>,
     deliveries: &[Delivery],
     task: Option<(&PushTask, u64)>,
 ) -> Result<Recorded, StoreError> {
+    let claim = claim.map(|c| c.stored());
     let in_first = runs
         .deliveries_in_run_write(deliveries)
         .min(MAX_DELIVERIES_PER_RUN_WRITE);
@@ -218,13 +215,23 @@ impl RunLedger {
         }
     }
 
-    /// Records a new run: its pushes (counted by its progress) and alarms, the failure count if it
+    /// Whether the claimed run (a scheduled time, a ticket event) was recorded already.
+    pub async fn is_claimed(
+        &self,
+        project: &ProjectId,
+        claim: &RunClaim,
+    ) -> Result<bool, ServiceError> {
+        let (key, at) = claim.stored();
+        Ok(self.runs.is_claimed(project, &key, at).await?)
+    }
+
+    /// Records a new run — a task's push or a ticket event alike: its pushes (counted by its progress) and alarms, the failure count if it
     /// is final already, and its claim. A store that refuses the write for good (too large,
     /// invalid) gets a bare failed record instead, so the run is never silently lost.
     pub async fn record_new(
         &self,
         run: &mut PushRun,
-        claim: Option<(TaskId, DateTime<Utc>)>,
+        claim: Option<RunClaim>,
         pushes: Vec<Delivery>,
         alarms: Vec<Delivery>,
     ) -> Result<Recorded, ServiceError> {

@@ -21,7 +21,8 @@ use crate::domain::ids::{ContactId, ProjectId, TaskId};
 use crate::domain::image::ImageRef;
 use crate::domain::redaction::Redaction;
 use crate::domain::run::{
-    ChartState, LogLevel, MessageRecord, PauseReason, PushRun, RunId, RunKind, RunOutcome,
+    ChartState, LogLevel, MessageRecord, PauseReason, PushRun, RunClaim, RunId, RunKind,
+    RunOutcome, RunStart, RunSubject,
 };
 use crate::domain::task::{Channel, PushTask, TaskState};
 use crate::ports::{

@@ -54,30 +54,22 @@ impl PushService {
         let now = self.now();
         let id = match scheduled_for {
             Some(at) if kind == RunKind::Scheduled => {
-                RunId::for_claim(&task.project, &task.id, at, at)
+                RunClaim::firing(task.id, at).run_id(&task.project, at)
             }
             _ => RunId::at(now),
         };
-        let mut run = PushRun {
+        let mut run = PushRun::start(RunStart {
             id,
             project: task.project.clone(),
-            task: task.id,
-            task_name: task.spec.name.to_string(),
-            kind,
+            subject: RunSubject::Task {
+                id: task.id,
+                name: task.spec.name.to_string(),
+                kind,
+            },
             scheduled_for,
             started_at: now,
-            finished_at: None,
-            charts: Vec::new(),
-            message: None,
-            progress: Default::default(),
-            notices: 0,
-            outcome: RunOutcome::Sending,
-            log: Vec::new(),
-            version: 1,
             expires_at: now + self.retention,
-            ticket: None,
-            images: Vec::new(),
-        };
+        });
         let when = scheduled_for
             .map(|t| format!(" for {t}"))
             .unwrap_or_default();
