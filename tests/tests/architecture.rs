@@ -215,6 +215,20 @@ fn the_domain_does_not_import_the_ports_or_the_services() {
     assert!(upward.is_empty(), "domain modules reach up: {upward:?}");
 }
 
+/// The report's pure logic (figures, numbers, exception control, rendering) reaches only the
+/// domain, so adapters can use it without the services.
+#[test]
+fn the_report_logic_imports_only_the_domain() {
+    let graph = imports(&root().join("shared/core/src"));
+    let outside: Vec<(&String, &String)> = graph
+        .iter()
+        .filter(|(module, _)| module.starts_with("report"))
+        .flat_map(|(module, to)| to.iter().map(move |t| (module, t)))
+        .filter(|(_, to)| !to.starts_with("domain") && !to.starts_with("report"))
+        .collect();
+    assert!(outside.is_empty(), "report modules reach out: {outside:?}");
+}
+
 /// Runs are written by the ledger alone: a push and a ticket event go through its public calls
 /// (`record_new`), so no other core module writes a run, its deliveries or its claim.
 #[test]

@@ -2,7 +2,7 @@
 use crate::svg::{Anchor, Drawing, Style, width};
 use herald_core::domain::contact::Language;
 use herald_core::domain::report::{Cell, ChartOutcome, ChartReport, Figure, PageReport, Series};
-use herald_core::services::numbers::{Trend, change, compact, full};
+use herald_core::report::numbers::{Trend, change, compact, full};
 
 const PAGE_WIDTH: f32 = 1200.0;
 const MARGIN: f32 = 32.0;

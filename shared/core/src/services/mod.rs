@@ -2,12 +2,8 @@
 pub mod channel_test;
 pub mod contacts;
 pub mod delivery;
-pub mod exception;
-pub mod figures;
 pub mod images;
 pub mod keys;
-pub mod numbers;
-pub mod render;
 pub mod runs;
 pub mod sessions;
 pub mod settings;

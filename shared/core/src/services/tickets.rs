@@ -13,7 +13,7 @@ use crate::domain::signature::SignedRequest;
 use crate::domain::task::{Channel, Template};
 use crate::domain::ticket::{TicketEvent, TicketRef};
 use crate::ports::{ContactStore, SecretStore};
-use crate::services::render::{TicketView, render_ticket};
+use crate::report::render::{TicketView, render_ticket};
 use crate::services::runs::compose::{Audience, deliveries};
 use crate::services::runs::{Recorded, RunLedger};
 use crate::services::settings::{SettingsService, webhook_source_secret};
@@ -381,7 +381,7 @@ mod tests {
         )
         .unwrap()
         {
-            crate::services::render::RenderedPush::Wecom(
+            crate::report::render::RenderedPush::Wecom(
                 crate::domain::message::WecomBody::Text { content },
             ) => content,
             other => panic!("{other:?}"),
@@ -403,7 +403,7 @@ mod tests {
 
     #[test]
     fn html_mail_escapes_the_title_and_the_text_part_does_not() {
-        let crate::services::render::RenderedPush::Email {
+        let crate::report::render::RenderedPush::Email {
             subject,
             text,
             html,

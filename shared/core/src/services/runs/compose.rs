@@ -12,7 +12,7 @@ use crate::domain::recipients::{EmailAddress, Owner, Recipients, WecomGroupId, W
 use crate::domain::redaction::ContactReach;
 use crate::domain::task::{AlarmRobot, Channel};
 use crate::ports::{ContactStore, StoreError};
-use crate::services::render::RenderedPush;
+use crate::report::render::RenderedPush;
 use chrono::{DateTime, Utc};
 
 /// Recipients on one channel, resolved to provider ids.

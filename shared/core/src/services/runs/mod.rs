@@ -29,8 +29,8 @@ use crate::ports::{
     ChartSource, ContactStore, DeliveryStore, ImageStore, PictureRenderer, RunFilter, RunPage,
     RunStore, ScheduleGateway, TaskStore,
 };
+use crate::report::exception::{charts_for, decide};
 use crate::services::delivery::DeliveryWorker;
-use crate::services::exception::{charts_for, decide};
 use crate::services::settings::SettingsService;
 use chrono::{DateTime, Utc};
 use compose::Audience;

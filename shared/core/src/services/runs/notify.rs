@@ -6,7 +6,7 @@ use crate::domain::message::RobotBody;
 use crate::domain::run::{ChartCheck, PauseReason, PushRun};
 use crate::domain::task::PushTask;
 use crate::ports::ContactStore;
-use crate::services::render::{AlarmReason, AlarmView, render_alarm_owner, render_alarm_robot};
+use crate::report::render::{AlarmReason, AlarmView, render_alarm_owner, render_alarm_robot};
 use crate::services::settings::SettingsService;
 
 #[derive(Clone)]

@@ -292,7 +292,7 @@ impl PushService {
         task: &PushTask,
         run: &mut PushRun,
         read: &PageRead,
-        decision: &crate::services::exception::Decision,
+        decision: &crate::report::exception::Decision,
         at: DateTime<Utc>,
     ) -> Option<ImageRef> {
         if task.spec.alarm_robot.is_none() || !decision.alarms.contains(&PauseReason::Empty) {

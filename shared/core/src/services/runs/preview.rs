@@ -10,7 +10,7 @@ use crate::domain::image::{ImageId, ImageRef};
 use crate::domain::report::Figure;
 use crate::domain::run::{ChartCheck, RunKind};
 use crate::domain::task::{Channel, TaskSpec, Template};
-use crate::services::render::RenderedPush;
+use crate::report::render::RenderedPush;
 use serde_json::{Value, json};
 
 /// How long a preview's snapshot stays readable.

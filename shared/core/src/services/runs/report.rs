@@ -8,8 +8,8 @@ use crate::domain::report::{ChartOutcome, ChartReport, Figure, PageReport};
 use crate::domain::run::{ChartCheck, ChartState, RunKind};
 use crate::domain::task::{Channel, TaskSpec, Template};
 use crate::ports::{ChartReading, ChartSource, ImageStore, PictureRenderer, StoreError};
-use crate::services::figures::figure_of;
-use crate::services::render::{PushView, RenderError, RenderedPush, format_run_at, render_push};
+use crate::report::figures::figure_of;
+use crate::report::render::{PushView, RenderError, RenderedPush, format_run_at, render_push};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 

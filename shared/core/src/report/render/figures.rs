@@ -4,7 +4,7 @@
 use crate::domain::contact::Language;
 use crate::domain::report::{Cell, Figure, Series};
 use crate::domain::text::is_cjk;
-use crate::services::numbers::{Trend, change, compact, full};
+use crate::report::numbers::{Trend, change, compact, full};
 use serde::Serialize;
 
 /// The words of the message itself, in its language.
