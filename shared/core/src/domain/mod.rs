@@ -5,6 +5,7 @@ pub mod contact;
 pub mod delivery;
 pub mod ids;
 pub mod image;
+pub mod limits;
 pub mod message;
 pub mod parameters;
 pub mod recipients;

@@ -1,13 +1,11 @@
 //! `im/v1/messages` bodies: `content` is a JSON *string*; post and card bodies are at most 30 KB.
 use crate::error::failure;
+use herald_core::domain::limits::feishu;
 use herald_core::domain::message::{FeishuBody, PostRun};
 use herald_core::ports::{SendError, SendFailure};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-/// Request body limits (provider-apis.md §3.4).
-pub const TEXT_MAX_BODY_BYTES: usize = 150 * 1024;
-pub const RICH_MAX_BODY_BYTES: usize = 30 * 1024;
 /// Feishu's `uuid` is at most 50 characters.
 const UUID_CHARS: usize = 40;
 
@@ -24,7 +22,11 @@ pub fn message_body(
             if text.trim().is_empty() {
                 return Err(failure(SendFailure::Payload, None, "empty Feishu text"));
             }
-            ("text", json!({ "text": text }), TEXT_MAX_BODY_BYTES)
+            (
+                "text",
+                json!({ "text": text }),
+                feishu::TEXT_REQUEST_MAX_BYTES,
+            )
         }
         FeishuBody::Post {
             title, paragraphs, ..
@@ -39,7 +41,7 @@ pub fn message_body(
                 // A picture is a paragraph of its own; post says `image_key`.
                 lines.insert(0, json!([{ "tag": "img", "image_key": key }]));
             }
-            ("post", content, RICH_MAX_BODY_BYTES)
+            ("post", content, feishu::RICH_REQUEST_MAX_BYTES)
         }
         FeishuBody::Interactive { card, .. } => {
             if !card.is_object() {
@@ -60,7 +62,7 @@ pub fn message_body(
                     json!({ "tag": "img", "img_key": key, "alt": { "tag": "plain_text", "content": "snapshot" } }),
                 );
             }
-            ("interactive", card, RICH_MAX_BODY_BYTES)
+            ("interactive", card, feishu::RICH_REQUEST_MAX_BYTES)
         }
     };
     let request = json!({

@@ -2,19 +2,13 @@
 //! (long text and markdown split into several messages, textcard fields truncated).
 use crate::error::failure;
 use crate::split::{split_utf8, truncate_chars, truncate_utf8};
+use herald_core::domain::limits::wecom;
 use herald_core::domain::message::{
     WECOM_MAX_GROUPS_PER_CALL, WECOM_MAX_USERS_PER_CALL, WecomAppMessage, WecomBody,
 };
 use herald_core::ports::{SendError, SendFailure};
 use serde_json::{Value, json};
 
-/// WeCom's byte limits (provider-apis.md §1.2).
-pub const TEXT_MAX_BYTES: usize = 2048;
-pub const MARKDOWN_MAX_BYTES: usize = 2048;
-pub const TITLE_MAX_BYTES: usize = 128;
-pub const DESCRIPTION_MAX_BYTES: usize = 512;
-pub const URL_MAX_BYTES: usize = 2048;
-pub const BUTTON_MAX_CHARS: usize = 4;
 /// WeCom drops an identical request within this many seconds, so a retried send is delivered once.
 pub const DUPLICATE_CHECK_SECONDS: u32 = 1800;
 
@@ -106,21 +100,21 @@ pub fn message_bodies(
         body
     };
     match &msg.body {
-        WecomBody::Text { content } => {
-            split_content(content, TEXT_MAX_BYTES, "text").map(|parts| {
+        WecomBody::Text { content } => split_content(content, wecom::CONTENT_MAX_BYTES, "text")
+            .map(|parts| {
                 parts
                     .into_iter()
                     .map(|c| with("text", json!({ "content": c })))
                     .collect()
-            })
-        }
-        WecomBody::Markdown { content } => split_content(content, MARKDOWN_MAX_BYTES, "markdown")
-            .map(|parts| {
+            }),
+        WecomBody::Markdown { content } => {
+            split_content(content, wecom::CONTENT_MAX_BYTES, "markdown").map(|parts| {
                 parts
                     .into_iter()
                     .map(|c| with("markdown", json!({ "content": c })))
                     .collect()
-            }),
+            })
+        }
         WecomBody::Textcard {
             title,
             description,
@@ -130,19 +124,20 @@ pub fn message_bodies(
             if description.trim().is_empty() {
                 return Err(payload("a WeCom textcard needs a description".into()));
             }
-            if url.len() > URL_MAX_BYTES {
+            if url.len() > wecom::URL_MAX_BYTES {
                 return Err(payload(format!(
-                    "the textcard URL is {} bytes (at most {URL_MAX_BYTES})",
-                    url.len()
+                    "the textcard URL is {} bytes (at most {})",
+                    url.len(),
+                    wecom::URL_MAX_BYTES
                 )));
             }
             let mut card = json!({
-                "title": truncate_utf8(title, TITLE_MAX_BYTES),
-                "description": truncate_utf8(description, DESCRIPTION_MAX_BYTES),
+                "title": truncate_utf8(title, wecom::TEXTCARD_TITLE_MAX_BYTES),
+                "description": truncate_utf8(description, wecom::TEXTCARD_DESCRIPTION_MAX_BYTES),
                 "url": url,
             });
             if let Some(button) = btntxt.as_deref().filter(|b| !b.trim().is_empty()) {
-                card["btntxt"] = json!(truncate_chars(button, BUTTON_MAX_CHARS));
+                card["btntxt"] = json!(truncate_chars(button, wecom::BUTTON_MAX_CHARS));
             }
             Ok(vec![with("textcard", card)])
         }

@@ -6,6 +6,7 @@ use crate::http::transport_error;
 use crate::split::split_utf8;
 use crate::time::Time;
 use crate::window::{WindowLimiter, WindowQuota};
+use herald_core::domain::limits::wecom_robot;
 use herald_core::domain::message::{RobotBody, RobotMessage};
 use herald_core::ports::{SendError, SendFailure, SendReceipt};
 use herald_core::services::images::Images;
@@ -13,8 +14,6 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
-pub const ROBOT_TEXT_MAX_BYTES: usize = 2048;
-pub const ROBOT_MARKDOWN_MAX_BYTES: usize = 4096;
 const PROVIDER: &str = "WeCom robot";
 
 /// Sends group-robot messages. Build one per process (see `HttpProviders`).
@@ -25,9 +24,6 @@ pub struct WecomRobotClient {
     time: Time,
     images: Images,
 }
-
-/// The largest picture a robot takes (raw bytes).
-pub const ROBOT_IMAGE_MAX_BYTES: usize = 2 * 1024 * 1024;
 
 impl WecomRobotClient {
     pub(crate) fn new(
@@ -55,7 +51,7 @@ impl WecomRobotClient {
         use base64::Engine as _;
         use md5::Digest as _;
         let bytes = self.images.bytes(image).await?;
-        if bytes.len() > ROBOT_IMAGE_MAX_BYTES {
+        if bytes.len() > wecom_robot::IMAGE_MAX_BYTES {
             return Err(failure(
                 SendFailure::Payload,
                 None,
@@ -171,7 +167,7 @@ pub fn robot_bodies(body: &RobotBody) -> Result<Vec<Value>, SendError> {
             content,
             mentioned_list,
         } => {
-            let parts = split_utf8(content, ROBOT_TEXT_MAX_BYTES);
+            let parts = split_utf8(content, wecom_robot::TEXT_MAX_BYTES);
             if content.trim().is_empty() {
                 return Err(empty());
             }
@@ -191,7 +187,7 @@ pub fn robot_bodies(body: &RobotBody) -> Result<Vec<Value>, SendError> {
             if content.trim().is_empty() {
                 return Err(empty());
             }
-            Ok(split_utf8(content, ROBOT_MARKDOWN_MAX_BYTES)
+            Ok(split_utf8(content, wecom_robot::MARKDOWN_MAX_BYTES)
                 .into_iter()
                 .map(|part| json!({ "msgtype": "markdown", "markdown": { "content": part } }))
                 .collect())

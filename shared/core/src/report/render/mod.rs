@@ -20,6 +20,7 @@ mod text;
 
 use crate::domain::contact::Language;
 use crate::domain::image::ImageRef;
+use crate::domain::limits::{feishu, wecom, wecom_robot};
 use crate::domain::message::{FeishuBody, PostRun, RobotBody, WecomBody};
 use crate::domain::report::Figure;
 use crate::domain::run::{ChartCheck, ChartState, RunKind};
@@ -38,18 +39,6 @@ use templates::*;
 use text::*;
 pub(crate) use text::{format_at, format_run_at};
 
-/// WeCom textcard title: at most 128 bytes.
-pub const WECOM_TEXTCARD_TITLE_MAX_BYTES: usize = 128;
-/// WeCom textcard description: at most 512 bytes.
-pub const WECOM_TEXTCARD_DESCRIPTION_MAX_BYTES: usize = 512;
-/// WeCom app text and markdown content: at most 2048 bytes.
-pub const WECOM_CONTENT_MAX_BYTES: usize = 2048;
-/// WeCom group robot markdown: at most 4096 bytes.
-pub const ROBOT_MARKDOWN_MAX_BYTES: usize = 4096;
-/// Feishu post and card requests: at most 30 KB.
-pub const FEISHU_RICH_MAX_BYTES: usize = 30 * 1024;
-/// Feishu text requests: at most 150 KB.
-pub const FEISHU_TEXT_MAX_BYTES: usize = 150 * 1024;
 /// What a Feishu request adds around the content (receive id, msg type, uuid); measured generously.
 const FEISHU_REQUEST_OVERHEAD: usize = 256;
 /// E-mail has no provider limit; this only bounds a runaway body.
@@ -167,7 +156,7 @@ pub fn render_push(
 /// Renders an alarm (or auto-stop notice) for the task's WeCom group robot: markdown ≤ 4096 bytes.
 pub fn render_alarm_robot(view: &AlarmView) -> Result<RobotBody, RenderError> {
     let alarm = Alarm::new(view);
-    let content = alarm.fit("alarm_robot.md", ROBOT_MARKDOWN_MAX_BYTES, &str::len)?;
+    let content = alarm.fit("alarm_robot.md", wecom_robot::MARKDOWN_MAX_BYTES, &str::len)?;
     Ok(RobotBody::Markdown { content })
 }
 
@@ -176,12 +165,12 @@ pub fn render_alarm_owner(channel: Channel, view: &AlarmView) -> Result<Rendered
     let alarm = Alarm::new(view);
     Ok(match channel {
         Channel::Wecom => RenderedPush::Wecom(WecomBody::Text {
-            content: alarm.fit("alarm_owner.txt", WECOM_CONTENT_MAX_BYTES, &str::len)?,
+            content: alarm.fit("alarm_owner.txt", wecom::CONTENT_MAX_BYTES, &str::len)?,
         }),
         Channel::Feishu => RenderedPush::Feishu(FeishuBody::Text {
             text: alarm.fit(
                 "alarm_owner.txt",
-                FEISHU_TEXT_MAX_BYTES,
+                feishu::TEXT_REQUEST_MAX_BYTES,
                 &feishu_text_request_len,
             )?,
         }),
@@ -253,10 +242,10 @@ pub fn render_ticket(
     };
     Ok(match channel {
         Channel::Wecom => RenderedPush::Wecom(WecomBody::Text {
-            content: text(WECOM_CONTENT_MAX_BYTES, &str::len)?,
+            content: text(wecom::CONTENT_MAX_BYTES, &str::len)?,
         }),
         Channel::Feishu => RenderedPush::Feishu(FeishuBody::Text {
-            text: text(FEISHU_TEXT_MAX_BYTES, &feishu_text_request_len)?,
+            text: text(feishu::TEXT_REQUEST_MAX_BYTES, &feishu_text_request_len)?,
         }),
         Channel::Email => RenderedPush::Email {
             subject: escape::defang(&one_line(&format!("{headline}: {}", view.title))).into_owned(),

@@ -1,5 +1,6 @@
 //! A push run's message, per channel and template.
 use super::*;
+use crate::domain::limits::{feishu, wecom};
 
 pub(super) struct Push<'v> {
     pub(super) view: &'v PushView<'v>,
@@ -95,12 +96,15 @@ impl<'v> Push<'v> {
         let description = self.fit(
             "push_wecom_textcard.txt",
             None,
-            WECOM_TEXTCARD_DESCRIPTION_MAX_BYTES,
+            wecom::TEXTCARD_DESCRIPTION_MAX_BYTES,
             &str::len,
         )?;
         Ok(RenderedPush::Wecom(WecomBody::Textcard {
-            title: ellipsize(&escape::defang(&self.title), WECOM_TEXTCARD_TITLE_MAX_BYTES)
-                .into_owned(),
+            title: ellipsize(
+                &escape::defang(&self.title),
+                wecom::TEXTCARD_TITLE_MAX_BYTES,
+            )
+            .into_owned(),
             description,
             url: url.to_owned(),
             btntxt: Some(self.words.button().to_owned()),
@@ -111,7 +115,7 @@ impl<'v> Push<'v> {
         let content = self.fit(
             "push_wecom_markdown.md",
             self.view.share_url,
-            WECOM_CONTENT_MAX_BYTES,
+            wecom::CONTENT_MAX_BYTES,
             &str::len,
         )?;
         Ok(RenderedPush::Wecom(WecomBody::Markdown { content }))
@@ -121,7 +125,7 @@ impl<'v> Push<'v> {
         let content = self.fit(
             "push_text.txt",
             self.view.share_url,
-            WECOM_CONTENT_MAX_BYTES,
+            wecom::CONTENT_MAX_BYTES,
             &str::len,
         )?;
         Ok(RenderedPush::Wecom(WecomBody::Text { content }))
@@ -143,7 +147,7 @@ impl<'v> Push<'v> {
                 + FEISHU_REQUEST_OVERHEAD
                 + feishu_card::IMAGE_ELEMENT_BYTES
         };
-        let card = self.fit_with(FEISHU_RICH_MAX_BYTES, &measure, &render)?;
+        let card = self.fit_with(feishu::RICH_REQUEST_MAX_BYTES, &measure, &render)?;
         let card = serde_json::from_str(&card).map_err(|e| RenderError::Template {
             template: "feishu card",
             message: e.to_string(),
@@ -185,7 +189,7 @@ impl<'v> Push<'v> {
         let text = self.fit(
             "push_feishu_post.txt",
             None,
-            FEISHU_RICH_MAX_BYTES,
+            feishu::RICH_REQUEST_MAX_BYTES,
             &measure,
         )?;
         Ok(RenderedPush::Feishu(FeishuBody::Post {
@@ -199,7 +203,7 @@ impl<'v> Push<'v> {
         let text = self.fit(
             "push_text.txt",
             self.view.share_url,
-            FEISHU_TEXT_MAX_BYTES,
+            feishu::TEXT_REQUEST_MAX_BYTES,
             &feishu_text_request_len,
         )?;
         Ok(RenderedPush::Feishu(FeishuBody::Text { text }))
