@@ -94,18 +94,16 @@ impl Handler {
             Ok(swept) => (swept.tried, swept.unrecorded),
             Err(err) => {
                 tracing::error!(error = %err, "sweep failed");
-                return Err(HandlerError::Sweep(err.to_string()));
+                return Err(HandlerError::Sweep(err));
             }
         };
         let settled = reconciled.map_err(|err| {
             tracing::error!(error = %err, "reconciling runs failed");
-            HandlerError::Sweep(err.to_string())
+            HandlerError::Reconcile(err)
         })?;
         tracing::info!(tried, failed, settled, "sweep done");
         if failed > 0 {
-            return Err(HandlerError::Sweep(format!(
-                "{failed} of {tried} attempts could not be recorded"
-            )));
+            return Err(HandlerError::Unrecorded { failed, tried });
         }
         Ok(serde_json::json!({ "swept": true, "tried": tried, "settled": settled }))
     }
@@ -153,7 +151,13 @@ pub enum HandlerError {
     #[error("the event is not a DynamoDB Stream batch: {0}")]
     Event(#[from] serde_json::Error),
     #[error("the sweep failed: {0}")]
-    Sweep(String),
+    Sweep(#[source] herald_core::ServiceError),
+    #[error("the sweep failed: reconciling runs: {0}")]
+    Reconcile(#[source] herald_core::ServiceError),
+    /// Sends whose outcome could not be written: they are retried, and the invocation fails so
+    /// the Errors metric (and its alarm) sees it.
+    #[error("the sweep failed: {failed} of {tried} attempts could not be recorded")]
+    Unrecorded { failed: usize, tried: usize },
 }
 
 /// Serves the Lambda Runtime API with the services built once: each invocation is handled before

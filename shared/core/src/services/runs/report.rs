@@ -13,6 +13,17 @@ use crate::report::render::{PushView, RenderError, RenderedPush, format_run_at, 
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
+/// Why a run's page snapshot is missing (the run goes on without it and says why).
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("the picture renderer stopped: {0}")]
+    Stopped(#[from] tokio::task::JoinError),
+    #[error(transparent)]
+    Drawing(#[from] crate::ports::PictureError),
+    #[error("the snapshot could not be stored: {0}")]
+    Storing(#[source] StoreError),
+}
+
 /// The snapshot's name: its `cid:` in mail and its file name in records.
 pub const SNAPSHOT: &str = "snapshot";
 
@@ -142,12 +153,9 @@ impl Reporter {
     }
 
     /// Draws the page snapshot off the async workers.
-    pub async fn draw(&self, page: PageReport) -> Result<Image, String> {
+    pub async fn draw(&self, page: PageReport) -> Result<Image, SnapshotError> {
         let pictures = Arc::clone(&self.pictures);
-        tokio::task::spawn_blocking(move || pictures.page_snapshot(&page))
-            .await
-            .map_err(|e| format!("the picture renderer stopped: {e}"))?
-            .map_err(|e| e.to_string())
+        Ok(tokio::task::spawn_blocking(move || pictures.page_snapshot(&page)).await??)
     }
 
     /// Draws `spec`'s page as `read` found it for `stamp`'s run, and stores the picture for
@@ -160,7 +168,7 @@ impl Reporter {
         read: &PageRead,
         stamp: RunStamp<'_>,
         expires_at: DateTime<Utc>,
-    ) -> Result<ImageRef, String> {
+    ) -> Result<ImageRef, SnapshotError> {
         let language = spec.content.language_for(spec.page.title.as_str());
         let shown_at = format_run_at(
             &stamp.at.with_timezone(&spec.schedule.timezone()),
@@ -173,7 +181,7 @@ impl Reporter {
         self.images
             .put_image(project, &image, expires_at)
             .await
-            .map_err(|e: StoreError| format!("the snapshot could not be stored: {e}"))?;
+            .map_err(SnapshotError::Storing)?;
         Ok(image.reference(project, SNAPSHOT))
     }
 
@@ -193,7 +201,7 @@ impl Reporter {
             if spec.content.snapshot && shows_pictures(channel, template) {
                 match self.snapshot(project, spec, read, stamp, expires_at).await {
                     Ok(image) => (Some(image), None),
-                    Err(problem) => (None, Some(problem)),
+                    Err(problem) => (None, Some(problem.to_string())),
                 }
             } else {
                 (None, None)
