@@ -1,27 +1,6 @@
 //! The contacts directory.
 use super::*;
 
-/// One page of contacts, in id order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ContactPage {
-    pub items: Vec<crate::domain::contact::Contact>,
-    /// Where the next page starts, if there is one.
-    pub next_after: Option<crate::domain::ids::ContactId>,
-}
-
-impl ContactPage {
-    /// The page of `limit` from `items` read one beyond it (the extra one says a next page exists).
-    pub fn of(mut items: Vec<crate::domain::contact::Contact>, limit: usize) -> Self {
-        let next_after = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|c| c.id().clone())
-        } else {
-            None
-        };
-        Self { items, next_after }
-    }
-}
-
 /// The contacts directory, by contact id.
 #[async_trait]
 pub trait ContactStore: Send + Sync {

@@ -47,10 +47,64 @@ pub enum StoreError {
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// One page of a newest-first list.
+/// What a store lists page by page: each item names the cursor the next page starts after.
+pub trait Listed {
+    type Cursor: Clone + std::fmt::Debug + PartialEq;
+    fn cursor(&self) -> Self::Cursor;
+}
+
+/// One page of a list (tasks and runs newest first; keys and contacts in id order).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Page<T> {
+pub struct Page<T: Listed> {
     pub items: Vec<T>,
     /// Where the next page starts, if there is one.
-    pub next_after: Option<TaskId>,
+    pub next_after: Option<T::Cursor>,
 }
+
+impl<T: Listed> Page<T> {
+    /// The page of `limit` from `items` read one beyond it (the extra one says a next page exists).
+    pub fn of(mut items: Vec<T>, limit: usize) -> Self {
+        let next_after = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(Listed::cursor)
+        } else {
+            None
+        };
+        Self { items, next_after }
+    }
+}
+
+impl Listed for PushTask {
+    type Cursor = TaskId;
+    fn cursor(&self) -> TaskId {
+        self.id
+    }
+}
+
+impl Listed for ApiKey {
+    type Cursor = KeyId;
+    fn cursor(&self) -> KeyId {
+        self.id.clone()
+    }
+}
+
+impl Listed for crate::domain::contact::Contact {
+    type Cursor = crate::domain::ids::ContactId;
+    fn cursor(&self) -> Self::Cursor {
+        self.id().clone()
+    }
+}
+
+impl Listed for crate::domain::run::PushRun {
+    type Cursor = crate::domain::run::RunId;
+    fn cursor(&self) -> Self::Cursor {
+        self.id
+    }
+}
+
+/// One page of API keys (their records: never a key itself), in id order.
+pub type KeyPage = Page<ApiKey>;
+/// One page of contacts, in id order.
+pub type ContactPage = Page<crate::domain::contact::Contact>;
+/// One page of runs, newest first.
+pub type RunPage = Page<crate::domain::run::PushRun>;

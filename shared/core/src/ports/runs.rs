@@ -28,13 +28,6 @@ pub struct RunFilter {
     pub to: Option<DateTime<Utc>>,
 }
 
-/// One page of runs, newest first.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunPage {
-    pub items: Vec<crate::domain::run::PushRun>,
-    pub next_after: Option<crate::domain::run::RunId>,
-}
-
 /// Run records, kept until their `expires_at`. A new run's record holds its progress
 /// (`run.progress.pushes` to count); each push delivery's final write counts itself there
 /// ([`DeliveryStore::finish`]). Runs still sending are listed for the reconciler from their

@@ -40,24 +40,3 @@ pub trait KeyStore: Send + Sync {
     /// Keys in id order after `after`, at most `limit`.
     async fn list_keys(&self, after: Option<&KeyId>, limit: usize) -> Result<KeyPage, StoreError>;
 }
-
-/// One page of API keys (their records: never a key itself), in id order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KeyPage {
-    pub items: Vec<ApiKey>,
-    /// Where the next page starts, if there is one.
-    pub next_after: Option<KeyId>,
-}
-
-impl KeyPage {
-    /// The page of `limit` from `items` read one beyond it (the extra one says a next page exists).
-    pub fn of(mut items: Vec<ApiKey>, limit: usize) -> Self {
-        let next_after = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|k| k.id.clone())
-        } else {
-            None
-        };
-        Self { items, next_after }
-    }
-}
