@@ -9,8 +9,8 @@ use herald_core::domain::message::{EmailMessage, OutboundMessage};
 use herald_core::domain::run::{PushRun, RunId, RunKind, RunOutcome, RunStart, RunSubject};
 use herald_core::domain::task::{PushTask, TaskState};
 use herald_core::ports::{
-    ContactStore, DeliveryStore, KeyStore, RunFilter, RunStore, RunWrite, SettingsRecord,
-    SettingsStore, StoreError, TaskStore,
+    ContactStore, DeliveryStore, ImageStore, KeyStore, RunFilter, RunStore, RunWrite,
+    SettingsRecord, SettingsStore, StoreError, TaskStore,
 };
 use std::sync::Arc;
 
@@ -1165,7 +1165,9 @@ macro_rules! store_contract {
             a_contact_is_stored_found_and_replaced,
             contacts_are_listed_in_id_order_in_pages_without_gaps_or_repeats,
             deleting_a_contact_removes_it_and_a_second_delete_is_not_found,
-            get_contacts_answers_those_that_exist_in_the_order_asked
+            get_contacts_answers_those_that_exist_in_the_order_asked,
+            an_image_is_kept_per_project_until_it_expires_and_a_second_put_only_extends_it,
+            the_first_upload_of_an_image_wins_until_it_expires
         );
     };
     (@cases $make:expr; $($case:ident),+) => {
@@ -1176,6 +1178,132 @@ macro_rules! store_contract {
             }
         )+
     };
+}
+
+// ------------------------------------------------------------------------------------------ images
+
+/// A PNG-sized picture of `bytes` bytes whose content (and so hash) depends on `seed`.
+fn picture(seed: u8, bytes: usize) -> herald_core::domain::image::Image {
+    let png: Vec<u8> = (0..bytes)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect();
+    herald_core::domain::image::Image::png(png, 800, 600)
+}
+
+/// A picture is kept per project by its hash until it expires; storing it again only extends its
+/// life; one larger than a storage item (DynamoDB's 400 KB) reads back whole.
+pub async fn an_image_is_kept_per_project_until_it_expires_and_a_second_put_only_extends_it<
+    S: ImageStore,
+>(
+    store: Arc<S>,
+) {
+    let (payments, other) = (project("payments"), project("other"));
+    let now = at("2026-12-07T03:00:00Z");
+    let (small, large) = (picture(1, 20_000), picture(2, 900_000));
+    let hour = chrono::Duration::hours(1);
+    store
+        .put_image(&payments, &small, now + hour)
+        .await
+        .expect("put small");
+    store
+        .put_image(&payments, &large, now + hour)
+        .await
+        .expect("put large");
+
+    let read = |p: ProjectId, id: herald_core::domain::image::ImageId, when| {
+        let store = store.clone();
+        async move { store.get_image(&p, &id, when).await.expect("get") }
+    };
+    assert_eq!(
+        read(payments.clone(), small.id.clone(), now).await,
+        Some(small.png.clone())
+    );
+    assert_eq!(
+        read(payments.clone(), large.id.clone(), now).await,
+        Some(large.png.clone())
+    );
+    assert_eq!(
+        read(other.clone(), small.id.clone(), now).await,
+        None,
+        "another project's"
+    );
+    assert_eq!(
+        read(payments.clone(), small.id.clone(), now + hour).await,
+        None,
+        "expired"
+    );
+
+    // Again for three hours, then for a minute: it stays for the three hours.
+    store
+        .put_image(&payments, &small, now + hour * 3)
+        .await
+        .expect("extend");
+    store
+        .put_image(&payments, &small, now + chrono::Duration::minutes(1))
+        .await
+        .expect("shorter");
+    assert_eq!(
+        read(payments.clone(), small.id.clone(), now + hour * 2).await,
+        Some(small.png.clone()),
+        "a second put never shortens a picture's life"
+    );
+    assert_eq!(read(payments, small.id.clone(), now + hour * 3).await, None);
+}
+
+/// The first provider upload recorded for a picture wins (the batches of a run share it) until it
+/// expires; then the next upload replaces it.
+pub async fn the_first_upload_of_an_image_wins_until_it_expires<S: ImageStore>(store: Arc<S>) {
+    // Uploads expire by the wall clock, as the provider's media do.
+    let now = chrono::Utc::now();
+    let id = picture(3, 1_000).id;
+    let scope = format!("wecom:corp-{}", now.timestamp_micros());
+    let later = now + chrono::Duration::days(3);
+    assert_eq!(store.get_upload(&scope, &id, now).await.expect("get"), None);
+    assert_eq!(
+        store
+            .put_upload(&scope, &id, "media-1", later)
+            .await
+            .expect("put"),
+        "media-1"
+    );
+    assert_eq!(
+        store
+            .put_upload(&scope, &id, "media-2", later)
+            .await
+            .expect("put again"),
+        "media-1",
+        "the first upload wins"
+    );
+    assert_eq!(
+        store.get_upload(&scope, &id, now).await.expect("get"),
+        Some("media-1".to_owned())
+    );
+    assert_eq!(
+        store
+            .get_upload("feishu:app", &id, now)
+            .await
+            .expect("other scope"),
+        None
+    );
+    assert_eq!(
+        store.get_upload(&scope, &id, later).await.expect("expired"),
+        None
+    );
+
+    let expired = format!("{scope}-expired");
+    let past = now - chrono::Duration::hours(1);
+    store
+        .put_upload(&expired, &id, "old", past)
+        .await
+        .expect("put old");
+    assert_eq!(
+        store
+            .put_upload(&expired, &id, "new", later)
+            .await
+            .expect("replace"),
+        "new",
+        "an expired upload is replaced"
+    );
 }
 
 // ------------------------------------------------------------------------------------------ contacts

@@ -23,15 +23,23 @@ fn number(item: &Item, name: &str) -> Option<u64> {
 }
 
 impl DynamoStore {
-    async fn put_part(&self, item: Item) -> Result<(), StoreError> {
-        self.client
+    /// Writes one part unless it is stored already with a later expiry: storing an image again
+    /// only extends its life (a run resumed late must not shorten a newer run's picture).
+    async fn put_part(&self, item: Item, expires_at: DateTime<Utc>) -> Result<(), StoreError> {
+        let written = self
+            .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK) OR expires_at < :new")
+            .expression_attribute_values(":new", n(epoch(expires_at)))
             .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+            .await;
+        match written {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failed(&err) => Ok(()),
+            Err(err) => Err(unavailable(err)),
+        }
     }
 }
 
@@ -58,11 +66,11 @@ impl ImageStore for DynamoStore {
             ])
         };
         for (i, bytes) in parts.iter().enumerate().skip(1) {
-            self.put_part(item(i, bytes)).await?;
+            self.put_part(item(i, bytes), expires_at).await?;
         }
         let mut first = item(0, parts.first().copied().unwrap_or_default());
         first.insert("parts".to_owned(), n(parts.len().max(1) as u64));
-        self.put_part(first).await
+        self.put_part(first, expires_at).await
     }
 
     async fn get_image(
