@@ -10,6 +10,7 @@ pub mod local_server;
 pub mod moto;
 pub mod providers;
 pub mod push;
+pub mod quota_contract;
 pub mod streams;
 pub mod superset;
 pub mod table_access;

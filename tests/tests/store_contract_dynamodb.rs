@@ -12,6 +12,8 @@ herald_tests::store_contract!(store().await);
 
 herald_tests::ledger_contract!(store().await);
 
+herald_tests::quota_contract!(store().await);
+
 /// A records list filtered by outcome reads only the runs with that outcome, through its index:
 /// one Query for the page however many other runs the project has (filtering the project's runs
 /// took one Query per 51 of them, and read them all), and one BatchGetItem for their documents.
