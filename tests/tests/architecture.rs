@@ -203,6 +203,27 @@ fn the_store_adapters_and_the_core_have_no_import_circle() {
     }
 }
 
+/// Every other crate that ships has none either (the provider fakes are test code).
+#[test]
+fn no_shipped_crate_has_an_import_circle() {
+    let crates: Vec<PathBuf> = std::fs::read_dir(root().join("shared"))
+        .expect("shared")
+        .flatten()
+        .filter(|entry| entry.file_name() != "fakes")
+        .map(|entry| entry.path().join("src"))
+        .filter(|src| src.is_dir())
+        .collect();
+    assert!(crates.len() >= 10, "crates found: {crates:?}");
+    for crate_src in &crates {
+        assert_eq!(
+            circles(&imports(crate_src)),
+            Vec::<Vec<String>>::new(),
+            "{} has import circles",
+            crate_src.display()
+        );
+    }
+}
+
 #[test]
 fn the_domain_does_not_import_the_ports_or_the_services() {
     let graph = imports(&root().join("shared/core/src"));

@@ -82,7 +82,7 @@ impl From<reqwest::Error> for AccessError {
             if let Some(TooManyRedirects(max)) = e.downcast_ref::<TooManyRedirects>() {
                 return Self::TooManyRedirects(*max);
             }
-            if let Some(off) = e.downcast_ref::<crate::sources::OffHost>() {
+            if let Some(off) = e.downcast_ref::<OffHost>() {
                 return Self::Source(off.to_string());
             }
             deepest = e.to_string();
@@ -113,6 +113,13 @@ fn size(bytes: u64) -> String {
         format!("{bytes} bytes")
     }
 }
+
+/// A redirect to another host: refused, so credentials never leave the source's host.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the source redirected to another host or port ({0}); Herald follows redirects only on the source's own scheme, host and port"
+)]
+pub(crate) struct OffHost(pub String);
 
 #[cfg(test)]
 mod tests {

@@ -27,7 +27,7 @@ impl Lang {
 
     /// The chosen language, else the browser's first preference we speak.
     pub fn of(headers: &HeaderMap) -> Self {
-        if let Some(chosen) = crate::session::cookie(headers, crate::session::LANG_COOKIE) {
+        if let Some(chosen) = crate::cookies::cookie(headers, crate::cookies::LANG_COOKIE) {
             return Self::parse(chosen);
         }
         let accepted = headers

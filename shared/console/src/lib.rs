@@ -7,6 +7,7 @@
 //! Secure over HTTPS) that works on stateless Lambdas; every form carries the session's CSRF token.
 mod api;
 mod assets;
+mod cookies;
 mod i18n;
 mod pages;
 mod pictures;

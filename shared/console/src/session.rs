@@ -1,5 +1,6 @@
 //! The signed-in caller of a page, from the session cookie; forms checked for their CSRF token.
 use crate::Console;
+use crate::cookies::cookie;
 use crate::i18n::Lang;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -10,23 +11,10 @@ use herald_core::domain::session::SESSION_HOURS;
 use herald_core::services::sessions::OpenSession;
 
 pub(crate) const SESSION_COOKIE: &str = "herald_session";
-pub(crate) const LANG_COOKIE: &str = "herald_lang";
 /// The form field every console form carries.
 pub(crate) const CSRF_FIELD: &str = "_csrf";
 /// The largest form accepted (a task with its charts and recipient lists).
 const MAX_FORM_BYTES: usize = 256 * 1024;
-
-/// A cookie's value from the request's `Cookie` headers.
-pub(crate) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|h| h.to_str().ok())
-        .flat_map(|h| h.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value)
-}
 
 /// Whether the browser reached us over HTTPS (API Gateway and proxies say so in
 /// `X-Forwarded-Proto`): then cookies are `Secure`.

@@ -8,7 +8,7 @@ pub mod schedule;
 pub mod settings;
 pub mod sources;
 pub mod sqle;
-mod task_view;
+pub mod task_view;
 pub mod tasks;
 pub mod tickets;
 

@@ -1,7 +1,6 @@
 //! Push tasks on the wire: the request body and how it parses into a task spec (the answer is in
 //! `task_view.rs`).
 use super::schedule::ScheduleBody;
-pub use super::task_view::{TaskList, TaskView};
 use super::{at, within};
 use chrono::NaiveDate;
 use herald_core::FieldError;

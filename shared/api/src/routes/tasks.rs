@@ -1,6 +1,7 @@
 //! Push tasks: CRUD, enable and disable.
 use crate::AppState;
-use crate::dto::tasks::{ConfirmBody, TaskBody, TaskList, TaskView};
+use crate::dto::task_view::{TaskList, TaskView};
+use crate::dto::tasks::{ConfirmBody, TaskBody};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, RawBody, parse_query, project_id, task_id};
 use axum::Json;

@@ -222,7 +222,7 @@ fn client(policy: Arc<SsrfPolicy>) -> Result<reqwest::Client, reqwest::Error> {
         // Same scheme, host and port: a header or a login body never goes anywhere else.
         if first != Some(origin(attempt.url())) {
             let elsewhere = attempt.url().origin().ascii_serialization();
-            return attempt.error(OffHost(elsewhere));
+            return attempt.error(crate::access::OffHost(elsewhere));
         }
         match guard.check_url(attempt.url()) {
             Ok(_) => attempt.follow(),
@@ -236,13 +236,6 @@ fn client(policy: Arc<SsrfPolicy>) -> Result<reqwest::Client, reqwest::Error> {
         .user_agent(concat!("herald-sources/", env!("CARGO_PKG_VERSION")))
         .build()
 }
-
-/// A redirect to another host: refused, so credentials never leave the source's host.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "the source redirected to another host or port ({0}); Herald follows redirects only on the source's own scheme, host and port"
-)]
-pub(crate) struct OffHost(pub String);
 
 /// The address of `path` under the source's address (its own path kept as a prefix).
 pub(crate) fn address(source: &Source, path: &str) -> Result<Url, AccessError> {

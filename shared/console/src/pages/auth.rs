@@ -1,7 +1,8 @@
 //! Sign in with an API key, sign out, and the page language.
 use crate::Console;
+use crate::cookies::LANG_COOKIE;
 use crate::i18n::Lang;
-use crate::session::{self, LANG_COOKIE, SignedForm};
+use crate::session::{self, SignedForm};
 use crate::view;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};

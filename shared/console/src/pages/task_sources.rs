@@ -16,31 +16,6 @@ use herald_core::domain::auth::Principal;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-/// The sources `project`'s tasks may use, `[{name, kind}]`; none when they cannot be read (the
-/// form still takes a typed name).
-pub(super) async fn usable(console: &Console, who: &Principal, project: &str) -> Vec<Value> {
-    let listed = match console.get(who, "/v1/sources").await {
-        Ok(listed) => listed,
-        Err(err) => {
-            tracing::warn!(error = %err.message, "the task form offers no sources");
-            return Vec::new();
-        }
-    };
-    // An admin sees every source with its projects; a member only those its project may use.
-    let serves = |source: &Value| {
-        source["projects"].as_array().is_none_or(|projects| {
-            projects.is_empty() || projects.iter().any(|p| p == "*" || p == project)
-        })
-    };
-    listed["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|source| serves(source))
-        .map(|source| json!({"name": source["name"], "kind": source["kind"]}))
-        .collect()
-}
-
 /// What `source` holds whose name has `search` in it, as the form offers it: `[{name, kind,
 /// query}]`, the query as the JSON text a chart's query field takes.
 async fn catalog_of(

@@ -8,6 +8,7 @@ use crate::view;
 use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use herald_core::domain::auth::Principal;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -203,13 +204,38 @@ fn with_pretty_messages(project: &str, mut preview: Value) -> Value {
     preview
 }
 
+/// The sources `project`'s tasks may use, `[{name, kind}]`; none when they cannot be read (the
+/// form still takes a typed name).
+async fn usable(console: &Console, who: &Principal, project: &str) -> Vec<Value> {
+    let listed = match console.get(who, "/v1/sources").await {
+        Ok(listed) => listed,
+        Err(err) => {
+            tracing::warn!(error = %err.message, "the task form offers no sources");
+            return Vec::new();
+        }
+    };
+    // An admin sees every source with its projects; a member only those its project may use.
+    let serves = |source: &Value| {
+        source["projects"].as_array().is_none_or(|projects| {
+            projects.is_empty() || projects.iter().any(|p| p == "*" || p == project)
+        })
+    };
+    listed["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|source| serves(source))
+        .map(|source| json!({"name": source["name"], "kind": source["kind"]}))
+        .collect()
+}
+
 pub(super) async fn form_page(
     console: &Console,
     signed: &Signed,
     mut form: Form<'_>,
     status: StatusCode,
 ) -> Response {
-    let sources = super::task_sources::usable(console, &signed.open.principal, form.project).await;
+    let sources = usable(console, &signed.open.principal, form.project).await;
     form.task["upcoming"] = json!(upcoming(&form.task["schedule"]));
     // A chart's source query as the text field shows it (JSON, or what was typed).
     if let Some(charts) = form.task["page"]["charts"].as_array_mut() {
