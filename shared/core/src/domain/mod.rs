@@ -16,6 +16,7 @@ pub mod run;
 pub mod schedule;
 pub mod send;
 pub mod session;
+pub mod settings;
 pub mod signature;
 pub mod source;
 pub mod sqle;

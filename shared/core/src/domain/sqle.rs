@@ -344,7 +344,7 @@ mod tests {
 
 #[cfg(test)]
 mod stored {
-    use crate::ports::{SettingsRecord, WebhookSource};
+    use crate::domain::settings::{SettingsRecord, WebhookSource};
 
     #[test]
     fn settings_written_before_sqle_sources_still_read() {
