@@ -186,6 +186,7 @@ impl<S: RunStore> RunStore for FaultyRuns<S> {
 pub struct LedgerRig<S> {
     pub store: Arc<S>,
     pub pushes: PushService,
+    pub records: herald_core::services::records::RecordService,
     pub tickets: herald_core::services::tickets::TicketService,
     pub worker: DeliveryWorker,
     pub sender: Arc<CountingSender>,
@@ -214,6 +215,7 @@ impl<S: AllStores> LedgerRig<S> {
         Self {
             store,
             pushes: services.pushes,
+            records: services.records,
             tickets: services.tickets,
             worker: services.worker,
             sender,
@@ -261,7 +263,7 @@ impl<S: AllStores> LedgerRig<S> {
     }
 
     pub async fn run(&self, task: &herald_core::domain::task::PushTask, id: &RunId) -> PushRun {
-        self.pushes
+        self.records
             .record(
                 &herald_core::domain::auth::Principal::Admin,
                 &task.project,
@@ -321,7 +323,7 @@ pub async fn a_large_run_settles_from_its_counters_and_its_time_runs_once<S: All
     assert_each_told_once(&rig.sender, READERS);
     // The record lists its deliveries by key (at most a hundred).
     let (_, shown) = rig
-        .pushes
+        .records
         .record(
             &herald_core::domain::auth::Principal::Admin,
             &task.project,

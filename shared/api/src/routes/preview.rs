@@ -99,7 +99,7 @@ async fn record_snapshot(
 ) -> Result<impl IntoResponse, ApiError> {
     let project = project_id(&project)?;
     let run = RunId::parse(&run).map_err(|_| ApiError::not_found("record"))?;
-    let (run, _) = state.pushes.record(&who, &project, &run).await?;
+    let (run, _) = state.records.record(&who, &project, &run).await?;
     let image = run
         .images
         .first()

@@ -64,7 +64,7 @@ async fn shown(
     deliveries: &[herald_core::domain::delivery::Delivery],
     view: impl serde::Serialize,
 ) -> Result<Response, ApiError> {
-    let redaction = state.pushes.redaction_for(who, deliveries).await?;
+    let redaction = state.records.redaction_for(who, deliveries).await?;
     if redaction.is_empty() {
         return Ok(Json(view).into_response());
     }
@@ -78,7 +78,7 @@ async fn test_answer(
     project: &herald_core::domain::ids::ProjectId,
     run: &RunId,
 ) -> Result<TestAnswer, ApiError> {
-    let (run, deliveries) = state.pushes.record(who, project, run).await?;
+    let (run, deliveries) = state.records.record(who, project, run).await?;
     let status = if run.outcome.is_final() {
         StatusCode::OK
     } else {
@@ -143,7 +143,7 @@ async fn manual_push(
         .pushes
         .manual_push(&who, &project, &task_id(&task)?, confirm, key.as_ref())
         .await?;
-    let (run, deliveries) = state.pushes.record(&who, &project, &run.id).await?;
+    let (run, deliveries) = state.records.record(&who, &project, &run.id).await?;
     let view = shown(
         &state,
         &who,
@@ -209,7 +209,7 @@ async fn list_records(
         .map(|c| RunId::parse(c).map_err(|_| ApiError::invalid("cursor", "is not a record id")))
         .transpose()?;
     let page = state
-        .pushes
+        .records
         .list_records(&who, &project, &filter, after.as_ref(), limit)
         .await?;
     Ok(Json(RecordList {
@@ -228,7 +228,7 @@ async fn get_record(
     Path((project, run)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let project = project_id(&project)?;
-    let (run, deliveries) = state.pushes.record(&who, &project, &run_id(&run)?).await?;
+    let (run, deliveries) = state.records.record(&who, &project, &run_id(&run)?).await?;
     shown(
         &state,
         &who,
@@ -248,7 +248,7 @@ async fn get_logs(
     Path((project, run)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let project = project_id(&project)?;
-    let (run, deliveries) = state.pushes.record(&who, &project, &run_id(&run)?).await?;
+    let (run, deliveries) = state.records.record(&who, &project, &run_id(&run)?).await?;
     shown(&state, &who, &deliveries, log_lines(&run, &deliveries)).await
 }
 

@@ -4,6 +4,7 @@ pub mod contacts;
 pub mod delivery;
 pub mod images;
 pub mod keys;
+pub mod records;
 pub mod runs;
 pub mod sessions;
 pub mod settings;
@@ -72,6 +73,8 @@ pub struct Services {
     pub channel_tests: channel_test::ChannelTestService,
     pub contacts: contacts::ContactService,
     pub pushes: runs::PushService,
+    /// Reads records (runs with their deliveries) as a caller may see them.
+    pub records: records::RecordService,
     /// Verifies ticket webhooks and queues their messages.
     pub tickets: tickets::TicketService,
     /// SQLE's own webhook, routed onto the ticket service.
@@ -157,6 +160,12 @@ impl Services {
                 worker.clone(),
                 adapters.clock,
                 config.answer_within,
+            ),
+            records: records::RecordService::new(
+                ports.runs.clone(),
+                ports.deliveries.clone(),
+                ports.contacts.clone(),
+                ports.clock.clone(),
             ),
             pushes: runs::PushService::new(
                 ledger,

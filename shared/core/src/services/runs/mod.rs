@@ -10,24 +10,22 @@ pub mod ledger;
 mod notify;
 mod preparation;
 pub mod preview;
-mod records;
 pub mod report;
 
 use crate::ServiceError;
 use crate::clock::Clock;
 use crate::domain::auth::Principal;
 use crate::domain::delivery::{Delivery, DeliveryCause};
-use crate::domain::ids::{ContactId, ProjectId, TaskId};
+use crate::domain::ids::{ProjectId, TaskId};
 use crate::domain::image::ImageRef;
-use crate::domain::redaction::Redaction;
 use crate::domain::run::{
     ChartState, LogLevel, MessageRecord, PauseReason, PushRun, RunClaim, RunId, RunKind,
     RunOutcome, RunStart, RunSubject,
 };
 use crate::domain::task::{Channel, PushTask, TaskState};
 use crate::ports::{
-    ChartSource, ContactStore, DeliveryStore, ImageStore, PictureRenderer, RunFilter, RunPage,
-    RunStore, ScheduleGateway, TaskStore,
+    ChartSource, ContactStore, DeliveryStore, ImageStore, PictureRenderer, RunStore,
+    ScheduleGateway, TaskStore,
 };
 use crate::report::exception::{charts_for, decide};
 use crate::services::delivery::DeliveryWorker;
@@ -50,9 +48,6 @@ pub enum Trigger {
     /// The task no longer exists (its schedule is being deleted).
     TaskGone,
 }
-
-/// How many push deliveries a record shows (a run to 10,000 addresses has as many).
-pub const RECORD_PUSHES_SHOWN: usize = 100;
 
 /// The ports a push run needs.
 pub struct RunPorts {

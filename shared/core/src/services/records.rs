@@ -1,7 +1,41 @@
-//! Reading records: a project's runs, one run with its deliveries, and what a caller may see of them.
-use super::*;
+//! Reading records: a project's runs, one run with its deliveries, and what a caller may see of
+//! them. A query service: it writes nothing (the run ledger writes records).
+use crate::ServiceError;
+use crate::clock::Clock;
+use crate::domain::auth::Principal;
+use crate::domain::delivery::Delivery;
+use crate::domain::ids::{ContactId, ProjectId};
+use crate::domain::redaction::Redaction;
+use crate::domain::run::{PushRun, RunId};
+use crate::ports::{ContactStore, DeliveryStore, RunFilter, RunPage, RunStore};
+use std::sync::Arc;
 
-impl PushService {
+/// How many push deliveries a record shows (a run to 10,000 addresses has as many).
+pub const RECORD_PUSHES_SHOWN: usize = 100;
+
+#[derive(Clone)]
+pub struct RecordService {
+    runs: Arc<dyn RunStore>,
+    deliveries: Arc<dyn DeliveryStore>,
+    contacts: Arc<dyn ContactStore>,
+    clock: Arc<dyn Clock>,
+}
+
+impl RecordService {
+    pub fn new(
+        runs: Arc<dyn RunStore>,
+        deliveries: Arc<dyn DeliveryStore>,
+        contacts: Arc<dyn ContactStore>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            runs,
+            deliveries,
+            contacts,
+            clock,
+        }
+    }
+
     pub async fn list_records(
         &self,
         who: &Principal,
@@ -12,9 +46,14 @@ impl PushService {
     ) -> Result<RunPage, ServiceError> {
         who.check_read(project)?;
         Ok(self
-            .ledger
             .runs
-            .list_runs(project, filter, after, limit.clamp(1, 100), self.now())
+            .list_runs(
+                project,
+                filter,
+                after,
+                limit.clamp(1, 100),
+                self.clock.now(),
+            )
             .await?)
     }
 
@@ -62,9 +101,8 @@ impl PushService {
     ) -> Result<(PushRun, Vec<Delivery>), ServiceError> {
         who.check_read(project)?;
         let run = self
-            .ledger
             .runs
-            .get_run(project, id, self.now())
+            .get_run(project, id, self.clock.now())
             .await?
             .ok_or(ServiceError::NotFound("record"))?;
         let ids: Vec<_> = run
@@ -74,7 +112,7 @@ impl PushService {
             .collect();
         let mut deliveries = Vec::with_capacity(ids.len());
         for page in ids.chunks(100) {
-            deliveries.extend(self.ledger.deliveries.get_deliveries(page).await?);
+            deliveries.extend(self.deliveries.get_deliveries(page).await?);
         }
         Ok((run, deliveries))
     }
