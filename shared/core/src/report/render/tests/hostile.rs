@@ -1,5 +1,6 @@
 //! Hostile chart data: text in every sink; only the share link links.
 use super::*;
+use crate::domain::ticket::TicketStatus;
 
 /// Text a chart's data, a chart's name or a ticket's title could carry to phish or fake an alert.
 const HOSTILE: [&str; 5] = [
