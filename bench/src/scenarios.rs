@@ -645,6 +645,7 @@ fn robot_message(key: &str, i: usize) -> RobotMessage {
             content: format!("Herald bench alarm {i}"),
             mentioned_list: Vec::new(),
         },
+        group: None,
     }
 }
 

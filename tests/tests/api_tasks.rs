@@ -1072,7 +1072,7 @@ async fn the_alarm_robot_key_is_write_only_and_set_keeps_it() {
                 .expect("stored");
             let document = serde_json::to_string(&task).unwrap();
             match task.spec.alarm_robot? {
-                herald_core::domain::task::AlarmRobot::Stored { secret } => {
+                herald_core::domain::task::RobotWebhook::Stored { secret } => {
                     let key = secrets.get_secret(secret.as_str()).await.unwrap()?;
                     let key = secrecy::ExposeSecret::expose_secret(&key).to_owned();
                     assert!(

@@ -25,6 +25,7 @@ fn message(i: usize) -> RobotMessage {
             content: format!("alarm {i}"),
             mentioned_list: Vec::new(),
         },
+        group: None,
     }
 }
 

@@ -328,7 +328,7 @@ async fn the_backfill_completes_what_an_earlier_version_left_out() {
     use aws_sdk_dynamodb::types::AttributeValue;
     use herald_core::domain::auth::{NewKey, Role};
     use herald_core::domain::run::{RunKind, RunOutcome};
-    use herald_core::domain::task::{AlarmRobot, RobotKey};
+    use herald_core::domain::task::{RobotKey, RobotWebhook};
     use herald_core::ports::{KeyStore, RunFilter, RunStore, SecretStore, TaskStore};
     use herald_tests::contract::{at, project, run, task, write_new_run};
     let config = herald_tests::moto::sdk_config().await;
@@ -391,11 +391,11 @@ async fn the_backfill_completes_what_an_earlier_version_left_out() {
     .await;
     let robot = RobotKey::parse("0a1b2c3d-robot-key").expect("key");
     let mut old_task = task("payments", "Robot in the document");
-    old_task.spec.alarm_robot = Some(AlarmRobot::Key {
+    old_task.spec.alarm_robot = Some(RobotWebhook::Key {
         webhook_key: robot.clone(),
     });
     let mut new_task = task("payments", "Robot in the secret store");
-    new_task.spec.alarm_robot = Some(AlarmRobot::Stored {
+    new_task.spec.alarm_robot = Some(RobotWebhook::Stored {
         secret: robot.secret_name(),
     });
     for t in [&old_task, &new_task] {

@@ -86,6 +86,7 @@ impl Sender for ProviderHub {
                 let resolved = RobotMessage {
                     key: RobotAddress::Key(key),
                     body: msg.body.clone(),
+                    group: msg.group.clone(),
                 };
                 self.http.robot.send(&resolved, idempotency_key).await
             }

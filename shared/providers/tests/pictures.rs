@@ -237,6 +237,7 @@ async fn the_robot_gets_the_picture_as_base64_with_its_md5() {
     let msg = RobotMessage {
         key: RobotKey::parse(key).unwrap().into(),
         body: RobotBody::Image { image },
+        group: None,
     };
     w.providers.robot.send(&msg, "k").await.unwrap();
     let sent = w.fake.delivered();

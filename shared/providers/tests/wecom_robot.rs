@@ -18,6 +18,7 @@ fn text(content: &str) -> RobotMessage {
             content: content.into(),
             mentioned_list: vec!["@all".into()],
         },
+        group: None,
     }
 }
 
@@ -120,6 +121,7 @@ async fn long_text_is_split_and_an_unknown_key_is_a_config_error() {
         body: RobotBody::Markdown {
             content: "**CPU** 告警\n".repeat(400),
         },
+        group: None,
     };
     w.providers.robot.send(&markdown, "k").await.unwrap();
     assert_eq!(w.fake.delivered().len(), 4);

@@ -190,6 +190,7 @@ async fn key(app: &PushApp, body: Value) -> String {
 mod auto_stop;
 mod calendar_and_idempotency;
 mod exception_control;
+mod groups;
 mod records;
 mod restarts;
 mod test_and_manual;

@@ -139,7 +139,10 @@ fn recipients_of(message: &OutboundMessage) -> String {
             }
             parts.join("; ")
         }
-        OutboundMessage::WecomRobot(_) => "the group robot".to_owned(),
+        OutboundMessage::WecomRobot(m) => match &m.group {
+            Some(group) => format!("group {}", group.as_str()),
+            None => "the group robot".to_owned(),
+        },
         OutboundMessage::Feishu(m) => match &m.to {
             herald_core::domain::message::FeishuRecipient::OpenId(id) => id.to_string(),
             herald_core::domain::message::FeishuRecipient::Email(e) => e.to_string(),

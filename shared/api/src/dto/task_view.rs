@@ -104,6 +104,14 @@ impl TaskView {
                 feishu_users: strings(&r.feishu_users),
                 emails: strings(&r.emails),
                 contacts: strings(&r.contacts),
+                wecom_robots: r
+                    .wecom_robots
+                    .iter()
+                    .map(|g| WecomRobotBody {
+                        name: g.name.to_string(),
+                        webhook_key: SECRET_SET.into(),
+                    })
+                    .collect(),
             },
             owner: OwnerBody {
                 wecom_user: o.wecom_user.as_ref().map(ToString::to_string),

@@ -12,10 +12,11 @@ use herald_core::domain::recipients::{
     WecomUserId, parse_list,
 };
 use herald_core::domain::report::{ChartFields, Display, FieldKey, MAX_VALUE_FIELDS, MaxRows};
+use herald_core::domain::robot::{GroupName, WecomGroup};
 use herald_core::domain::source::{SourceName, SourceQuery};
 use herald_core::domain::task::{
-    AlarmRobot, Channel, Chart, ChartOrigin, Content, ExceptionControl, ExceptionRule,
-    FailureLimit, MAX_CHARTS, Page, Range, RobotKey, TaskSpec, Template,
+    Channel, Chart, ChartOrigin, Content, ExceptionControl, ExceptionRule, FailureLimit,
+    MAX_CHARTS, Page, Range, RobotKey, RobotWebhook, TaskSpec, Template,
 };
 use herald_core::domain::text::{
     ChartName, HttpUrl, MessageText, PageTitle, RowsPointer, TaskName,
@@ -202,6 +203,21 @@ pub struct RecipientsBody {
     /// Contact ids (see the contacts API).
     #[serde(default)]
     pub contacts: Vec<String>,
+    /// WeCom group chats, each through its group robot (tasks on the `wecom` channel).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wecom_robots: Vec<WecomRobotBody>,
+}
+
+/// A WeCom group a task pushes to: the picture of the page and its figures, through the group's
+/// robot.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WecomRobotBody {
+    /// What people call the group (1-64 characters): how records name it.
+    pub name: String,
+    /// The robot's key or full webhook URL. Write-only: reads show `"set"`; sending `"set"` keeps
+    /// the robot stored for this name.
+    pub webhook_key: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
@@ -279,6 +295,8 @@ pub struct AlarmRobotBody {
 pub struct ParsedTask {
     pub spec: TaskSpec,
     pub keep_alarm_robot: bool,
+    /// Groups sent back with `"set"`: (their place in the list, their name).
+    pub keep_wecom_robots: Vec<(usize, GroupName)>,
 }
 
 fn optional<T>(
@@ -304,7 +322,7 @@ impl TaskBody {
         today: impl Fn(chrono_tz::Tz) -> NaiveDate,
     ) -> Result<ParsedTask, FieldError> {
         let page = within("page", self.page.parse())?;
-        let recipients = within("recipients", self.recipients.parse())?;
+        let (recipients, keep_wecom_robots) = within("recipients", self.recipients.parse())?;
         let owner = within("owner", self.owner.parse())?;
         let content = within("content", self.content.parse())?;
         let exception_control = within("exception_control", self.exception_control.parse())?;
@@ -316,7 +334,7 @@ impl TaskBody {
                     "alarm_robot.webhook_key",
                     RobotKey::from_key_or_url(&robot.webhook_key),
                 )?;
-                (Some(AlarmRobot::Key { webhook_key: key }), false)
+                (Some(RobotWebhook::Key { webhook_key: key }), false)
             }
         };
         let spec = TaskSpec {
@@ -335,13 +353,33 @@ impl TaskBody {
         Ok(ParsedTask {
             spec,
             keep_alarm_robot,
+            keep_wecom_robots,
         })
     }
 }
 
 impl RecipientsBody {
-    fn parse(&self) -> Result<Recipients, FieldError> {
-        Ok(Recipients {
+    /// The recipients, and the groups sent back with `"set"` (kept from the stored task).
+    fn parse(&self) -> Result<(Recipients, Vec<(usize, GroupName)>), FieldError> {
+        let mut wecom_robots = Vec::new();
+        let mut kept = Vec::new();
+        for (i, group) in self.wecom_robots.iter().enumerate() {
+            let field = |part: &str| format!("wecom_robots[{i}].{part}");
+            let name = at(&field("name"), GroupName::parse(group.name.trim()))?;
+            if group.webhook_key == SECRET_SET {
+                kept.push((i, name));
+                continue;
+            }
+            let key = at(
+                &field("webhook_key"),
+                RobotKey::from_key_or_url(&group.webhook_key),
+            )?;
+            wecom_robots.push(WecomGroup {
+                name,
+                robot: RobotWebhook::Key { webhook_key: key },
+            });
+        }
+        let recipients = Recipients {
             wecom_users: within(
                 "wecom_users",
                 parse_list(&self.wecom_users, MAX_IDS_PER_LIST, |v| {
@@ -364,7 +402,9 @@ impl RecipientsBody {
                 "contacts",
                 parse_list(&self.contacts, MAX_IDS_PER_LIST, |v| ContactId::parse(v)),
             )?,
-        })
+            wecom_robots,
+        };
+        Ok((recipients, kept))
     }
 }
 

@@ -53,6 +53,12 @@ async fn create_task(
             "give the robot's key or webhook URL",
         ));
     }
+    if let Some((at, _)) = parsed.keep_wecom_robots.first() {
+        return Err(ApiError::invalid(
+            format!("recipients.wecom_robots[{at}].webhook_key"),
+            "give the group robot's key or webhook URL",
+        ));
+    }
     let task = state.tasks.create(&who, &project, parsed.spec).await?;
     Ok((
         StatusCode::CREATED,
@@ -138,6 +144,7 @@ async fn replace_task(
         version,
         spec: parsed.spec,
         keep_alarm_robot: parsed.keep_alarm_robot,
+        keep_wecom_robots: parsed.keep_wecom_robots,
     };
     let task = state.tasks.replace(&who, &project, &id, update).await?;
     Ok(Json(TaskView::new(&task, state.tasks.now())))

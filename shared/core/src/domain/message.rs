@@ -106,6 +106,10 @@ pub enum WecomBody {
 pub struct RobotMessage {
     pub key: RobotAddress,
     pub body: RobotBody,
+    /// The group it goes to, by the name the task gives it (a push to a group; alarms have
+    /// none): how the record names it, never by its key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<super::robot::GroupName>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,4 +1,5 @@
-//! Who hears a push: WeCom users, departments and tags, Feishu users, e-mail addresses, contacts.
+//! Who hears a push: WeCom users, departments, tags and group chats, Feishu users, e-mail
+//! addresses, contacts.
 use super::ParseError;
 use super::ids::ContactId;
 use super::text::string_newtype;
@@ -72,7 +73,14 @@ pub struct Recipients {
     pub feishu_users: Vec<FeishuOpenId>,
     pub emails: Vec<EmailAddress>,
     pub contacts: Vec<ContactId>,
+    /// WeCom group chats, each through its group robot (tasks on the WeCom channel).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wecom_robots: Vec<super::robot::WecomGroup>,
 }
+
+/// The most group targets a task pushes to on one channel: each is a delivery (two with the
+/// picture) and counts against the group's own quota.
+pub const MAX_GROUPS_PER_TASK: usize = 50;
 
 /// Who owns a task: receives test pushes and alarms. At least one way to reach them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

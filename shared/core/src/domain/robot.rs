@@ -1,6 +1,6 @@
-//! WeCom group robots: a robot's key (write-only), the secret-store name it is kept under, and
-//! where a robot message goes (the key, or the secret to read it from when sending).
-use super::text::string_newtype;
+//! WeCom group robots: a robot's key (write-only), the secret-store name it is kept under, where a
+//! robot message goes (the key, or the secret to read it from when sending), and a task's groups.
+use super::text::{check_text, string_newtype};
 use serde::{Deserialize, Serialize};
 
 string_newtype!(
@@ -95,4 +95,41 @@ impl From<RobotKey> for RobotAddress {
     fn from(key: RobotKey) -> Self {
         Self::Key(key)
     }
+}
+
+/// A group robot's webhook (a task's alarm robot, or a group it pushes to): its key as a request
+/// gives it, or, as a task is stored, the secret that holds the key (like every other secret,
+/// never in the task document).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RobotWebhook {
+    /// As given (and in tasks stored before keys moved to the secret store).
+    Key { webhook_key: RobotKey },
+    /// As stored.
+    Stored { secret: RobotSecret },
+}
+
+impl RobotWebhook {
+    /// Where a robot message goes: the key, or the secret to read it from when sending.
+    pub fn address(&self) -> RobotAddress {
+        match self {
+            Self::Key { webhook_key } => RobotAddress::Key(webhook_key.clone()),
+            Self::Stored { secret } => RobotAddress::Secret(secret.clone()),
+        }
+    }
+}
+
+string_newtype!(
+    /// What people call a group chat (`销售群`): how records and the console name a group target,
+    /// never by its key. 1–64 characters.
+    GroupName,
+    |v| check_text(v, 64, false)
+);
+
+/// A WeCom group a task pushes to through the group's robot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WecomGroup {
+    pub name: GroupName,
+    #[serde(flatten)]
+    pub robot: RobotWebhook,
 }

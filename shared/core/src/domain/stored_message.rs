@@ -18,7 +18,7 @@ const CONTENT_ID: &str = "content_id";
 fn address_fields(provider: Provider) -> &'static [&'static str] {
     match provider {
         Provider::WecomApp => &["provider", "to_users", "to_parties", "to_tags"],
-        Provider::WecomRobot => &["provider", "key"],
+        Provider::WecomRobot => &["provider", "key", "group"],
         Provider::Feishu | Provider::Smtp => &["provider", "to"],
     }
 }

@@ -212,28 +212,7 @@ pub struct ExceptionControl {
     pub access_error: ExceptionRule,
 }
 
-pub use super::robot::{RobotKey, RobotSecret};
-
-/// The group robot that receives alarms: its key as a request gives it, or, as a task is stored,
-/// the secret that holds the key (like every other secret, never in the task document).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum AlarmRobot {
-    /// As given (and in tasks stored before keys moved to the secret store).
-    Key { webhook_key: RobotKey },
-    /// As stored.
-    Stored { secret: RobotSecret },
-}
-
-impl AlarmRobot {
-    /// Where a robot message goes: the key, or the secret to read it from when sending.
-    pub fn address(&self) -> super::robot::RobotAddress {
-        match self {
-            Self::Key { webhook_key } => super::robot::RobotAddress::Key(webhook_key.clone()),
-            Self::Stored { secret } => super::robot::RobotAddress::Secret(secret.clone()),
-        }
-    }
-}
+pub use super::robot::{RobotKey, RobotSecret, RobotWebhook};
 
 /// How many consecutive failed scheduled runs stop a task: 1–100, default 3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -281,7 +260,7 @@ pub struct TaskSpec {
     pub schedule: Schedule,
     pub content: Content,
     pub exception_control: ExceptionControl,
-    pub alarm_robot: Option<AlarmRobot>,
+    pub alarm_robot: Option<RobotWebhook>,
     pub failure_limit: FailureLimit,
 }
 
@@ -289,16 +268,48 @@ impl TaskSpec {
     /// Checks the parts against each other: the recipients and the owner must be reachable on the channel.
     pub fn check_consistent(&self) -> Result<(), FieldError> {
         let r = &self.recipients;
+        if self.channel != Channel::Wecom && !r.wecom_robots.is_empty() {
+            return Err(FieldError::new(
+                "recipients.wecom_robots",
+                "are WeCom groups: they take tasks on the wecom channel",
+            ));
+        }
+        if r.wecom_robots.len() > super::recipients::MAX_GROUPS_PER_TASK {
+            return Err(FieldError::new(
+                "recipients.wecom_robots",
+                format!(
+                    "must hold at most {} groups (got {})",
+                    super::recipients::MAX_GROUPS_PER_TASK,
+                    r.wecom_robots.len()
+                ),
+            ));
+        }
+        for (i, group) in r.wecom_robots.iter().enumerate() {
+            if r.wecom_robots[..i].iter().any(|g| g.name == group.name) {
+                return Err(FieldError::new(
+                    format!("recipients.wecom_robots[{i}].name"),
+                    format!(
+                        "'{}' names two groups: give each its own name",
+                        group.name.as_str()
+                    ),
+                ));
+            }
+        }
         let reachable = match self.channel {
             Channel::Wecom => {
-                !(r.wecom_users.is_empty() && r.wecom_parties.is_empty() && r.wecom_tags.is_empty())
+                !(r.wecom_users.is_empty()
+                    && r.wecom_parties.is_empty()
+                    && r.wecom_tags.is_empty()
+                    && r.wecom_robots.is_empty())
             }
             Channel::Feishu => !r.feishu_users.is_empty(),
             Channel::Email => !r.emails.is_empty(),
         } || !r.contacts.is_empty();
         if !reachable {
             let lists = match self.channel {
-                Channel::Wecom => "wecom_users, wecom_parties, wecom_tags or contacts",
+                Channel::Wecom => {
+                    "wecom_users, wecom_parties, wecom_tags, wecom_robots or contacts"
+                }
                 Channel::Feishu => "feishu_users or contacts",
                 Channel::Email => "emails or contacts",
             };
@@ -420,9 +431,9 @@ mod tests {
         use crate::domain::message::{RobotAddress, RobotMessage};
         let key = "693a91f6-7aaa-4bc4-97a0-0ec2sifa5aaa";
         // Tasks and deliveries written before keys moved to the secret store.
-        let old: AlarmRobot =
+        let old: RobotWebhook =
             serde_json::from_value(serde_json::json!({"webhook_key": key})).unwrap();
-        let AlarmRobot::Key { webhook_key } = &old else {
+        let RobotWebhook::Key { webhook_key } = &old else {
             panic!("{old:?}")
         };
         let secret = webhook_key.secret_name();
@@ -433,14 +444,17 @@ mod tests {
         .unwrap();
         assert_eq!(queued.key, RobotAddress::Key(webhook_key.clone()));
         // New documents name the secret, and only a robot secret can be named.
-        let stored = AlarmRobot::Stored {
+        let stored = RobotWebhook::Stored {
             secret: secret.clone(),
         };
         let json = serde_json::to_value(&stored).unwrap();
         assert_eq!(json, serde_json::json!({"secret": secret.as_str()}));
-        assert_eq!(serde_json::from_value::<AlarmRobot>(json).unwrap(), stored);
+        assert_eq!(
+            serde_json::from_value::<RobotWebhook>(json).unwrap(),
+            stored
+        );
         let other = serde_json::json!({"secret": "channels/wecom/corp_secret"});
-        assert!(serde_json::from_value::<AlarmRobot>(other).is_err());
+        assert!(serde_json::from_value::<RobotWebhook>(other).is_err());
         let forged = serde_json::json!({"key": {"secret": "channels/smtp/password"}, "body": {"msgtype": "text", "content": "x", "mentioned_list": []}});
         assert!(serde_json::from_value::<RobotMessage>(forged).is_err());
     }

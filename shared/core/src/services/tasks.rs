@@ -3,7 +3,8 @@
 use crate::clock::Clock;
 use crate::domain::auth::Principal;
 use crate::domain::ids::{ProjectId, TaskId};
-use crate::domain::task::AlarmRobot;
+use crate::domain::robot::GroupName;
+use crate::domain::task::RobotWebhook;
 use crate::domain::task::{PushTask, TaskSpec, TaskState};
 use crate::ports::{Page, ScheduleDefinition, ScheduleGateway, SecretStore, StoreError, TaskStore};
 use crate::{FieldError, ServiceError};
@@ -20,6 +21,9 @@ pub struct TaskUpdate {
     pub spec: TaskSpec,
     /// The caller sent the write-only robot key back as `"set"`: keep the stored one.
     pub keep_alarm_robot: bool,
+    /// WeCom groups sent back with `"set"` for their key: (where in `recipients.wecom_robots`,
+    /// the name of the stored group whose robot to keep).
+    pub keep_wecom_robots: Vec<(usize, GroupName)>,
 }
 
 #[derive(Clone)]
@@ -188,6 +192,7 @@ impl TaskService {
         if update.keep_alarm_robot {
             spec.alarm_robot = current.spec.alarm_robot.clone();
         }
+        keep_wecom_robots(&mut spec, &current.spec, update.keep_wecom_robots)?;
         spec.check_consistent()?;
         if spec.schedule.start() != current.spec.schedule.start() {
             self.check_start(&spec)?;
@@ -376,20 +381,59 @@ fn check_version(current: &PushTask, expected: u64) -> Result<(), ServiceError> 
     }
 }
 
-/// Moves a robot key given in `spec` into the secret store and leaves only the secret's name in
-/// the spec; true if there was a key to move. Keys are named by their digest: tasks sharing a
-/// robot share its secret, and a write that fails after this leaves nothing that a retry would not
-/// write again. Used for new tasks and by the upgrade of tasks stored with their key.
+/// Puts each WeCom group sent back with `"set"` in its place in `spec`, with the robot stored for
+/// that name.
+fn keep_wecom_robots(
+    spec: &mut TaskSpec,
+    current: &TaskSpec,
+    kept: Vec<(usize, GroupName)>,
+) -> Result<(), FieldError> {
+    for (at, name) in kept {
+        let stored = current
+            .recipients
+            .wecom_robots
+            .iter()
+            .find(|g| g.name == name)
+            .ok_or_else(|| {
+                FieldError::new(
+                    format!("recipients.wecom_robots[{at}].webhook_key"),
+                    format!(
+                        "is \"set\" but the task has no stored group named '{}': give its robot's key",
+                        name.as_str()
+                    ),
+                )
+            })?;
+        let groups = &mut spec.recipients.wecom_robots;
+        groups.insert(at.min(groups.len()), stored.clone());
+    }
+    Ok(())
+}
+
+/// Moves the robot keys given in `spec` (the alarm robot's and each WeCom group's) into the
+/// secret store and leaves only the secrets' names in the spec; true if there was a key to move.
+/// Keys are named by their digest: tasks sharing a robot share its secret, and a write that fails
+/// after this leaves nothing that a retry would not write again. Used for new tasks and by the
+/// upgrade of tasks stored with their key.
 pub async fn store_robot_key(
     secrets: &dyn crate::ports::SecretStore,
     spec: &mut TaskSpec,
 ) -> Result<bool, crate::ports::SecretError> {
-    let Some(AlarmRobot::Key { webhook_key }) = &spec.alarm_robot else {
-        return Ok(false);
-    };
-    let secret = webhook_key.secret_name();
-    let value = secrecy::SecretString::from(webhook_key.as_str().to_owned());
-    secrets.put_secret(secret.as_str(), &value).await?;
-    spec.alarm_robot = Some(AlarmRobot::Stored { secret });
-    Ok(true)
+    let webhooks = spec.alarm_robot.iter_mut().chain(
+        spec.recipients
+            .wecom_robots
+            .iter_mut()
+            .map(|g| &mut g.robot),
+    );
+    let mut moved = false;
+    for webhook in webhooks {
+        let RobotWebhook::Key { webhook_key } = webhook else {
+            continue;
+        };
+        let secret = webhook_key.secret_name();
+        let value = secrecy::SecretString::from(webhook_key.as_str().to_owned());
+        secrets.put_secret(secret.as_str(), &value).await?;
+        *webhook = RobotWebhook::Stored { secret };
+        moved = true;
+    }
+    Ok(moved)
 }

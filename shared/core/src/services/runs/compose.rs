@@ -1,16 +1,18 @@
 //! Turns a rendered message and a list of recipients into deliveries: WeCom batches of ≤1000 users
-//! (≤100 departments and tags), one Feishu message per user, one mail per address.
+//! (≤100 departments and tags), one Feishu message per user, one mail per address, and for each
+//! WeCom group its robot's picture and figures.
 use crate::domain::contact::Contact;
 use crate::domain::delivery::{Delivery, DeliveryCause};
 use crate::domain::ids::ContactId;
 use crate::domain::image::ImageRef;
 use crate::domain::message::{
     EmailMessage, FeishuMessage, FeishuRecipient, OutboundMessage, RobotBody, RobotMessage,
-    WECOM_MAX_GROUPS_PER_CALL, WECOM_MAX_USERS_PER_CALL, WecomAppMessage,
+    WECOM_MAX_GROUPS_PER_CALL, WECOM_MAX_USERS_PER_CALL, WecomAppMessage, WecomBody,
 };
 use crate::domain::recipients::{EmailAddress, Owner, Recipients, WecomGroupId, WecomUserId};
 use crate::domain::redaction::ContactReach;
-use crate::domain::task::{AlarmRobot, Channel};
+use crate::domain::robot::WecomGroup;
+use crate::domain::task::{Channel, RobotWebhook};
 use crate::ports::{ContactStore, StoreError};
 use crate::report::render::RenderedPush;
 use chrono::{DateTime, Utc};
@@ -26,6 +28,8 @@ pub struct Audience {
     pub emails: Vec<EmailAddress>,
     /// The contacts added, at the identity each is reached at.
     pub contacts: Vec<ContactReach>,
+    /// WeCom group chats, through their robots.
+    pub wecom_groups: Vec<WecomGroup>,
 }
 
 impl Audience {
@@ -37,6 +41,7 @@ impl Audience {
                 wecom_users: recipients.wecom_users.clone(),
                 wecom_parties: recipients.wecom_parties.clone(),
                 wecom_tags: recipients.wecom_tags.clone(),
+                wecom_groups: recipients.wecom_robots.clone(),
                 ..Self::default()
             },
             Channel::Feishu => Self {
@@ -157,6 +162,7 @@ impl Audience {
             && self.wecom_tags.is_empty()
             && self.feishu_users.is_empty()
             && self.emails.is_empty()
+            && self.wecom_groups.is_empty()
     }
 
     /// "2 users, 1 department" etc., for logs and confirmations.
@@ -169,6 +175,7 @@ impl Audience {
                 "WeCom departments",
             ),
             (self.wecom_tags.len(), "WeCom tag", "WeCom tags"),
+            (self.wecom_groups.len(), "WeCom group", "WeCom groups"),
             (self.feishu_users.len(), "Feishu user", "Feishu users"),
             (self.emails.len(), "e-mail address", "e-mail addresses"),
         ];
@@ -301,7 +308,7 @@ fn messages(
 
 /// The robot message of an alarm.
 pub fn robot_delivery(
-    robot: &AlarmRobot,
+    robot: &RobotWebhook,
     body: RobotBody,
     cause: &DeliveryCause,
     now: DateTime<Utc>,
@@ -311,9 +318,69 @@ pub fn robot_delivery(
         OutboundMessage::WecomRobot(RobotMessage {
             key: robot.address(),
             body,
+            group: None,
         }),
         now,
     )
+}
+
+/// Each WeCom group's deliveries: the page picture as an `image` message, then the figures as
+/// `markdown` (or `text`). Two deliveries, not one with two sends: a robot has no duplicate check
+/// (WeCom apps drop a repeat within 30 minutes), so a retry of the figures must not send the
+/// picture again. Why not `news`: its picture must be a public URL, and an article hides the
+/// figures behind a tap.
+pub fn group_deliveries(
+    groups: &[WecomGroup],
+    figures: &WecomBody,
+    picture: Option<&ImageRef>,
+    cause: &DeliveryCause,
+    now: DateTime<Utc>,
+) -> Vec<Delivery> {
+    let body = robot_body(figures);
+    groups
+        .iter()
+        .flat_map(|group| {
+            let picture = picture.map(|image| RobotBody::Image {
+                image: image.clone(),
+            });
+            picture.into_iter().chain([body.clone()]).map(|body| {
+                Delivery::queued(
+                    cause.clone(),
+                    OutboundMessage::WecomRobot(RobotMessage {
+                        key: group.robot.address(),
+                        body,
+                        group: Some(group.name.clone()),
+                    }),
+                    now,
+                )
+            })
+        })
+        .collect()
+}
+
+/// A group robot's figures from the WeCom app message: markdown and text as they are (both fit a
+/// robot's larger limits); a text card, which robots do not take, as markdown.
+fn robot_body(body: &WecomBody) -> RobotBody {
+    match body {
+        WecomBody::Markdown { content } => RobotBody::Markdown {
+            content: content.clone(),
+        },
+        WecomBody::Text { content } => RobotBody::Text {
+            content: content.clone(),
+            mentioned_list: Vec::new(),
+        },
+        WecomBody::Textcard {
+            title,
+            description,
+            url,
+            btntxt,
+        } => RobotBody::Markdown {
+            content: format!(
+                "**{title}**\n{description}\n[{}]({url})",
+                btntxt.as_deref().unwrap_or("详情")
+            ),
+        },
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,8 @@
 //! Preparing a run: its audience, its charts read and checked, exception control, the rendered message and alarms, before anything is written.
 use super::*;
+use crate::domain::message::WecomBody;
+use crate::domain::task::Template;
+use crate::report::render::RenderedPush;
 
 /// A prepared run: the record, its push deliveries and its alarms.
 pub(super) struct Prepared {
@@ -83,6 +86,30 @@ impl PushService {
             ),
         );
         run
+    }
+
+    /// The figures a WeCom group gets: the task's message, or for a text card (which robots do
+    /// not take) the same figures as markdown.
+    fn group_figures(
+        &self,
+        spec: &crate::domain::task::TaskSpec,
+        figures: &WecomBody,
+        read: &PageRead,
+        stamp: RunStamp<'_>,
+    ) -> Result<WecomBody, crate::report::render::RenderError> {
+        if !matches!(figures, WecomBody::Textcard { .. }) {
+            return Ok(figures.clone());
+        }
+        match Reporter::message(
+            spec,
+            (Channel::Wecom, Template::Markdown),
+            read,
+            stamp,
+            None,
+        )? {
+            RenderedPush::Wecom(body) => Ok(body),
+            _ => Ok(figures.clone()),
+        }
     }
 
     pub(super) fn finish(&self, run: &mut PushRun, outcome: RunOutcome, why: &str) {
@@ -227,6 +254,24 @@ impl PushService {
                         .as_ref()
                         .filter(|_| spec.channel == Channel::Wecom);
                     pushes = compose::deliveries_with(&message, wecom_image, audience, &cause, now);
+                    if let RenderedPush::Wecom(figures) = &message
+                        && !audience.wecom_groups.is_empty()
+                    {
+                        match self.group_figures(spec, figures, &read, stamp) {
+                            Ok(figures) => pushes.extend(compose::group_deliveries(
+                                &audience.wecom_groups,
+                                &figures,
+                                wecom_image,
+                                &cause,
+                                now,
+                            )),
+                            Err(err) => run.log(
+                                now,
+                                LogLevel::Error,
+                                format!("the group message did not render: {err}"),
+                            ),
+                        }
+                    }
                     run.message = pushes.first().map(|d| MessageRecord {
                         channel: spec.channel,
                         template: spec.template,

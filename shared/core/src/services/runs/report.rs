@@ -206,6 +206,22 @@ impl Reporter {
             } else {
                 (None, None)
             };
+        Rendered {
+            message: Self::message(spec, (channel, template), read, stamp, snapshot.as_ref()),
+            snapshot,
+            snapshot_problem,
+        }
+    }
+
+    /// Renders `spec`'s message for `channel` and `template` from what was read, with the
+    /// snapshot given (drawn once per run, whatever else is rendered from it).
+    pub fn message(
+        spec: &TaskSpec,
+        (channel, template): (Channel, Template),
+        read: &PageRead,
+        stamp: RunStamp<'_>,
+        snapshot: Option<&ImageRef>,
+    ) -> Result<RenderedPush, RenderError> {
         let view = PushView {
             task_name: spec.name.as_str(),
             page_title: spec.page.title.as_str(),
@@ -218,16 +234,12 @@ impl Reporter {
             charts: &read.checks,
             figures: &read.figures,
             language: spec.content.language_for(spec.page.title.as_str()),
-            snapshot: snapshot.as_ref().filter(|_| channel != Channel::Wecom),
+            snapshot: snapshot.filter(|_| channel != Channel::Wecom),
             kind: stamp.kind,
             reference: stamp.reference,
             at: stamp.at.with_timezone(&spec.schedule.timezone()),
         };
-        Rendered {
-            message: render_push(channel, template, &view),
-            snapshot,
-            snapshot_problem,
-        }
+        render_push(channel, template, &view)
     }
 }
 
