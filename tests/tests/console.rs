@@ -273,6 +273,77 @@ async fn the_task_form_shows_the_apis_error_at_its_field_and_keeps_what_was_type
     assert!(page.html.contains("Reload"), "{}", page.html);
 }
 
+/// WeCom groups are typed one a line, `name = key`; the edit form shows them as `name = set` and
+/// saving it unchanged keeps each stored robot; a line without a key is named at its field.
+#[tokio::test]
+async fn wecom_groups_are_edited_in_the_task_form_and_their_keys_never_shown() {
+    const KEY: &str = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa";
+    let app = LocalApp::new(NOW);
+    let mut browser = ConsoleClient::new(&app.router);
+    browser.sign_in(ADMIN_TOKEN).await;
+    let csrf = browser.get("/ui/projects/sales/tasks/new").await.csrf();
+    let mut form = task_form("10:00");
+    form.retain(|(k, _)| !k.starts_with("recipients.") && !k.starts_with("owner."));
+    form.retain(|(k, _)| *k != "channel");
+    form.extend([
+        ("channel", "wecom".to_owned()),
+        ("owner.wecom_user", "lisi".to_owned()),
+        ("recipients.wecom_robots", "销售群 = 只有".to_owned()),
+    ]);
+    let refused = post_form(&mut browser, "/ui/projects/sales/tasks", &csrf, &form).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused
+            .html
+            .contains(r#"id="err-recipients.wecom_robots" role="alert">"#),
+        "{}",
+        refused.html
+    );
+    assert!(tasks(&app).await.is_empty());
+
+    form.retain(|(k, _)| *k != "recipients.wecom_robots");
+    form.push((
+        "recipients.wecom_robots",
+        format!(
+            "销售群 = https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={KEY}\n华东销售 = {KEY}"
+        ),
+    ));
+    let created = post_form(&mut browser, "/ui/projects/sales/tasks", &csrf, &form).await;
+    assert_eq!(
+        created.location.as_deref(),
+        Some("/ui/projects/sales/tasks?flash=created"),
+        "{}",
+        created.html
+    );
+    let stored = tasks(&app).await;
+    let id = stored[0]["id"].as_str().expect("id");
+    let edit = browser
+        .get(&format!("/ui/projects/sales/tasks/{id}/edit"))
+        .await;
+    assert!(
+        edit.html.contains("销售群 = set\n华东销售 = set"),
+        "{}",
+        edit.html
+    );
+    assert!(!edit.html.contains(KEY), "a robot key is never shown");
+
+    form.retain(|(k, _)| *k != "recipients.wecom_robots");
+    form.push(("recipients.wecom_robots", "销售群 = set".to_owned()));
+    form.push(("version", "1".to_owned()));
+    let saved = post_form(
+        &mut browser,
+        &format!("/ui/projects/sales/tasks/{id}"),
+        &csrf,
+        &form,
+    )
+    .await;
+    assert!(saved.location.is_some(), "{}", saved.html);
+    assert_eq!(
+        tasks(&app).await[0]["recipients"]["wecom_robots"],
+        json!([{"name": "销售群", "webhook_key": "set"}])
+    );
+}
+
 #[tokio::test]
 async fn a_viewer_sees_no_write_actions_and_the_server_refuses_them_anyway() {
     let app = LocalApp::new(NOW);

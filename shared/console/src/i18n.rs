@@ -403,6 +403,11 @@ static TEXTS: &[(&str, &str, &str)] = &[
         "WeCom departments",
         "企业微信部门",
     ),
+    (
+        "recipients_wecom_robots",
+        "WeCom groups (through their group robots)",
+        "企业微信群（通过群机器人）",
+    ),
     ("recipients_wecom_tags", "WeCom tags", "企业微信标签"),
     ("recipients_wecom_users", "WeCom user ids", "企业微信账号"),
     ("record", "Record", "推送记录"),
@@ -592,6 +597,11 @@ static TEXTS: &[(&str, &str, &str)] = &[
         "webhook_sources_hint",
         "Each source signs its ticket webhooks with its own secret (HMAC-SHA256).",
         "每个来源用自己的密钥（HMAC-SHA256）签名工单 Webhook。",
+    ),
+    (
+        "wecom_robots_hint",
+        "One group a line: its name, “=”, then the robot's key or webhook URL. Each group gets the page picture and the figures. “= set” keeps a stored robot.",
+        "每行一个群：群名称、“=”，再填群机器人的 key 或 Webhook 地址。每个群会收到页面截图和数据摘要。“= set”表示沿用已保存的机器人。",
     ),
 ];
 

@@ -12,6 +12,21 @@ fn list(text: &str) -> Vec<Value> {
         .collect()
 }
 
+/// WeCom groups, one a line: `name = key or webhook URL` (`= set` keeps a stored robot). A line
+/// without `=` is a name without a key, which the API refuses naming the line's field.
+fn wecom_groups(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            let (name, key) = line
+                .split_once(['=', '＝'])
+                .map_or((line, ""), |(n, k)| (n.trim(), k.trim()));
+            json!({"name": name, "webhook_key": key})
+        })
+        .collect()
+}
+
 /// A number if it reads as one; else the text, so the API names the field it cannot read.
 fn number(text: &str) -> Value {
     text.parse::<u64>()
@@ -185,6 +200,10 @@ pub(crate) fn task_body(fields: &[(String, String)]) -> Value {
         "exception_control": {"empty": rule(&f, "empty"), "access_error": rule(&f, "access_error")},
         "failure_limit": number(&f.text_or("failure_limit", "3")),
     });
+    let groups = wecom_groups(&f.text("recipients.wecom_robots"));
+    if !groups.is_empty() {
+        body["recipients"]["wecom_robots"] = Value::Array(groups);
+    }
     let robot = f.text("alarm_robot.webhook_key");
     if !robot.is_empty() {
         body["alarm_robot"] = json!({"webhook_key": robot});
@@ -259,5 +278,26 @@ mod tests {
         assert_eq!(body["failure_limit"], "x", "left for the API to name");
         assert_eq!(body["version"], 4);
         assert!(body.get("alarm_robot").is_none());
+    }
+
+    #[test]
+    fn wecom_groups_are_one_a_line_name_equals_key() {
+        let body = task_body(&form(&[
+            ("channel", "wecom"),
+            (
+                "recipients.wecom_robots",
+                "销售群 = https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k-1\n\n  华东销售＝set \n只有名字",
+            ),
+        ]));
+        assert_eq!(
+            body["recipients"]["wecom_robots"],
+            json!([
+                {"name": "销售群", "webhook_key": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k-1"},
+                {"name": "华东销售", "webhook_key": "set"},
+                {"name": "只有名字", "webhook_key": ""}
+            ])
+        );
+        let none = task_body(&form(&[("recipients.wecom_robots", " \n ")]));
+        assert!(none["recipients"].get("wecom_robots").is_none());
     }
 }
