@@ -397,6 +397,11 @@ static TEXTS: &[(&str, &str, &str)] = &[
     ("recipients", "Recipients", "接收人"),
     ("recipients_contacts", "Contacts (ids)", "联系人（ID）"),
     ("recipients_emails", "E-mail addresses", "邮箱地址"),
+    (
+        "recipients_feishu_chats",
+        "Feishu group chat ids (oc_…; the app's bot must be in the chat)",
+        "飞书群 chat_id（oc_…，需已把应用机器人拉进群）",
+    ),
     ("recipients_feishu_users", "Feishu open_ids", "飞书 open_id"),
     (
         "recipients_wecom_parties",

@@ -191,6 +191,7 @@ pub(crate) fn task_body(fields: &[(String, String)]) -> Value {
             "wecom_parties": list(&f.text("recipients.wecom_parties")),
             "wecom_tags": list(&f.text("recipients.wecom_tags")),
             "feishu_users": list(&f.text("recipients.feishu_users")),
+            "feishu_chats": list(&f.text("recipients.feishu_chats")),
             "emails": list(&f.text("recipients.emails")),
             "contacts": list(&f.text("recipients.contacts")),
         },

@@ -57,6 +57,8 @@ pub(crate) struct FeishuState {
     /// Receiver → p2p chat id.
     pub p2p_chats: HashMap<String, String>,
     pub send_window: VecDeque<DateTime<Utc>>,
+    /// Each group chat's sends in the last second.
+    pub chat_windows: HashMap<String, VecDeque<DateTime<Utc>>>,
     pub enforce_send_rate_limit: bool,
 }
 

@@ -58,6 +58,8 @@ pub struct FeishuConfig {
     pub open_directory: bool,
     /// Chat ids the bot is in (`receive_id_type=chat_id`).
     pub chats: Vec<String>,
+    /// Chats that were dissolved: a message to one is refused with 232009.
+    pub dissolved_chats: Vec<String>,
     /// `expire` of a fresh tenant token (default 7200 s).
     pub token_lifetime: Duration,
     /// Enforce the per-app send quotas (50 a second and `rate_limit_per_minute` a minute) with
@@ -82,6 +84,7 @@ impl FeishuConfig {
             users: Vec::new(),
             open_directory: false,
             chats: Vec::new(),
+            dissolved_chats: Vec::new(),
             token_lifetime: Duration::from_secs(7200),
             enforce_send_rate_limit: false,
             rate_limit_per_minute: 1000,
@@ -106,6 +109,10 @@ impl FeishuConfig {
     }
     pub fn with_chat(mut self, chat_id: &str) -> Self {
         self.chats.push(chat_id.to_owned());
+        self
+    }
+    pub fn with_dissolved_chat(mut self, chat_id: &str) -> Self {
+        self.dissolved_chats.push(chat_id.to_owned());
         self
     }
 }

@@ -76,10 +76,42 @@ fn take_rate_slot(fake: &FakeFeishu) -> Result<(), Reply> {
     Ok(())
 }
 
+/// A group chat takes 5 messages a second, shared by every bot in it (230020 beyond), when the
+/// send quotas are switched on.
+fn take_chat_slot(fake: &FakeFeishu, chat: &str) -> Result<(), Reply> {
+    let now = fake.now();
+    let mut state = fake.state();
+    if !state.enforce_send_rate_limit {
+        return Ok(());
+    }
+    let window = state.chat_windows.entry(chat.to_owned()).or_default();
+    window.retain(|t| *t > now - TimeDelta::seconds(1));
+    if window.len() >= CHAT_MESSAGES_PER_SECOND {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            230020,
+            "This operation triggers the frequency limit.",
+        ));
+    }
+    window.push_back(now);
+    Ok(())
+}
+
+/// Feishu's per-chat rate, shared by all bots in the chat.
+const CHAT_MESSAGES_PER_SECOND: usize = 5;
+
 /// The chat a message lands in: the chat itself, or the receiver's p2p chat with the bot.
 fn resolve_chat(fake: &FakeFeishu, id_type: &str, receive_id: &str) -> Result<String, Reply> {
     let config = &fake.inner.config;
     if id_type == "chat_id" {
+        if config.dissolved_chats.iter().any(|c| c == receive_id) {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                232009,
+                "Your request specified a chat that has been dissolved.",
+            ));
+        }
+        take_chat_slot(fake, receive_id)?;
         return match config.chats.iter().any(|c| c == receive_id) {
             true => Ok(receive_id.to_owned()),
             false => Err(error(

@@ -72,6 +72,14 @@ impl WindowQuota {
         Self::new([Rate::new(20, MINUTE)], Duration::from_secs(20))
     }
 
+    /// A Feishu group chat: 5 messages a second, shared by every bot in it; wait at most 10 s.
+    pub fn feishu_chat() -> Self {
+        Self::new(
+            [Rate::new(5, Duration::from_secs(1))],
+            Duration::from_secs(10),
+        )
+    }
+
     /// Feishu: 50 calls a second and 1,000 a minute per app and API; wait at most 10 s.
     pub fn feishu_app() -> Self {
         Self::new(

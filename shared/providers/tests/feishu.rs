@@ -464,3 +464,40 @@ async fn a_validation_error_is_permanent_and_names_the_field_and_an_empty_answer
     assert!(err.message.contains("without a code"), "{}", err.message);
     assert!(f.fake.delivered().is_empty());
 }
+
+/// A group chat takes 5 messages a second (shared by every bot in it): fifteen sends to one chat
+/// are spread over three seconds by the client, so the fake (which refuses the sixth in any
+/// second with 230020) is asked exactly fifteen times and refuses none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sends_to_one_chat_keep_to_its_five_a_second() {
+    let fake = FakeFeishu::new(FeishuConfig::default().with_chat("oc_sales"));
+    fake.enforce_send_rate_limit(true);
+    let f = feishu_with(fake, Time::system(), |c| c).await;
+    let creds = feishu_creds(&f.fake);
+    let chat = herald_core::domain::recipients::FeishuChatId::parse("oc_sales").unwrap();
+    let started = Instant::now();
+    let sends: Vec<_> = (0..15)
+        .map(|i| {
+            let (providers, creds, chat) = (f.providers.clone(), creds.clone(), chat.clone());
+            tokio::spawn(async move {
+                let msg = FeishuMessage {
+                    to: FeishuRecipient::Chat(chat),
+                    body: FeishuBody::Text {
+                        text: format!("report {i}"),
+                    },
+                };
+                providers.feishu.send(&creds, &msg, &format!("k{i}")).await
+            })
+        })
+        .collect();
+    for send in sends {
+        send.await.unwrap().expect("sent");
+    }
+    assert_eq!(f.fake.stats().calls_to(Endpoint::FeishuSend), 15);
+    assert_eq!(f.fake.delivered().len(), 15);
+    assert!(
+        started.elapsed() >= Duration::from_millis(1900),
+        "spread over the seconds: {:?}",
+        started.elapsed()
+    );
+}

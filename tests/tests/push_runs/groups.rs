@@ -186,3 +186,81 @@ async fn group_robot_keys_are_write_only_and_set_keeps_them_by_name() {
         "recipients.wecom_robots[0].webhook_key"
     );
 }
+
+/// A Feishu task reaches its chats with the same card as its people (`receive_id_type=chat_id`):
+/// a chat the bot left and a dissolved chat are dead deliveries with hints, never retried, while
+/// the others are delivered.
+#[tokio::test]
+async fn a_feishu_push_reaches_its_chats_and_names_the_ones_it_cannot() {
+    const OPEN_ID: &str = "ou_7d8a6e6df7621556ce0d21922b676706ccs";
+    let fakes = FakeProviders::start(
+        WecomConfig::default().with_users(["lisi"]),
+        FeishuConfig::default()
+            .with_user(herald_fakes::FeishuUser::new(OPEN_ID))
+            .with_chat("oc_sales")
+            .with_dissolved_chat("oc_old"),
+    )
+    .await;
+    let charts = ChartServer::start().await;
+    let app = app(&fakes).await;
+    charts.set("Orders", ChartAnswer::Rows(3));
+    let mut body = task_body(&charts, &["Orders"], control(no_rule(), no_rule()));
+    body["channel"] = json!("feishu");
+    body["recipients"] = json!({
+        "feishu_users": [OPEN_ID],
+        "feishu_chats": ["oc_sales", "oc_botleft", "oc_old"]
+    });
+    body["owner"] = json!({"feishu_user": OPEN_ID});
+    body.as_object_mut().map(|b| b.remove("alarm_robot"));
+    let task = create(&app, &body).await;
+    assert_eq!(
+        get_task(&app, &task).await["recipients"]["feishu_chats"],
+        json!(["oc_sales", "oc_botleft", "oc_old"])
+    );
+
+    let rec = fire(&app, &task, "2026-12-03T02:00:00Z").await;
+
+    assert_eq!(rec["outcome"], "partially_delivered", "{rec:#}");
+    let sent = fakes.feishu.delivered();
+    let to_chat: Vec<_> = sent
+        .iter()
+        .filter(|m| m.receive_id_type.as_deref() == Some("chat_id"))
+        .collect();
+    assert_eq!(to_chat.len(), 1, "{sent:#?}");
+    assert_eq!(to_chat[0].recipients, vec!["oc_sales".to_owned()]);
+    let to_user: Vec<_> = sent
+        .iter()
+        .filter(|m| m.receive_id_type.as_deref() == Some("open_id"))
+        .collect();
+    assert_eq!(to_user.len(), 1);
+    assert_eq!(to_chat[0].msgtype, to_user[0].msgtype, "the same card");
+    assert_eq!(to_chat[0].content, to_user[0].content, "the same content");
+
+    let deliveries = rec["deliveries"].as_array().expect("deliveries");
+    let to = |id: &str| {
+        deliveries
+            .iter()
+            .find(|d| d["to"] == format!("chat {id}"))
+            .unwrap_or_else(|| panic!("chat {id}: {deliveries:#?}"))
+    };
+    assert_eq!(to("oc_sales")["status"], "delivered");
+    for (chat, code, hint) in [
+        ("oc_botleft", "230002", "add the bot to the group"),
+        ("oc_old", "232009", "dissolved"),
+    ] {
+        let d = to(chat);
+        assert_eq!(d["status"], "dead", "{d:#}");
+        assert_eq!(d["attempts"], 1, "never retried: {d:#}");
+        assert!(
+            d["dead_reason"].as_str().unwrap_or_default().contains(code),
+            "{d:#}"
+        );
+        assert!(
+            d["history"][0]["hint"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(hint),
+            "{d:#}"
+        );
+    }
+}

@@ -147,6 +147,7 @@ fn recipients_of(message: &OutboundMessage) -> String {
             herald_core::domain::message::FeishuRecipient::OpenId(id) => id.to_string(),
             herald_core::domain::message::FeishuRecipient::Email(e) => e.to_string(),
             herald_core::domain::message::FeishuRecipient::Mobile(m) => m.clone(),
+            herald_core::domain::message::FeishuRecipient::Chat(chat) => format!("chat {chat}"),
         },
         OutboundMessage::Email(m) => m.to.to_string(),
     }

@@ -112,6 +112,7 @@ impl TaskView {
                         webhook_key: SECRET_SET.into(),
                     })
                     .collect(),
+                feishu_chats: strings(&r.feishu_chats),
             },
             owner: OwnerBody {
                 wecom_user: o.wecom_user.as_ref().map(ToString::to_string),

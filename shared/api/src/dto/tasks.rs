@@ -8,8 +8,8 @@ use herald_core::domain::contact::Language;
 use herald_core::domain::ids::ContactId;
 use herald_core::domain::parameters;
 use herald_core::domain::recipients::{
-    FeishuOpenId, MAX_GROUPS_PER_LIST, MAX_IDS_PER_LIST, Owner, Recipients, WecomGroupId,
-    WecomUserId, parse_list,
+    FeishuChatId, FeishuOpenId, MAX_GROUPS_PER_LIST, MAX_IDS_PER_LIST, Owner, Recipients,
+    WecomGroupId, WecomUserId, parse_list,
 };
 use herald_core::domain::report::{ChartFields, Display, FieldKey, MAX_VALUE_FIELDS, MaxRows};
 use herald_core::domain::robot::{GroupName, WecomGroup};
@@ -206,6 +206,9 @@ pub struct RecipientsBody {
     /// WeCom group chats, each through its group robot (tasks on the `wecom` channel).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub wecom_robots: Vec<WecomRobotBody>,
+    /// Feishu group chat ids (`oc_…`) the app's bot is in (tasks on the `feishu` channel).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feishu_chats: Vec<String>,
 }
 
 /// A WeCom group a task pushes to: the picture of the page and its figures, through the group's
@@ -403,6 +406,12 @@ impl RecipientsBody {
                 parse_list(&self.contacts, MAX_IDS_PER_LIST, |v| ContactId::parse(v)),
             )?,
             wecom_robots,
+            feishu_chats: within(
+                "feishu_chats",
+                parse_list(&self.feishu_chats, MAX_GROUPS_PER_LIST, |v| {
+                    FeishuChatId::parse(v)
+                }),
+            )?,
         };
         Ok((recipients, kept))
     }

@@ -140,6 +140,8 @@ pub enum FeishuRecipient {
     OpenId(FeishuOpenId),
     Email(EmailAddress),
     Mobile(String),
+    /// A group chat (`receive_id_type=chat_id`).
+    Chat(super::recipients::FeishuChatId),
 }
 
 impl FeishuRecipient {
@@ -149,6 +151,7 @@ impl FeishuRecipient {
             Self::OpenId(id) => id.as_str(),
             Self::Email(email) => email.as_str(),
             Self::Mobile(mobile) => mobile,
+            Self::Chat(chat) => chat.as_str(),
         }
     }
 }

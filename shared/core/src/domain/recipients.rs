@@ -27,6 +27,17 @@ string_newtype!(
     }
 );
 string_newtype!(
+    /// A Feishu group chat's `chat_id` (`oc_…`): a chat the app's bot is in.
+    FeishuChatId,
+    |v| {
+        let rest = v.strip_prefix("oc_").ok_or("must start with 'oc_'")?;
+        if rest.is_empty() || v.len() > 64 || !rest.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err("must be 'oc_' followed by up to 61 letters or digits".into());
+        }
+        Ok(())
+    }
+);
+string_newtype!(
     /// A Feishu user's `open_id` (`ou_…`).
     FeishuOpenId,
     |v| {
@@ -76,6 +87,9 @@ pub struct Recipients {
     /// WeCom group chats, each through its group robot (tasks on the WeCom channel).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub wecom_robots: Vec<super::robot::WecomGroup>,
+    /// Feishu group chats the app's bot is in (tasks on the Feishu channel).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feishu_chats: Vec<FeishuChatId>,
 }
 
 /// The most group targets a task pushes to on one channel: each is a delivery (two with the

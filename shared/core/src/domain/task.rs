@@ -274,6 +274,22 @@ impl TaskSpec {
                 "are WeCom groups: they take tasks on the wecom channel",
             ));
         }
+        if self.channel != Channel::Feishu && !r.feishu_chats.is_empty() {
+            return Err(FieldError::new(
+                "recipients.feishu_chats",
+                "are Feishu chats: they take tasks on the feishu channel",
+            ));
+        }
+        if r.feishu_chats.len() > super::recipients::MAX_GROUPS_PER_TASK {
+            return Err(FieldError::new(
+                "recipients.feishu_chats",
+                format!(
+                    "must hold at most {} chats (got {})",
+                    super::recipients::MAX_GROUPS_PER_TASK,
+                    r.feishu_chats.len()
+                ),
+            ));
+        }
         if r.wecom_robots.len() > super::recipients::MAX_GROUPS_PER_TASK {
             return Err(FieldError::new(
                 "recipients.wecom_robots",
@@ -302,7 +318,7 @@ impl TaskSpec {
                     && r.wecom_tags.is_empty()
                     && r.wecom_robots.is_empty())
             }
-            Channel::Feishu => !r.feishu_users.is_empty(),
+            Channel::Feishu => !(r.feishu_users.is_empty() && r.feishu_chats.is_empty()),
             Channel::Email => !r.emails.is_empty(),
         } || !r.contacts.is_empty();
         if !reachable {
@@ -310,7 +326,7 @@ impl TaskSpec {
                 Channel::Wecom => {
                     "wecom_users, wecom_parties, wecom_tags, wecom_robots or contacts"
                 }
-                Channel::Feishu => "feishu_users or contacts",
+                Channel::Feishu => "feishu_users, feishu_chats or contacts",
                 Channel::Email => "emails or contacts",
             };
             return Err(FieldError::new(

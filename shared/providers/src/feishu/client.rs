@@ -61,6 +61,8 @@ pub struct FeishuClient {
     tokens: TokenCache,
     lookups: LookupCache,
     limiter: WindowLimiter,
+    /// Each group chat's 5 messages a second, shared by every bot in it.
+    chats: WindowLimiter,
     limits: FeishuLimits,
     time: Time,
     images: Images,
@@ -146,7 +148,8 @@ impl FeishuClient {
             http,
             tokens: TokenCache::new(REFRESH_EARLY, time.clone()),
             lookups: LookupCache::new(limits.lookup_ttl, time.clone()),
-            limiter: WindowLimiter::new(limits.quota.clone(), time.clone()).shared(shared),
+            limiter: WindowLimiter::new(limits.quota.clone(), time.clone()).shared(shared.clone()),
+            chats: WindowLimiter::new(WindowQuota::feishu_chat(), time.clone()).shared(shared),
             limits,
             time,
             images,
@@ -229,7 +232,7 @@ impl FeishuClient {
             match who {
                 FeishuRecipient::Email(e) => missing_emails.push(e.clone()),
                 FeishuRecipient::Mobile(m) => missing_mobiles.push(m.clone()),
-                FeishuRecipient::OpenId(_) => {}
+                FeishuRecipient::OpenId(_) | FeishuRecipient::Chat(_) => {}
             }
             known.insert(key, None); // placeholder: a key not answered counts as not found
         }
@@ -308,7 +311,15 @@ impl FeishuClient {
         let span =
             tracing::info_span!("feishu_send", app_id = %creds.settings.app_id, idempotency_key);
         async {
-            let open_id = self.open_id(creds, &msg.to).await?;
+            let (id_type, receive_id) = self.receiver(creds, &msg.to).await?;
+            if id_type == "chat_id" {
+                self.chats.acquire(&receive_id).await.map_err(|wait| {
+                    crate::error::held_back(
+                        wait,
+                        "held back: the chat's 5 messages a second are in use",
+                    )
+                })?;
+            }
             let key = CredentialKey::new(&creds.settings.app_id, &creds.app_secret);
             let image = match &msg.body {
                 FeishuBody::Post { image, .. } | FeishuBody::Interactive { image, .. } => {
@@ -331,14 +342,14 @@ impl FeishuClient {
                 None => (None, None),
             };
             let body = message_body(
-                open_id.as_str(),
+                &receive_id,
                 &msg.body,
                 image_key.as_deref(),
                 idempotency_key,
             )?;
-            let path = "/open-apis/im/v1/messages?receive_id_type=open_id";
+            let path = format!("/open-apis/im/v1/messages?receive_id_type={id_type}");
             let data = self
-                .call(creds, &key, Api::Send, path, Body::Json(body))
+                .call(creds, &key, Api::Send, &path, Body::Json(body))
                 .await
                 .inspect_err(|e| {
                     tracing::warn!(code = ?e.code, class = ?e.failure, "Feishu send failed");
@@ -365,18 +376,21 @@ impl FeishuClient {
         .await
     }
 
-    async fn open_id(
+    /// Where a message goes: (`receive_id_type`, `receive_id`). A group chat by its id; a user by
+    /// open id, an e-mail or mobile resolved to it first.
+    async fn receiver(
         &self,
         creds: &FeishuCredentials,
         to: &FeishuRecipient,
-    ) -> Result<FeishuOpenId, SendError> {
+    ) -> Result<(&'static str, String), SendError> {
         let (emails, mobiles, what) = match to {
-            FeishuRecipient::OpenId(id) => return Ok(id.clone()),
+            FeishuRecipient::Chat(chat) => return Ok(("chat_id", chat.to_string())),
+            FeishuRecipient::OpenId(id) => return Ok(("open_id", id.to_string())),
             FeishuRecipient::Email(e) => (vec![e.clone()], vec![], format!("e-mail {e}")),
             FeishuRecipient::Mobile(m) => (vec![], vec![m.clone()], format!("mobile {m}")),
         };
         let found = self.resolve(creds, &emails, &mobiles).await?;
-        found.get(to).cloned().flatten().ok_or_else(|| {
+        let open_id = found.get(to).cloned().flatten().ok_or_else(|| {
             let error = failure(
                 SendFailure::Recipient,
                 None,
@@ -386,7 +400,8 @@ impl FeishuClient {
                 error,
                 "the user may not exist, have resigned, or be outside the app's contact scope",
             )
-        })
+        })?;
+        Ok(("open_id", open_id.to_string()))
     }
 
     /// One API call with the cached token: a token error refetches once; a short rate limit is

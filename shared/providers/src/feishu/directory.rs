@@ -37,7 +37,7 @@ type Entry = (Option<FeishuOpenId>, DateTime<Utc>);
 /// The normalised look-up key of a recipient (`None` for an open id, which needs no look-up).
 pub(crate) fn lookup_key(who: &FeishuRecipient) -> Option<String> {
     match who {
-        FeishuRecipient::OpenId(_) => None,
+        FeishuRecipient::OpenId(_) | FeishuRecipient::Chat(_) => None,
         FeishuRecipient::Email(email) => {
             Some(format!("e:{}", email.as_str().trim().to_lowercase()))
         }

@@ -32,7 +32,14 @@ pub(crate) fn classify(code: i64, msg: &str, reset: Option<Duration>) -> Verdict
             "the user is outside the app's availability scope: add them to it and publish a version",
         ),
         230001 if msg.contains("receive_id") => fail(SendFailure::Recipient),
-        232009 => fail(SendFailure::Recipient),
+        232009 => hinted(
+            SendFailure::Recipient,
+            "the chat was dissolved: take it off the task",
+        ),
+        230002 => hinted(
+            SendFailure::Config,
+            "the app's bot is not in the chat (or was removed from it): add the bot to the group",
+        ),
         230001 | 230022 | 230025 | 230028 => fail(SendFailure::Payload),
         // im/v1/images: invalid param, too large, empty, unknown format; a card that cannot be built.
         234001 | 234006 | 234010 | 234011 | 230099 => fail(SendFailure::Payload),
@@ -47,7 +54,7 @@ pub(crate) fn classify(code: i64, msg: &str, reset: Option<Duration>) -> Verdict
             "grant the app the scope named in the message (im:message:send_as_bot, contact:user.id:readonly) and publish a version",
         ),
         10014 | 10003 => hinted(SendFailure::Config, "check the app id and the app secret"),
-        230002 | 230018 | 230035 | 230038 | 99991403 => fail(SendFailure::Config),
+        230018 | 230035 | 230038 | 99991403 => fail(SendFailure::Config),
         // Unknown codes: retried with backoff by the engine, a bounded number of times.
         _ => fail(SendFailure::Transient),
     }

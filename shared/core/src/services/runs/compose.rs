@@ -50,6 +50,13 @@ impl Audience {
                     .iter()
                     .cloned()
                     .map(FeishuRecipient::OpenId)
+                    .chain(
+                        recipients
+                            .feishu_chats
+                            .iter()
+                            .cloned()
+                            .map(FeishuRecipient::Chat),
+                    )
                     .collect(),
                 ..Self::default()
             },
@@ -165,6 +172,14 @@ impl Audience {
             && self.wecom_groups.is_empty()
     }
 
+    /// How many of the Feishu receivers are group chats.
+    fn feishu_chats(&self) -> usize {
+        self.feishu_users
+            .iter()
+            .filter(|r| matches!(r, FeishuRecipient::Chat(_)))
+            .count()
+    }
+
     /// "2 users, 1 department" etc., for logs and confirmations.
     pub fn describe(&self) -> String {
         let parts = [
@@ -176,7 +191,12 @@ impl Audience {
             ),
             (self.wecom_tags.len(), "WeCom tag", "WeCom tags"),
             (self.wecom_groups.len(), "WeCom group", "WeCom groups"),
-            (self.feishu_users.len(), "Feishu user", "Feishu users"),
+            (
+                self.feishu_users.len() - self.feishu_chats(),
+                "Feishu user",
+                "Feishu users",
+            ),
+            (self.feishu_chats(), "Feishu chat", "Feishu chats"),
             (self.emails.len(), "e-mail address", "e-mail addresses"),
         ];
         let named: Vec<String> = parts
