@@ -614,3 +614,115 @@ async fn sqle_source_settings_are_validated_admin_only_and_write_only() {
     .await;
     assert_eq!(denied.status, StatusCode::FORBIDDEN, "{:#}", denied.body);
 }
+
+// ------------------------------------------------------------------------------ project groups
+
+/// A routing rule may name the project's WeCom group (its robot, write-only) and Feishu chat:
+/// each workflow event reaches them besides the people; the rule reads back with the key as
+/// `"set"`, and sending it back so keeps the robot.
+#[tokio::test]
+async fn a_rules_project_groups_hear_about_each_workflow_besides_the_people() {
+    const ROBOT: &str = "5c2e7f10-group-robot-key";
+    let fakes = FakeProviders::start(
+        WecomConfig::default()
+            .with_users(["wang", "admin", "t1"])
+            .with_robot_key(ROBOT),
+        FeishuConfig::default().open_directory().with_chat("oc_dba"),
+    )
+    .await;
+    let engine = engine(&fakes).await;
+    let put = |rules: Value| {
+        let engine = &engine;
+        async move {
+            admin(
+                engine,
+                Method::PUT,
+                &format!("/v1/settings/webhook-sources/{SOURCE}/sqle"),
+                &rules,
+            )
+            .await
+        }
+    };
+    let rule = |robot_key: &str| {
+        json!({"routes": [
+            {"project_name": "test_project", "creator": "wang",
+             "reviewers": ["t1"], "executors": ["admin"],
+             "wecom_robot": {"name": "DBA 群", "webhook_key": robot_key},
+             "feishu_chat": "oc_dba"}
+        ]})
+    };
+    let saved = put(rule(ROBOT)).await;
+    assert_eq!(saved.status, StatusCode::OK, "{:#}", saved.body);
+    assert_eq!(
+        saved.body["routes"][0]["wecom_robot"],
+        json!({"name": "DBA 群", "webhook_key": "set"})
+    );
+    assert!(!saved.body.to_string().contains(ROBOT));
+    // Sent back as read: the robot stays.
+    let again = put(saved.body.clone()).await;
+    assert_eq!(again.status, StatusCode::OK, "{:#}", again.body);
+    let mut unknown = rule("set");
+    unknown["routes"][0]["wecom_robot"]["name"] = json!("别的群");
+    let refused = put(unknown).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::BAD_REQUEST,
+        "{:#}",
+        refused.body
+    );
+    assert_eq!(
+        refused.body["error"]["field"],
+        "routes[0].wecom_robot.webhook_key"
+    );
+
+    let reply = post_sqle(&engine, SOURCE, Some(TOKEN), &fixture("create")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:#}", reply.body);
+    drain(&engine).await;
+
+    let robot: Vec<_> = fakes
+        .wecom
+        .delivered()
+        .into_iter()
+        .filter(|m| m.endpoint == Endpoint::WecomRobot)
+        .collect();
+    assert_eq!(robot.len(), 1, "{robot:#?}");
+    assert_eq!(robot[0].robot_key.as_deref(), Some(ROBOT));
+    assert!(
+        robot[0].body.to_string().contains("test_workflow"),
+        "{:#}",
+        robot[0].body
+    );
+    let chats: Vec<_> = fakes
+        .feishu
+        .delivered()
+        .into_iter()
+        .filter(|m| m.receive_id_type.as_deref() == Some("chat_id"))
+        .collect();
+    assert_eq!(chats.len(), 1);
+    assert_eq!(chats[0].recipients, vec!["oc_dba".to_owned()]);
+    // The reviewer is told as before.
+    assert!(
+        received(&fakes)
+            .wecom
+            .iter()
+            .any(|(to, _)| to == &vec!["t1".to_owned()])
+    );
+    let record = reply.body["record"].as_str().expect("record");
+    let run = admin(
+        &engine,
+        Method::GET,
+        &format!("{RECORDS}/{record}"),
+        &Value::Null,
+    )
+    .await;
+    let to: BTreeSet<String> = run.body["deliveries"]
+        .as_array()
+        .expect("deliveries")
+        .iter()
+        .map(|d| d["to"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        to.contains("group DBA 群") && to.contains("chat oc_dba"),
+        "{to:?}"
+    );
+}

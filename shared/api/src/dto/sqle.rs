@@ -3,9 +3,11 @@ use super::tickets::MAX_PEOPLE_PER_ROLE;
 use super::{at, within};
 use herald_core::FieldError;
 use herald_core::domain::ids::{ContactId, ProjectId};
+use herald_core::domain::recipients::FeishuChatId;
 use herald_core::domain::recipients::parse_list;
+use herald_core::domain::robot::{GroupName, RobotKey, RobotWebhook, WecomGroup};
 use herald_core::domain::sqle::{SqleAction, SqleEvent, SqleRoute, SqleSource};
-use herald_core::domain::ticket::{TicketId, TicketTitle};
+use herald_core::domain::ticket::{TicketGroups, TicketId, TicketTitle};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -160,12 +162,25 @@ pub struct SqleRouteBody {
     /// Contacts told when a workflow is approved, fails (and when it is cancelled).
     #[serde(default)]
     pub executors: Vec<String>,
+    /// The project's WeCom group, told of every workflow event through its robot (a WeCom
+    /// channel must be enabled). Write-only like a task's: reads show `"set"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wecom_robot: Option<super::tasks::WecomRobotBody>,
+    /// The project's Feishu chat (`oc_…`, the app's bot in it), told of every workflow event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feishu_chat: Option<String>,
 }
 
+/// What an SQLE source body gives: the token if sent, the rules, and the rules (by index) whose
+/// group robot is kept as stored (sent back as `"set"`).
+pub type ParsedSqleSource = (Option<SecretString>, SqleSource, Vec<(usize, GroupName)>);
+
 impl SqleSourceBody {
-    pub fn parse(self) -> Result<(Option<SecretString>, SqleSource), FieldError> {
+    pub fn parse(self) -> Result<ParsedSqleSource, FieldError> {
         let token = match self.token {
+            // Sent back as read: the stored token stays.
             None => None,
+            Some(t) if t == super::tasks::SECRET_SET => None,
             Some(t) if t.trim().chars().count() < 16 || t.chars().any(char::is_whitespace) => {
                 return Err(FieldError::new(
                     "token",
@@ -175,15 +190,42 @@ impl SqleSourceBody {
             Some(t) => Some(SecretString::from(t)),
         };
         let mut routes = Vec::with_capacity(self.routes.len());
+        let mut kept = Vec::new();
         for (i, route) in self.routes.into_iter().enumerate() {
-            routes.push(within(&format!("routes[{i}]"), route.parse())?);
+            let (route, keep) = within(&format!("routes[{i}]"), route.parse())?;
+            kept.extend(keep.map(|name| (i, name)));
+            routes.push(route);
         }
-        Ok((token, SqleSource::new(routes)?))
+        Ok((token, SqleSource::new(routes)?, kept))
     }
 }
 
 impl SqleRouteBody {
-    fn parse(self) -> Result<SqleRoute, FieldError> {
+    /// The rule, and the name of its group robot if it is to be kept as stored.
+    fn parse(self) -> Result<(SqleRoute, Option<GroupName>), FieldError> {
+        let mut groups = TicketGroups {
+            wecom_robot: None,
+            feishu_chat: self
+                .feishu_chat
+                .map(|c| at("feishu_chat", FeishuChatId::parse(c)))
+                .transpose()?,
+        };
+        let mut keep = None;
+        if let Some(robot) = &self.wecom_robot {
+            let name = at("wecom_robot.name", GroupName::parse(robot.name.trim()))?;
+            if robot.webhook_key == super::tasks::SECRET_SET {
+                keep = Some(name);
+            } else {
+                let key = at(
+                    "wecom_robot.webhook_key",
+                    RobotKey::from_key_or_url(&robot.webhook_key),
+                )?;
+                groups.wecom_robot = Some(WecomGroup {
+                    name,
+                    robot: RobotWebhook::Key { webhook_key: key },
+                });
+            }
+        }
         let contacts = |field: &str, ids: &[String]| {
             within(
                 field,
@@ -197,7 +239,7 @@ impl SqleRouteBody {
                 None => Ok(None),
             }
         };
-        Ok(SqleRoute {
+        let route = SqleRoute {
             project_name: key("project_name", self.project_name)?,
             project_uid: key("project_uid", self.project_uid)?,
             herald_project: self
@@ -207,7 +249,9 @@ impl SqleRouteBody {
             creator: at("creator", ContactId::parse(self.creator))?,
             reviewers: contacts("reviewers", &self.reviewers)?,
             executors: contacts("executors", &self.executors)?,
-        })
+            groups,
+        };
+        Ok((route, keep))
     }
 }
 
@@ -234,6 +278,11 @@ impl From<SqleSource> for SqleSourceResponse {
                     creator: r.creator.to_string(),
                     reviewers: names(r.reviewers),
                     executors: names(r.executors),
+                    wecom_robot: r.groups.wecom_robot.map(|g| super::tasks::WecomRobotBody {
+                        name: g.name.to_string(),
+                        webhook_key: super::tasks::SECRET_SET.to_owned(),
+                    }),
+                    feishu_chat: r.groups.feishu_chat.map(|c| c.to_string()),
                 })
                 .collect(),
         }

@@ -94,6 +94,8 @@ impl TicketEventBody {
                 .reason
                 .map(|r| at("reason", TicketReason::parse(r)))
                 .transpose()?,
+            // A native event names people; project groups come from a source's routing rules.
+            groups: Default::default(),
         })
     }
 }

@@ -88,10 +88,10 @@ async fn put_sqle_source(
 ) -> Result<Json<SqleSourceResponse>, ApiError> {
     who.check_admin()?;
     let source = source_of(source)?;
-    let (token, rules) = body.json::<SqleSourceBody>()?.parse()?;
+    let (token, rules, kept) = body.json::<SqleSourceBody>()?.parse()?;
     state
         .settings
-        .put_sqle_source(&who, source.as_str(), token, rules)
+        .put_sqle_source(&who, source.as_str(), token, rules, kept)
         .await?;
     let view = state
         .settings

@@ -2,7 +2,9 @@
 //! payload does not. An SQLE event becomes a native [`TicketEvent`], so it is recorded and told
 //! exactly like one posted in Herald's own format.
 use super::ids::{ContactId, ProjectId};
-use super::ticket::{EventId, Ticket, TicketEvent, TicketId, TicketStatus, TicketTitle};
+use super::ticket::{
+    EventId, Ticket, TicketEvent, TicketGroups, TicketId, TicketStatus, TicketTitle,
+};
 use crate::FieldError;
 use serde::{Deserialize, Serialize};
 
@@ -87,6 +89,9 @@ pub struct SqleRoute {
     pub creator: ContactId,
     pub reviewers: Vec<ContactId>,
     pub executors: Vec<ContactId>,
+    /// The project's group chats, told of every workflow event besides the people.
+    #[serde(default, skip_serializing_if = "TicketGroups::is_empty")]
+    pub groups: TicketGroups,
 }
 
 /// One SQLE source's routing rules (the token is a secret, kept apart).
@@ -235,6 +240,7 @@ impl SqleEvent {
             // SQLE's payload names no person who acted and gives no reason.
             actor: None,
             reason: None,
+            groups: route.groups.clone(),
         })
     }
 }
@@ -251,6 +257,7 @@ mod tests {
             creator: ContactId::parse("wang").unwrap(),
             reviewers: vec![],
             executors: vec![],
+            groups: TicketGroups::default(),
         }
     }
 

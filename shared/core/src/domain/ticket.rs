@@ -142,6 +142,22 @@ pub struct Ticket {
     pub url: Option<HttpUrl>,
 }
 
+/// The group chats of a ticket's project that hear about its tickets besides the people (a
+/// routing rule names them): a WeCom group through its robot, a Feishu chat.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketGroups {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wecom_robot: Option<super::robot::WecomGroup>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feishu_chat: Option<super::recipients::FeishuChatId>,
+}
+
+impl TicketGroups {
+    pub fn is_empty(&self) -> bool {
+        self.wecom_robot.is_none() && self.feishu_chat.is_none()
+    }
+}
+
 /// One verified, parsed ticket event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TicketEvent {
@@ -153,6 +169,8 @@ pub struct TicketEvent {
     pub executors: Vec<ContactId>,
     pub actor: Option<ContactId>,
     pub reason: Option<TicketReason>,
+    /// The project's groups that hear about it too.
+    pub groups: TicketGroups,
 }
 
 impl TicketEvent {
@@ -226,6 +244,7 @@ mod tests {
             executors: vec![id("admin"), id("t1")],
             actor: None,
             reason: None,
+            groups: TicketGroups::default(),
         }
     }
 

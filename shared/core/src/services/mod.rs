@@ -5,6 +5,7 @@ pub mod delivery;
 pub mod images;
 pub mod keys;
 pub mod records;
+pub mod robot_keys;
 pub mod runs;
 pub mod sessions;
 pub mod settings;

@@ -5,6 +5,7 @@ use crate::domain::channels::{
     FeishuCredentials, FeishuSettings, SmtpCredentials, SmtpSettings, WecomCredentials,
     WecomSettings,
 };
+use crate::domain::robot::GroupName;
 use crate::domain::sqle::SqleSource;
 use crate::domain::text::HttpUrl;
 use crate::ports::{SecretStore, SettingsRecord, SettingsStore, StoreError, WebhookSource};
@@ -338,16 +339,49 @@ impl SettingsService {
 
     /// Sets an SQLE source's routing rules and (if given) its token; the first time, the token is
     /// required.
+    ///
+    /// A rule's group robot given with its key is moved to the secret store; `kept` names the
+    /// rules (by index) whose robot was sent back as `"set"`, taken from the stored rules by name.
     pub async fn put_sqle_source(
         &self,
         who: &Principal,
         source: &str,
         token: Option<SecretString>,
-        rules: SqleSource,
+        mut rules: SqleSource,
+        kept: Vec<(usize, GroupName)>,
     ) -> Result<(), ServiceError> {
         who.check_admin()?;
         let name = sqle_source_token(source);
         self.require_secret(&name, "token", &token).await?;
+        if !kept.is_empty() {
+            let stored = self.sqle_source(source).await?.unwrap_or_default();
+            for (at, group) in kept {
+                let robot = stored
+                    .routes
+                    .iter()
+                    .filter_map(|r| r.groups.wecom_robot.as_ref())
+                    .find(|g| g.name == group)
+                    .ok_or_else(|| {
+                        FieldError::new(
+                            format!("routes[{at}].wecom_robot.webhook_key"),
+                            format!(
+                                "is \"set\" but no stored rule has a group named '{}': give its robot's key",
+                                group.as_str()
+                            ),
+                        )
+                    })?;
+                if let Some(route) = rules.routes.get_mut(at) {
+                    route.groups.wecom_robot = Some(robot.clone());
+                }
+            }
+        }
+        for route in &mut rules.routes {
+            if let Some(group) = &mut route.groups.wecom_robot {
+                crate::services::robot_keys::store_webhook(self.secrets.as_ref(), &mut group.robot)
+                    .await
+                    .map_err(|e| ServiceError::unavailable("the secret store", e))?;
+            }
+        }
         let secret = token.map(|t| (name.as_str(), "token", t));
         self.update(who, secret, |r| {
             source_entry(r, source).sqle = Some(rules.clone());

@@ -1,10 +1,10 @@
 //! Push task use cases. A task and its schedule never drift: every change to one is undone when the
 //! other cannot follow.
+pub use super::robot_keys::store_robot_key;
 use crate::clock::Clock;
 use crate::domain::auth::Principal;
 use crate::domain::ids::{ProjectId, TaskId};
 use crate::domain::robot::GroupName;
-use crate::domain::task::RobotWebhook;
 use crate::domain::task::{PushTask, TaskSpec, TaskState};
 use crate::ports::{Page, ScheduleDefinition, ScheduleGateway, SecretStore, StoreError, TaskStore};
 use crate::{FieldError, ServiceError};
@@ -407,33 +407,4 @@ fn keep_wecom_robots(
         groups.insert(at.min(groups.len()), stored.clone());
     }
     Ok(())
-}
-
-/// Moves the robot keys given in `spec` (the alarm robot's and each WeCom group's) into the
-/// secret store and leaves only the secrets' names in the spec; true if there was a key to move.
-/// Keys are named by their digest: tasks sharing a robot share its secret, and a write that fails
-/// after this leaves nothing that a retry would not write again. Used for new tasks and by the
-/// upgrade of tasks stored with their key.
-pub async fn store_robot_key(
-    secrets: &dyn crate::ports::SecretStore,
-    spec: &mut TaskSpec,
-) -> Result<bool, crate::ports::SecretError> {
-    let webhooks = spec.alarm_robot.iter_mut().chain(
-        spec.recipients
-            .wecom_robots
-            .iter_mut()
-            .map(|g| &mut g.robot),
-    );
-    let mut moved = false;
-    for webhook in webhooks {
-        let RobotWebhook::Key { webhook_key } = webhook else {
-            continue;
-        };
-        let secret = webhook_key.secret_name();
-        let value = secrecy::SecretString::from(webhook_key.as_str().to_owned());
-        secrets.put_secret(secret.as_str(), &value).await?;
-        *webhook = RobotWebhook::Stored { secret };
-        moved = true;
-    }
-    Ok(moved)
 }

@@ -6,15 +6,17 @@ use crate::clock::Clock;
 use crate::domain::contact::{Contact, Language};
 use crate::domain::delivery::{Delivery, DeliveryCause};
 use crate::domain::ids::ContactId;
+use crate::domain::message::{FeishuMessage, FeishuRecipient, OutboundMessage};
 use crate::domain::run::{
     LogLevel, MessageRecord, PushRun, RunClaim, RunId, RunOutcome, RunStart, RunSubject,
 };
 use crate::domain::signature::SignedRequest;
 use crate::domain::task::{Channel, Template};
+use crate::domain::ticket::TicketGroups;
 use crate::domain::ticket::{TicketEvent, TicketRef};
 use crate::ports::{ContactStore, SecretStore};
-use crate::report::render::{TicketView, render_ticket};
-use crate::services::runs::compose::{Audience, deliveries};
+use crate::report::render::{RenderError, RenderedPush, TicketView, render_ticket};
+use crate::services::runs::compose::{Audience, deliveries, group_deliveries as group_messages};
 use crate::services::runs::{Recorded, RunLedger};
 use crate::services::settings::{SettingsService, webhook_source_secret};
 use secrecy::ExposeSecret;
@@ -259,6 +261,29 @@ impl TicketService {
                     ),
                 }
             }
+            match group_deliveries(channel, &event.groups, &view, &cause, now) {
+                Ok(batch) if !batch.is_empty() => {
+                    run.log(
+                        now,
+                        LogLevel::Info,
+                        format!(
+                            "{}: queued {} deliveries to the project's group",
+                            channel.as_str(),
+                            batch.len()
+                        ),
+                    );
+                    queued.extend(batch);
+                }
+                Ok(_) => {}
+                Err(err) => run.log(
+                    now,
+                    LogLevel::Error,
+                    format!(
+                        "{}: the group message did not render: {err}",
+                        channel.as_str()
+                    ),
+                ),
+            }
             if queued.len() == before {
                 run.log(
                     now,
@@ -349,6 +374,38 @@ impl TicketService {
         }
         Ok(channels)
     }
+}
+
+/// The messages to the project's group on `channel` (a routing rule names it): the ticket in
+/// Chinese, as a group is addressed; to a WeCom group through its robot, to a Feishu chat as a
+/// message of the app's bot.
+fn group_deliveries(
+    channel: Channel,
+    groups: &TicketGroups,
+    view: &TicketView,
+    cause: &DeliveryCause,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Delivery>, RenderError> {
+    Ok(match (channel, &groups.wecom_robot, &groups.feishu_chat) {
+        (Channel::Wecom, Some(group), _) => match render_ticket(channel, Language::Zh, view)? {
+            RenderedPush::Wecom(body) => {
+                group_messages(std::slice::from_ref(group), &body, None, cause, now)
+            }
+            _ => Vec::new(),
+        },
+        (Channel::Feishu, _, Some(chat)) => match render_ticket(channel, Language::Zh, view)? {
+            RenderedPush::Feishu(body) => vec![Delivery::queued(
+                cause.clone(),
+                OutboundMessage::Feishu(FeishuMessage {
+                    to: FeishuRecipient::Chat(chat.clone()),
+                    body,
+                }),
+                now,
+            )],
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    })
 }
 
 #[cfg(test)]
