@@ -163,3 +163,11 @@ pub async fn get_bytes(
 ) -> (StatusCode, Option<String>, Vec<u8>) {
     exchange(router, Method::GET, uri, Some(token), Vec::new()).await
 }
+
+/// GETs raw bytes with no key at all (what a chat client fetching a signed link does).
+pub async fn get_bytes_without_key(
+    router: &herald_api::Router,
+    uri: &str,
+) -> (StatusCode, Option<String>, Vec<u8>) {
+    exchange(router, Method::GET, uri, None, Vec::new()).await
+}

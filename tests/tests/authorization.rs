@@ -19,6 +19,8 @@ enum Access {
     Public,
     /// Signed by the source's secret or token, not by an API key.
     Webhook,
+    /// A signed snapshot link: no key needed, and without a valid signature refused to all.
+    SignedLink,
     /// Keys, settings and contacts, and writing report sources.
     Admin,
     /// Any key: the list of report sources (each key sees those its project may use).
@@ -32,6 +34,8 @@ fn access(method: &Method, path: &str) -> Access {
         Access::Public
     } else if path.starts_with("/v1/webhooks/") {
         Access::Webhook
+    } else if path.starts_with("/v1/snapshots/") {
+        Access::SignedLink
     } else if path.starts_with("/v1/projects/{project}/") {
         if method == Method::GET {
             Access::ProjectRead
@@ -98,6 +102,7 @@ fn expected(access: Access, who: Who) -> Expect {
     match access {
         Access::Public => Status(StatusCode::OK),
         Access::Webhook => Status(StatusCode::UNAUTHORIZED),
+        Access::SignedLink => Status(StatusCode::FORBIDDEN),
         _ if unauthenticated => Status(StatusCode::UNAUTHORIZED),
         Access::AnyKey => Allowed,
         Access::Admin if who == Who::Admin => Allowed,
@@ -194,6 +199,7 @@ async fn fixture() -> Fixture {
         ("channel", "smtp".to_owned()),
         ("image", "0".repeat(64)),
         ("name", "snapshot.png".to_owned()),
+        ("file", format!("{}.png", "0".repeat(64))),
     ];
     Fixture {
         app,

@@ -28,6 +28,7 @@ async fn ticket_webhook_router() -> herald_api::Router {
         admin_token_sha256: KeyHash::of(herald_tests::ADMIN_TOKEN),
         secret_prefix: herald_tests::moto::unique("herald"),
         record_retention_days: 90,
+        snapshot_link_days: 7,
     })
     .await
     .expect("provider clients")

@@ -74,9 +74,11 @@ pub async fn build(
         providers.feishu_base_url = url.clone();
     }
     let clients = ProviderClients::with_config(providers, adapters.images.clone())?;
-    let services = Services::new(adapters, EngineConfig::default(), |settings| {
-        clients.hub(settings)
-    });
+    let engine = EngineConfig {
+        snapshot_link_lifetime: chrono::Duration::days(i64::from(config.snapshot_link_days)),
+        ..EngineConfig::default()
+    };
+    let services = Services::new(adapters, engine, |settings| clients.hub(settings));
     if let Some(sandbox) = &sandbox {
         sandbox.configure_channels(&services.settings).await?;
     }

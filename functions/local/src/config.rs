@@ -16,6 +16,8 @@ pub enum ConfigError {
     AdminTokenTooShort(usize),
     #[error("HERALD_SANDBOX '{0}' is not one of 1, 0, true, false, on, off")]
     Sandbox(String),
+    #[error("HERALD_SNAPSHOT_LINK_DAYS '{0}' is not a positive number of days")]
+    SnapshotLinkDays(String),
     #[error("could not prepare the data directory {path}: {source}")]
     DataDir {
         path: PathBuf,
@@ -37,6 +39,8 @@ pub struct Config {
     pub feishu_base_url: Option<String>,
     /// `HERALD_CHART_ALLOW_HOSTS`: chart hosts the SSRF guard lets through (e.g. 127.0.0.1).
     pub chart_allow: herald_charts::SsrfPolicy,
+    /// `HERALD_SNAPSHOT_LINK_DAYS`: how long a signed snapshot link serves (default 7).
+    pub snapshot_link_days: u32,
 }
 
 impl Config {
@@ -71,6 +75,14 @@ impl Config {
             Some("0" | "false" | "off") => Some(false),
             Some(other) => return Err(ConfigError::Sandbox(other.to_owned())),
         };
+        let snapshot_link_days = match std::env::var("HERALD_SNAPSHOT_LINK_DAYS") {
+            Ok(days) => days
+                .parse()
+                .ok()
+                .filter(|d| *d > 0)
+                .ok_or(ConfigError::SnapshotLinkDays(days))?,
+            Err(_) => 7,
+        };
         let url = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
         Ok(Self {
             addr,
@@ -80,6 +92,7 @@ impl Config {
             wecom_base_url: url("HERALD_WECOM_BASE_URL"),
             feishu_base_url: url("HERALD_FEISHU_BASE_URL"),
             chart_allow: herald_charts::SsrfPolicy::from_env(),
+            snapshot_link_days,
         })
     }
 }

@@ -68,6 +68,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(routes::settings::routes())
         .merge(routes::runs::routes())
         .merge(routes::preview::routes())
+        .merge(routes::snapshot_links::routes())
         .merge(routes::contacts::routes())
         .merge(routes::sources::routes())
         .merge(routes::tickets::routes())

@@ -36,6 +36,23 @@ pub struct AwsConfig {
     pub secret_prefix: String,
     /// `HERALD_RECORD_RETENTION_DAYS` (default 90).
     pub record_retention_days: u32,
+    /// `HERALD_SNAPSHOT_LINK_DAYS`: how long a signed snapshot link serves (default 7).
+    pub snapshot_link_days: u32,
+}
+
+/// A positive number of days from `name`, or `default` when it is not set.
+fn days(name: &'static str, default: u32) -> Result<u32, ConfigError> {
+    match std::env::var(name) {
+        Ok(days) => days
+            .parse()
+            .ok()
+            .filter(|d| *d > 0)
+            .ok_or(ConfigError::Invalid {
+                name,
+                message: format!("'{days}' is not a positive number of days"),
+            }),
+        Err(_) => Ok(default),
+    }
 }
 
 fn var(name: &'static str) -> Result<String, ConfigError> {
@@ -75,23 +92,15 @@ impl AwsConfig {
                 },
             )?,
             secret_prefix: var("HERALD_SECRET_PREFIX")?,
-            record_retention_days: match std::env::var("HERALD_RECORD_RETENTION_DAYS") {
-                Ok(days) => days
-                    .parse()
-                    .ok()
-                    .filter(|d| *d > 0)
-                    .ok_or(ConfigError::Invalid {
-                        name: "HERALD_RECORD_RETENTION_DAYS",
-                        message: format!("'{days}' is not a positive number of days"),
-                    })?,
-                Err(_) => 90,
-            },
+            record_retention_days: days("HERALD_RECORD_RETENTION_DAYS", 90)?,
+            snapshot_link_days: days("HERALD_SNAPSHOT_LINK_DAYS", 7)?,
         })
     }
 
     pub fn engine(&self) -> EngineConfig {
         EngineConfig {
             record_retention: chrono::Duration::days(i64::from(self.record_retention_days)),
+            snapshot_link_lifetime: chrono::Duration::days(i64::from(self.snapshot_link_days)),
             ..EngineConfig::default()
         }
     }

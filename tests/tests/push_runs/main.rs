@@ -193,4 +193,5 @@ mod exception_control;
 mod groups;
 mod records;
 mod restarts;
+mod snapshot_links;
 mod test_and_manual;

@@ -5,6 +5,7 @@ pub mod keys;
 pub mod preview;
 pub mod runs;
 pub mod settings;
+pub mod snapshot_links;
 pub mod sources;
 pub mod sqle;
 pub mod tasks;

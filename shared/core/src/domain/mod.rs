@@ -18,6 +18,7 @@ pub mod send;
 pub mod session;
 pub mod settings;
 pub mod signature;
+pub mod snapshot_link;
 pub mod source;
 pub mod sqle;
 pub mod stored_message;

@@ -9,6 +9,7 @@ pub mod robot_keys;
 pub mod runs;
 pub mod sessions;
 pub mod settings;
+pub mod snapshot_links;
 pub mod source_uses;
 pub mod sources;
 pub mod sqle;
@@ -53,6 +54,8 @@ pub struct EngineConfig {
     /// How long a request that sends (a test push, a channel test) waits for the providers'
     /// answers before it answers with what to poll: within API Gateway's 30 s with room to spare.
     pub answer_within: std::time::Duration,
+    /// How long a signed snapshot link serves its picture (default 7 days).
+    pub snapshot_link_lifetime: chrono::Duration,
 }
 
 impl Default for EngineConfig {
@@ -61,6 +64,7 @@ impl Default for EngineConfig {
             retry: delivery::RetryPolicy::default(),
             record_retention: chrono::Duration::days(90),
             answer_within: ANSWER_WITHIN,
+            snapshot_link_lifetime: snapshot_links::DEFAULT_LINK_LIFETIME,
         }
     }
 }
@@ -86,6 +90,8 @@ pub struct Services {
     pub sources: sources::SourceService,
     /// Sends queued deliveries; settles runs as their deliveries finish.
     pub worker: delivery::DeliveryWorker,
+    /// Signed, expiring links to page snapshots (no API key needed to open one).
+    pub snapshot_links: snapshot_links::SnapshotLinks,
 }
 
 impl Services {
@@ -161,6 +167,12 @@ impl Services {
                 worker.clone(),
                 adapters.clock,
                 config.answer_within,
+            ),
+            snapshot_links: snapshot_links::SnapshotLinks::new(
+                adapters.secrets.clone(),
+                adapters.images.clone(),
+                ports.clock.clone(),
+                config.snapshot_link_lifetime,
             ),
             records: records::RecordService::new(
                 ports.runs.clone(),
