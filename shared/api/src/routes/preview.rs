@@ -99,11 +99,7 @@ async fn record_snapshot(
 ) -> Result<impl IntoResponse, ApiError> {
     let project = project_id(&project)?;
     let run = RunId::parse(&run).map_err(|_| ApiError::not_found("record"))?;
-    let (run, _) = state.records.record(&who, &project, &run).await?;
-    let image = run
-        .images
-        .first()
-        .ok_or_else(|| ApiError::not_found("snapshot"))?;
+    let (image, _) = state.records.snapshot(&who, &project, &run).await?;
     Ok(png(state.pushes.image(&who, &project, &image.id).await?))
 }
 

@@ -47,15 +47,11 @@ async fn snapshot_link(
 ) -> Result<Json<SnapshotLinkView>, ApiError> {
     let project = project_id(&project)?;
     let run = RunId::parse(&run).map_err(|_| ApiError::not_found("record"))?;
-    let (run, _) = state.records.record(&who, &project, &run).await?;
-    let image = run
-        .images
-        .first()
-        .ok_or_else(|| ApiError::not_found("snapshot"))?;
+    let (image, record_expires_at) = state.records.snapshot(&who, &project, &run).await?;
     let (path, expires_at) = state.snapshot_links.link(&who, &project, &image.id).await?;
     Ok(Json(SnapshotLinkView {
         path,
-        expires_at: expires_at.min(run.expires_at),
+        expires_at: expires_at.min(record_expires_at),
     }))
 }
 

@@ -116,4 +116,26 @@ impl RecordService {
         }
         Ok((run, deliveries))
     }
+
+    /// The page snapshot a run sent, and when its record (and so the picture) expires.
+    pub async fn snapshot(
+        &self,
+        who: &Principal,
+        project: &ProjectId,
+        id: &RunId,
+    ) -> Result<
+        (
+            crate::domain::image::ImageRef,
+            chrono::DateTime<chrono::Utc>,
+        ),
+        ServiceError,
+    > {
+        let (run, _) = self.record(who, project, id).await?;
+        let image = run
+            .images
+            .first()
+            .cloned()
+            .ok_or(ServiceError::NotFound("snapshot"))?;
+        Ok((image, run.expires_at))
+    }
 }
