@@ -661,6 +661,20 @@ async fn a_rules_project_groups_hear_about_each_workflow_besides_the_people() {
     // Sent back as read: the robot stays.
     let again = put(saved.body.clone()).await;
     assert_eq!(again.status, StatusCode::OK, "{:#}", again.body);
+    // Two rules whose groups share a name keep each its own robot when sent back as read (the
+    // other project's rule first: a robot found by name alone would be the wrong one).
+    let mut two = rule(ROBOT);
+    two["routes"].as_array_mut().expect("routes").insert(
+        0,
+        json!({"project_name": "other_project", "creator": "wang",
+               "wecom_robot": {"name": "DBA 群", "webhook_key": "another-robot-key-2"}}),
+    );
+    let both = put(two).await;
+    assert_eq!(both.status, StatusCode::OK, "{:#}", both.body);
+    let round_trip = put(both.body.clone()).await;
+    assert_eq!(round_trip.status, StatusCode::OK, "{:#}", round_trip.body);
+    let again = put(saved.body.clone()).await;
+    assert_eq!(again.status, StatusCode::OK, "{:#}", again.body);
     let mut unknown = rule("set");
     unknown["routes"][0]["wecom_robot"]["name"] = json!("别的群");
     let refused = put(unknown).await;

@@ -47,12 +47,25 @@ fn not_configured(channel: &str) -> SendError {
     }
 }
 
-fn robot_key_missing() -> SendError {
+fn robot_key_missing(group: Option<&herald_core::domain::robot::GroupName>) -> SendError {
+    let (message, hint) = match group {
+        Some(group) => (
+            format!(
+                "the robot key of the group '{}' is not in the secret store",
+                group.as_str()
+            ),
+            "give the group's webhook_key again (the task's recipients.wecom_robots, or the routing rule's wecom_robot)",
+        ),
+        None => (
+            "the alarm robot's key is not in the secret store".to_owned(),
+            "set the task's alarm_robot.webhook_key again",
+        ),
+    };
     SendError {
         failure: SendFailure::Config,
         code: None,
-        message: "the alarm robot's key is not in the secret store".into(),
-        hint: Some("set the task's alarm_robot.webhook_key again".into()),
+        message,
+        hint: Some(hint.into()),
     }
 }
 
@@ -81,7 +94,7 @@ impl Sender for ProviderHub {
                         .robot_key(secret)
                         .await
                         .map_err(settings_unavailable)?
-                        .ok_or_else(robot_key_missing)?,
+                        .ok_or_else(|| robot_key_missing(msg.group.as_ref()))?,
                 };
                 let resolved = RobotMessage {
                     key: RobotAddress::Key(key),

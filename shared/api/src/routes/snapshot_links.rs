@@ -48,11 +48,11 @@ async fn snapshot_link(
     let project = project_id(&project)?;
     let run = RunId::parse(&run).map_err(|_| ApiError::not_found("record"))?;
     let (image, record_expires_at) = state.records.snapshot(&who, &project, &run).await?;
-    let (path, expires_at) = state.snapshot_links.link(&who, &project, &image.id).await?;
-    Ok(Json(SnapshotLinkView {
-        path,
-        expires_at: expires_at.min(record_expires_at),
-    }))
+    let (path, expires_at) = state
+        .snapshot_links
+        .link(&who, &project, &image.id, record_expires_at)
+        .await?;
+    Ok(Json(SnapshotLinkView { path, expires_at }))
 }
 
 /// The picture a signed link names, without an API key while the link is valid; a changed,
@@ -66,14 +66,16 @@ async fn open_snapshot_link(
     Path((project, file)): Path<(String, String)>,
     Query(link): Query<LinkQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let png = state
+    let (png, seconds_left) = state
         .snapshot_links
         .open(&project, &file, &link.expires, &link.sig)
         .await?;
+    // A cache keeps it an hour at most, and never past the link's expiry.
+    let cache = format!("public, max-age={}", seconds_left.clamp(0, 3600));
     Ok((
         [
-            (header::CONTENT_TYPE, "image/png"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
+            (header::CONTENT_TYPE, "image/png".to_owned()),
+            (header::CACHE_CONTROL, cache),
         ],
         png,
     ))

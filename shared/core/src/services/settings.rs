@@ -356,23 +356,29 @@ impl SettingsService {
         if !kept.is_empty() {
             let stored = self.sqle_source(source).await?.unwrap_or_default();
             for (at, group) in kept {
+                let Some(route) = rules.routes.get_mut(at) else {
+                    continue;
+                };
+                // The robot stored for this same rule (the same SQLE project), by its name: group
+                // names are only unique within a rule.
                 let robot = stored
                     .routes
                     .iter()
+                    .filter(|r| {
+                        r.project_name == route.project_name && r.project_uid == route.project_uid
+                    })
                     .filter_map(|r| r.groups.wecom_robot.as_ref())
                     .find(|g| g.name == group)
                     .ok_or_else(|| {
                         FieldError::new(
                             format!("routes[{at}].wecom_robot.webhook_key"),
                             format!(
-                                "is \"set\" but no stored rule has a group named '{}': give its robot's key",
+                                "is \"set\" but this rule has no stored group named '{}': give its robot's key",
                                 group.as_str()
                             ),
                         )
                     })?;
-                if let Some(route) = rules.routes.get_mut(at) {
-                    route.groups.wecom_robot = Some(robot.clone());
-                }
+                route.groups.wecom_robot = Some(robot.clone());
             }
         }
         for route in &mut rules.routes {

@@ -10,7 +10,8 @@ use crate::domain::snapshot_link::SnapshotLink;
 use crate::ports::{ImageStore, SecretStore};
 use chrono::Duration;
 use secrecy::ExposeSecret;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+use tokio::sync::OnceCell;
 
 /// The secret that holds the signing key.
 pub const LINK_KEY_SECRET: &str = "snapshots/link_key";
@@ -26,9 +27,12 @@ pub struct SnapshotLinks {
     images: Arc<dyn ImageStore>,
     clock: Arc<dyn Clock>,
     lifetime: Duration,
-    /// The key, read once per process.
-    key: Arc<OnceLock<Vec<u8>>>,
+    /// The key, read (or made) once per process: concurrent first calls wait for one.
+    key: Arc<OnceCell<Vec<u8>>>,
 }
+
+/// The longest a link may be configured to live (a larger number of days would overflow time).
+const LONGEST_LIFETIME: Duration = Duration::days(3650);
 
 impl SnapshotLinks {
     pub fn new(
@@ -41,53 +45,63 @@ impl SnapshotLinks {
             secrets,
             images,
             clock,
-            lifetime,
-            key: Arc::new(OnceLock::new()),
+            lifetime: lifetime.min(LONGEST_LIFETIME),
+            key: Arc::new(OnceCell::new()),
         }
     }
 
-    /// The signing key: read from the secret store, or made and stored the first time. Two
-    /// instances making it at the same moment both store one; each reads back what was stored
-    /// last, so at worst a link signed in that moment stops opening.
-    async fn key(&self) -> Result<Vec<u8>, ServiceError> {
+    /// The stored signing key, if there is one (opening a link never makes one).
+    async fn stored_key(&self) -> Result<Option<Vec<u8>>, ServiceError> {
         if let Some(key) = self.key.get() {
-            return Ok(key.clone());
+            return Ok(Some(key.clone()));
         }
-        let unavailable = |e| ServiceError::unavailable("the secret store", e);
         let stored = self
             .secrets
             .get_secret(LINK_KEY_SECRET)
             .await
-            .map_err(unavailable)?;
-        let key = match stored {
-            Some(key) => key,
-            None => {
+            .map_err(|e| ServiceError::unavailable("the secret store", e))?;
+        Ok(match stored {
+            Some(key) => {
+                let bytes = key.expose_secret().as_bytes().to_vec();
+                Some(self.key.get_or_init(|| async { bytes }).await.clone())
+            }
+            None => None,
+        })
+    }
+
+    /// The signing key, made and stored the first time a link is minted. On AWS the stack
+    /// creates it (`SnapshotLinkKey`), so instances never race to make it; herald-local is one
+    /// process, and its concurrent first calls wait for one key.
+    async fn key(&self) -> Result<Vec<u8>, ServiceError> {
+        if let Some(key) = self.stored_key().await? {
+            return Ok(key);
+        }
+        let made = self
+            .key
+            .get_or_try_init(|| async {
                 let fresh = secrecy::SecretString::from(hex::encode(rand::random::<[u8; 32]>()));
                 self.secrets
                     .put_secret(LINK_KEY_SECRET, &fresh)
                     .await
-                    .map_err(unavailable)?;
-                self.secrets
-                    .get_secret(LINK_KEY_SECRET)
-                    .await
-                    .map_err(unavailable)?
-                    .unwrap_or(fresh)
-            }
-        };
-        let bytes = key.expose_secret().as_bytes().to_vec();
-        Ok(self.key.get_or_init(|| bytes).clone())
+                    .map_err(|e| ServiceError::unavailable("the secret store", e))?;
+                Ok::<_, ServiceError>(fresh.expose_secret().as_bytes().to_vec())
+            })
+            .await?;
+        Ok(made.clone())
     }
 
     /// A link to `image` of `project` for `who` (who must be able to read the project), valid for
-    /// the configured lifetime: its path and query, and when it expires.
+    /// the configured lifetime but never past `not_after` (when the record and its picture go):
+    /// its path and query, and when it expires.
     pub async fn link(
         &self,
         who: &Principal,
         project: &ProjectId,
         image: &ImageId,
+        not_after: chrono::DateTime<chrono::Utc>,
     ) -> Result<(String, chrono::DateTime<chrono::Utc>), ServiceError> {
         who.check_read(project)?;
-        let expires_at = self.clock.now() + self.lifetime;
+        let expires_at = (self.clock.now() + self.lifetime).min(not_after);
         let link = SnapshotLink {
             project: project.clone(),
             image: image.clone(),
@@ -98,22 +112,27 @@ impl SnapshotLinks {
 
     /// The PNG a link names, if the link is as signed and not expired; any change to it is
     /// refused alike.
+    ///
+    /// Answers the bytes and how many seconds the link has left (what a cache may keep it for).
     pub async fn open(
         &self,
         project: &str,
         file: &str,
         expires: &str,
         sig: &str,
-    ) -> Result<Vec<u8>, ServiceError> {
+    ) -> Result<(Vec<u8>, i64), ServiceError> {
         let refused = || ServiceError::PermissionDenied(REFUSED.to_owned());
         let link = SnapshotLink::parse(project, file, expires).ok_or_else(refused)?;
         let now = self.clock.now();
-        if !link.is_signed(&self.key().await?, sig) || link.expires_at <= now {
+        let key = self.stored_key().await?.ok_or_else(refused)?;
+        if !link.is_signed(&key, sig) || link.expires_at <= now {
             return Err(refused());
         }
-        self.images
+        let png = self
+            .images
             .get_image(&link.project, &link.image, now)
             .await?
-            .ok_or(ServiceError::NotFound("snapshot"))
+            .ok_or(ServiceError::NotFound("snapshot"))?;
+        Ok((png, (link.expires_at - now).num_seconds()))
     }
 }

@@ -122,15 +122,16 @@ impl TicketService {
             return Ok(Accepted::Duplicate);
         }
         let (mut run, queued) = self.prepare(source, event, &claim).await?;
-        let count = queued.len();
         // The same ledger call as a task's push: numbering, the claim, chunked writes, a refused
-        // write recorded as failed.
+        // write recorded as failed (with nothing queued, so the answer counts what the record
+        // holds, not what was prepared).
         match self
             .ledger
             .record_new(&mut run, Some(claim), queued, Vec::new())
             .await
         {
             Ok(Recorded::New) => {
+                let count = usize::try_from(run.progress.pushes).unwrap_or(usize::MAX);
                 tracing::info!(run_id = %run.id, deliveries = count, "ticket event recorded");
                 Ok(Accepted::Recorded {
                     run: run.id,

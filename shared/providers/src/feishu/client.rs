@@ -1,8 +1,9 @@
 //! The Feishu client: tenant token (cached, single-flight), `batch_get_id` look-ups (cached) and
 //! `im/v1/messages` with a per-app rate limit that callers wait on.
 use super::content::message_body;
-use super::directory::{BATCH_MAX, BatchData, LookupCache, LookupTtl, lookup_key};
+use super::directory::{BATCH_MAX, BatchData, LookupCache, lookup_key};
 use super::errors::{RATE_LIMITED, Verdict, classify, rate_limit_error};
+pub use super::limits::FeishuLimits;
 use crate::error::failure;
 use crate::http::{header_seconds, retry_after, status_error, transport_error};
 use crate::time::Time;
@@ -30,29 +31,6 @@ const REFRESH_EARLY: Duration = Duration::from_secs(30 * 60);
 const RATE_LIMIT_RETRIES: u32 = 3;
 const PROVIDER: &str = "Feishu";
 const JSON_UTF8: &str = "application/json; charset=utf-8";
-
-/// Limits the Feishu client keeps to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FeishuLimits {
-    /// Calls per app and API in any window (Feishu: 50 a second and 1,000 a minute); callers wait
-    /// for a slot. Sliding windows, not a token bucket: a bucket's burst would put up to twice the
-    /// limit into one second, which Feishu answers with 99991400.
-    pub quota: WindowQuota,
-    /// A rate-limit answer whose reset is at most this far away is waited out and the call retried;
-    /// a longer one is returned as `RateLimited`.
-    pub max_inline_wait: Duration,
-    pub lookup_ttl: LookupTtl,
-}
-
-impl Default for FeishuLimits {
-    fn default() -> Self {
-        Self {
-            quota: WindowQuota::feishu_app(),
-            max_inline_wait: Duration::from_secs(10),
-            lookup_ttl: LookupTtl::default(),
-        }
-    }
-}
 
 /// Sends Feishu messages. Build one per process (see `HttpProviders`).
 pub struct FeishuClient {

@@ -3,3 +3,4 @@ pub mod client;
 pub mod content;
 pub mod directory;
 pub mod errors;
+pub mod limits;
