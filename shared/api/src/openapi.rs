@@ -51,6 +51,8 @@ use crate::dto::formats::{EMAIL_MAX, EMAIL_PATTERN, HOST_PATTERN, HTTP_URL_MAX, 
 
 /// A WeCom `userid`, an app's `corp_id` / `app_id`, a Feishu `open_id`, a mobile number.
 pub(crate) const WECOM_USER_PATTERN: &str = "^[A-Za-z0-9_@.-]{1,64}$";
+/// `DingtalkUserId::parse`.
+pub(crate) const DINGTALK_USER_PATTERN: &str = "^[A-Za-z0-9_.-]{1,64}$";
 const APP_ID_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
 const FEISHU_OPEN_ID_PATTERN: &str = "^ou_[A-Za-z0-9]{1,61}$";
 pub(crate) const MOBILE_PATTERN: &str = "^(?:\\+[0-9]{4,19}|[0-9]{5,20})$";
@@ -116,10 +118,13 @@ const FIELD_RULES: &[(&str, &str, Rule)] = &[
     ("WecomBody", "corp_id", Rule::Pattern(APP_ID_PATTERN, 64)),
     ("WecomBody", "agent_id", Rule::Between(1, u32::MAX)),
     ("FeishuBody", "app_id", Rule::Pattern(APP_ID_PATTERN, 64)),
+    ("DingtalkBody", "app_key", Rule::Pattern(APP_ID_PATTERN, 64)),
+    ("DingtalkBody", "agent_id", Rule::Between(1, u32::MAX)),
     // Secrets: `"set"` or nothing keeps the stored one; an empty one is refused.
     ("SmtpBody", "password", Rule::MinLength(1)),
     ("WecomBody", "corp_secret", Rule::MinLength(1)),
     ("FeishuBody", "app_secret", Rule::MinLength(1)),
+    ("DingtalkBody", "app_secret", Rule::MinLength(1)),
 ];
 
 /// `check_text` as a pattern: no control character (C0 but tab, LF and CR; DEL; C1), and at least

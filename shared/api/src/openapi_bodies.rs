@@ -2,14 +2,15 @@
 //! must be `true`, bodies whose fields decide one another (`oneOf`, `anyOf`), and the channel routes
 //! written once per channel, each with its own body. Applied to the finished document.
 use crate::dto::formats::{EMAIL_MAX, EMAIL_PATTERN, HTTP_URL_MAX, HTTP_URL_PATTERN};
-use crate::openapi::{MOBILE_PATTERN, WECOM_USER_PATTERN};
+use crate::openapi::{DINGTALK_USER_PATTERN, MOBILE_PATTERN, WECOM_USER_PATTERN};
 use serde_json::{Map, Value, json};
 
 /// The channels whose settings and tests have a route each: (channel, settings body, test body).
-const CHANNELS: [(&str, &str, &str); 3] = [
+const CHANNELS: [(&str, &str, &str); 4] = [
     ("smtp", "SmtpBody", "SmtpTestBody"),
     ("wecom", "WecomBody", "WecomTestBody"),
     ("feishu", "FeishuBody", "FeishuTestBody"),
+    ("dingtalk", "DingtalkBody", "DingtalkTestBody"),
 ];
 
 pub(crate) fn add(document: &mut Value) {
@@ -106,6 +107,14 @@ fn add_test_bodies(schemas: &mut Value) {
         "description": "A WeCom test: the member's user id it goes to.",
         "properties": {
             "to": {"type": "string", "pattern": WECOM_USER_PATTERN, "maxLength": 64},
+            "mobile": absent, "email": absent
+        }
+    });
+    schemas["DingtalkTestBody"] = json!({
+        "type": "object", "additionalProperties": false, "required": ["to"],
+        "description": "A DingTalk test: the member's user id the work notice goes to.",
+        "properties": {
+            "to": {"type": "string", "pattern": DINGTALK_USER_PATTERN, "maxLength": 64},
             "mobile": absent, "email": absent
         }
     });

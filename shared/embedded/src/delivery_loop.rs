@@ -21,13 +21,8 @@ pub fn spawn(
     mut shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let budgets: HashMap<Provider, Arc<Semaphore>> = [
-            Provider::WecomApp,
-            Provider::WecomRobot,
-            Provider::Feishu,
-            Provider::Smtp,
-        ]
-        .into_iter()
+        let budgets: HashMap<Provider, Arc<Semaphore>> = Provider::ALL
+            .into_iter()
         .map(|p| (p, Arc::new(Semaphore::new(PER_PROVIDER))))
         .collect();
         // A finished send frees a slot: look for more work at once instead of at the next poll.

@@ -3,7 +3,10 @@
 //! the message to that provider's client (each created once per process).
 use async_trait::async_trait;
 use herald_core::ServiceError;
-use herald_core::domain::message::{OutboundMessage, RobotAddress, RobotMessage};
+use herald_core::domain::dingtalk::DingtalkRobotAddress;
+use herald_core::domain::message::{
+    DingtalkRobotMessage, OutboundMessage, RobotAddress, RobotMessage,
+};
 use herald_core::ports::{ImageStore, SendError, SendFailure, SendReceipt, Sender};
 use herald_core::services::images::Images;
 use herald_core::services::settings::SettingsService;
@@ -112,6 +115,42 @@ impl Sender for ProviderHub {
                     .ok_or_else(|| not_configured("feishu"))?;
                 self.http.feishu.send(&creds, msg, idempotency_key).await
             }
+            OutboundMessage::DingtalkNotice(msg) => {
+                let creds = self
+                    .settings
+                    .dingtalk()
+                    .await
+                    .map_err(settings_unavailable)?
+                    .ok_or_else(|| not_configured("dingtalk"))?;
+                self.http.dingtalk.send(&creds, msg, idempotency_key).await
+            }
+            OutboundMessage::DingtalkRobot(msg) => {
+                let robot = match &msg.robot {
+                    DingtalkRobotAddress::Given(creds) => creds.clone(),
+                    DingtalkRobotAddress::Secret(secret) => self
+                        .settings
+                        .dingtalk_robot(secret)
+                        .await
+                        .map_err(settings_unavailable)?
+                        .ok_or_else(|| SendError {
+                            failure: SendFailure::Config,
+                            code: None,
+                            message: format!(
+                                "the robot of the DingTalk group '{}' is not in the secret store",
+                                msg.group.as_str()
+                            ),
+                            hint: Some(
+                                "give the group's access_token (and secret) again in the task's recipients.dingtalk_robots".into(),
+                            ),
+                        })?,
+                };
+                let resolved = DingtalkRobotMessage {
+                    robot: DingtalkRobotAddress::Given(robot),
+                    body: msg.body.clone(),
+                    group: msg.group.clone(),
+                };
+                self.http.dingtalk_robot.send(&resolved, idempotency_key).await
+            }
             OutboundMessage::Email(msg) => {
                 let creds = self
                     .settings
@@ -136,7 +175,8 @@ pub struct ProviderClients {
 }
 
 impl ProviderClients {
-    /// The provider clients with base URLs from `HERALD_WECOM_BASE_URL` and `HERALD_FEISHU_BASE_URL`
+    /// The provider clients with base URLs from `HERALD_WECOM_BASE_URL`, `HERALD_FEISHU_BASE_URL` and
+    /// `HERALD_DINGTALK_BASE_URL`
     /// when set (a reverse proxy, or the sandbox), the providers' own otherwise.
     pub fn from_env(
         images: Arc<dyn ImageStore>,
@@ -151,6 +191,9 @@ impl ProviderClients {
         }
         if let Ok(url) = std::env::var("HERALD_FEISHU_BASE_URL") {
             config.feishu_base_url = url;
+        }
+        if let Ok(url) = std::env::var("HERALD_DINGTALK_BASE_URL") {
+            config.dingtalk_base_url = url;
         }
         Self::with_config(config, images)
     }

@@ -1,8 +1,10 @@
-//! Herald's HTTP provider clients: WeCom app messages, WeCom group robots and Feishu, with cached
+//! Herald's HTTP provider clients: WeCom app messages, WeCom group robots, Feishu, DingTalk work
+//! notices and DingTalk robots, with cached
 //! single-flight tokens, client-side byte limits, rate limits callers wait on, and every failure
 //! classified for the retry policy (see provider-apis.md).
 //!
 #![doc = include_str!("../NOTES.md")]
+pub mod dingtalk;
 pub mod error;
 pub mod feishu;
 pub mod http;
@@ -12,6 +14,9 @@ mod token;
 pub mod wecom;
 pub mod window;
 
+pub use dingtalk::DINGTALK_BASE_URL;
+pub use dingtalk::app::DingtalkAppClient;
+pub use dingtalk::robot::DingtalkRobotClient;
 pub use error::BuildError;
 pub use feishu::client::{FEISHU_BASE_URL, FeishuClient, FeishuLimits};
 pub use feishu::directory::LookupTtl;
@@ -30,11 +35,16 @@ pub struct ProvidersConfig {
     /// WeCom API base (app and robot), e.g. a reverse proxy on a fixed-IP host.
     pub wecom_base_url: String,
     pub feishu_base_url: String,
+    /// DingTalk's `oapi` (work notices and robots).
+    pub dingtalk_base_url: String,
     pub timeouts: Timeouts,
     pub robot_quota: WindowQuota,
     /// WeCom app messages per member (30 a minute, 1,000 an hour): beyond, WeCom drops them.
     pub member_quota: WindowQuota,
     pub feishu: FeishuLimits,
+    pub dingtalk_robot_quota: WindowQuota,
+    /// DingTalk work notices per member (500 a day): beyond, DingTalk drops them.
+    pub dingtalk_member_quota: WindowQuota,
     pub time: Time,
     /// Where the robot's, Feishu's and WeCom's per-member quotas are counted across processes
     /// (the delivery Lambdas); none: this process's own count (one herald-local).
@@ -46,10 +56,13 @@ impl Default for ProvidersConfig {
         Self {
             wecom_base_url: WECOM_BASE_URL.to_owned(),
             feishu_base_url: FEISHU_BASE_URL.to_owned(),
+            dingtalk_base_url: DINGTALK_BASE_URL.to_owned(),
             timeouts: Timeouts::default(),
             robot_quota: WindowQuota::wecom_robot(),
             member_quota: WindowQuota::wecom_member(),
             feishu: FeishuLimits::default(),
+            dingtalk_robot_quota: WindowQuota::dingtalk_robot(),
+            dingtalk_member_quota: WindowQuota::dingtalk_member(),
             time: Time::system(),
             shared_windows: None,
         }
@@ -74,6 +87,8 @@ pub struct HttpProviders {
     pub wecom: WecomAppClient,
     pub robot: WecomRobotClient,
     pub feishu: FeishuClient,
+    pub dingtalk: DingtalkAppClient,
+    pub dingtalk_robot: DingtalkRobotClient,
 }
 
 impl HttpProviders {
@@ -85,6 +100,7 @@ impl HttpProviders {
     ) -> Result<Self, BuildError> {
         let wecom_base = base_url("WeCom", &config.wecom_base_url)?;
         let feishu_base = base_url("Feishu", &config.feishu_base_url)?;
+        let dingtalk_base = base_url("DingTalk", &config.dingtalk_base_url)?;
         let http = HttpClients::new(config.timeouts)?;
         let images = herald_core::services::images::Images::new(images, config.time.clock.clone());
         Ok(Self {
@@ -102,6 +118,21 @@ impl HttpProviders {
                 config.robot_quota,
                 config.time.clone(),
                 images.clone(),
+                config.shared_windows.clone(),
+            ),
+            dingtalk: DingtalkAppClient::new(
+                dingtalk_base.clone(),
+                http.direct(),
+                config.time.clone(),
+                images.clone(),
+                config.dingtalk_member_quota,
+                config.shared_windows.clone(),
+            ),
+            dingtalk_robot: DingtalkRobotClient::new(
+                dingtalk_base,
+                http.direct(),
+                config.dingtalk_robot_quota,
+                config.time.clone(),
                 config.shared_windows.clone(),
             ),
             feishu: FeishuClient::new(

@@ -72,6 +72,23 @@ impl WindowQuota {
         Self::new([Rate::new(20, MINUTE)], Duration::from_secs(20))
     }
 
+    /// DingTalk custom robots: 20 messages a minute (beyond, DingTalk throttles the robot for 10
+    /// minutes); wait at most 20 s in the attempt.
+    pub fn dingtalk_robot() -> Self {
+        Self::new([Rate::new(20, MINUTE)], Duration::from_secs(20))
+    }
+
+    /// DingTalk work notices to one member from one app: 500 a day (beyond, dropped silently).
+    pub fn dingtalk_member() -> Self {
+        Self::new(
+            [Rate::new(
+                herald_core::domain::limits::dingtalk::NOTICES_PER_MEMBER_PER_DAY,
+                24 * 60 * MINUTE,
+            )],
+            Duration::from_secs(20),
+        )
+    }
+
     /// A Feishu group chat: 5 messages a second, shared by every bot in it; wait at most 10 s.
     pub fn feishu_chat() -> Self {
         Self::new(

@@ -150,6 +150,14 @@ fn recipients_of(message: &OutboundMessage) -> String {
             herald_core::domain::message::FeishuRecipient::Chat(chat) => format!("chat {chat}"),
         },
         OutboundMessage::Email(m) => m.to.to_string(),
+        OutboundMessage::DingtalkNotice(m) => {
+            let first: Vec<&str> = m.to_users.iter().take(3).map(|u| u.as_str()).collect();
+            match m.to_users.len().saturating_sub(3) {
+                0 => first.join(", "),
+                more => format!("{} and {more} more", first.join(", ")),
+            }
+        }
+        OutboundMessage::DingtalkRobot(m) => format!("group {}", m.group.as_str()),
     }
 }
 

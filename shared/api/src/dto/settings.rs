@@ -3,8 +3,11 @@
 use super::at;
 use super::tasks::SECRET_SET;
 use herald_core::FieldError;
-use herald_core::domain::channels::{FeishuSettings, SmtpSecurity, SmtpSettings, WecomSettings};
+use herald_core::domain::channels::{
+    DingtalkSettings, FeishuSettings, SmtpSecurity, SmtpSettings, WecomSettings,
+};
 use herald_core::domain::contact::Mobile;
+use herald_core::domain::dingtalk::DingtalkUserId;
 use herald_core::domain::message::FeishuRecipient;
 use herald_core::domain::recipients::WecomUserId;
 use herald_core::domain::text::{HttpUrl, check_text};
@@ -179,6 +182,41 @@ impl FeishuBody {
     }
 }
 
+/// A DingTalk corp app (企业内部应用) that sends work notices.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DingtalkBody {
+    pub enabled: bool,
+    /// The app's AppKey (Client ID).
+    pub app_key: String,
+    /// The app's AppSecret (Client Secret). Write-only.
+    #[serde(default)]
+    pub app_secret: Option<String>,
+    /// The app's AgentId: work notices are sent as this app.
+    #[serde(deserialize_with = "super::whole_number")]
+    pub agent_id: i64,
+}
+
+impl DingtalkBody {
+    pub fn parse(&self) -> Result<(DingtalkSettings, Option<SecretString>), FieldError> {
+        check_identifier("app_key", &self.app_key, 64)?;
+        if !(1..=i64::from(u32::MAX)).contains(&self.agent_id) {
+            return Err(FieldError::new(
+                "agent_id",
+                "must be the app's positive AgentId",
+            ));
+        }
+        Ok((
+            DingtalkSettings {
+                enabled: self.enabled,
+                app_key: self.app_key.clone(),
+                agent_id: self.agent_id,
+            },
+            secret(&self.app_secret),
+        ))
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookSourceBody {
@@ -202,6 +240,7 @@ pub struct ChannelsResponse {
     pub smtp: Option<SmtpBody>,
     pub wecom: Option<WecomBody>,
     pub feishu: Option<FeishuBody>,
+    pub dingtalk: Option<DingtalkBody>,
 }
 
 impl From<SettingsView> for SettingsResponse {
@@ -249,12 +288,24 @@ impl From<SettingsView> for SettingsResponse {
                 app_secret: masked(secret_set),
             },
         );
+        let dingtalk = view.dingtalk.map(
+            |Masked {
+                 settings: s,
+                 secret_set,
+             }| DingtalkBody {
+                enabled: s.enabled,
+                app_key: s.app_key,
+                app_secret: masked(secret_set),
+                agent_id: s.agent_id,
+            },
+        );
         Self {
             url_prefix: view.url_prefix.map(|u| u.to_string()),
             channels: ChannelsResponse {
                 smtp,
                 wecom,
                 feishu,
+                dingtalk,
             },
             webhook_sources: view.webhook_sources,
             sqle_sources: view.sqle_sources,
@@ -262,7 +313,8 @@ impl From<SettingsView> for SettingsResponse {
     }
 }
 
-/// Whom a channel test goes to: smtp `{to}` (e-mail), wecom `{to}` (user id), feishu `{mobile}` or `{email}`.
+/// Whom a channel test goes to: smtp `{to}` (e-mail), wecom and dingtalk `{to}` (user id), feishu
+/// `{mobile}` or `{email}`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelTestBody {
@@ -315,6 +367,15 @@ impl ChannelTestBody {
         Ok(ChannelTestTarget::Wecom(at(
             "to",
             WecomUserId::parse(self.to()?),
+        )?))
+    }
+
+    /// A DingTalk test: `{to}`, a member's user id (a work notice).
+    pub fn dingtalk(&self) -> Result<ChannelTestTarget, FieldError> {
+        self.only("dingtalk", &["to"])?;
+        Ok(ChannelTestTarget::Dingtalk(at(
+            "to",
+            DingtalkUserId::parse(self.to()?),
         )?))
     }
 

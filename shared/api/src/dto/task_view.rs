@@ -113,12 +113,23 @@ impl TaskView {
                     })
                     .collect(),
                 feishu_chats: strings(&r.feishu_chats),
+                dingtalk_users: strings(&r.dingtalk_users),
+                dingtalk_robots: r
+                    .dingtalk_robots
+                    .iter()
+                    .map(|g| DingtalkRobotBody {
+                        name: g.name.to_string(),
+                        access_token: SECRET_SET.into(),
+                        secret: None,
+                    })
+                    .collect(),
             },
             owner: OwnerBody {
                 wecom_user: o.wecom_user.as_ref().map(ToString::to_string),
                 feishu_user: o.feishu_user.as_ref().map(ToString::to_string),
                 email: o.email.as_ref().map(ToString::to_string),
                 contact: o.contact.as_ref().map(ToString::to_string),
+                dingtalk_user: o.dingtalk_user.as_ref().map(ToString::to_string),
             },
             schedule: ScheduleView::from(&spec.schedule),
             content: ContentBody {

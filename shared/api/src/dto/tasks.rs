@@ -5,6 +5,10 @@ use super::{at, within};
 use chrono::NaiveDate;
 use herald_core::FieldError;
 use herald_core::domain::contact::Language;
+use herald_core::domain::dingtalk::{
+    DingtalkGroup, DingtalkRobot, DingtalkRobotCredentials, DingtalkRobotSigning,
+    DingtalkRobotToken, DingtalkUserId,
+};
 use herald_core::domain::ids::ContactId;
 use herald_core::domain::parameters;
 use herald_core::domain::recipients::{
@@ -209,6 +213,28 @@ pub struct RecipientsBody {
     /// Feishu group chat ids (`oc_…`) the app's bot is in (tasks on the `feishu` channel).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub feishu_chats: Vec<String>,
+    /// DingTalk members' user ids: work notices through the corp app (tasks on the `dingtalk`
+    /// channel).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dingtalk_users: Vec<String>,
+    /// DingTalk group chats, each through its custom robot (tasks on the `dingtalk` channel).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dingtalk_robots: Vec<DingtalkRobotBody>,
+}
+
+/// A DingTalk group a task pushes to through the group's custom robot: its figures in markdown,
+/// the page picture by a signed link.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DingtalkRobotBody {
+    /// What people call the group (1-64 characters): how records name it.
+    pub name: String,
+    /// The robot's access_token or full webhook URL. Write-only: reads show `"set"`; sending
+    /// `"set"` keeps the robot stored for this name (with its secret).
+    pub access_token: String,
+    /// The signing secret (`SEC…`) when the robot's security setting is signing. Write-only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
 }
 
 /// A WeCom group a task pushes to: the picture of the page and its figures, through the group's
@@ -234,6 +260,9 @@ pub struct OwnerBody {
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact: Option<String>,
+    /// The owner's DingTalk user id (tasks on the `dingtalk` channel).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dingtalk_user: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -300,7 +329,12 @@ pub struct ParsedTask {
     pub keep_alarm_robot: bool,
     /// Groups sent back with `"set"`: (their place in the list, their name).
     pub keep_wecom_robots: Vec<(usize, GroupName)>,
+    /// DingTalk groups sent back with `"set"`, likewise.
+    pub keep_dingtalk_robots: Vec<(usize, GroupName)>,
 }
+
+/// Groups sent back with `"set"`: (their place in the list, their name).
+type Kept = Vec<(usize, GroupName)>;
 
 fn optional<T>(
     field: &str,
@@ -325,7 +359,8 @@ impl TaskBody {
         today: impl Fn(chrono_tz::Tz) -> NaiveDate,
     ) -> Result<ParsedTask, FieldError> {
         let page = within("page", self.page.parse())?;
-        let (recipients, keep_wecom_robots) = within("recipients", self.recipients.parse())?;
+        let (recipients, (keep_wecom_robots, keep_dingtalk_robots)) =
+            within("recipients", self.recipients.parse())?;
         let owner = within("owner", self.owner.parse())?;
         let content = within("content", self.content.parse())?;
         let exception_control = within("exception_control", self.exception_control.parse())?;
@@ -357,13 +392,15 @@ impl TaskBody {
             spec,
             keep_alarm_robot,
             keep_wecom_robots,
+            keep_dingtalk_robots,
         })
     }
 }
 
 impl RecipientsBody {
-    /// The recipients, and the groups sent back with `"set"` (kept from the stored task).
-    fn parse(&self) -> Result<(Recipients, Vec<(usize, GroupName)>), FieldError> {
+    /// The recipients, and the WeCom and DingTalk groups sent back with `"set"` (kept from the
+    /// stored task).
+    fn parse(&self) -> Result<(Recipients, (Kept, Kept)), FieldError> {
         let mut wecom_robots = Vec::new();
         let mut kept = Vec::new();
         for (i, group) in self.wecom_robots.iter().enumerate() {
@@ -382,6 +419,7 @@ impl RecipientsBody {
                 robot: RobotWebhook::Key { webhook_key: key },
             });
         }
+        let (dingtalk_robots, kept_dingtalk) = self.dingtalk_robots()?;
         let recipients = Recipients {
             wecom_users: within(
                 "wecom_users",
@@ -412,8 +450,46 @@ impl RecipientsBody {
                     FeishuChatId::parse(v)
                 }),
             )?,
+            dingtalk_users: within(
+                "dingtalk_users",
+                parse_list(&self.dingtalk_users, MAX_IDS_PER_LIST, |v| {
+                    DingtalkUserId::parse(v)
+                }),
+            )?,
+            dingtalk_robots,
         };
-        Ok((recipients, kept))
+        Ok((recipients, (kept, kept_dingtalk)))
+    }
+
+    fn dingtalk_robots(&self) -> Result<(Vec<DingtalkGroup>, Kept), FieldError> {
+        let (mut groups, mut kept) = (Vec::new(), Vec::new());
+        for (i, group) in self.dingtalk_robots.iter().enumerate() {
+            let field = |part: &str| format!("dingtalk_robots[{i}].{part}");
+            let name = at(&field("name"), GroupName::parse(group.name.trim()))?;
+            if group.access_token == SECRET_SET {
+                kept.push((i, name));
+                continue;
+            }
+            let secret = group
+                .secret
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| at(&field("secret"), DingtalkRobotSigning::parse(s)))
+                .transpose()?;
+            let access_token = at(
+                &field("access_token"),
+                DingtalkRobotToken::from_token_or_url(&group.access_token),
+            )?;
+            groups.push(DingtalkGroup {
+                name,
+                robot: DingtalkRobot::Given(DingtalkRobotCredentials {
+                    access_token,
+                    secret,
+                }),
+            });
+        }
+        Ok((groups, kept))
     }
 }
 
@@ -424,6 +500,7 @@ impl OwnerBody {
             feishu_user: optional("feishu_user", &self.feishu_user, FeishuOpenId::parse)?,
             email: optional("email", &self.email, |v| super::formats::email(&v))?,
             contact: optional("contact", &self.contact, ContactId::parse)?,
+            dingtalk_user: optional("dingtalk_user", &self.dingtalk_user, DingtalkUserId::parse)?,
         })
     }
 }

@@ -1,7 +1,7 @@
 //! Channel settings, channel tests and webhook sources (admin).
 use crate::AppState;
 use crate::dto::settings::{
-    ChannelTestBody, ChannelTestResponse, FeishuBody, GlobalSettingsBody, ProviderErrorResponse,
+    ChannelTestBody, ChannelTestResponse, DingtalkBody, FeishuBody, GlobalSettingsBody, ProviderErrorResponse,
     SettingsResponse, SmtpBody, WebhookSourceBody, WecomBody,
 };
 use crate::error::{ApiError, ErrorBody};
@@ -42,8 +42,8 @@ async fn put_settings(
 
 /// Configures one channel; the others are untouched.
 #[utoipa::path(put, path = "/v1/settings/channels/{channel}", tag = "settings",
-    params(("channel" = String, Path, description = "smtp, wecom or feishu")),
-    request_body(content = Object, description = "SmtpBody, WecomBody or FeishuBody"),
+    params(("channel" = String, Path, description = "smtp, wecom, feishu or dingtalk")),
+    request_body(content = Object, description = "SmtpBody, WecomBody, FeishuBody or DingtalkBody"),
     responses((status = 200, body = SettingsResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn put_channel(
     State(state): State<AppState>,
@@ -68,6 +68,10 @@ async fn put_channel(
             let (settings, secret) = body.json::<FeishuBody>()?.parse()?;
             state.settings.put_feishu(&who, settings, secret).await?;
         }
+        "dingtalk" => {
+            let (settings, secret) = body.json::<DingtalkBody>()?.parse()?;
+            state.settings.put_dingtalk(&who, settings, secret).await?;
+        }
         _ => return Err(ApiError::not_found("channel")),
     }
     Ok(Json(state.settings.view(&who).await?.into()))
@@ -78,6 +82,7 @@ fn test_target(channel: &str, body: &ChannelTestBody) -> Result<ChannelTestTarge
         "smtp" => body.smtp(),
         "wecom" => body.wecom(),
         "feishu" => body.feishu(),
+        "dingtalk" => body.dingtalk(),
         _ => return Err(ApiError::not_found("channel")),
     };
     Ok(target?)
@@ -118,7 +123,7 @@ fn test_response(delivery: Delivery) -> ChannelTestResponse {
 /// Sends a real test message on one channel and answers what the provider said (200); when it has
 /// not answered within 25 s, answers the delivery still being sent (202).
 #[utoipa::path(post, path = "/v1/settings/channels/{channel}/test", tag = "settings",
-    params(("channel" = String, Path, description = "smtp, wecom or feishu")), request_body = ChannelTestBody,
+    params(("channel" = String, Path, description = "smtp, wecom, feishu or dingtalk")), request_body = ChannelTestBody,
     responses((status = 200, body = ChannelTestResponse), (status = 202, body = ChannelTestResponse, description = "no answer yet: the message is still being sent"),
         (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn test_channel(

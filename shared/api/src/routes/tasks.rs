@@ -59,6 +59,12 @@ async fn create_task(
             "give the group robot's key or webhook URL",
         ));
     }
+    if let Some((at, _)) = parsed.keep_dingtalk_robots.first() {
+        return Err(ApiError::invalid(
+            format!("recipients.dingtalk_robots[{at}].access_token"),
+            "give the group robot's access_token or webhook URL",
+        ));
+    }
     let task = state.tasks.create(&who, &project, parsed.spec).await?;
     Ok((
         StatusCode::CREATED,
@@ -145,6 +151,7 @@ async fn replace_task(
         spec: parsed.spec,
         keep_alarm_robot: parsed.keep_alarm_robot,
         keep_wecom_robots: parsed.keep_wecom_robots,
+        keep_dingtalk_robots: parsed.keep_dingtalk_robots,
     };
     let task = state.tasks.replace(&who, &project, &id, update).await?;
     Ok(Json(TaskView::new(&task, state.tasks.now())))

@@ -1,4 +1,4 @@
-//! Channel settings (admin): SMTP, WeCom app, Feishu app. Each is enabled and configured on its own.
+//! Channel settings (admin): SMTP, WeCom app, Feishu app, DingTalk app. Each is enabled and configured on its own.
 //! Secrets are not part of these types: they live in the secret store and join only as credentials.
 use super::recipients::EmailAddress;
 use secrecy::SecretString;
@@ -43,6 +43,21 @@ pub struct WecomSettings {
 pub struct FeishuSettings {
     pub enabled: bool,
     pub app_id: String,
+}
+
+/// A DingTalk corp app (企业内部应用): its AppKey and the AgentId work notices are sent as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DingtalkSettings {
+    pub enabled: bool,
+    pub app_key: String,
+    pub agent_id: i64,
+}
+
+/// DingTalk app settings with the AppSecret.
+#[derive(Debug, Clone)]
+pub struct DingtalkCredentials {
+    pub settings: DingtalkSettings,
+    pub app_secret: SecretString,
 }
 
 /// SMTP settings with the authorization code, as a provider client needs them.

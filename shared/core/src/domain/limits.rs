@@ -26,3 +26,20 @@ pub mod feishu {
     /// `post` and `interactive` (card) requests.
     pub const RICH_REQUEST_MAX_BYTES: usize = 30 * 1024;
 }
+
+/// DingTalk (provider-apis.md §4; shared/providers/NOTES.md has the sources).
+pub mod dingtalk {
+    /// A work notice (`asyncsend_v2`) to at most this many user ids (the field's documented cap;
+    /// other pages say 5,000).
+    pub const NOTICE_MAX_USERS: usize = 100;
+    /// A work notice's whole `msg` JSON.
+    pub const NOTICE_MSG_MAX_BYTES: usize = 2048;
+    /// A custom robot's request (`message too long, exceed 20000 bytes`).
+    pub const ROBOT_MAX_BYTES: usize = 20_000;
+    /// A markdown message's `title` (the chat list's preview).
+    pub const TITLE_MAX_BYTES: usize = 128;
+    /// A picture uploaded with `media/upload?type=image` (40006 says 1 MB; the upload page 20 MB).
+    pub const IMAGE_MAX_BYTES: usize = 1024 * 1024;
+    /// Work notices one app may send one member a day (beyond, DingTalk drops them silently).
+    pub const NOTICES_PER_MEMBER_PER_DAY: usize = 500;
+}

@@ -18,6 +18,8 @@ pub enum OutboundMessage {
     WecomRobot(RobotMessage),
     Feishu(FeishuMessage),
     Email(EmailMessage),
+    DingtalkNotice(DingtalkNotice),
+    DingtalkRobot(DingtalkRobotMessage),
 }
 
 impl OutboundMessage {
@@ -26,7 +28,8 @@ impl OutboundMessage {
     pub fn recipient_ids(&self) -> std::collections::HashSet<&str> {
         match self {
             Self::WecomApp(m) => m.to_users.iter().map(|u| u.as_str()).collect(),
-            Self::WecomRobot(_) => std::collections::HashSet::new(),
+            Self::WecomRobot(_) | Self::DingtalkRobot(_) => std::collections::HashSet::new(),
+            Self::DingtalkNotice(m) => m.to_users.iter().map(|u| u.as_str()).collect(),
             Self::Feishu(m) => std::collections::HashSet::from([m.to.as_str()]),
             Self::Email(m) => std::collections::HashSet::from([m.to.as_str()]),
         }
@@ -38,6 +41,8 @@ impl OutboundMessage {
             Self::WecomRobot(_) => Provider::WecomRobot,
             Self::Feishu(_) => Provider::Feishu,
             Self::Email(_) => Provider::Smtp,
+            Self::DingtalkNotice(_) => Provider::DingtalkApp,
+            Self::DingtalkRobot(_) => Provider::DingtalkRobot,
         }
     }
 }
@@ -50,10 +55,19 @@ pub enum Provider {
     WecomRobot,
     Feishu,
     Smtp,
+    DingtalkApp,
+    DingtalkRobot,
 }
 
 impl Provider {
-    pub const ALL: [Self; 4] = [Self::WecomApp, Self::WecomRobot, Self::Feishu, Self::Smtp];
+    pub const ALL: [Self; 6] = [
+        Self::WecomApp,
+        Self::WecomRobot,
+        Self::Feishu,
+        Self::Smtp,
+        Self::DingtalkApp,
+        Self::DingtalkRobot,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -61,11 +75,13 @@ impl Provider {
             Self::WecomRobot => "wecom_robot",
             Self::Feishu => "feishu",
             Self::Smtp => "smtp",
+            Self::DingtalkApp => "dingtalk_app",
+            Self::DingtalkRobot => "dingtalk_robot",
         }
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        [Self::WecomApp, Self::WecomRobot, Self::Feishu, Self::Smtp]
+        Self::ALL
             .into_iter()
             .find(|p| p.as_str() == value)
     }
@@ -197,4 +213,66 @@ pub struct EmailMessage {
     /// Pictures the HTML shows inline: `multipart/related` parts with `Content-ID: <name>`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<ImageRef>,
+}
+
+/// A DingTalk work notice (`topapi/message/corpconversation/asyncsend_v2`) to at most 100 users.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DingtalkNotice {
+    pub to_users: Vec<super::dingtalk::DingtalkUserId>,
+    pub body: DingtalkBody,
+    /// The page snapshot, sent as an `image` notice before the body (uploaded once per app with
+    /// `media/upload`, its media id shared by every batch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageRef>,
+}
+
+/// What a DingTalk work notice or robot message says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "msgtype", rename_all = "lowercase")]
+pub enum DingtalkBody {
+    Text { content: String },
+    /// `title` shows in the chat list and the notification; `text` is DingTalk's markdown subset.
+    Markdown { title: String, text: String },
+}
+
+/// A DingTalk `msg` as the provider takes it: `{"msgtype":"markdown","markdown":{"title","text"}}`
+/// or `{"msgtype":"text","text":{"content"}}` (the same shape for robots and work notices).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "msgtype", rename_all = "lowercase")]
+pub enum DingtalkMsg<'a> {
+    Text { text: DingtalkText<'a> },
+    Markdown { markdown: DingtalkMarkdown<'a> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DingtalkText<'a> {
+    pub content: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DingtalkMarkdown<'a> {
+    pub title: &'a str,
+    pub text: &'a str,
+}
+
+impl<'a> DingtalkMsg<'a> {
+    pub fn of(body: &'a DingtalkBody) -> Self {
+        match body {
+            DingtalkBody::Text { content } => Self::Text {
+                text: DingtalkText { content },
+            },
+            DingtalkBody::Markdown { title, text } => Self::Markdown {
+                markdown: DingtalkMarkdown { title, text },
+            },
+        }
+    }
+}
+
+/// A DingTalk custom robot message (`robot/send?access_token=`, signed when the robot has a secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DingtalkRobotMessage {
+    pub robot: super::dingtalk::DingtalkRobotAddress,
+    pub body: DingtalkBody,
+    /// The group, by the name the task gives it: how the record names it, never by its token.
+    pub group: super::robot::GroupName,
 }

@@ -3,6 +3,7 @@ pub mod auth;
 pub mod channels;
 pub mod contact;
 pub mod delivery;
+pub mod dingtalk;
 pub mod ids;
 pub mod image;
 pub mod limits;

@@ -35,9 +35,7 @@ impl RobotKey {
     /// The name the secret store keeps this key under: `robots/` and a digest of the key, so
     /// tasks sharing a robot share one secret and the name gives nothing of the key away.
     pub fn secret_name(&self) -> RobotSecret {
-        use sha2::{Digest, Sha256};
-        let digest = Sha256::digest(self.as_str().as_bytes());
-        RobotSecret(format!("robots/{}", hex::encode(&digest[..16])))
+        RobotSecret::of(self.as_str())
     }
 }
 
@@ -48,6 +46,13 @@ impl RobotKey {
 pub struct RobotSecret(String);
 
 impl RobotSecret {
+    /// The name for a robot credential `text`: `robots/` and the first 16 bytes of its SHA-256.
+    pub(crate) fn of(text: &str) -> Self {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(text.as_bytes());
+        Self(format!("robots/{}", hex::encode(&digest[..16])))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -8,6 +8,8 @@ pub struct SettingsRecord {
     pub smtp: Option<super::channels::SmtpSettings>,
     pub wecom: Option<super::channels::WecomSettings>,
     pub feishu: Option<super::channels::FeishuSettings>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dingtalk: Option<super::channels::DingtalkSettings>,
     /// Webhook sources: those with a signing secret set, and SQLE sources with their routing rules.
     #[serde(default)]
     pub webhook_sources: Vec<WebhookSource>,

@@ -20,6 +20,8 @@ fn address_fields(provider: Provider) -> &'static [&'static str] {
         Provider::WecomApp => &["provider", "to_users", "to_parties", "to_tags"],
         Provider::WecomRobot => &["provider", "key", "group"],
         Provider::Feishu | Provider::Smtp => &["provider", "to"],
+        Provider::DingtalkApp => &["provider", "to_users"],
+        Provider::DingtalkRobot => &["provider", "robot", "group"],
     }
 }
 

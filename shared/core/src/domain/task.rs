@@ -101,6 +101,7 @@ pub enum Channel {
     Wecom,
     Feishu,
     Email,
+    Dingtalk,
 }
 
 impl Channel {
@@ -109,6 +110,7 @@ impl Channel {
             Self::Wecom => "WeCom",
             Self::Feishu => "Feishu",
             Self::Email => "e-mail",
+            Self::Dingtalk => "DingTalk",
         }
     }
 
@@ -117,8 +119,9 @@ impl Channel {
             "wecom" => Ok(Self::Wecom),
             "feishu" => Ok(Self::Feishu),
             "email" => Ok(Self::Email),
+            "dingtalk" => Ok(Self::Dingtalk),
             other => Err(format!(
-                "unknown channel '{other}' (use wecom, feishu or email)"
+                "unknown channel '{other}' (use wecom, feishu, dingtalk or email)"
             )),
         }
     }
@@ -268,49 +271,7 @@ impl TaskSpec {
     /// Checks the parts against each other: the recipients and the owner must be reachable on the channel.
     pub fn check_consistent(&self) -> Result<(), FieldError> {
         let r = &self.recipients;
-        if self.channel != Channel::Wecom && !r.wecom_robots.is_empty() {
-            return Err(FieldError::new(
-                "recipients.wecom_robots",
-                "are WeCom groups: they take tasks on the wecom channel",
-            ));
-        }
-        if self.channel != Channel::Feishu && !r.feishu_chats.is_empty() {
-            return Err(FieldError::new(
-                "recipients.feishu_chats",
-                "are Feishu chats: they take tasks on the feishu channel",
-            ));
-        }
-        if r.feishu_chats.len() > super::recipients::MAX_GROUPS_PER_TASK {
-            return Err(FieldError::new(
-                "recipients.feishu_chats",
-                format!(
-                    "must hold at most {} chats (got {})",
-                    super::recipients::MAX_GROUPS_PER_TASK,
-                    r.feishu_chats.len()
-                ),
-            ));
-        }
-        if r.wecom_robots.len() > super::recipients::MAX_GROUPS_PER_TASK {
-            return Err(FieldError::new(
-                "recipients.wecom_robots",
-                format!(
-                    "must hold at most {} groups (got {})",
-                    super::recipients::MAX_GROUPS_PER_TASK,
-                    r.wecom_robots.len()
-                ),
-            ));
-        }
-        for (i, group) in r.wecom_robots.iter().enumerate() {
-            if r.wecom_robots[..i].iter().any(|g| g.name == group.name) {
-                return Err(FieldError::new(
-                    format!("recipients.wecom_robots[{i}].name"),
-                    format!(
-                        "'{}' names two groups: give each its own name",
-                        group.name.as_str()
-                    ),
-                ));
-            }
-        }
+        r.check_groups(self.channel)?;
         let reachable = match self.channel {
             Channel::Wecom => {
                 !(r.wecom_users.is_empty()
@@ -320,6 +281,7 @@ impl TaskSpec {
             }
             Channel::Feishu => !(r.feishu_users.is_empty() && r.feishu_chats.is_empty()),
             Channel::Email => !r.emails.is_empty(),
+            Channel::Dingtalk => !(r.dingtalk_users.is_empty() && r.dingtalk_robots.is_empty()),
         } || !r.contacts.is_empty();
         if !reachable {
             let lists = match self.channel {
@@ -328,6 +290,7 @@ impl TaskSpec {
                 }
                 Channel::Feishu => "feishu_users, feishu_chats or contacts",
                 Channel::Email => "emails or contacts",
+                Channel::Dingtalk => "dingtalk_users or dingtalk_robots",
             };
             return Err(FieldError::new(
                 "recipients",
@@ -340,12 +303,14 @@ impl TaskSpec {
                 Channel::Wecom => o.wecom_user.is_some(),
                 Channel::Feishu => o.feishu_user.is_some(),
                 Channel::Email => o.email.is_some(),
+                Channel::Dingtalk => o.dingtalk_user.is_some(),
             };
         if !owner_reachable {
             let field = match self.channel {
                 Channel::Wecom => "wecom_user",
                 Channel::Feishu => "feishu_user",
                 Channel::Email => "email",
+                Channel::Dingtalk => "dingtalk_user",
             };
             return Err(FieldError::new(
                 "owner",

@@ -21,6 +21,7 @@ pub enum ChannelTestTarget {
     Smtp(EmailAddress),
     Wecom(WecomUserId),
     Feishu(FeishuRecipient),
+    Dingtalk(crate::domain::dingtalk::DingtalkUserId),
 }
 
 impl ChannelTestTarget {
@@ -29,6 +30,7 @@ impl ChannelTestTarget {
             Self::Smtp(_) => "smtp",
             Self::Wecom(_) => "wecom",
             Self::Feishu(_) => "feishu",
+            Self::Dingtalk(_) => "dingtalk",
         }
     }
 }
@@ -75,6 +77,7 @@ impl ChannelTestService {
             ChannelTestTarget::Smtp(_) => self.settings.smtp().await?.is_some(),
             ChannelTestTarget::Wecom(_) => self.settings.wecom().await?.is_some(),
             ChannelTestTarget::Feishu(_) => self.settings.feishu().await?.is_some(),
+            ChannelTestTarget::Dingtalk(_) => self.settings.dingtalk().await?.is_some(),
         };
         if !configured {
             return Err(ServiceError::FailedPrecondition {
@@ -108,6 +111,13 @@ impl ChannelTestService {
                 to,
                 body: FeishuBody::Text { text },
             }),
+            ChannelTestTarget::Dingtalk(user) => {
+                OutboundMessage::DingtalkNotice(crate::domain::message::DingtalkNotice {
+                    to_users: vec![user],
+                    body: crate::domain::message::DingtalkBody::Text { content: text },
+                    image: None,
+                })
+            }
         };
         let delivery = Delivery::queued(
             DeliveryCause::ChannelTest {

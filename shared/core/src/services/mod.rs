@@ -143,6 +143,12 @@ impl Services {
         let sqle =
             sqle::SqleService::new(settings.clone(), adapters.secrets.clone(), tickets.clone());
         let keys = keys::KeyService::new(adapters.keys, adapters.admin, adapters.clock.clone());
+        let snapshot_links = snapshot_links::SnapshotLinks::new(
+            adapters.secrets.clone(),
+            adapters.images.clone(),
+            ports.clock.clone(),
+            config.snapshot_link_lifetime,
+        );
         Self {
             tickets,
             sqle,
@@ -168,12 +174,7 @@ impl Services {
                 adapters.clock,
                 config.answer_within,
             ),
-            snapshot_links: snapshot_links::SnapshotLinks::new(
-                adapters.secrets.clone(),
-                adapters.images.clone(),
-                ports.clock.clone(),
-                config.snapshot_link_lifetime,
-            ),
+            snapshot_links: snapshot_links.clone(),
             records: records::RecordService::new(
                 ports.runs.clone(),
                 ports.deliveries.clone(),
@@ -184,8 +185,8 @@ impl Services {
                 ledger,
                 &ports,
                 worker.clone(),
-                config.record_retention,
-                config.answer_within,
+                (config.record_retention, config.answer_within),
+                snapshot_links,
             ),
             settings,
             sources,

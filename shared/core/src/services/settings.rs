@@ -2,7 +2,7 @@
 //! through the API; a change that omits a secret keeps the stored one.
 use crate::domain::auth::Principal;
 use crate::domain::channels::{
-    FeishuCredentials, FeishuSettings, SmtpCredentials, SmtpSettings, WecomCredentials,
+    DingtalkCredentials, DingtalkSettings, FeishuCredentials, FeishuSettings, SmtpCredentials, SmtpSettings, WecomCredentials,
     WecomSettings,
 };
 use crate::domain::robot::GroupName;
@@ -16,6 +16,7 @@ use std::sync::Arc;
 pub const SMTP_PASSWORD: &str = "channels/smtp/password";
 pub const WECOM_CORP_SECRET: &str = "channels/wecom/corp_secret";
 pub const FEISHU_APP_SECRET: &str = "channels/feishu/app_secret";
+pub const DINGTALK_APP_SECRET: &str = "channels/dingtalk/app_secret";
 /// The WeCom proxy URL (it may hold a password); [`NO_PROXY`] once removed.
 pub const WECOM_PROXY: &str = "channels/wecom/proxy";
 /// What a removed proxy's secret holds (Secrets Manager refuses an empty value).
@@ -54,6 +55,7 @@ pub struct SettingsView {
     /// Whether WeCom calls go through a proxy (its URL is write-only).
     pub wecom_proxy_set: bool,
     pub feishu: Option<Masked<FeishuSettings>>,
+    pub dingtalk: Option<Masked<DingtalkSettings>>,
     /// Sources with a signing secret (native ticket format).
     pub webhook_sources: Vec<String>,
     /// SQLE sources (token set, routing rules stored).
@@ -126,6 +128,18 @@ impl SettingsService {
             .and_then(|key| crate::domain::task::RobotKey::parse(key.expose_secret()).ok()))
     }
 
+    /// The token and signing secret a DingTalk group's robot is kept under.
+    pub async fn dingtalk_robot(
+        &self,
+        secret: &crate::domain::robot::RobotSecret,
+    ) -> Result<Option<crate::domain::dingtalk::DingtalkRobotCredentials>, ServiceError> {
+        use secrecy::ExposeSecret;
+        Ok(self
+            .secret(secret.as_str())
+            .await?
+            .and_then(|stored| serde_json::from_str(stored.expose_secret()).ok()))
+    }
+
     async fn secret(&self, name: &str) -> Result<Option<SecretString>, ServiceError> {
         self.secrets
             .get_secret(name)
@@ -157,6 +171,13 @@ impl SettingsService {
             }),
             None => None,
         };
+        let dingtalk = match record.dingtalk {
+            Some(settings) => Some(Masked {
+                settings,
+                secret_set: self.secret_set(DINGTALK_APP_SECRET).await?,
+            }),
+            None => None,
+        };
         let wecom_proxy_set = self
             .wecom_proxy(wecom.as_ref().map(|m| &m.settings))
             .await?
@@ -167,6 +188,7 @@ impl SettingsService {
             smtp,
             wecom,
             feishu,
+            dingtalk,
             webhook_sources: record
                 .webhook_sources
                 .iter()
@@ -324,6 +346,20 @@ impl SettingsService {
             .await
     }
 
+    pub async fn put_dingtalk(
+        &self,
+        who: &Principal,
+        settings: DingtalkSettings,
+        app_secret: Option<SecretString>,
+    ) -> Result<(), ServiceError> {
+        who.check_admin()?;
+        self.require_secret(DINGTALK_APP_SECRET, "app_secret", &app_secret)
+            .await?;
+        let secret = app_secret.map(|s| (DINGTALK_APP_SECRET, "app_secret", s));
+        self.update(who, secret, |r| r.dingtalk = Some(settings.clone()))
+            .await
+    }
+
     pub async fn put_webhook_source(
         &self,
         who: &Principal,
@@ -470,6 +506,19 @@ impl SettingsService {
             .secret(FEISHU_APP_SECRET)
             .await?
             .map(|app_secret| FeishuCredentials {
+                settings,
+                app_secret,
+            }))
+    }
+
+    pub async fn dingtalk(&self) -> Result<Option<DingtalkCredentials>, ServiceError> {
+        let Some(settings) = self.sending_settings().await?.dingtalk.filter(|s| s.enabled) else {
+            return Ok(None);
+        };
+        Ok(self
+            .secret(DINGTALK_APP_SECRET)
+            .await?
+            .map(|app_secret| DingtalkCredentials {
                 settings,
                 app_secret,
             }))

@@ -24,6 +24,8 @@ pub struct TaskUpdate {
     /// WeCom groups sent back with `"set"` for their key: (where in `recipients.wecom_robots`,
     /// the name of the stored group whose robot to keep).
     pub keep_wecom_robots: Vec<(usize, GroupName)>,
+    /// DingTalk groups sent back with `"set"` for their token, likewise.
+    pub keep_dingtalk_robots: Vec<(usize, GroupName)>,
 }
 
 #[derive(Clone)]
@@ -192,7 +194,19 @@ impl TaskService {
         if update.keep_alarm_robot {
             spec.alarm_robot = current.spec.alarm_robot.clone();
         }
-        keep_wecom_robots(&mut spec, &current.spec, update.keep_wecom_robots)?;
+        let stored = &current.spec.recipients;
+        keep_by_name(
+            &mut spec.recipients.wecom_robots,
+            &stored.wecom_robots,
+            update.keep_wecom_robots,
+            ("wecom_robots", "webhook_key", |g| &g.name),
+        )?;
+        keep_by_name(
+            &mut spec.recipients.dingtalk_robots,
+            &stored.dingtalk_robots,
+            update.keep_dingtalk_robots,
+            ("dingtalk_robots", "access_token", |g| &g.name),
+        )?;
         spec.check_consistent()?;
         if spec.schedule.start() != current.spec.schedule.start() {
             self.check_start(&spec)?;
@@ -381,30 +395,25 @@ fn check_version(current: &PushTask, expected: u64) -> Result<(), ServiceError> 
     }
 }
 
-/// Puts each WeCom group sent back with `"set"` in its place in `spec`, with the robot stored for
-/// that name.
-fn keep_wecom_robots(
-    spec: &mut TaskSpec,
-    current: &TaskSpec,
+/// Puts each group sent back with `"set"` in its place in `groups`, as `stored` holds the group of
+/// that name (its robot's credentials are write-only). `list` and `credential` name the fields.
+fn keep_by_name<G: Clone>(
+    groups: &mut Vec<G>,
+    stored: &[G],
     kept: Vec<(usize, GroupName)>,
+    (list, credential, name_of): (&str, &str, fn(&G) -> &GroupName),
 ) -> Result<(), FieldError> {
     for (at, name) in kept {
-        let stored = current
-            .recipients
-            .wecom_robots
-            .iter()
-            .find(|g| g.name == name)
-            .ok_or_else(|| {
-                FieldError::new(
-                    format!("recipients.wecom_robots[{at}].webhook_key"),
-                    format!(
-                        "is \"set\" but the task has no stored group named '{}': give its robot's key",
-                        name.as_str()
-                    ),
-                )
-            })?;
-        let groups = &mut spec.recipients.wecom_robots;
-        groups.insert(at.min(groups.len()), stored.clone());
+        let group = stored.iter().find(|g| *name_of(g) == name).ok_or_else(|| {
+            FieldError::new(
+                format!("recipients.{list}[{at}].{credential}"),
+                format!(
+                    "is \"set\" but the task has no stored group named '{}': give its robot's {credential}",
+                    name.as_str()
+                ),
+            )
+        })?;
+        groups.insert(at.min(groups.len()), group.clone());
     }
     Ok(())
 }

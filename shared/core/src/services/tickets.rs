@@ -16,7 +16,9 @@ use crate::domain::ticket::TicketGroups;
 use crate::domain::ticket::{TicketEvent, TicketRef};
 use crate::ports::{ContactStore, SecretStore};
 use crate::report::render::{RenderError, RenderedPush, TicketView, render_ticket};
-use crate::services::runs::compose::{Audience, deliveries, group_deliveries as group_messages};
+use crate::services::runs::compose::{
+    Audience, deliveries, robot_figures, wecom_group_deliveries,
+};
 use crate::services::runs::{Recorded, RunLedger};
 use crate::services::settings::{SettingsService, webhook_source_secret};
 use secrecy::ExposeSecret;
@@ -262,7 +264,7 @@ impl TicketService {
                     ),
                 }
             }
-            match group_deliveries(channel, &event.groups, &view, &cause, now) {
+            match project_group_deliveries(channel, &event.groups, &view, &cause, now) {
                 Ok(batch) if !batch.is_empty() => {
                     run.log(
                         now,
@@ -380,7 +382,7 @@ impl TicketService {
 /// The messages to the project's group on `channel` (a routing rule names it): the ticket in
 /// Chinese, as a group is addressed; to a WeCom group through its robot, to a Feishu chat as a
 /// message of the app's bot.
-fn group_deliveries(
+fn project_group_deliveries(
     channel: Channel,
     groups: &TicketGroups,
     view: &TicketView,
@@ -389,9 +391,12 @@ fn group_deliveries(
 ) -> Result<Vec<Delivery>, RenderError> {
     Ok(match (channel, &groups.wecom_robot, &groups.feishu_chat) {
         (Channel::Wecom, Some(group), _) => match render_ticket(channel, Language::Zh, view)? {
-            RenderedPush::Wecom(body) => {
-                group_messages(std::slice::from_ref(group), &body, None, cause, now)
-            }
+            RenderedPush::Wecom(body) => match robot_figures(&body) {
+                Some(body) => {
+                    wecom_group_deliveries(std::slice::from_ref(group), &body, None, cause, now)
+                }
+                None => Vec::new(),
+            },
             _ => Vec::new(),
         },
         (Channel::Feishu, _, Some(chat)) => match render_ticket(channel, Language::Zh, view)? {

@@ -21,8 +21,8 @@ mod ticket;
 
 use crate::domain::contact::Language;
 use crate::domain::image::ImageRef;
-use crate::domain::limits::{feishu, wecom, wecom_robot};
-use crate::domain::message::{FeishuBody, PostRun, RobotBody, WecomBody};
+use crate::domain::limits::{dingtalk, feishu, wecom, wecom_robot};
+use crate::domain::message::{DingtalkBody, FeishuBody, PostRun, RobotBody, WecomBody};
 use crate::domain::report::Figure;
 use crate::domain::run::{ChartCheck, ChartState, RunKind};
 use crate::domain::task::{Channel, Template};
@@ -42,6 +42,18 @@ pub use ticket::{TicketView, render_ticket};
 
 /// What a Feishu request adds around the content (receive id, msg type, uuid); measured generously.
 const FEISHU_REQUEST_OVERHEAD: usize = 256;
+/// The bytes of a DingTalk work notice's `msg` JSON with `body` (what its 2,048-byte limit counts).
+pub fn dingtalk_msg_len(body: &DingtalkBody) -> usize {
+    serde_json::to_string(&crate::domain::message::DingtalkMsg::of(body))
+        .map(|json| json.len())
+        .unwrap_or(usize::MAX)
+}
+
+fn dingtalk_text_len(content: &str) -> usize {
+    dingtalk_msg_len(&DingtalkBody::Text {
+        content: content.to_owned(),
+    })
+}
 /// E-mail has no provider limit; this only bounds a runaway body.
 const EMAIL_MAX_BYTES: usize = 1024 * 1024;
 /// The most bytes of a chart's access-error reason shown.
@@ -89,6 +101,8 @@ pub struct PushView<'a> {
 pub enum RenderedPush {
     Wecom(WecomBody),
     Feishu(FeishuBody),
+    /// A work notice's and a robot's body alike (a robot's picture is a link, see `compose`).
+    Dingtalk(DingtalkBody),
     Email {
         subject: String,
         text: String,
@@ -151,6 +165,9 @@ pub fn render_push(
         (Channel::Feishu, Template::Text) => push.feishu_text(),
         (Channel::Email, Template::Card | Template::Markdown) => push.email(true),
         (Channel::Email, Template::Text) => push.email(false),
+        // A DingTalk action card is markdown with a button: the markdown's own link serves.
+        (Channel::Dingtalk, Template::Card | Template::Markdown) => push.dingtalk_markdown(),
+        (Channel::Dingtalk, Template::Text) => push.dingtalk_text(),
     }
 }
 
@@ -174,6 +191,9 @@ pub fn render_alarm_owner(channel: Channel, view: &AlarmView) -> Result<Rendered
                 feishu::TEXT_REQUEST_MAX_BYTES,
                 &feishu_text_request_len,
             )?,
+        }),
+        Channel::Dingtalk => RenderedPush::Dingtalk(DingtalkBody::Text {
+            content: alarm.fit("alarm_owner.txt", dingtalk::NOTICE_MSG_MAX_BYTES, &dingtalk_text_len)?,
         }),
         Channel::Email => RenderedPush::Email {
             subject: escape::defang(&alarm.heading()).into_owned(),

@@ -1,6 +1,6 @@
 //! A push run's message, per channel and template.
 use super::*;
-use crate::domain::limits::{feishu, wecom};
+use crate::domain::limits::{dingtalk, feishu, wecom};
 
 pub(super) struct Push<'v> {
     pub(super) view: &'v PushView<'v>,
@@ -129,6 +129,35 @@ impl<'v> Push<'v> {
             &str::len,
         )?;
         Ok(RenderedPush::Wecom(WecomBody::Text { content }))
+    }
+
+    /// DingTalk markdown, fitted to a work notice's `msg` (2,048 bytes); a group's robot takes
+    /// far more, and its picture line besides (see `compose::dingtalk_group_deliveries`).
+    pub(super) fn dingtalk_markdown(&self) -> Result<RenderedPush, RenderError> {
+        let title = ellipsize(&escape::defang(&self.title), dingtalk::TITLE_MAX_BYTES).into_owned();
+        let measure = |text: &str| {
+            dingtalk_msg_len(&DingtalkBody::Markdown {
+                title: title.clone(),
+                text: text.to_owned(),
+            })
+        };
+        let text = self.fit(
+            "push_dingtalk_markdown.md",
+            self.view.share_url,
+            dingtalk::NOTICE_MSG_MAX_BYTES,
+            &measure,
+        )?;
+        Ok(RenderedPush::Dingtalk(DingtalkBody::Markdown { title, text }))
+    }
+
+    pub(super) fn dingtalk_text(&self) -> Result<RenderedPush, RenderError> {
+        let content = self.fit(
+            "push_text.txt",
+            self.view.share_url,
+            dingtalk::NOTICE_MSG_MAX_BYTES,
+            &dingtalk_text_len,
+        )?;
+        Ok(RenderedPush::Dingtalk(DingtalkBody::Text { content }))
     }
 
     /// Blue normally, orange when a chart is empty, red when one could not be read.

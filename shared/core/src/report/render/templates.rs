@@ -16,6 +16,10 @@ pub(super) const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/push_wecom_markdown.md"),
     ),
     (
+        "push_dingtalk_markdown.md",
+        include_str!("../../../templates/push_dingtalk_markdown.md"),
+    ),
+    (
         "push_wecom_textcard.txt",
         include_str!("../../../templates/push_wecom_textcard.txt"),
     ),

@@ -67,6 +67,9 @@ pub fn render_ticket(
         Channel::Feishu => RenderedPush::Feishu(FeishuBody::Text {
             text: text(feishu::TEXT_REQUEST_MAX_BYTES, &feishu_text_request_len)?,
         }),
+        Channel::Dingtalk => RenderedPush::Dingtalk(DingtalkBody::Text {
+            content: text(dingtalk::NOTICE_MSG_MAX_BYTES, &dingtalk_text_len)?,
+        }),
         Channel::Email => RenderedPush::Email {
             subject: escape::defang(&one_line(&format!("{headline}: {}", view.title))).into_owned(),
             text: render("ticket_text.plain", &ctx(reason)).map(|t| tidy(&t))?,

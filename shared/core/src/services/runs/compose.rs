@@ -6,9 +6,11 @@ use crate::domain::delivery::{Delivery, DeliveryCause};
 use crate::domain::ids::ContactId;
 use crate::domain::image::ImageRef;
 use crate::domain::message::{
-    EmailMessage, FeishuMessage, FeishuRecipient, OutboundMessage, RobotBody, RobotMessage,
-    WECOM_MAX_GROUPS_PER_CALL, WECOM_MAX_USERS_PER_CALL, WecomAppMessage, WecomBody,
+    DingtalkBody, DingtalkNotice, DingtalkRobotMessage, EmailMessage, FeishuMessage,
+    FeishuRecipient, OutboundMessage, RobotBody, RobotMessage, WECOM_MAX_GROUPS_PER_CALL,
+    WECOM_MAX_USERS_PER_CALL, WecomAppMessage, WecomBody,
 };
+use crate::domain::dingtalk::{DingtalkGroup, DingtalkUserId};
 use crate::domain::recipients::{EmailAddress, Owner, Recipients, WecomGroupId, WecomUserId};
 use crate::domain::redaction::ContactReach;
 use crate::domain::robot::WecomGroup;
@@ -30,6 +32,10 @@ pub struct Audience {
     pub contacts: Vec<ContactReach>,
     /// WeCom group chats, through their robots.
     pub wecom_groups: Vec<WecomGroup>,
+    /// DingTalk members, through the corp app's work notices.
+    pub dingtalk_users: Vec<DingtalkUserId>,
+    /// DingTalk group chats, through their robots.
+    pub dingtalk_groups: Vec<DingtalkGroup>,
 }
 
 impl Audience {
@@ -64,6 +70,11 @@ impl Audience {
                 emails: recipients.emails.clone(),
                 ..Self::default()
             },
+            Channel::Dingtalk => Self {
+                dingtalk_users: recipients.dingtalk_users.clone(),
+                dingtalk_groups: recipients.dingtalk_robots.clone(),
+                ..Self::default()
+            },
         }
     }
 
@@ -85,6 +96,10 @@ impl Audience {
             },
             Channel::Email => Self {
                 emails: owner.email.iter().cloned().collect(),
+                ..Self::default()
+            },
+            Channel::Dingtalk => Self {
+                dingtalk_users: owner.dingtalk_user.iter().cloned().collect(),
                 ..Self::default()
             },
         }
@@ -124,6 +139,8 @@ impl Audience {
                     push(&mut self.feishu_users, r);
                     identity
                 }),
+            // Contacts keep no DingTalk user id yet.
+            Channel::Dingtalk => None,
         };
         let Some(identity) = identity else {
             return false;
@@ -170,6 +187,8 @@ impl Audience {
             && self.feishu_users.is_empty()
             && self.emails.is_empty()
             && self.wecom_groups.is_empty()
+            && self.dingtalk_users.is_empty()
+            && self.dingtalk_groups.is_empty()
     }
 
     /// How many of the Feishu receivers are group chats.
@@ -182,6 +201,7 @@ impl Audience {
 
     /// "2 users, 1 department" etc., for logs and confirmations.
     pub fn describe(&self) -> String {
+        let chats = self.feishu_chats();
         let parts = [
             (self.wecom_users.len(), "WeCom user", "WeCom users"),
             (
@@ -192,12 +212,14 @@ impl Audience {
             (self.wecom_tags.len(), "WeCom tag", "WeCom tags"),
             (self.wecom_groups.len(), "WeCom group", "WeCom groups"),
             (
-                self.feishu_users.len() - self.feishu_chats(),
+                self.feishu_users.len() - chats,
                 "Feishu user",
                 "Feishu users",
             ),
-            (self.feishu_chats(), "Feishu chat", "Feishu chats"),
+            (chats, "Feishu chat", "Feishu chats"),
             (self.emails.len(), "e-mail address", "e-mail addresses"),
+            (self.dingtalk_users.len(), "DingTalk user", "DingTalk users"),
+            (self.dingtalk_groups.len(), "DingTalk group", "DingTalk groups"),
         ];
         let named: Vec<String> = parts
             .iter()
@@ -230,18 +252,18 @@ pub fn deliveries(
     deliveries_with(rendered, None, audience, cause, now)
 }
 
-/// The same, with the page snapshot that WeCom sends as an image message of its own before the
-/// text (the other channels carry it inside `rendered`). Why an image message and not `mpnews`:
+/// The same, with the page snapshot that WeCom apps and DingTalk work notices send as an image
+/// message of its own before the text (the other channels carry it inside `rendered`). Why an image message and not `mpnews`:
 /// the reader sees the whole picture in the chat without opening an article, `uploadimg`'s quota
 /// of 1,000 a day is never touched, and the text message keeps every template's figures.
 pub fn deliveries_with(
     rendered: &RenderedPush,
-    wecom_image: Option<&ImageRef>,
+    snapshot: Option<&ImageRef>,
     audience: &Audience,
     cause: &DeliveryCause,
     now: DateTime<Utc>,
 ) -> Vec<Delivery> {
-    let mut deliveries = messages(rendered, wecom_image, audience)
+    let mut deliveries = messages(rendered, snapshot, audience)
         .into_iter()
         .map(|message| Delivery::queued(cause.clone(), message, now))
         .collect::<Vec<_>>();
@@ -261,7 +283,7 @@ pub fn deliveries_with(
 
 fn messages(
     rendered: &RenderedPush,
-    wecom_image: Option<&ImageRef>,
+    snapshot: Option<&ImageRef>,
     audience: &Audience,
 ) -> Vec<OutboundMessage> {
     match rendered {
@@ -290,7 +312,7 @@ fn messages(
                         to_parties: chunk(&audience.wecom_parties, WECOM_MAX_GROUPS_PER_CALL, i),
                         to_tags: chunk(&audience.wecom_tags, WECOM_MAX_GROUPS_PER_CALL, i),
                         body: body.clone(),
-                        image: wecom_image.cloned(),
+                        image: snapshot.cloned(),
                     })
                 })
                 .collect()
@@ -302,6 +324,17 @@ fn messages(
                 OutboundMessage::Feishu(FeishuMessage {
                     to: to.clone(),
                     body: body.clone(),
+                })
+            })
+            .collect(),
+        RenderedPush::Dingtalk(body) => audience
+            .dingtalk_users
+            .chunks(crate::domain::limits::dingtalk::NOTICE_MAX_USERS)
+            .map(|users| {
+                OutboundMessage::DingtalkNotice(DingtalkNotice {
+                    to_users: users.to_vec(),
+                    body: body.clone(),
+                    image: snapshot.cloned(),
                 })
             })
             .collect(),
@@ -349,21 +382,20 @@ pub fn robot_delivery(
 /// (WeCom apps drop a repeat within 30 minutes), so a retry of the figures must not send the
 /// picture again. Why not `news`: its picture must be a public URL, and an article hides the
 /// figures behind a tap.
-pub fn group_deliveries(
+pub fn wecom_group_deliveries(
     groups: &[WecomGroup],
-    figures: &WecomBody,
+    figures: &RobotBody,
     picture: Option<&ImageRef>,
     cause: &DeliveryCause,
     now: DateTime<Utc>,
 ) -> Vec<Delivery> {
-    let body = robot_body(figures);
     groups
         .iter()
         .flat_map(|group| {
             let picture = picture.map(|image| RobotBody::Image {
                 image: image.clone(),
             });
-            picture.into_iter().chain([body.clone()]).map(|body| {
+            picture.into_iter().chain([figures.clone()]).map(|body| {
                 Delivery::queued(
                     cause.clone(),
                     OutboundMessage::WecomRobot(RobotMessage {
@@ -378,29 +410,55 @@ pub fn group_deliveries(
         .collect()
 }
 
-/// A group robot's figures from the WeCom app message: markdown and text as they are (both fit a
-/// robot's larger limits); a text card, which robots do not take, as markdown.
-fn robot_body(body: &WecomBody) -> RobotBody {
+/// A group robot's figures from a WeCom app message: markdown and text as they are (both fit a
+/// robot's larger limits). `None` for a text card, which robots do not take: the caller renders
+/// the figures as markdown instead.
+pub fn robot_figures(body: &WecomBody) -> Option<RobotBody> {
     match body {
-        WecomBody::Markdown { content } => RobotBody::Markdown {
+        WecomBody::Markdown { content } => Some(RobotBody::Markdown {
             content: content.clone(),
-        },
-        WecomBody::Text { content } => RobotBody::Text {
+        }),
+        WecomBody::Text { content } => Some(RobotBody::Text {
             content: content.clone(),
             mentioned_list: Vec::new(),
-        },
-        WecomBody::Textcard {
-            title,
-            description,
-            url,
-            btntxt,
-        } => RobotBody::Markdown {
-            content: format!(
-                "**{title}**\n{description}\n[{}]({url})",
-                btntxt.as_deref().unwrap_or("详情")
-            ),
-        },
+        }),
+        WecomBody::Textcard { .. } => None,
     }
+}
+
+/// Each DingTalk group's message through its robot: one markdown message whose first line shows
+/// the page picture by its signed link (`picture_url`; a robot cannot upload), then the figures.
+/// The figures fit a work notice's 2,048 bytes; a robot takes 20,000, so the line always fits.
+pub fn dingtalk_group_deliveries(
+    groups: &[DingtalkGroup],
+    figures: &DingtalkBody,
+    picture_url: Option<&str>,
+    cause: &DeliveryCause,
+    now: DateTime<Utc>,
+) -> Vec<Delivery> {
+    let body = match (figures, picture_url) {
+        (DingtalkBody::Markdown { title, text }, Some(url)) => {
+            DingtalkBody::Markdown {
+                title: title.clone(),
+                text: format!("![snapshot]({url})\n\n{text}"),
+            }
+        }
+        _ => figures.clone(),
+    };
+    groups
+        .iter()
+        .map(|group| {
+            Delivery::queued(
+                cause.clone(),
+                OutboundMessage::DingtalkRobot(DingtalkRobotMessage {
+                    robot: group.robot.address(),
+                    body: body.clone(),
+                    group: group.name.clone(),
+                }),
+                now,
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

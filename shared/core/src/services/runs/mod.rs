@@ -71,6 +71,8 @@ pub struct PushService {
     worker: DeliveryWorker,
     retention: chrono::Duration,
     answer_within: Duration,
+    /// The signed links a DingTalk robot's message shows the page picture by.
+    snapshot_links: crate::services::snapshot_links::SnapshotLinks,
 }
 
 impl PushService {
@@ -93,8 +95,8 @@ impl PushService {
         ledger: RunLedger,
         ports: &RunPorts,
         worker: DeliveryWorker,
-        retention: chrono::Duration,
-        answer_within: Duration,
+        (retention, answer_within): (chrono::Duration, Duration),
+        snapshot_links: crate::services::snapshot_links::SnapshotLinks,
     ) -> Self {
         Self {
             ledger,
@@ -108,6 +110,7 @@ impl PushService {
             worker,
             retention,
             answer_within,
+            snapshot_links,
         }
     }
 

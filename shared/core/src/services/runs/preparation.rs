@@ -1,6 +1,6 @@
 //! Preparing a run: its audience, its charts read and checked, exception control, the rendered message and alarms, before anything is written.
 use super::*;
-use crate::domain::message::WecomBody;
+use crate::domain::message::{RobotBody, WecomBody};
 use crate::domain::task::Template;
 use crate::report::render::RenderedPush;
 
@@ -88,27 +88,110 @@ impl PushService {
         run
     }
 
-    /// The figures a WeCom group gets: the task's message, or for a text card (which robots do
-    /// not take) the same figures as markdown.
+    /// The figures a WeCom group's robot gets: the task's message, or for a text card (which
+    /// robots do not take) the same figures as markdown.
     fn group_figures(
         &self,
         spec: &crate::domain::task::TaskSpec,
         figures: &WecomBody,
         read: &PageRead,
         stamp: RunStamp<'_>,
-    ) -> Result<WecomBody, crate::report::render::RenderError> {
-        if !matches!(figures, WecomBody::Textcard { .. }) {
-            return Ok(figures.clone());
+    ) -> Result<RobotBody, crate::report::render::RenderError> {
+        if let Some(body) = compose::robot_figures(figures) {
+            return Ok(body);
         }
-        match Reporter::message(
+        let markdown = Reporter::message(
             spec,
             (Channel::Wecom, Template::Markdown),
             read,
             stamp,
             None,
-        )? {
-            RenderedPush::Wecom(body) => Ok(body),
-            _ => Ok(figures.clone()),
+        )?;
+        Ok(match &markdown {
+            RenderedPush::Wecom(body) => compose::robot_figures(body),
+            _ => None,
+        }
+        .unwrap_or(RobotBody::Markdown {
+            content: String::new(),
+        }))
+    }
+
+    /// The address a DingTalk robot's message shows the page picture by: a signed link under the
+    /// configured URL prefix (a robot cannot upload a picture). None, logged, without a prefix.
+    async fn picture_link(&self, run: &mut PushRun, image: &ImageRef) -> Option<String> {
+        let now = self.now();
+        let prefix = match self.ledger.notices.settings.url_prefix().await {
+            Ok(Some(prefix)) => prefix,
+            Ok(None) => {
+                run.log(
+                    now,
+                    LogLevel::Warn,
+                    "DingTalk groups get no picture: url_prefix is not configured (a robot shows pictures by their address)",
+                );
+                return None;
+            }
+            Err(err) => {
+                run.log(now, LogLevel::Warn, format!("DingTalk groups get no picture: {err}"));
+                return None;
+            }
+        };
+        match self
+            .snapshot_links
+            .mint(&run.project, &image.id, run.expires_at)
+            .await
+        {
+            Ok((path, _)) => Some(format!("{}{path}", prefix.as_str().trim_end_matches('/'))),
+            Err(err) => {
+                run.log(now, LogLevel::Warn, format!("DingTalk groups get no picture: {err}"));
+                None
+            }
+        }
+    }
+
+    /// The group deliveries of a rendered push: each WeCom group's picture and figures, each
+    /// DingTalk group's figures with the picture's link.
+    async fn group_deliveries(
+        &self,
+        (spec, read, stamp): (&crate::domain::task::TaskSpec, &PageRead, RunStamp<'_>),
+        run: &mut PushRun,
+        message: &RenderedPush,
+        (audience, snapshot, cause): (&Audience, Option<&ImageRef>, &DeliveryCause),
+    ) -> Vec<Delivery> {
+        let now = self.now();
+        match message {
+            RenderedPush::Wecom(figures) if !audience.wecom_groups.is_empty() => {
+                match self.group_figures(spec, figures, read, stamp) {
+                    Ok(figures) => compose::wecom_group_deliveries(
+                        &audience.wecom_groups,
+                        &figures,
+                        snapshot,
+                        cause,
+                        now,
+                    ),
+                    Err(err) => {
+                        run.log(
+                            now,
+                            LogLevel::Error,
+                            format!("the group message did not render: {err}"),
+                        );
+                        Vec::new()
+                    }
+                }
+            }
+            RenderedPush::Dingtalk(figures) if !audience.dingtalk_groups.is_empty() => {
+                let link = match snapshot {
+                    Some(image) => self.picture_link(run, image).await,
+                    None => None,
+                };
+                compose::dingtalk_group_deliveries(
+                    &audience.dingtalk_groups,
+                    figures,
+                    link.as_deref(),
+                    cause,
+                    now,
+                )
+            }
+            _ => Vec::new(),
         }
     }
 
@@ -249,29 +332,21 @@ impl PushService {
             }
             match rendered.message {
                 Ok(message) => {
-                    let wecom_image = rendered
+                    // WeCom apps and DingTalk work notices send the picture as a message of its own.
+                    let snapshot = rendered
                         .snapshot
                         .as_ref()
-                        .filter(|_| spec.channel == Channel::Wecom);
-                    pushes = compose::deliveries_with(&message, wecom_image, audience, &cause, now);
-                    if let RenderedPush::Wecom(figures) = &message
-                        && !audience.wecom_groups.is_empty()
-                    {
-                        match self.group_figures(spec, figures, &read, stamp) {
-                            Ok(figures) => pushes.extend(compose::group_deliveries(
-                                &audience.wecom_groups,
-                                &figures,
-                                wecom_image,
-                                &cause,
-                                now,
-                            )),
-                            Err(err) => run.log(
-                                now,
-                                LogLevel::Error,
-                                format!("the group message did not render: {err}"),
-                            ),
-                        }
-                    }
+                        .filter(|_| matches!(spec.channel, Channel::Wecom | Channel::Dingtalk));
+                    pushes = compose::deliveries_with(&message, snapshot, audience, &cause, now);
+                    let groups = self
+                        .group_deliveries(
+                            (spec, &read, stamp),
+                            &mut run,
+                            &message,
+                            (audience, snapshot, &cause),
+                        )
+                        .await;
+                    pushes.extend(groups);
                     run.message = pushes.first().map(|d| MessageRecord {
                         channel: spec.channel,
                         template: spec.template,

@@ -33,17 +33,8 @@ pub struct Preview {
 /// The bodies the provider gets for `rendered`, in sending order.
 fn bodies(rendered: &RenderedPush, snapshot: Option<&ImageRef>) -> Vec<Value> {
     match rendered {
-        RenderedPush::Wecom(message) => {
-            let mut out = Vec::new();
-            if let Some(image) = snapshot {
-                out.push(json!({
-                    "msgtype": "image",
-                    "image": { "media_id": format!("<media/upload of {}>", image.id) },
-                }));
-            }
-            out.push(json_of(message));
-            out
-        }
+        RenderedPush::Wecom(message) => with_picture(snapshot, json_of(message)),
+        RenderedPush::Dingtalk(message) => with_picture(snapshot, json_of(message)),
         RenderedPush::Feishu(message) => vec![json_of(message)],
         RenderedPush::Email {
             subject,
@@ -57,6 +48,17 @@ fn bodies(rendered: &RenderedPush, snapshot: Option<&ImageRef>) -> Vec<Value> {
             "inline_images": images.iter().map(|i| format!("cid:{}", i.name)).collect::<Vec<_>>(),
         })],
     }
+}
+
+/// WeCom apps and DingTalk work notices send the snapshot as an image message first.
+fn with_picture(snapshot: Option<&ImageRef>, body: Value) -> Vec<Value> {
+    let picture = snapshot.map(|image| {
+        json!({
+            "msgtype": "image",
+            "image": { "media_id": format!("<media/upload of {}>", image.id) },
+        })
+    });
+    picture.into_iter().chain([body]).collect()
 }
 
 fn json_of<T: serde::Serialize>(body: &T) -> Value {

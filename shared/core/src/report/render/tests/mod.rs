@@ -5,7 +5,12 @@ use chrono::TimeZone;
 
 const URL: &str = "https://bi.example.com/share/abc";
 const RECORD: &str = "https://herald.example.com/records/run-1";
-const CHANNELS: [Channel; 3] = [Channel::Wecom, Channel::Feishu, Channel::Email];
+const CHANNELS: [Channel; 4] = [
+    Channel::Wecom,
+    Channel::Feishu,
+    Channel::Email,
+    Channel::Dingtalk,
+];
 const KINDS: [Template; 3] = [Template::Card, Template::Markdown, Template::Text];
 
 fn at() -> DateTime<Tz> {
@@ -120,6 +125,10 @@ fn all_text(message: &RenderedPush) -> String {
             html,
             ..
         } => format!("{subject}\n{text}\n{}", html.as_deref().unwrap_or("")),
+        RenderedPush::Dingtalk(DingtalkBody::Text { content }) => content.clone(),
+        RenderedPush::Dingtalk(DingtalkBody::Markdown { title, text }) => {
+            format!("{title}\n{text}")
+        }
     }
 }
 
@@ -163,6 +172,14 @@ fn assert_within_limits(message: &RenderedPush) {
         RenderedPush::Email { subject, text, .. } => {
             assert!(!subject.contains('\n'));
             assert!(!text.is_empty());
+        }
+        RenderedPush::Dingtalk(body) => {
+            // The whole `msg` of a work notice, as DingTalk measures it.
+            let msg = serde_json::to_string(&crate::domain::message::DingtalkMsg::of(body)).unwrap();
+            assert!(msg.len() <= 2048, "DingTalk msg {} bytes", msg.len());
+            if let DingtalkBody::Markdown { title, .. } = body {
+                assert!(title.len() <= 128 && !title.contains('\n'));
+            }
         }
     }
     let text = all_text(message);
@@ -237,6 +254,8 @@ fn each_pair_gets_its_message_type() {
         RenderedPush::Feishu(FeishuBody::Text { .. }) => "feishu text",
         RenderedPush::Email { html: Some(_), .. } => "html mail",
         RenderedPush::Email { html: None, .. } => "text mail",
+        RenderedPush::Dingtalk(DingtalkBody::Markdown { .. }) => "dingtalk markdown",
+        RenderedPush::Dingtalk(DingtalkBody::Text { .. }) => "dingtalk text",
     };
     assert_eq!(shape(Channel::Wecom, Template::Card), "textcard");
     assert_eq!(shape(Channel::Wecom, Template::Markdown), "wecom markdown");
@@ -247,6 +266,9 @@ fn each_pair_gets_its_message_type() {
     assert_eq!(shape(Channel::Email, Template::Card), "html mail");
     assert_eq!(shape(Channel::Email, Template::Markdown), "html mail");
     assert_eq!(shape(Channel::Email, Template::Text), "text mail");
+    assert_eq!(shape(Channel::Dingtalk, Template::Card), "dingtalk markdown");
+    assert_eq!(shape(Channel::Dingtalk, Template::Markdown), "dingtalk markdown");
+    assert_eq!(shape(Channel::Dingtalk, Template::Text), "dingtalk text");
 }
 
 #[test]
