@@ -51,19 +51,38 @@ impl Fault {
         use Endpoint::*;
         match self {
             Fault::Http { .. } | Fault::Delay { .. } | Fault::EmptyAnswer | Fault::Reset => true,
-            Fault::FieldValidation => !matches!(endpoint, FeishuToken | WecomGettoken),
+            Fault::FieldValidation => {
+                !matches!(endpoint, FeishuToken | WecomGettoken | DingtalkGettoken)
+            }
             Fault::SystemBusy => {
                 matches!(
                     endpoint,
-                    WecomGettoken | WecomSend | WecomRobot | WecomUpload
+                    WecomGettoken
+                        | WecomSend
+                        | WecomRobot
+                        | WecomUpload
+                        | DingtalkGettoken
+                        | DingtalkSend
+                        | DingtalkUpload
+                        | DingtalkRobot
                 )
             }
             Fault::TokenExpired | Fault::TokenInvalid => matches!(
                 endpoint,
-                WecomSend | WecomUpload | FeishuBatchGetId | FeishuSend | FeishuUpload
+                WecomSend
+                    | WecomUpload
+                    | FeishuBatchGetId
+                    | FeishuSend
+                    | FeishuUpload
+                    | DingtalkSend
+                    | DingtalkUpload
+                    | DingtalkSendResult
             ),
-            Fault::RateLimited { .. } => !matches!(endpoint, FeishuToken),
-            Fault::UntrustedIp => matches!(endpoint, WecomGettoken | WecomSend | WecomUpload),
+            Fault::RateLimited { .. } => !matches!(endpoint, FeishuToken | DingtalkRobot),
+            Fault::UntrustedIp => matches!(
+                endpoint,
+                WecomGettoken | WecomSend | WecomUpload | DingtalkGettoken | DingtalkSend
+            ),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! herald-fakes: faithful fake WeCom (app + group robot) and Feishu servers, for Herald's tests
+//! herald-fakes: faithful fake WeCom (app + group robot), Feishu and DingTalk (work notices +
+//! custom robots) servers, for Herald's tests
 //! and the local sandbox. Wire formats and error codes follow `provider-apis.md` §1–§3 and §7.
 //! [`FakeSmtp`] is a plain-SMTP sink for the mail channel (see [`serve_smtp`]).
 //!
@@ -14,6 +15,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 mod bi;
 mod clock;
+mod dingtalk;
+mod dingtalk_notice;
+mod dingtalk_robot;
 mod faults;
 mod feishu;
 mod feishu_config;
@@ -36,6 +40,8 @@ pub use bi::{
     FakeMetabase, FakeRedash, METABASE_CARD, REDASH_QUERY, metabase_router, redash_router,
 };
 pub use clock::FakeClock;
+pub use dingtalk::{DingtalkConfig, DingtalkRobot, FakeDingtalk, SendResult, dingtalk_router};
+pub use dingtalk_robot::dingtalk_sign;
 pub use faults::{DEFAULT_FAULT_SEED, Fault, FaultRule, When};
 pub use feishu::{FakeFeishu, FeishuConfig, FeishuUser, feishu_router};
 pub use record::{AcceptedMessage, Call, Endpoint, Stats};

@@ -27,6 +27,16 @@ pub enum Endpoint {
     WecomUpload,
     /// `POST /open-apis/im/v1/images`
     FeishuUpload,
+    /// DingTalk `GET /gettoken`
+    DingtalkGettoken,
+    /// DingTalk `POST /topapi/message/corpconversation/asyncsend_v2`
+    DingtalkSend,
+    /// DingTalk `POST /topapi/message/corpconversation/getsendresult`
+    DingtalkSendResult,
+    /// DingTalk `POST /media/upload`
+    DingtalkUpload,
+    /// DingTalk `POST /robot/send`
+    DingtalkRobot,
 }
 
 impl Endpoint {
@@ -40,6 +50,11 @@ impl Endpoint {
             Endpoint::FeishuSend => "feishu_send",
             Endpoint::WecomUpload => "wecom_upload",
             Endpoint::FeishuUpload => "feishu_upload",
+            Endpoint::DingtalkGettoken => "dingtalk_gettoken",
+            Endpoint::DingtalkSend => "dingtalk_send",
+            Endpoint::DingtalkSendResult => "dingtalk_send_result",
+            Endpoint::DingtalkUpload => "dingtalk_upload",
+            Endpoint::DingtalkRobot => "dingtalk_robot",
         }
     }
 }

@@ -58,9 +58,9 @@ pub fn picture_format(bytes: &[u8]) -> Option<&'static str> {
 }
 
 /// The parts of a multipart form: name → (file name, content type, bytes).
-type Form = HashMap<String, (Option<String>, Option<String>, Vec<u8>)>;
+pub(crate) type Form = HashMap<String, (Option<String>, Option<String>, Vec<u8>)>;
 
-async fn read_form(mut multipart: Multipart) -> Result<Form, String> {
+pub(crate) async fn read_form(mut multipart: Multipart) -> Result<Form, String> {
     let mut form = Form::new();
     while let Some(field) = multipart.next_field().await.map_err(|e| e.to_string())? {
         let name = field.name().unwrap_or_default().to_owned();

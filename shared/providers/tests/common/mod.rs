@@ -132,6 +132,36 @@ pub fn feishu_creds(fake: &FakeFeishu) -> FeishuCredentials {
     }
 }
 
+pub struct Dingtalk {
+    pub fake: herald_fakes::FakeDingtalk,
+    pub providers: Arc<HttpProviders>,
+    pub images: Arc<herald_embedded::SqliteStore>,
+    _server: Server,
+}
+
+/// A fake DingTalk and clients built from `adjust(config)`.
+pub async fn dingtalk_with(
+    fake: herald_fakes::FakeDingtalk,
+    time: Time,
+    adjust: impl FnOnce(ProvidersConfig) -> ProvidersConfig,
+) -> Dingtalk {
+    let (url, server) = serve(herald_fakes::dingtalk_router(fake.clone()))
+        .await
+        .expect("fake DingTalk starts");
+    let images = image_store();
+    let config = ProvidersConfig {
+        dingtalk_base_url: url,
+        ..config("http://127.0.0.1:9", "http://127.0.0.1:9", time)
+    };
+    let providers = HttpProviders::new(adjust(config), images.clone()).expect("clients build");
+    Dingtalk {
+        fake,
+        providers: Arc::new(providers),
+        images,
+        _server: Server(server),
+    }
+}
+
 pub fn manual_clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(Utc::now()))
 }
