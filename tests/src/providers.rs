@@ -28,14 +28,20 @@ pub const APP_SECRET: &str = "fake-app-secret";
 pub const SMTP_USER: &str = "mailer";
 pub const SMTP_PASSWORD: &str = "smtp-auth-code";
 pub const MAIL_FROM: &str = "herald@example.com";
+/// The fake DingTalk's signed group robot, and the members its app may notify.
+pub const DINGTALK_ROBOT_TOKEN: &str = "b1f0c2d3e4a5968778695a4b3c2d1e0f";
+pub const DINGTALK_ROBOT_SECRET: &str = "SEC3f1e2d3c4b5a69788796a5b4c3d2e1f0";
+pub const DINGTALK_USERS: [&str; 2] = ["manager01", "manager02"];
 
 /// The three fakes, served on 127.0.0.1; the servers stop when this is dropped.
 pub struct FakeProviders {
     pub wecom: FakeWecom,
     pub feishu: FakeFeishu,
     pub smtp: FakeSmtp,
+    pub dingtalk: herald_fakes::FakeDingtalk,
     pub wecom_url: String,
     pub feishu_url: String,
+    pub dingtalk_url: String,
     pub smtp_addr: SocketAddr,
     servers: Vec<JoinHandle<()>>,
 }
@@ -58,20 +64,39 @@ impl FakeProviders {
             .await
             .expect("serve feishu");
         let (smtp_addr, s) = serve_smtp(smtp.clone()).await.expect("serve smtp");
+        let dingtalk = herald_fakes::FakeDingtalk::new(
+            herald_fakes::DingtalkConfig::default()
+                .with_users(DINGTALK_USERS)
+                .with_signed_robot(DINGTALK_ROBOT_TOKEN, DINGTALK_ROBOT_SECRET),
+        );
+        let (dingtalk_url, d) = serve(herald_fakes::dingtalk_router(dingtalk.clone()))
+            .await
+            .expect("serve dingtalk");
         Self {
             wecom,
             feishu,
             smtp,
+            dingtalk,
             wecom_url,
             feishu_url,
+            dingtalk_url,
             smtp_addr,
-            servers: vec![w, f, s],
+            servers: vec![w, f, s, d],
         }
     }
 
     /// Provider clients pointed at the fakes (production limits and timeouts).
     pub fn config(&self) -> ProvidersConfig {
-        ProvidersConfig::new(&self.wecom_url, &self.feishu_url, Timeouts::default())
+        ProvidersConfig {
+            dingtalk_base_url: self.dingtalk_url.clone(),
+            ..ProvidersConfig::new(&self.wecom_url, &self.feishu_url, Timeouts::default())
+        }
+    }
+
+    pub fn dingtalk_settings(&self) -> Value {
+        let fake = herald_fakes::DingtalkConfig::default();
+        json!({"enabled": true, "app_key": fake.app_key, "app_secret": fake.app_secret,
+               "agent_id": fake.agent_id})
     }
 
     pub fn wecom_settings(&self) -> Value {

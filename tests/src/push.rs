@@ -286,6 +286,7 @@ impl PushApp {
         configure(&self.router, "wecom", &fakes.wecom_settings()).await;
         configure(&self.router, "feishu", &fakes.feishu_settings()).await;
         configure(&self.router, "smtp", &fakes.smtp_settings()).await;
+        configure(&self.router, "dingtalk", &fakes.dingtalk_settings()).await;
     }
 
     /// Calls the API as the admin.
