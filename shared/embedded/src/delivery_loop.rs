@@ -23,8 +23,8 @@ pub fn spawn(
     tokio::spawn(async move {
         let budgets: HashMap<Provider, Arc<Semaphore>> = Provider::ALL
             .into_iter()
-        .map(|p| (p, Arc::new(Semaphore::new(PER_PROVIDER))))
-        .collect();
+            .map(|p| (p, Arc::new(Semaphore::new(PER_PROVIDER))))
+            .collect();
         // A finished send frees a slot: look for more work at once instead of at the next poll.
         let freed = Arc::new(Notify::new());
         // Providers whose last look found fewer than it asked for: nothing more is due there

@@ -290,7 +290,9 @@ async fn gettoken(
         }
         let token = random_alnum(32);
         let lifetime = TimeDelta::from_std(config.token_lifetime).unwrap_or(TimeDelta::hours(2));
-        fake.state().tokens.insert(token.clone(), fake.now() + lifetime);
+        fake.state()
+            .tokens
+            .insert(token.clone(), fake.now() + lifetime);
         Reply::json(
             StatusCode::OK,
             0,

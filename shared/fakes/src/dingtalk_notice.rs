@@ -21,7 +21,8 @@ fn check_msg(fake: &FakeDingtalk, msg: &Value) -> Result<String, Reply> {
     let text = |section: &str, field: &str| msg[section][field].as_str().unwrap_or_default();
     match msgtype {
         "text" if !text("text", "content").is_empty() => {}
-        "markdown" if !text("markdown", "title").is_empty() && !text("markdown", "text").is_empty() => {}
+        "markdown"
+            if !text("markdown", "title").is_empty() && !text("markdown", "text").is_empty() => {}
         "image" => {
             let media = text("image", "media_id");
             if !fake.state().uploads.iter().any(|u| u.key == media) {
@@ -76,7 +77,11 @@ pub(crate) fn handle(fake: &FakeDingtalk, token: Option<&str>, raw: &[u8]) -> Re
                 continue;
             }
             let key = (user.clone(), day, content.clone());
-            let count = state.per_day.get(&(user.clone(), day)).copied().unwrap_or(0);
+            let count = state
+                .per_day
+                .get(&(user.clone(), day))
+                .copied()
+                .unwrap_or(0);
             if count >= config.member_per_day {
                 result.forbidden.push((user.clone(), "143105".into()));
             } else if state.seen.contains(&key) {

@@ -111,16 +111,25 @@ fn take_slot(fake: &FakeDingtalk, token: &str) -> Result<(), Reply> {
     let config = &fake.inner.config;
     let too_fast = || error(130101, "send too fast, exceed 20 times per minute");
     let mut state = fake.state();
-    if state.throttled_until.get(token).is_some_and(|until| now < *until) {
+    if state
+        .throttled_until
+        .get(token)
+        .is_some_and(|until| now < *until)
+    {
         return Err(too_fast());
     }
     let window = state.robot_window.entry(token.to_owned()).or_default();
-    while window.front().is_some_and(|t| *t <= now - TimeDelta::minutes(1)) {
+    while window
+        .front()
+        .is_some_and(|t| *t <= now - TimeDelta::minutes(1))
+    {
         window.pop_front();
     }
     if window.len() >= config.robot_per_minute {
         let penalty = TimeDelta::from_std(config.robot_penalty).unwrap_or(TimeDelta::minutes(10));
-        state.throttled_until.insert(token.to_owned(), now + penalty);
+        state
+            .throttled_until
+            .insert(token.to_owned(), now + penalty);
         tracing::info!("fake dingtalk robot: throttled for sending too fast");
         return Err(too_fast());
     }

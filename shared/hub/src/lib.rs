@@ -149,7 +149,10 @@ impl Sender for ProviderHub {
                     body: msg.body.clone(),
                     group: msg.group.clone(),
                 };
-                self.http.dingtalk_robot.send(&resolved, idempotency_key).await
+                self.http
+                    .dingtalk_robot
+                    .send(&resolved, idempotency_key)
+                    .await
             }
             OutboundMessage::Email(msg) => {
                 let creds = self

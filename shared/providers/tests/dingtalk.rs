@@ -17,7 +17,7 @@ use herald_core::domain::image::Image;
 use herald_core::domain::message::{DingtalkBody, DingtalkNotice, DingtalkRobotMessage};
 use herald_core::domain::robot::GroupName;
 use herald_core::ports::{ImageStore, SendFailure};
-use herald_fakes::{DingtalkConfig, Endpoint, Fault, FaultRule, FakeDingtalk};
+use herald_fakes::{DingtalkConfig, Endpoint, FakeDingtalk, Fault, FaultRule};
 use herald_providers::Time;
 
 const TOKEN: &str = "b1f0c2d3e4a5968778695a4b3c2d1e0f";
@@ -79,7 +79,10 @@ async fn thirty_robot_messages_in_a_minute_send_twenty_hold_ten_back_and_are_nev
     }
     assert_eq!((sent, held), (20, 10));
     let calls = d.fake.calls();
-    assert!(calls.iter().all(|c| c.code == Some(0)), "none refused: {calls:?}");
+    assert!(
+        calls.iter().all(|c| c.code == Some(0)),
+        "none refused: {calls:?}"
+    );
     // The held ten go out in the next minute, signed with the time they are sent.
     clock.advance(chrono::Duration::seconds(62));
     for i in 0..10 {
@@ -105,18 +108,38 @@ async fn a_throttled_robot_is_left_alone_for_ten_minutes_and_refusals_name_their
     let d = dingtalk_with(fake, Time::manual(clock.clone()), |c| c).await;
     let robot = &d.providers.dingtalk_robot;
     for i in 0..4 {
-        robot.send(&robot_message(SECRET, &format!("{i}")), "k").await.unwrap();
+        robot
+            .send(&robot_message(SECRET, &format!("{i}")), "k")
+            .await
+            .unwrap();
     }
-    let err = robot.send(&robot_message(SECRET, "5th"), "k").await.unwrap_err();
+    let err = robot
+        .send(&robot_message(SECRET, "5th"), "k")
+        .await
+        .unwrap_err();
     assert_eq!(err.code, Some(130101));
-    assert_eq!(err.failure, SendFailure::RateLimited { retry_after_ms: 600_000 });
+    assert_eq!(
+        err.failure,
+        SendFailure::RateLimited {
+            retry_after_ms: 600_000
+        }
+    );
     // Within the ten minutes nothing more is sent to it.
     clock.advance(chrono::Duration::minutes(5));
-    let err = robot.send(&robot_message(SECRET, "6th"), "k").await.unwrap_err();
-    assert!(matches!(err.failure, SendFailure::HeldBack { .. }), "{err:?}");
+    let err = robot
+        .send(&robot_message(SECRET, "6th"), "k")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.failure, SendFailure::HeldBack { .. }),
+        "{err:?}"
+    );
     assert_eq!(d.fake.stats().calls_to(Endpoint::DingtalkRobot), 5);
     clock.advance(chrono::Duration::minutes(6));
-    robot.send(&robot_message(SECRET, "after"), "k").await.unwrap();
+    robot
+        .send(&robot_message(SECRET, "after"), "k")
+        .await
+        .unwrap();
 
     // A wrong secret: DingTalk's 310000 "sign not match", a settings error with a hint.
     let err = robot
@@ -127,7 +150,10 @@ async fn a_throttled_robot_is_left_alone_for_ten_minutes_and_refusals_name_their
     assert!(err.hint.unwrap().contains("signing secret"));
     // The group removed its robot: 300001.
     d.fake.remove_robot(TOKEN);
-    let err = robot.send(&robot_message(SECRET, "x"), "k").await.unwrap_err();
+    let err = robot
+        .send(&robot_message(SECRET, "x"), "k")
+        .await
+        .unwrap_err();
     assert_eq!((err.failure, err.code), (SendFailure::Config, Some(300001)));
     assert!(err.hint.unwrap().contains("removed from the group"));
 }
@@ -139,7 +165,9 @@ async fn work_notices_go_a_hundred_users_a_call_with_the_picture_uploaded_once()
     let config = DingtalkConfig::default().with_users(users.clone());
     let fake = FakeDingtalk::with_clock(config.clone(), clock.clone());
     let d = dingtalk_with(fake, Time::manual(clock), |c| c).await;
-    let png = base64::engine::general_purpose::STANDARD.decode(PNG).unwrap();
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(PNG)
+        .unwrap();
     let image = Image::png(png, 1, 1);
     let project = ProjectId::parse("sales").unwrap();
     d.images
@@ -149,7 +177,10 @@ async fn work_notices_go_a_hundred_users_a_call_with_the_picture_uploaded_once()
     let picture = image.reference(&project, "snapshot");
     let creds = creds(&config);
     let notice = |batch: &[String]| DingtalkNotice {
-        to_users: batch.iter().map(|u| DingtalkUserId::parse(u.as_str()).unwrap()).collect(),
+        to_users: batch
+            .iter()
+            .map(|u| DingtalkUserId::parse(u.as_str()).unwrap())
+            .collect(),
         body: DingtalkBody::Markdown {
             title: "销售日报".into(),
             text: "#### 销售日报\n\nGMV: **1.2亿**".into(),
@@ -157,10 +188,20 @@ async fn work_notices_go_a_hundred_users_a_call_with_the_picture_uploaded_once()
         image: Some(picture.clone()),
     };
     // The first call's token is refused (88 / 40014): fetched again once, and the call repeated.
-    d.fake.inject(FaultRule::next(1, Fault::TokenInvalid).on(Endpoint::DingtalkUpload));
+    d.fake
+        .inject(FaultRule::next(1, Fault::TokenInvalid).on(Endpoint::DingtalkUpload));
     for batch in users.chunks(100) {
-        let receipt = d.providers.dingtalk.send(&creds, &notice(batch), "k").await.unwrap();
-        assert!(receipt.answer.starts_with("ok: 2 work notice(s)"), "{}", receipt.answer);
+        let receipt = d
+            .providers
+            .dingtalk
+            .send(&creds, &notice(batch), "k")
+            .await
+            .unwrap();
+        assert!(
+            receipt.answer.starts_with("ok: 2 work notice(s)"),
+            "{}",
+            receipt.answer
+        );
     }
     assert_eq!(d.fake.uploads().len(), 1, "one upload for both batches");
     assert_eq!(d.fake.stats().calls_to(Endpoint::DingtalkGettoken), 2);
@@ -168,20 +209,41 @@ async fn work_notices_go_a_hundred_users_a_call_with_the_picture_uploaded_once()
     assert_eq!(sent.len(), 4, "picture and figures, per batch");
     assert_eq!(sent[0].msgtype, "image");
     assert_eq!(sent[1].msgtype, "markdown");
-    assert!(sent.iter().all(|m| m.dropped_for.is_empty() && m.invalid_users.is_empty()));
+    assert!(
+        sent.iter()
+            .all(|m| m.dropped_for.is_empty() && m.invalid_users.is_empty())
+    );
     // DingTalk would drop the same notice to the same member again that day: a retry of a notice
     // that went out is no second message.
-    d.providers.dingtalk.send(&creds, &notice(&users[..1]), "k").await.unwrap();
+    d.providers
+        .dingtalk
+        .send(&creds, &notice(&users[..1]), "k")
+        .await
+        .unwrap();
     let retried = d.fake.messages();
-    assert!(retried[4..].iter().all(|m| m.suppressed_duplicate), "{:?}", &retried[4..]);
+    assert!(
+        retried[4..].iter().all(|m| m.suppressed_duplicate),
+        "{:?}",
+        &retried[4..]
+    );
     // More than 100 users in one notice is refused before any call.
-    let err = d.providers.dingtalk.send(&creds, &notice(&users), "k").await.unwrap_err();
+    let err = d
+        .providers
+        .dingtalk
+        .send(&creds, &notice(&users), "k")
+        .await
+        .unwrap_err();
     assert_eq!(err.failure, SendFailure::Payload);
     // A wrong AppSecret: 40096, a settings error.
     let wrong = DingtalkCredentials {
         app_secret: secrecy::SecretString::from("nope"),
         ..creds.clone()
     };
-    let err = d.providers.dingtalk.send(&wrong, &notice(&users[..1]), "k").await.unwrap_err();
+    let err = d
+        .providers
+        .dingtalk
+        .send(&wrong, &notice(&users[..1]), "k")
+        .await
+        .unwrap_err();
     assert_eq!((err.failure, err.code), (SendFailure::Config, Some(40096)));
 }

@@ -6,7 +6,14 @@ use super::*;
 use herald_tests::http::get_bytes_without_key;
 use herald_tests::providers::{DINGTALK_ROBOT_SECRET, DINGTALK_ROBOT_TOKEN};
 
-const CHARTS: [&str; 6] = ["GMV", "Orders", "Refunds", "Visitors", "Conversion", "Top SKUs"];
+const CHARTS: [&str; 6] = [
+    "GMV",
+    "Orders",
+    "Refunds",
+    "Visitors",
+    "Conversion",
+    "Top SKUs",
+];
 /// A robot the fake DingTalk does not know (removed from its group: 300001).
 const REMOVED_TOKEN: &str = "00ff00ff00ff00ff00ff00ff00ff00ff";
 
@@ -160,22 +167,38 @@ async fn dingtalk_robots_are_write_only_and_bad_ones_are_refused_by_field() {
     let mut body = dingtalk_task(&charts);
     body["version"] = read["version"].clone();
     body["recipients"]["dingtalk_robots"] = json!([{"name": "华东销售", "access_token": "set"}]);
-    let reply = app.admin(Method::PUT, &format!("{TASKS}/{task}"), &body).await;
+    let reply = app
+        .admin(Method::PUT, &format!("{TASKS}/{task}"), &body)
+        .await;
     assert_eq!(reply.status, StatusCode::OK, "{:#}", reply.body);
     let rec = fire(&app, &task, "2026-12-03T02:00:00Z").await;
     assert_eq!(rec["outcome"], "delivered", "{rec:#}");
 
     let version = reply.body["version"].clone();
     for (robots, field) in [
-        (json!([{"name": "新群", "access_token": "set"}]), "recipients.dingtalk_robots[0].access_token"),
-        (json!([{"name": "a", "access_token": "x y"}]), "recipients.dingtalk_robots[0].access_token"),
-        (json!([{"name": "a", "access_token": "abc", "secret": "nope"}]), "recipients.dingtalk_robots[0].secret"),
-        (json!([{"name": "a", "access_token": "abc"}, {"name": "a", "access_token": "def"}]), "recipients.dingtalk_robots[1].name"),
+        (
+            json!([{"name": "新群", "access_token": "set"}]),
+            "recipients.dingtalk_robots[0].access_token",
+        ),
+        (
+            json!([{"name": "a", "access_token": "x y"}]),
+            "recipients.dingtalk_robots[0].access_token",
+        ),
+        (
+            json!([{"name": "a", "access_token": "abc", "secret": "nope"}]),
+            "recipients.dingtalk_robots[0].secret",
+        ),
+        (
+            json!([{"name": "a", "access_token": "abc"}, {"name": "a", "access_token": "def"}]),
+            "recipients.dingtalk_robots[1].name",
+        ),
     ] {
         let mut bad = dingtalk_task(&charts);
         bad["version"] = version.clone();
         bad["recipients"]["dingtalk_robots"] = robots;
-        let reply = app.admin(Method::PUT, &format!("{TASKS}/{task}"), &bad).await;
+        let reply = app
+            .admin(Method::PUT, &format!("{TASKS}/{task}"), &bad)
+            .await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{:#}", reply.body);
         assert_eq!(reply.body["error"]["field"], field, "{:#}", reply.body);
     }

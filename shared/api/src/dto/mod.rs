@@ -3,6 +3,7 @@ pub mod contacts;
 pub mod formats;
 pub mod keys;
 pub mod preview;
+pub mod recipients;
 pub mod runs;
 pub mod schedule;
 pub mod settings;
@@ -13,6 +14,18 @@ pub mod tasks;
 pub mod tickets;
 
 use herald_core::FieldError;
+
+/// What the API shows instead of a write-only secret; sending it back keeps the stored value.
+pub const SECRET_SET: &str = "set";
+
+/// Parses an optional field, naming it in the error.
+pub(crate) fn optional<T>(
+    field: &str,
+    value: &Option<String>,
+    parse: impl Fn(String) -> Result<T, String>,
+) -> Result<Option<T>, FieldError> {
+    value.clone().map(|v| at(field, parse(v))).transpose()
+}
 
 /// A whole number written as JSON allows (`587` or `587.0`: JSON Schema's `integer` is either).
 pub(crate) fn whole_number<'de, D, T>(deserializer: D) -> Result<T, D::Error>

@@ -1,22 +1,13 @@
 //! Push tasks on the wire: the request body and how it parses into a task spec (the answer is in
 //! `task_view.rs`).
 use super::schedule::ScheduleBody;
-use super::{at, within};
+use super::{at, optional, within};
 use chrono::NaiveDate;
 use herald_core::FieldError;
 use herald_core::domain::contact::Language;
-use herald_core::domain::dingtalk::{
-    DingtalkGroup, DingtalkRobot, DingtalkRobotCredentials, DingtalkRobotSigning,
-    DingtalkRobotToken, DingtalkUserId,
-};
-use herald_core::domain::ids::ContactId;
 use herald_core::domain::parameters;
-use herald_core::domain::recipients::{
-    FeishuChatId, FeishuOpenId, MAX_GROUPS_PER_LIST, MAX_IDS_PER_LIST, Owner, Recipients,
-    WecomGroupId, WecomUserId, parse_list,
-};
 use herald_core::domain::report::{ChartFields, Display, FieldKey, MAX_VALUE_FIELDS, MaxRows};
-use herald_core::domain::robot::{GroupName, WecomGroup};
+use herald_core::domain::robot::GroupName;
 use herald_core::domain::source::{SourceName, SourceQuery};
 use herald_core::domain::task::{
     Channel, Chart, ChartOrigin, Content, ExceptionControl, ExceptionRule, FailureLimit,
@@ -28,8 +19,9 @@ use herald_core::domain::text::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// What the API shows instead of a write-only secret; sending it back keeps the stored value.
-pub const SECRET_SET: &str = "set";
+pub use super::recipients::*;
+
+pub use super::SECRET_SET;
 
 /// A push task, as created and replaced (`version` is required on replace).
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -174,97 +166,6 @@ impl FieldsBody {
     }
 }
 
-/// A WeCom department or tag id, as a number or a string.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum GroupIdBody {
-    Number(u64),
-    Text(String),
-}
-
-impl GroupIdBody {
-    fn text(&self) -> String {
-        match self {
-            Self::Number(n) => n.to_string(),
-            Self::Text(s) => s.clone(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RecipientsBody {
-    #[serde(default)]
-    pub wecom_users: Vec<String>,
-    #[serde(default)]
-    pub wecom_parties: Vec<GroupIdBody>,
-    #[serde(default)]
-    pub wecom_tags: Vec<GroupIdBody>,
-    #[serde(default)]
-    pub feishu_users: Vec<String>,
-    #[serde(default)]
-    pub emails: Vec<String>,
-    /// Contact ids (see the contacts API).
-    #[serde(default)]
-    pub contacts: Vec<String>,
-    /// WeCom group chats, each through its group robot (tasks on the `wecom` channel).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub wecom_robots: Vec<WecomRobotBody>,
-    /// Feishu group chat ids (`oc_…`) the app's bot is in (tasks on the `feishu` channel).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub feishu_chats: Vec<String>,
-    /// DingTalk members' user ids: work notices through the corp app (tasks on the `dingtalk`
-    /// channel).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub dingtalk_users: Vec<String>,
-    /// DingTalk group chats, each through its custom robot (tasks on the `dingtalk` channel).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub dingtalk_robots: Vec<DingtalkRobotBody>,
-}
-
-/// A DingTalk group a task pushes to through the group's custom robot: its figures in markdown,
-/// the page picture by a signed link.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DingtalkRobotBody {
-    /// What people call the group (1-64 characters): how records name it.
-    pub name: String,
-    /// The robot's access_token or full webhook URL. Write-only: reads show `"set"`; sending
-    /// `"set"` keeps the robot stored for this name (with its secret).
-    pub access_token: String,
-    /// The signing secret (`SEC…`) when the robot's security setting is signing. Write-only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret: Option<String>,
-}
-
-/// A WeCom group a task pushes to: the picture of the page and its figures, through the group's
-/// robot.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WecomRobotBody {
-    /// What people call the group (1-64 characters): how records name it.
-    pub name: String,
-    /// The robot's key or full webhook URL. Write-only: reads show `"set"`; sending `"set"` keeps
-    /// the robot stored for this name.
-    pub webhook_key: String,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OwnerBody {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub wecom_user: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub feishu_user: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact: Option<String>,
-    /// The owner's DingTalk user id (tasks on the `dingtalk` channel).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dingtalk_user: Option<String>,
-}
-
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContentBody {
@@ -333,25 +234,6 @@ pub struct ParsedTask {
     pub keep_dingtalk_robots: Vec<(usize, GroupName)>,
 }
 
-/// Groups sent back with `"set"`: (their place in the list, their name).
-type Kept = Vec<(usize, GroupName)>;
-
-fn optional<T>(
-    field: &str,
-    value: &Option<String>,
-    parse: impl Fn(String) -> Result<T, String>,
-) -> Result<Option<T>, FieldError> {
-    value.clone().map(|v| at(field, parse(v))).transpose()
-}
-
-fn group_ids(field: &str, items: &[GroupIdBody]) -> Result<Vec<WecomGroupId>, FieldError> {
-    let texts: Vec<String> = items.iter().map(GroupIdBody::text).collect();
-    within(
-        field,
-        parse_list(&texts, MAX_GROUPS_PER_LIST, |v| WecomGroupId::parse(v)),
-    )
-}
-
 impl TaskBody {
     /// Parses the body into a task spec; `today` gives the default start date in a time zone.
     pub fn parse(
@@ -393,114 +275,6 @@ impl TaskBody {
             keep_alarm_robot,
             keep_wecom_robots,
             keep_dingtalk_robots,
-        })
-    }
-}
-
-impl RecipientsBody {
-    /// The recipients, and the WeCom and DingTalk groups sent back with `"set"` (kept from the
-    /// stored task).
-    fn parse(&self) -> Result<(Recipients, (Kept, Kept)), FieldError> {
-        let mut wecom_robots = Vec::new();
-        let mut kept = Vec::new();
-        for (i, group) in self.wecom_robots.iter().enumerate() {
-            let field = |part: &str| format!("wecom_robots[{i}].{part}");
-            let name = at(&field("name"), GroupName::parse(group.name.trim()))?;
-            if group.webhook_key == SECRET_SET {
-                kept.push((i, name));
-                continue;
-            }
-            let key = at(
-                &field("webhook_key"),
-                RobotKey::from_key_or_url(&group.webhook_key),
-            )?;
-            wecom_robots.push(WecomGroup {
-                name,
-                robot: RobotWebhook::Key { webhook_key: key },
-            });
-        }
-        let (dingtalk_robots, kept_dingtalk) = self.dingtalk_robots()?;
-        let recipients = Recipients {
-            wecom_users: within(
-                "wecom_users",
-                parse_list(&self.wecom_users, MAX_IDS_PER_LIST, |v| {
-                    WecomUserId::parse(v)
-                }),
-            )?,
-            wecom_parties: group_ids("wecom_parties", &self.wecom_parties)?,
-            wecom_tags: group_ids("wecom_tags", &self.wecom_tags)?,
-            feishu_users: within(
-                "feishu_users",
-                parse_list(&self.feishu_users, MAX_IDS_PER_LIST, |v| {
-                    FeishuOpenId::parse(v)
-                }),
-            )?,
-            emails: within(
-                "emails",
-                parse_list(&self.emails, MAX_IDS_PER_LIST, super::formats::email),
-            )?,
-            contacts: within(
-                "contacts",
-                parse_list(&self.contacts, MAX_IDS_PER_LIST, |v| ContactId::parse(v)),
-            )?,
-            wecom_robots,
-            feishu_chats: within(
-                "feishu_chats",
-                parse_list(&self.feishu_chats, MAX_GROUPS_PER_LIST, |v| {
-                    FeishuChatId::parse(v)
-                }),
-            )?,
-            dingtalk_users: within(
-                "dingtalk_users",
-                parse_list(&self.dingtalk_users, MAX_IDS_PER_LIST, |v| {
-                    DingtalkUserId::parse(v)
-                }),
-            )?,
-            dingtalk_robots,
-        };
-        Ok((recipients, (kept, kept_dingtalk)))
-    }
-
-    fn dingtalk_robots(&self) -> Result<(Vec<DingtalkGroup>, Kept), FieldError> {
-        let (mut groups, mut kept) = (Vec::new(), Vec::new());
-        for (i, group) in self.dingtalk_robots.iter().enumerate() {
-            let field = |part: &str| format!("dingtalk_robots[{i}].{part}");
-            let name = at(&field("name"), GroupName::parse(group.name.trim()))?;
-            if group.access_token == SECRET_SET {
-                kept.push((i, name));
-                continue;
-            }
-            let secret = group
-                .secret
-                .as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|s| at(&field("secret"), DingtalkRobotSigning::parse(s)))
-                .transpose()?;
-            let access_token = at(
-                &field("access_token"),
-                DingtalkRobotToken::from_token_or_url(&group.access_token),
-            )?;
-            groups.push(DingtalkGroup {
-                name,
-                robot: DingtalkRobot::Given(DingtalkRobotCredentials {
-                    access_token,
-                    secret,
-                }),
-            });
-        }
-        Ok((groups, kept))
-    }
-}
-
-impl OwnerBody {
-    fn parse(&self) -> Result<Owner, FieldError> {
-        Ok(Owner {
-            wecom_user: optional("wecom_user", &self.wecom_user, WecomUserId::parse)?,
-            feishu_user: optional("feishu_user", &self.feishu_user, FeishuOpenId::parse)?,
-            email: optional("email", &self.email, |v| super::formats::email(&v))?,
-            contact: optional("contact", &self.contact, ContactId::parse)?,
-            dingtalk_user: optional("dingtalk_user", &self.dingtalk_user, DingtalkUserId::parse)?,
         })
     }
 }

@@ -1,8 +1,8 @@
 //! Channel settings, channel tests and webhook sources (admin).
 use crate::AppState;
 use crate::dto::settings::{
-    ChannelTestBody, ChannelTestResponse, DingtalkBody, FeishuBody, GlobalSettingsBody, ProviderErrorResponse,
-    SettingsResponse, SmtpBody, WebhookSourceBody, WecomBody,
+    ChannelTestBody, ChannelTestResponse, DingtalkBody, FeishuBody, GlobalSettingsBody,
+    ProviderErrorResponse, SettingsResponse, SmtpBody, WebhookSourceBody, WecomBody,
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, RawBody};

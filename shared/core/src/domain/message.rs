@@ -81,9 +81,7 @@ impl Provider {
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|p| p.as_str() == value)
+        Self::ALL.into_iter().find(|p| p.as_str() == value)
     }
 }
 
@@ -230,9 +228,14 @@ pub struct DingtalkNotice {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "msgtype", rename_all = "lowercase")]
 pub enum DingtalkBody {
-    Text { content: String },
+    Text {
+        content: String,
+    },
     /// `title` shows in the chat list and the notification; `text` is DingTalk's markdown subset.
-    Markdown { title: String, text: String },
+    Markdown {
+        title: String,
+        text: String,
+    },
 }
 
 /// A DingTalk `msg` as the provider takes it: `{"msgtype":"markdown","markdown":{"title","text"}}`

@@ -102,54 +102,6 @@ pub struct Recipients {
 /// picture) and counts against the group's own quota.
 pub const MAX_GROUPS_PER_TASK: usize = 50;
 
-impl Recipients {
-    /// Group targets belong to one channel each, at most [`MAX_GROUPS_PER_TASK`] per list, and a
-    /// group's name (how records name it) is given once.
-    pub fn check_groups(&self, channel: super::task::Channel) -> Result<(), crate::FieldError> {
-        use super::task::Channel;
-        let wecom: Vec<_> = self.wecom_robots.iter().map(|g| Some(&g.name)).collect();
-        let feishu: Vec<_> = self.feishu_chats.iter().map(|_| None).collect();
-        let dingtalk: Vec<_> = self.dingtalk_robots.iter().map(|g| Some(&g.name)).collect();
-        let users: Vec<_> = self.dingtalk_users.iter().map(|_| None).collect();
-        let lists = [
-            ("wecom_robots", Channel::Wecom, "WeCom groups", &wecom, MAX_GROUPS_PER_TASK),
-            ("feishu_chats", Channel::Feishu, "Feishu chats", &feishu, MAX_GROUPS_PER_TASK),
-            ("dingtalk_robots", Channel::Dingtalk, "DingTalk groups", &dingtalk, MAX_GROUPS_PER_TASK),
-            ("dingtalk_users", Channel::Dingtalk, "DingTalk users", &users, MAX_IDS_PER_LIST),
-        ];
-        for (field, on, what, names, max) in lists {
-            let field = format!("recipients.{field}");
-            if names.is_empty() {
-                continue;
-            }
-            if channel != on {
-                return Err(crate::FieldError::new(
-                    field,
-                    format!("are {what}: they take tasks on the {} channel", on.as_str()),
-                ));
-            }
-            if names.len() > max {
-                return Err(crate::FieldError::new(
-                    field,
-                    format!("must hold at most {max} entries (got {})", names.len()),
-                ));
-            }
-            for (i, name) in names.iter().enumerate() {
-                if name.is_some() && names[..i].contains(name) {
-                    return Err(crate::FieldError::new(
-                        format!("{field}[{i}].name"),
-                        format!(
-                            "'{}' names two groups: give each its own name",
-                            name.map(|n| n.as_str()).unwrap_or_default()
-                        ),
-                    ));
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
 /// Who owns a task: receives test pushes and alarms. At least one way to reach them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Owner {

@@ -271,7 +271,7 @@ impl TaskSpec {
     /// Checks the parts against each other: the recipients and the owner must be reachable on the channel.
     pub fn check_consistent(&self) -> Result<(), FieldError> {
         let r = &self.recipients;
-        r.check_groups(self.channel)?;
+        check_groups(r, self.channel)?;
         let reachable = match self.channel {
             Channel::Wecom => {
                 !(r.wecom_users.is_empty()
@@ -321,6 +321,76 @@ impl TaskSpec {
         }
         Ok(())
     }
+}
+
+/// Group targets belong to one channel each, at most [`MAX_GROUPS_PER_TASK`] per list, and a
+/// group's name (how records name it) is given once.
+fn check_groups(r: &super::recipients::Recipients, channel: Channel) -> Result<(), FieldError> {
+    use super::recipients::{MAX_GROUPS_PER_TASK, MAX_IDS_PER_LIST};
+    let wecom: Vec<_> = r.wecom_robots.iter().map(|g| Some(&g.name)).collect();
+    let feishu: Vec<_> = r.feishu_chats.iter().map(|_| None).collect();
+    let dingtalk: Vec<_> = r.dingtalk_robots.iter().map(|g| Some(&g.name)).collect();
+    let users: Vec<_> = r.dingtalk_users.iter().map(|_| None).collect();
+    let lists = [
+        (
+            "wecom_robots",
+            Channel::Wecom,
+            "WeCom groups",
+            &wecom,
+            MAX_GROUPS_PER_TASK,
+        ),
+        (
+            "feishu_chats",
+            Channel::Feishu,
+            "Feishu chats",
+            &feishu,
+            MAX_GROUPS_PER_TASK,
+        ),
+        (
+            "dingtalk_robots",
+            Channel::Dingtalk,
+            "DingTalk groups",
+            &dingtalk,
+            MAX_GROUPS_PER_TASK,
+        ),
+        (
+            "dingtalk_users",
+            Channel::Dingtalk,
+            "DingTalk users",
+            &users,
+            MAX_IDS_PER_LIST,
+        ),
+    ];
+    for (field, on, what, names, max) in lists {
+        let field = format!("recipients.{field}");
+        if names.is_empty() {
+            continue;
+        }
+        if channel != on {
+            return Err(FieldError::new(
+                field,
+                format!("are {what}: they take tasks on the {} channel", on.as_str()),
+            ));
+        }
+        if names.len() > max {
+            return Err(FieldError::new(
+                field,
+                format!("must hold at most {max} entries (got {})", names.len()),
+            ));
+        }
+        for (i, name) in names.iter().enumerate() {
+            if name.is_some() && names[..i].contains(name) {
+                return Err(FieldError::new(
+                    format!("{field}[{i}].name"),
+                    format!(
+                        "'{}' names two groups: give each its own name",
+                        name.map(|n| n.as_str()).unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Whether a task runs on its schedule.

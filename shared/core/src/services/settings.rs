@@ -2,8 +2,8 @@
 //! through the API; a change that omits a secret keeps the stored one.
 use crate::domain::auth::Principal;
 use crate::domain::channels::{
-    DingtalkCredentials, DingtalkSettings, FeishuCredentials, FeishuSettings, SmtpCredentials, SmtpSettings, WecomCredentials,
-    WecomSettings,
+    DingtalkCredentials, DingtalkSettings, FeishuCredentials, FeishuSettings, SmtpCredentials,
+    SmtpSettings, WecomCredentials, WecomSettings,
 };
 use crate::domain::robot::GroupName;
 use crate::domain::sqle::SqleSource;
@@ -512,7 +512,12 @@ impl SettingsService {
     }
 
     pub async fn dingtalk(&self) -> Result<Option<DingtalkCredentials>, ServiceError> {
-        let Some(settings) = self.sending_settings().await?.dingtalk.filter(|s| s.enabled) else {
+        let Some(settings) = self
+            .sending_settings()
+            .await?
+            .dingtalk
+            .filter(|s| s.enabled)
+        else {
             return Ok(None);
         };
         Ok(self

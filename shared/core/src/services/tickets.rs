@@ -16,9 +16,7 @@ use crate::domain::ticket::TicketGroups;
 use crate::domain::ticket::{TicketEvent, TicketRef};
 use crate::ports::{ContactStore, SecretStore};
 use crate::report::render::{RenderError, RenderedPush, TicketView, render_ticket};
-use crate::services::runs::compose::{
-    Audience, deliveries, robot_figures, wecom_group_deliveries,
-};
+use crate::services::runs::compose::{Audience, deliveries, robot_figures, wecom_group_deliveries};
 use crate::services::runs::{Recorded, RunLedger};
 use crate::services::settings::{SettingsService, webhook_source_secret};
 use secrecy::ExposeSecret;

@@ -101,7 +101,10 @@ impl DingtalkAppClient {
                 // A picture DingTalk refuses for good (size, format) must not keep the figures back.
                 match self.media_id(creds, &key, image).await {
                     Ok((media_id, how)) => {
-                        msgs.insert(0, json!({"msgtype": "image", "image": {"media_id": media_id}}));
+                        msgs.insert(
+                            0,
+                            json!({"msgtype": "image", "image": {"media_id": media_id}}),
+                        );
                         note = Some(how);
                     }
                     Err(e) if e.failure == SendFailure::Payload => {
@@ -144,7 +147,11 @@ impl DingtalkAppClient {
                     })?;
                 tasks.extend(reply.task_id.map(|t| t.to_string()));
             }
-            let mut answer = format!("ok: {} work notice(s) sent, task ids {}", msgs.len(), tasks.join(", "));
+            let mut answer = format!(
+                "ok: {} work notice(s) sent, task ids {}",
+                msgs.len(),
+                tasks.join(", ")
+            );
             if let Some(note) = note {
                 answer = format!("{answer}; snapshot: {note}");
             }
@@ -171,7 +178,14 @@ impl DingtalkAppClient {
         let mut members: Vec<String> = msg
             .to_users
             .iter()
-            .map(|u| format!("dingtalk/{}/{}/{}", settings.app_key, settings.agent_id, u.as_str()))
+            .map(|u| {
+                format!(
+                    "dingtalk/{}/{}/{}",
+                    settings.app_key,
+                    settings.agent_id,
+                    u.as_str()
+                )
+            })
             .collect();
         members.sort_unstable();
         members.dedup();
@@ -187,7 +201,9 @@ impl DingtalkAppClient {
             Err(NoSlot::TooMany { max }) => Err(failure(
                 SendFailure::Payload,
                 None,
-                format!("the message takes {messages} notices, more than the {max} a member may get"),
+                format!(
+                    "the message takes {messages} notices, more than the {max} a member may get"
+                ),
             )),
         }
     }
@@ -205,12 +221,18 @@ impl DingtalkAppClient {
                 return Err(failure(
                     SendFailure::Payload,
                     None,
-                    format!("the picture is {} bytes (DingTalk takes at most 1 MB)", bytes.len()),
+                    format!(
+                        "the picture is {} bytes (DingTalk takes at most 1 MB)",
+                        bytes.len()
+                    ),
                 ));
             }
             let reply = self
                 .call(creds, key, |token| {
-                    let url = self.url("/media/upload", &[("access_token", token), ("type", "image")])?;
+                    let url = self.url(
+                        "/media/upload",
+                        &[("access_token", token), ("type", "image")],
+                    )?;
                     let part = reqwest::multipart::Part::bytes(bytes.as_ref().clone())
                         .file_name(format!("{}.png", image.name))
                         .mime_str(&image.content_type)
@@ -233,10 +255,13 @@ impl DingtalkAppClient {
                 )),
             }
         };
-        self.images.upload(&scope, image, upload).await.map_err(|mut e| {
-            e.message = format!("uploading the snapshot: {}", e.message);
-            e
-        })
+        self.images
+            .upload(&scope, image, upload)
+            .await
+            .map_err(|mut e| {
+                e.message = format!("uploading the snapshot: {}", e.message);
+                e
+            })
     }
 
     /// A call with the cached token; on a token error the token is dropped, refetched and the
@@ -251,13 +276,20 @@ impl DingtalkAppClient {
         loop {
             let token = self.tokens.get(key, || self.fetch_token(creds)).await?;
             let response = request(token.expose_secret())?.send().await;
-            let reply = read_reply(PROVIDER, response.map_err(|e| transport_error(PROVIDER, e))?).await?;
+            let reply = read_reply(
+                PROVIDER,
+                response.map_err(|e| transport_error(PROVIDER, e))?,
+            )
+            .await?;
             if reply.errcode == 0 {
                 return Ok(reply);
             }
             match classify_app(reply.errcode, reply.sub_code.as_deref(), &reply.errmsg) {
                 Verdict::TokenInvalid if !refetched => {
-                    tracing::info!(code = reply.errcode, "DingTalk token refused: fetching a new one");
+                    tracing::info!(
+                        code = reply.errcode,
+                        "DingTalk token refused: fetching a new one"
+                    );
                     self.tokens.invalidate(key, &token).await;
                     refetched = true;
                 }
@@ -293,9 +325,12 @@ impl DingtalkAppClient {
             .map_err(|e| transport_error(PROVIDER, e))?;
         let reply = read_reply(PROVIDER, response).await?;
         if reply.errcode != 0 {
-            let error = match classify_app(reply.errcode, reply.sub_code.as_deref(), &reply.errmsg) {
+            let error = match classify_app(reply.errcode, reply.sub_code.as_deref(), &reply.errmsg)
+            {
                 Verdict::Fail(error) => error,
-                Verdict::TokenInvalid => failure(SendFailure::Config, Some(reply.errcode), reply.errmsg),
+                Verdict::TokenInvalid => {
+                    failure(SendFailure::Config, Some(reply.errcode), reply.errmsg)
+                }
             };
             tracing::warn!(code = ?error.code, class = ?error.failure, "DingTalk gettoken failed");
             return Err(error);
@@ -314,8 +349,13 @@ impl DingtalkAppClient {
     }
 
     fn url(&self, path: &str, query: &[(&str, &str)]) -> Result<reqwest::Url, SendError> {
-        let mut url = reqwest::Url::parse(&format!("{}{path}", self.base_url))
-            .map_err(|_| failure(SendFailure::Config, None, "the DingTalk base URL is invalid"))?;
+        let mut url = reqwest::Url::parse(&format!("{}{path}", self.base_url)).map_err(|_| {
+            failure(
+                SendFailure::Config,
+                None,
+                "the DingTalk base URL is invalid",
+            )
+        })?;
         url.query_pairs_mut().extend_pairs(query);
         Ok(url)
     }

@@ -39,13 +39,21 @@ pub(crate) fn classify_app(code: i64, sub_code: Option<&str>, errmsg: &str) -> V
     match code {
         88 if sub_code.is_some_and(|s| token_codes.contains(&s)) => Verdict::TokenInvalid,
         40001 | 40014 | 42001 | 41001 => Verdict::TokenInvalid,
-        40089 | 40096 => config("check the app's AppKey and AppSecret (the secret may have been reset)"),
-        40056 | 41 => config("check the agent id: it must be the AgentId of the app whose AppKey is set"),
-        60020 => config("add this server's egress IP to the app's allowed IPs in the DingTalk developer console"),
-        88 => config("DingTalk refused the app's credentials: check the AppKey, AppSecret and the app's permissions (企业内机器人发送消息权限)"),
-        90018 | 90002 | 90005 | 90006 | 41047 | 41048 | 143103 | 143104 => {
-            Verdict::Fail(rate_limited(Duration::from_secs(1), Some(code), msg.clone()))
+        40089 | 40096 => {
+            config("check the app's AppKey and AppSecret (the secret may have been reset)")
         }
+        40056 | 41 => {
+            config("check the agent id: it must be the AgentId of the app whose AppKey is set")
+        }
+        60020 => config(
+            "add this server's egress IP to the app's allowed IPs in the DingTalk developer console",
+        ),
+        88 => config(
+            "DingTalk refused the app's credentials: check the AppKey, AppSecret and the app's permissions (企业内机器人发送消息权限)",
+        ),
+        90018 | 90002 | 90005 | 90006 | 41047 | 41048 | 143103 | 143104 => Verdict::Fail(
+            rate_limited(Duration::from_secs(1), Some(code), msg.clone()),
+        ),
         -1 | 1430003 => fail(SendFailure::Transient),
         33012 | 40003 => fail(SendFailure::Recipient),
         // Bad message JSON or type; uploads: bad media type, file type or size, media id.
@@ -59,20 +67,16 @@ pub(crate) fn classify_app(code: i64, sub_code: Option<&str>, errmsg: &str) -> V
 /// Classifies a custom robot's errcode.
 pub(crate) fn classify_robot(code: i64, errmsg: &str) -> SendError {
     let msg = format!("DingTalk robot error {code}: {}", short(errmsg));
-    let config = |hint: &str| {
-        with_hint(
-            failure(SendFailure::Config, Some(code), msg.clone()),
-            hint,
-        )
-    };
+    let config =
+        |hint: &str| with_hint(failure(SendFailure::Config, Some(code), msg.clone()), hint);
     match code {
         130101 | 410100 | 660026 => rate_limited(ROBOT_PENALTY, Some(code), msg.clone()),
-        310000 if errmsg.contains("sign") || errmsg.contains("签名") => config(
-            "the robot's signing secret is wrong: give the group's secret (SEC…) again",
-        ),
-        310000 if errmsg.contains("timestamp") => config(
-            "DingTalk refused the timestamp: this server's clock is more than an hour off",
-        ),
+        310000 if errmsg.contains("sign") || errmsg.contains("签名") => {
+            config("the robot's signing secret is wrong: give the group's secret (SEC…) again")
+        }
+        310000 if errmsg.contains("timestamp") => {
+            config("DingTalk refused the timestamp: this server's clock is more than an hour off")
+        }
         310000 if errmsg.contains("ip") => config(
             "the robot allows only some IP addresses: add this server's egress IP in the robot's security settings",
         ),

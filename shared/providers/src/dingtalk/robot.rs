@@ -141,8 +141,14 @@ impl DingtalkRobotClient {
     }
 
     fn url(&self, creds: &DingtalkRobotCredentials) -> Result<reqwest::Url, SendError> {
-        let mut url = reqwest::Url::parse(&format!("{}/robot/send", self.base_url))
-            .map_err(|_| failure(SendFailure::Config, None, "the DingTalk base URL is invalid"))?;
+        let mut url =
+            reqwest::Url::parse(&format!("{}/robot/send", self.base_url)).map_err(|_| {
+                failure(
+                    SendFailure::Config,
+                    None,
+                    "the DingTalk base URL is invalid",
+                )
+            })?;
         url.query_pairs_mut()
             .append_pair("access_token", creds.access_token.as_str());
         if let Some(secret) = &creds.secret {

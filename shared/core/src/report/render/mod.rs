@@ -193,7 +193,11 @@ pub fn render_alarm_owner(channel: Channel, view: &AlarmView) -> Result<Rendered
             )?,
         }),
         Channel::Dingtalk => RenderedPush::Dingtalk(DingtalkBody::Text {
-            content: alarm.fit("alarm_owner.txt", dingtalk::NOTICE_MSG_MAX_BYTES, &dingtalk_text_len)?,
+            content: alarm.fit(
+                "alarm_owner.txt",
+                dingtalk::NOTICE_MSG_MAX_BYTES,
+                &dingtalk_text_len,
+            )?,
         }),
         Channel::Email => RenderedPush::Email {
             subject: escape::defang(&alarm.heading()).into_owned(),

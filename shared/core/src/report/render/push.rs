@@ -147,7 +147,10 @@ impl<'v> Push<'v> {
             dingtalk::NOTICE_MSG_MAX_BYTES,
             &measure,
         )?;
-        Ok(RenderedPush::Dingtalk(DingtalkBody::Markdown { title, text }))
+        Ok(RenderedPush::Dingtalk(DingtalkBody::Markdown {
+            title,
+            text,
+        }))
     }
 
     pub(super) fn dingtalk_text(&self) -> Result<RenderedPush, RenderError> {

@@ -3,6 +3,7 @@
 //! WeCom group its robot's picture and figures.
 use crate::domain::contact::Contact;
 use crate::domain::delivery::{Delivery, DeliveryCause};
+use crate::domain::dingtalk::{DingtalkGroup, DingtalkUserId};
 use crate::domain::ids::ContactId;
 use crate::domain::image::ImageRef;
 use crate::domain::message::{
@@ -10,7 +11,6 @@ use crate::domain::message::{
     FeishuRecipient, OutboundMessage, RobotBody, RobotMessage, WECOM_MAX_GROUPS_PER_CALL,
     WECOM_MAX_USERS_PER_CALL, WecomAppMessage, WecomBody,
 };
-use crate::domain::dingtalk::{DingtalkGroup, DingtalkUserId};
 use crate::domain::recipients::{EmailAddress, Owner, Recipients, WecomGroupId, WecomUserId};
 use crate::domain::redaction::ContactReach;
 use crate::domain::robot::WecomGroup;
@@ -219,7 +219,11 @@ impl Audience {
             (chats, "Feishu chat", "Feishu chats"),
             (self.emails.len(), "e-mail address", "e-mail addresses"),
             (self.dingtalk_users.len(), "DingTalk user", "DingTalk users"),
-            (self.dingtalk_groups.len(), "DingTalk group", "DingTalk groups"),
+            (
+                self.dingtalk_groups.len(),
+                "DingTalk group",
+                "DingTalk groups",
+            ),
         ];
         let named: Vec<String> = parts
             .iter()
@@ -437,12 +441,10 @@ pub fn dingtalk_group_deliveries(
     now: DateTime<Utc>,
 ) -> Vec<Delivery> {
     let body = match (figures, picture_url) {
-        (DingtalkBody::Markdown { title, text }, Some(url)) => {
-            DingtalkBody::Markdown {
-                title: title.clone(),
-                text: format!("![snapshot]({url})\n\n{text}"),
-            }
-        }
+        (DingtalkBody::Markdown { title, text }, Some(url)) => DingtalkBody::Markdown {
+            title: title.clone(),
+            text: format!("![snapshot]({url})\n\n{text}"),
+        },
         _ => figures.clone(),
     };
     groups

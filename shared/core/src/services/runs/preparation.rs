@@ -131,7 +131,11 @@ impl PushService {
                 return None;
             }
             Err(err) => {
-                run.log(now, LogLevel::Warn, format!("DingTalk groups get no picture: {err}"));
+                run.log(
+                    now,
+                    LogLevel::Warn,
+                    format!("DingTalk groups get no picture: {err}"),
+                );
                 return None;
             }
         };
@@ -142,7 +146,11 @@ impl PushService {
         {
             Ok((path, _)) => Some(format!("{}{path}", prefix.as_str().trim_end_matches('/'))),
             Err(err) => {
-                run.log(now, LogLevel::Warn, format!("DingTalk groups get no picture: {err}"));
+                run.log(
+                    now,
+                    LogLevel::Warn,
+                    format!("DingTalk groups get no picture: {err}"),
+                );
                 None
             }
         }

@@ -90,7 +90,8 @@ fn the_owner_note_goes_on_the_tasks_channel() {
         assert!(text.contains(&format!("Record: {RECORD}")));
         match (channel, note) {
             (Channel::Wecom, RenderedPush::Wecom(WecomBody::Text { .. }))
-            | (Channel::Feishu, RenderedPush::Feishu(FeishuBody::Text { .. })) => {}
+            | (Channel::Feishu, RenderedPush::Feishu(FeishuBody::Text { .. }))
+            | (Channel::Dingtalk, RenderedPush::Dingtalk(DingtalkBody::Text { .. })) => {}
             (Channel::Email, RenderedPush::Email { subject, html, .. }) => {
                 assert_eq!(subject, "Herald alarm: Daily sales");
                 assert_eq!(html, None);

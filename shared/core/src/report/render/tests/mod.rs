@@ -175,7 +175,8 @@ fn assert_within_limits(message: &RenderedPush) {
         }
         RenderedPush::Dingtalk(body) => {
             // The whole `msg` of a work notice, as DingTalk measures it.
-            let msg = serde_json::to_string(&crate::domain::message::DingtalkMsg::of(body)).unwrap();
+            let msg =
+                serde_json::to_string(&crate::domain::message::DingtalkMsg::of(body)).unwrap();
             assert!(msg.len() <= 2048, "DingTalk msg {} bytes", msg.len());
             if let DingtalkBody::Markdown { title, .. } = body {
                 assert!(title.len() <= 128 && !title.contains('\n'));
@@ -266,8 +267,14 @@ fn each_pair_gets_its_message_type() {
     assert_eq!(shape(Channel::Email, Template::Card), "html mail");
     assert_eq!(shape(Channel::Email, Template::Markdown), "html mail");
     assert_eq!(shape(Channel::Email, Template::Text), "text mail");
-    assert_eq!(shape(Channel::Dingtalk, Template::Card), "dingtalk markdown");
-    assert_eq!(shape(Channel::Dingtalk, Template::Markdown), "dingtalk markdown");
+    assert_eq!(
+        shape(Channel::Dingtalk, Template::Card),
+        "dingtalk markdown"
+    );
+    assert_eq!(
+        shape(Channel::Dingtalk, Template::Markdown),
+        "dingtalk markdown"
+    );
     assert_eq!(shape(Channel::Dingtalk, Template::Text), "dingtalk text");
 }
 
