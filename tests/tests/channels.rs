@@ -740,3 +740,70 @@ async fn the_wecom_proxy_is_write_only_and_a_stored_one_moves_to_the_secret_stor
         .expect("the proxy is a secret now");
     assert_eq!(secrecy::ExposeSecret::expose_secret(&secret), proxy);
 }
+
+#[tokio::test]
+async fn dingtalk_is_configured_then_tested_and_a_wrong_secret_is_named_with_a_hint() {
+    let (fakes, engine) = start().await;
+    // Testing before configuring says what to do first.
+    let early = test_channel(&engine, "dingtalk", json!({"to": "manager01"})).await;
+    assert_eq!(
+        early.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:#}",
+        early.body
+    );
+    assert!(
+        early.body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("PUT /v1/settings/channels/dingtalk"),
+        "{:#}",
+        early.body
+    );
+    let configured = put_channel(&engine, "dingtalk", fakes.dingtalk_settings()).await;
+    assert_eq!(configured.status, StatusCode::OK, "{:#}", configured.body);
+    let stored = &settings(&engine).await["channels"]["dingtalk"];
+    assert_eq!(stored["app_secret"], "set", "{stored:#}");
+    assert!(!stored.to_string().contains("fake-app-secret"));
+
+    let reply = test_channel(&engine, "dingtalk", json!({"to": "manager01"})).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:#}", reply.body);
+    assert_eq!(reply.body["delivered"], true, "{:#}", reply.body);
+    let sent = fakes.dingtalk.messages();
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert_eq!(sent[0].recipients, ["manager01"]);
+    assert_eq!(sent[0].msgtype, "text");
+
+    // A wrong AppSecret: DingTalk's 40096, a settings error with what to check.
+    let wrong = with(
+        fakes.dingtalk_settings(),
+        "app_secret",
+        json!("not-the-secret"),
+    );
+    assert_eq!(
+        put_channel(&engine, "dingtalk", wrong).await.status,
+        StatusCode::OK
+    );
+    let reply = test_channel(&engine, "dingtalk", json!({"to": "manager01"})).await;
+    assert_eq!(reply.body["delivered"], false, "{:#}", reply.body);
+    assert_eq!(reply.body["error"]["class"], "config");
+    assert_eq!(reply.body["error"]["code"], 40096);
+    assert!(
+        reply.body["error"]["hint"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("AppSecret"),
+        "{:#}",
+        reply.body
+    );
+
+    // Bad fields are named.
+    let bad = with(fakes.dingtalk_settings(), "agent_id", json!(0));
+    assert_invalid(
+        &put_channel(&engine, "dingtalk", bad).await,
+        "agent_id",
+        "AgentId",
+    );
+    let bad = test_channel(&engine, "dingtalk", json!({"to": "a b"})).await;
+    assert_invalid(&bad, "to", "letters");
+}

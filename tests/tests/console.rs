@@ -345,6 +345,87 @@ async fn wecom_groups_are_edited_in_the_task_form_and_their_keys_never_shown() {
 }
 
 #[tokio::test]
+async fn dingtalk_groups_and_members_are_edited_in_the_task_form_and_the_settings_have_a_tab() {
+    const TOKEN: &str = "b1f0c2d3e4a5968778695a4b3c2d1e0f";
+    const SECRET: &str = "SEC3f1e2d3c4b5a69788796a5b4c3d2e1f0";
+    let app = LocalApp::new(NOW);
+    let mut browser = ConsoleClient::new(&app.router);
+    browser.sign_in(ADMIN_TOKEN).await;
+    let new = browser.get("/ui/projects/sales/tasks/new").await;
+    assert!(
+        new.html.contains(r#"<option value="dingtalk""#),
+        "{}",
+        new.html
+    );
+    let csrf = new.csrf();
+    let mut form = task_form("10:00");
+    form.retain(|(k, _)| {
+        !k.starts_with("recipients.") && !k.starts_with("owner.") && *k != "channel"
+    });
+    form.extend([
+        ("channel", "dingtalk".to_owned()),
+        ("owner.dingtalk_user", "manager01".to_owned()),
+        (
+            "recipients.dingtalk_users",
+            "manager01\nmanager02".to_owned(),
+        ),
+        (
+            "recipients.dingtalk_robots",
+            format!(
+                "华东销售 = https://oapi.dingtalk.com/robot/send?access_token={TOKEN} {SECRET}"
+            ),
+        ),
+    ]);
+    let created = post_form(&mut browser, "/ui/projects/sales/tasks", &csrf, &form).await;
+    assert!(created.location.is_some(), "{}", created.html);
+    let stored = tasks(&app).await;
+    assert_eq!(
+        stored[0]["recipients"]["dingtalk_robots"],
+        json!([{"name": "华东销售", "access_token": "set"}])
+    );
+    assert_eq!(
+        stored[0]["recipients"]["dingtalk_users"],
+        json!(["manager01", "manager02"])
+    );
+    let id = stored[0]["id"].as_str().expect("id");
+    let edit = browser
+        .get(&format!("/ui/projects/sales/tasks/{id}/edit"))
+        .await;
+    assert!(edit.html.contains("华东销售 = set"), "{}", edit.html);
+    assert!(
+        !edit.html.contains(TOKEN) && !edit.html.contains(SECRET),
+        "never shown"
+    );
+
+    let settings = browser.get("/ui/settings").await;
+    assert!(
+        settings.html.contains(r#"id="tab-dingtalk""#),
+        "{}",
+        settings.html
+    );
+    assert!(settings.html.contains(r#"name="app_key""#));
+    let csrf = settings.csrf();
+    let saved = post_form(
+        &mut browser,
+        "/ui/settings/channels/dingtalk",
+        &csrf,
+        &[
+            ("enabled", "on".to_owned()),
+            ("app_key", "dingappkey".to_owned()),
+            ("app_secret", "app-secret".to_owned()),
+            ("agent_id", "x".to_owned()),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::BAD_REQUEST, "{}", saved.html);
+    assert!(
+        saved.html.contains(r#"id="err-dingtalk-agent_id""#),
+        "{}",
+        saved.html
+    );
+}
+
+#[tokio::test]
 async fn a_viewer_sees_no_write_actions_and_the_server_refuses_them_anyway() {
     let app = LocalApp::new(NOW);
     let mut admin = ConsoleClient::new(&app.router);

@@ -140,6 +140,10 @@ impl System {
             }
             env.push(("HERALD_WECOM_BASE_URL".into(), fakes.wecom_url.clone()));
             env.push(("HERALD_FEISHU_BASE_URL".into(), fakes.feishu_url.clone()));
+            env.push((
+                "HERALD_DINGTALK_BASE_URL".into(),
+                fakes.dingtalk_url.clone(),
+            ));
             let (memory, timeout) = (template.memory_mb(resource), template.timeout(resource));
             let function = format!("{}-{binary}", stack.name);
             async move {

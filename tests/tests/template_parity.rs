@@ -43,7 +43,11 @@ fn every_variable_the_template_sets_is_read_and_every_required_one_is_set() {
     let template = Template::load();
     let read = variables_the_code_reads();
     // The provider base URLs are for a proxy or the sandbox: optional, not in the template.
-    let optional = ["HERALD_WECOM_BASE_URL", "HERALD_FEISHU_BASE_URL"];
+    let optional = [
+        "HERALD_WECOM_BASE_URL",
+        "HERALD_FEISHU_BASE_URL",
+        "HERALD_DINGTALK_BASE_URL",
+    ];
     let stack = herald_tests::template::Stack {
         name: "herald".into(),
         region: "us-east-1".into(),

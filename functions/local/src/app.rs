@@ -62,7 +62,11 @@ pub async fn build(
     let mut providers = ProvidersConfig::default();
     let sandbox = if sandbox_on {
         let sandbox = Sandbox::start().await?;
-        (providers.wecom_base_url, providers.feishu_base_url) = Sandbox::base_urls(addr);
+        (
+            providers.wecom_base_url,
+            providers.feishu_base_url,
+            providers.dingtalk_base_url,
+        ) = Sandbox::base_urls(addr);
         Some(sandbox)
     } else {
         None
@@ -72,6 +76,9 @@ pub async fn build(
     }
     if let Some(url) = &config.feishu_base_url {
         providers.feishu_base_url = url.clone();
+    }
+    if let Some(url) = &config.dingtalk_base_url {
+        providers.dingtalk_base_url = url.clone();
     }
     let clients = ProviderClients::with_config(providers, adapters.images.clone())?;
     let engine = EngineConfig {

@@ -34,9 +34,11 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// `HERALD_SANDBOX`: `Some(true/false)` when set; unset means on until a real channel is configured.
     pub sandbox: Option<bool>,
-    /// `HERALD_WECOM_BASE_URL` / `HERALD_FEISHU_BASE_URL`: a reverse proxy or another fake.
+    /// `HERALD_WECOM_BASE_URL` / `HERALD_FEISHU_BASE_URL` / `HERALD_DINGTALK_BASE_URL`: a reverse
+    /// proxy or another fake.
     pub wecom_base_url: Option<String>,
     pub feishu_base_url: Option<String>,
+    pub dingtalk_base_url: Option<String>,
     /// `HERALD_CHART_ALLOW_HOSTS`: chart hosts the SSRF guard lets through (e.g. 127.0.0.1).
     pub chart_allow: herald_charts::SsrfPolicy,
     /// `HERALD_SNAPSHOT_LINK_DAYS`: how long a signed snapshot link serves (default 7).
@@ -91,6 +93,7 @@ impl Config {
             sandbox,
             wecom_base_url: url("HERALD_WECOM_BASE_URL"),
             feishu_base_url: url("HERALD_FEISHU_BASE_URL"),
+            dingtalk_base_url: url("HERALD_DINGTALK_BASE_URL"),
             chart_allow: herald_charts::SsrfPolicy::from_env(),
             snapshot_link_days,
         })

@@ -1,4 +1,4 @@
-//! The sandbox: fake WeCom, Feishu and SMTP servers inside herald-local, with the channels pointed at
+//! The sandbox: fake WeCom, Feishu, DingTalk and SMTP servers inside herald-local, with the channels pointed at
 //! them, so a new user sees a push arrive without any account. `GET /sandbox/messages` shows them.
 use axum::routing::get;
 use axum::{Json, Router};
@@ -19,11 +19,18 @@ pub const APP_ID: &str = "cli_sandbox";
 pub const APP_SECRET: &str = "sandbox-app-secret";
 pub const SMTP_USER: &str = "sandbox@herald.local";
 pub const SMTP_PASSWORD: &str = "sandbox-auth-code";
+pub const DINGTALK_APP_KEY: &str = "dingsandbox";
+pub const DINGTALK_APP_SECRET: &str = "sandbox-dingtalk-secret";
+pub const DINGTALK_AGENT_ID: i64 = 3_000_001;
 
 /// Whether the stored settings name a real channel (then the sandbox stays off by default).
 pub fn has_real_channel(record: &SettingsRecord) -> bool {
     record.wecom.as_ref().is_some_and(|w| w.corp_id != CORP_ID)
         || record.feishu.as_ref().is_some_and(|f| f.app_id != APP_ID)
+        || record
+            .dingtalk
+            .as_ref()
+            .is_some_and(|d| d.app_key != DINGTALK_APP_KEY)
         || record
             .smtp
             .as_ref()
@@ -34,6 +41,7 @@ pub fn has_real_channel(record: &SettingsRecord) -> bool {
 pub struct Sandbox {
     pub wecom: FakeWecom,
     pub feishu: FakeFeishu,
+    pub dingtalk: herald_fakes::FakeDingtalk,
     pub smtp: FakeSmtp,
     pub smtp_addr: SocketAddr,
 }
@@ -44,6 +52,12 @@ impl Sandbox {
         let wecom =
             FakeWecom::new(WecomConfig::new(CORP_ID, CORP_SECRET, AGENT_ID).open_directory());
         let feishu = FakeFeishu::new(FeishuConfig::new(APP_ID, APP_SECRET).open_directory());
+        let dingtalk = herald_fakes::FakeDingtalk::new(herald_fakes::DingtalkConfig {
+            app_key: DINGTALK_APP_KEY.into(),
+            app_secret: DINGTALK_APP_SECRET.into(),
+            agent_id: DINGTALK_AGENT_ID,
+            ..herald_fakes::DingtalkConfig::default().open_directory()
+        });
         let smtp = FakeSmtp::new(SmtpSinkConfig {
             username: SMTP_USER.into(),
             password: SMTP_PASSWORD.into(),
@@ -52,16 +66,18 @@ impl Sandbox {
         Ok(Self {
             wecom,
             feishu,
+            dingtalk,
             smtp,
             smtp_addr,
         })
     }
 
-    /// The provider base URLs for a server listening on `addr`.
-    pub fn base_urls(addr: SocketAddr) -> (String, String) {
+    /// The provider base URLs (WeCom, Feishu, DingTalk) for a server listening on `addr`.
+    pub fn base_urls(addr: SocketAddr) -> (String, String, String) {
         (
             format!("http://{addr}/sandbox/wecom"),
             format!("http://{addr}/sandbox/feishu"),
+            format!("http://{addr}/sandbox/dingtalk"),
         )
     }
 
@@ -77,6 +93,10 @@ impl Sandbox {
             .nest(
                 "/sandbox/feishu",
                 herald_fakes::feishu_router(self.feishu.clone()),
+            )
+            .nest(
+                "/sandbox/dingtalk",
+                herald_fakes::dingtalk_router(self.dingtalk.clone()),
             )
             .nest(
                 "/sandbox/smtp",
@@ -95,10 +115,12 @@ impl Sandbox {
     /// What the fakes caught, for the console's inbox page (as `/sandbox/messages` answers).
     pub fn inbox(&self) -> herald_console::SandboxInbox {
         let (wecom, feishu, smtp) = (self.wecom.clone(), self.feishu.clone(), self.smtp.clone());
+        let dingtalk = self.dingtalk.clone();
         herald_console::SandboxInbox(std::sync::Arc::new(move || {
             serde_json::json!({
                 "wecom": wecom.messages(),
                 "feishu": feishu.messages(),
+                "dingtalk": dingtalk.messages(),
                 "email": smtp.messages(),
             })
         }))
@@ -132,6 +154,23 @@ impl Sandbox {
             };
             settings
                 .put_feishu(&admin, feishu, Some(SecretString::from(APP_SECRET)))
+                .await?;
+        }
+        if view
+            .dingtalk
+            .is_none_or(|d| d.settings.app_key == DINGTALK_APP_KEY)
+        {
+            let dingtalk = herald_core::domain::channels::DingtalkSettings {
+                enabled: true,
+                app_key: DINGTALK_APP_KEY.into(),
+                agent_id: DINGTALK_AGENT_ID,
+            };
+            settings
+                .put_dingtalk(
+                    &admin,
+                    dingtalk,
+                    Some(SecretString::from(DINGTALK_APP_SECRET)),
+                )
                 .await?;
         }
         if view.smtp.is_none_or(|s| s.settings.username == SMTP_USER) {

@@ -12,17 +12,36 @@ fn list(text: &str) -> Vec<Value> {
         .collect()
 }
 
-/// WeCom groups, one a line: `name = key or webhook URL` (`= set` keeps a stored robot). A line
-/// without `=` is a name without a key, which the API refuses naming the line's field.
-fn wecom_groups(text: &str) -> Vec<Value> {
+/// Group targets, one a line: `name = credentials` (`= set` keeps a stored robot). A line without
+/// `=` is a name without credentials, which the API refuses naming the line's field.
+fn group_lines(text: &str) -> impl Iterator<Item = (&str, &str)> {
     text.lines()
         .map(str::trim)
         .filter(|line| !line.is_empty())
         .map(|line| {
-            let (name, key) = line
-                .split_once(['=', '＝'])
-                .map_or((line, ""), |(n, k)| (n.trim(), k.trim()));
-            json!({"name": name, "webhook_key": key})
+            line.split_once(['=', '＝'])
+                .map_or((line, ""), |(n, k)| (n.trim(), k.trim()))
+        })
+}
+
+/// WeCom groups: `name = key or webhook URL`.
+fn wecom_groups(text: &str) -> Vec<Value> {
+    group_lines(text)
+        .map(|(name, key)| json!({"name": name, "webhook_key": key}))
+        .collect()
+}
+
+/// DingTalk groups: `name = access_token or webhook URL`, then the signing secret (`SEC…`) after
+/// a space when the robot signs.
+fn dingtalk_groups(text: &str) -> Vec<Value> {
+    group_lines(text)
+        .map(|(name, credentials)| {
+            let mut parts = credentials.split_whitespace();
+            let mut group = json!({"name": name, "access_token": parts.next().unwrap_or("")});
+            if let Some(secret) = parts.next() {
+                group["secret"] = Value::String(secret.to_owned());
+            }
+            group
         })
         .collect()
 }
@@ -168,7 +187,13 @@ pub(crate) fn task_body(fields: &[(String, String)]) -> Value {
         .filter_map(|i| chart(&f, i))
         .collect();
     let mut owner = Map::new();
-    for key in ["wecom_user", "feishu_user", "email", "contact"] {
+    for key in [
+        "wecom_user",
+        "feishu_user",
+        "dingtalk_user",
+        "email",
+        "contact",
+    ] {
         f.optional(&mut owner, key, &format!("owner.{key}"));
     }
     let mut content = json!({
@@ -192,6 +217,7 @@ pub(crate) fn task_body(fields: &[(String, String)]) -> Value {
             "wecom_tags": list(&f.text("recipients.wecom_tags")),
             "feishu_users": list(&f.text("recipients.feishu_users")),
             "feishu_chats": list(&f.text("recipients.feishu_chats")),
+            "dingtalk_users": list(&f.text("recipients.dingtalk_users")),
             "emails": list(&f.text("recipients.emails")),
             "contacts": list(&f.text("recipients.contacts")),
         },
@@ -204,6 +230,10 @@ pub(crate) fn task_body(fields: &[(String, String)]) -> Value {
     let groups = wecom_groups(&f.text("recipients.wecom_robots"));
     if !groups.is_empty() {
         body["recipients"]["wecom_robots"] = Value::Array(groups);
+    }
+    let groups = dingtalk_groups(&f.text("recipients.dingtalk_robots"));
+    if !groups.is_empty() {
+        body["recipients"]["dingtalk_robots"] = Value::Array(groups);
     }
     let robot = f.text("alarm_robot.webhook_key");
     if !robot.is_empty() {
@@ -300,5 +330,31 @@ mod tests {
         );
         let none = task_body(&form(&[("recipients.wecom_robots", " \n ")]));
         assert!(none["recipients"].get("wecom_robots").is_none());
+    }
+
+    #[test]
+    fn dingtalk_groups_take_a_token_or_url_and_an_optional_secret() {
+        let body = task_body(&form(&[
+            ("channel", "dingtalk"),
+            (
+                "recipients.dingtalk_robots",
+                "华东销售 = https://oapi.dingtalk.com/robot/send?access_token=ab12 SECcd34\n旧群 = set\n关键词群 = ef56",
+            ),
+            ("recipients.dingtalk_users", "manager01, manager02"),
+            ("owner.dingtalk_user", "manager01"),
+        ]));
+        assert_eq!(
+            body["recipients"]["dingtalk_robots"],
+            json!([
+                {"name": "华东销售", "access_token": "https://oapi.dingtalk.com/robot/send?access_token=ab12", "secret": "SECcd34"},
+                {"name": "旧群", "access_token": "set"},
+                {"name": "关键词群", "access_token": "ef56"}
+            ])
+        );
+        assert_eq!(
+            body["recipients"]["dingtalk_users"],
+            json!(["manager01", "manager02"])
+        );
+        assert_eq!(body["owner"]["dingtalk_user"], "manager01");
     }
 }

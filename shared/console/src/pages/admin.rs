@@ -297,13 +297,44 @@ pub(crate) async fn sandbox(State(console): State<Console>, signed: Signed) -> R
             if item.get("body").is_some() {
                 item["pretty"] =
                     Value::String(serde_json::to_string_pretty(&item["body"]).unwrap_or_default());
+                item["text"] = Value::String(readable_text(&item["body"]));
+            }
+            // A group robot names no recipient: the inbox shows the robot by its key's end.
+            if let Some(key) = item["robot_key"].as_str() {
+                let tail: String = key
+                    .chars()
+                    .rev()
+                    .take(4)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                item["group"] = Value::String(format!("…{tail}"));
             }
         }
         items
     };
     let context = json!({
         "active_tab": "settings", "sub": "sandbox",
-        "wecom": newest_first("wecom"), "feishu": newest_first("feishu"), "email": newest_first("email"),
+        "wecom": newest_first("wecom"), "feishu": newest_first("feishu"),
+        "dingtalk": newest_first("dingtalk"), "email": newest_first("email"),
     });
     view::page(&signed, "sandbox.html", context)
+}
+
+/// The words a message shows, as a reader sees them: markdown or text content of a WeCom, robot
+/// or DingTalk body (empty for pictures and cards, whose JSON is shown instead).
+fn readable_text(body: &Value) -> String {
+    let candidates = [
+        &body["markdown"]["content"],
+        &body["markdown"]["text"],
+        &body["text"]["content"],
+        &body["msg"]["markdown"]["text"],
+        &body["msg"]["text"]["content"],
+    ];
+    candidates
+        .iter()
+        .find_map(|v| v.as_str())
+        .unwrap_or_default()
+        .to_owned()
 }

@@ -1,4 +1,5 @@
-//! Channel settings (admin): a tab each for WeCom, Feishu and SMTP, saved and tested in place.
+//! Channel settings (admin): a tab each for WeCom, Feishu, DingTalk and SMTP, saved and tested in
+//! place.
 use super::failure;
 use crate::Console;
 use crate::api::Failure;
@@ -107,6 +108,10 @@ fn channel_body(channel: &str, form: &SignedForm) -> Option<Value> {
             body
         }
         "feishu" => json!({"enabled": enabled, "app_id": form.value("app_id")}),
+        "dingtalk" => json!({
+            "enabled": enabled, "app_key": form.value("app_key"),
+            "agent_id": number(&form.value("agent_id")),
+        }),
         _ => return None,
     };
     let secret_name = match channel {
@@ -150,7 +155,7 @@ fn not_a_channel(channel: &str) -> Failure {
     Failure {
         status: StatusCode::NOT_FOUND,
         code: "not_found".into(),
-        message: format!("no channel '{channel}' (smtp, wecom or feishu)"),
+        message: format!("no channel '{channel}' (smtp, wecom, feishu or dingtalk)"),
         field: None,
     }
 }
@@ -161,7 +166,7 @@ pub(crate) async fn test(
     Path(channel): Path<String>,
     form: SignedForm,
 ) -> Response {
-    if !matches!(channel.as_str(), "smtp" | "wecom" | "feishu") {
+    if !matches!(channel.as_str(), "smtp" | "wecom" | "feishu" | "dingtalk") {
         return failure(&form.signed, not_a_channel(&channel));
     }
     let mut body = json!({});
