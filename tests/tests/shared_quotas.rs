@@ -262,3 +262,88 @@ async fn four_instances_counting_feishu_alone_are_refused() {
     let (refused, _) = message_feishu_from_four_instances(None).await;
     assert!(refused > 0, "together they exceed 50 a second");
 }
+
+/// DingTalk robot calls (seconds after the start, errcode) when `MESSAGES` messages go to one
+/// signed robot from the four instances in turn. DingTalk throttles a robot for 10 minutes after
+/// its 21st message in a minute (130101), so one miscount costs ten minutes of the group's reports.
+async fn send_dingtalk_from_four_instances(
+    shared: Option<SharedWindowsRef>,
+) -> Vec<(f64, Option<i64>)> {
+    use herald_core::domain::dingtalk::{
+        DingtalkRobotAddress, DingtalkRobotCredentials, DingtalkRobotSigning, DingtalkRobotToken,
+    };
+    use herald_core::domain::message::{DingtalkBody, DingtalkRobotMessage};
+    use herald_tests::providers::{DINGTALK_ROBOT_SECRET, DINGTALK_ROBOT_TOKEN};
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let fake = herald_fakes::FakeDingtalk::with_clock(
+        herald_fakes::DingtalkConfig::default()
+            .with_signed_robot(DINGTALK_ROBOT_TOKEN, DINGTALK_ROBOT_SECRET),
+        clock.clone(),
+    );
+    let (url, server) = serve(herald_fakes::dingtalk_router(fake.clone()))
+        .await
+        .expect("fake");
+    let images: Arc<dyn herald_core::ports::ImageStore> = Arc::new(
+        herald_embedded::SqliteStore::new(herald_embedded::Db::in_memory().expect("db")),
+    );
+    let instances: Vec<HttpProviders> = (0..INSTANCES)
+        .map(|_| {
+            let config = ProvidersConfig {
+                time: Time::manual(clock.clone()),
+                dingtalk_base_url: url.clone(),
+                dingtalk_robot_quota: WindowQuota::new(
+                    [Rate::new(20, Duration::from_secs(60))],
+                    Duration::from_secs(600),
+                ),
+                shared_windows: shared.clone(),
+                ..ProvidersConfig::default()
+            };
+            HttpProviders::new(config, images.clone()).expect("clients")
+        })
+        .collect();
+    let start = clock.now();
+    for i in 0..MESSAGES {
+        let message = DingtalkRobotMessage {
+            robot: DingtalkRobotAddress::Given(DingtalkRobotCredentials {
+                access_token: DingtalkRobotToken::parse(DINGTALK_ROBOT_TOKEN).expect("token"),
+                secret: Some(DingtalkRobotSigning::parse(DINGTALK_ROBOT_SECRET).expect("secret")),
+            }),
+            body: DingtalkBody::Markdown {
+                title: "日报".into(),
+                text: format!("report {i}"),
+            },
+            group: herald_core::domain::robot::GroupName::parse("华东销售").expect("name"),
+        };
+        let _ = instances[i % INSTANCES]
+            .dingtalk_robot
+            .send(&message, &format!("d{i}"))
+            .await;
+    }
+    server.abort();
+    fake.calls()
+        .iter()
+        .filter(|c| c.endpoint == Endpoint::DingtalkRobot)
+        .map(|c| ((c.at - start).as_seconds_f64(), c.code))
+        .collect()
+}
+
+#[tokio::test]
+async fn four_instances_sharing_the_table_never_get_a_dingtalk_robot_throttled() {
+    let sdk = herald_tests::moto::sdk_config().await;
+    let (client, table) = herald_tests::moto::fresh_table(&sdk).await;
+    let store = Arc::new(herald_aws::DynamoStore::new(client, table));
+    let calls = send_dingtalk_from_four_instances(Some(SharedWindowsRef(store))).await;
+    let refused = calls.iter().filter(|(_, code)| *code != Some(0)).count();
+    assert_eq!(refused, 0, "no 130101: {calls:?}");
+    assert_eq!(calls.len(), MESSAGES, "every message sent once");
+    assert!(most_in_a_minute(&calls) <= 20, "{calls:?}");
+}
+
+#[tokio::test]
+async fn four_instances_counting_alone_get_a_dingtalk_robot_throttled() {
+    let calls = send_dingtalk_from_four_instances(None).await;
+    assert!(
+        calls.iter().any(|(_, code)| *code == Some(130101)),
+        "{calls:?}"
+    );
+}
