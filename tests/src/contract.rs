@@ -1318,6 +1318,7 @@ pub fn contact(id: &str, name: &str, updated_at: &str) -> herald_core::domain::c
         mobile: None,
         wecom_user: Some(WecomUserId::parse(id).expect("wecom user")),
         feishu_open_id: None,
+        dingtalk_user: None,
         language: Language::Zh,
     };
     Contact::new(contact_id(id), details, at(updated_at)).expect("reachable contact")
@@ -1344,6 +1345,9 @@ pub async fn a_contact_is_stored_found_and_replaced<S: ContactStore>(store: Arc<
             mobile: Some(Mobile::parse("+8613800000000").expect("mobile")),
             wecom_user: None,
             feishu_open_id: Some(FeishuOpenId::parse("ou_abc123").expect("open id")),
+            dingtalk_user: Some(
+                herald_core::domain::dingtalk::DingtalkUserId::parse("wangwu").expect("user"),
+            ),
             language: Language::En,
         },
         at("2026-11-25T02:00:00Z"),

@@ -233,6 +233,7 @@ impl Engine {
         configure(&self.router, "wecom", &fakes.wecom_settings()).await;
         configure(&self.router, "feishu", &fakes.feishu_settings()).await;
         configure(&self.router, "smtp", &fakes.smtp_settings()).await;
+        configure(&self.router, "dingtalk", &fakes.dingtalk_settings()).await;
     }
 
     /// Queues messages (one delivery each) due now; answers their ids in order.

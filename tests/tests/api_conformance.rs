@@ -14,10 +14,11 @@ const WEBHOOK_SECRET: &str = "whsec-conformance-5d1f0a8c7b2e4e69";
 const SOURCE_TOKEN: &str = "srctok-conformance-8e2a71c4d9b0f356";
 const SQLE_TOKEN: &str = "sqle-token-conformance-0b9e77c1a3";
 /// The channels' secrets: stored before the run, so a PUT that omits its secret keeps this one.
-const CHANNEL_SECRETS: [&str; 3] = [
+const CHANNEL_SECRETS: [&str; 4] = [
     "smtp-pw-conformance-3c8d1e0f7a",
     "wecom-secret-conformance-9b2f4a6c1e",
     "feishu-secret-conformance-5e7a0d3b8c",
+    "dingtalk-secret-conformance-7c2e9a4f1d",
 ];
 const PROJECT: &str = "conformance";
 /// How often a path parameter names something that exists (otherwise schemathesis makes one up).
@@ -148,7 +149,7 @@ async fn configure_secrets(base: &str) {
 /// Every channel configured but disabled (nothing is sent to a real provider): a channel's
 /// secret is needed the first time only, and a channel test of a disabled channel is a 422.
 async fn configure_channels(base: &str) {
-    let [smtp, wecom, feishu] = CHANNEL_SECRETS;
+    let [smtp, wecom, feishu, dingtalk] = CHANNEL_SECRETS;
     let bodies = [
         (
             "smtp",
@@ -163,6 +164,11 @@ async fn configure_channels(base: &str) {
         (
             "feishu",
             serde_json::json!({"enabled": false, "app_id": "cli_conformance", "app_secret": feishu}),
+        ),
+        (
+            "dingtalk",
+            serde_json::json!({"enabled": false, "app_key": "dingconformance", "agent_id": 3000001,
+            "app_secret": dingtalk}),
         ),
     ];
     for (channel, body) in bodies {

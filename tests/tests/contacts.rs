@@ -62,7 +62,7 @@ async fn an_admin_creates_reads_replaces_and_deletes_a_contact() {
         created.body,
         json!({
             "id": "wang", "name": "王五", "email": "wang@example.com", "mobile": null,
-            "wecom_user": "wangwu", "feishu_open_id": null, "language": "zh",
+            "wecom_user": "wangwu", "feishu_open_id": null, "dingtalk_user": null, "language": "zh",
             "updated_at": "2026-11-25T01:00:00Z"
         })
     );
@@ -85,7 +85,7 @@ async fn an_admin_creates_reads_replaces_and_deletes_a_contact() {
         read.body,
         json!({
             "id": "wang", "name": "Wang Wu", "email": null, "mobile": "+8613800000000",
-            "wecom_user": null, "feishu_open_id": "ou_7d8a6e6df7621556", "language": "en",
+            "wecom_user": null, "feishu_open_id": "ou_7d8a6e6df7621556", "dingtalk_user": null, "language": "en",
             "updated_at": "2026-11-25T01:05:00Z"
         })
     );
@@ -167,7 +167,7 @@ async fn a_contact_with_no_way_to_reach_them_is_refused() {
     assert_invalid(&reply, "email");
     assert_eq!(
         reply.body["error"]["message"],
-        "give at least one of email, mobile, wecom_user or feishu_open_id"
+        "give at least one of email, mobile, wecom_user, feishu_open_id or dingtalk_user"
     );
 }
 

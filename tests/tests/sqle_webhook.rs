@@ -6,7 +6,7 @@ use axum::http::{Method, StatusCode};
 use herald_fakes::{Endpoint, FeishuConfig, WecomConfig};
 use herald_tests::ADMIN_TOKEN;
 use herald_tests::http::{Reply, call, call_raw};
-use herald_tests::providers::{Engine, FakeProviders};
+use herald_tests::providers::{DINGTALK_ROBOT_SECRET, DINGTALK_ROBOT_TOKEN, Engine, FakeProviders};
 use hmac::{KeyInit, Mac};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -648,7 +648,9 @@ async fn a_rules_project_groups_hear_about_each_workflow_besides_the_people() {
             {"project_name": "test_project", "creator": "wang",
              "reviewers": ["t1"], "executors": ["admin"],
              "wecom_robot": {"name": "DBA 群", "webhook_key": robot_key},
-             "feishu_chat": "oc_dba"}
+             "feishu_chat": "oc_dba",
+             "dingtalk_robot": {"name": "DBA 钉钉群", "access_token": DINGTALK_ROBOT_TOKEN,
+                                "secret": DINGTALK_ROBOT_SECRET}}
         ]})
     };
     let saved = put(rule(ROBOT)).await;
@@ -657,8 +659,14 @@ async fn a_rules_project_groups_hear_about_each_workflow_besides_the_people() {
         saved.body["routes"][0]["wecom_robot"],
         json!({"name": "DBA 群", "webhook_key": "set"})
     );
-    assert!(!saved.body.to_string().contains(ROBOT));
-    // Sent back as read: the robot stays.
+    assert_eq!(
+        saved.body["routes"][0]["dingtalk_robot"],
+        json!({"name": "DBA 钉钉群", "access_token": "set"})
+    );
+    for secret in [ROBOT, DINGTALK_ROBOT_TOKEN, DINGTALK_ROBOT_SECRET] {
+        assert!(!saved.body.to_string().contains(secret));
+    }
+    // Sent back as read: the robots stay.
     let again = put(saved.body.clone()).await;
     assert_eq!(again.status, StatusCode::OK, "{:#}", again.body);
     // Two rules whose groups share a name keep each its own robot when sent back as read (the
@@ -687,6 +695,19 @@ async fn a_rules_project_groups_hear_about_each_workflow_besides_the_people() {
     assert_eq!(
         refused.body["error"]["field"],
         "routes[0].wecom_robot.webhook_key"
+    );
+    let mut unknown = rule(ROBOT);
+    unknown["routes"][0]["dingtalk_robot"] = json!({"name": "别的群", "access_token": "set"});
+    let refused = put(unknown).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::BAD_REQUEST,
+        "{:#}",
+        refused.body
+    );
+    assert_eq!(
+        refused.body["error"]["field"],
+        "routes[0].dingtalk_robot.access_token"
     );
 
     let reply = post_sqle(&engine, SOURCE, Some(TOKEN), &fixture("create")).await;
@@ -736,7 +757,22 @@ async fn a_rules_project_groups_hear_about_each_workflow_besides_the_people() {
         .map(|d| d["to"].as_str().unwrap_or_default().to_owned())
         .collect();
     assert!(
-        to.contains("group DBA 群") && to.contains("chat oc_dba"),
+        to.contains("group DBA 群")
+            && to.contains("chat oc_dba")
+            && to.contains("group DBA 钉钉群"),
         "{to:?}"
+    );
+    // The DingTalk group's signed robot got the workflow (the fake checked the signature).
+    let dingtalk: Vec<_> = fakes
+        .dingtalk
+        .messages()
+        .into_iter()
+        .filter(|m| m.endpoint == Endpoint::DingtalkRobot)
+        .collect();
+    assert_eq!(dingtalk.len(), 1, "{dingtalk:#?}");
+    assert!(
+        dingtalk[0].body.to_string().contains("test_workflow"),
+        "{:#}",
+        dingtalk[0].body
     );
 }

@@ -106,6 +106,11 @@ const FIELD_RULES: &[(&str, &str, Rule)] = &[
         Rule::Pattern(FEISHU_OPEN_ID_PATTERN, 64),
     ),
     (
+        "ContactBody",
+        "dingtalk_user",
+        Rule::Pattern(DINGTALK_USER_PATTERN, 64),
+    ),
+    (
         "GlobalSettingsBody",
         "url_prefix",
         Rule::Pattern(HTTP_URL_PATTERN, HTTP_URL_MAX),

@@ -78,8 +78,14 @@ fn key_roles(body: &mut Value) {
 
 /// A contact has at least one way to reach them.
 fn contact_reachable(body: &mut Value) {
-    let ways = ["email", "mobile", "wecom_user", "feishu_open_id"]
-        .map(|way| json!({"properties": {way: {"type": "string"}}, "required": [way]}));
+    let ways = [
+        "email",
+        "mobile",
+        "wecom_user",
+        "feishu_open_id",
+        "dingtalk_user",
+    ]
+    .map(|way| json!({"properties": {way: {"type": "string"}}, "required": [way]}));
     body["anyOf"] = Value::Array(ways.to_vec());
 }
 

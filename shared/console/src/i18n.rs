@@ -150,6 +150,7 @@ static TEXTS: &[(&str, &str, &str)] = &[
         "Someone else saved this task after you opened it. Reload it to see their changes, then edit again.",
         "你打开后，有人保存了这个任务。请重新加载查看对方的修改，再编辑。",
     ),
+    ("contact_dingtalk_user", "DingTalk userid", "钉钉 userid"),
     ("contact_email", "E-mail", "邮箱"),
     ("contact_feishu_open_id", "Feishu open_id", "飞书 open_id"),
     ("contact_id", "Contact id", "联系人 ID"),

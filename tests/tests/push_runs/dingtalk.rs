@@ -209,3 +209,37 @@ async fn dingtalk_robots_are_write_only_and_bad_ones_are_refused_by_field() {
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{:#}", reply.body);
     assert_eq!(reply.body["error"]["field"], "recipients.dingtalk_robots");
 }
+
+#[tokio::test]
+async fn a_contact_with_a_dingtalk_user_id_is_reached_by_work_notice() {
+    let fakes = fakes().await;
+    let charts = ChartServer::start().await;
+    let app = app(&fakes).await;
+    charts.set("GMV", ChartAnswer::Rows(2));
+    let contact = app
+        .admin(
+            Method::PUT,
+            "/v1/contacts/wang",
+            &json!({"name": "王五", "dingtalk_user": "manager02"}),
+        )
+        .await;
+    assert_eq!(contact.status, StatusCode::OK, "{:#}", contact.body);
+    let mut body = dingtalk_task(&charts);
+    body["recipients"] = json!({"contacts": ["wang"]});
+    body["owner"] = json!({"contact": "wang"});
+    let task = create(&app, &body).await;
+
+    let rec = fire(&app, &task, "2026-12-03T02:00:00Z").await;
+    assert_eq!(rec["outcome"], "delivered", "{rec:#}");
+    let notices: Vec<_> = fakes
+        .dingtalk
+        .messages()
+        .into_iter()
+        .filter(|m| m.endpoint == Endpoint::DingtalkSend)
+        .collect();
+    assert!(!notices.is_empty());
+    assert!(
+        notices.iter().all(|m| m.recipients == vec!["manager02"]),
+        "{notices:#?}"
+    );
+}

@@ -3,12 +3,13 @@ use super::at;
 use chrono::{DateTime, Utc};
 use herald_core::FieldError;
 use herald_core::domain::contact::{Contact, ContactDetails, ContactName, Language, Mobile};
+use herald_core::domain::dingtalk::DingtalkUserId;
 use herald_core::domain::recipients::{FeishuOpenId, WecomUserId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// A contact as an admin writes it. At least one of `email`, `mobile`, `wecom_user` or
-/// `feishu_open_id` is required.
+/// A contact as an admin writes it. At least one of `email`, `mobile`, `wecom_user`,
+/// `feishu_open_id` or `dingtalk_user` is required.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactBody {
@@ -25,6 +26,9 @@ pub struct ContactBody {
     /// The person's Feishu `open_id` (`ou_…`).
     #[serde(default)]
     pub feishu_open_id: Option<String>,
+    /// The person's DingTalk `userid` in the corp (work notices).
+    #[serde(default)]
+    pub dingtalk_user: Option<String>,
     /// `zh` (default) or `en`: the language of the messages they get.
     #[serde(default)]
     pub language: Option<String>,
@@ -46,6 +50,7 @@ impl ContactBody {
             mobile: optional("mobile", &self.mobile, Mobile::parse)?,
             wecom_user: optional("wecom_user", &self.wecom_user, WecomUserId::parse)?,
             feishu_open_id: optional("feishu_open_id", &self.feishu_open_id, FeishuOpenId::parse)?,
+            dingtalk_user: optional("dingtalk_user", &self.dingtalk_user, DingtalkUserId::parse)?,
             language: self
                 .language
                 .as_deref()
@@ -65,6 +70,7 @@ pub struct ContactView {
     pub mobile: Option<String>,
     pub wecom_user: Option<String>,
     pub feishu_open_id: Option<String>,
+    pub dingtalk_user: Option<String>,
     /// `zh` or `en`.
     pub language: String,
     pub updated_at: DateTime<Utc>,
@@ -79,6 +85,7 @@ impl From<&Contact> for ContactView {
             mobile: c.mobile().map(ToString::to_string),
             wecom_user: c.wecom_user().map(ToString::to_string),
             feishu_open_id: c.feishu_open_id().map(ToString::to_string),
+            dingtalk_user: c.dingtalk_user().map(ToString::to_string),
             language: c.language().as_str().to_owned(),
             updated_at: c.updated_at(),
         }

@@ -13,6 +13,7 @@ use herald_core::domain::recipients::{
 };
 use herald_core::domain::robot::{GroupName, WecomGroup};
 use herald_core::domain::task::{RobotKey, RobotWebhook};
+use herald_core::services::robot_keys::KeptGroups;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -79,6 +80,42 @@ pub struct DingtalkRobotBody {
     pub secret: Option<String>,
 }
 
+/// A group robot as a body gives it: with its credentials, or sent back as `"set"` to keep the
+/// stored one of that name.
+pub enum Parsed<G> {
+    Given(G),
+    Kept(GroupName),
+}
+
+impl DingtalkRobotBody {
+    /// The group, its fields named under `field` (`dingtalk_robots[0]`, `dingtalk_robot`).
+    pub fn parse(&self, field: &str) -> Result<Parsed<DingtalkGroup>, FieldError> {
+        let at_field = |part: &str| format!("{field}.{part}");
+        let name = at(&at_field("name"), GroupName::parse(self.name.trim()))?;
+        if self.access_token == SECRET_SET {
+            return Ok(Parsed::Kept(name));
+        }
+        let secret = self
+            .secret
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| at(&at_field("secret"), DingtalkRobotSigning::parse(s)))
+            .transpose()?;
+        let access_token = at(
+            &at_field("access_token"),
+            DingtalkRobotToken::from_token_or_url(&self.access_token),
+        )?;
+        Ok(Parsed::Given(DingtalkGroup {
+            name,
+            robot: DingtalkRobot::Given(DingtalkRobotCredentials {
+                access_token,
+                secret,
+            }),
+        }))
+    }
+}
+
 /// A WeCom group a task pushes to: the picture of the page and its figures, through the group's
 /// robot.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -121,7 +158,7 @@ fn group_ids(field: &str, items: &[GroupIdBody]) -> Result<Vec<WecomGroupId>, Fi
 impl RecipientsBody {
     /// The recipients, and the WeCom and DingTalk groups sent back with `"set"` (kept from the
     /// stored task).
-    pub(super) fn parse(&self) -> Result<(Recipients, (Kept, Kept)), FieldError> {
+    pub(super) fn parse(&self) -> Result<(Recipients, KeptGroups), FieldError> {
         let mut wecom_robots = Vec::new();
         let mut kept = Vec::new();
         for (i, group) in self.wecom_robots.iter().enumerate() {
@@ -179,36 +216,20 @@ impl RecipientsBody {
             )?,
             dingtalk_robots,
         };
-        Ok((recipients, (kept, kept_dingtalk)))
+        let kept = KeptGroups {
+            wecom: kept,
+            dingtalk: kept_dingtalk,
+        };
+        Ok((recipients, kept))
     }
 
     fn dingtalk_robots(&self) -> Result<(Vec<DingtalkGroup>, Kept), FieldError> {
         let (mut groups, mut kept) = (Vec::new(), Vec::new());
         for (i, group) in self.dingtalk_robots.iter().enumerate() {
-            let field = |part: &str| format!("dingtalk_robots[{i}].{part}");
-            let name = at(&field("name"), GroupName::parse(group.name.trim()))?;
-            if group.access_token == SECRET_SET {
-                kept.push((i, name));
-                continue;
+            match group.parse(&format!("dingtalk_robots[{i}]"))? {
+                Parsed::Kept(name) => kept.push((i, name)),
+                Parsed::Given(group) => groups.push(group),
             }
-            let secret = group
-                .secret
-                .as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|s| at(&field("secret"), DingtalkRobotSigning::parse(s)))
-                .transpose()?;
-            let access_token = at(
-                &field("access_token"),
-                DingtalkRobotToken::from_token_or_url(&group.access_token),
-            )?;
-            groups.push(DingtalkGroup {
-                name,
-                robot: DingtalkRobot::Given(DingtalkRobotCredentials {
-                    access_token,
-                    secret,
-                }),
-            });
         }
         Ok((groups, kept))
     }

@@ -8,6 +8,7 @@ use herald_core::domain::recipients::parse_list;
 use herald_core::domain::robot::{GroupName, RobotKey, RobotWebhook, WecomGroup};
 use herald_core::domain::sqle::{SqleAction, SqleEvent, SqleRoute, SqleSource};
 use herald_core::domain::ticket::{TicketGroups, TicketId, TicketTitle};
+use herald_core::services::robot_keys::KeptGroups;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -169,11 +170,15 @@ pub struct SqleRouteBody {
     /// The project's Feishu chat (`oc_…`, the app's bot in it), told of every workflow event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feishu_chat: Option<String>,
+    /// The project's DingTalk group, told of every workflow event through its custom robot (a
+    /// DingTalk channel must be enabled). Write-only like a task's: reads show `"set"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dingtalk_robot: Option<super::recipients::DingtalkRobotBody>,
 }
 
 /// What an SQLE source body gives: the token if sent, the rules, and the rules (by index) whose
-/// group robot is kept as stored (sent back as `"set"`).
-pub type ParsedSqleSource = (Option<SecretString>, SqleSource, Vec<(usize, GroupName)>);
+/// group robots are kept as stored (sent back as `"set"`).
+pub type ParsedSqleSource = (Option<SecretString>, SqleSource, KeptGroups);
 
 impl SqleSourceBody {
     pub fn parse(self) -> Result<ParsedSqleSource, FieldError> {
@@ -190,10 +195,11 @@ impl SqleSourceBody {
             Some(t) => Some(SecretString::from(t)),
         };
         let mut routes = Vec::with_capacity(self.routes.len());
-        let mut kept = Vec::new();
+        let mut kept = KeptGroups::default();
         for (i, route) in self.routes.into_iter().enumerate() {
-            let (route, keep) = within(&format!("routes[{i}]"), route.parse())?;
-            kept.extend(keep.map(|name| (i, name)));
+            let (route, (wecom, dingtalk)) = within(&format!("routes[{i}]"), route.parse())?;
+            kept.wecom.extend(wecom.map(|name| (i, name)));
+            kept.dingtalk.extend(dingtalk.map(|name| (i, name)));
             routes.push(route);
         }
         Ok((token, SqleSource::new(routes)?, kept))
@@ -201,15 +207,25 @@ impl SqleSourceBody {
 }
 
 impl SqleRouteBody {
-    /// The rule, and the name of its group robot if it is to be kept as stored.
-    fn parse(self) -> Result<(SqleRoute, Option<GroupName>), FieldError> {
+    /// The rule, and the names of its WeCom and DingTalk group robots that are to be kept as
+    /// stored.
+    #[allow(clippy::type_complexity)]
+    fn parse(self) -> Result<(SqleRoute, (Option<GroupName>, Option<GroupName>)), FieldError> {
         let mut groups = TicketGroups {
             wecom_robot: None,
             feishu_chat: self
                 .feishu_chat
                 .map(|c| at("feishu_chat", FeishuChatId::parse(c)))
                 .transpose()?,
+            dingtalk_robot: None,
         };
+        let mut keep_dingtalk = None;
+        if let Some(robot) = &self.dingtalk_robot {
+            match robot.parse("dingtalk_robot")? {
+                super::recipients::Parsed::Kept(name) => keep_dingtalk = Some(name),
+                super::recipients::Parsed::Given(group) => groups.dingtalk_robot = Some(group),
+            }
+        }
         let mut keep = None;
         if let Some(robot) = &self.wecom_robot {
             let name = at("wecom_robot.name", GroupName::parse(robot.name.trim()))?;
@@ -251,7 +267,7 @@ impl SqleRouteBody {
             executors: contacts("executors", &self.executors)?,
             groups,
         };
-        Ok((route, keep))
+        Ok((route, (keep, keep_dingtalk)))
     }
 }
 
@@ -283,6 +299,13 @@ impl From<SqleSource> for SqleSourceResponse {
                         webhook_key: super::tasks::SECRET_SET.to_owned(),
                     }),
                     feishu_chat: r.groups.feishu_chat.map(|c| c.to_string()),
+                    dingtalk_robot: r.groups.dingtalk_robot.map(|g| {
+                        super::recipients::DingtalkRobotBody {
+                            name: g.name.to_string(),
+                            access_token: super::tasks::SECRET_SET.to_owned(),
+                            secret: None,
+                        }
+                    }),
                 })
                 .collect(),
         }

@@ -7,7 +7,6 @@ use herald_core::FieldError;
 use herald_core::domain::contact::Language;
 use herald_core::domain::parameters;
 use herald_core::domain::report::{ChartFields, Display, FieldKey, MAX_VALUE_FIELDS, MaxRows};
-use herald_core::domain::robot::GroupName;
 use herald_core::domain::source::{SourceName, SourceQuery};
 use herald_core::domain::task::{
     Channel, Chart, ChartOrigin, Content, ExceptionControl, ExceptionRule, FailureLimit,
@@ -16,6 +15,7 @@ use herald_core::domain::task::{
 use herald_core::domain::text::{
     ChartName, HttpUrl, MessageText, PageTitle, RowsPointer, TaskName,
 };
+use herald_core::services::robot_keys::KeptGroups;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -229,9 +229,7 @@ pub struct ParsedTask {
     pub spec: TaskSpec,
     pub keep_alarm_robot: bool,
     /// Groups sent back with `"set"`: (their place in the list, their name).
-    pub keep_wecom_robots: Vec<(usize, GroupName)>,
-    /// DingTalk groups sent back with `"set"`, likewise.
-    pub keep_dingtalk_robots: Vec<(usize, GroupName)>,
+    pub kept_groups: KeptGroups,
 }
 
 impl TaskBody {
@@ -241,8 +239,7 @@ impl TaskBody {
         today: impl Fn(chrono_tz::Tz) -> NaiveDate,
     ) -> Result<ParsedTask, FieldError> {
         let page = within("page", self.page.parse())?;
-        let (recipients, (keep_wecom_robots, keep_dingtalk_robots)) =
-            within("recipients", self.recipients.parse())?;
+        let (recipients, kept_groups) = within("recipients", self.recipients.parse())?;
         let owner = within("owner", self.owner.parse())?;
         let content = within("content", self.content.parse())?;
         let exception_control = within("exception_control", self.exception_control.parse())?;
@@ -273,8 +270,7 @@ impl TaskBody {
         Ok(ParsedTask {
             spec,
             keep_alarm_robot,
-            keep_wecom_robots,
-            keep_dingtalk_robots,
+            kept_groups,
         })
     }
 }

@@ -53,17 +53,8 @@ async fn create_task(
             "give the robot's key or webhook URL",
         ));
     }
-    if let Some((at, _)) = parsed.keep_wecom_robots.first() {
-        return Err(ApiError::invalid(
-            format!("recipients.wecom_robots[{at}].webhook_key"),
-            "give the group robot's key or webhook URL",
-        ));
-    }
-    if let Some((at, _)) = parsed.keep_dingtalk_robots.first() {
-        return Err(ApiError::invalid(
-            format!("recipients.dingtalk_robots[{at}].access_token"),
-            "give the group robot's access_token or webhook URL",
-        ));
+    if let Some((field, what)) = parsed.kept_groups.first_field() {
+        return Err(ApiError::invalid(format!("recipients.{field}"), what));
     }
     let task = state.tasks.create(&who, &project, parsed.spec).await?;
     Ok((
@@ -150,8 +141,7 @@ async fn replace_task(
         version,
         spec: parsed.spec,
         keep_alarm_robot: parsed.keep_alarm_robot,
-        keep_wecom_robots: parsed.keep_wecom_robots,
-        keep_dingtalk_robots: parsed.keep_dingtalk_robots,
+        kept_groups: parsed.kept_groups,
     };
     let task = state.tasks.replace(&who, &project, &id, update).await?;
     Ok(Json(TaskView::new(&task, state.tasks.now())))

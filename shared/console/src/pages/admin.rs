@@ -146,11 +146,12 @@ pub(crate) async fn contacts(
     .await
 }
 
-const CONTACT_FIELDS: [&str; 5] = [
+const CONTACT_FIELDS: [&str; 6] = [
     "email",
     "mobile",
     "wecom_user",
     "feishu_open_id",
+    "dingtalk_user",
     "language",
 ];
 

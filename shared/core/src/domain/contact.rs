@@ -61,6 +61,7 @@ pub struct ContactDetails {
     pub mobile: Option<Mobile>,
     pub wecom_user: Option<WecomUserId>,
     pub feishu_open_id: Option<FeishuOpenId>,
+    pub dingtalk_user: Option<super::dingtalk::DingtalkUserId>,
     pub language: Language,
 }
 
@@ -74,6 +75,8 @@ pub struct Contact {
     mobile: Option<Mobile>,
     wecom_user: Option<WecomUserId>,
     feishu_open_id: Option<FeishuOpenId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dingtalk_user: Option<super::dingtalk::DingtalkUserId>,
     language: Language,
     updated_at: DateTime<Utc>,
 }
@@ -88,6 +91,8 @@ struct ContactDoc {
     wecom_user: Option<WecomUserId>,
     feishu_open_id: Option<FeishuOpenId>,
     #[serde(default)]
+    dingtalk_user: Option<super::dingtalk::DingtalkUserId>,
+    #[serde(default)]
     language: Language,
     updated_at: DateTime<Utc>,
 }
@@ -101,6 +106,7 @@ impl TryFrom<ContactDoc> for Contact {
             mobile: doc.mobile,
             wecom_user: doc.wecom_user,
             feishu_open_id: doc.feishu_open_id,
+            dingtalk_user: doc.dingtalk_user,
             language: doc.language,
         };
         Contact::new(doc.id, details, doc.updated_at)
@@ -120,12 +126,18 @@ impl Contact {
             mobile,
             wecom_user,
             feishu_open_id,
+            dingtalk_user,
             language,
         } = details;
-        if email.is_none() && mobile.is_none() && wecom_user.is_none() && feishu_open_id.is_none() {
+        if email.is_none()
+            && mobile.is_none()
+            && wecom_user.is_none()
+            && feishu_open_id.is_none()
+            && dingtalk_user.is_none()
+        {
             return Err(FieldError::new(
                 "email",
-                "give at least one of email, mobile, wecom_user or feishu_open_id",
+                "give at least one of email, mobile, wecom_user, feishu_open_id or dingtalk_user",
             ));
         }
         Ok(Self {
@@ -135,6 +147,7 @@ impl Contact {
             mobile,
             wecom_user,
             feishu_open_id,
+            dingtalk_user,
             language,
             updated_at,
         })
@@ -164,6 +177,10 @@ impl Contact {
         self.feishu_open_id.as_ref()
     }
 
+    pub fn dingtalk_user(&self) -> Option<&super::dingtalk::DingtalkUserId> {
+        self.dingtalk_user.as_ref()
+    }
+
     pub fn language(&self) -> Language {
         self.language
     }
@@ -191,6 +208,7 @@ mod tests {
             mobile: None,
             wecom_user: None,
             feishu_open_id: None,
+            dingtalk_user: None,
             language: Language::default(),
         }
     }

@@ -143,18 +143,21 @@ pub struct Ticket {
 }
 
 /// The group chats of a ticket's project that hear about its tickets besides the people (a
-/// routing rule names them): a WeCom group through its robot, a Feishu chat.
+/// routing rule names them): a WeCom group through its robot, a Feishu chat, a DingTalk group
+/// through its robot.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketGroups {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wecom_robot: Option<super::robot::WecomGroup>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feishu_chat: Option<super::recipients::FeishuChatId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dingtalk_robot: Option<super::dingtalk::DingtalkGroup>,
 }
 
 impl TicketGroups {
     pub fn is_empty(&self) -> bool {
-        self.wecom_robot.is_none() && self.feishu_chat.is_none()
+        self.wecom_robot.is_none() && self.feishu_chat.is_none() && self.dingtalk_robot.is_none()
     }
 }
 

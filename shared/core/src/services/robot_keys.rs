@@ -1,6 +1,7 @@
 //! Group robot keys into the secret store: a task or a routing rule keeps only the name of the
 //! secret that holds its robot's key (`robots/<digest>`), like every other secret.
 use crate::domain::dingtalk::DingtalkRobot;
+use crate::domain::robot::GroupName;
 use crate::domain::task::{RobotWebhook, TaskSpec};
 use crate::ports::{SecretError, SecretStore};
 
@@ -61,4 +62,56 @@ pub async fn store_dingtalk_robot(
         .await?;
     *robot = DingtalkRobot::Stored { secret };
     Ok(true)
+}
+
+/// Group targets sent back with `"set"` for their write-only credentials, to be kept as stored:
+/// (their place in the list, their name), per kind of robot.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeptGroups {
+    pub wecom: Vec<(usize, GroupName)>,
+    pub dingtalk: Vec<(usize, GroupName)>,
+}
+
+impl KeptGroups {
+    /// The field (under `recipients.`) of the first kept group and what to give instead, for a
+    /// new task, which has nothing stored to keep.
+    pub fn first_field(&self) -> Option<(String, &'static str)> {
+        let wecom = self.wecom.first().map(|(at, _)| {
+            (
+                format!("wecom_robots[{at}].webhook_key"),
+                "give the group robot's key or webhook URL",
+            )
+        });
+        let dingtalk = self.dingtalk.first().map(|(at, _)| {
+            (
+                format!("dingtalk_robots[{at}].access_token"),
+                "give the group robot's access_token or webhook URL",
+            )
+        });
+        wecom.or(dingtalk)
+    }
+}
+
+/// Puts each group sent back with `"set"` in its place in `groups`, as `stored` holds the group of
+/// that name (its robot's credentials are write-only); `field(at)` names the credential's field.
+pub fn keep_by_name<G: Clone>(
+    groups: &mut Vec<G>,
+    stored: &[G],
+    kept: &[(usize, GroupName)],
+    name_of: fn(&G) -> &GroupName,
+    field: &dyn Fn(usize) -> String,
+) -> Result<(), crate::FieldError> {
+    for (at, name) in kept {
+        let group = stored.iter().find(|g| name_of(g) == name).ok_or_else(|| {
+            crate::FieldError::new(
+                field(*at),
+                format!(
+                    "is \"set\" but there is no stored group named '{}': give its robot's credentials",
+                    name.as_str()
+                ),
+            )
+        })?;
+        groups.insert((*at).min(groups.len()), group.clone());
+    }
+    Ok(())
 }

@@ -4,9 +4,9 @@ pub use super::robot_keys::store_robot_key;
 use crate::clock::Clock;
 use crate::domain::auth::Principal;
 use crate::domain::ids::{ProjectId, TaskId};
-use crate::domain::robot::GroupName;
 use crate::domain::task::{PushTask, TaskSpec, TaskState};
 use crate::ports::{Page, ScheduleDefinition, ScheduleGateway, SecretStore, StoreError, TaskStore};
+use crate::services::robot_keys::keep_by_name;
 use crate::{FieldError, ServiceError};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -21,11 +21,8 @@ pub struct TaskUpdate {
     pub spec: TaskSpec,
     /// The caller sent the write-only robot key back as `"set"`: keep the stored one.
     pub keep_alarm_robot: bool,
-    /// WeCom groups sent back with `"set"` for their key: (where in `recipients.wecom_robots`,
-    /// the name of the stored group whose robot to keep).
-    pub keep_wecom_robots: Vec<(usize, GroupName)>,
-    /// DingTalk groups sent back with `"set"` for their token, likewise.
-    pub keep_dingtalk_robots: Vec<(usize, GroupName)>,
+    /// Groups sent back with `"set"` for their robot's credentials: kept as stored, by name.
+    pub kept_groups: crate::services::robot_keys::KeptGroups,
 }
 
 #[derive(Clone)]
@@ -194,18 +191,21 @@ impl TaskService {
         if update.keep_alarm_robot {
             spec.alarm_robot = current.spec.alarm_robot.clone();
         }
-        let stored = &current.spec.recipients;
+        let (stored, kept) = (&current.spec.recipients, &update.kept_groups);
+        let recipients = &mut spec.recipients;
         keep_by_name(
-            &mut spec.recipients.wecom_robots,
+            &mut recipients.wecom_robots,
             &stored.wecom_robots,
-            update.keep_wecom_robots,
-            ("wecom_robots", "webhook_key", |g| &g.name),
+            &kept.wecom,
+            |g| &g.name,
+            &|at| format!("recipients.wecom_robots[{at}].webhook_key"),
         )?;
         keep_by_name(
-            &mut spec.recipients.dingtalk_robots,
+            &mut recipients.dingtalk_robots,
             &stored.dingtalk_robots,
-            update.keep_dingtalk_robots,
-            ("dingtalk_robots", "access_token", |g| &g.name),
+            &kept.dingtalk,
+            |g| &g.name,
+            &|at| format!("recipients.dingtalk_robots[{at}].access_token"),
         )?;
         spec.check_consistent()?;
         if spec.schedule.start() != current.spec.schedule.start() {
@@ -393,27 +393,4 @@ fn check_version(current: &PushTask, expected: u64) -> Result<(), ServiceError> 
             current.version
         )))
     }
-}
-
-/// Puts each group sent back with `"set"` in its place in `groups`, as `stored` holds the group of
-/// that name (its robot's credentials are write-only). `list` and `credential` name the fields.
-fn keep_by_name<G: Clone>(
-    groups: &mut Vec<G>,
-    stored: &[G],
-    kept: Vec<(usize, GroupName)>,
-    (list, credential, name_of): (&str, &str, fn(&G) -> &GroupName),
-) -> Result<(), FieldError> {
-    for (at, name) in kept {
-        let group = stored.iter().find(|g| *name_of(g) == name).ok_or_else(|| {
-            FieldError::new(
-                format!("recipients.{list}[{at}].{credential}"),
-                format!(
-                    "is \"set\" but the task has no stored group named '{}': give its robot's {credential}",
-                    name.as_str()
-                ),
-            )
-        })?;
-        groups.insert(at.min(groups.len()), group.clone());
-    }
-    Ok(())
 }

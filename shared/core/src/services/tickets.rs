@@ -16,7 +16,9 @@ use crate::domain::ticket::TicketGroups;
 use crate::domain::ticket::{TicketEvent, TicketRef};
 use crate::ports::{ContactStore, SecretStore};
 use crate::report::render::{RenderError, RenderedPush, TicketView, render_ticket};
-use crate::services::runs::compose::{Audience, deliveries, robot_figures, wecom_group_deliveries};
+use crate::services::runs::compose::{
+    Audience, deliveries, dingtalk_group_deliveries, robot_figures, wecom_group_deliveries,
+};
 use crate::services::runs::{Recorded, RunLedger};
 use crate::services::settings::{SettingsService, webhook_source_secret};
 use secrecy::ExposeSecret;
@@ -297,6 +299,8 @@ impl TicketService {
             channel: match d.message.provider() {
                 crate::domain::message::Provider::Feishu => Channel::Feishu,
                 crate::domain::message::Provider::Smtp => Channel::Email,
+                crate::domain::message::Provider::DingtalkApp
+                | crate::domain::message::Provider::DingtalkRobot => Channel::Dingtalk,
                 _ => Channel::Wecom,
             },
             template: Template::Text,
@@ -373,13 +377,16 @@ impl TicketService {
         if self.settings.smtp().await?.is_some() {
             channels.push(Channel::Email);
         }
+        if self.settings.dingtalk().await?.is_some() {
+            channels.push(Channel::Dingtalk);
+        }
         Ok(channels)
     }
 }
 
 /// The messages to the project's group on `channel` (a routing rule names it): the ticket in
-/// Chinese, as a group is addressed; to a WeCom group through its robot, to a Feishu chat as a
-/// message of the app's bot.
+/// Chinese, as a group is addressed; to a WeCom or DingTalk group through its robot, to a Feishu
+/// chat as a message of the app's bot.
 fn project_group_deliveries(
     channel: Channel,
     groups: &TicketGroups,
@@ -387,6 +394,14 @@ fn project_group_deliveries(
     cause: &DeliveryCause,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<Delivery>, RenderError> {
+    if let (Channel::Dingtalk, Some(group)) = (channel, &groups.dingtalk_robot) {
+        return Ok(match render_ticket(channel, Language::Zh, view)? {
+            RenderedPush::Dingtalk(body) => {
+                dingtalk_group_deliveries(std::slice::from_ref(group), &body, None, cause, now)
+            }
+            _ => Vec::new(),
+        });
+    }
     Ok(match (channel, &groups.wecom_robot, &groups.feishu_chat) {
         (Channel::Wecom, Some(group), _) => match render_ticket(channel, Language::Zh, view)? {
             RenderedPush::Wecom(body) => match robot_figures(&body) {

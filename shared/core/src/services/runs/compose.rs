@@ -139,8 +139,11 @@ impl Audience {
                     push(&mut self.feishu_users, r);
                     identity
                 }),
-            // Contacts keep no DingTalk user id yet.
-            Channel::Dingtalk => None,
+            Channel::Dingtalk => contact.dingtalk_user().cloned().map(|u| {
+                let identity = u.as_str().to_owned();
+                push(&mut self.dingtalk_users, u);
+                identity
+            }),
         };
         let Some(identity) = identity else {
             return false;

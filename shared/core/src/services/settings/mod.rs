@@ -5,13 +5,13 @@ use crate::domain::channels::{
     DingtalkCredentials, DingtalkSettings, FeishuCredentials, FeishuSettings, SmtpCredentials,
     SmtpSettings, WecomCredentials, WecomSettings,
 };
-use crate::domain::robot::GroupName;
-use crate::domain::sqle::SqleSource;
 use crate::domain::text::HttpUrl;
-use crate::ports::{SecretStore, SettingsRecord, SettingsStore, StoreError, WebhookSource};
+use crate::ports::{SecretStore, SettingsRecord, SettingsStore, StoreError};
 use crate::{FieldError, ServiceError};
 use secrecy::SecretString;
 use std::sync::Arc;
+
+mod webhook_sources;
 
 pub const SMTP_PASSWORD: &str = "channels/smtp/password";
 pub const WECOM_CORP_SECRET: &str = "channels/wecom/corp_secret";
@@ -360,113 +360,6 @@ impl SettingsService {
             .await
     }
 
-    pub async fn put_webhook_source(
-        &self,
-        who: &Principal,
-        source: &str,
-        secret: SecretString,
-    ) -> Result<(), ServiceError> {
-        let name = webhook_source_secret(source);
-        self.update(who, Some((&name, "secret", secret)), |r| {
-            source_entry(r, source).signed = true;
-        })
-        .await
-    }
-
-    /// Sets an SQLE source's routing rules and (if given) its token; the first time, the token is
-    /// required.
-    ///
-    /// A rule's group robot given with its key is moved to the secret store; `kept` names the
-    /// rules (by index) whose robot was sent back as `"set"`, taken from the stored rules by name.
-    pub async fn put_sqle_source(
-        &self,
-        who: &Principal,
-        source: &str,
-        token: Option<SecretString>,
-        mut rules: SqleSource,
-        kept: Vec<(usize, GroupName)>,
-    ) -> Result<(), ServiceError> {
-        who.check_admin()?;
-        let name = sqle_source_token(source);
-        self.require_secret(&name, "token", &token).await?;
-        if !kept.is_empty() {
-            let stored = self.sqle_source(source).await?.unwrap_or_default();
-            for (at, group) in kept {
-                let Some(route) = rules.routes.get_mut(at) else {
-                    continue;
-                };
-                // The robot stored for this same rule (the same SQLE project), by its name: group
-                // names are only unique within a rule.
-                let robot = stored
-                    .routes
-                    .iter()
-                    .filter(|r| {
-                        r.project_name == route.project_name && r.project_uid == route.project_uid
-                    })
-                    .filter_map(|r| r.groups.wecom_robot.as_ref())
-                    .find(|g| g.name == group)
-                    .ok_or_else(|| {
-                        FieldError::new(
-                            format!("routes[{at}].wecom_robot.webhook_key"),
-                            format!(
-                                "is \"set\" but this rule has no stored group named '{}': give its robot's key",
-                                group.as_str()
-                            ),
-                        )
-                    })?;
-                route.groups.wecom_robot = Some(robot.clone());
-            }
-        }
-        for route in &mut rules.routes {
-            if let Some(group) = &mut route.groups.wecom_robot {
-                crate::services::robot_keys::store_webhook(self.secrets.as_ref(), &mut group.robot)
-                    .await
-                    .map_err(|e| ServiceError::unavailable("the secret store", e))?;
-            }
-        }
-        let secret = token.map(|t| (name.as_str(), "token", t));
-        self.update(who, secret, |r| {
-            source_entry(r, source).sqle = Some(rules.clone());
-        })
-        .await
-    }
-
-    /// An SQLE source's routing rules as the admin API shows them (the token never).
-    pub async fn sqle_source_view(
-        &self,
-        who: &Principal,
-        source: &str,
-    ) -> Result<SqleSource, ServiceError> {
-        who.check_admin()?;
-        self.sqle_source(source)
-            .await?
-            .ok_or(ServiceError::NotFound("SQLE source"))
-    }
-
-    /// Whether `source` is a configured ticket source with a signing secret: checked before its
-    /// secret is read, so calls naming made-up sources cost no secret-store read.
-    pub async fn is_signed_source(&self, source: &str) -> Result<bool, ServiceError> {
-        Ok(self
-            .store
-            .get_settings()
-            .await?
-            .webhook_sources
-            .iter()
-            .any(|s| s.name == source && s.signed))
-    }
-
-    /// An SQLE source's routing rules, if it is configured.
-    pub async fn sqle_source(&self, source: &str) -> Result<Option<SqleSource>, ServiceError> {
-        Ok(self
-            .store
-            .get_settings()
-            .await?
-            .webhook_sources
-            .into_iter()
-            .find(|s| s.name == source)
-            .and_then(|s| s.sqle))
-    }
-
     /// The base of links to tickets and run records, if configured.
     pub async fn url_prefix(&self) -> Result<Option<HttpUrl>, ServiceError> {
         Ok(self.store.get_settings().await?.url_prefix)
@@ -528,22 +421,6 @@ impl SettingsService {
                 app_secret,
             }))
     }
-}
-
-/// The source named `source`, added (with nothing set) if missing.
-fn source_entry<'a>(record: &'a mut SettingsRecord, source: &str) -> &'a mut WebhookSource {
-    let at = match record.webhook_sources.iter().position(|s| s.name == source) {
-        Some(at) => at,
-        None => {
-            record.webhook_sources.push(WebhookSource {
-                name: source.to_owned(),
-                signed: false,
-                sqle: None,
-            });
-            record.webhook_sources.len() - 1
-        }
-    };
-    &mut record.webhook_sources[at]
 }
 
 /// Length without exposing the value in any other way.
