@@ -158,11 +158,14 @@ pub fn app_configured(
 
 /// Provider clients pointed at a closed port, for tests that never send.
 pub fn unreachable_providers() -> ProvidersConfig {
-    ProvidersConfig::new(
-        "http://127.0.0.1:9",
-        "http://127.0.0.1:9",
-        herald_providers::Timeouts::default(),
-    )
+    ProvidersConfig {
+        dingtalk_base_url: "http://127.0.0.1:9".into(),
+        ..ProvidersConfig::new(
+            "http://127.0.0.1:9",
+            "http://127.0.0.1:9",
+            herald_providers::Timeouts::default(),
+        )
+    }
 }
 
 /// The Router over the given adapters; providers are unreachable (tests that send use `app_with`).

@@ -774,6 +774,21 @@ async fn dingtalk_is_configured_then_tested_and_a_wrong_secret_is_named_with_a_h
     assert_eq!(sent[0].recipients, ["manager01"]);
     assert_eq!(sent[0].msgtype, "text");
 
+    // DingTalk takes a notice to a user id it does not know and answers ok; its send result
+    // names the member, and the test says it reached nobody.
+    let typo = test_channel(&engine, "dingtalk", json!({"to": "manager0l"})).await;
+    assert_eq!(typo.status, StatusCode::OK, "{:#}", typo.body);
+    assert_eq!(typo.body["delivered"], false, "{:#}", typo.body);
+    assert_eq!(typo.body["error"]["class"], "recipient", "{:#}", typo.body);
+    assert!(
+        typo.body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("manager0l"),
+        "{:#}",
+        typo.body
+    );
+
     // A wrong AppSecret: DingTalk's 40096, a settings error with what to check.
     let wrong = with(
         fakes.dingtalk_settings(),

@@ -24,7 +24,7 @@ fn path_schema(name: &str) -> Option<Schema> {
         // A picture's content hash.
         "image" => text().pattern(Some("^[0-9a-f]{64}$")),
         "name" => text().enum_values(Some(["snapshot.png"])),
-        "channel" => text().enum_values(Some(["smtp", "wecom", "feishu"])),
+        "channel" => text().enum_values(Some(["smtp", "wecom", "feishu", "dingtalk"])),
         _ => return None,
     };
     Some(Schema::Object(schema.build()))
@@ -60,7 +60,11 @@ pub(crate) const MOBILE_PATTERN: &str = "^(?:\\+[0-9]{4,19}|[0-9]{5,20})$";
 /// Fields whose rules the Rust types alone do not show (they are `String` on the wire).
 const FIELD_RULES: &[(&str, &str, Rule)] = &[
     ("TaskBody", "name", Rule::Text { max: 100 }),
-    ("TaskBody", "channel", Rule::OneOf("^(wecom|feishu|email)$")),
+    (
+        "TaskBody",
+        "channel",
+        Rule::OneOf("^(wecom|feishu|email|dingtalk)$"),
+    ),
     (
         "TaskBody",
         "template",
@@ -87,7 +91,7 @@ const FIELD_RULES: &[(&str, &str, Rule)] = &[
     (
         "PreviewBody",
         "channel",
-        Rule::OneOf("^(wecom|feishu|email)$"),
+        Rule::OneOf("^(wecom|feishu|email|dingtalk)$"),
     ),
     (
         "ContactBody",
@@ -110,6 +114,12 @@ const FIELD_RULES: &[(&str, &str, Rule)] = &[
         "dingtalk_user",
         Rule::Pattern(DINGTALK_USER_PATTERN, 64),
     ),
+    (
+        "OwnerBody",
+        "dingtalk_user",
+        Rule::Pattern(DINGTALK_USER_PATTERN, 64),
+    ),
+    ("DingtalkRobotBody", "name", Rule::Text { max: 64 }),
     (
         "GlobalSettingsBody",
         "url_prefix",

@@ -22,7 +22,8 @@ use herald_api::AppState;
 
 pub use herald_api::Router;
 
-/// The messages a local sandbox caught (`{"wecom": [...], "feishu": [...], "email": [...]}`),
+/// The messages a local sandbox caught (`{"wecom": [...], "feishu": [...], "dingtalk": [...],
+/// "email": [...]}`),
 /// shown to admins under Settings when herald-local runs with its sandbox on.
 #[derive(Clone)]
 pub struct SandboxInbox(pub std::sync::Arc<dyn Fn() -> serde_json::Value + Send + Sync>);

@@ -136,6 +136,8 @@ pub(crate) struct DingtalkState {
     pub throttled_until: HashMap<String, DateTime<Utc>>,
     /// Robots removed from their group (300001 from now on).
     pub removed: HashSet<String>,
+    /// (robot token, `msgUuid`) of every message posted: the same again is not posted twice.
+    pub robot_uuids: HashSet<(String, String)>,
 }
 
 impl FakeDingtalk {

@@ -1,7 +1,8 @@
 //! DingTalk custom robot: `POST /robot/send?access_token=…[&timestamp=&sign=]`. A signed robot
 //! checks `sign` = base64(HMAC-SHA256(secret, timestamp + "\n" + secret)) and a timestamp within
 //! an hour (310000); a keyword robot wants a keyword in the message (310000); an unknown or removed
-//! robot is 300001; the 21st message in a minute is 130101 and throttles the robot for 10 minutes.
+//! robot is 300001; the 21st message in a minute is 130101 and throttles the robot for 10 minutes;
+//! a `msgUuid` already posted is answered ok and not posted again.
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{Method, StatusCode};
@@ -154,12 +155,23 @@ fn handle(
     let body: Value = serde_json::from_slice(raw).map_err(|_| error(40035, "缺少参数 json"))?;
     check_security(fake, &robot, query, &body)?;
     let msgtype = validate(&body)?;
-    take_slot(fake, token)?;
+    let uuid = body["msgUuid"].as_str().map(str::to_owned);
+    // A `msgUuid` already posted is answered ok and not posted again.
+    let key = uuid.as_ref().map(|u| (token.to_owned(), u.clone()));
+    let repeat = key
+        .as_ref()
+        .is_some_and(|k| fake.state().robot_uuids.contains(k));
+    if !repeat {
+        take_slot(fake, token)?;
+        fake.state().robot_uuids.extend(key);
+    }
     fake.inner.recorder.accept(AcceptedMessage {
         msgtype,
         body: body.clone(),
         robot_key: Some(token.to_owned()),
         message_id: random_alnum(16),
+        uuid,
+        suppressed_duplicate: repeat,
         ..AcceptedMessage::new(fake.now(), Endpoint::DingtalkRobot)
     });
     Ok(Reply::json(

@@ -54,7 +54,7 @@ pub struct FeishuConfig {
     pub tenant_key: String,
     pub users: Vec<FeishuUser>,
     /// Sandbox mode: every e-mail and mobile belongs to a user (with an open id derived from it),
-    /// and every `ou_` open id can be messaged.
+    /// every `ou_` open id can be messaged, and the bot is in every `oc_` chat.
     pub open_directory: bool,
     /// Chat ids the bot is in (`receive_id_type=chat_id`).
     pub chats: Vec<String>,

@@ -20,8 +20,9 @@ use std::sync::Arc;
 pub static FONT: &[u8] = include_bytes!("../fonts/wqy-microhei.ttc");
 /// Its family name.
 pub const FONT_FAMILY: &str = "WenQuanYi Micro Hei";
-/// The largest PNG a channel takes everywhere (WeCom and the robot: 2 MB).
-pub const MAX_PNG_BYTES: usize = 2 * 1024 * 1024;
+/// The largest PNG every channel takes: DingTalk's `media/upload` takes 1 MB (WeCom and its robot
+/// 2 MB, Feishu 10 MB). A page drawn larger is drawn smaller, never sent without its picture.
+pub const MAX_PNG_BYTES: usize = herald_core::domain::limits::dingtalk::IMAGE_MAX_BYTES;
 
 /// Pictures drawn at once per process: each holds a pixmap of up to 32 MiB, and drawing is CPU
 /// work, so more at once would only add memory (20 previews at once stay within ~100 MiB).
@@ -114,7 +115,7 @@ impl Pictures {
             tracing::info!(
                 bytes = png.len(),
                 scale,
-                "snapshot over 2 MB: drawing it smaller"
+                "snapshot over 1 MB: drawing it smaller"
             );
             scale *= 0.7;
         }

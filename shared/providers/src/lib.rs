@@ -46,8 +46,9 @@ pub struct ProvidersConfig {
     /// DingTalk work notices per member (500 a day): beyond, DingTalk drops them.
     pub dingtalk_member_quota: WindowQuota,
     pub time: Time,
-    /// Where the robot's, Feishu's and WeCom's per-member quotas are counted across processes
-    /// (the delivery Lambdas); none: this process's own count (one herald-local).
+    /// Where the robots' minutes, Feishu's windows and WeCom's and DingTalk's per-member quotas are
+    /// counted across processes (the delivery Lambdas); none: this process's own count (one
+    /// herald-local).
     pub shared_windows: Option<SharedWindowsRef>,
 }
 

@@ -63,7 +63,7 @@ async fn thirty_robot_messages_in_a_minute_send_twenty_hold_ten_back_and_are_nev
         match d
             .providers
             .dingtalk_robot
-            .send(&robot_message(SECRET, &format!("GMV {i}")), "k")
+            .send(&robot_message(SECRET, &format!("GMV {i}")), &format!("first-{i}"))
             .await
         {
             Ok(_) => sent += 1,
@@ -88,7 +88,7 @@ async fn thirty_robot_messages_in_a_minute_send_twenty_hold_ten_back_and_are_nev
     for i in 0..10 {
         d.providers
             .dingtalk_robot
-            .send(&robot_message(SECRET, &format!("later {i}")), "k")
+            .send(&robot_message(SECRET, &format!("later {i}")), &format!("later-{i}"))
             .await
             .unwrap();
     }
@@ -109,12 +109,12 @@ async fn a_throttled_robot_is_left_alone_for_ten_minutes_and_refusals_name_their
     let robot = &d.providers.dingtalk_robot;
     for i in 0..4 {
         robot
-            .send(&robot_message(SECRET, &format!("{i}")), "k")
+            .send(&robot_message(SECRET, &format!("{i}")), &format!("d{i}"))
             .await
             .unwrap();
     }
     let err = robot
-        .send(&robot_message(SECRET, "5th"), "k")
+        .send(&robot_message(SECRET, "5th"), "d5")
         .await
         .unwrap_err();
     assert_eq!(err.code, Some(130101));
@@ -127,7 +127,7 @@ async fn a_throttled_robot_is_left_alone_for_ten_minutes_and_refusals_name_their
     // Within the ten minutes nothing more is sent to it.
     clock.advance(chrono::Duration::minutes(5));
     let err = robot
-        .send(&robot_message(SECRET, "6th"), "k")
+        .send(&robot_message(SECRET, "6th"), "d6")
         .await
         .unwrap_err();
     assert!(
@@ -137,13 +137,13 @@ async fn a_throttled_robot_is_left_alone_for_ten_minutes_and_refusals_name_their
     assert_eq!(d.fake.stats().calls_to(Endpoint::DingtalkRobot), 5);
     clock.advance(chrono::Duration::minutes(6));
     robot
-        .send(&robot_message(SECRET, "after"), "k")
+        .send(&robot_message(SECRET, "after"), "d7")
         .await
         .unwrap();
 
     // A wrong secret: DingTalk's 310000 "sign not match", a settings error with a hint.
     let err = robot
-        .send(&robot_message("SECwrong0000", "x"), "k")
+        .send(&robot_message("SECwrong0000", "x"), "d8")
         .await
         .unwrap_err();
     assert_eq!((err.failure, err.code), (SendFailure::Config, Some(310000)));
@@ -151,7 +151,7 @@ async fn a_throttled_robot_is_left_alone_for_ten_minutes_and_refusals_name_their
     // The group removed its robot: 300001.
     d.fake.remove_robot(TOKEN);
     let err = robot
-        .send(&robot_message(SECRET, "x"), "k")
+        .send(&robot_message(SECRET, "x"), "d9")
         .await
         .unwrap_err();
     assert_eq!((err.failure, err.code), (SendFailure::Config, Some(300001)));
@@ -246,4 +246,121 @@ async fn work_notices_go_a_hundred_users_a_call_with_the_picture_uploaded_once()
         .await
         .unwrap_err();
     assert_eq!((err.failure, err.code), (SendFailure::Config, Some(40096)));
+}
+
+#[tokio::test]
+async fn a_robot_resend_with_the_same_key_is_posted_once_and_a_keyword_refusal_says_so() {
+    let clock = manual_clock();
+    let config = DingtalkConfig::default()
+        .with_signed_robot(TOKEN, SECRET)
+        .with_keyword_robot("keywordrobot0001", &["日报"]);
+    let fake = FakeDingtalk::with_clock(config, clock.clone());
+    let d = dingtalk_with(fake, Time::manual(clock), |c| c).await;
+    let robot = &d.providers.dingtalk_robot;
+    // The answer to the first send was lost (the robot took it): the delivery sends again with
+    // its own key, and DingTalk posts it once.
+    robot
+        .send(&robot_message(SECRET, "GMV 1.2亿"), "delivery-1")
+        .await
+        .unwrap();
+    robot
+        .send(&robot_message(SECRET, "GMV 1.2亿"), "delivery-1")
+        .await
+        .unwrap();
+    let posted: Vec<_> = d
+        .fake
+        .messages()
+        .into_iter()
+        .filter(|m| !m.suppressed_duplicate)
+        .collect();
+    assert_eq!(posted.len(), 1, "{posted:#?}");
+    // Another delivery with the same words is another message.
+    robot
+        .send(&robot_message(SECRET, "GMV 1.2亿"), "delivery-2")
+        .await
+        .unwrap();
+    assert_eq!(
+        d.fake
+            .messages()
+            .iter()
+            .filter(|m| !m.suppressed_duplicate)
+            .count(),
+        2
+    );
+
+    // A keyword robot refuses a message without its keyword: a settings error saying so.
+    let keyword = |text: &str| DingtalkRobotMessage {
+        robot: DingtalkRobotAddress::Given(DingtalkRobotCredentials {
+            access_token: DingtalkRobotToken::parse("keywordrobot0001").unwrap(),
+            secret: None,
+        }),
+        body: DingtalkBody::Markdown {
+            title: "周报".into(),
+            text: text.into(),
+        },
+        group: GroupName::parse("运营群").unwrap(),
+    };
+    let err = robot.send(&keyword("GMV 1.2亿"), "k3").await.unwrap_err();
+    assert_eq!((err.failure, err.code), (SendFailure::Config, Some(310000)));
+    assert!(
+        err.hint.unwrap().contains("keyword"),
+        "the keyword rule is named"
+    );
+    robot
+        .send(&keyword("销售日报: GMV 1.2亿"), "k4")
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_member_at_the_apps_daily_cap_is_held_back_not_dropped() {
+    let clock = manual_clock();
+    // The fake drops what exceeds 3 notices a member a day, as DingTalk drops beyond 500.
+    let config = DingtalkConfig {
+        member_per_day: 3,
+        ..DingtalkConfig::default().with_users(["manager01"])
+    };
+    let fake = FakeDingtalk::with_clock(config.clone(), clock.clone());
+    let d = dingtalk_with(fake, Time::manual(clock.clone()), |c| {
+        let mut c = c;
+        c.dingtalk_member_quota = herald_providers::WindowQuota::new(
+            [herald_providers::Rate::new(
+                3,
+                std::time::Duration::from_secs(86_400),
+            )],
+            std::time::Duration::from_secs(20),
+        );
+        c
+    })
+    .await;
+    let creds = creds(&config);
+    let notice = |i: usize| DingtalkNotice {
+        to_users: vec![DingtalkUserId::parse("manager01").unwrap()],
+        body: DingtalkBody::Text {
+            content: format!("ticket {i} needs review"),
+        },
+        image: None,
+    };
+    for i in 0..3 {
+        d.providers
+            .dingtalk
+            .send(&creds, &notice(i), "k")
+            .await
+            .unwrap();
+    }
+    let err = d
+        .providers
+        .dingtalk
+        .send(&creds, &notice(3), "k")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.failure, SendFailure::HeldBack { .. }),
+        "{err:?}"
+    );
+    assert!(
+        d.fake.messages().iter().all(|m| m.dropped_for.is_empty()),
+        "nothing dropped"
+    );
+    assert_eq!(d.fake.stats().calls_to(Endpoint::DingtalkSend), 3);
 }

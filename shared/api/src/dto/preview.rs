@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PreviewBody {
-    /// `wecom`, `feishu` or `email`; default: the task's channel.
+    /// `wecom`, `feishu`, `dingtalk` or `email`; default: the task's channel.
     #[serde(default)]
     pub channel: Option<String>,
 }

@@ -92,6 +92,14 @@ impl DingtalkRobotBody {
     pub fn parse(&self, field: &str) -> Result<Parsed<DingtalkGroup>, FieldError> {
         let at_field = |part: &str| format!("{field}.{part}");
         let name = at(&at_field("name"), GroupName::parse(self.name.trim()))?;
+        let new_secret = self.secret.as_deref().is_some_and(|s| !s.trim().is_empty());
+        if self.access_token == SECRET_SET && new_secret {
+            // The stored robot is kept whole or replaced whole: a secret alone would be dropped.
+            return Err(FieldError::new(
+                at_field("access_token"),
+                "give the robot's access_token with its new secret (\"set\" keeps both as stored)",
+            ));
+        }
         if self.access_token == SECRET_SET {
             return Ok(Parsed::Kept(name));
         }
@@ -112,6 +120,24 @@ impl DingtalkRobotBody {
                 access_token,
                 secret,
             }),
+        }))
+    }
+}
+
+impl WecomRobotBody {
+    /// The group, its fields named under `field` (`wecom_robots[0]`, `wecom_robot`).
+    pub fn parse(&self, field: &str) -> Result<Parsed<WecomGroup>, FieldError> {
+        let name = at(&format!("{field}.name"), GroupName::parse(self.name.trim()))?;
+        if self.webhook_key == SECRET_SET {
+            return Ok(Parsed::Kept(name));
+        }
+        let key = at(
+            &format!("{field}.webhook_key"),
+            RobotKey::from_key_or_url(&self.webhook_key),
+        )?;
+        Ok(Parsed::Given(WecomGroup {
+            name,
+            robot: RobotWebhook::Key { webhook_key: key },
         }))
     }
 }
@@ -159,23 +185,12 @@ impl RecipientsBody {
     /// The recipients, and the WeCom and DingTalk groups sent back with `"set"` (kept from the
     /// stored task).
     pub(super) fn parse(&self) -> Result<(Recipients, KeptGroups), FieldError> {
-        let mut wecom_robots = Vec::new();
-        let mut kept = Vec::new();
+        let (mut wecom_robots, mut kept) = (Vec::new(), Vec::new());
         for (i, group) in self.wecom_robots.iter().enumerate() {
-            let field = |part: &str| format!("wecom_robots[{i}].{part}");
-            let name = at(&field("name"), GroupName::parse(group.name.trim()))?;
-            if group.webhook_key == SECRET_SET {
-                kept.push((i, name));
-                continue;
+            match group.parse(&format!("wecom_robots[{i}]"))? {
+                Parsed::Kept(name) => kept.push((i, name)),
+                Parsed::Given(group) => wecom_robots.push(group),
             }
-            let key = at(
-                &field("webhook_key"),
-                RobotKey::from_key_or_url(&group.webhook_key),
-            )?;
-            wecom_robots.push(WecomGroup {
-                name,
-                robot: RobotWebhook::Key { webhook_key: key },
-            });
         }
         let (dingtalk_robots, kept_dingtalk) = self.dingtalk_robots()?;
         let recipients = Recipients {

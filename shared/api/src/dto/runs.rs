@@ -118,18 +118,22 @@ pub struct DeliveryView {
     pub history: Vec<AttemptView>,
 }
 
+/// "a, b, c and 7 more".
+fn first_three<'a>(ids: impl ExactSizeIterator<Item = &'a str>) -> String {
+    let more = ids.len().saturating_sub(3);
+    let first: Vec<&str> = ids.take(3).collect();
+    match more {
+        0 => first.join(", "),
+        more => format!("{} and {more} more", first.join(", ")),
+    }
+}
+
 fn recipients_of(message: &OutboundMessage) -> String {
     match message {
         OutboundMessage::WecomApp(m) => {
             let mut parts = Vec::new();
             if !m.to_users.is_empty() {
-                let first: Vec<&str> = m.to_users.iter().take(3).map(|u| u.as_str()).collect();
-                let more = m.to_users.len().saturating_sub(3);
-                parts.push(if more > 0 {
-                    format!("{} and {more} more", first.join(", "))
-                } else {
-                    first.join(", ")
-                });
+                parts.push(first_three(m.to_users.iter().map(|u| u.as_str())));
             }
             if !m.to_parties.is_empty() {
                 parts.push(format!("{} departments", m.to_parties.len()));
@@ -150,13 +154,7 @@ fn recipients_of(message: &OutboundMessage) -> String {
             herald_core::domain::message::FeishuRecipient::Chat(chat) => format!("chat {chat}"),
         },
         OutboundMessage::Email(m) => m.to.to_string(),
-        OutboundMessage::DingtalkNotice(m) => {
-            let first: Vec<&str> = m.to_users.iter().take(3).map(|u| u.as_str()).collect();
-            match m.to_users.len().saturating_sub(3) {
-                0 => first.join(", "),
-                more => format!("{} and {more} more", first.join(", ")),
-            }
-        }
+        OutboundMessage::DingtalkNotice(m) => first_three(m.to_users.iter().map(|u| u.as_str())),
         OutboundMessage::DingtalkRobot(m) => format!("group {}", m.group.as_str()),
     }
 }

@@ -5,7 +5,7 @@ use herald_core::FieldError;
 use herald_core::domain::ids::{ContactId, ProjectId};
 use herald_core::domain::recipients::FeishuChatId;
 use herald_core::domain::recipients::parse_list;
-use herald_core::domain::robot::{GroupName, RobotKey, RobotWebhook, WecomGroup};
+use herald_core::domain::robot::GroupName;
 use herald_core::domain::sqle::{SqleAction, SqleEvent, SqleRoute, SqleSource};
 use herald_core::domain::ticket::{TicketGroups, TicketId, TicketTitle};
 use herald_core::services::robot_keys::KeptGroups;
@@ -228,18 +228,9 @@ impl SqleRouteBody {
         }
         let mut keep = None;
         if let Some(robot) = &self.wecom_robot {
-            let name = at("wecom_robot.name", GroupName::parse(robot.name.trim()))?;
-            if robot.webhook_key == super::tasks::SECRET_SET {
-                keep = Some(name);
-            } else {
-                let key = at(
-                    "wecom_robot.webhook_key",
-                    RobotKey::from_key_or_url(&robot.webhook_key),
-                )?;
-                groups.wecom_robot = Some(WecomGroup {
-                    name,
-                    robot: RobotWebhook::Key { webhook_key: key },
-                });
+            match robot.parse("wecom_robot")? {
+                super::recipients::Parsed::Kept(name) => keep = Some(name),
+                super::recipients::Parsed::Given(group) => groups.wecom_robot = Some(group),
             }
         }
         let contacts = |field: &str, ids: &[String]| {

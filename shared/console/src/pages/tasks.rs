@@ -43,11 +43,22 @@ fn tasks_path(project: &str) -> String {
 /// How many people and groups a task's push goes to (what the confirmation names).
 fn audience(task: &Value) -> Value {
     let count = |key: &str| task["recipients"][key].as_array().map_or(0, Vec::len);
-    let people = ["wecom_users", "feishu_users", "emails", "contacts"]
-        .iter()
-        .map(|k| count(k))
-        .sum::<usize>();
-    let groups = count("wecom_parties") + count("wecom_tags");
+    let sum = |keys: &[&str]| keys.iter().map(|k| count(k)).sum::<usize>();
+    let people = sum(&[
+        "wecom_users",
+        "feishu_users",
+        "dingtalk_users",
+        "emails",
+        "contacts",
+    ]);
+    // Departments and tags, and group chats.
+    let groups = sum(&[
+        "wecom_parties",
+        "wecom_tags",
+        "wecom_robots",
+        "feishu_chats",
+        "dingtalk_robots",
+    ]);
     json!({"people": people, "groups": groups})
 }
 

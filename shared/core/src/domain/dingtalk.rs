@@ -59,19 +59,35 @@ impl DingtalkRobotToken {
 }
 
 /// What a robot is reached with: its token, and its signing secret if signing is on (a robot
-/// secured by keywords or IPs has none). Kept whole in one secret, as JSON.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// secured by keywords or IPs has none). Kept whole in one secret, as JSON. Its `Debug` shows
+/// neither.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DingtalkRobotCredentials {
     pub access_token: DingtalkRobotToken,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<DingtalkRobotSigning>,
 }
 
+impl std::fmt::Debug for DingtalkRobotCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DingtalkRobotCredentials")
+            .field("access_token", &"…")
+            .field("signed", &self.secret.is_some())
+            .finish()
+    }
+}
+
 impl DingtalkRobotCredentials {
-    /// The secret-store name: `robots/` and a digest of the token (and DingTalk's name, so a
-    /// WeCom key of the same text is another secret).
+    /// The secret-store name: `robots/` and a digest of the token and the signing secret (and
+    /// DingTalk's name, so a WeCom key of the same text is another secret). Both go into the name:
+    /// one task giving a robot's token with another (or no) secret must not change what every
+    /// other task of that robot signs with.
     pub fn secret_name(&self) -> RobotSecret {
-        RobotSecret::of(&format!("dingtalk/{}", self.access_token.as_str()))
+        let secret = self.secret.as_ref().map(|s| s.as_str()).unwrap_or_default();
+        RobotSecret::of(&format!(
+            "dingtalk/{}\n{secret}",
+            self.access_token.as_str()
+        ))
     }
 }
 
@@ -137,5 +153,13 @@ mod tests {
         assert_ne!(creds.secret_name(), wecom.secret_name());
         assert!(creds.secret_name().as_str().starts_with("robots/"));
         assert!(!creds.secret_name().as_str().contains("abc"));
+        // The same robot with a signing secret is kept apart: one task's stale or missing secret
+        // never replaces another's.
+        let signed = DingtalkRobotCredentials {
+            secret: Some(DingtalkRobotSigning::parse("SEC123").unwrap()),
+            ..creds.clone()
+        };
+        assert_ne!(signed.secret_name(), creds.secret_name());
+        assert!(!format!("{signed:?}").contains("SEC123"));
     }
 }

@@ -290,7 +290,7 @@ impl TaskSpec {
                 }
                 Channel::Feishu => "feishu_users, feishu_chats or contacts",
                 Channel::Email => "emails or contacts",
-                Channel::Dingtalk => "dingtalk_users or dingtalk_robots",
+                Channel::Dingtalk => "dingtalk_users, dingtalk_robots or contacts",
             };
             return Err(FieldError::new(
                 "recipients",

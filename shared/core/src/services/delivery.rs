@@ -341,8 +341,9 @@ impl DeliveryWorker {
     }
 
     /// The sweep of a process that must stop by `deadline` (a Lambda invocation): tries the
-    /// deliveries due now, at most `concurrency` at a time in all and a quarter of it per provider
-    /// (a slow or rate-limited provider never takes every slot), and starts none that could not
+    /// deliveries due now, at most `concurrency` at a time in all, shared among the providers that
+    /// have deliveries due (a slow or rate-limited provider never takes every slot; a provider
+    /// nobody uses takes none), and starts none that could not
     /// finish (its attempt limit plus a margin) before the deadline; the rest wait for the next
     /// sweep.
     pub async fn sweep(
@@ -353,11 +354,12 @@ impl DeliveryWorker {
     ) -> Result<Swept, ServiceError> {
         use futures::StreamExt;
         let needed = self.attempt_limit() + std::time::Duration::from_secs(5);
-        let per_provider = (concurrency / Provider::ALL.len()).max(1);
         let mut due_per_provider = Vec::new();
         for provider in Provider::ALL {
             due_per_provider.push(self.due_for(provider, limit).await?);
         }
+        let busy = due_per_provider.iter().filter(|d| !d.is_empty()).count();
+        let per_provider = (concurrency / busy.max(1)).max(1);
         let due: usize = due_per_provider.iter().map(Vec::len).sum();
         if due > 0 && tokio::time::Instant::now() + needed >= deadline {
             tracing::error!(

@@ -155,15 +155,69 @@ impl DingtalkAppClient {
             if let Some(note) = note {
                 answer = format!("{answer}; snapshot: {note}");
             }
-            tracing::info!("DingTalk send ok");
+            // DingTalk answers ok for members it then refuses or drops: its send result names them.
+            let mut invalid = Vec::new();
+            if let Some(task) = tasks.last() {
+                match self.send_result(creds, &key, task).await {
+                    Ok(result) => {
+                        invalid = result.invalid_user_id_list;
+                        let dropped: Vec<String> = result
+                            .forbidden_list
+                            .iter()
+                            .map(|f| format!("{} ({})", f.userid, forbidden_reason(&f.code)))
+                            .collect();
+                        if !dropped.is_empty() {
+                            answer = format!("{answer}; DingTalk did not deliver to {}", dropped.join(", "));
+                        }
+                    }
+                    Err(e) => answer = format!("{answer}; send result not read: {}", e.message),
+                }
+            }
+            if !invalid.is_empty() {
+                answer = format!("{answer}; not members of the corp: {}", invalid.join(", "));
+            }
+            // Like WeCom's 81013: a notice none of whose members exist reached nobody.
+            if msg.to_users.iter().all(|u| invalid.iter().any(|i| i == u.as_str())) {
+                return Err(with_hint(
+                    failure(SendFailure::Recipient, None, answer),
+                    "check the user ids: DingTalk knows none of them (a DingTalk userid, not a name or mobile)",
+                ));
+            }
+            tracing::info!(refused = invalid.len(), "DingTalk send ok");
             Ok(SendReceipt {
                 message_ids: tasks,
-                invalid_recipients: Vec::new(),
+                invalid_recipients: invalid,
                 answer,
             })
         }
         .instrument(span)
         .await
+    }
+
+    /// What became of work notice `task` per member (`getsendresult`): read once, right after
+    /// sending (DingTalk keeps it 24 h; a notice still being sent shows fewer members).
+    async fn send_result(
+        &self,
+        creds: &DingtalkCredentials,
+        key: &CredentialKey,
+        task: &str,
+    ) -> Result<super::SendResult, SendError> {
+        let request = json!({
+            "agent_id": creds.settings.agent_id,
+            "task_id": task.parse::<i64>().unwrap_or_default(),
+        });
+        let reply = self
+            .call(creds, key, |token| {
+                Ok(self
+                    .http
+                    .post(self.url(
+                        "/topapi/message/corpconversation/getsendresult",
+                        &[("access_token", token)],
+                    )?)
+                    .json(&request))
+            })
+            .await?;
+        Ok(reply.send_result.unwrap_or_default())
     }
 
     /// Waits until each member may get `messages` more notices from this app today, or holds the
@@ -358,6 +412,15 @@ impl DingtalkAppClient {
         })?;
         url.query_pairs_mut().extend_pairs(query);
         Ok(url)
+    }
+}
+
+/// Why DingTalk did not deliver a notice to a member (D3's `forbidden_list` codes).
+fn forbidden_reason(code: &str) -> &'static str {
+    match code {
+        "143105" => "the app's 500 notices a day to this member are used up",
+        "143106" => "the same content already reached this member today",
+        _ => "refused by DingTalk",
     }
 }
 

@@ -20,6 +20,27 @@ pub(crate) struct Reply {
     pub expires_in: Option<u64>,
     pub media_id: Option<String>,
     pub task_id: Option<i64>,
+    /// `getsendresult`'s answer.
+    pub send_result: Option<SendResult>,
+}
+
+/// What became of a work notice per member (`getsendresult`, D3): every list may be absent.
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct SendResult {
+    #[serde(default)]
+    pub invalid_user_id_list: Vec<String>,
+    #[serde(default)]
+    pub forbidden_list: Vec<Forbidden>,
+}
+
+/// A member DingTalk did not deliver to: `code` "143105" (500 a day reached) or "143106" (the
+/// same content already that day).
+#[derive(serde::Deserialize)]
+pub(crate) struct Forbidden {
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub userid: String,
 }
 
 /// Reads a DingTalk JSON answer; 429, 5xx and unreadable bodies are classified by status.

@@ -75,7 +75,14 @@ impl DingtalkRobotClient {
         let robot = hex::encode(&Sha256::digest(format!("dingtalk/{token}").as_bytes())[..8]);
         let span = tracing::info_span!("dingtalk_robot_send", robot, idempotency_key);
         async {
-            let body = serde_json::to_vec(&DingtalkMsg::of(&msg.body))
+            let mut body = serde_json::to_value(DingtalkMsg::of(&msg.body))
+                .map_err(|e| failure(SendFailure::Payload, None, e.to_string()))?;
+            // DingTalk posts a `msgUuid` once (D9): a resend after an answer that was cut off
+            // (the robot took the message) must not post it to the group again.
+            body["msgUuid"] = serde_json::Value::String(hex::encode(
+                &Sha256::digest(idempotency_key.as_bytes())[..16],
+            ));
+            let body = serde_json::to_vec(&body)
                 .map_err(|e| failure(SendFailure::Payload, None, e.to_string()))?;
             if body.len() > dingtalk::ROBOT_MAX_BYTES {
                 return Err(failure(

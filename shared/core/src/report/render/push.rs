@@ -132,9 +132,14 @@ impl<'v> Push<'v> {
     }
 
     /// DingTalk markdown, fitted to a work notice's `msg` (2,048 bytes); a group's robot takes
-    /// far more, and its picture line besides (see `compose::dingtalk_group_deliveries`).
+    /// far more (see `group.rs`).
+    /// A DingTalk markdown message's title: the chat list's one-line preview.
+    pub(super) fn dingtalk_title(&self) -> String {
+        ellipsize(&escape::defang(&self.title), dingtalk::TITLE_MAX_BYTES).into_owned()
+    }
+
     pub(super) fn dingtalk_markdown(&self) -> Result<RenderedPush, RenderError> {
-        let title = ellipsize(&escape::defang(&self.title), dingtalk::TITLE_MAX_BYTES).into_owned();
+        let title = self.dingtalk_title();
         let measure = |text: &str| {
             dingtalk_msg_len(&DingtalkBody::Markdown {
                 title: title.clone(),

@@ -435,7 +435,8 @@ pub fn robot_figures(body: &WecomBody) -> Option<RobotBody> {
 
 /// Each DingTalk group's message through its robot: one markdown message whose first line shows
 /// the page picture by its signed link (`picture_url`; a robot cannot upload), then the figures.
-/// The figures fit a work notice's 2,048 bytes; a robot takes 20,000, so the line always fits.
+/// The renderer kept room for the line (`DINGTALK_PICTURE_LINE_BYTES`); a longer address (an
+/// unusually long URL prefix) is left out rather than cut.
 pub fn dingtalk_group_deliveries(
     groups: &[DingtalkGroup],
     figures: &DingtalkBody,

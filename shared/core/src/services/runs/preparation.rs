@@ -1,8 +1,6 @@
 //! Preparing a run: its audience, its charts read and checked, exception control, the rendered message and alarms, before anything is written.
 use super::*;
-use crate::domain::message::{RobotBody, WecomBody};
-use crate::domain::task::Template;
-use crate::report::render::RenderedPush;
+use crate::report::render::GroupBody;
 
 /// A prepared run: the record, its push deliveries and its alarms.
 pub(super) struct Prepared {
@@ -88,34 +86,6 @@ impl PushService {
         run
     }
 
-    /// The figures a WeCom group's robot gets: the task's message, or for a text card (which
-    /// robots do not take) the same figures as markdown.
-    fn group_figures(
-        &self,
-        spec: &crate::domain::task::TaskSpec,
-        figures: &WecomBody,
-        read: &PageRead,
-        stamp: RunStamp<'_>,
-    ) -> Result<RobotBody, crate::report::render::RenderError> {
-        if let Some(body) = compose::robot_figures(figures) {
-            return Ok(body);
-        }
-        let markdown = Reporter::message(
-            spec,
-            (Channel::Wecom, Template::Markdown),
-            read,
-            stamp,
-            None,
-        )?;
-        Ok(match &markdown {
-            RenderedPush::Wecom(body) => compose::robot_figures(body),
-            _ => None,
-        }
-        .unwrap_or(RobotBody::Markdown {
-            content: String::new(),
-        }))
-    }
-
     /// The address a DingTalk robot's message shows the page picture by: a signed link under the
     /// configured URL prefix (a robot cannot upload a picture). None, logged, without a prefix.
     async fn picture_link(&self, run: &mut PushRun, image: &ImageRef) -> Option<String> {
@@ -156,50 +126,48 @@ impl PushService {
         }
     }
 
-    /// The group deliveries of a rendered push: each WeCom group's picture and figures, each
-    /// DingTalk group's figures with the picture's link.
+    /// The group deliveries of a push: each WeCom group's picture and figures, each DingTalk
+    /// group's figures with the picture's link, rendered to the robots' own limits.
     async fn group_deliveries(
         &self,
         (spec, read, stamp): (&crate::domain::task::TaskSpec, &PageRead, RunStamp<'_>),
         run: &mut PushRun,
-        message: &RenderedPush,
         (audience, snapshot, cause): (&Audience, Option<&ImageRef>, &DeliveryCause),
     ) -> Vec<Delivery> {
+        if audience.wecom_groups.is_empty() && audience.dingtalk_groups.is_empty() {
+            return Vec::new();
+        }
         let now = self.now();
-        match message {
-            RenderedPush::Wecom(figures) if !audience.wecom_groups.is_empty() => {
-                match self.group_figures(spec, figures, read, stamp) {
-                    Ok(figures) => compose::wecom_group_deliveries(
-                        &audience.wecom_groups,
-                        &figures,
-                        snapshot,
-                        cause,
-                        now,
-                    ),
-                    Err(err) => {
-                        run.log(
-                            now,
-                            LogLevel::Error,
-                            format!("the group message did not render: {err}"),
-                        );
-                        Vec::new()
-                    }
-                }
-            }
-            RenderedPush::Dingtalk(figures) if !audience.dingtalk_groups.is_empty() => {
+        match Reporter::group_message(spec, read, stamp) {
+            Ok(Some(GroupBody::Wecom(figures))) => compose::wecom_group_deliveries(
+                &audience.wecom_groups,
+                &figures,
+                snapshot,
+                cause,
+                now,
+            ),
+            Ok(Some(GroupBody::Dingtalk(figures))) => {
                 let link = match snapshot {
                     Some(image) => self.picture_link(run, image).await,
                     None => None,
                 };
                 compose::dingtalk_group_deliveries(
                     &audience.dingtalk_groups,
-                    figures,
+                    &figures,
                     link.as_deref(),
                     cause,
                     now,
                 )
             }
-            _ => Vec::new(),
+            Ok(None) => Vec::new(),
+            Err(err) => {
+                run.log(
+                    now,
+                    LogLevel::Error,
+                    format!("the group message did not render: {err}"),
+                );
+                Vec::new()
+            }
         }
     }
 
@@ -350,7 +318,6 @@ impl PushService {
                         .group_deliveries(
                             (spec, &read, stamp),
                             &mut run,
-                            &message,
                             (audience, snapshot, &cause),
                         )
                         .await;

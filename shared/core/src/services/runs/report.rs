@@ -9,7 +9,9 @@ use crate::domain::run::{ChartCheck, ChartState, RunKind};
 use crate::domain::task::{Channel, TaskSpec, Template};
 use crate::ports::{ChartReading, ChartSource, ImageStore, PictureRenderer, StoreError};
 use crate::report::figures::figure_of;
-use crate::report::render::{PushView, RenderError, RenderedPush, format_run_at, render_push};
+use crate::report::render::{
+    GroupBody, PushView, RenderError, RenderedPush, format_run_at, render_group, render_push,
+};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -53,10 +55,10 @@ pub struct Reporter {
     pub images: Arc<dyn ImageStore>,
 }
 
-/// Whether `channel` with `template` shows pictures: WeCom always (an image message), Feishu cards
-/// and posts, HTML mail.
+/// Whether `channel` with `template` shows pictures: WeCom and DingTalk always (an image message of
+/// its own, and a DingTalk group's picture link), Feishu cards and posts, HTML mail.
 pub fn shows_pictures(channel: Channel, template: Template) -> bool {
-    channel == Channel::Wecom || template != Template::Text
+    matches!(channel, Channel::Wecom | Channel::Dingtalk) || template != Template::Text
 }
 
 /// Each chart's figure from its rows; a chart whose rows do not fit its display gets a shape error.
@@ -222,24 +224,45 @@ impl Reporter {
         stamp: RunStamp<'_>,
         snapshot: Option<&ImageRef>,
     ) -> Result<RenderedPush, RenderError> {
-        let view = PushView {
-            task_name: spec.name.as_str(),
-            page_title: spec.page.title.as_str(),
-            share_url: spec
-                .content
-                .share_link
-                .then_some(spec.page.share_url.as_str()),
-            beginning: spec.content.beginning.as_ref().map(|t| t.as_str()),
-            ending: spec.content.ending.as_ref().map(|t| t.as_str()),
-            charts: &read.checks,
-            figures: &read.figures,
-            language: spec.content.language_for(spec.page.title.as_str()),
-            snapshot: snapshot.filter(|_| channel != Channel::Wecom),
-            kind: stamp.kind,
-            reference: stamp.reference,
-            at: stamp.at.with_timezone(&spec.schedule.timezone()),
-        };
-        render_push(channel, template, &view)
+        let snapshot = snapshot.filter(|_| channel != Channel::Wecom);
+        render_push(channel, template, &view_of(spec, read, stamp, snapshot))
+    }
+
+    /// Renders the message `spec`'s group chats get through their robots (fitted to a robot's
+    /// limits; the picture is a message or a link of its own). `None` on a channel without robots.
+    pub fn group_message(
+        spec: &TaskSpec,
+        read: &PageRead,
+        stamp: RunStamp<'_>,
+    ) -> Result<Option<GroupBody>, RenderError> {
+        let view = view_of(spec, read, stamp, None);
+        render_group(spec.channel, spec.template, &view)
+    }
+}
+
+/// What a push of `spec` says, from what was read.
+fn view_of<'a>(
+    spec: &'a TaskSpec,
+    read: &'a PageRead,
+    stamp: RunStamp<'a>,
+    snapshot: Option<&'a ImageRef>,
+) -> PushView<'a> {
+    PushView {
+        task_name: spec.name.as_str(),
+        page_title: spec.page.title.as_str(),
+        share_url: spec
+            .content
+            .share_link
+            .then_some(spec.page.share_url.as_str()),
+        beginning: spec.content.beginning.as_ref().map(|t| t.as_str()),
+        ending: spec.content.ending.as_ref().map(|t| t.as_str()),
+        charts: &read.checks,
+        figures: &read.figures,
+        language: spec.content.language_for(spec.page.title.as_str()),
+        snapshot,
+        kind: stamp.kind,
+        reference: stamp.reference,
+        at: stamp.at.with_timezone(&spec.schedule.timezone()),
     }
 }
 
