@@ -63,7 +63,10 @@ async fn thirty_robot_messages_in_a_minute_send_twenty_hold_ten_back_and_are_nev
         match d
             .providers
             .dingtalk_robot
-            .send(&robot_message(SECRET, &format!("GMV {i}")), &format!("first-{i}"))
+            .send(
+                &robot_message(SECRET, &format!("GMV {i}")),
+                &format!("first-{i}"),
+            )
             .await
         {
             Ok(_) => sent += 1,
@@ -88,7 +91,10 @@ async fn thirty_robot_messages_in_a_minute_send_twenty_hold_ten_back_and_are_nev
     for i in 0..10 {
         d.providers
             .dingtalk_robot
-            .send(&robot_message(SECRET, &format!("later {i}")), &format!("later-{i}"))
+            .send(
+                &robot_message(SECRET, &format!("later {i}")),
+                &format!("later-{i}"),
+            )
             .await
             .unwrap();
     }

@@ -3,11 +3,27 @@
 //! delivered, and a robot's key is write-only like the alarm robot's.
 use super::*;
 
+/// The page every group test pushes: six charts.
+const PAGE: [&str; 6] = [
+    "Orders",
+    "GMV",
+    "Refunds",
+    "Visitors",
+    "Conversion",
+    "Top SKUs",
+];
+
+fn serve_page(charts: &ChartServer) {
+    for name in PAGE {
+        charts.set(name, ChartAnswer::Rows(3));
+    }
+}
+
 /// A second group's robot, one the fake WeCom does not know (removed from its group: 93000).
 const REMOVED_KEY: &str = "0a1b2c3d-removed-robot-key";
 
 fn group_task(charts: &ChartServer) -> Value {
-    let mut body = task_body(charts, &["Orders"], control(no_rule(), no_rule()));
+    let mut body = task_body(charts, &PAGE, control(no_rule(), no_rule()));
     body["recipients"]["wecom_robots"] = json!([
         {"name": "销售群", "webhook_key": format!("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={ROBOT_KEY}")},
         {"name": "华东销售", "webhook_key": REMOVED_KEY}
@@ -20,7 +36,7 @@ async fn a_push_reaches_each_group_with_the_picture_and_the_figures_and_a_remove
     let fakes = fakes().await;
     let charts = ChartServer::start().await;
     let app = app(&fakes).await;
-    charts.set("Orders", ChartAnswer::Rows(3));
+    serve_page(&charts);
     let task = create(&app, &group_task(&charts)).await;
 
     let rec = fire(&app, &task, "2026-12-03T02:00:00Z").await;
@@ -75,7 +91,7 @@ async fn group_robot_keys_are_write_only_and_set_keeps_them_by_name() {
     let fakes = fakes().await;
     let charts = ChartServer::start().await;
     let app = app(&fakes).await;
-    charts.set("Orders", ChartAnswer::Rows(3));
+    serve_page(&charts);
     let task = create(&app, &group_task(&charts)).await;
 
     let read = get_task(&app, &task).await;
@@ -203,8 +219,8 @@ async fn a_feishu_push_reaches_its_chats_and_names_the_ones_it_cannot() {
     .await;
     let charts = ChartServer::start().await;
     let app = app(&fakes).await;
-    charts.set("Orders", ChartAnswer::Rows(3));
-    let mut body = task_body(&charts, &["Orders"], control(no_rule(), no_rule()));
+    serve_page(&charts);
+    let mut body = task_body(&charts, &PAGE, control(no_rule(), no_rule()));
     body["channel"] = json!("feishu");
     body["recipients"] = json!({
         "feishu_users": [OPEN_ID],

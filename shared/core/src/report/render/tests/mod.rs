@@ -582,7 +582,11 @@ fn a_groups_robot_gets_more_of_a_long_page_than_the_apps_message_within_its_own_
             }
             other => panic!("{channel:?}: {other:?}"),
         };
-        assert!(group.len() <= robot_limit, "{channel:?} {} bytes", group.len());
+        assert!(
+            group.len() <= robot_limit,
+            "{channel:?} {} bytes",
+            group.len()
+        );
         assert!(
             group.len() > app.len() + 1000,
             "{channel:?}: the group's {} bytes against the app's {}",
