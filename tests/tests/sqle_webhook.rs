@@ -683,32 +683,25 @@ async fn a_rules_project_groups_hear_about_each_workflow_besides_the_people() {
     assert_eq!(round_trip.status, StatusCode::OK, "{:#}", round_trip.body);
     let again = put(saved.body.clone()).await;
     assert_eq!(again.status, StatusCode::OK, "{:#}", again.body);
-    let mut unknown = rule("set");
-    unknown["routes"][0]["wecom_robot"]["name"] = json!("别的群");
-    let refused = put(unknown).await;
-    assert_eq!(
-        refused.status,
-        StatusCode::BAD_REQUEST,
-        "{:#}",
-        refused.body
-    );
-    assert_eq!(
-        refused.body["error"]["field"],
-        "routes[0].wecom_robot.webhook_key"
-    );
-    let mut unknown = rule(ROBOT);
-    unknown["routes"][0]["dingtalk_robot"] = json!({"name": "别的群", "access_token": "set"});
-    let refused = put(unknown).await;
-    assert_eq!(
-        refused.status,
-        StatusCode::BAD_REQUEST,
-        "{:#}",
-        refused.body
-    );
-    assert_eq!(
-        refused.body["error"]["field"],
-        "routes[0].dingtalk_robot.access_token"
-    );
+    // "set" for a group the rule does not store: a 400 naming the credential's field.
+    let mut unknown_wecom = rule("set");
+    unknown_wecom["routes"][0]["wecom_robot"]["name"] = json!("别的群");
+    let mut unknown_dingtalk = rule(ROBOT);
+    unknown_dingtalk["routes"][0]["dingtalk_robot"] =
+        json!({"name": "别的群", "access_token": "set"});
+    for (rules, field) in [
+        (unknown_wecom, "routes[0].wecom_robot.webhook_key"),
+        (unknown_dingtalk, "routes[0].dingtalk_robot.access_token"),
+    ] {
+        let refused = put(rules).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{:#}",
+            refused.body
+        );
+        assert_eq!(refused.body["error"]["field"], field, "{:#}", refused.body);
+    }
 
     let reply = post_sqle(&engine, SOURCE, Some(TOKEN), &fixture("create")).await;
     assert_eq!(reply.status, StatusCode::OK, "{:#}", reply.body);

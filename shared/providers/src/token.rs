@@ -32,6 +32,28 @@ pub(crate) struct IssuedToken {
     pub lifetime: Duration,
 }
 
+impl IssuedToken {
+    /// The token a `gettoken` answer carries (`expires_in` seconds, 7,200 when absent); a success
+    /// without one is a fault that may pass.
+    pub(crate) fn from_answer(
+        provider: &str,
+        token: Option<String>,
+        expires_in: Option<u64>,
+    ) -> Result<Self, SendError> {
+        match token.filter(|t| !t.is_empty()) {
+            Some(token) => Ok(Self {
+                token: SecretString::from(token),
+                lifetime: Duration::from_secs(expires_in.unwrap_or(7200)),
+            }),
+            None => Err(crate::error::failure(
+                SendFailure::Transient,
+                None,
+                format!("{provider} gettoken answered without a token"),
+            )),
+        }
+    }
+}
+
 enum Cached {
     Token {
         token: SecretString,

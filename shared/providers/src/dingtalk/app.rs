@@ -18,7 +18,7 @@ use herald_core::domain::limits::dingtalk;
 use herald_core::domain::message::{DingtalkMsg, DingtalkNotice};
 use herald_core::ports::{SendError, SendFailure, SendReceipt};
 use herald_core::services::images::{Images, Uploaded};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde_json::json;
 use std::time::Duration;
 use tracing::Instrument;
@@ -389,29 +389,11 @@ impl DingtalkAppClient {
             tracing::warn!(code = ?error.code, class = ?error.failure, "DingTalk gettoken failed");
             return Err(error);
         }
-        match reply.access_token.filter(|t| !t.is_empty()) {
-            Some(token) => Ok(IssuedToken {
-                token: SecretString::from(token),
-                lifetime: Duration::from_secs(reply.expires_in.unwrap_or(7200)),
-            }),
-            None => Err(failure(
-                SendFailure::Transient,
-                None,
-                "DingTalk gettoken answered without a token",
-            )),
-        }
+        IssuedToken::from_answer(PROVIDER, reply.access_token, reply.expires_in)
     }
 
     fn url(&self, path: &str, query: &[(&str, &str)]) -> Result<reqwest::Url, SendError> {
-        let mut url = reqwest::Url::parse(&format!("{}{path}", self.base_url)).map_err(|_| {
-            failure(
-                SendFailure::Config,
-                None,
-                "the DingTalk base URL is invalid",
-            )
-        })?;
-        url.query_pairs_mut().extend_pairs(query);
-        Ok(url)
+        crate::http::endpoint(PROVIDER, &self.base_url, path, query)
     }
 }
 
