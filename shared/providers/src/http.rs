@@ -166,6 +166,27 @@ pub(crate) fn status_error(
     with_hint(error, "check the provider's base URL and the proxy")
 }
 
+/// `base` + `path` with `query` appended (encoded once); a base URL that does not parse is a
+/// settings error naming the provider.
+pub(crate) fn endpoint(
+    provider: &str,
+    base: &str,
+    path: &str,
+    query: &[(&str, &str)],
+) -> Result<reqwest::Url, SendError> {
+    let mut url = reqwest::Url::parse(&format!("{base}{path}")).map_err(|_| {
+        crate::error::failure(
+            SendFailure::Config,
+            None,
+            format!("the {provider} base URL is invalid"),
+        )
+    })?;
+    if !query.is_empty() {
+        url.query_pairs_mut().extend_pairs(query);
+    }
+    Ok(url)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,25 +240,4 @@ mod tests {
         let err = status_error("x", reqwest::StatusCode::NOT_FOUND, &HeaderMap::new());
         assert_eq!(err.failure, SendFailure::Config);
     }
-}
-
-/// `base` + `path` with `query` appended (encoded once); a base URL that does not parse is a
-/// settings error naming the provider.
-pub(crate) fn endpoint(
-    provider: &str,
-    base: &str,
-    path: &str,
-    query: &[(&str, &str)],
-) -> Result<reqwest::Url, SendError> {
-    let mut url = reqwest::Url::parse(&format!("{base}{path}")).map_err(|_| {
-        crate::error::failure(
-            SendFailure::Config,
-            None,
-            format!("the {provider} base URL is invalid"),
-        )
-    })?;
-    if !query.is_empty() {
-        url.query_pairs_mut().extend_pairs(query);
-    }
-    Ok(url)
 }
