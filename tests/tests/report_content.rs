@@ -555,3 +555,77 @@ async fn chinese_pages_read_wan_and_yi_and_chinese_words() {
     assert!(text.contains("查看报表"), "{text}");
     assert!(text.contains("[测试]"), "{text}");
 }
+
+#[tokio::test]
+async fn field_formats_read_as_money_percent_and_units_on_every_channel_and_round_trip() {
+    let fakes = fakes().await;
+    let charts = ChartServer::start().await;
+    charts.set(
+        "kpis",
+        ChartAnswer::Json(r#"{"data": {"rows": [{"gmv": 123456789, "gmv_prev": 110000000}]}}"#),
+    );
+    charts.set(
+        "funnel",
+        ChartAnswer::Json(
+            r#"{"data": {"rows": [
+                {"step": "下单", "rate": 0.0734, "cost": 119.6},
+                {"step": "支付", "rate": 0.0512, "cost": 88}
+            ]}}"#,
+        ),
+    );
+    let app = app(&fakes).await;
+    let mut body = task(&charts, "wecom", "markdown");
+    body["page"]["title"] = json!("销售日报");
+    body["page"]["charts"] = json!([
+        {"name": "GMV", "data_url": charts.url("kpis"), "rows": "/data/rows", "display": "kpi",
+         "fields": {"values": ["gmv"], "compare": "gmv_prev",
+                    "formats": {"gmv": {"style": "currency", "currency": "CNY"}}}},
+        {"name": "转化", "data_url": charts.url("funnel"), "rows": "/data/rows", "display": "table",
+         "fields": {"label": "step", "values": ["rate", "cost"],
+                    "formats": {"rate": {"style": "percent", "decimals": 1}, "cost": {"decimals": 0, "unit": "ms"}}}}
+    ]);
+    let task = create(&app, &body).await;
+    let read = app
+        .admin(Method::GET, &format!("{TASKS}/{task}"), &Value::Null)
+        .await;
+    assert_eq!(
+        read.body["page"]["charts"][1]["fields"]["formats"],
+        json!({"cost": {"style": "number", "decimals": 0, "unit": "ms"},
+               "rate": {"style": "percent", "decimals": 1}})
+    );
+
+    test_push(&app, &task).await;
+    let text = fakes
+        .wecom
+        .delivered()
+        .into_iter()
+        .find(|m| m.msgtype == "markdown")
+        .map(|m| text_of(&m))
+        .expect("the figures");
+    for shown in [
+        "¥1.23亿",
+        "▲ 12.2%",
+        "¥1.1亿",
+        "7.3%",
+        "5.1%",
+        "120 ms",
+        "88 ms",
+    ] {
+        assert!(text.contains(shown), "{shown} in {text}");
+    }
+    assert!(!text.contains("0.0734"), "{text}");
+
+    // A bad format is a 400 naming its field; nothing is written.
+    body["page"]["charts"][0]["fields"]["formats"] = json!({"gmv": {"style": "currency"}});
+    let refused = app.admin(Method::POST, TASKS, &body).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::BAD_REQUEST,
+        "{:#}",
+        refused.body
+    );
+    assert_eq!(
+        refused.body["error"]["field"],
+        "page.charts[0].fields.formats.gmv.currency"
+    );
+}

@@ -78,6 +78,18 @@ const FIELD_RULES: &[(&str, &str, Rule)] = &[
         Rule::OneOf("^(auto|kpi|table|bar|line|count)$"),
     ),
     ("ChartBody", "max_rows", Rule::Between(1, 50)),
+    (
+        "FormatBody",
+        "style",
+        Rule::OneOf("^(number|percent|currency)$"),
+    ),
+    (
+        "FormatBody",
+        "currency",
+        Rule::OneOf("^(CNY|USD|EUR|HKD|JPY|GBP)$"),
+    ),
+    ("FormatBody", "decimals", Rule::Between(0, 6)),
+    ("FormatBody", "unit", Rule::Text { max: 16 }),
     ("ContentBody", "language", Rule::OneOf("^(zh|en)$")),
     ("ContactBody", "name", Rule::Text { max: 100 }),
     ("ContactBody", "language", Rule::OneOf("^(zh|en)$")),

@@ -46,6 +46,38 @@ fn dingtalk_groups(text: &str) -> Vec<Value> {
         .collect()
 }
 
+/// Number formats, `key: words` separated by `;`: `%` a percentage, a currency code (CNY, USD…)
+/// money, a number the decimals, any other word the unit (`gmv: CNY; rate: % 1; cost: ms`). What
+/// the API cannot read it names by its field.
+fn formats(text: &str) -> Map<String, Value> {
+    let mut out = Map::new();
+    for part in text
+        .split([';', '；'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        let (key, words) = part
+            .split_once([':', '：'])
+            .map_or((part, ""), |(k, w)| (k.trim(), w.trim()));
+        let mut format = Map::new();
+        for word in words.split_whitespace() {
+            let upper = word.to_ascii_uppercase();
+            if word == "%" || word.eq_ignore_ascii_case("percent") {
+                format.insert("style".into(), "percent".into());
+            } else if ["CNY", "USD", "EUR", "HKD", "JPY", "GBP"].contains(&upper.as_str()) {
+                format.insert("style".into(), "currency".into());
+                format.insert("currency".into(), upper.into());
+            } else if let Ok(decimals) = word.parse::<u64>() {
+                format.insert("decimals".into(), decimals.into());
+            } else {
+                format.insert("unit".into(), word.into());
+            }
+        }
+        out.insert(key.to_owned(), Value::Object(format));
+    }
+    out
+}
+
 /// A number if it reads as one; else the text, so the API names the field it cannot read.
 fn number(text: &str) -> Value {
     text.parse::<u64>()
@@ -115,6 +147,10 @@ fn chart(f: &Fields, i: usize) -> Option<Value> {
     let values = list(&f.text(&name("fields.values")));
     if !values.is_empty() {
         fields.insert("values".into(), Value::Array(values));
+    }
+    let formats = formats(&f.text(&name("fields.formats")));
+    if !formats.is_empty() {
+        fields.insert("formats".into(), Value::Object(formats));
     }
     let mut chart = json!({
         "name": title,
@@ -356,5 +392,25 @@ mod tests {
             json!(["manager01", "manager02"])
         );
         assert_eq!(body["owner"]["dingtalk_user"], "manager01");
+    }
+
+    #[test]
+    fn number_formats_are_written_key_colon_words() {
+        let body = task_body(&form(&[
+            ("page.charts[0].name", "GMV"),
+            ("page.charts[0].data_url", "https://bi.example.com/api/gmv"),
+            (
+                "page.charts[0].fields.formats",
+                "gmv: cny; rate: % 1；cost：ms",
+            ),
+        ]));
+        assert_eq!(
+            body["page"]["charts"][0]["fields"]["formats"],
+            json!({
+                "gmv": {"style": "currency", "currency": "CNY"},
+                "rate": {"style": "percent", "decimals": 1},
+                "cost": {"unit": "ms"}
+            })
+        );
     }
 }

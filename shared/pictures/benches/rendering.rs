@@ -29,6 +29,7 @@ fn bars(i: usize) -> ChartReport {
             series: vec![NamedValues {
                 name: "gmv".into(),
                 values: (0..10).map(|r| 1_000_000.0 / f64::from(r + 1)).collect(),
+                format: None,
             }],
             total_rows: 24,
         })),
@@ -43,6 +44,7 @@ fn chart(i: usize) -> ChartReport {
                 field: "gmv".into(),
                 value: 123_456_789.0 + i as f64,
                 previous: Some(117_000_000.0),
+                format: None,
             }),
         },
         1 => bars(i),
@@ -55,6 +57,7 @@ fn chart(i: usize) -> ChartReport {
                     .map(|(c, n)| Column {
                         name: (*n).into(),
                         numeric: c >= 2,
+                        format: None,
                     })
                     .collect(),
                 rows: (0..10)
@@ -78,6 +81,7 @@ fn chart(i: usize) -> ChartReport {
                 series: vec![NamedValues {
                     name: "orders".into(),
                     values: (0..400).map(|d| 900.0 + f64::from(d * 37 % 200)).collect(),
+                    format: None,
                 }],
                 total_rows: 400,
             })),
@@ -95,6 +99,7 @@ fn worst_chart(i: usize) -> ChartReport {
                 .map(|s| NamedValues {
                     name: format!("series {s}"),
                     values: (0..50).map(|r| f64::from(r * (s + 1))).collect(),
+                    format: None,
                 })
                 .collect(),
             total_rows: 50,

@@ -1,8 +1,9 @@
 //! Chart cards and the page grid. Every card is drawn at the origin and placed by the grid.
 use crate::svg::{Anchor, Drawing, Style, width};
 use herald_core::domain::contact::Language;
+use herald_core::domain::number_format::NumberFormat;
 use herald_core::domain::report::{Cell, ChartOutcome, ChartReport, Figure, PageReport, Series};
-use herald_core::report::numbers::{Trend, change, compact, full};
+use herald_core::report::numbers::{Trend, change_shown, full, shown};
 
 const PAGE_WIDTH: f32 = 1200.0;
 const MARGIN: f32 = 32.0;
@@ -142,8 +143,11 @@ fn card(chart: &ChartReport, language: Language, w: f32) -> Drawing {
     let words = words(language);
     let mut body = match &chart.outcome {
         ChartOutcome::Shown(Figure::Kpi {
-            value, previous, ..
-        }) => kpi(*value, *previous, language, w),
+            value,
+            previous,
+            format,
+            ..
+        }) => kpi(*value, *previous, format.as_ref(), language, w),
         ChartOutcome::Shown(Figure::Count { rows }) => {
             big_number(&format!("{} {}", full(*rows as f64), words.rows), w)
         }
@@ -156,7 +160,7 @@ fn card(chart: &ChartReport, language: Language, w: f32) -> Drawing {
         }) => table(
             &columns
                 .iter()
-                .map(|c| (c.name.as_str(), c.numeric))
+                .map(|c| (c.name.as_str(), c.numeric, c.format.as_ref()))
                 .collect::<Vec<_>>(),
             rows,
             *total_rows,
@@ -182,10 +186,16 @@ fn big_number(text: &str, w: f32) -> Drawing {
     d
 }
 
-fn kpi(value: f64, previous: Option<f64>, language: Language, w: f32) -> Drawing {
-    let mut d = big_number(&compact(value, language), w);
+fn kpi(
+    value: f64,
+    previous: Option<f64>,
+    format: Option<&NumberFormat>,
+    language: Language,
+    w: f32,
+) -> Drawing {
+    let mut d = big_number(&shown(value, format, language, true), w);
     if let Some(previous) = previous {
-        let change = change(value, previous, language);
+        let change = change_shown(value, previous, format, language);
         let color = trend_color(change.trend, language);
         // The arrow is drawn, so it never depends on the font having ▲/▼.
         let percent = change.text.trim_start_matches(['▲', '▼', '—']).trim();
@@ -196,8 +206,8 @@ fn kpi(value: f64, previous: Option<f64>, language: Language, w: f32) -> Drawing
         }
         d.text(x, 150.0, percent, Style::new(21.0, color), w / 2.0);
         let was = match language {
-            Language::Zh => format!("上期 {}", compact(previous, language)),
-            Language::En => format!("was {}", compact(previous, language)),
+            Language::Zh => format!("上期 {}", shown(previous, format, language, true)),
+            Language::En => format!("was {}", shown(previous, format, language, true)),
         };
         let right = x + width(percent, 21.0) + 16.0;
         d.text(right, 150.0, &was, Style::new(19.0, FAINT), w - right - PAD);
@@ -272,7 +282,7 @@ fn bars(series: &Series, language: Language, w: f32) -> Drawing {
                 d.text(
                     bar_x + len + 6.0,
                     mid + 6.0,
-                    &compact(v, language),
+                    &shown(v, s.format.as_ref(), language, true),
                     Style::new(15.0, INK),
                     value_w + bar_w - len,
                 );
@@ -306,13 +316,15 @@ fn line(series: &Series, language: Language, w: f32) -> Drawing {
         }
     };
     let y_of = |v: f64| bottom - ((v - lo) / span) as f32 * (bottom - top);
+    // The axis reads as the first series does.
+    let axis_format = series.series.first().and_then(|s| s.format.as_ref());
     for v in [lo, hi] {
         let y = y_of(v);
         d.line((left, y), (right, y), GRID, 1.0);
         d.text(
             left - 8.0,
             y + 5.0,
-            &compact(v, language),
+            &shown(v, axis_format, language, true),
             Style::new(14.0, FAINT).anchored(Anchor::End),
             left - PAD,
         );
@@ -348,17 +360,14 @@ fn line(series: &Series, language: Language, w: f32) -> Drawing {
     if let Some(first) = series.series.first()
         && let Some(latest) = first.values.last()
     {
-        d.text(
-            PAD,
-            76.0,
-            &compact(*latest, language),
-            Style::new(28.0, INK),
-            w / 2.0,
-        );
+        let format = first.format.as_ref();
+        let latest_text = shown(*latest, format, language, true);
+        d.text(PAD, 76.0, &latest_text, Style::new(28.0, INK), w / 2.0);
         if n >= 2 {
-            let change = change(*latest, first.values[first.values.len() - 2], language);
+            let before = first.values[first.values.len() - 2];
+            let change = change_shown(*latest, before, format, language);
             d.text(
-                PAD + width(&compact(*latest, language), 28.0) + 14.0,
+                PAD + width(&latest_text, 28.0) + 14.0,
                 76.0,
                 &change.text,
                 Style::new(17.0, trend_color(change.trend, language)),
@@ -369,9 +378,9 @@ fn line(series: &Series, language: Language, w: f32) -> Drawing {
     d
 }
 
-fn cell_text(cell: &Cell) -> String {
+fn cell_text(cell: &Cell, format: Option<&NumberFormat>, language: Language) -> String {
     match cell {
-        Cell::Number(n) => full(*n),
+        Cell::Number(n) => shown(*n, format, language, false),
         Cell::Text(t) => t.clone(),
         Cell::Bool(b) => b.to_string(),
         Cell::Empty => String::new(),
@@ -380,7 +389,7 @@ fn cell_text(cell: &Cell) -> String {
 
 /// A table: the header, then one line per row; numbers right-aligned.
 fn table(
-    columns: &[(&str, bool)],
+    columns: &[(&str, bool, Option<&NumberFormat>)],
     rows: &[Vec<Cell>],
     total: usize,
     language: Language,
@@ -400,7 +409,7 @@ fn table(
     let mut y = 60.0;
     d.rect(PAD, y, inner, ROW, "#f2f3f5");
     let draw_row = |d: &mut Drawing, y: f32, cells: Vec<String>, color: &'static str| {
-        for (i, (text, (_, numeric))) in cells.iter().zip(columns).enumerate() {
+        for (i, (text, (_, numeric, _))) in cells.iter().zip(columns).enumerate() {
             let (x, anchor) = if *numeric {
                 (col_x(i) + col_w(i) - 8.0, Anchor::End)
             } else {
@@ -418,12 +427,17 @@ fn table(
     draw_row(
         &mut d,
         y,
-        columns.iter().map(|(n, _)| (*n).to_owned()).collect(),
+        columns.iter().map(|(n, _, _)| (*n).to_owned()).collect(),
         MUTED,
     );
     y += ROW;
     for row in rows {
-        draw_row(&mut d, y, row.iter().map(cell_text).collect(), INK);
+        let cells = row
+            .iter()
+            .zip(columns)
+            .map(|(cell, (_, _, format))| cell_text(cell, *format, language))
+            .collect();
+        draw_row(&mut d, y, cells, INK);
         y += ROW;
         d.line((PAD, y), (PAD + inner, y), GRID, 1.0);
     }

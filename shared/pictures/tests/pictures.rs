@@ -16,6 +16,7 @@ fn sample_page(language: Language) -> PageReport {
             field: "gmv".into(),
             value: 123_456_789.0,
             previous: Some(117_000_000.0),
+            format: None,
         }),
     };
     let bars = ChartReport {
@@ -26,6 +27,7 @@ fn sample_page(language: Language) -> PageReport {
             series: vec![NamedValues {
                 name: "gmv".into(),
                 values: vec![5_230_000.0, 3_100_000.0, 1_870_000.0],
+                format: None,
             }],
             total_rows: 3,
         })),
@@ -37,10 +39,12 @@ fn sample_page(language: Language) -> PageReport {
                 Column {
                     name: "store".into(),
                     numeric: false,
+                    format: None,
                 },
                 Column {
                     name: "orders".into(),
                     numeric: true,
+                    format: None,
                 },
             ],
             rows: vec![
@@ -60,6 +64,7 @@ fn sample_page(language: Language) -> PageReport {
                 values: (1..=30)
                     .map(|d| 900.0 + f64::from(d * 37 % 200) + f64::from(d) * 10.0)
                     .collect(),
+                format: None,
             }],
             total_rows: 30,
         })),
@@ -217,6 +222,7 @@ fn worst_page(language: Language) -> PageReport {
                 .map(|s| NamedValues {
                     name: format!("series {s}"),
                     values: (0..50).map(|r| f64::from(r * (s + 1))).collect(),
+                    format: None,
                 })
                 .collect(),
             total_rows: 50,
@@ -260,4 +266,54 @@ fn the_worst_page_stays_within_the_pixel_budget_and_says_what_it_left_out() {
     // A page that fits keeps every chart and no note.
     let svg = pictures.page_svg(&sample_page(Language::En)).to_svg();
     assert!(!svg.contains("more charts"));
+}
+
+#[test]
+fn the_snapshot_reads_numbers_as_their_fields_formats_say() {
+    use herald_core::domain::number_format::{Currency, NumberFormat, NumberStyle};
+    let yuan = NumberFormat::new(NumberStyle::Currency, None, Some(Currency::Cny), None).unwrap();
+    let percent = NumberFormat::new(NumberStyle::Percent, Some(1), None, None).unwrap();
+    let page = PageReport {
+        title: "销售日报".into(),
+        subtitle: "2026-12-07 09:00 (Asia/Shanghai)".into(),
+        language: Language::Zh,
+        charts: vec![
+            ChartReport {
+                name: "GMV".into(),
+                outcome: ChartOutcome::Shown(Figure::Kpi {
+                    field: "gmv".into(),
+                    value: 123_456_789.0,
+                    previous: Some(110_000_000.0),
+                    format: Some(yuan),
+                }),
+            },
+            ChartReport {
+                name: "转化率".into(),
+                outcome: ChartOutcome::Shown(Figure::Kpi {
+                    field: "rate".into(),
+                    value: 0.081,
+                    previous: Some(0.073),
+                    format: Some(percent.clone()),
+                }),
+            },
+            ChartReport {
+                name: "各步转化".into(),
+                outcome: ChartOutcome::Shown(Figure::Bar(Series {
+                    label_field: "step".into(),
+                    labels: vec!["下单".into(), "支付".into()],
+                    series: vec![NamedValues {
+                        name: "rate".into(),
+                        values: vec![0.0734, 0.0512],
+                        format: Some(percent),
+                    }],
+                    total_rows: 2,
+                })),
+            },
+        ],
+    };
+    let svg = Pictures::new().page_svg(&page).to_svg();
+    for shown in ["¥1.23亿", "8.1%", "0.8个百分点", "7.3%", "5.1%"] {
+        assert!(svg.contains(shown), "{shown} is drawn");
+    }
+    assert!(!svg.contains("0.0734"));
 }

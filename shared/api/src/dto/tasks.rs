@@ -5,8 +5,11 @@ use super::{at, optional, within};
 use chrono::NaiveDate;
 use herald_core::FieldError;
 use herald_core::domain::contact::Language;
+use herald_core::domain::number_format::{Currency, NumberFormat, NumberStyle};
 use herald_core::domain::parameters;
-use herald_core::domain::report::{ChartFields, Display, FieldKey, MAX_VALUE_FIELDS, MaxRows};
+use herald_core::domain::report::{
+    ChartFields, Display, FieldKey, MAX_FORMATS, MAX_VALUE_FIELDS, MaxRows,
+};
 use herald_core::domain::source::{SourceName, SourceQuery};
 use herald_core::domain::task::{
     Channel, Chart, ChartOrigin, Content, ExceptionControl, ExceptionRule, FailureLimit,
@@ -127,14 +130,82 @@ pub struct FieldsBody {
     /// A KPI's previous value, shown as its change (▲/▼ with a percentage).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compare: Option<String>,
+    /// How a field's numbers read, by key: `{"gmv": {"style": "currency", "currency": "CNY"},
+    /// "rate": {"style": "percent", "decimals": 1}, "cost": {"unit": "ms"}}` (at most 20).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub formats: std::collections::BTreeMap<String, FormatBody>,
+}
+
+/// How one field's numbers read in figures, tables, axes and tiles.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FormatBody {
+    /// `number` (default), `percent` (0.0734 → 7.3%) or `currency`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub style: Option<String>,
+    /// Decimals shown (0-6); default: percent 1, currency 2, numbers as they read best.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decimals: Option<u8>,
+    /// For `currency`: CNY, USD, EUR, HKD, JPY or GBP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Written after the number ("ms" → "120 ms", "元" → "120元"), at most 16 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+}
+
+impl FormatBody {
+    fn parse(&self) -> Result<NumberFormat, FieldError> {
+        let style = match &self.style {
+            Some(style) => at("style", NumberStyle::parse(style))?,
+            None => NumberStyle::default(),
+        };
+        let currency = optional("currency", &self.currency, |c| Currency::parse(&c))?;
+        NumberFormat::new(style, self.decimals, currency, self.unit.clone())
+            .map_err(|(field, message)| FieldError::new(field, message))
+    }
+
+    fn view(format: &NumberFormat) -> Self {
+        Self {
+            style: Some(
+                match format.style {
+                    NumberStyle::Number => "number",
+                    NumberStyle::Percent => "percent",
+                    NumberStyle::Currency => "currency",
+                }
+                .to_owned(),
+            ),
+            decimals: format.decimals,
+            currency: format.currency.map(|c| c.code().to_owned()),
+            unit: format.unit.clone(),
+        }
+    }
 }
 
 impl FieldsBody {
     fn is_empty(&self) -> bool {
-        self.label.is_none() && self.values.is_empty() && self.compare.is_none()
+        self.label.is_none()
+            && self.values.is_empty()
+            && self.compare.is_none()
+            && self.formats.is_empty()
     }
 
     fn parse(&self) -> Result<ChartFields, FieldError> {
+        if self.formats.len() > MAX_FORMATS {
+            return Err(FieldError::new(
+                "formats",
+                format!(
+                    "may give at most {MAX_FORMATS} formats (got {})",
+                    self.formats.len()
+                ),
+            ));
+        }
+        let mut formats = std::collections::BTreeMap::new();
+        for (key, format) in &self.formats {
+            let field = format!("formats.{key}");
+            let key = at(&field, FieldKey::parse(key.clone()))?;
+            formats.insert(key, within(&field, format.parse())?);
+        }
         if self.values.len() > MAX_VALUE_FIELDS {
             return Err(FieldError::new(
                 "values",
@@ -154,6 +225,7 @@ impl FieldsBody {
             label: optional("label", &self.label, FieldKey::parse)?,
             values,
             compare: optional("compare", &self.compare, FieldKey::parse)?,
+            formats,
         })
     }
 
@@ -162,6 +234,11 @@ impl FieldsBody {
             label: fields.label.as_ref().map(ToString::to_string),
             values: fields.values.iter().map(ToString::to_string).collect(),
             compare: fields.compare.as_ref().map(ToString::to_string),
+            formats: fields
+                .formats
+                .iter()
+                .map(|(key, format)| (key.to_string(), FormatBody::view(format)))
+                .collect(),
         }
     }
 }

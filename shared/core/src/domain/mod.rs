@@ -8,6 +8,7 @@ pub mod ids;
 pub mod image;
 pub mod limits;
 pub mod message;
+pub mod number_format;
 pub mod parameters;
 pub mod recipients;
 pub mod redaction;

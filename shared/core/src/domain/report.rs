@@ -1,6 +1,7 @@
 //! How a chart shows in a push (`display`, `fields`, `max_rows`), the rows a chart reader keeps,
 //! and the figures a chart becomes: a KPI with its change, a table, bars, a line, or a row count.
 use super::ParseError;
+pub use super::number_format::NumberFormat;
 use super::text::string_newtype;
 use serde::{Deserialize, Serialize};
 
@@ -77,11 +78,26 @@ pub struct ChartFields {
     pub values: Vec<FieldKey>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compare: Option<FieldKey>,
+    /// How each field's numbers read, by key (`{"rate": {"style": "percent"}}`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub formats: std::collections::BTreeMap<FieldKey, NumberFormat>,
 }
 
+/// The most field formats one chart may give.
+pub const MAX_FORMATS: usize = 20;
+
 impl ChartFields {
+    /// Whether it names no field (formats alone choose no field to show).
     pub fn is_empty(&self) -> bool {
         self.label.is_none() && self.values.is_empty() && self.compare.is_none()
+    }
+
+    /// The format of `key`'s numbers, if one is given.
+    pub fn format_of(&self, key: &str) -> Option<NumberFormat> {
+        self.formats
+            .iter()
+            .find(|(k, _)| k.as_str() == key)
+            .map(|(_, f)| f.clone())
     }
 
     /// Every key named, in order: label, values, compare.
@@ -223,6 +239,9 @@ pub enum Figure {
         field: String,
         value: f64,
         previous: Option<f64>,
+        /// How the field's numbers read (`fields.formats`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        format: Option<NumberFormat>,
     },
     /// The first rows as a table.
     Table {
@@ -244,6 +263,8 @@ pub enum Figure {
 pub struct Column {
     pub name: String,
     pub numeric: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<NumberFormat>,
 }
 
 /// Labelled numeric series (bars or a line).
@@ -259,6 +280,8 @@ pub struct Series {
 pub struct NamedValues {
     pub name: String,
     pub values: Vec<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<NumberFormat>,
 }
 
 impl Figure {

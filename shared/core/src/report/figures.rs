@@ -145,6 +145,7 @@ impl Reader<'_> {
             None => None,
         };
         Ok(Figure::Kpi {
+            format: self.chart.fields.format_of(&key),
             field: key,
             value,
             previous,
@@ -180,6 +181,7 @@ impl Reader<'_> {
             .iter()
             .enumerate()
             .map(|(i, name)| Column {
+                format: fields.format_of(name),
                 name: name.clone(),
                 numeric: numeric_named.contains(&name.as_str())
                     || (rows.iter().any(|r| !matches!(r[i], Cell::Empty))
@@ -212,6 +214,7 @@ impl Reader<'_> {
             .map(|(name, _)| NamedValues {
                 name: name.clone(),
                 values: Vec::with_capacity(rows.len()),
+                format: self.chart.fields.format_of(name),
             })
             .collect();
         for (n, row) in rows.iter().enumerate() {
@@ -302,7 +305,8 @@ mod tests {
             Figure::Kpi {
                 field: "gmv".into(),
                 value: 1234.0,
-                previous: None
+                previous: None,
+                format: None,
             }
         );
     }
@@ -346,7 +350,8 @@ mod tests {
             Figure::Kpi {
                 field: "gmv".into(),
                 value: 110.0,
-                previous: Some(100.0)
+                previous: Some(100.0),
+                format: None,
             }
         );
     }

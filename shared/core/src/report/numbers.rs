@@ -2,6 +2,7 @@
 //! K/M/B for English ones where a big number reads better short, and a KPI's change as ▲/▼ with a
 //! percentage.
 use crate::domain::contact::Language;
+use crate::domain::number_format::{NumberFormat, NumberStyle};
 
 /// `1234567` → "1,234,567"; `1234.5` → "1,234.5"; `0.01234` → "0.0123"; at most 2 decimals
 /// (4 below 1), trailing zeros dropped.
@@ -47,6 +48,82 @@ pub fn compact(value: f64, language: Language) -> String {
         Language::En if abs >= 1e6 => scaled(1e6, "M"),
         _ => full(value),
     }
+}
+
+/// `value` as its field's `format` says; without one, [`compact`] where short reads better (KPIs,
+/// bars, axes) and [`full`] elsewhere. Money and plain numbers keep 万/亿 (K/M/B) when short;
+/// percentages never do.
+pub fn shown(value: f64, format: Option<&NumberFormat>, language: Language, short: bool) -> String {
+    let Some(format) = format else {
+        return if short {
+            compact(value, language)
+        } else {
+            full(value)
+        };
+    };
+    if !value.is_finite() {
+        return full(value);
+    }
+    let money = format.style == NumberStyle::Currency;
+    let text = match format.style {
+        NumberStyle::Percent => format!("{}%", fixed(value * 100.0, format.decimals.unwrap_or(1))),
+        _ if short && compact(value, language) != full(value) => compact(value, language),
+        _ => match format.decimals {
+            Some(decimals) => fixed(value, decimals),
+            None if money => fixed(value, 2),
+            None => full(value),
+        },
+    };
+    let text = match format.currency.filter(|_| money) {
+        Some(currency) => match text.strip_prefix('-') {
+            Some(abs) => format!("-{}{abs}", currency.sign()),
+            None => format!("{}{text}", currency.sign()),
+        },
+        None => text,
+    };
+    match &format.unit {
+        // "120 ms", but "120元": a space before a word in Latin letters only.
+        Some(unit) if unit.starts_with(|c: char| c.is_ascii_alphabetic()) => {
+            format!("{text} {unit}")
+        }
+        Some(unit) => format!("{text}{unit}"),
+        None => text,
+    }
+}
+
+/// `value` with exactly `decimals` decimals, grouped in thousands.
+fn fixed(value: f64, decimals: u8) -> String {
+    let text = format!("{:.*}", usize::from(decimals), value.abs());
+    let (int, frac) = text.split_once('.').unwrap_or((text.as_str(), ""));
+    let negative = value < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0');
+    let sign = if negative { "-" } else { "" };
+    if frac.is_empty() {
+        format!("{sign}{}", group(int))
+    } else {
+        format!("{sign}{}.{frac}", group(int))
+    }
+}
+
+/// A KPI's change as its field reads: a percentage's in points ("▲ 0.8pp", "▲ 0.8个百分点"),
+/// any other's as [`change`].
+pub fn change_shown(
+    value: f64,
+    previous: f64,
+    format: Option<&NumberFormat>,
+    language: Language,
+) -> Change {
+    if format.is_none_or(|f| f.style != NumberStyle::Percent) {
+        return change(value, previous, language);
+    }
+    let mut change = change(value, previous, language);
+    let points = ((value - previous) * 100.0).abs();
+    let points = fixed(points, format.and_then(|f| f.decimals).unwrap_or(1));
+    let arrow = change.text.split(' ').next().unwrap_or("—").to_owned();
+    change.text = match language {
+        Language::Zh => format!("{arrow} {points}个百分点"),
+        Language::En => format!("{arrow} {points}pp"),
+    };
+    change
 }
 
 fn round2(value: f64) -> f64 {
@@ -157,5 +234,38 @@ mod tests {
         assert_eq!(change(5.0, 5.0, Language::En).text, "— 0%");
         assert_eq!(change(120.0, 0.0, Language::En).text, "▲ +120");
         assert_eq!(change(-50.0, -100.0, Language::En).text, "▲ 50%");
+    }
+
+    #[test]
+    fn a_fields_format_decides_how_its_numbers_read() {
+        use crate::domain::number_format::{Currency, NumberFormat, NumberStyle};
+        let percent = NumberFormat::new(NumberStyle::Percent, Some(1), None, None).unwrap();
+        let yuan =
+            NumberFormat::new(NumberStyle::Currency, None, Some(Currency::Cny), None).unwrap();
+        let ms = NumberFormat::new(NumberStyle::Number, Some(0), None, Some("ms".into())).unwrap();
+        let pieces = NumberFormat::new(NumberStyle::Number, None, None, Some("件".into())).unwrap();
+        assert_eq!(shown(0.0734, Some(&percent), Language::Zh, true), "7.3%");
+        assert_eq!(shown(0.0734, Some(&percent), Language::En, false), "7.3%");
+        assert_eq!(
+            shown(123_456_789.0, Some(&yuan), Language::Zh, true),
+            "¥1.23亿"
+        );
+        assert_eq!(shown(1234.5, Some(&yuan), Language::Zh, false), "¥1,234.50");
+        assert_eq!(shown(-98.0, Some(&yuan), Language::En, true), "-¥98.00");
+        assert_eq!(shown(119.6, Some(&ms), Language::En, true), "120 ms");
+        assert_eq!(shown(12.0, Some(&pieces), Language::Zh, true), "12件");
+        assert_eq!(shown(0.0734, None, Language::Zh, true), "0.0734");
+        assert_eq!(
+            change_shown(0.081, 0.073, Some(&percent), Language::Zh).text,
+            "▲ 0.8个百分点"
+        );
+        assert_eq!(
+            change_shown(0.065, 0.073, Some(&percent), Language::En).text,
+            "▼ 0.8pp"
+        );
+        assert_eq!(
+            change_shown(110.0, 100.0, Some(&yuan), Language::En).text,
+            "▲ 10%"
+        );
     }
 }

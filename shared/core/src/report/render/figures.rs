@@ -2,9 +2,10 @@
 //! lines for instant messages ("East · 1,234"), a plain-text table with aligned columns for the
 //! mail's text part, and a table for HTML mail.
 use crate::domain::contact::Language;
+use crate::domain::number_format::NumberFormat;
 use crate::domain::report::{Cell, Figure, Series};
 use crate::domain::text::is_cjk;
-use crate::report::numbers::{Trend, change, compact, full};
+use crate::report::numbers::{Trend, change_shown, full, shown};
 use serde::Serialize;
 
 /// The words of the message itself, in its language.
@@ -182,9 +183,10 @@ fn trend_name(trend: Trend) -> &'static str {
     }
 }
 
-pub(super) fn cell_text(cell: &Cell) -> String {
+/// A table cell as its column's format says (numbers in full: a table shows the figure whole).
+pub(super) fn cell_text(cell: &Cell, format: Option<&NumberFormat>, language: Language) -> String {
     match cell {
-        Cell::Number(n) => full(*n),
+        Cell::Number(n) => shown(*n, format, language, false),
         Cell::Text(t) => super::one_line(t),
         Cell::Bool(b) => b.to_string(),
         Cell::Empty => String::new(),
@@ -196,22 +198,26 @@ pub(super) fn describe(figure: &Figure, words: Words) -> FigureText {
     let language = words.language;
     match figure {
         Figure::Kpi {
-            value, previous, ..
+            value,
+            previous,
+            format,
+            ..
         } => {
-            let shown = compact(*value, language);
+            let format = format.as_ref();
+            let value_text = shown(*value, format, language, true);
             let kpi = match previous {
                 Some(previous) => {
-                    let c = change(*value, *previous, language);
+                    let c = change_shown(*value, *previous, format, language);
                     KpiView {
-                        value: shown.clone(),
+                        value: value_text.clone(),
                         change: c.text.clone(),
-                        previous: compact(*previous, language),
+                        previous: shown(*previous, format, language, true),
                         trend: trend_name(c.trend),
                         color: trend_color(c.trend, language),
                     }
                 }
                 None => KpiView {
-                    value: shown.clone(),
+                    value: value_text.clone(),
                     change: String::new(),
                     previous: String::new(),
                     trend: "flat",
@@ -219,9 +225,9 @@ pub(super) fn describe(figure: &Figure, words: Words) -> FigureText {
                 },
             };
             let headline = if kpi.change.is_empty() {
-                shown
+                value_text
             } else {
-                format!("{shown}{}", words.was(&kpi.change, &kpi.previous))
+                format!("{value_text}{}", words.was(&kpi.change, &kpi.previous))
             };
             FigureText {
                 kind: "kpi",
@@ -244,7 +250,12 @@ pub(super) fn describe(figure: &Figure, words: Words) -> FigureText {
         } => {
             let cells: Vec<Vec<String>> = rows
                 .iter()
-                .map(|r| r.iter().map(cell_text).collect())
+                .map(|r| {
+                    r.iter()
+                        .zip(columns)
+                        .map(|(cell, column)| cell_text(cell, column.format.as_ref(), language))
+                        .collect()
+                })
                 .collect();
             FigureText {
                 kind: "table",
@@ -289,7 +300,7 @@ fn bars(series: &Series, words: Words) -> FigureText {
                 .series
                 .iter()
                 .map(|s| {
-                    let v = compact(s.values[i], language);
+                    let v = shown(s.values[i], s.format.as_ref(), language, true);
                     if one { v } else { format!("{} {v}", s.name) }
                 })
                 .collect();
@@ -317,7 +328,12 @@ fn bars(series: &Series, words: Words) -> FigureText {
             .enumerate()
             .map(|(i, label)| {
                 std::iter::once(super::one_line(label))
-                    .chain(series.series.iter().map(|s| full(s.values[i])))
+                    .chain(
+                        series
+                            .series
+                            .iter()
+                            .map(|s| shown(s.values[i], s.format.as_ref(), language, false)),
+                    )
                     .collect()
             })
             .collect(),
@@ -363,12 +379,13 @@ fn line(series: &Series, words: Words) -> FigureText {
                     (lo.min(*v), hi.max(*v))
                 });
             let before = s.values.len().checked_sub(2).map(|i| s.values[i]);
-            let c = before.map(|b| change(latest, b, language).text);
+            let format = s.format.as_ref();
+            let c = before.map(|b| change_shown(latest, b, format, language).text);
             let text = words.latest(
-                &compact(latest, language),
+                &shown(latest, format, language, true),
                 c.as_deref(),
-                &compact(low, language),
-                &compact(high, language),
+                &shown(low, format, language, true),
+                &shown(high, format, language, true),
             );
             Some(if series.series.len() > 1 {
                 format!("{} {text}", s.name)

@@ -40,10 +40,12 @@ fn hostile_charts() -> (Vec<ChartCheck>, Vec<Option<Figure>>) {
             Column {
                 name: HOSTILE[3].into(),
                 numeric: false,
+                format: None,
             },
             Column {
                 name: "gmv".into(),
                 numeric: true,
+                format: None,
             },
         ],
         rows: HOSTILE
@@ -58,6 +60,7 @@ fn hostile_charts() -> (Vec<ChartCheck>, Vec<Option<Figure>>) {
         series: vec![crate::domain::report::NamedValues {
             name: HOSTILE[1].into(),
             values: vec![1.0, 2.0, 3.0, 4.0, 5.0],
+            format: None,
         }],
         total_rows: 5,
     });
