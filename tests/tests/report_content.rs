@@ -556,10 +556,9 @@ async fn chinese_pages_read_wan_and_yi_and_chinese_words() {
     assert!(text.contains("[测试]"), "{text}");
 }
 
-#[tokio::test]
-async fn field_formats_read_as_money_percent_and_units_on_every_channel_and_round_trip() {
-    let fakes = fakes().await;
-    let charts = ChartServer::start().await;
+/// The GMV KPI in yuan and a funnel table with a rate in percent (one written as "5.12%") and a
+/// cost in ms, on `channel`.
+fn formatted_task(charts: &ChartServer, channel: &str, template: &str) -> Value {
     charts.set(
         "kpis",
         ChartAnswer::Json(r#"{"data": {"rows": [{"gmv": 123456789, "gmv_prev": 110000000}]}}"#),
@@ -569,12 +568,11 @@ async fn field_formats_read_as_money_percent_and_units_on_every_channel_and_roun
         ChartAnswer::Json(
             r#"{"data": {"rows": [
                 {"step": "下单", "rate": 0.0734, "cost": 119.6},
-                {"step": "支付", "rate": 0.0512, "cost": 88}
+                {"step": "支付", "rate": "5.12%", "cost": "88"}
             ]}}"#,
         ),
     );
-    let app = app(&fakes).await;
-    let mut body = task(&charts, "wecom", "markdown");
+    let mut body = task(charts, channel, template);
     body["page"]["title"] = json!("销售日报");
     body["page"]["charts"] = json!([
         {"name": "GMV", "data_url": charts.url("kpis"), "rows": "/data/rows", "display": "kpi",
@@ -584,25 +582,15 @@ async fn field_formats_read_as_money_percent_and_units_on_every_channel_and_roun
          "fields": {"label": "step", "values": ["rate", "cost"],
                     "formats": {"rate": {"style": "percent", "decimals": 1}, "cost": {"decimals": 0, "unit": "ms"}}}}
     ]);
-    let task = create(&app, &body).await;
-    let read = app
-        .admin(Method::GET, &format!("{TASKS}/{task}"), &Value::Null)
-        .await;
-    assert_eq!(
-        read.body["page"]["charts"][1]["fields"]["formats"],
-        json!({"cost": {"style": "number", "decimals": 0, "unit": "ms"},
-               "rate": {"style": "percent", "decimals": 1}})
-    );
+    body
+}
 
-    test_push(&app, &task).await;
-    let text = fakes
-        .wecom
-        .delivered()
-        .into_iter()
-        .find(|m| m.msgtype == "markdown")
-        .map(|m| text_of(&m))
-        .expect("the figures");
-    for shown in [
+#[tokio::test]
+async fn field_formats_read_as_money_percent_and_units_on_every_channel_and_round_trip() {
+    let fakes = fakes().await;
+    let charts = ChartServer::start().await;
+    let app = app(&fakes).await;
+    let expected = [
         "¥1.23亿",
         "▲ 12.2%",
         "¥1.1亿",
@@ -610,12 +598,64 @@ async fn field_formats_read_as_money_percent_and_units_on_every_channel_and_roun
         "5.1%",
         "120 ms",
         "88 ms",
-    ] {
-        assert!(text.contains(shown), "{shown} in {text}");
+    ];
+    for (channel, template) in [("wecom", "markdown"), ("feishu", "card"), ("email", "card")] {
+        let body = formatted_task(&charts, channel, template);
+        let task = create(&app, &body).await;
+        test_push(&app, &task).await;
+        let text = match channel {
+            "wecom" => fakes
+                .wecom
+                .delivered()
+                .into_iter()
+                .rev()
+                .find(|m| m.msgtype == "markdown")
+                .map(|m| text_of(&m)),
+            "feishu" => fakes
+                .feishu
+                .delivered()
+                .last()
+                .map(|m| serde_json::to_string(&m.content).unwrap_or_default()),
+            _ => fakes.smtp.messages().last().map(|m| {
+                mime_parts(&m.data)
+                    .into_iter()
+                    .map(|(_, body)| body)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }),
+        }
+        .unwrap_or_else(|| panic!("{channel}: nothing sent"));
+        for shown in expected {
+            assert!(text.contains(shown), "{channel}: {shown} in {text}");
+        }
+        assert!(!text.contains("0.0734"), "{channel}: {text}");
+
+        // The page as read is sent back as it is (with the version read): the formats stay.
+        let mut read = app
+            .admin(Method::GET, &format!("{TASKS}/{task}"), &Value::Null)
+            .await
+            .body;
+        let formats = read["page"]["charts"][1]["fields"]["formats"].clone();
+        assert_eq!(
+            formats,
+            json!({"cost": {"style": "number", "decimals": 0, "unit": "ms"},
+                   "rate": {"style": "percent", "decimals": 1}})
+        );
+        let mut again = body.clone();
+        again["page"] = read["page"].take();
+        again["version"] = read["version"].take();
+        let replaced = app
+            .admin(Method::PUT, &format!("{TASKS}/{task}"), &again)
+            .await;
+        assert_eq!(replaced.status, StatusCode::OK, "{:#}", replaced.body);
+        assert_eq!(
+            replaced.body["page"]["charts"][1]["fields"]["formats"],
+            formats
+        );
     }
-    assert!(!text.contains("0.0734"), "{text}");
 
     // A bad format is a 400 naming its field; nothing is written.
+    let mut body = formatted_task(&charts, "wecom", "markdown");
     body["page"]["charts"][0]["fields"]["formats"] = json!({"gmv": {"style": "currency"}});
     let refused = app.admin(Method::POST, TASKS, &body).await;
     assert_eq!(

@@ -55,6 +55,9 @@ pub(crate) const WECOM_USER_PATTERN: &str = "^[A-Za-z0-9_@.-]{1,64}$";
 pub(crate) const DINGTALK_USER_PATTERN: &str = "^[A-Za-z0-9_.-]{1,64}$";
 const APP_ID_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
 const FEISHU_OPEN_ID_PATTERN: &str = "^ou_[A-Za-z0-9]{1,61}$";
+/// `NumberFormat::new`'s unit: no control character, no white space at either end.
+const UNIT_PATTERN: &str = "^[^\\s\\u0000-\\u001F\\u007F-\\u009F](?:[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?$";
+
 pub(crate) const MOBILE_PATTERN: &str = "^(?:\\+[0-9]{4,19}|[0-9]{5,20})$";
 
 /// Fields whose rules the Rust types alone do not show (they are `String` on the wire).
@@ -89,7 +92,7 @@ const FIELD_RULES: &[(&str, &str, Rule)] = &[
         Rule::OneOf("^(CNY|USD|EUR|HKD|JPY|GBP)$"),
     ),
     ("FormatBody", "decimals", Rule::Between(0, 6)),
-    ("FormatBody", "unit", Rule::Text { max: 16 }),
+    ("FormatBody", "unit", Rule::Pattern(UNIT_PATTERN, 16)),
     ("ContentBody", "language", Rule::OneOf("^(zh|en)$")),
     ("ContactBody", "name", Rule::Text { max: 100 }),
     ("ContactBody", "language", Rule::OneOf("^(zh|en)$")),

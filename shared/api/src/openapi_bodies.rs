@@ -19,6 +19,7 @@ pub(crate) fn add(document: &mut Value) {
     key_roles(&mut schemas["CreateKeyBody"]);
     contact_reachable(&mut schemas["ContactBody"]);
     wecom_proxy(&mut schemas["WecomBody"]);
+    field_formats(&mut schemas["FieldsBody"]["properties"]["formats"]);
     add_test_bodies(schemas);
     request_key(&mut document["paths"]["/v1/projects/{project}/tasks/{task}/push"]["post"]);
     if let Some(paths) = document["paths"].as_object_mut() {
@@ -46,6 +47,17 @@ fn single_line(value: &mut Value) {
         Value::Array(items) => items.iter_mut().for_each(single_line),
         _ => {}
     }
+}
+
+/// A chart's `fields.formats`: at most 20, each keyed by a row key (1-64 characters, no control
+/// character), as `FieldsBody::parse` takes them.
+fn field_formats(formats: &mut Value) {
+    formats["maxProperties"] = json!(20);
+    formats["propertyNames"] = json!({
+        "minLength": 1,
+        "maxLength": 64,
+        "pattern": "^[^\\u0000-\\u001F\\u007F-\\u009F]+$"
+    });
 }
 
 /// `{"confirm": true}`: `false` or nothing is a valid JSON body the API answers 422 (API.md).

@@ -245,8 +245,8 @@ static TEXTS: &[(&str, &str, &str)] = &[
     ("field_formats", "Number formats", "数字格式"),
     (
         "field_formats_hint",
-        "key: words, separated by “;”. % a percentage (0.073 → 7.3%), CNY/USD/EUR/HKD/JPY/GBP money, a number the decimals, any other word the unit: gmv: CNY; rate: % 1; cost: ms",
-        "字段: 格式，用“;”分隔。% 表示百分比（0.073 → 7.3%），CNY/USD/EUR/HKD/JPY/GBP 表示金额，数字为小数位数，其他词为单位：gmv: CNY; rate: % 1; cost: ms",
+        "key: words, separated by “;”. % a percentage (0.073 → 7.3%), CNY/USD/EUR/HKD/JPY/GBP money, a number the decimals, a word in double quotes the unit: gmv: CNY; rate: % 1; cost: \"ms\"",
+        "字段: 格式，用“;”分隔。% 表示百分比（0.073 → 7.3%），CNY/USD/EUR/HKD/JPY/GBP 表示金额，数字为小数位数，双引号中的词为单位：gmv: CNY; rate: % 1; cost: \"ms\"",
     ),
     ("field_label", "Label key", "标签字段"),
     (

@@ -47,8 +47,9 @@ fn dingtalk_groups(text: &str) -> Vec<Value> {
 }
 
 /// Number formats, `key: words` separated by `;`: `%` a percentage, a currency code (CNY, USD…)
-/// money, a number the decimals, any other word the unit (`gmv: CNY; rate: % 1; cost: ms`). What
-/// the API cannot read it names by its field.
+/// money, a number the decimals, a word in double quotes (or any other word) the unit:
+/// `gmv: CNY; rate: % 1; cost: "ms"`. The form writes units quoted, so any unit (`"%"`,
+/// `"per day"`, `"100"`) reads back as it was; what the API cannot read it names by its field.
 fn formats(text: &str) -> Map<String, Value> {
     let mut out = Map::new();
     for part in text
@@ -60,9 +61,11 @@ fn formats(text: &str) -> Map<String, Value> {
             .split_once([':', '：'])
             .map_or((part, ""), |(k, w)| (k.trim(), w.trim()));
         let mut format = Map::new();
-        for word in words.split_whitespace() {
+        for (word, quoted) in format_words(words) {
             let upper = word.to_ascii_uppercase();
-            if word == "%" || word.eq_ignore_ascii_case("percent") {
+            if quoted {
+                format.insert("unit".into(), word.into());
+            } else if word == "%" || word.eq_ignore_ascii_case("percent") {
                 format.insert("style".into(), "percent".into());
             } else if ["CNY", "USD", "EUR", "HKD", "JPY", "GBP"].contains(&upper.as_str()) {
                 format.insert("style".into(), "currency".into());
@@ -76,6 +79,32 @@ fn formats(text: &str) -> Map<String, Value> {
         out.insert(key.to_owned(), Value::Object(format));
     }
     out
+}
+
+/// The words of a format: bare words split at spaces, or text in double quotes (ASCII or
+/// Chinese), kept whole and marked as quoted.
+fn format_words(text: &str) -> Vec<(String, bool)> {
+    let mut words = Vec::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_whitespace() {
+            continue;
+        }
+        if c == '"' || c == '“' {
+            let quoted: String = chars
+                .by_ref()
+                .take_while(|c| *c != '"' && *c != '”')
+                .collect();
+            words.push((quoted, true));
+        } else {
+            let mut word = c.to_string();
+            while let Some(next) = chars.next_if(|c| !c.is_whitespace()) {
+                word.push(next);
+            }
+            words.push((word, false));
+        }
+    }
+    words
 }
 
 /// A number if it reads as one; else the text, so the API names the field it cannot read.

@@ -303,7 +303,7 @@ fn the_snapshot_reads_numbers_as_their_fields_formats_say() {
                     labels: vec!["下单".into(), "支付".into()],
                     series: vec![NamedValues {
                         name: "rate".into(),
-                        values: vec![0.0734, 0.0512],
+                        values: vec![0.0611, 0.0512],
                         format: Some(percent),
                     }],
                     total_rows: 2,
@@ -312,8 +312,9 @@ fn the_snapshot_reads_numbers_as_their_fields_formats_say() {
         ],
     };
     let svg = Pictures::new().page_svg(&page).to_svg();
-    for shown in ["¥1.23亿", "8.1%", "0.8个百分点", "7.3%", "5.1%"] {
+    // The KPIs' values and changes, and each bar's own value.
+    for shown in ["¥1.23亿", "¥1.1亿", "8.1%", "0.8个百分点", "6.1%", "5.1%"] {
         assert!(svg.contains(shown), "{shown} is drawn");
     }
-    assert!(!svg.contains("0.0734"));
+    assert!(!svg.contains("0.0611") && !svg.contains("0.081"));
 }

@@ -143,7 +143,8 @@ pub struct FormatBody {
     /// `number` (default), `percent` (0.0734 → 7.3%) or `currency`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub style: Option<String>,
-    /// Decimals shown (0-6); default: percent 1, currency 2, numbers as they read best.
+    /// Decimals shown (0-6); default: percent 1, currency 2 (JPY 0), numbers as they read best;
+    /// 万/亿 (K/M/B) figures keep them too when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decimals: Option<u8>,
     /// For `currency`: CNY, USD, EUR, HKD, JPY or GBP.

@@ -73,6 +73,14 @@ impl Currency {
             .map_or("", |(_, _, sign)| sign)
     }
 
+    /// The decimals its amounts show unless a format says otherwise (yen has no minor unit).
+    pub fn decimals(self) -> u8 {
+        match self {
+            Self::Jpy => 0,
+            _ => 2,
+        }
+    }
+
     pub fn code(self) -> &'static str {
         Self::ALL
             .iter()
@@ -122,15 +130,17 @@ impl NumberFormat {
             }
             _ => {}
         }
-        let unit = unit.map(|u| u.trim().to_owned());
         if let Some(unit) = &unit
             && (unit.is_empty()
                 || unit.chars().count() > MAX_UNIT_CHARS
-                || unit.chars().any(char::is_control))
+                || unit.chars().any(char::is_control)
+                || unit.trim() != unit)
         {
             return Err((
                 "unit",
-                format!("must be 1 to {MAX_UNIT_CHARS} characters, no control characters"),
+                format!(
+                    "must be 1 to {MAX_UNIT_CHARS} characters, no control characters, no space at either end"
+                ),
             ));
         }
         Ok(Self {
@@ -167,6 +177,11 @@ mod tests {
                 .0,
             "currency"
         );
+        for unit in ["", " ms", "a\tb", "毫秒毫秒毫秒毫秒毫秒毫秒毫秒毫秒毫"] {
+            let refused = NumberFormat::new(NumberStyle::Number, None, None, Some(unit.into()));
+            assert_eq!(refused.unwrap_err().0, "unit", "{unit:?}");
+        }
+        assert!(NumberFormat::new(NumberStyle::Number, None, None, Some("km / h".into())).is_ok());
         assert_eq!(Currency::parse("CNY").unwrap().sign(), "¥");
         assert!(Currency::parse("RMB").is_err());
         assert!(NumberStyle::parse("percentage").is_err());

@@ -1,6 +1,7 @@
 //! Turns the rows a chart reader kept into what the chart shows ([`Figure`]): `auto` picks a KPI
 //! for one row with one number, bars for a label and numbers, a table otherwise. A key that is
 //! missing, or not a number where one is needed, is a [`ShapeError`] naming the field.
+use crate::domain::number_format::NumberStyle;
 use crate::domain::report::{
     Cell, ChartRows, Column, Display, Figure, MAX_VALUE_FIELDS, NamedValues, Row, Series,
     ShapeError,
@@ -117,11 +118,27 @@ impl Reader<'_> {
         Ok(numeric)
     }
 
+    /// The number `cell` holds for `key`: a percent-style field's text "7.3%" is the ratio 0.073
+    /// (what its format shows as 7.3%); other text reads as [`Cell::number`] does.
+    fn value_of(&self, cell: &Cell, key: &str) -> Option<f64> {
+        let percent = self
+            .chart
+            .fields
+            .format_of(key)
+            .is_some_and(|f| f.style == NumberStyle::Percent);
+        match cell {
+            Cell::Text(t) if percent && t.trim_end().ends_with('%') => {
+                cell.number().map(|n| n / 100.0)
+            }
+            _ => cell.number(),
+        }
+    }
+
     /// The number at `key` in `row` (row numbers count from 1 for people).
     fn number(&self, row: &Row, n: usize, key: &str, field: &str) -> Result<f64, ShapeError> {
         match self.cell(row, key) {
             None => Err(shape(field, format!("row {n} has no key '{key}'"))),
-            Some(cell) => cell.number().ok_or_else(|| {
+            Some(cell) => self.value_of(cell, key).ok_or_else(|| {
                 shape(
                     field,
                     format!("row {n}: '{key}' is {}, not a number", describe(cell)),
@@ -167,13 +184,21 @@ impl Reader<'_> {
         } else {
             fields.keys()
         };
+        // A column with a format shows its numbers formatted, numbers written as text included.
+        let formatted = |k: &str| fields.format_of(k).is_some();
         let rows: Vec<Vec<Cell>> = self
             .rows
             .head
             .iter()
             .map(|row| {
                 keys.iter()
-                    .map(|k| self.cell(row, k).cloned().unwrap_or(Cell::Empty))
+                    .map(|k| match self.cell(row, k) {
+                        Some(cell) if formatted(k) => self
+                            .value_of(cell, k)
+                            .map_or_else(|| cell.clone(), Cell::Number),
+                        Some(cell) => cell.clone(),
+                        None => Cell::Empty,
+                    })
                     .collect()
             })
             .collect();

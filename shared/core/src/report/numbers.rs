@@ -39,20 +39,15 @@ pub fn compact(value: f64, language: Language) -> String {
     if !value.is_finite() {
         return full(value);
     }
-    let abs = value.abs();
-    let scaled = |divisor: f64, unit: &str| format!("{}{unit}", full(round2(value / divisor)));
-    match language {
-        Language::Zh if abs >= 1e8 => scaled(1e8, "亿"),
-        Language::Zh if abs >= 1e5 => scaled(1e4, "万"),
-        Language::En if abs >= 1e9 => scaled(1e9, "B"),
-        Language::En if abs >= 1e6 => scaled(1e6, "M"),
-        _ => full(value),
+    match short_unit(value, language) {
+        Some((divisor, unit)) => format!("{}{unit}", full(round2(value / divisor))),
+        None => full(value),
     }
 }
 
 /// `value` as its field's `format` says; without one, [`compact`] where short reads better (KPIs,
-/// bars, axes) and [`full`] elsewhere. Money and plain numbers keep 万/亿 (K/M/B) when short;
-/// percentages never do.
+/// bars, axes) and [`full`] elsewhere. Money and plain numbers keep 万/亿 (K/M/B) when short, with
+/// the format's decimals if it gives them; percentages never shorten.
 pub fn shown(value: f64, format: Option<&NumberFormat>, language: Language, short: bool) -> String {
     let Some(format) = format else {
         return if short {
@@ -64,17 +59,29 @@ pub fn shown(value: f64, format: Option<&NumberFormat>, language: Language, shor
     if !value.is_finite() {
         return full(value);
     }
-    let money = format.style == NumberStyle::Currency;
+    let money = format
+        .currency
+        .filter(|_| format.style == NumberStyle::Currency);
+    let decimals = format
+        .decimals
+        .or(money.map(|currency| currency.decimals()));
     let text = match format.style {
-        NumberStyle::Percent => format!("{}%", fixed(value * 100.0, format.decimals.unwrap_or(1))),
-        _ if short && compact(value, language) != full(value) => compact(value, language),
-        _ => match format.decimals {
-            Some(decimals) => fixed(value, decimals),
-            None if money => fixed(value, 2),
-            None => full(value),
+        NumberStyle::Percent => format!("{}%", fixed(value * 100.0, decimals.unwrap_or(1))),
+        // Short, only the format's own decimals hold: without them 万/亿 drop trailing zeros.
+        _ => match (
+            short.then(|| short_unit(value, language)).flatten(),
+            format.decimals,
+            decimals,
+        ) {
+            (Some((divisor, unit)), Some(d), _) => {
+                format!("{}{unit}", fixed(value / divisor, d))
+            }
+            (Some(_), None, _) => compact(value, language),
+            (None, _, Some(d)) => fixed(value, d),
+            (None, _, None) => full(value),
         },
     };
-    let text = match format.currency.filter(|_| money) {
+    let text = match money {
         Some(currency) => match text.strip_prefix('-') {
             Some(abs) => format!("-{}{abs}", currency.sign()),
             None => format!("{}{text}", currency.sign()),
@@ -91,11 +98,31 @@ pub fn shown(value: f64, format: Option<&NumberFormat>, language: Language, shor
     }
 }
 
+/// The short unit a number reads better in (divisor and suffix), as [`compact`] picks it.
+fn short_unit(value: f64, language: Language) -> Option<(f64, &'static str)> {
+    let abs = value.abs();
+    match language {
+        Language::Zh if abs >= 1e8 => Some((1e8, "亿")),
+        Language::Zh if abs >= 1e5 => Some((1e4, "万")),
+        Language::En if abs >= 1e9 => Some((1e9, "B")),
+        Language::En if abs >= 1e6 => Some((1e6, "M")),
+        _ => None,
+    }
+}
+
+/// `value` rounded half away from zero to `decimals` (as people round: 0.125 → 0.13, where
+/// `format!` rounds a tie to even).
+fn round_half_away(value: f64, decimals: u8) -> f64 {
+    let scale = 10f64.powi(i32::from(decimals));
+    (value * scale).round() / scale
+}
+
 /// `value` with exactly `decimals` decimals, grouped in thousands.
 fn fixed(value: f64, decimals: u8) -> String {
-    let text = format!("{:.*}", usize::from(decimals), value.abs());
+    let rounded = round_half_away(value, decimals);
+    let text = format!("{:.*}", usize::from(decimals), rounded.abs());
     let (int, frac) = text.split_once('.').unwrap_or((text.as_str(), ""));
-    let negative = value < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0');
+    let negative = rounded < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0');
     let sign = if negative { "-" } else { "" };
     if frac.is_empty() {
         format!("{sign}{}", group(int))
@@ -104,26 +131,32 @@ fn fixed(value: f64, decimals: u8) -> String {
     }
 }
 
-/// A KPI's change as its field reads: a percentage's in points ("▲ 0.8pp", "▲ 0.8个百分点"),
-/// any other's as [`change`].
+/// A KPI's change as its field reads: a percentage's in points ("▲ 0.8pp", "▲ 0.8个百分点"; a
+/// change that rounds to nothing is flat), any other's as [`change`].
 pub fn change_shown(
     value: f64,
     previous: f64,
     format: Option<&NumberFormat>,
     language: Language,
 ) -> Change {
-    if format.is_none_or(|f| f.style != NumberStyle::Percent) {
+    let Some(format) = format.filter(|f| f.style == NumberStyle::Percent) else {
         return change(value, previous, language);
-    }
-    let mut change = change(value, previous, language);
-    let points = ((value - previous) * 100.0).abs();
-    let points = fixed(points, format.and_then(|f| f.decimals).unwrap_or(1));
-    let arrow = change.text.split(' ').next().unwrap_or("—").to_owned();
-    change.text = match language {
+    };
+    let decimals = format.decimals.unwrap_or(1);
+    let points = round_half_away((value - previous) * 100.0, decimals);
+    let (trend, arrow) = if points > 0.0 {
+        (Trend::Up, "▲")
+    } else if points < 0.0 {
+        (Trend::Down, "▼")
+    } else {
+        (Trend::Flat, "—")
+    };
+    let points = fixed(points.abs(), decimals);
+    let text = match language {
         Language::Zh => format!("{arrow} {points}个百分点"),
         Language::En => format!("{arrow} {points}pp"),
     };
-    change
+    Change { trend, text }
 }
 
 fn round2(value: f64) -> f64 {
