@@ -39,7 +39,7 @@ pub fn compact(value: f64, language: Language) -> String {
     if !value.is_finite() {
         return full(value);
     }
-    match short_unit(value, language) {
+    match short_unit_rounded(value, language, 2) {
         Some((divisor, unit)) => format!("{}{unit}", full(round2(value / divisor))),
         None => full(value),
     }
@@ -73,9 +73,10 @@ pub fn shown(value: f64, format: Option<&NumberFormat>, language: Language, shor
             format.decimals,
             decimals,
         ) {
-            (Some((divisor, unit)), Some(d), _) => {
-                format!("{}{unit}", fixed(value / divisor, d))
-            }
+            (Some(_), Some(d), _) => match short_unit_rounded(value, language, d) {
+                Some((divisor, unit)) => format!("{}{unit}", fixed(value / divisor, d)),
+                None => fixed(value, d),
+            },
             (Some(_), None, _) => compact(value, language),
             (None, _, Some(d)) => fixed(value, d),
             (None, _, None) => full(value),
@@ -110,6 +111,16 @@ fn short_unit(value: f64, language: Language) -> Option<(f64, &'static str)> {
     }
 }
 
+/// The short unit `value` reads in once rounded to `decimals` in it: 99,999,999.5 is "1亿", not
+/// "10,000万".
+fn short_unit_rounded(value: f64, language: Language, decimals: u8) -> Option<(f64, &'static str)> {
+    let (divisor, _) = short_unit(value, language)?;
+    short_unit(
+        round_half_away(value / divisor, decimals) * divisor,
+        language,
+    )
+}
+
 /// `value` rounded half away from zero to `decimals` (as people round: 0.125 → 0.13, where
 /// `format!` rounds a tie to even).
 fn round_half_away(value: f64, decimals: u8) -> f64 {
@@ -140,7 +151,14 @@ pub fn change_shown(
     language: Language,
 ) -> Change {
     let Some(format) = format.filter(|f| f.style == NumberStyle::Percent) else {
-        return change(value, previous, language);
+        let mut change = change(value, previous, language);
+        // Against nothing the change is an amount: in the field's own money or unit.
+        if previous == 0.0 && value != 0.0 && format.is_some() {
+            let arrow = change.text.split(' ').next().unwrap_or("—").to_owned();
+            let sign = if value > 0.0 { "+" } else { "" };
+            change.text = format!("{arrow} {sign}{}", shown(value, format, language, true));
+        }
+        return change;
     };
     let decimals = format.decimals.unwrap_or(1);
     let points = round_half_away((value - previous) * 100.0, decimals);
