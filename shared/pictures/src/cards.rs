@@ -316,8 +316,13 @@ fn line(series: &Series, language: Language, w: f32) -> Drawing {
         }
     };
     let y_of = |v: f64| bottom - ((v - lo) / span) as f32 * (bottom - top);
-    // The axis reads as the first series does.
-    let axis_format = series.series.first().and_then(|s| s.format.as_ref());
+    // The axis reads as its series do when they share one format (a percent and a count on one
+    // axis read as plain numbers).
+    let axis_format = series
+        .series
+        .first()
+        .and_then(|s| s.format.as_ref())
+        .filter(|f| series.series.iter().all(|s| s.format.as_ref() == Some(*f)));
     for v in [lo, hi] {
         let y = y_of(v);
         d.line((left, y), (right, y), GRID, 1.0);

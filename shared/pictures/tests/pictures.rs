@@ -318,3 +318,42 @@ fn the_snapshot_reads_numbers_as_their_fields_formats_say() {
     }
     assert!(!svg.contains("0.0611") && !svg.contains("0.081"));
 }
+
+#[test]
+fn a_line_axis_shared_by_a_percentage_and_a_count_reads_as_plain_numbers() {
+    use herald_core::domain::number_format::{NumberFormat, NumberStyle};
+    let percent = NumberFormat::new(NumberStyle::Percent, Some(1), None, None).unwrap();
+    let page = PageReport {
+        title: "转化".into(),
+        subtitle: "2026-12-07 09:00 (Asia/Shanghai)".into(),
+        language: Language::Zh,
+        charts: vec![ChartReport {
+            name: "转化与订单".into(),
+            outcome: ChartOutcome::Shown(Figure::Line(Series {
+                label_field: "day".into(),
+                labels: vec!["12-05".into(), "12-06".into()],
+                series: vec![
+                    NamedValues {
+                        name: "rate".into(),
+                        values: vec![0.05, 0.081],
+                        format: Some(percent),
+                    },
+                    NamedValues {
+                        name: "orders".into(),
+                        values: vec![100.0, 900.0],
+                        format: None,
+                    },
+                ],
+                total_rows: 2,
+            })),
+        }],
+    };
+    let svg = Pictures::new().page_svg(&page).to_svg();
+    // The callout reads as its own series; the axis (0.05 to 900) as plain numbers.
+    assert!(svg.contains("8.1%"), "the latest rate");
+    assert!(!svg.contains("90,000.0%"), "the axis is no percentage");
+    assert!(
+        svg.contains(">900<") || svg.contains(">900 <"),
+        "the axis top reads 900"
+    );
+}
