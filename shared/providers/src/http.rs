@@ -187,6 +187,36 @@ pub(crate) fn endpoint(
     Ok(url)
 }
 
+/// A picture as `media/upload` takes it (WeCom and DingTalk alike): a multipart form with the file
+/// in the part `media`.
+pub(crate) fn media_form(
+    bytes: &[u8],
+    image: &herald_core::domain::image::ImageRef,
+) -> Result<reqwest::multipart::Form, SendError> {
+    let part = reqwest::multipart::Part::bytes(bytes.to_vec())
+        .file_name(format!("{}.png", image.name))
+        .mime_str(&image.content_type)
+        .map_err(|e| failure(SendFailure::Payload, None, e.to_string()))?;
+    Ok(reqwest::multipart::Form::new().part("media", part))
+}
+
+/// The upload a `media/upload` answer names, reused until `expires_at`; an answer without a
+/// media id is a fault that may pass.
+pub(crate) fn uploaded_media(
+    provider: &str,
+    media_id: Option<String>,
+    expires_at: chrono::DateTime<chrono::Utc>,
+) -> Result<herald_core::services::images::Uploaded, SendError> {
+    match media_id.filter(|m| !m.is_empty()) {
+        Some(key) => Ok(herald_core::services::images::Uploaded { key, expires_at }),
+        None => Err(failure(
+            SendFailure::Transient,
+            None,
+            format!("{provider} media/upload answered without a media_id"),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@ use herald_core::domain::channels::WecomCredentials;
 use herald_core::domain::image::ImageRef;
 use herald_core::domain::message::WecomAppMessage;
 use herald_core::ports::{SendError, SendFailure, SendReceipt};
-use herald_core::services::images::{Images, Uploaded};
+use herald_core::services::images::Images;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::Value;
@@ -289,25 +289,15 @@ impl WecomAppClient {
                         "/cgi-bin/media/upload",
                         &[("access_token", token), ("type", "image")],
                     )?;
-                    let part = reqwest::multipart::Part::bytes(bytes.as_ref().clone())
-                        .file_name(format!("{}.png", image.name))
-                        .mime_str(&image.content_type)
-                        .map_err(|e| failure(SendFailure::Payload, None, e.to_string()))?;
-                    let form = reqwest::multipart::Form::new().part("media", part);
+                    let form = crate::http::media_form(&bytes, image)?;
                     Ok(client.post(url).multipart(form))
                 })
                 .await?;
-            match reply.media_id.filter(|m| !m.is_empty()) {
-                Some(key) => Ok(Uploaded {
-                    key,
-                    expires_at: self.images.now() + MEDIA_ID_REUSE,
-                }),
-                None => Err(failure(
-                    SendFailure::Transient,
-                    None,
-                    "WeCom media/upload answered without a media_id",
-                )),
-            }
+            crate::http::uploaded_media(
+                PROVIDER,
+                reply.media_id,
+                self.images.now() + MEDIA_ID_REUSE,
+            )
         };
         self.images
             .upload(&scope, image, upload)
