@@ -1079,3 +1079,79 @@ async fn the_task_form_reads_a_chart_from_a_source_with_its_query() {
     );
     assert!(refused.html.contains("value=\"{path\""), "{}", refused.html);
 }
+
+#[tokio::test]
+async fn conditions_are_edited_as_one_rule_a_line_and_kept_through_an_edit() {
+    let app = LocalApp::new(NOW);
+    let mut browser = ConsoleClient::new(&app.router);
+    browser.sign_in(ADMIN_TOKEN).await;
+    let csrf = browser.get("/ui/projects/sales/tasks/new").await.csrf();
+    let mut form = task_form("10:00");
+    form.extend([
+        ("page.charts[0].name", "GMV".to_owned()),
+        (
+            "page.charts[0].data_url",
+            "https://bi.example.com/api/gmv".to_owned(),
+        ),
+        ("page.charts[0].fields.values", "gmv".to_owned()),
+        ("conditions.when", "any".to_owned()),
+        (
+            "conditions.rules",
+            r#"{"chart": "Revenue", "field": "gmv", "op": "<", "value": 1000000}"#.to_owned(),
+        ),
+    ]);
+    let refused = post_form(&mut browser, "/ui/projects/sales/tasks", &csrf, &form).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.html.contains(
+            r#"id="err-conditions" role="alert">rules[0].chart no chart of the page is named &#x27;Revenue&#x27;"#
+        ),
+        "{}",
+        refused.html
+    );
+    assert!(tasks(&app).await.is_empty());
+
+    form.retain(|(k, _)| *k != "conditions.rules");
+    let rule = r#"{"chart":"GMV","field":"gmv","op":"<","value":1000000}"#;
+    form.push((
+        "conditions.rules",
+        format!("{rule}\n{{\"changed_since_last_push\": true}}"),
+    ));
+    let created = post_form(&mut browser, "/ui/projects/sales/tasks", &csrf, &form).await;
+    assert!(created.location.is_some(), "{}", created.html);
+    let id = tasks(&app).await[0]["id"].as_str().expect("id").to_owned();
+    let edit = browser
+        .get(&format!("/ui/projects/sales/tasks/{id}/edit"))
+        .await;
+    let shown = format!("{rule}\n{{\"changed_since_last_push\":true}}")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;");
+    assert!(
+        edit.html.contains(&shown),
+        "the rules, one a line: {}",
+        edit.html
+    );
+
+    // Saving the form as shown keeps them.
+    form.retain(|(k, _)| *k != "conditions.rules");
+    form.push((
+        "conditions.rules",
+        format!("{rule}\n{{\"changed_since_last_push\":true}}"),
+    ));
+    form.push(("version", "1".to_owned()));
+    let saved = post_form(
+        &mut browser,
+        &format!("/ui/projects/sales/tasks/{id}"),
+        &csrf,
+        &form,
+    )
+    .await;
+    assert!(saved.location.is_some(), "{}", saved.html);
+    assert_eq!(
+        tasks(&app).await[0]["conditions"],
+        json!({"when": "any", "rules": [
+            {"chart": "GMV", "field": "gmv", "op": "<", "value": 1000000},
+            {"changed_since_last_push": true}
+        ]})
+    );
+}

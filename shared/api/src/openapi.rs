@@ -58,6 +58,9 @@ const FEISHU_OPEN_ID_PATTERN: &str = "^ou_[A-Za-z0-9]{1,61}$";
 /// `NumberFormat::new`'s unit: no control character, no white space at either end.
 const UNIT_PATTERN: &str = "^[^\\s\\u0000-\\u001F\\u007F-\\u009F](?:[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?$";
 
+/// `Comparison::parse`.
+const COMPARISON: &str = "^(<|<=|>|>=|==|=|!=)$";
+
 pub(crate) const MOBILE_PATTERN: &str = "^(?:\\+[0-9]{4,19}|[0-9]{5,20})$";
 
 /// Fields whose rules the Rust types alone do not show (they are `String` on the wire).
@@ -94,6 +97,11 @@ const FIELD_RULES: &[(&str, &str, Rule)] = &[
     ("FormatBody", "decimals", Rule::Between(0, 6)),
     ("FormatBody", "unit", Rule::Pattern(UNIT_PATTERN, 16)),
     ("ContentBody", "language", Rule::OneOf("^(zh|en)$")),
+    ("ConditionsBody", "when", Rule::OneOf("^(any|all)$")),
+    ("ConditionRuleBody", "chart", Rule::Text { max: 100 }),
+    ("ConditionRuleBody", "op", Rule::OneOf(COMPARISON)),
+    ("ConditionRuleBody", "change", Rule::OneOf(COMPARISON)),
+    ("ConditionRuleBody", "rows", Rule::OneOf(COMPARISON)),
     ("ContactBody", "name", Rule::Text { max: 100 }),
     ("ContactBody", "language", Rule::OneOf("^(zh|en)$")),
     (

@@ -113,6 +113,14 @@ static TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("charts", "Charts", "图表"),
     ("code", "code", "错误码"),
+    ("conditions", "Push only when (alerts)", "推送条件（告警）"),
+    (
+        "conditions_help",
+        "One rule per line, as JSON: {\"chart\": \"GMV\", \"field\": \"gmv\", \"op\": \"<\", \"value\": 1000000}, {\"chart\": \"GMV\", \"change\": \"<\", \"percent\": -10}, {\"chart\": \"Errors\", \"rows\": \">\", \"value\": 0} or {\"changed_since_last_push\": true}. Empty: always push. A scheduled run whose conditions do not hold sends nothing and is recorded as skipped.",
+        "每行一条规则（JSON）：{\"chart\": \"GMV\", \"field\": \"gmv\", \"op\": \"<\", \"value\": 1000000}、{\"chart\": \"GMV\", \"change\": \"<\", \"percent\": -10}、{\"chart\": \"Errors\", \"rows\": \">\", \"value\": 0} 或 {\"changed_since_last_push\": true}。留空则总是推送。条件不满足时，定时推送不发送，记录为已跳过。",
+    ),
+    ("conditions_when_all", "All rules hold", "全部规则满足"),
+    ("conditions_when_any", "Any rule holds", "任一规则满足"),
     ("confirm", "Confirm", "确认"),
     (
         "confirm_delete",

@@ -245,6 +245,23 @@ fn rule(f: &Fields, name: &str) -> Value {
     })
 }
 
+/// The conditions: one JSON rule per line; a line that is not JSON goes as it is, so the API
+/// names the rule. No rules: none (always push).
+fn conditions(f: &Fields) -> Option<Value> {
+    let rules: Vec<Value> = f
+        .text("conditions.rules")
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            let line = line.trim_end_matches(',');
+            serde_json::from_str(line).unwrap_or_else(|_| Value::String(line.to_owned()))
+        })
+        .collect();
+    (!rules.is_empty())
+        .then(|| json!({"when": f.text_or("conditions.when", "any"), "rules": rules}))
+}
+
 /// The API's task body from the posted form.
 pub(crate) fn task_body(fields: &[(String, String)]) -> Value {
     let f = Fields(fields);
@@ -303,6 +320,9 @@ pub(crate) fn task_body(fields: &[(String, String)]) -> Value {
     let robot = f.text("alarm_robot.webhook_key");
     if !robot.is_empty() {
         body["alarm_robot"] = json!({"webhook_key": robot});
+    }
+    if let Some(conditions) = conditions(&f) {
+        body["conditions"] = conditions;
     }
     let version = f.text("version");
     if !version.is_empty() {
@@ -441,5 +461,29 @@ mod tests {
                 "cost": {"unit": "ms"}
             })
         );
+    }
+
+    #[test]
+    fn conditions_are_one_json_rule_per_line_and_none_when_empty() {
+        let body = task_body(&form(&[
+            ("conditions.when", "all"),
+            (
+                "conditions.rules",
+                "{\"chart\": \"GMV\", \"field\": \"gmv\", \"op\": \"<\", \"value\": 1000000},\n\n  not json\n",
+            ),
+        ]));
+        assert_eq!(
+            body["conditions"],
+            json!({"when": "all", "rules": [
+                {"chart": "GMV", "field": "gmv", "op": "<", "value": 1000000},
+                "not json"
+            ]}),
+            "a line that is not JSON goes as typed, for the API to name"
+        );
+        let none = task_body(&form(&[
+            ("conditions.when", "any"),
+            ("conditions.rules", " \n"),
+        ]));
+        assert!(none.get("conditions").is_none());
     }
 }

@@ -189,6 +189,7 @@ async fn key(app: &PushApp, body: Value) -> String {
 
 mod auto_stop;
 mod calendar_and_idempotency;
+mod conditions;
 mod dingtalk;
 mod exception_control;
 mod groups;

@@ -68,6 +68,10 @@ pub struct PreviewView {
     /// Why something the channel shows is missing (e.g. the snapshot could not be drawn).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
+    /// Whether the task's conditions hold now (a scheduled run would push); absent without
+    /// conditions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<super::conditions::ConditionsView>,
 }
 
 fn wire<T: Serialize>(value: &T) -> String {
@@ -108,6 +112,10 @@ impl PreviewView {
                 })
                 .collect(),
             problems: preview.problems,
+            conditions: preview
+                .conditions
+                .as_ref()
+                .map(super::conditions::ConditionsView::new),
         }
     }
 }

@@ -30,6 +30,8 @@ pub struct TaskView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alarm_robot: Option<AlarmRobotBody>,
     pub failure_limit: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<super::conditions::ConditionsBody>,
     /// `enabled`, `disabled` (by a user) or `stopped` (by the failure limit).
     #[schema(example = "enabled")]
     pub state: String,
@@ -147,6 +149,10 @@ impl TaskView {
                 webhook_key: SECRET_SET.into(),
             }),
             failure_limit: spec.failure_limit.get(),
+            conditions: spec
+                .conditions
+                .as_ref()
+                .map(super::conditions::ConditionsBody::view),
             state: task.state.as_str().to_owned(),
             version: task.version,
             consecutive_failures: task.consecutive_failures,

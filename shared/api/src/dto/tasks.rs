@@ -50,6 +50,9 @@ pub struct TaskBody {
     pub alarm_robot: Option<AlarmRobotBody>,
     #[serde(default = "default_failure_limit")]
     pub failure_limit: u32,
+    /// Push only when these hold (alerts); absent: always.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<super::conditions::ConditionsBody>,
     /// The version read before a replace; a stale one gets 409.
     #[serde(default, skip_serializing)]
     pub version: Option<u64>,
@@ -344,6 +347,11 @@ impl TaskBody {
             exception_control,
             alarm_robot,
             failure_limit: at("failure_limit", FailureLimit::parse(self.failure_limit))?,
+            conditions: self
+                .conditions
+                .as_ref()
+                .map(|c| within("conditions", c.parse()))
+                .transpose()?,
         };
         Ok(ParsedTask {
             spec,

@@ -259,6 +259,21 @@ pub(super) async fn form_page(
             chart["query_text"] = Value::String(text);
         }
     }
+    // The conditions' rules as the text field shows them: one JSON rule per line (or what was typed).
+    let rules = match &form.task["conditions"]["rules"] {
+        Value::Array(rules) => Some(
+            rules
+                .iter()
+                .map(Value::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+        Value::String(typed) => Some(typed.clone()),
+        _ => None,
+    };
+    if let Some(text) = rules {
+        form.task["conditions_text"] = Value::String(text);
+    }
     let preview = form.preview.map(|p| with_pretty_messages(form.project, p));
     let action = match form.id {
         Some(id) => format!("/ui/projects/{}/tasks/{}", seg(form.project), seg(id)),

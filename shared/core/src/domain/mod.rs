@@ -1,6 +1,7 @@
 //! Domain types. Each is parsed once at the edge and valid by construction afterwards.
 pub mod auth;
 pub mod channels;
+pub mod conditions;
 pub mod contact;
 pub mod delivery;
 pub mod dingtalk;

@@ -265,11 +265,25 @@ pub struct TaskSpec {
     pub exception_control: ExceptionControl,
     pub alarm_robot: Option<RobotWebhook>,
     pub failure_limit: FailureLimit,
+    /// When a scheduled run pushes (alerts); none: always.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<super::conditions::Conditions>,
 }
 
 impl TaskSpec {
     /// Checks the parts against each other: the recipients and the owner must be reachable on the channel.
     pub fn check_consistent(&self) -> Result<(), FieldError> {
+        if let Some(conditions) = &self.conditions {
+            conditions
+                .check(|name| {
+                    let chart = self.page.charts.iter().find(|c| &c.name == name)?;
+                    Some(super::conditions::ChartShape {
+                        fields: &chart.fields,
+                        keeps_rows: chart.display != Display::Count,
+                    })
+                })
+                .map_err(|e| e.within("conditions"))?;
+        }
         let r = &self.recipients;
         check_groups(r, self.channel)?;
         let reachable = match self.channel {

@@ -6,6 +6,7 @@
 const REQUEST_KEY_LIFETIME: chrono::Duration = chrono::Duration::hours(24);
 mod commands;
 pub mod compose;
+mod conditions;
 pub mod ledger;
 mod notify;
 mod preparation;

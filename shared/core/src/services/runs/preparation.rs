@@ -1,5 +1,6 @@
 //! Preparing a run: its audience, its charts read and checked, exception control, the rendered message and alarms, before anything is written.
 use super::*;
+use crate::report::conditions::page_digest;
 use crate::report::render::GroupBody;
 
 /// A prepared run: the record, its push deliveries and its alarms.
@@ -245,6 +246,25 @@ impl PushService {
         } else {
             Default::default()
         };
+        let verdict = self
+            .judge_conditions((&task.project, Some(&task.id), spec), &read, Some(&run.id))
+            .await;
+        if let Some(verdict) = &verdict {
+            // Only a scheduled run waits for its conditions; a test or manual push shows them.
+            let shown = if run.kind == RunKind::Scheduled || verdict.holds {
+                verdict.reason()
+            } else {
+                format!(
+                    "{} — sent anyway: a {} push",
+                    verdict.reason(),
+                    run.kind.as_str()
+                )
+            };
+            run.log(now, LogLevel::Info, shown);
+        }
+        let unmet = verdict
+            .as_ref()
+            .filter(|v| run.kind == RunKind::Scheduled && !v.holds);
         let cause = DeliveryCause::Run {
             project: run.project.clone(),
             run: run.id,
@@ -262,6 +282,14 @@ impl PushService {
                 &mut run,
                 RunOutcome::Paused { reason },
                 "paused by exception control",
+            );
+        } else if let Some(verdict) = unmet {
+            self.finish(
+                &mut run,
+                RunOutcome::Skipped {
+                    reason: verdict.reason(),
+                },
+                "its conditions are not met",
             );
         } else if audience.is_empty() {
             run.log(
@@ -322,6 +350,7 @@ impl PushService {
                         )
                         .await;
                     pushes.extend(groups);
+                    run.page_digest = Some(page_digest(&read.figures));
                     run.message = pushes.first().map(|d| MessageRecord {
                         channel: spec.channel,
                         template: spec.template,

@@ -28,6 +28,8 @@ pub struct Preview {
     pub images: Vec<ImageRef>,
     /// Why a snapshot the channel shows is missing.
     pub problems: Vec<String>,
+    /// Whether the task's conditions hold now (none without conditions).
+    pub conditions: Option<crate::report::conditions::Verdict>,
 }
 
 /// The bodies the provider gets for `rendered`, in sending order.
@@ -74,6 +76,16 @@ impl PushService {
         spec: &TaskSpec,
         channel: Option<Channel>,
     ) -> Result<Preview, ServiceError> {
+        self.preview_of(who, (project, None, spec), channel).await
+    }
+
+    /// Previews `spec`, the stored task `task`'s or a draft's.
+    async fn preview_of(
+        &self,
+        who: &Principal,
+        (project, task, spec): (&ProjectId, Option<&TaskId>, &TaskSpec),
+        channel: Option<Channel>,
+    ) -> Result<Preview, ServiceError> {
         who.check_write(project)?;
         let channel = channel.unwrap_or(spec.channel);
         let template = spec.template;
@@ -85,6 +97,9 @@ impl PushService {
         let read = self
             .reporter
             .read(project, spec, self.now(), Some(self.charts_within()))
+            .await;
+        let conditions = self
+            .judge_conditions((project, task, spec), &read, None)
             .await;
         let now = self.now();
         let rendered = self
@@ -115,6 +130,7 @@ impl PushService {
             messages: bodies(&message, rendered.snapshot.as_ref()),
             images: rendered.snapshot.into_iter().collect(),
             problems,
+            conditions,
         })
     }
 
@@ -128,7 +144,8 @@ impl PushService {
     ) -> Result<Preview, ServiceError> {
         who.check_write(project)?;
         let task = self.load_task(project, id).await?;
-        self.preview(who, project, &task.spec, channel).await
+        self.preview_of(who, (project, Some(id), &task.spec), channel)
+            .await
     }
 
     /// A stored picture of the project (a preview's or a record's snapshot).

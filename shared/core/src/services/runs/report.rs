@@ -4,10 +4,11 @@
 use crate::domain::contact::Language;
 use crate::domain::ids::ProjectId;
 use crate::domain::image::{Image, ImageRef};
-use crate::domain::report::{ChartOutcome, ChartReport, Figure, PageReport};
+use crate::domain::report::{ChartOutcome, ChartReport, ChartRows, Figure, PageReport};
 use crate::domain::run::{ChartCheck, ChartState, RunKind};
 use crate::domain::task::{Channel, TaskSpec, Template};
 use crate::ports::{ChartReading, ChartSource, ImageStore, PictureRenderer, StoreError};
+use crate::report::facts::ReadChart;
 use crate::report::figures::figure_of;
 use crate::report::render::{
     GroupBody, PushView, RenderError, RenderedPush, format_run_at, render_group, render_push,
@@ -34,6 +35,39 @@ pub const SNAPSHOT: &str = "snapshot";
 pub struct PageRead {
     pub checks: Vec<ChartCheck>,
     pub figures: Vec<Option<Figure>>,
+    /// Each chart's first row's numbers, by key (what conditions and message variables read).
+    pub first_rows: Vec<Vec<(String, f64)>>,
+}
+
+impl PageRead {
+    /// The page's charts as conditions and message variables read them.
+    pub fn charts<'a>(&'a self, spec: &'a TaskSpec) -> Vec<ReadChart<'a>> {
+        spec.page
+            .charts
+            .iter()
+            .zip(&self.checks)
+            .zip(self.figures.iter().zip(&self.first_rows))
+            .map(|((chart, check), (figure, first_row))| ReadChart {
+                name: &chart.name,
+                fields: &chart.fields,
+                state: &check.state,
+                figure: figure.as_ref(),
+                first_row,
+            })
+            .collect()
+    }
+}
+
+/// The numbers of the rows' first row, by key.
+fn first_row_numbers(rows: &ChartRows) -> Vec<(String, f64)> {
+    let Some(first) = rows.head.first().or(rows.sample.first()) else {
+        return Vec::new();
+    };
+    rows.keys
+        .iter()
+        .zip(first)
+        .filter_map(|(key, cell)| Some((key.clone(), cell.as_ref()?.number()?)))
+        .collect()
 }
 
 /// A report rendered for one channel.
@@ -65,8 +99,16 @@ pub fn shows_pictures(channel: Channel, template: Template) -> bool {
 pub fn figures_of(spec: &TaskSpec, readings: Vec<ChartReading>) -> PageRead {
     let mut checks = Vec::with_capacity(readings.len());
     let mut figures = Vec::with_capacity(readings.len());
+    let mut first_rows = Vec::with_capacity(readings.len());
     for (reading, chart) in readings.into_iter().zip(&spec.page.charts) {
         let mut check = reading.check;
+        first_rows.push(
+            reading
+                .rows
+                .as_ref()
+                .map(first_row_numbers)
+                .unwrap_or_default(),
+        );
         let figure = match (&check.state, reading.rows) {
             (ChartState::Ok { .. }, Some(rows)) => match figure_of(chart, &rows) {
                 Ok(figure) => Some(figure),
@@ -83,7 +125,11 @@ pub fn figures_of(spec: &TaskSpec, readings: Vec<ChartReading>) -> PageRead {
         checks.push(check);
         figures.push(figure);
     }
-    PageRead { checks, figures }
+    PageRead {
+        checks,
+        figures,
+        first_rows,
+    }
 }
 
 /// The page as its snapshot shows it.
