@@ -197,3 +197,4 @@ mod records;
 mod restarts;
 mod snapshot_links;
 mod test_and_manual;
+mod variables;

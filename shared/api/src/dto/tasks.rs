@@ -18,6 +18,7 @@ use herald_core::domain::task::{
 use herald_core::domain::text::{
     ChartName, HttpUrl, MessageText, PageTitle, RowsPointer, TaskName,
 };
+use herald_core::report::variables;
 use herald_core::services::robot_keys::KeptGroups;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -324,6 +325,7 @@ impl TaskBody {
         let owner = within("owner", self.owner.parse())?;
         let content = within("content", self.content.parse())?;
         let exception_control = within("exception_control", self.exception_control.parse())?;
+        check_variables(&page, &content)?;
         let (alarm_robot, keep_alarm_robot) = match &self.alarm_robot {
             None => (None, false),
             Some(robot) if robot.webhook_key == SECRET_SET => (None, true),
@@ -359,6 +361,28 @@ impl TaskBody {
             kept_groups,
         })
     }
+}
+
+/// The message variables of the title, beginning and ending name only dates and the page's charts.
+fn check_variables(page: &Page, content: &Content) -> Result<(), FieldError> {
+    let names: Vec<&str> = page.charts.iter().map(|c| c.name.as_str()).collect();
+    let texts = [
+        ("page.title", Some(page.title.as_str())),
+        (
+            "content.beginning",
+            content.beginning.as_ref().map(|t| t.as_str()),
+        ),
+        (
+            "content.ending",
+            content.ending.as_ref().map(|t| t.as_str()),
+        ),
+    ];
+    for (field, text) in texts {
+        if let Some(text) = text {
+            at(field, variables::check(text, names.iter().copied()))?;
+        }
+    }
+    Ok(())
 }
 
 impl ContentBody {

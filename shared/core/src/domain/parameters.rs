@@ -49,7 +49,7 @@ fn parse_day(value: &str) -> Result<DateTime<chrono::FixedOffset>, Error> {
         })
 }
 
-fn add_days(value: String, days: i64) -> Result<String, Error> {
+pub(crate) fn add_days(value: String, days: i64) -> Result<String, Error> {
     if days.abs() > 3660 {
         return Err(Error::new(
             ErrorKind::InvalidOperation,
@@ -67,7 +67,7 @@ fn add_days(value: String, days: i64) -> Result<String, Error> {
     })
 }
 
-fn format_date(value: String, format: String) -> Result<String, Error> {
+pub(crate) fn format_date(value: String, format: String) -> Result<String, Error> {
     use std::fmt::Write;
     let at = parse_day(&value)?;
     let mut out = String::new();
@@ -86,21 +86,15 @@ fn format_date(value: String, format: String) -> Result<String, Error> {
     Ok(out)
 }
 
-/// Fills `text`'s parameters for a run at `at` (its scheduled time, in the task's zone).
-pub fn fill(text: &str, at: DateTime<Tz>) -> Result<String, String> {
-    if !text.contains("{{") && !text.contains("{%") && !text.contains("{#") {
-        return Ok(text.to_owned());
-    }
-    if text.contains("{%") || text.contains("{#") {
-        return Err("may use only {{ … }} parameters, not {% … %} or {# … #}".into());
-    }
+/// The dates a run at `at` (its scheduled time, in the task's zone) names, by name ([`NAMES`]).
+pub fn dates(at: DateTime<Tz>) -> minijinja::Value {
     let day = at.date_naive();
     let monday = day - Duration::days(i64::from(day.weekday().num_days_from_monday()));
     let month_start = day.with_day(1).unwrap_or(day);
     let last_month_end = month_start - Duration::days(1);
     let last_month_start = last_month_end.with_day(1).unwrap_or(last_month_end);
     let show = |d: NaiveDate| d.format(DAY).to_string();
-    let ctx = context! {
+    context! {
         today => show(day),
         yesterday => show(day - Duration::days(1)),
         week_start => show(monday),
@@ -109,8 +103,23 @@ pub fn fill(text: &str, at: DateTime<Tz>) -> Result<String, String> {
         last_month_start => show(last_month_start),
         last_month_end => show(last_month_end),
         scheduled_at => at.to_rfc3339(),
-    };
-    ENV.render_str(text, ctx).map_err(|e| match e.kind() {
+    }
+}
+
+/// Whether `text` has template syntax at all; only `{{ … }}` expressions are allowed.
+pub fn expressions_only(text: &str) -> Result<bool, String> {
+    if text.contains("{%") || text.contains("{#") {
+        return Err("may use only {{ … }} parameters, not {% … %} or {# … #}".into());
+    }
+    Ok(text.contains("{{"))
+}
+
+/// Fills `text`'s parameters for a run at `at` (its scheduled time, in the task's zone).
+pub fn fill(text: &str, at: DateTime<Tz>) -> Result<String, String> {
+    if !expressions_only(text)? {
+        return Ok(text.to_owned());
+    }
+    ENV.render_str(text, dates(at)).map_err(|e| match e.kind() {
         ErrorKind::UndefinedError => format!(
             "uses an unknown parameter (known: {}): {}",
             NAMES.join(", "),
@@ -123,13 +132,17 @@ pub fn fill(text: &str, at: DateTime<Tz>) -> Result<String, String> {
     })
 }
 
-/// Checks `text`'s parameters on save (rendered at a fixed time).
-pub fn check(text: &str) -> Result<(), String> {
-    let at = chrono_tz::Asia::Shanghai
+/// The time parameters are checked at on save.
+pub fn check_time() -> Result<DateTime<Tz>, String> {
+    chrono_tz::Asia::Shanghai
         .with_ymd_and_hms(2026, 3, 2, 9, 0, 0)
         .single()
-        .ok_or("no check time")?;
-    fill(text, at).map(drop)
+        .ok_or_else(|| "no check time".to_owned())
+}
+
+/// Checks `text`'s parameters on save (rendered at a fixed time).
+pub fn check(text: &str) -> Result<(), String> {
+    fill(text, check_time()?).map(drop)
 }
 
 /// Fills every string inside a JSON value.

@@ -7,3 +7,4 @@ pub mod facts;
 pub mod figures;
 pub mod numbers;
 pub mod render;
+pub mod variables;

@@ -13,6 +13,7 @@ use crate::report::figures::figure_of;
 use crate::report::render::{
     GroupBody, PushView, RenderError, RenderedPush, format_run_at, render_group, render_push,
 };
+use crate::report::variables;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -37,6 +38,30 @@ pub struct PageRead {
     pub figures: Vec<Option<Figure>>,
     /// Each chart's first row's numbers, by key (what conditions and message variables read).
     pub first_rows: Vec<Vec<(String, f64)>>,
+    /// The task's texts with their message variables filled for this run.
+    pub texts: Texts,
+}
+
+/// A task's title, beginning and ending as a run's message shows them.
+#[derive(Debug, Clone, Default)]
+pub struct Texts {
+    pub title: String,
+    pub beginning: Option<String>,
+    pub ending: Option<String>,
+}
+
+impl Texts {
+    /// `spec`'s texts filled for a run at `at` (in the task's zone) from what `read` found.
+    pub fn filled(spec: &TaskSpec, read: &PageRead, at: DateTime<chrono_tz::Tz>) -> Self {
+        let charts = read.charts(spec);
+        let language = spec.content.language_for(spec.page.title.as_str());
+        let fill = |text: &str| variables::fill(text, at, &charts, language);
+        Self {
+            title: fill(spec.page.title.as_str()),
+            beginning: spec.content.beginning.as_ref().map(|t| fill(t.as_str())),
+            ending: spec.content.ending.as_ref().map(|t| fill(t.as_str())),
+        }
+    }
 }
 
 impl PageRead {
@@ -129,6 +154,7 @@ pub fn figures_of(spec: &TaskSpec, readings: Vec<ChartReading>) -> PageRead {
         checks,
         figures,
         first_rows,
+        texts: Texts::default(),
     }
 }
 
@@ -150,7 +176,7 @@ pub fn page_report(spec: &TaskSpec, read: &PageRead, at: &str, language: Languag
         })
         .collect();
     PageReport {
-        title: spec.page.title.to_string(),
+        title: read.texts.title.clone(),
         subtitle: format!("{at} · {}", spec.name),
         language,
         charts,
@@ -197,7 +223,9 @@ impl Reporter {
                 Err(_) => not_read_within(spec, within),
             },
         };
-        figures_of(spec, readings)
+        let mut read = figures_of(spec, readings);
+        read.texts = Texts::filled(spec, &read, at);
+        read
     }
 
     /// Draws the page snapshot off the async workers.
@@ -295,13 +323,13 @@ fn view_of<'a>(
 ) -> PushView<'a> {
     PushView {
         task_name: spec.name.as_str(),
-        page_title: spec.page.title.as_str(),
+        page_title: &read.texts.title,
         share_url: spec
             .content
             .share_link
             .then_some(spec.page.share_url.as_str()),
-        beginning: spec.content.beginning.as_ref().map(|t| t.as_str()),
-        ending: spec.content.ending.as_ref().map(|t| t.as_str()),
+        beginning: read.texts.beginning.as_deref(),
+        ending: read.texts.ending.as_deref(),
         charts: &read.checks,
         figures: &read.figures,
         language: spec.content.language_for(spec.page.title.as_str()),
