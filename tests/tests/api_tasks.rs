@@ -1194,7 +1194,9 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
             .replace("{task}", &task)
             .replace("{id}", &task)
             .replace("{user}", "wang")
-            .replace("{source}", "erp-api");
+            .replace("{source}", "erp-api")
+            .replace("{calendar}", "cn-workdays")
+            .replace("{date}", "2026-10-01");
         for method in item
             .as_object()
             .unwrap()
@@ -1214,7 +1216,7 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
             calls += 1;
         }
     }
-    assert_eq!(calls, 50, "documented operations");
+    assert_eq!(calls, 54, "documented operations");
 }
 
 #[tokio::test]

@@ -23,7 +23,7 @@ enum Access {
     SignedLink,
     /// Keys, settings and contacts, and writing report sources.
     Admin,
-    /// Any key: the list of report sources (each key sees those its project may use).
+    /// Any key: the list of report sources (each key sees those its project may use), calendars.
     AnyKey,
     ProjectRead,
     ProjectWrite,
@@ -48,6 +48,13 @@ fn access(method: &Method, path: &str) -> Access {
         // Reading one as a project reads its own; only the admin writes one.
         if method == Method::GET {
             Access::ProjectRead
+        } else {
+            Access::Admin
+        }
+    } else if path.starts_with("/v1/calendars") {
+        // Every key reads the calendars; only the admin sets their days.
+        if method == Method::GET {
+            Access::AnyKey
         } else {
             Access::Admin
         }
@@ -200,6 +207,8 @@ async fn fixture() -> Fixture {
         ("image", "0".repeat(64)),
         ("name", "snapshot.png".to_owned()),
         ("file", format!("{}.png", "0".repeat(64))),
+        ("calendar", "cn-workdays".to_owned()),
+        ("date", "2026-10-01".to_owned()),
     ];
     Fixture {
         app,

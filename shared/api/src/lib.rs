@@ -71,6 +71,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(routes::snapshot_links::routes())
         .merge(routes::contacts::routes())
         .merge(routes::sources::routes())
+        .merge(routes::calendars::routes())
         .merge(routes::tickets::routes())
         .merge(routes::sqle::routes())
 }

@@ -25,6 +25,11 @@ fn path_schema(name: &str) -> Option<Schema> {
         "image" => text().pattern(Some("^[0-9a-f]{64}$")),
         "name" => text().enum_values(Some(["snapshot.png"])),
         "channel" => text().enum_values(Some(["smtp", "wecom", "feishu", "dingtalk"])),
+        // `CalendarName`.
+        "calendar" => text()
+            .pattern(Some("^[a-z0-9][a-z0-9-]{0,39}$"))
+            .max_length(Some(40)),
+        "date" => text().format(Some(SchemaFormat::KnownFormat(KnownFormat::Date))),
         _ => return None,
     };
     Some(Schema::Object(schema.build()))
@@ -98,6 +103,13 @@ const FIELD_RULES: &[(&str, &str, Rule)] = &[
     ("FormatBody", "unit", Rule::Pattern(UNIT_PATTERN, 16)),
     ("ContentBody", "language", Rule::OneOf("^(zh|en)$")),
     ("ConditionsBody", "when", Rule::OneOf("^(any|all)$")),
+    ("DayBody", "kind", Rule::OneOf("^(off|work)$")),
+    ("DayBody", "name", Rule::Pattern(LINE_PATTERN, 40)),
+    (
+        "ScheduleBody",
+        "calendar",
+        Rule::Pattern("^[a-z0-9][a-z0-9-]{0,39}$", 40),
+    ),
     ("ConditionRuleBody", "chart", Rule::Text { max: 100 }),
     ("ConditionRuleBody", "op", Rule::OneOf(COMPARISON)),
     ("ConditionRuleBody", "change", Rule::OneOf(COMPARISON)),
@@ -169,6 +181,9 @@ const FIELD_RULES: &[(&str, &str, Rule)] = &[
 /// one character that is neither a control nor white space.
 pub(crate) const TEXT_PATTERN: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*\
     [^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$";
+
+/// One line that may be empty: no control character at all (`CalendarDay::new`).
+const LINE_PATTERN: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
 
 /// Adds the statuses, path formats and field rules to the Router's document.
 pub(crate) fn add_common_parts(openapi: &mut OpenApi) {

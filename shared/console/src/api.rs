@@ -49,6 +49,11 @@ impl Answer {
 }
 
 impl Console {
+    /// The service's now (its clock, which tests set).
+    pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.tasks.now()
+    }
+
     fn request(who: &Principal, method: Method, path: &str, body: Option<&Value>) -> Request<Body> {
         let body = body.map(|b| Body::from(b.to_string())).unwrap_or_default();
         let mut request = Request::builder()

@@ -88,6 +88,17 @@ static TEXTS: &[(&str, &str, &str)] = &[
     ("back", "Back", "返回"),
     ("basics", "Task", "任务"),
     ("beginning", "Text before the report", "开头文字"),
+    ("calendar", "Working days", "工作日历"),
+    (
+        "calendar_cn-workdays",
+        "Mainland China working days (holidays off, make-up days on)",
+        "中国大陆工作日（节假日休息，调休上班）",
+    ),
+    (
+        "calendar_none",
+        "Every day the schedule names",
+        "按计划的每一天",
+    ),
     ("cancel", "Cancel", "取消"),
     ("channel", "Channel", "推送渠道"),
     ("channel_dingtalk", "DingTalk", "钉钉"),

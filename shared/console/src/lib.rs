@@ -35,6 +35,8 @@ pub(crate) struct Console {
     api: herald_api::Router,
     sessions: herald_core::services::sessions::SessionService,
     inbox: Option<SandboxInbox>,
+    /// The service's clock (a schedule's next runs are counted from its now).
+    tasks: herald_core::services::tasks::TaskService,
 }
 
 /// The one Router: the JSON API under `/v1` and the console under `/ui`, for Lambda and the local
@@ -50,6 +52,7 @@ pub fn router_with_inbox(state: AppState, inbox: Option<SandboxInbox>) -> Router
         api: api.clone(),
         sessions: state.sessions.clone(),
         inbox,
+        tasks: state.tasks.clone(),
     };
     api.route("/", get(|| async { Redirect::to("/ui") }))
         .nest("/ui", pages::routes(console))

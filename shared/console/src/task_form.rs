@@ -211,6 +211,7 @@ fn schedule(f: &Fields) -> Value {
         Value::String(f.text("schedule.timezone")),
     );
     f.optional(&mut schedule, "start", "schedule.start");
+    f.optional(&mut schedule, "calendar", "schedule.calendar");
     // Only the fields of the chosen kind: the API refuses the others.
     match every.as_str() {
         "hour" => {

@@ -198,3 +198,4 @@ mod restarts;
 mod snapshot_links;
 mod test_and_manual;
 mod variables;
+mod workdays;

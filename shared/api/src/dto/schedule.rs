@@ -2,6 +2,7 @@
 use super::at;
 use chrono::{NaiveDate, Weekday};
 use herald_core::FieldError;
+use herald_core::domain::calendar::CalendarName;
 use herald_core::domain::schedule::{
     CronExpr, MonthDay, Recurrence, Schedule, TimeOfDay, parse_timezone,
 };
@@ -36,6 +37,11 @@ pub struct ScheduleBody {
     /// First day a push may run (`YYYY-MM-DD`); default today in `timezone`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start: Option<String>,
+    /// Run only on this calendar's working days: `cn-workdays` (mainland China: weekends and
+    /// public holidays off, make-up working days on) or one an admin made (`/v1/calendars`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "cn-workdays")]
+    pub calendar: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -122,7 +128,9 @@ impl ScheduleBody {
                 Recurrence::Cron(at("cron", CronExpr::parse(raw).map_err(|e| e.to_string()))?)
             }
         };
+        let calendar = super::optional("calendar", &self.calendar, CalendarName::parse)?;
         Schedule::new(recurrence, timezone, start)
+            .and_then(|schedule| schedule.with_calendar(calendar))
             .map_err(|e| FieldError::new("every", e.to_string()))
     }
 
@@ -210,7 +218,12 @@ pub struct ScheduleView {
     pub timezone: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<String>,
-    /// The expression EventBridge Scheduler evaluates in `timezone`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "cn-workdays")]
+    pub calendar: Option<String>,
+    /// The expression EventBridge Scheduler evaluates in `timezone` (with a calendar, a schedule
+    /// on every weekday fires every day: the trigger skips the days off, so make-up working
+    /// weekends run).
     #[schema(example = "cron(0 10 ? * MON,THU *)")]
     pub expression: String,
 }
@@ -226,6 +239,7 @@ impl From<&Schedule> for ScheduleView {
             cron: None,
             timezone: schedule.timezone().name().to_owned(),
             start: Some(schedule.start().format("%Y-%m-%d").to_string()),
+            calendar: schedule.calendar().map(ToString::to_string),
             expression: schedule.expression(),
         };
         let (every, at_time) = match schedule.recurrence() {

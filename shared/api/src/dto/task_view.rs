@@ -4,6 +4,7 @@ use super::tasks::*;
 use chrono::{DateTime, Utc};
 use herald_core::domain::recipients::WecomGroupId;
 use herald_core::domain::task::{Channel, ChartOrigin, ExceptionRule, PushTask, Range, Template};
+use herald_core::services::settings::calendars::Calendars;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -59,7 +60,8 @@ fn rule_view(rule: &ExceptionRule) -> ExceptionRuleBody {
 }
 
 impl TaskView {
-    pub fn new(task: &PushTask, now: DateTime<Utc>) -> Self {
+    /// The task as answered; its next run on its calendar's working days (of `calendars`).
+    pub fn new(task: &PushTask, now: DateTime<Utc>, calendars: &Calendars) -> Self {
         let spec = &task.spec;
         let r = &spec.recipients;
         let o = &spec.owner;
@@ -156,7 +158,13 @@ impl TaskView {
             state: task.state.as_str().to_owned(),
             version: task.version,
             consecutive_failures: task.consecutive_failures,
-            next_run_at: task.next_run_at(now),
+            next_run_at: task.next_run_at(
+                now,
+                spec.schedule
+                    .calendar()
+                    .and_then(|name| calendars.get(name))
+                    .as_ref(),
+            ),
             created_at: task.created_at,
             updated_at: task.updated_at,
         }

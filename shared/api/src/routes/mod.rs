@@ -1,4 +1,5 @@
 //! Handlers, grouped by resource.
+pub mod calendars;
 pub mod contacts;
 pub mod health;
 pub mod keys;

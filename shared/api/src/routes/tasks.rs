@@ -22,6 +22,15 @@ fn today(state: &AppState) -> impl Fn(chrono_tz::Tz) -> NaiveDate {
 
 /// A cursor is the id of the last task shown: the next page starts after it (any task id is a
 /// cursor, so the OpenAPI document can say exactly which are).
+/// The task as answered, its next run on its calendar's working days.
+async fn view_of(
+    state: &AppState,
+    task: &herald_core::domain::task::PushTask,
+) -> Result<TaskView, ApiError> {
+    let calendars = state.settings.calendars().await?;
+    Ok(TaskView::new(task, state.tasks.now(), &calendars))
+}
+
 fn parse_cursor(cursor: &str) -> Result<TaskId, ApiError> {
     TaskId::parse(cursor).map_err(|_| ApiError::invalid("cursor", "is not a task id"))
 }
@@ -57,10 +66,7 @@ async fn create_task(
         return Err(ApiError::invalid(format!("recipients.{field}"), what));
     }
     let task = state.tasks.create(&who, &project, parsed.spec).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(TaskView::new(&task, state.tasks.now())),
-    ))
+    Ok((StatusCode::CREATED, Json(view_of(&state, &task).await?)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -97,8 +103,13 @@ async fn list_tasks(
         .list(&who, &project, after.as_ref(), limit)
         .await?;
     let now = state.tasks.now();
+    let calendars = state.settings.calendars().await?;
     Ok(Json(TaskList {
-        items: page.items.iter().map(|t| TaskView::new(t, now)).collect(),
+        items: page
+            .items
+            .iter()
+            .map(|t| TaskView::new(t, now, &calendars))
+            .collect(),
         next_cursor: page.next_after.as_ref().map(ToString::to_string),
     }))
 }
@@ -115,7 +126,7 @@ async fn get_task(
     let project = project_id(&project)?;
     who.check_read(&project)?;
     let task = state.tasks.get(&who, &project, &task_id(&task)?).await?;
-    Ok(Json(TaskView::new(&task, state.tasks.now())))
+    Ok(Json(view_of(&state, &task).await?))
 }
 
 /// Replaces a task; `version` must be the one read. Editing a stopped task starts it again.
@@ -144,7 +155,7 @@ async fn replace_task(
         kept_groups: parsed.kept_groups,
     };
     let task = state.tasks.replace(&who, &project, &id, update).await?;
-    Ok(Json(TaskView::new(&task, state.tasks.now())))
+    Ok(Json(view_of(&state, &task).await?))
 }
 
 /// Deletes a task and its schedule; its records stay.
@@ -180,7 +191,7 @@ async fn disable_task(
         .tasks
         .disable(&who, &project, &task_id(&task)?, confirm)
         .await?;
-    Ok(Json(TaskView::new(&task, state.tasks.now())))
+    Ok(Json(view_of(&state, &task).await?))
 }
 
 /// Enables a task and its schedule, and resets its failure count.
@@ -195,7 +206,7 @@ async fn enable_task(
     let project = project_id(&project)?;
     who.check_write(&project)?;
     let task = state.tasks.enable(&who, &project, &task_id(&task)?).await?;
-    Ok(Json(TaskView::new(&task, state.tasks.now())))
+    Ok(Json(view_of(&state, &task).await?))
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {

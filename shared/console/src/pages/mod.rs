@@ -5,6 +5,7 @@ mod guard;
 mod records;
 mod settings;
 mod sources;
+mod task_schedule;
 mod task_sources;
 mod tasks;
 
@@ -77,7 +78,7 @@ pub(crate) fn routes(console: Console) -> Router {
         )
         .route(
             "/projects/{project}/schedule/next",
-            get(tasks::schedule_next),
+            get(task_schedule::schedule_next),
         )
         .route("/projects/{project}/tasks/{task}", post(tasks::replace))
         .route(

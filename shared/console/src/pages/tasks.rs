@@ -1,11 +1,12 @@
 //! Push tasks: the list with its actions, the new/edit form with preview, and the actions.
+use super::task_schedule::{calendar_names, calendar_of, next_runs};
 use super::{failure, seg};
 use crate::Console;
 use crate::api::Failure;
 use crate::session::{Signed, SignedForm};
 use crate::task_form::task_body;
 use crate::view;
-use axum::extract::{Path, Query, RawQuery, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use herald_core::domain::auth::Principal;
@@ -153,52 +154,6 @@ impl<'a> Form<'a> {
     }
 }
 
-/// The next five runs of a schedule as the API takes it, or the API's error naming the field.
-fn next_runs(schedule: &Value) -> Result<Vec<String>, herald_core::FieldError> {
-    let mut body = schedule.clone();
-    if let Some(map) = body.as_object_mut() {
-        map.remove("expression");
-    }
-    let body = serde_json::from_value::<herald_api::dto::schedule::ScheduleBody>(body)
-        .map_err(|e| herald_core::FieldError::new("", e.to_string()))?;
-    let now = chrono::Utc::now();
-    let schedule = body.parse(|tz| now.with_timezone(&tz).date_naive())?;
-    Ok(schedule
-        .upcoming(now, 5)
-        .iter()
-        .map(|at| at.to_rfc3339())
-        .collect())
-}
-
-fn upcoming(schedule: &Value) -> Vec<String> {
-    next_runs(schedule).unwrap_or_default()
-}
-
-/// The schedule editor's next runs as the fields change: the form's `schedule.*` fields in the
-/// query, answered as `{"runs": [...]}` or `{"error": {"field", "message"}}`.
-pub(crate) async fn schedule_next(
-    signed: Signed,
-    Path(project): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Response {
-    if let Some(refused) = super::guard::read_refused(&signed, &project) {
-        return refused;
-    }
-    let fields: Vec<(String, String)> =
-        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-            .into_owned()
-            .collect();
-    let body = crate::task_form::task_body(&fields);
-    match next_runs(&body["schedule"]) {
-        Ok(runs) => axum::Json(json!({"runs": runs})).into_response(),
-        Err(err) => axum::Json(json!({"error": {
-            "field": if err.field.is_empty() { "schedule".to_owned() } else { format!("schedule.{}", err.field) },
-            "message": err.message,
-        }}))
-        .into_response(),
-    }
-}
-
 /// A preview with each message's body also as indented JSON (what the provider gets).
 /// (The JSON is the message as the API shows it; the mail's pictures then point at the console.)
 fn with_pretty_messages(project: &str, mut preview: Value) -> Value {
@@ -247,7 +202,12 @@ pub(super) async fn form_page(
     status: StatusCode,
 ) -> Response {
     let sources = usable(console, &signed.open.principal, form.project).await;
-    form.task["upcoming"] = json!(upcoming(&form.task["schedule"]));
+    let who = &signed.open.principal;
+    let calendar = calendar_of(console, who, &form.task["schedule"]).await;
+    form.task["upcoming"] = json!(
+        next_runs(&form.task["schedule"], calendar.as_ref(), console.now()).unwrap_or_default()
+    );
+    let calendars = calendar_names(console, who).await;
     // A chart's source query as the text field shows it (JSON, or what was typed).
     if let Some(charts) = form.task["page"]["charts"].as_array_mut() {
         for chart in charts {
@@ -290,6 +250,7 @@ pub(super) async fn form_page(
             "error": form.error,
             "preview": preview,
             "sources": sources,
+            "calendars": calendars,
             "catalog": form.catalog,
             "note": form.note,
         }),

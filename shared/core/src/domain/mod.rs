@@ -1,5 +1,6 @@
 //! Domain types. Each is parsed once at the edge and valid by construction afterwards.
 pub mod auth;
+pub mod calendar;
 pub mod channels;
 pub mod conditions;
 pub mod contact;

@@ -27,6 +27,11 @@ pub struct SettingsRecord {
     /// everywhere). One small entry per key that ever signed out everywhere.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub session_epochs: std::collections::BTreeMap<super::auth::KeyHash, u64>,
+    /// The days admins set on calendars (`cn-workdays`'s corrections, their own calendars); at
+    /// most `calendar::MAX_SET_DAYS` in all.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub calendars:
+        std::collections::BTreeMap<super::calendar::CalendarName, super::calendar::CalendarDays>,
     /// 0 until first written.
     pub version: u64,
 }

@@ -444,11 +444,21 @@ pub struct PushTask {
 }
 
 impl PushTask {
-    /// When the schedule fires next, if the task is enabled.
-    pub fn next_run_at(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        (self.state == TaskState::Enabled)
-            .then(|| self.spec.schedule.next_run_after(now))
-            .flatten()
+    /// When the task runs next, if it is enabled: on `calendar`'s working days when its schedule
+    /// has one (the calendar it names, as stored).
+    pub fn next_run_at(
+        &self,
+        now: DateTime<Utc>,
+        calendar: Option<&super::calendar::Calendar>,
+    ) -> Option<DateTime<Utc>> {
+        if self.state != TaskState::Enabled {
+            return None;
+        }
+        self.spec
+            .schedule
+            .upcoming_on(now, 1, calendar)
+            .into_iter()
+            .next()
     }
 }
 

@@ -98,6 +98,32 @@ impl TaskService {
         Ok(())
     }
 
+    /// A schedule's calendar must exist: `cn-workdays`, or one an admin set days on.
+    async fn check_calendar(&self, spec: &TaskSpec) -> Result<(), ServiceError> {
+        let Some(name) = spec.schedule.calendar() else {
+            return Ok(());
+        };
+        if crate::domain::calendar::Calendar::is_shipped(name)
+            || self
+                .sources
+                .settings
+                .get_settings()
+                .await?
+                .calendars
+                .contains_key(name)
+        {
+            return Ok(());
+        }
+        Err(FieldError::new(
+            "schedule.calendar",
+            format!(
+                "no calendar is named '{name}': use cn-workdays, or set a day of your own calendar \
+                 first (PUT /v1/calendars/{name}/days/{{date}})"
+            ),
+        )
+        .into())
+    }
+
     #[tracing::instrument(skip_all, fields(project = %project, task_id = tracing::field::Empty))]
     pub async fn create(
         &self,
@@ -108,6 +134,7 @@ impl TaskService {
         who.check_write(project)?;
         spec.check_consistent()?;
         self.check_start(&spec)?;
+        self.check_calendar(&spec).await?;
         self.sources.check_page(project, &spec.page).await?;
         let mut spec = spec;
         self.store_robot_key(&mut spec).await?;
@@ -211,6 +238,7 @@ impl TaskService {
         if spec.schedule.start() != current.spec.schedule.start() {
             self.check_start(&spec)?;
         }
+        self.check_calendar(&spec).await?;
         self.sources.check_page(project, &spec.page).await?;
         self.store_robot_key(&mut spec).await?;
         // The use index lists the sources of both versions while the write is under way.

@@ -5,6 +5,7 @@
 //! Scheduler: a run whose local time falls in a spring-forward gap is skipped,
 //! and a run in a repeated fall-back hour happens once.
 
+use crate::domain::calendar::CalendarName;
 use chrono::Weekday;
 use chrono::{DateTime, Datelike, LocalResult, NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -372,7 +373,10 @@ pub struct Schedule {
     recurrence: Recurrence,
     timezone: Tz,
     start: NaiveDate,
-    /// `recurrence` as EventBridge cron, compiled.
+    /// The working-day calendar whose days off it skips (see `calendar.rs`).
+    calendar: Option<CalendarName>,
+    /// `recurrence` as EventBridge cron, compiled (widened to every day for a calendar's make-up
+    /// working days when it runs on every weekday).
     compiled: CronExpr,
 }
 
@@ -381,12 +385,15 @@ struct ScheduleRepr {
     recurrence: Recurrence,
     timezone: String,
     start: NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    calendar: Option<CalendarName>,
 }
 
 impl TryFrom<ScheduleRepr> for Schedule {
     type Error = ScheduleError;
     fn try_from(r: ScheduleRepr) -> Result<Self, Self::Error> {
-        Schedule::new(r.recurrence, parse_timezone(&r.timezone)?, r.start)
+        Schedule::new(r.recurrence, parse_timezone(&r.timezone)?, r.start)?
+            .with_calendar(r.calendar)
     }
 }
 
@@ -397,6 +404,7 @@ impl From<Schedule> for ScheduleRepr {
             recurrence: s.recurrence,
             timezone,
             start: s.start,
+            calendar: s.calendar,
         }
     }
 }
@@ -414,8 +422,25 @@ impl Schedule {
             recurrence,
             timezone,
             start,
+            calendar: None,
             compiled,
         })
+    }
+
+    /// The schedule on `calendar`'s working days. One that runs on every weekday fires every day
+    /// (on AWS too), so make-up working weekends run; the trigger skips the days off.
+    pub fn with_calendar(mut self, calendar: Option<CalendarName>) -> Result<Self, ScheduleError> {
+        let fields = self.recurrence.fields();
+        self.compiled = match &calendar {
+            Some(_) => CronExpr::parse(&calendar::widened(&fields))?,
+            None => CronExpr::parse(&fields)?,
+        };
+        self.calendar = calendar;
+        Ok(self)
+    }
+
+    pub fn calendar(&self) -> Option<&CalendarName> {
+        self.calendar.as_ref()
     }
 
     pub fn recurrence(&self) -> &Recurrence {
@@ -489,5 +514,6 @@ impl Schedule {
     }
 }
 
+mod calendar;
 #[cfg(test)]
 mod tests;

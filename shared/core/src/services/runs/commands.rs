@@ -1,5 +1,6 @@
 //! What starts a run (a schedule firing, a manual push, a test) and writes it; the reconciler.
 use super::*;
+use crate::domain::calendar::{Calendar, Workday};
 
 impl PushService {
     /// Runs a task for one scheduled time, once however often the schedule fires for it.
@@ -22,7 +23,17 @@ impl PushService {
             return Ok(Trigger::Duplicate);
         }
         let mut run = self.new_run(&task, RunKind::Scheduled, Some(scheduled_for));
-        let prepared = if task.state == TaskState::Enabled {
+        let day_off = self.day_off(&task, scheduled_for).await?;
+        let prepared = if let Some(why) = day_off.filter(|_| task.state == TaskState::Enabled) {
+            self.finish(
+                &mut run,
+                RunOutcome::Skipped {
+                    reason: why.clone(),
+                },
+                &why,
+            );
+            Prepared::nothing(run)
+        } else if task.state == TaskState::Enabled {
             let audience = self.audience(&task, false).await?;
             self.prepare(&task, run, &audience, None).await
         } else {
@@ -37,6 +48,31 @@ impl PushService {
             Prepared::nothing(run)
         };
         self.commit(prepared, Some(claim)).await
+    }
+
+    /// Why the day a scheduled time falls on is not worked by the task's calendar, if it has one
+    /// and it is not (a calendar whose days were all deleted keeps its weekends off).
+    async fn day_off(
+        &self,
+        task: &PushTask,
+        scheduled_for: DateTime<Utc>,
+    ) -> Result<Option<String>, ServiceError> {
+        let schedule = &task.spec.schedule;
+        let Some(name) = schedule.calendar() else {
+            return Ok(None);
+        };
+        let calendar = self
+            .ledger
+            .notices
+            .settings
+            .calendars()
+            .await?
+            .get(name)
+            .unwrap_or_else(|| Calendar::new(name.clone(), Default::default()));
+        Ok(match schedule.workday(scheduled_for, &calendar) {
+            Workday::Working => None,
+            Workday::Off { reason } => Some(format!("{reason} ({name})")),
+        })
     }
 
     /// Records a scheduled time that was missed (the local server was down too long) as skipped.

@@ -11,6 +11,7 @@ use crate::{FieldError, ServiceError};
 use secrecy::SecretString;
 use std::sync::Arc;
 
+pub mod calendars;
 mod webhook_sources;
 
 pub const SMTP_PASSWORD: &str = "channels/smtp/password";
