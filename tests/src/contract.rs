@@ -726,6 +726,16 @@ pub async fn settings_start_empty_and_are_written_only_over_the_version_read<S: 
     );
     let mut second = first.clone();
     second.webhook_sources = vec!["sqle".into()];
+    // Calendar days are kept by name and date.
+    use herald_core::domain::calendar::{CalendarDay, CalendarName, DayKind};
+    second
+        .calendars
+        .entry(CalendarName::parse("cn-workdays").expect("name"))
+        .or_default()
+        .insert(
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 31).expect("date"),
+            CalendarDay::new(DayKind::Off, "公司年会".into()).expect("day"),
+        );
     second.version = 2;
     store.put_settings(&second, 1).await.expect("second write");
     assert!(
