@@ -487,7 +487,7 @@ async fn display_and_fields_are_validated_naming_the_field() {
     let charts = ChartServer::start().await;
     let app = app(&fakes).await;
     for (path, value, field) in [
-        ("display", json!("pie"), "page.charts[2].display"),
+        ("display", json!("radar"), "page.charts[2].display"),
         ("max_rows", json!(0), "page.charts[2].max_rows"),
         ("max_rows", json!(51), "page.charts[2].max_rows"),
         (
@@ -668,4 +668,105 @@ async fn field_formats_read_as_money_percent_and_units_on_every_channel_and_roun
         refused.body["error"]["field"],
         "page.charts[0].fields.formats.gmv.currency"
     );
+}
+
+/// A pie, a funnel and stacked bars from a BI's rows, on `channel`.
+fn kinds_task(charts: &ChartServer, channel: &str, template: &str) -> Value {
+    charts.set(
+        "channels",
+        ChartAnswer::Json(
+            r#"{"data": {"rows": [
+                {"channel": "小程序", "orders": 300}, {"channel": "App", "orders": 500},
+                {"channel": "H5", "orders": 150}, {"channel": "线下", "orders": 45},
+                {"channel": "电话", "orders": 5}]}}"#,
+        ),
+    );
+    charts.set(
+        "steps",
+        ChartAnswer::Json(
+            r#"{"data": {"rows": [
+                {"step": "访问", "users": 1000}, {"step": "加购", "users": 300},
+                {"step": "下单", "users": 120}, {"step": "支付", "users": 90}]}}"#,
+        ),
+    );
+    charts.set(
+        "regions",
+        ChartAnswer::Json(
+            r#"{"data": {"rows": [{"region": "华东", "app": 10, "mini": 5}, {"region": "华北", "app": 7, "mini": 2}]}}"#,
+        ),
+    );
+    let mut body = task(charts, channel, template);
+    body["page"]["title"] = json!("渠道日报");
+    body["page"]["charts"] = json!([
+        {"name": "渠道占比", "data_url": charts.url("channels"), "rows": "/data/rows", "display": "pie"},
+        {"name": "下单漏斗", "data_url": charts.url("steps"), "rows": "/data/rows", "display": "funnel"},
+        {"name": "分区域订单", "data_url": charts.url("regions"), "rows": "/data/rows",
+         "display": "stacked_bar", "fields": {"label": "region", "values": ["app", "mini"]}}
+    ]);
+    body
+}
+
+#[tokio::test]
+async fn pies_funnels_and_stacked_bars_read_as_shares_rates_and_totals_on_every_channel() {
+    let fakes = fakes().await;
+    let charts = ChartServer::start().await;
+    let app = app(&fakes).await;
+    for (channel, template, expected) in [
+        (
+            "wecom",
+            "markdown",
+            &[
+                "合计 1,000",
+                "App: 500 (50.0%)",
+                "其他: 5 (0.5%)",
+                "转化率 9.0%（1,000 → 90）",
+                "加购: 300（较上一步 30.0%，较第一步 30.0%）",
+                "华东: app 10 · mini 5 · 合计 15",
+            ][..],
+        ),
+        (
+            "feishu",
+            "card",
+            &[
+                "App: 500 (50.0%)",
+                "支付: 90（较上一步 75.0%，较第一步 9.0%）",
+                "合计 15",
+            ][..],
+        ),
+        // The mail's text part has the same figures as aligned tables.
+        (
+            "email",
+            "text",
+            &["50.0%", "其他", "75.0%", "9.0%", "合计"][..],
+        ),
+    ] {
+        let task = create(&app, &kinds_task(&charts, channel, template)).await;
+        let run = test_push(&app, &task).await;
+        assert_eq!(run["outcome"], "delivered", "{channel}: {run:#}");
+        let text = match channel {
+            "wecom" => fakes
+                .wecom
+                .delivered()
+                .into_iter()
+                .rev()
+                .find(|m| m.msgtype == "markdown")
+                .map(|m| text_of(&m)),
+            "feishu" => fakes
+                .feishu
+                .delivered()
+                .last()
+                .map(|m| serde_json::to_string(&m.content).unwrap_or_default()),
+            _ => fakes.smtp.messages().last().map(|m| {
+                mime_parts(&m.data)
+                    .into_iter()
+                    .map(|(_, body)| body)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }),
+        }
+        .unwrap_or_else(|| panic!("{channel}: nothing sent"));
+        for shown in expected {
+            assert!(text.contains(shown), "{channel}: {shown} in {text}");
+        }
+    }
 }

@@ -86,7 +86,7 @@ const FIELD_RULES: &[(&str, &str, Rule)] = &[
     (
         "ChartBody",
         "display",
-        Rule::OneOf("^(auto|kpi|table|bar|line|count)$"),
+        Rule::OneOf("^(auto|kpi|table|bar|line|count|pie|donut|stacked_bar|area|combo|funnel)$"),
     ),
     ("ChartBody", "max_rows", Rule::Between(1, 50)),
     (

@@ -1,4 +1,6 @@
 //! Chart cards and the page grid. Every card is drawn at the origin and placed by the grid.
+use crate::kinds;
+use crate::style::{FAINT, GRID, INK, MUTED, PAD, TILE, more_line, words};
 use crate::svg::{Anchor, Drawing, Style, width};
 use herald_core::domain::contact::Language;
 use herald_core::domain::number_format::NumberFormat;
@@ -9,47 +11,13 @@ const PAGE_WIDTH: f32 = 1200.0;
 const MARGIN: f32 = 32.0;
 const GAP: f32 = 24.0;
 const CARD_WIDTH: f32 = (PAGE_WIDTH - 2.0 * MARGIN - GAP) / 2.0;
-const PAD: f32 = 20.0;
 const HEADER: f32 = 112.0;
 const ROW: f32 = 32.0;
-/// The shortest card (KPI, count, problems).
-const TILE: f32 = 176.0;
 
 const BACKGROUND: &str = "#f5f6f7";
-const INK: &str = "#1f2329";
-const MUTED: &str = "#646a73";
-const FAINT: &str = "#8f959e";
-const GRID: &str = "#eff0f1";
 const ORANGE: &str = "#de7802";
 const RED: &str = "#f54a45";
 const GREEN: &str = "#2ea121";
-const PALETTE: [&str; 6] = [
-    "#3370ff", "#14c0ff", "#ffc60a", "#7f3bf5", "#f54a45", "#35bd4b",
-];
-
-struct Words {
-    rows: &'static str,
-    no_data: &'static str,
-    unreadable: &'static str,
-    more: fn(usize) -> String,
-}
-
-fn words(language: Language) -> Words {
-    match language {
-        Language::Zh => Words {
-            rows: "行",
-            no_data: "无数据",
-            unreadable: "无法读取",
-            more: |n| format!("…另有 {n} 行"),
-        },
-        Language::En => Words {
-            rows: "rows",
-            no_data: "No data",
-            unreadable: "Could not be read",
-            more: |n| format!("…and {n} more"),
-        },
-    }
-}
 
 /// Up is red and down green for Chinese readers, the other way round for English ones.
 fn trend_color(trend: Trend, language: Language) -> &'static str {
@@ -153,6 +121,12 @@ fn card(chart: &ChartReport, language: Language, w: f32) -> Drawing {
         }
         ChartOutcome::Shown(Figure::Bar(series)) => bars(series, language, w),
         ChartOutcome::Shown(Figure::Line(series)) => line(series, language, w),
+        ChartOutcome::Shown(Figure::Pie(shares)) => kinds::shares(shares, false, language, w),
+        ChartOutcome::Shown(Figure::Donut(shares)) => kinds::shares(shares, true, language, w),
+        ChartOutcome::Shown(Figure::StackedBar(series)) => kinds::stacked_bars(series, language, w),
+        ChartOutcome::Shown(Figure::Area(series)) => kinds::areas(series, language, w),
+        ChartOutcome::Shown(Figure::Combo(series)) => kinds::combo(series, language, w),
+        ChartOutcome::Shown(Figure::Funnel(series)) => kinds::funnel(series, language, w),
         ChartOutcome::Shown(Figure::Table {
             columns,
             rows,
@@ -224,22 +198,14 @@ fn problem(headline: &str, reason: Option<&String>, color: &'static str, w: f32)
     d
 }
 
-fn more_line(d: &mut Drawing, y: f32, shown: usize, total: usize, language: Language) -> f32 {
-    if total > shown {
-        let more = (words(language).more)(total - shown);
-        d.text(PAD, y + 22.0, &more, Style::new(16.0, FAINT), 400.0);
-        return 30.0;
-    }
-    0.0
-}
-
 /// Horizontal bars: one row per label, one thin bar per series, the value at the bar's end.
 fn bars(series: &Series, language: Language, w: f32) -> Drawing {
     let n = series.labels.len();
     let lanes = series.series.len().max(1);
     let row_h = (ROW - 8.0).max(10.0 * lanes as f32 + 14.0);
     let more = if series.total_rows > n { 30.0 } else { 0.0 };
-    let legend = if lanes > 1 { 28.0 } else { 0.0 };
+    let names: Vec<&str> = series.series.iter().map(|s| s.name.as_str()).collect();
+    let legend = kinds::legend(&mut Drawing::new(w as u32, 0), &names, 64.0, w);
     let height = 64.0 + legend + n as f32 * row_h + more + PAD;
     let mut d = Drawing::new(w as u32, height.max(TILE) as u32);
     let label_w = 150.0;
@@ -252,16 +218,7 @@ fn bars(series: &Series, language: Language, w: f32) -> Drawing {
         .flat_map(|s| s.values.iter().copied())
         .fold(0.0_f64, |m, v| m.max(v.abs()))
         .max(f64::MIN_POSITIVE);
-    let mut y = 64.0;
-    if lanes > 1 {
-        let mut x = PAD;
-        for (i, s) in series.series.iter().enumerate() {
-            d.rect(x, y + 4.0, 12.0, 12.0, PALETTE[i % PALETTE.len()]);
-            d.text(x + 18.0, y + 15.0, &s.name, Style::new(15.0, MUTED), 140.0);
-            x += 26.0 + width(&s.name, 15.0).min(140.0) + 12.0;
-        }
-        y += legend;
-    }
+    let mut y = 64.0 + kinds::legend(&mut d, &names, 64.0, w);
     for (row, label) in series.labels.iter().enumerate() {
         let mid = y + row_h / 2.0;
         d.text(PAD, mid + 6.0, label, Style::new(16.0, MUTED), label_w);
@@ -271,13 +228,7 @@ fn bars(series: &Series, language: Language, w: f32) -> Drawing {
             let v = s.values.get(row).copied().unwrap_or(0.0);
             let len = ((v.abs() / max) as f32 * bar_w).max(2.0);
             let lane_y = top + i as f32 * lane_h;
-            d.rect(
-                bar_x,
-                lane_y + 1.0,
-                len,
-                lane_h - 2.0,
-                PALETTE[i % PALETTE.len()],
-            );
+            d.rect(bar_x, lane_y + 1.0, len, lane_h - 2.0, kinds::color(i));
             if lanes == 1 || i == 0 {
                 d.text(
                     bar_x + len + 6.0,
@@ -296,9 +247,13 @@ fn bars(series: &Series, language: Language, w: f32) -> Drawing {
 
 /// A line per series, with the latest value of the first series called out.
 fn line(series: &Series, language: Language, w: f32) -> Drawing {
-    let height = 300.0;
+    let names: Vec<&str> = series.series.iter().map(|s| s.name.as_str()).collect();
+    // Several lines get a legend under the latest value.
+    let legend = kinds::legend(&mut Drawing::new(w as u32, 0), &names, 86.0, w);
+    let height = 300.0 + legend;
     let mut d = Drawing::new(w as u32, height as u32);
-    let (left, right, top, bottom) = (PAD + 64.0, w - PAD, 92.0, height - 44.0);
+    kinds::legend(&mut d, &names, 86.0, w);
+    let (left, right, top, bottom) = (PAD + 64.0, w - PAD, 92.0 + legend, height - 44.0);
     let values = series.series.iter().flat_map(|s| s.values.iter().copied());
     let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
         (lo.min(v), hi.max(v))
@@ -341,9 +296,9 @@ fn line(series: &Series, language: Language, w: f32) -> Drawing {
             .enumerate()
             .map(|(j, v)| (x_of(j), y_of(*v)))
             .collect();
-        d.polyline(&points, PALETTE[i % PALETTE.len()], 2.5);
+        d.polyline(&points, kinds::color(i), 2.5);
         if let Some(last) = points.last() {
-            d.circle(*last, 4.0, PALETTE[i % PALETTE.len()]);
+            d.circle(*last, 4.0, kinds::color(i));
         }
     }
     let first_label = &series.labels[0];

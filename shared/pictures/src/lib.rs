@@ -7,6 +7,9 @@
 //! [`Pictures`] implements `herald_core::ports::PictureRenderer`; build one per process (it holds
 //! the parsed font).
 mod cards;
+mod kinds;
+pub mod samples;
+mod style;
 mod svg;
 
 use herald_core::domain::contact::Language;

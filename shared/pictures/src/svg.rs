@@ -137,6 +137,41 @@ impl Drawing {
         );
     }
 
+    /// A filled path (`d` in SVG path syntax, built from numbers only), at `opacity`.
+    pub fn path(&mut self, d: &str, fill: &str, opacity: f32) {
+        let _ = write!(
+            self.body,
+            r#"<path d="{d}" fill="{fill}" fill-opacity="{opacity:.2}"/>"#
+        );
+    }
+
+    /// A ring segment or a wedge: from angle `a0` to `a1` (radians, clockwise from 12 o'clock)
+    /// between radii `inner` (0: a wedge) and `outer`, around `(cx, cy)`.
+    pub fn wedge(
+        &mut self,
+        (cx, cy): (f32, f32),
+        (inner, outer): (f32, f32),
+        (a0, a1): (f32, f32),
+        fill: &str,
+    ) {
+        let at = |r: f32, a: f32| (cx + r * a.sin(), cy - r * a.cos());
+        let large = u8::from(a1 - a0 > std::f32::consts::PI);
+        let (x0, y0) = at(outer, a0);
+        let (x1, y1) = at(outer, a1);
+        let mut d = format!("M{x0:.2},{y0:.2} A{outer:.2},{outer:.2} 0 {large} 1 {x1:.2},{y1:.2} ");
+        if inner > 0.0 {
+            let (x2, y2) = at(inner, a1);
+            let (x3, y3) = at(inner, a0);
+            let _ = write!(
+                d,
+                "L{x2:.2},{y2:.2} A{inner:.2},{inner:.2} 0 {large} 0 {x3:.2},{y3:.2} Z"
+            );
+        } else {
+            let _ = write!(d, "L{cx:.2},{cy:.2} Z");
+        }
+        self.path(&d, fill, 1.0);
+    }
+
     /// Draws `other` shifted by `(dx, dy)`.
     pub fn place(&mut self, other: &Drawing, dx: f32, dy: f32) {
         let _ = write!(

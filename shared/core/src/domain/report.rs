@@ -7,27 +7,47 @@ use serde::{Deserialize, Serialize};
 
 /// How a chart shows in the message and the page snapshot.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Display {
     /// `kpi` for one row with one number, `bar` for a label and numbers, `table` otherwise.
     #[default]
     Auto,
     Kpi,
     Table,
+    /// Bars by label; several `values` are grouped bars with a legend.
     Bar,
+    /// Lines along x; several `values` are several lines with a legend.
     Line,
     /// Only the number of rows.
     Count,
+    /// Shares of a whole with percentages, small slices grouped as "other".
+    Pie,
+    /// A pie with the total in its hole.
+    Donut,
+    /// Bars by label with the `values` stacked, and each bar's total.
+    StackedBar,
+    /// A line with the area under it filled (several `values` stack).
+    Area,
+    /// Bars of every value but the last, and the last as a line on a second axis.
+    Combo,
+    /// Conversion steps in row order, each with its rate of the step before and of the first.
+    Funnel,
 }
 
 impl Display {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 12] = [
         Self::Auto,
         Self::Kpi,
         Self::Table,
         Self::Bar,
         Self::Line,
         Self::Count,
+        Self::Pie,
+        Self::Donut,
+        Self::StackedBar,
+        Self::Area,
+        Self::Combo,
+        Self::Funnel,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -38,6 +58,12 @@ impl Display {
             Self::Bar => "bar",
             Self::Line => "line",
             Self::Count => "count",
+            Self::Pie => "pie",
+            Self::Donut => "donut",
+            Self::StackedBar => "stacked_bar",
+            Self::Area => "area",
+            Self::Combo => "combo",
+            Self::Funnel => "funnel",
         }
     }
 
@@ -46,7 +72,8 @@ impl Display {
             .into_iter()
             .find(|d| d.as_str() == value)
             .ok_or_else(|| {
-                format!("unknown display '{value}' (use auto, kpi, table, bar, line or count)")
+                let names: Vec<&str> = Self::ALL.iter().map(|d| d.as_str()).collect();
+                format!("unknown display '{value}' (use {})", names.join(", "))
             })
     }
 }
@@ -256,6 +283,52 @@ pub enum Figure {
     Count {
         rows: usize,
     },
+    /// Shares of a whole (a pie).
+    Pie(Shares),
+    /// Shares of a whole with the total in the middle.
+    Donut(Shares),
+    /// Bars with their series stacked.
+    StackedBar(Series),
+    /// Lines with the area under them filled, stacked.
+    Area(Series),
+    /// Bars, and the last series as a line on its own axis.
+    Combo(Series),
+    /// Conversion steps.
+    Funnel(Series),
+}
+
+/// Shares of a whole: the slices in order of size, the small ones summed as `other`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Shares {
+    pub label_field: String,
+    /// The value field's key.
+    pub value_field: String,
+    pub slices: Vec<Slice>,
+    /// The sum of the slices grouped as "other" (too small or too many to draw apart).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other: Option<f64>,
+    /// The sum of every slice read.
+    pub total: f64,
+    pub total_rows: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<NumberFormat>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Slice {
+    pub label: String,
+    pub value: f64,
+}
+
+impl Shares {
+    /// A value's share of the total, in percent.
+    pub fn percent(&self, value: f64) -> f64 {
+        if self.total > 0.0 {
+            value / self.total * 100.0
+        } else {
+            0.0
+        }
+    }
 }
 
 /// A table column: its key, and whether its cells are numbers (right-aligned).
@@ -292,6 +365,12 @@ impl Figure {
             Self::Bar(_) => "bar",
             Self::Line(_) => "line",
             Self::Count { .. } => "count",
+            Self::Pie(_) => "pie",
+            Self::Donut(_) => "donut",
+            Self::StackedBar(_) => "stacked_bar",
+            Self::Area(_) => "area",
+            Self::Combo(_) => "combo",
+            Self::Funnel(_) => "funnel",
         }
     }
 }

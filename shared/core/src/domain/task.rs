@@ -87,8 +87,15 @@ impl Chart {
         let (head, series) = match self.display {
             Display::Count => (0, false),
             Display::Kpi => (1, false),
-            Display::Line => (0, true),
-            Display::Auto | Display::Table | Display::Bar => (self.max_rows.get(), false),
+            Display::Line | Display::Area => (0, true),
+            // A share is of every row: as many as a chart keeps (the rest count in the rows).
+            Display::Pie | Display::Donut => (MaxRows::MAX as usize, false),
+            Display::Auto
+            | Display::Table
+            | Display::Bar
+            | Display::StackedBar
+            | Display::Combo
+            | Display::Funnel => (self.max_rows.get(), false),
         };
         RowSelection { head, keys, series }
     }

@@ -1,6 +1,7 @@
 //! Turns the rows a chart reader kept into what the chart shows ([`Figure`]): `auto` picks a KPI
 //! for one row with one number, bars for a label and numbers, a table otherwise. A key that is
 //! missing, or not a number where one is needed, is a [`ShapeError`] naming the field.
+use super::shares::{combo_of, funnel_of, shares_of};
 use crate::domain::number_format::NumberStyle;
 use crate::domain::report::{
     Cell, ChartRows, Column, Display, Figure, MAX_VALUE_FIELDS, NamedValues, Row, Series,
@@ -20,6 +21,24 @@ pub fn figure_of(chart: &Chart, rows: &ChartRows) -> Result<Figure, ShapeError> 
         Display::Table | Display::Auto => reader.table(),
         Display::Bar => reader.series(&rows.head).map(Figure::Bar),
         Display::Line => reader.series(&rows.sample).map(Figure::Line),
+        Display::StackedBar => reader.series(&rows.head).map(Figure::StackedBar),
+        Display::Area => reader.series(&rows.sample).map(Figure::Area),
+        Display::Combo => reader
+            .series(&rows.head)
+            .and_then(combo_of)
+            .map(Figure::Combo),
+        Display::Funnel => reader
+            .series(&rows.head)
+            .and_then(funnel_of)
+            .map(Figure::Funnel),
+        Display::Pie => reader
+            .series(&rows.head)
+            .and_then(shares_of)
+            .map(Figure::Pie),
+        Display::Donut => reader
+            .series(&rows.head)
+            .and_then(shares_of)
+            .map(Figure::Donut),
     }
 }
 

@@ -7,4 +7,5 @@ pub mod facts;
 pub mod figures;
 pub mod numbers;
 pub mod render;
+pub mod shares;
 pub mod variables;

@@ -147,7 +147,7 @@ pub(super) fn card(push: &Push, shape: &Shape) -> Value {
         }
         let shown = line.figure.rows.len().min(shape.row_cap);
         let hidden = line.figure.total_rows.saturating_sub(shown);
-        if shown > 0 && hidden > 0 && matches!(line.figure.kind, "table" | "bar") {
+        if shown > 0 && hidden > 0 && matches!(line.figure.kind, "table" | "bar" | "funnel") {
             elements.push(markdown(format!(
                 "<font color='grey'>{}</font>",
                 md(&words.more_rows(hidden))

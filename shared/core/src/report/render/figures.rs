@@ -1,171 +1,12 @@
 //! What a chart's figure says in words: a headline ("1.23亿 (▲ 5.2% vs 1.17亿)", "3 rows"), row
 //! lines for instant messages ("East · 1,234"), a plain-text table with aligned columns for the
 //! mail's text part, and a table for HTML mail.
+pub(super) use super::words::{FigureText, HtmlColumn, HtmlTable, KpiView, Words};
 use crate::domain::contact::Language;
 use crate::domain::number_format::NumberFormat;
 use crate::domain::report::{Cell, Figure, Series};
 use crate::domain::text::is_cjk;
-use crate::report::numbers::{Trend, change_shown, full, shown};
-use serde::Serialize;
-
-/// The words of the message itself, in its language.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Words {
-    pub language: Language,
-}
-
-impl Words {
-    pub fn zh(&self) -> bool {
-        self.language == Language::Zh
-    }
-
-    pub fn rows(&self, n: usize) -> String {
-        match (self.zh(), n) {
-            (true, n) => format!("共 {} 行", full(n as f64)),
-            (false, 1) => "1 row".to_owned(),
-            (false, n) => format!("{} rows", full(n as f64)),
-        }
-    }
-
-    pub fn no_data(&self) -> &'static str {
-        if self.zh() { "无数据" } else { "no data" }
-    }
-
-    pub fn unreadable(&self, reason: &str) -> String {
-        match (self.zh(), reason.is_empty()) {
-            (true, true) => "无法读取".to_owned(),
-            (true, false) => format!("无法读取（{reason}）"),
-            (false, true) => "could not be read".to_owned(),
-            (false, false) => format!("could not be read ({reason})"),
-        }
-    }
-
-    pub fn unshowable(&self, reason: &str) -> String {
-        if self.zh() {
-            format!("无法展示（{reason}）")
-        } else {
-            format!("could not be shown ({reason})")
-        }
-    }
-
-    pub fn more_rows(&self, n: usize) -> String {
-        if self.zh() {
-            format!("…另有 {n} 行")
-        } else {
-            format!("…and {n} more rows")
-        }
-    }
-
-    pub fn more_charts(&self, n: usize) -> String {
-        if self.zh() {
-            format!("…另有 {n} 个图表")
-        } else {
-            format!("…and {n} more")
-        }
-    }
-
-    pub fn state(&self, state: &str) -> &'static str {
-        match (self.zh(), state) {
-            (true, "ok") => "正常",
-            (true, "empty") => "无数据",
-            (true, _) => "无法读取",
-            (false, "ok") => "ok",
-            (false, "empty") => "empty",
-            (false, _) => "unreadable",
-        }
-    }
-
-    pub fn view_report(&self) -> &'static str {
-        if self.zh() {
-            "查看报表"
-        } else {
-            "View report"
-        }
-    }
-
-    /// The textcard button: WeCom takes at most 4 characters.
-    pub fn button(&self) -> &'static str {
-        if self.zh() { "详情" } else { "View" }
-    }
-
-    pub fn kind_label(&self, kind: crate::domain::run::RunKind) -> &'static str {
-        use crate::domain::run::RunKind;
-        match (self.zh(), kind) {
-            (_, RunKind::Scheduled | RunKind::Ticket) => "",
-            (true, RunKind::Manual) => "[手动] ",
-            (true, RunKind::Test) => "[测试] ",
-            (false, RunKind::Manual) => "[Manual] ",
-            (false, RunKind::Test) => "[Test] ",
-        }
-    }
-
-    fn was(&self, change: &str, previous: &str) -> String {
-        if self.zh() {
-            format!("（{change}，上期 {previous}）")
-        } else {
-            format!(" ({change} vs {previous})")
-        }
-    }
-
-    fn latest(&self, latest: &str, change: Option<&str>, low: &str, high: &str) -> String {
-        let change = change
-            .map(|c| {
-                if self.zh() {
-                    format!("（{c}）")
-                } else {
-                    format!(" ({c})")
-                }
-            })
-            .unwrap_or_default();
-        if self.zh() {
-            format!("最新 {latest}{change} · 最低 {low} · 最高 {high}")
-        } else {
-            format!("latest {latest}{change} · min {low} · max {high}")
-        }
-    }
-}
-
-/// A table for HTML mail: cells already formatted; `bars` are the first series' lengths in
-/// percent of the largest (bar charts only).
-#[derive(Debug, Clone, Default, Serialize)]
-pub(super) struct HtmlTable {
-    pub columns: Vec<HtmlColumn>,
-    pub rows: Vec<Vec<String>>,
-    pub bars: Vec<u32>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub(super) struct HtmlColumn {
-    pub name: String,
-    pub numeric: bool,
-}
-
-/// A KPI as HTML mail and Feishu tiles show it.
-#[derive(Debug, Clone, Serialize)]
-pub(super) struct KpiView {
-    pub value: String,
-    /// "▲ 5.2%"; empty without a previous value.
-    pub change: String,
-    pub previous: String,
-    /// `up`, `down` or `flat`.
-    pub trend: &'static str,
-    /// The colour of the change: red up and green down for Chinese readers, the reverse in English.
-    pub color: &'static str,
-}
-
-/// Everything a chart's figure says.
-#[derive(Debug, Clone, Default)]
-pub(super) struct FigureText {
-    pub kind: &'static str,
-    pub headline: String,
-    /// Instant-message row lines, all of them (the fitter shows the first few).
-    pub rows: Vec<String>,
-    /// "Region · GMV" above a table's rows.
-    pub header: Option<String>,
-    pub total_rows: usize,
-    pub table: Option<HtmlTable>,
-    pub kpi: Option<KpiView>,
-}
+use crate::report::numbers::{Trend, change_shown, shown};
 
 pub(super) fn trend_color(trend: Trend, language: Language) -> &'static str {
     match (trend, language) {
@@ -283,9 +124,42 @@ pub(super) fn describe(figure: &Figure, words: Words) -> FigureText {
                 kpi: None,
             }
         }
-        Figure::Bar(series) => bars(series, words),
-        Figure::Line(series) => line(series, words),
+        Figure::Bar(series) | Figure::Combo(series) => bars(series, words),
+        Figure::StackedBar(series) => with_totals(bars(series, words), series, words),
+        Figure::Line(series) | Figure::Area(series) => line(series, words),
+        Figure::Pie(shares) | Figure::Donut(shares) => super::shapes::shares(shares, words),
+        Figure::Funnel(series) => super::shapes::funnel(series, words),
     }
+}
+
+/// Stacked bars: each label's total after its values, and a total column.
+fn with_totals(mut text: FigureText, series: &Series, words: Words) -> FigureText {
+    let language = words.language;
+    let format = series
+        .series
+        .first()
+        .and_then(|s| s.format.as_ref())
+        .filter(|f| series.series.iter().all(|s| s.format.as_ref() == Some(*f)));
+    let totals: Vec<f64> = (0..series.labels.len())
+        .map(|i| series.series.iter().map(|s| s.values[i]).sum())
+        .collect();
+    for (row, total) in text.rows.iter_mut().zip(&totals) {
+        row.push_str(&format!(
+            " · {} {}",
+            words.total(),
+            shown(*total, format, language, true)
+        ));
+    }
+    if let Some(table) = text.table.as_mut() {
+        table.columns.push(HtmlColumn {
+            name: words.total().to_owned(),
+            numeric: true,
+        });
+        for (row, total) in table.rows.iter_mut().zip(&totals) {
+            row.push(shown(*total, format, language, false));
+        }
+    }
+    text
 }
 
 fn bars(series: &Series, words: Words) -> FigureText {

@@ -68,7 +68,7 @@ impl Line {
     pub(super) fn value(&self, row_cap: usize, words: Words) -> Value {
         let f = &self.figure;
         let shown = f.rows.len().min(row_cap);
-        let hidden = if f.kind == "table" || f.kind == "bar" {
+        let hidden = if matches!(f.kind, "table" | "bar" | "funnel") {
             f.total_rows.saturating_sub(shown)
         } else {
             0

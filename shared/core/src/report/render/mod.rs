@@ -16,9 +16,11 @@ mod figures;
 mod fitting;
 mod group;
 mod push;
+mod shapes;
 mod templates;
 mod text;
 mod ticket;
+mod words;
 
 use crate::domain::contact::Language;
 use crate::domain::image::ImageRef;
