@@ -167,10 +167,17 @@ async fn changed_since_last_push_skips_a_page_that_shows_what_the_last_push_show
     charts.set("GMV", ChartAnswer::Json(GMV_120));
     let changed = fire(&app, &task, "2026-12-10T02:00:00Z").await;
     assert_eq!(changed["outcome"], "delivered", "{changed:#}");
-    // Compared with the last push, not with the skipped run between.
-    let again = fire(&app, &task, "2026-12-14T02:00:00Z").await;
-    assert_eq!(again["outcome"], "skipped", "{again:#}");
+    // Compared with the last push (GMV 120万), however many runs were skipped since.
+    for hour in 0..24 {
+        let same = fire(&app, &task, &format!("2026-12-14T{hour:02}:00:00Z")).await;
+        assert_eq!(same["outcome"], "skipped", "{same:#}");
+    }
     assert_eq!(app_messages(&fakes).len(), 2);
+    // Back to what an earlier push showed is still a change from the last one.
+    charts.set("GMV", ChartAnswer::Json(GMV_98));
+    let back = fire(&app, &task, "2026-12-17T02:00:00Z").await;
+    assert_eq!(back["outcome"], "delivered", "{back:#}");
+    assert_eq!(app_messages(&fakes).len(), 3);
 }
 
 #[tokio::test]

@@ -110,6 +110,48 @@ async fn a_daily_cn_workdays_task_runs_on_2026s_working_days_and_make_up_weekend
 }
 
 #[tokio::test]
+async fn a_monday_to_friday_task_on_cn_workdays_also_runs_on_make_up_saturdays() {
+    let fakes = fakes().await;
+    let charts = ChartServer::start().await;
+    let app = PushApp::new(START, fakes.config());
+    app.configure_all(&fakes).await;
+    let mut body = workday_task(&charts);
+    body["schedule"] = json!({"every": "week", "days": ["mon", "tue", "wed", "thu", "fri"],
+        "at": "09:00", "timezone": "Asia/Shanghai", "start": "2026-01-01", "calendar": "cn-workdays"});
+    let task = create(&app, &body).await;
+    // EventBridge gets every day: a Monday-to-Friday cron never fires on a make-up Saturday.
+    assert_eq!(
+        get_task(&app, &task).await["schedule"]["expression"],
+        "cron(0 9 ? * * *)"
+    );
+    let mut runs = std::collections::BTreeMap::new();
+    let mut day = chrono::NaiveDate::from_ymd_opt(2026, 2, 9).expect("day");
+    while day < chrono::NaiveDate::from_ymd_opt(2026, 3, 9).expect("day") {
+        for t in [shanghai(day, 8, 59), shanghai(day, 9, 1)] {
+            app.clock.set(t);
+            tick(&app.scheduler, &app.pushes, t).await;
+        }
+        day = day.succ_opt().expect("next day");
+    }
+    runs.extend(records_by_day(&app, &task).await);
+    let outcome = |day: &str| runs[day]["outcome"].as_str().unwrap_or_default().to_owned();
+    // Saturdays 14 and 28 February are make-up working days; the Festival is 15–23 February.
+    assert_ne!(outcome("2026-02-14"), "skipped");
+    assert_ne!(outcome("2026-02-28"), "skipped");
+    assert_eq!(
+        runs["2026-02-16"]["reason"],
+        "national holiday: 春节 (cn-workdays)"
+    );
+    assert_eq!(
+        runs["2026-03-07"]["reason"],
+        "weekend (Saturday) (cn-workdays)"
+    );
+    let pushed = runs.values().filter(|r| r["outcome"] != "skipped").count();
+    // 9 Feb – 8 Mar: 20 weekdays, 6 of them in the Festival, and 2 make-up Saturdays.
+    assert_eq!(pushed, 20 - 6 + 2, "{:?}", runs.keys().collect::<Vec<_>>());
+}
+
+#[tokio::test]
 async fn the_next_run_and_the_consoles_next_five_follow_the_calendar_and_admins_correct_it() {
     let fakes = fakes().await;
     let charts = ChartServer::start().await;

@@ -162,7 +162,7 @@ impl TaskView {
                 now,
                 spec.schedule
                     .calendar()
-                    .and_then(|name| calendars.get(name))
+                    .map(|name| calendars.for_schedule(name))
                     .as_ref(),
             ),
             created_at: task.created_at,

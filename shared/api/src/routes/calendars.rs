@@ -6,7 +6,7 @@ use crate::extract::{Caller, RawBody, parse_query};
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use herald_core::domain::calendar::CalendarName;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -19,6 +19,10 @@ fn calendar_day(calendar: &str, date: &str) -> Result<(CalendarName, NaiveDate),
     let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| {
         ApiError::invalid("date", format!("'{date}' is not a date: use YYYY-MM-DD"))
     })?;
+    // The years a schedule runs in (EventBridge's cron stops at 2199).
+    if !(1970..=2199).contains(&date.year()) {
+        return Err(ApiError::invalid("date", "must be in the years 1970-2199"));
+    }
     Ok((name, date))
 }
 

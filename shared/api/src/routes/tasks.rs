@@ -9,6 +9,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use chrono::NaiveDate;
 use herald_core::domain::ids::TaskId;
+use herald_core::services::settings::calendars::Calendars;
 use herald_core::services::tasks::TaskUpdate;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -20,17 +21,28 @@ fn today(state: &AppState) -> impl Fn(chrono_tz::Tz) -> NaiveDate {
     move |tz| now.with_timezone(&tz).date_naive()
 }
 
-/// A cursor is the id of the last task shown: the next page starts after it (any task id is a
-/// cursor, so the OpenAPI document can say exactly which are).
-/// The task as answered, its next run on its calendar's working days.
+/// The task as answered, its next run on its calendar's working days (with weekends off only
+/// when the calendars cannot be read: a written task is answered whatever happens).
 async fn view_of(
     state: &AppState,
     task: &herald_core::domain::task::PushTask,
 ) -> Result<TaskView, ApiError> {
-    let calendars = state.settings.calendars().await?;
-    Ok(TaskView::new(task, state.tasks.now(), &calendars))
+    Ok(TaskView::new(
+        task,
+        state.tasks.now(),
+        &calendars(state).await,
+    ))
 }
 
+async fn calendars(state: &AppState) -> Calendars {
+    state.settings.calendars().await.unwrap_or_else(|err| {
+        tracing::warn!(error = %err, "next runs counted without the calendars' own days");
+        Calendars::default()
+    })
+}
+
+/// A cursor is the id of the last task shown: the next page starts after it (any task id is a
+/// cursor, so the OpenAPI document can say exactly which are).
 fn parse_cursor(cursor: &str) -> Result<TaskId, ApiError> {
     TaskId::parse(cursor).map_err(|_| ApiError::invalid("cursor", "is not a task id"))
 }
@@ -103,7 +115,7 @@ async fn list_tasks(
         .list(&who, &project, after.as_ref(), limit)
         .await?;
     let now = state.tasks.now();
-    let calendars = state.settings.calendars().await?;
+    let calendars = calendars(&state).await;
     Ok(Json(TaskList {
         items: page
             .items

@@ -5,7 +5,7 @@ use crate::session::Signed;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use herald_core::domain::auth::Principal;
-use herald_core::domain::calendar::{Calendar, CalendarDay, CalendarName, DayKind};
+use herald_core::domain::calendar::{Calendar, CalendarDay, CalendarDays, CalendarName, DayKind};
 use serde_json::{Value, json};
 
 /// The next five runs of a schedule as the API takes it (on its calendar's working days), or the
@@ -37,13 +37,20 @@ pub(super) async fn calendar_of(
     schedule: &Value,
 ) -> Option<Calendar> {
     let name = CalendarName::parse(schedule["calendar"].as_str()?).ok()?;
-    let answer = console
-        .get(who, &format!("/v1/calendars/{name}"))
-        .await
-        .ok()?;
-    let set = answer["days"]
-        .as_array()?
-        .iter()
+    // A calendar whose days were all deleted keeps its weekends off, as the trigger reads it.
+    let set = match console.get(who, &format!("/v1/calendars/{name}")).await {
+        Ok(answer) => set_days(&answer),
+        Err(_) => CalendarDays::new(),
+    };
+    Some(Calendar::new(name, set))
+}
+
+/// The days admins set, from the API's answer for a calendar.
+fn set_days(answer: &Value) -> CalendarDays {
+    answer["days"]
+        .as_array()
+        .into_iter()
+        .flatten()
         .filter(|day| day["set"] == true)
         .filter_map(|day| {
             let date = chrono::NaiveDate::parse_from_str(day["date"].as_str()?, "%Y-%m-%d").ok()?;
@@ -51,8 +58,7 @@ pub(super) async fn calendar_of(
             let name = day["name"].as_str().unwrap_or_default().to_owned();
             Some((date, CalendarDay::new(kind, name).ok()?))
         })
-        .collect();
-    Some(Calendar::new(name, set))
+        .collect()
 }
 
 /// The calendars a schedule may name, for the form's choice.

@@ -224,7 +224,11 @@ pub(super) async fn form_page(
         Value::Array(rules) => Some(
             rules
                 .iter()
-                .map(Value::to_string)
+                .map(|rule| match rule {
+                    // A line that was not JSON comes back as typed.
+                    Value::String(typed) => typed.clone(),
+                    rule => rule.to_string(),
+                })
                 .collect::<Vec<_>>()
                 .join("\n"),
         ),

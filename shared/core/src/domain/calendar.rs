@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 /// The calendar Herald ships.
 pub const CN_WORKDAYS: &str = "cn-workdays";
 /// The most days admins may set over all calendars (they live in the settings document).
-pub const MAX_SET_DAYS: usize = 1_000;
+pub const MAX_SET_DAYS: usize = 500;
 /// The most characters of a day's name.
 pub const MAX_DAY_NAME: usize = 40;
 
@@ -106,10 +106,6 @@ static SHIPPED: LazyLock<CalendarDays> = LazyLock::new(|| {
         .collect()
 });
 
-/// The years `cn-workdays` ships the State Council's full arrangement for (others: weekends and
-/// what admins set; 2027 ships its statutory holidays only, see the data file).
-pub const SHIPPED_YEARS: std::ops::RangeInclusive<i32> = 2025..=2027;
-
 /// One calendar: the shipped days (for `cn-workdays`) under the days an admin set.
 #[derive(Debug, Clone)]
 pub struct Calendar {
@@ -124,6 +120,12 @@ impl Calendar {
 
     pub fn is_shipped(name: &CalendarName) -> bool {
         name.as_str() == CN_WORKDAYS
+    }
+
+    /// The zone whose dates the calendar lists: mainland China's for `cn-workdays` (a task in
+    /// UTC at 23:00 runs on the next day there); a task's own for calendars admins make.
+    pub fn zone(&self) -> Option<chrono_tz::Tz> {
+        Self::is_shipped(&self.name).then_some(chrono_tz::Asia::Shanghai)
     }
 
     fn shipped(&self) -> Option<&'static CalendarDays> {
@@ -230,6 +232,19 @@ mod tests {
         assert_eq!(
             (count(2026, DayKind::Off), count(2026, DayKind::Work)),
             (33, 6)
+        );
+    }
+
+    #[test]
+    fn every_line_of_the_shipped_data_is_a_day() {
+        let lines = include_str!("../../data/cn-workdays.tsv")
+            .lines()
+            .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+            .count();
+        assert_eq!(
+            SHIPPED.len(),
+            lines,
+            "a line that does not parse is dropped"
         );
     }
 

@@ -30,6 +30,8 @@ pub enum When {
 pub struct ChartShape<'a> {
     pub fields: &'a ChartFields,
     pub keeps_rows: bool,
+    /// It may show as a KPI (`kpi`, or `auto`), the one figure with a change.
+    pub may_be_kpi: bool,
 }
 
 impl Conditions {
@@ -75,6 +77,14 @@ impl Conditions {
                             ),
                         ));
                     }
+                }
+                Rule::Change { .. } if !shape.may_be_kpi => {
+                    return Err(at(
+                        "change",
+                        format!(
+                            "chart '{name}' is not shown as a KPI, the one figure with a change"
+                        ),
+                    ));
                 }
                 Rule::Change { .. } if shape.fields.compare.is_none() => {
                     return Err(at(

@@ -287,6 +287,7 @@ impl TaskSpec {
                     Some(super::conditions::ChartShape {
                         fields: &chart.fields,
                         keeps_rows: chart.display != Display::Count,
+                        may_be_kpi: matches!(chart.display, Display::Kpi | Display::Auto),
                     })
                 })
                 .map_err(|e| e.within("conditions"))?;

@@ -48,10 +48,22 @@ impl Verdict {
     }
 }
 
-/// A digest of what a page showed, so a later run can tell whether it changed.
+/// A digest of the data a page showed (not how it is formatted), so a later run can tell
+/// whether it changed. A chart that could not be read counts as a change.
 pub fn page_digest(figures: &[Option<Figure>]) -> String {
-    let shown = serde_json::to_vec(figures).unwrap_or_default();
-    hex::encode(&Sha256::digest(&shown)[..16])
+    fn data_only(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                map.remove("format");
+                map.values_mut().for_each(data_only);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(data_only),
+            _ => {}
+        }
+    }
+    let mut shown = serde_json::to_value(figures).unwrap_or_default();
+    data_only(&mut shown);
+    hex::encode(&Sha256::digest(shown.to_string().as_bytes())[..16])
 }
 
 /// Judges `conditions` against `charts` as read; `changed` says whether the page differs from
@@ -209,7 +221,8 @@ mod tests {
         };
         let verdict = judge(&conditions, &[chart], Ok(true), Language::En);
         assert!(!verdict.holds);
-        assert_eq!(verdict.findings[0].said, "Rate rate 7.3% is below 8.0%");
+        // The chart's one number is its headline: named by the chart alone.
+        assert_eq!(verdict.findings[0].said, "Rate 7.3% is below 8.0%");
         assert_eq!(
             verdict.reason(),
             "conditions not met (all): Rate could not be judged: its first row has no number in 'cost'"
@@ -233,6 +246,21 @@ mod tests {
             verdict.findings[0].said,
             "Rate could not be judged: it could not be read (HTTP 503)"
         );
+    }
+
+    #[test]
+    fn the_digest_is_of_the_data_not_of_its_format() {
+        let kpi = |format| {
+            Some(Figure::Kpi {
+                field: "gmv".into(),
+                value: 980_000.0,
+                previous: None,
+                format,
+            })
+        };
+        let yuan = NumberFormat::new(NumberStyle::Currency, None, None, None).ok();
+        assert_eq!(page_digest(&[kpi(None)]), page_digest(&[kpi(yuan)]));
+        assert_ne!(page_digest(&[kpi(None)]), page_digest(&[None]));
     }
 
     #[test]

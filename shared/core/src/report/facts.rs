@@ -18,11 +18,17 @@ pub struct ReadChart<'a> {
 }
 
 impl ReadChart<'_> {
-    /// The field a chart is about: its KPI's, else the first value it names.
+    /// The field a chart is about: its KPI's, else the first value it names, else the first
+    /// number of its first row.
     pub fn headline_field(&self) -> Option<&str> {
         match self.figure {
             Some(Figure::Kpi { field, .. }) => Some(field),
-            _ => self.fields.values.first().map(|k| k.as_str()),
+            _ => self
+                .fields
+                .values
+                .first()
+                .map(|k| k.as_str())
+                .or_else(|| self.first_row.first().map(|(key, _)| key.as_str())),
         }
     }
 

@@ -238,7 +238,10 @@ impl TaskService {
         if spec.schedule.start() != current.spec.schedule.start() {
             self.check_start(&spec)?;
         }
-        self.check_calendar(&spec).await?;
+        // A calendar whose days were all deleted since stays usable by the tasks that name it.
+        if spec.schedule.calendar() != current.spec.schedule.calendar() {
+            self.check_calendar(&spec).await?;
+        }
         self.sources.check_page(project, &spec.page).await?;
         self.store_robot_key(&mut spec).await?;
         // The use index lists the sources of both versions while the write is under way.

@@ -10,9 +10,9 @@ use super::{DAYS, Schedule};
 use crate::domain::calendar::{Calendar, Workday};
 use chrono::{DateTime, Utc};
 
-/// How many firings on days off are passed over looking for the next working day's (a 9-day
-/// holiday of an hourly schedule is 216).
-const MAX_DAYS_OFF_FIRINGS: usize = 2_000;
+/// How many days off in a row are passed over looking for the next working day (an admin's
+/// calendar may be off for long; beyond, the schedule has no next run).
+const MAX_DAYS_OFF: usize = 800;
 
 /// The weekdays (index 1 = SUN … 7 = SAT) a day-of-week field names; `None` when it says more
 /// than names, numbers and ranges (`#`, `L`, `/`), so it is left as it is.
@@ -50,6 +50,18 @@ pub(super) fn widened(fields: &str) -> String {
     parts.join(" ")
 }
 
+/// The last second of the day `at` falls on in `zone` (as UTC).
+fn end_of_day(at: DateTime<Utc>, zone: chrono_tz::Tz) -> DateTime<Utc> {
+    use chrono::TimeZone;
+    let next_day = at.with_timezone(&zone).date_naive().succ_opt();
+    next_day
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|midnight| zone.from_local_datetime(&midnight).earliest())
+        .map_or(at, |midnight| {
+            midnight.with_timezone(&Utc) - chrono::TimeDelta::seconds(1)
+        })
+}
+
 impl Schedule {
     /// The first firing strictly after `after` on a working day of `calendar` (the day taken in
     /// the schedule's zone).
@@ -59,19 +71,23 @@ impl Schedule {
         calendar: &Calendar,
     ) -> Option<DateTime<Utc>> {
         let mut cursor = after;
-        for _ in 0..MAX_DAYS_OFF_FIRINGS {
+        for _ in 0..MAX_DAYS_OFF {
             let at = self.next_run_after(cursor)?;
             if self.workday(at, calendar) == Workday::Working {
                 return Some(at);
             }
-            cursor = at;
+            // The rest of a day off is off too: go on from the end of that day (a schedule
+            // firing every minute would otherwise be stepped through minute by minute).
+            cursor = end_of_day(at, calendar.zone().unwrap_or(self.timezone)).max(at);
         }
         None
     }
 
-    /// Whether the day a firing at `at` falls on (in the schedule's zone) is worked.
+    /// Whether the day a firing at `at` falls on is worked (the day in the calendar's zone,
+    /// else the schedule's).
     pub fn workday(&self, at: DateTime<Utc>, calendar: &Calendar) -> Workday {
-        calendar.workday(at.with_timezone(&self.timezone).date_naive())
+        let zone = calendar.zone().unwrap_or(self.timezone);
+        calendar.workday(at.with_timezone(&zone).date_naive())
     }
 
     /// The next `n` runs strictly after `after`: on `calendar`'s working days when the schedule

@@ -1,6 +1,6 @@
 //! What starts a run (a schedule firing, a manual push, a test) and writes it; the reconciler.
 use super::*;
-use crate::domain::calendar::{Calendar, Workday};
+use crate::domain::calendar::Workday;
 
 impl PushService {
     /// Runs a task for one scheduled time, once however often the schedule fires for it.
@@ -67,8 +67,7 @@ impl PushService {
             .settings
             .calendars()
             .await?
-            .get(name)
-            .unwrap_or_else(|| Calendar::new(name.clone(), Default::default()));
+            .for_schedule(name);
         Ok(match schedule.workday(scheduled_for, &calendar) {
             Workday::Working => None,
             Workday::Off { reason } => Some(format!("{reason} ({name})")),

@@ -2,12 +2,14 @@
 //! push's when a rule asks whether the page changed.
 use super::*;
 use crate::domain::conditions::Rule;
+use crate::domain::run::OutcomeName;
 use crate::domain::task::TaskSpec;
 use crate::ports::RunFilter;
 use crate::report::conditions::{Verdict, judge, page_digest};
 
-/// How many of a task's latest runs are looked through for its last push.
-const RUNS_LOOKED_AT: usize = 20;
+/// How many of a task's latest delivered runs are looked through for its last push (test pushes,
+/// to the owner only, are passed over).
+const RUNS_LOOKED_AT: usize = 10;
 
 impl PushService {
     /// Whether `spec`'s conditions hold for what `read` found; `None` when it has none. `task` is
@@ -29,14 +31,18 @@ impl PushService {
                 self.changed_since_last_push((project, task), read, this_run)
                     .await
             }
+            None if asks_changed => {
+                Err("a task not yet saved has no last push to compare with".to_owned())
+            }
             _ => Ok(true),
         };
         let language = spec.content.language_for(spec.page.title.as_str());
         Some(judge(conditions, &read.charts(spec), changed, language))
     }
 
-    /// Whether the page differs from what the task's last push (scheduled or manual) showed;
-    /// true when there was none.
+    /// Whether the page differs from what the task's last push (scheduled or manual, delivered
+    /// to some or all) showed; true when there was none. Runs skipped or paused in between are
+    /// not read: the records are listed by outcome, newest first.
     async fn changed_since_last_push(
         &self,
         (project, task): (&ProjectId, &TaskId),
@@ -44,29 +50,32 @@ impl PushService {
         this_run: Option<&RunId>,
     ) -> Result<bool, String> {
         let digest = page_digest(&read.figures);
-        let filter = RunFilter {
-            task: Some(*task),
-            ..RunFilter::default()
-        };
-        let page = self
-            .ledger
-            .runs
-            .list_runs(project, &filter, None, RUNS_LOOKED_AT, self.now())
-            .await
-            .map_err(|err| err.to_string())?;
-        Ok(page
-            .items
-            .iter()
-            .filter(|earlier| Some(&earlier.id) != this_run && earlier.kind != RunKind::Test)
-            .find(|earlier| pushed(&earlier.outcome) && earlier.page_digest.is_some())
-            .is_none_or(|earlier| earlier.page_digest.as_deref() != Some(digest.as_str())))
+        let mut last: Option<PushRun> = None;
+        for outcome in [OutcomeName::Delivered, OutcomeName::PartiallyDelivered] {
+            let filter = RunFilter {
+                task: Some(*task),
+                outcome: Some(outcome),
+                ..RunFilter::default()
+            };
+            let page = self
+                .ledger
+                .runs
+                .list_runs(project, &filter, None, RUNS_LOOKED_AT, self.now())
+                .await
+                .map_err(|err| err.to_string())?;
+            let found = page.items.into_iter().find(|earlier| {
+                Some(&earlier.id) != this_run
+                    && earlier.kind != RunKind::Test
+                    && earlier.page_digest.is_some()
+            });
+            if let Some(found) = found
+                && last
+                    .as_ref()
+                    .is_none_or(|l| found.started_at > l.started_at)
+            {
+                last = Some(found);
+            }
+        }
+        Ok(last.is_none_or(|earlier| earlier.page_digest.as_deref() != Some(digest.as_str())))
     }
-}
-
-/// Whether a run's push went out (or is going out).
-fn pushed(outcome: &RunOutcome) -> bool {
-    matches!(
-        outcome,
-        RunOutcome::Sending | RunOutcome::Delivered | RunOutcome::PartiallyDelivered
-    )
 }

@@ -246,9 +246,14 @@ impl PushService {
         } else {
             Default::default()
         };
-        let verdict = self
-            .judge_conditions((&task.project, Some(&task.id), spec), &read, Some(&run.id))
-            .await;
+        // A paused push is not judged (it reads no earlier runs).
+        let verdict = match decision.pause {
+            Some(_) => None,
+            None => {
+                self.judge_conditions((&task.project, Some(&task.id), spec), &read, Some(&run.id))
+                    .await
+            }
+        };
         if let Some(verdict) = &verdict {
             // Only a scheduled run waits for its conditions; a test or manual push shows them.
             let shown = if run.kind == RunKind::Scheduled || verdict.holds {

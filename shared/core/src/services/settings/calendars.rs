@@ -19,6 +19,13 @@ impl Calendars {
             .then(|| Calendar::new(name.clone(), set.cloned().unwrap_or_default()))
     }
 
+    /// The calendar a schedule names: a calendar whose days were all deleted keeps its weekends
+    /// off (as the trigger, the next runs and the console all read it).
+    pub fn for_schedule(&self, name: &CalendarName) -> Calendar {
+        self.get(name)
+            .unwrap_or_else(|| Calendar::new(name.clone(), CalendarDays::new()))
+    }
+
     /// The calendars, `cn-workdays` first.
     pub fn all(&self) -> Vec<Calendar> {
         let shipped = CalendarName::parse(crate::domain::calendar::CN_WORKDAYS)
