@@ -770,3 +770,97 @@ async fn pies_funnels_and_stacked_bars_read_as_shares_rates_and_totals_on_every_
         }
     }
 }
+
+#[tokio::test]
+async fn table_cells_take_their_thresholds_colour_in_mail_and_feishu_tables() {
+    let fakes = fakes().await;
+    let charts = ChartServer::start().await;
+    let app = app(&fakes).await;
+    charts.set(
+        "stores",
+        ChartAnswer::Json(
+            r#"{"data": {"rows": [{"store": "静安", "rate": 0.031}, {"store": "朝阳", "rate": 0.12}, {"store": "南山", "rate": 0.07}]}}"#,
+        ),
+    );
+    let thresholds = json!({"rate": [
+        {"op": "<", "value": 0.05, "color": "red"},
+        {"op": ">=", "value": 0.1, "color": "green"}
+    ]});
+    for (channel, template) in [("email", "card"), ("feishu", "card")] {
+        let mut body = task(&charts, channel, template);
+        body["page"]["charts"] = json!([
+            {"name": "门店转化", "data_url": charts.url("stores"), "rows": "/data/rows", "display": "table",
+             "fields": {"label": "store", "values": ["rate"],
+                        "formats": {"rate": {"style": "percent", "decimals": 1}},
+                        "thresholds": thresholds}}
+        ]);
+        let task = create(&app, &body).await;
+        let read = app
+            .admin(Method::GET, &format!("{TASKS}/{task}"), &Value::Null)
+            .await
+            .body;
+        assert_eq!(
+            read["page"]["charts"][0]["fields"]["thresholds"],
+            thresholds
+        );
+        let run = test_push(&app, &task).await;
+        assert_eq!(run["outcome"], "delivered", "{channel}: {run:#}");
+        if channel == "email" {
+            let mail = fakes.smtp.messages().last().map(|m| {
+                mime_parts(&m.data)
+                    .into_iter()
+                    .map(|(_, body)| body)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+            let mail = mail.expect("a mail");
+            // A cell's opening tag and text: `<td style="…">3.1%`.
+            let cell = |text: &str| {
+                mail.split("<td")
+                    .filter_map(|td| td.split("</td>").next())
+                    .find(|td| td.ends_with(&format!(">{text}")))
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            assert!(cell("3.1%").contains("color: #d83931"), "{}", cell("3.1%"));
+            assert!(
+                cell("12.0%").contains("color: #2ea121"),
+                "{}",
+                cell("12.0%")
+            );
+            assert!(!cell("7.0%").contains("color:"), "{}", cell("7.0%"));
+        } else {
+            let card = fakes
+                .feishu
+                .delivered()
+                .last()
+                .expect("a card")
+                .content
+                .clone()
+                .expect("card content");
+            let table = card["elements"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|e| e["tag"] == "table")
+                .unwrap_or_else(|| panic!("a table in {card:#}"))
+                .clone();
+            assert_eq!(table["columns"][1]["data_type"], "options", "{table:#}");
+            assert_eq!(table["columns"][0]["data_type"], "text", "{table:#}");
+            let cell = |row: usize| table["rows"][row]["c1"].clone();
+            assert_eq!(cell(0), json!([{"text": "3.1%", "color": "red"}]));
+            assert_eq!(cell(1), json!([{"text": "12.0%", "color": "green"}]));
+            assert_eq!(cell(2), json!([{"text": "7.0%", "color": "neutral"}]));
+        }
+    }
+    // A rule that does not read is a 400 naming it.
+    let mut body = task(&charts, "email", "card");
+    body["page"]["charts"][0]["fields"] =
+        json!({"thresholds": {"rate": [{"op": "<", "value": 1, "color": "pink"}]}});
+    let reply = app.admin(Method::POST, TASKS, &body).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{:#}", reply.body);
+    assert_eq!(
+        reply.field(),
+        Some("page.charts[0].fields.thresholds.rate[0].color")
+    );
+}

@@ -29,7 +29,10 @@ fn path_schema(name: &str) -> Option<Schema> {
         "calendar" => text()
             .pattern(Some("^[a-z0-9][a-z0-9-]{0,39}$"))
             .max_length(Some(40)),
-        "date" => text().format(Some(SchemaFormat::KnownFormat(KnownFormat::Date))),
+        // A calendar day in the years a schedule runs in (1970-2199).
+        "date" => text()
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+            .pattern(Some("^(19[7-9][0-9]|2[01][0-9][0-9])-[0-9]{2}-[0-9]{2}$")),
         _ => return None,
     };
     Some(Schema::Object(schema.build()))
@@ -111,6 +114,12 @@ const FIELD_RULES: &[(&str, &str, Rule)] = &[
         Rule::Pattern("^[a-z0-9][a-z0-9-]{0,39}$", 40),
     ),
     ("ConditionRuleBody", "chart", Rule::Text { max: 100 }),
+    ("CellRuleBody", "op", Rule::OneOf(COMPARISON)),
+    (
+        "CellRuleBody",
+        "color",
+        Rule::OneOf("^(red|orange|green|grey)$"),
+    ),
     ("ConditionRuleBody", "op", Rule::OneOf(COMPARISON)),
     ("ConditionRuleBody", "change", Rule::OneOf(COMPARISON)),
     ("ConditionRuleBody", "rows", Rule::OneOf(COMPARISON)),

@@ -20,6 +20,11 @@ pub(crate) fn add(document: &mut Value) {
     contact_reachable(&mut schemas["ContactBody"]);
     wecom_proxy(&mut schemas["WecomBody"]);
     field_formats(&mut schemas["FieldsBody"]["properties"]["formats"]);
+    field_formats(&mut schemas["FieldsBody"]["properties"]["thresholds"]);
+    schemas["FieldsBody"]["properties"]["thresholds"]["additionalProperties"]["minItems"] =
+        json!(1);
+    schemas["FieldsBody"]["properties"]["thresholds"]["additionalProperties"]["maxItems"] =
+        json!(5);
     add_test_bodies(schemas);
     request_key(&mut document["paths"]["/v1/projects/{project}/tasks/{task}/push"]["post"]);
     if let Some(paths) = document["paths"].as_object_mut() {
@@ -49,7 +54,7 @@ fn single_line(value: &mut Value) {
     }
 }
 
-/// A chart's `fields.formats`: at most 20, each keyed by a row key (1-64 characters, no control
+/// A chart's `fields.formats` (and `fields.thresholds`): at most 20, each keyed by a row key (1-64 characters, no control
 /// character), as `FieldsBody::parse` takes them.
 fn field_formats(formats: &mut Value) {
     formats["maxProperties"] = json!(20);

@@ -275,6 +275,16 @@ static TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("field_label", "Label key", "标签字段"),
     (
+        "field_thresholds",
+        "Cell colours (tables)",
+        "单元格颜色（表格）",
+    ),
+    (
+        "field_thresholds_hint",
+        "key, comparison, number, colour, separated by “;” (the first rule met wins): rate < 0.05 red; rate >= 0.1 green. Colours: red, orange, green, grey.",
+        "字段、比较、数值、颜色，用“;”分隔（先满足的规则生效）：rate < 0.05 red; rate >= 0.1 green。颜色：red、orange、green、grey。",
+    ),
+    (
         "field_values",
         "Value keys (comma separated)",
         "数值字段（逗号分隔）",

@@ -81,6 +81,35 @@ fn formats(text: &str) -> Map<String, Value> {
     out
 }
 
+/// Cell colours, `key op value colour` separated by `;`: `rate < 0.05 red; rate >= 0.1 green`
+/// (the first rule a cell meets wins). A rule that does not read so goes as typed, so the API
+/// names it.
+fn thresholds(text: &str) -> Map<String, Value> {
+    let mut out = Map::new();
+    for part in text
+        .split([';', '；'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        let words: Vec<&str> = part.split_whitespace().collect();
+        let (key, rule) = match words.as_slice() {
+            [key @ .., op, value, color] if !key.is_empty() => (
+                key.join(" "),
+                json!({
+                    "op": op,
+                    "value": value.parse::<f64>().map_or_else(|_| json!(value), |v| json!(v)),
+                    "color": color,
+                }),
+            ),
+            _ => (part.to_owned(), Value::String(part.to_owned())),
+        };
+        if let Value::Array(rules) = out.entry(key).or_insert_with(|| json!([])) {
+            rules.push(rule);
+        }
+    }
+    out
+}
+
 /// The words of a format: bare words split at spaces, or text in double quotes (ASCII or
 /// Chinese), kept whole and marked as quoted.
 fn format_words(text: &str) -> Vec<(String, bool)> {
@@ -180,6 +209,10 @@ fn chart(f: &Fields, i: usize) -> Option<Value> {
     let formats = formats(&f.text(&name("fields.formats")));
     if !formats.is_empty() {
         fields.insert("formats".into(), Value::Object(formats));
+    }
+    let thresholds = thresholds(&f.text(&name("fields.thresholds")));
+    if !thresholds.is_empty() {
+        fields.insert("thresholds".into(), Value::Object(thresholds));
     }
     let mut chart = json!({
         "name": title,
@@ -486,5 +519,31 @@ mod tests {
             ("conditions.rules", " \n"),
         ]));
         assert!(none.get("conditions").is_none());
+    }
+
+    #[test]
+    fn cell_colours_are_written_key_op_value_colour() {
+        let body = task_body(&form(&[
+            ("page.charts[0].name", "Stores"),
+            (
+                "page.charts[0].data_url",
+                "https://bi.example.com/api/stores",
+            ),
+            (
+                "page.charts[0].fields.thresholds",
+                "rate < 0.05 red；rate >= 0.1 green; gross margin <= -2 orange; nonsense",
+            ),
+        ]));
+        assert_eq!(
+            body["page"]["charts"][0]["fields"]["thresholds"],
+            json!({
+                "rate": [
+                    {"op": "<", "value": 0.05, "color": "red"},
+                    {"op": ">=", "value": 0.1, "color": "green"}
+                ],
+                "gross margin": [{"op": "<=", "value": -2.0, "color": "orange"}],
+                "nonsense": ["nonsense"]
+            })
+        );
     }
 }

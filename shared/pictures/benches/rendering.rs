@@ -59,6 +59,7 @@ fn chart(i: usize) -> ChartReport {
                         name: (*n).into(),
                         numeric: c >= 2,
                         format: None,
+                        rules: Vec::new(),
                     })
                     .collect(),
                 rows: (0..10)

@@ -4,7 +4,9 @@ use crate::style::{FAINT, GRID, INK, MUTED, PAD, TILE, more_line, words};
 use crate::svg::{Anchor, Drawing, Style, width};
 use herald_core::domain::contact::Language;
 use herald_core::domain::number_format::NumberFormat;
-use herald_core::domain::report::{Cell, ChartOutcome, ChartReport, Figure, PageReport, Series};
+use herald_core::domain::report::{
+    Cell, ChartOutcome, ChartReport, Column, Figure, PageReport, Series,
+};
 use herald_core::report::numbers::{Trend, change_shown, full, shown};
 
 const PAGE_WIDTH: f32 = 1200.0;
@@ -131,16 +133,7 @@ fn card(chart: &ChartReport, language: Language, w: f32) -> Drawing {
             columns,
             rows,
             total_rows,
-        }) => table(
-            &columns
-                .iter()
-                .map(|c| (c.name.as_str(), c.numeric, c.format.as_ref()))
-                .collect::<Vec<_>>(),
-            rows,
-            *total_rows,
-            language,
-            w,
-        ),
+        }) => table(columns, rows, *total_rows, language, w),
         ChartOutcome::Empty => problem(words.no_data, None, ORANGE, w),
         ChartOutcome::Unreadable(reason) => problem(words.unreadable, Some(reason), RED, w),
     };
@@ -349,7 +342,7 @@ fn cell_text(cell: &Cell, format: Option<&NumberFormat>, language: Language) -> 
 
 /// A table: the header, then one line per row; numbers right-aligned.
 fn table(
-    columns: &[(&str, bool, Option<&NumberFormat>)],
+    columns: &[Column],
     rows: &[Vec<Cell>],
     total: usize,
     language: Language,
@@ -368,9 +361,9 @@ fn table(
     let col_x = |i: usize| PAD + (0..i).map(col_w).sum::<f32>();
     let mut y = 60.0;
     d.rect(PAD, y, inner, ROW, "#f2f3f5");
-    let draw_row = |d: &mut Drawing, y: f32, cells: Vec<String>, color: &'static str| {
-        for (i, (text, (_, numeric, _))) in cells.iter().zip(columns).enumerate() {
-            let (x, anchor) = if *numeric {
+    let draw_row = |d: &mut Drawing, y: f32, cells: Vec<(String, &'static str)>| {
+        for (i, ((text, color), column)) in cells.iter().zip(columns).enumerate() {
+            let (x, anchor) = if column.numeric {
                 (col_x(i) + col_w(i) - 8.0, Anchor::End)
             } else {
                 (col_x(i) + 8.0, Anchor::Start)
@@ -387,17 +380,20 @@ fn table(
     draw_row(
         &mut d,
         y,
-        columns.iter().map(|(n, _, _)| (*n).to_owned()).collect(),
-        MUTED,
+        columns.iter().map(|c| (c.name.clone(), MUTED)).collect(),
     );
     y += ROW;
     for row in rows {
+        // A cell whose number meets its column's rule takes the rule's colour.
         let cells = row
             .iter()
             .zip(columns)
-            .map(|(cell, (_, _, format))| cell_text(cell, *format, language))
+            .map(|(cell, column)| {
+                let color = column.color_of(cell).map_or(INK, |c| c.hex());
+                (cell_text(cell, column.format.as_ref(), language), color)
+            })
             .collect();
-        draw_row(&mut d, y, cells, INK);
+        draw_row(&mut d, y, cells);
         y += ROW;
         d.line((PAD, y), (PAD + inner, y), GRID, 1.0);
     }

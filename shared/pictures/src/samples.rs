@@ -202,11 +202,13 @@ pub fn every_kind(language: Language) -> PageReport {
                         name: "门店".into(),
                         numeric: false,
                         format: None,
+                        rules: Vec::new(),
                     },
                     Column {
                         name: "GMV".into(),
                         numeric: true,
                         format: yuan(),
+                        rules: Vec::new(),
                     },
                 ],
                 rows: [

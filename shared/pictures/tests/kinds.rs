@@ -141,3 +141,58 @@ fn a_pie_of_one_slice_is_a_whole_disc_and_a_donut_shows_its_total() {
     assert!(disc > 25_000, "{disc}");
     assert!(ring < disc * 3 / 4 && ring > disc / 2, "{ring} of {disc}");
 }
+
+#[test]
+fn a_tables_cells_take_the_colour_of_the_first_rule_they_meet() {
+    use herald_core::domain::report::{Cell, CellColor, CellRule, Column, Comparison, Threshold};
+    let table = |rules: Vec<CellRule>| ChartReport {
+        name: "门店转化".into(),
+        outcome: ChartOutcome::Shown(Figure::Table {
+            columns: vec![
+                Column {
+                    name: "store".into(),
+                    numeric: false,
+                    format: None,
+                    rules: Vec::new(),
+                },
+                Column {
+                    name: "rate".into(),
+                    numeric: true,
+                    format: None,
+                    rules,
+                },
+            ],
+            rows: vec![
+                vec![Cell::Text("静安".into()), Cell::Number(3.0)],
+                vec![Cell::Text("朝阳".into()), Cell::Number(12.0)],
+            ],
+            total_rows: 2,
+        }),
+    };
+    // Red ink: anti-aliased text is red where it is clearly more red than anything else.
+    let reddish = |p: &Pixmap| {
+        p.pixels()
+            .iter()
+            .filter(|c| {
+                let (r, g, b) = (
+                    i16::from(c.red()),
+                    i16::from(c.green()),
+                    i16::from(c.blue()),
+                );
+                r - g > 60 && r - b > 60
+            })
+            .count()
+    };
+    let plain = chart(&table(Vec::new()));
+    let coloured = chart(&table(vec![CellRule {
+        op: Comparison::Below,
+        value: Threshold::try_from(5.0).expect("finite"),
+        color: CellColor::Red,
+    }]));
+    assert_eq!(reddish(&plain), 0);
+    assert!(
+        reddish(&coloured) > 10,
+        "the 3 in red: {}",
+        reddish(&coloured)
+    );
+}

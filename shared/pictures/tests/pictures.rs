@@ -40,11 +40,13 @@ fn sample_page(language: Language) -> PageReport {
                     name: "store".into(),
                     numeric: false,
                     format: None,
+                    rules: Vec::new(),
                 },
                 Column {
                     name: "orders".into(),
                     numeric: true,
                     format: None,
+                    rules: Vec::new(),
                 },
             ],
             rows: vec![

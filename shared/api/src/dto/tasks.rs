@@ -8,7 +8,8 @@ use herald_core::domain::contact::Language;
 use herald_core::domain::number_format::{Currency, NumberFormat, NumberStyle};
 use herald_core::domain::parameters;
 use herald_core::domain::report::{
-    ChartFields, Display, FieldKey, MAX_FORMATS, MAX_VALUE_FIELDS, MaxRows,
+    CellColor, CellRule, ChartFields, Comparison, Display, FieldKey, MAX_CELL_RULES, MAX_FORMATS,
+    MAX_VALUE_FIELDS, MaxRows, Threshold,
 };
 use herald_core::domain::source::{SourceName, SourceQuery};
 use herald_core::domain::task::{
@@ -138,6 +139,41 @@ pub struct FieldsBody {
     /// "rate": {"style": "percent", "decimals": 1}, "cost": {"unit": "ms"}}` (at most 20).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub formats: std::collections::BTreeMap<String, FormatBody>,
+    /// A table's cell colours by key: `{"rate": [{"op": "<", "value": 0.05, "color": "red"}]}`,
+    /// the first rule met wins (at most 20 keys, 5 rules each).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub thresholds: std::collections::BTreeMap<String, Vec<CellRuleBody>>,
+}
+
+/// A cell colour rule: its number compared with `value` (`<`, `<=`, `>`, `>=`, `==`, `!=`), and
+/// the colour it takes: `red`, `orange`, `green` or `grey`.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CellRuleBody {
+    #[schema(example = "<")]
+    pub op: String,
+    #[schema(example = 0.05)]
+    pub value: f64,
+    #[schema(example = "red")]
+    pub color: String,
+}
+
+impl CellRuleBody {
+    fn parse(&self) -> Result<CellRule, FieldError> {
+        Ok(CellRule {
+            op: at("op", Comparison::parse(&self.op))?,
+            value: at("value", Threshold::try_from(self.value))?,
+            color: at("color", CellColor::parse(&self.color))?,
+        })
+    }
+
+    fn view(rule: &CellRule) -> Self {
+        Self {
+            op: rule.op.as_str().to_owned(),
+            value: rule.value.get(),
+            color: rule.color.as_str().to_owned(),
+        }
+    }
 }
 
 /// How one field's numbers read in figures, tables, axes and tiles.
@@ -193,6 +229,7 @@ impl FieldsBody {
             && self.values.is_empty()
             && self.compare.is_none()
             && self.formats.is_empty()
+            && self.thresholds.is_empty()
     }
 
     fn parse(&self) -> Result<ChartFields, FieldError> {
@@ -210,6 +247,35 @@ impl FieldsBody {
             let field = format!("formats.{key}");
             let key = at(&field, FieldKey::parse(key.clone()))?;
             formats.insert(key, within(&field, format.parse())?);
+        }
+        if self.thresholds.len() > MAX_FORMATS {
+            return Err(FieldError::new(
+                "thresholds",
+                format!(
+                    "may colour at most {MAX_FORMATS} fields (got {})",
+                    self.thresholds.len()
+                ),
+            ));
+        }
+        let mut thresholds = std::collections::BTreeMap::new();
+        for (key, rules) in &self.thresholds {
+            let field = format!("thresholds.{key}");
+            let key = at(&field, FieldKey::parse(key.clone()))?;
+            if rules.is_empty() || rules.len() > MAX_CELL_RULES {
+                return Err(FieldError::new(
+                    field,
+                    format!(
+                        "must hold 1 to {MAX_CELL_RULES} rules (got {})",
+                        rules.len()
+                    ),
+                ));
+            }
+            let rules = rules
+                .iter()
+                .enumerate()
+                .map(|(i, rule)| within(&format!("{field}[{i}]"), rule.parse()))
+                .collect::<Result<Vec<_>, _>>()?;
+            thresholds.insert(key, rules);
         }
         if self.values.len() > MAX_VALUE_FIELDS {
             return Err(FieldError::new(
@@ -231,6 +297,7 @@ impl FieldsBody {
             values,
             compare: optional("compare", &self.compare, FieldKey::parse)?,
             formats,
+            thresholds,
         })
     }
 
@@ -243,6 +310,16 @@ impl FieldsBody {
                 .formats
                 .iter()
                 .map(|(key, format)| (key.to_string(), FormatBody::view(format)))
+                .collect(),
+            thresholds: fields
+                .thresholds
+                .iter()
+                .map(|(key, rules)| {
+                    (
+                        key.to_string(),
+                        rules.iter().map(CellRuleBody::view).collect(),
+                    )
+                })
                 .collect(),
         }
     }

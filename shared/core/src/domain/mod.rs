@@ -2,6 +2,7 @@
 pub mod auth;
 pub mod calendar;
 pub mod channels;
+pub mod comparison;
 pub mod conditions;
 pub mod contact;
 pub mod delivery;

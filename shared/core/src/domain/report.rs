@@ -1,6 +1,7 @@
 //! How a chart shows in a push (`display`, `fields`, `max_rows`), the rows a chart reader keeps,
 //! and the figures a chart becomes: a KPI with its change, a table, bars, a line, or a row count.
 use super::ParseError;
+pub use super::comparison::{Comparison, Threshold};
 pub use super::number_format::NumberFormat;
 use super::text::string_newtype;
 use serde::{Deserialize, Serialize};
@@ -108,15 +109,89 @@ pub struct ChartFields {
     /// How each field's numbers read, by key (`{"rate": {"style": "percent"}}`).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub formats: std::collections::BTreeMap<FieldKey, NumberFormat>,
+    /// The colours a table's cells take by their numbers, by key; the first rule met wins.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub thresholds: std::collections::BTreeMap<FieldKey, Vec<CellRule>>,
 }
 
-/// The most field formats one chart may give.
+/// The most field formats one chart may give (and the most fields with colour rules).
 pub const MAX_FORMATS: usize = 20;
+/// The most colour rules one field may have.
+pub const MAX_CELL_RULES: usize = 5;
+
+/// A table cell's colour when its number meets the rule (`{"op": "<", "value": 0.05, "color":
+/// "red"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CellRule {
+    pub op: Comparison,
+    pub value: Threshold,
+    pub color: CellColor,
+}
+
+impl CellRule {
+    /// The colour of the first of `rules` that `value` meets.
+    pub fn color_of(rules: &[CellRule], value: f64) -> Option<CellColor> {
+        rules
+            .iter()
+            .find(|rule| rule.op.holds(value, rule.value.get()))
+            .map(|rule| rule.color)
+    }
+}
+
+/// The colours a cell may take: what each channel can show (WeCom and DingTalk show them in the
+/// page picture, mail and Feishu in their tables too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CellColor {
+    Red,
+    Orange,
+    Green,
+    Grey,
+}
+
+impl CellColor {
+    pub const ALL: [Self; 4] = [Self::Red, Self::Orange, Self::Green, Self::Grey];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Red => "red",
+            Self::Orange => "orange",
+            Self::Green => "green",
+            Self::Grey => "grey",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<Self, ParseError> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str() == value)
+            .ok_or_else(|| format!("unknown colour '{value}' (use red, orange, green or grey)"))
+    }
+
+    /// The colour as pictures and HTML mail draw it.
+    pub fn hex(self) -> &'static str {
+        match self {
+            Self::Red => "#d83931",
+            Self::Orange => "#de7802",
+            Self::Green => "#2ea121",
+            Self::Grey => "#8f959e",
+        }
+    }
+}
 
 impl ChartFields {
     /// Whether it names no field (formats alone choose no field to show).
     pub fn is_empty(&self) -> bool {
         self.label.is_none() && self.values.is_empty() && self.compare.is_none()
+    }
+
+    /// The colour rules of `key`'s cells.
+    pub fn thresholds_of(&self, key: &str) -> Vec<CellRule> {
+        self.thresholds
+            .iter()
+            .find(|(k, _)| k.as_str() == key)
+            .map(|(_, rules)| rules.clone())
+            .unwrap_or_default()
     }
 
     /// The format of `key`'s numbers, if one is given.
@@ -338,6 +413,16 @@ pub struct Column {
     pub numeric: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<NumberFormat>,
+    /// The colours its cells take by their numbers (`fields.thresholds`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<CellRule>,
+}
+
+impl Column {
+    /// The colour `cell` takes, if its number meets a rule.
+    pub fn color_of(&self, cell: &Cell) -> Option<CellColor> {
+        CellRule::color_of(&self.rules, cell.number()?)
+    }
 }
 
 /// Labelled numeric series (bars or a line).

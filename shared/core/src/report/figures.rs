@@ -226,6 +226,7 @@ impl Reader<'_> {
             .enumerate()
             .map(|(i, name)| Column {
                 format: fields.format_of(name),
+                rules: fields.thresholds_of(name),
                 name: name.clone(),
                 numeric: numeric_named.contains(&name.as_str())
                     || (rows.iter().any(|r| !matches!(r[i], Cell::Empty))

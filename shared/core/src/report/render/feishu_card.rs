@@ -50,17 +50,46 @@ fn tiles(row: &[&Line]) -> Value {
 }
 
 /// A table component with the first `cap` rows.
+/// A cell colour as Feishu's option tags name it (they have no grey: `neutral`).
+fn option_color(tone: Option<super::words::CellTone>) -> &'static str {
+    match tone.map(|t| t.name) {
+        Some("grey") | None => "neutral",
+        Some(name) => name,
+    }
+}
+
 fn table(line: &Line, cap: usize) -> Option<Value> {
     let table = line.figure.table.as_ref()?;
+    // A column with coloured cells shows them as Feishu's coloured option tags.
+    let coloured = |i: usize| {
+        table
+            .colors
+            .iter()
+            .any(|row| row.get(i).is_some_and(Option::is_some))
+    };
     let rows: Vec<Value> = table
         .rows
         .iter()
+        .enumerate()
         .take(cap)
-        .map(|row| {
+        .map(|(r, row)| {
             let cells: serde_json::Map<String, Value> = row
                 .iter()
                 .enumerate()
-                .map(|(i, cell)| (format!("c{i}"), Value::String(plain(cell))))
+                .map(|(i, cell)| {
+                    let value = if coloured(i) {
+                        let tone = table
+                            .colors
+                            .get(r)
+                            .and_then(|row| row.get(i))
+                            .copied()
+                            .flatten();
+                        json!([{"text": plain(cell), "color": option_color(tone)}])
+                    } else {
+                        Value::String(plain(cell))
+                    };
+                    (format!("c{i}"), value)
+                })
                 .collect();
             Value::Object(cells)
         })
@@ -76,7 +105,7 @@ fn table(line: &Line, cap: usize) -> Option<Value> {
             json!({
                 "name": format!("c{i}"),
                 "display_name": plain(&c.name),
-                "data_type": "text",
+                "data_type": if coloured(i) { "options" } else { "text" },
                 "horizontal_align": if c.numeric { "right" } else { "left" },
                 "width": "auto",
             })

@@ -1,10 +1,11 @@
 //! What a chart's figure says in words: a headline ("1.23亿 (▲ 5.2% vs 1.17亿)", "3 rows"), row
 //! lines for instant messages ("East · 1,234"), a plain-text table with aligned columns for the
 //! mail's text part, and a table for HTML mail.
+use super::words::CellTone;
 pub(super) use super::words::{FigureText, HtmlColumn, HtmlTable, KpiView, Words};
 use crate::domain::contact::Language;
 use crate::domain::number_format::NumberFormat;
-use crate::domain::report::{Cell, Figure, Series};
+use crate::domain::report::{Cell, Column, Figure, Series};
 use crate::domain::text::is_cjk;
 use crate::report::numbers::{Trend, change_shown, shown};
 
@@ -120,6 +121,7 @@ pub(super) fn describe(figure: &Figure, words: Words) -> FigureText {
                         .collect(),
                     rows: cells,
                     bars: Vec::new(),
+                    colors: cell_colors(columns, rows),
                 }),
                 kpi: None,
             }
@@ -130,6 +132,21 @@ pub(super) fn describe(figure: &Figure, words: Words) -> FigureText {
         Figure::Pie(shares) | Figure::Donut(shares) => super::shapes::shares(shares, words),
         Figure::Funnel(series) => super::shapes::funnel(series, words),
     }
+}
+
+/// Each cell's colour by its column's rules; none when no column has rules.
+fn cell_colors(columns: &[Column], rows: &[Vec<Cell>]) -> Vec<Vec<Option<CellTone>>> {
+    if columns.iter().all(|c| c.rules.is_empty()) {
+        return Vec::new();
+    }
+    rows.iter()
+        .map(|row| {
+            row.iter()
+                .zip(columns)
+                .map(|(cell, column)| column.color_of(cell).map(CellTone::from))
+                .collect()
+        })
+        .collect()
 }
 
 /// Stacked bars: each label's total after its values, and a total column.
@@ -227,6 +244,7 @@ fn bars(series: &Series, words: Words) -> FigureText {
                     .collect()
             })
             .unwrap_or_default(),
+        colors: Vec::new(),
     };
     FigureText {
         kind: "bar",

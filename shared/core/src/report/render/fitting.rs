@@ -78,6 +78,7 @@ impl Line {
             let mut t = t.clone();
             t.rows.truncate(row_cap);
             t.bars.truncate(row_cap);
+            t.colors.truncate(row_cap);
             t
         });
         let aligned = f

@@ -58,6 +58,7 @@ pub(super) fn shares(shares: &Shares, words: Words) -> FigureText {
             .iter()
             .map(|(_, v)| shares.percent(*v).round() as u32)
             .collect(),
+        colors: Vec::new(),
     };
     FigureText {
         kind: "share",
@@ -166,6 +167,7 @@ pub(super) fn funnel(series: &Series, words: Words) -> FigureText {
                     .map_or(0, |p| p.round() as u32)
             })
             .collect(),
+        colors: Vec::new(),
     };
     FigureText {
         kind: "funnel",

@@ -162,6 +162,25 @@ pub(super) struct HtmlTable {
     pub columns: Vec<HtmlColumn>,
     pub rows: Vec<Vec<String>>,
     pub bars: Vec<u32>,
+    /// Each cell's colour by its column's rules (`fields.thresholds`), when any column has them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub colors: Vec<Vec<Option<CellTone>>>,
+}
+
+/// A cell's colour: its name (Feishu's) and how mail draws it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub(super) struct CellTone {
+    pub name: &'static str,
+    pub hex: &'static str,
+}
+
+impl From<crate::domain::report::CellColor> for CellTone {
+    fn from(color: crate::domain::report::CellColor) -> Self {
+        Self {
+            name: color.as_str(),
+            hex: color.hex(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

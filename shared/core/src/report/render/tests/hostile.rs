@@ -41,11 +41,13 @@ fn hostile_charts() -> (Vec<ChartCheck>, Vec<Option<Figure>>) {
                 name: HOSTILE[3].into(),
                 numeric: false,
                 format: None,
+                rules: Vec::new(),
             },
             Column {
                 name: "gmv".into(),
                 numeric: true,
                 format: None,
+                rules: Vec::new(),
             },
         ],
         rows: HOSTILE
