@@ -30,3 +30,5 @@ HERALD_BENCH_PYTHON="$VENV/bin/python" target/release/herald-bench
 "$CARGO" bench -p herald-charts --bench source_login
 # Report content (issue 8): a chart picture and a 12-chart page snapshot, next to the chart reads.
 "$CARGO" bench -p herald-pictures --bench rendering
+# Attachments (issue 27): an xlsx of 10 charts × 10,000 rows, beside the same rows as CSV.
+"$CARGO" bench -p herald-sheets --bench attachments

@@ -386,6 +386,7 @@ fn mail(i: usize, kind: &str) -> EmailMessage {
                 .into(),
         html: None,
         images: Vec::new(),
+        attachments: Vec::new(),
     }
 }
 

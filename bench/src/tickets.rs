@@ -317,6 +317,7 @@ impl Server {
             contacts: store.clone(),
             images: store.clone(),
             pictures: Arc::new(herald_pictures::Pictures::new()),
+            sheets: Arc::new(herald_sheets::Sheets),
             secrets: Arc::new(FileSecretStore::new(data_dir.join("secrets.json"))),
             scheduler: Arc::new(scheduler),
             charts: Arc::new(HttpChartSource::new(

@@ -361,6 +361,7 @@ pub fn delivery(now: DateTime<Utc>) -> Delivery {
         text: "hello".into(),
         html: None,
         images: Vec::new(),
+        attachments: Vec::new(),
     });
     let mut delivery = Delivery::queued(
         DeliveryCause::ChannelTest {

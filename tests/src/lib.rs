@@ -116,6 +116,7 @@ pub fn adapters_over<S: AllStores>(
         images: store.clone(),
         settings: store,
         pictures: pictures(),
+        sheets: Arc::new(herald_sheets::Sheets),
         secrets: Arc::new(FileSecretStore::new(secrets)),
         scheduler,
         charts: Arc::new(

@@ -23,6 +23,7 @@ fn mail(to: &str) -> OutboundMessage {
         text: "hello".into(),
         html: None,
         images: Vec::new(),
+        attachments: Vec::new(),
     })
 }
 

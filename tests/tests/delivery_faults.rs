@@ -47,6 +47,7 @@ fn mail(to: &str, subject: &str) -> OutboundMessage {
         text: format!("{subject}: see the dashboard"),
         html: None,
         images: Vec::new(),
+        attachments: Vec::new(),
     })
 }
 

@@ -44,6 +44,7 @@ pub async fn build(
         contacts: store.clone(),
         images: store.clone(),
         pictures: Arc::new(herald_pictures::Pictures::new()),
+        sheets: Arc::new(herald_sheets::Sheets),
         secrets: Arc::new(FileSecretStore::new(config.data_dir.join(SECRETS_FILE))),
         scheduler: Arc::new(scheduler.clone()),
         charts: Arc::new(HttpChartSource::new(

@@ -26,7 +26,10 @@ fn path_schema(name: &str) -> Option<Schema> {
         "id" => text().pattern(Some("^[0-9a-f]{16}$")),
         // A picture's content hash.
         "image" => text().pattern(Some("^[0-9a-f]{64}$")),
-        "name" => text().enum_values(Some(["snapshot.png"])),
+        // The snapshot, or an attachment's file name (`file_stem` and a date).
+        "name" => text()
+            .pattern(Some(r"^(snapshot\.png|[^/\\]{1,100}\.(xlsx|csv))$"))
+            .max_length(Some(120)),
         "channel" => text().enum_values(Some(["smtp", "wecom", "feishu", "dingtalk"])),
         // `CalendarName`.
         "calendar" => text()

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use herald_core::domain::ids::ProjectId;
-use herald_core::domain::image::{Image, ImageId};
+use herald_core::domain::image::ImageId;
 use herald_core::ports::{ImageStore, StoreError};
 use std::collections::HashMap;
 
@@ -45,14 +45,15 @@ impl DynamoStore {
 
 #[async_trait]
 impl ImageStore for DynamoStore {
-    async fn put_image(
+    async fn put_file(
         &self,
         project: &ProjectId,
-        image: &Image,
+        id: &ImageId,
+        bytes: &[u8],
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let pk = image_pk(project, &image.id);
-        let parts: Vec<&[u8]> = image.png.chunks(PART_BYTES).collect();
+        let pk = image_pk(project, id);
+        let parts: Vec<&[u8]> = bytes.chunks(PART_BYTES).collect();
         let item = |i: usize, bytes: &[u8]| -> Item {
             HashMap::from([
                 ("PK".to_owned(), s(pk.clone())),

@@ -167,6 +167,7 @@ impl AwsConfig {
                 SsrfPolicy::from_env(),
             )?),
             pictures: Arc::new(herald_pictures::Pictures::new()),
+            sheets: Arc::new(herald_sheets::Sheets),
             clock: Arc::new(SystemClock),
             admin: self.admin_token_sha256.clone(),
         };

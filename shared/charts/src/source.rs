@@ -233,7 +233,9 @@ impl HttpChartSource {
             "" => default_rows,
             given => given,
         };
-        let mut rows = rows_at(body, pointer, &chart.selection()).await?;
+        let mut selection = chart.selection();
+        selection.whole = context.attached.get(&chart.name).copied().unwrap_or(0);
+        let mut rows = rows_at(body, pointer, &selection).await?;
         if let Some(access) = from_source {
             crate::sources::rows_without_secret(&mut rows, access);
         }

@@ -6,19 +6,20 @@ use crate::store::SqliteStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use herald_core::domain::ids::ProjectId;
-use herald_core::domain::image::{Image, ImageId};
+use herald_core::domain::image::ImageId;
 use herald_core::ports::{ImageStore, StoreError};
 use rusqlite::{OptionalExtension, params};
 
 #[async_trait]
 impl ImageStore for SqliteStore {
-    async fn put_image(
+    async fn put_file(
         &self,
         project: &ProjectId,
-        image: &Image,
+        id: &ImageId,
+        bytes: &[u8],
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let (project, id, png) = (project.to_string(), image.id.to_string(), image.png.clone());
+        let (project, id, png) = (project.to_string(), id.to_string(), bytes.to_vec());
         let expires = due_key(expires_at);
         self.db
             .call(move |conn| {

@@ -193,6 +193,7 @@ pub fn feishu_router(state: FakeFeishu) -> Router {
             "/open-apis/im/v1/images",
             post(crate::uploads::feishu_upload),
         )
+        .route("/open-apis/im/v1/files", post(crate::feishu_files::upload))
         .merge(inspect::routes::<FakeFeishu>())
         .with_state(state)
 }

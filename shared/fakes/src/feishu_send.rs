@@ -191,6 +191,7 @@ fn handle(
     }
     let content = validate_content(msg_type, content_raw)?;
     crate::uploads::check_image_keys(fake, msg_type, &content)?;
+    crate::feishu_files::check_file_key(fake, msg_type, &content)?;
     let chat_id = resolve_chat(fake, id_type, receive_id)?;
 
     let now = fake.now();

@@ -22,6 +22,7 @@ mod faults;
 mod feishu;
 mod feishu_config;
 mod feishu_content;
+mod feishu_files;
 mod feishu_send;
 mod feishu_users;
 mod inspect;

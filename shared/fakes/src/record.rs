@@ -25,7 +25,7 @@ pub enum Endpoint {
     FeishuSend,
     /// `POST /cgi-bin/media/upload`
     WecomUpload,
-    /// `POST /open-apis/im/v1/images`
+    /// `POST /open-apis/im/v1/images` and `POST /open-apis/im/v1/files`
     FeishuUpload,
     /// DingTalk `GET /gettoken`
     DingtalkGettoken,

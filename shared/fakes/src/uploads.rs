@@ -20,6 +20,8 @@ pub const WECOM_MEDIA_LIFETIME: TimeDelta = TimeDelta::days(3);
 const WECOM_MIN_BYTES: usize = 5;
 const WECOM_MAX_BYTES: usize = 2 * 1024 * 1024;
 const FEISHU_MAX_BYTES: usize = 10 * 1024 * 1024;
+/// `type=file`: more than 5 bytes, at most 20 MB.
+const WECOM_MAX_FILE_BYTES: usize = 20 * 1024 * 1024;
 
 /// A picture a fake accepted.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,6 +121,9 @@ fn wecom_handle(
         if !(WECOM_MIN_BYTES..=WECOM_MAX_BYTES).contains(&bytes.len()) {
             return Err(error(40006, "invalid file size"));
         }
+    }
+    if kind == "file" && !(WECOM_MIN_BYTES + 1..=WECOM_MAX_FILE_BYTES).contains(&bytes.len()) {
+        return Err(error(40006, "invalid file size"));
     }
     let now = fake.now();
     let media_id = format!("3{}", random_alnum(63));
@@ -269,7 +274,7 @@ pub(crate) fn check_image_keys(
 }
 
 impl FakeFeishu {
-    /// Every picture uploaded with `im/v1/images`, oldest first.
+    /// Every picture and file uploaded with `im/v1/images` and `im/v1/files`, oldest first.
     pub fn uploads(&self) -> Vec<Upload> {
         crate::lock(&self.inner.uploads).clone()
     }

@@ -83,6 +83,7 @@ pub fn chart_rows(data: &[u8]) {
         head: 10,
         keys: None,
         series: data.len().is_multiple_of(2),
+        whole: 20,
     };
     use herald_charts::Found;
     let Ok(read) = herald_charts::read_rows(json, &pointer, &selection) else {

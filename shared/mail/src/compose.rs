@@ -8,6 +8,12 @@ use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
+/// A mail's body before its attachments.
+enum Body {
+    Single(SinglePart),
+    Multi(MultiPart),
+}
+
 /// The longest idempotency key used verbatim in a Message-ID; longer keys are hashed.
 const MAX_KEY_IN_ID: usize = 128;
 
@@ -53,11 +59,12 @@ fn mailbox(address: &str, failure: SendFailure, what: &str) -> Result<Mailbox, S
 
 /// The message `from` sends to `message.to`, with the Message-ID derived from the key. With
 /// pictures: `multipart/alternative` of the text and a `multipart/related` of the HTML and each
-/// picture inline (`Content-ID: <name>`, which the HTML refers to as `cid:name`).
+/// picture inline (`Content-ID: <name>`, which the HTML refers to as `cid:name`). With
+/// attachments, all of that is the first part of a `multipart/mixed`, each file a part after it.
 pub(crate) fn compose(
     from: &str,
     message: &EmailMessage,
-    inline: &[(&ImageRef, Arc<Vec<u8>>)],
+    (inline, attached): (&[(&ImageRef, Arc<Vec<u8>>)], &[(&ImageRef, Arc<Vec<u8>>)]),
     message_id: String,
 ) -> Result<Message, SendError> {
     let builder = Message::builder()
@@ -75,27 +82,46 @@ pub(crate) fn compose(
         message: e,
         hint: None,
     };
-    let built = match &message.html {
+    let kind = |file: &ImageRef| {
+        ContentType::parse(&file.content_type)
+            .map_err(|e| payload(format!("bad type of {}: {e}", file.name)))
+    };
+    let body = match &message.html {
         Some(html) if !inline.is_empty() => {
             let mut related = MultiPart::related().singlepart(SinglePart::html(html.clone()));
             for (image, bytes) in inline {
-                let kind = ContentType::parse(&image.content_type)
-                    .map_err(|e| payload(format!("bad picture type: {e}")))?;
                 related = related.singlepart(
-                    Attachment::new_inline(image.name.clone()).body(bytes.as_ref().clone(), kind),
+                    Attachment::new_inline(image.name.clone())
+                        .body(bytes.as_ref().clone(), kind(image)?),
                 );
             }
-            builder.multipart(
+            Body::Multi(
                 MultiPart::alternative()
                     .singlepart(SinglePart::plain(message.text.clone()))
                     .multipart(related),
             )
         }
-        Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+        Some(html) => Body::Multi(MultiPart::alternative_plain_html(
             message.text.clone(),
             html.clone(),
         )),
-        None => builder.singlepart(SinglePart::plain(message.text.clone())),
+        None => Body::Single(SinglePart::plain(message.text.clone())),
+    };
+    let built = match (body, attached) {
+        (Body::Multi(body), []) => builder.multipart(body),
+        (Body::Single(body), []) => builder.singlepart(body),
+        (body, files) => {
+            let mut mixed = match body {
+                Body::Multi(body) => MultiPart::mixed().multipart(body),
+                Body::Single(body) => MultiPart::mixed().singlepart(body),
+            };
+            for (file, bytes) in files {
+                mixed = mixed.singlepart(
+                    Attachment::new(file.name.clone()).body(bytes.as_ref().clone(), kind(file)?),
+                );
+            }
+            builder.multipart(mixed)
+        }
     };
     built.map_err(|e| SendError {
         failure: SendFailure::Payload,

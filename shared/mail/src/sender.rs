@@ -89,16 +89,23 @@ impl SmtpSender {
         let from = credentials.settings.from.as_str();
         let message_id = compose::message_id(idempotency_key, from);
         let mut inline = Vec::with_capacity(message.images.len());
-        for image in &message.images {
+        let mut attached = Vec::with_capacity(message.attachments.len());
+        let stored = message.images.iter().map(|i| (i, true));
+        for (file, shown) in stored.chain(message.attachments.iter().map(|f| (f, false))) {
             let images = self.images.as_ref().ok_or_else(|| SendError {
                 failure: SendFailure::Payload,
                 code: None,
                 message: "this sender was built without an image store".into(),
                 hint: None,
             })?;
-            inline.push((image, images.bytes(image).await?));
+            let bytes = images.bytes(file).await?;
+            if shown {
+                inline.push((file, bytes));
+            } else {
+                attached.push((file, bytes));
+            }
         }
-        let email = compose::compose(from, message, &inline, message_id.clone())?;
+        let email = compose::compose(from, message, (&inline, &attached), message_id.clone())?;
         let envelope = email.envelope().clone();
         let raw = email.formatted();
         let response = self

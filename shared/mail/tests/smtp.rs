@@ -16,6 +16,7 @@ fn mail(to: &str, html: bool) -> EmailMessage {
         text: "你好, the report is ready.".to_owned(),
         html: html.then(|| "<p>你好, the <b>report</b> is ready.</p>".to_owned()),
         images: Vec::new(),
+        attachments: Vec::new(),
     }
 }
 

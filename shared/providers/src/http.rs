@@ -194,10 +194,22 @@ pub(crate) fn media_form(
     image: &herald_core::domain::image::ImageRef,
 ) -> Result<reqwest::multipart::Form, SendError> {
     let part = reqwest::multipart::Part::bytes(bytes.to_vec())
-        .file_name(format!("{}.png", image.name))
+        .file_name(upload_name(image))
         .mime_str(&image.content_type)
         .map_err(|e| failure(SendFailure::Payload, None, e.to_string()))?;
-    Ok(reqwest::multipart::Form::new().part("media", part))
+    // The name as written (UTF-8, as browsers send it): WeCom shows it to the reader as is.
+    Ok(reqwest::multipart::Form::new()
+        .percent_encode_noop()
+        .part("media", part))
+}
+
+/// The file name an upload carries: a picture's name with `.png`, an attachment's own.
+pub(crate) fn upload_name(image: &herald_core::domain::image::ImageRef) -> String {
+    if image.content_type == "image/png" {
+        format!("{}.png", image.name)
+    } else {
+        image.name.clone()
+    }
 }
 
 /// The upload a `media/upload` answer names, reused until `expires_at`; an answer without a

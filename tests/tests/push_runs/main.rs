@@ -187,6 +187,7 @@ async fn key(app: &PushApp, body: Value) -> String {
     reply.body["key"].as_str().expect("key").to_owned()
 }
 
+mod attachments;
 mod auto_stop;
 mod calendar_and_idempotency;
 mod conditions;

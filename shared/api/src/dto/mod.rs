@@ -1,4 +1,5 @@
 //! Wire types: request bodies parsed into domain types, and the views answered.
+pub mod attachments;
 pub mod calendars;
 pub mod conditions;
 pub mod contacts;

@@ -46,6 +46,11 @@ pub struct ImageView {
     pub url: String,
 }
 
+/// A file name as one path segment of a URL.
+pub fn path_segment(name: &str) -> String {
+    percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
 impl ImageView {
     pub fn new(image: &ImageRef, url: String) -> Self {
         Self {
@@ -65,6 +70,9 @@ pub struct PreviewView {
     pub charts: Vec<PreviewChart>,
     pub messages: Vec<PreviewMessage>,
     pub images: Vec<ImageView>,
+    /// The files the push would attach (`content.attachments`), readable for an hour.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<ImageView>,
     /// Why something the channel shows is missing (e.g. the snapshot could not be drawn).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
@@ -109,6 +117,19 @@ impl PreviewView {
                         image.project, image.id, image.name
                     );
                     ImageView::new(image, url)
+                })
+                .collect(),
+            attachments: preview
+                .attachments
+                .iter()
+                .map(|file| {
+                    let url = format!(
+                        "/v1/projects/{}/preview/{}/{}",
+                        file.project,
+                        file.id,
+                        path_segment(&file.name)
+                    );
+                    ImageView::new(file, url)
                 })
                 .collect(),
             problems: preview.problems,

@@ -244,6 +244,9 @@ pub struct RecordDetail {
     /// The pictures the message carried (the page snapshot), served while the record lives.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<super::preview::ImageView>,
+    /// The files the push attached, served while the record lives.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<super::preview::ImageView>,
 }
 
 impl RecordDetail {
@@ -277,6 +280,19 @@ impl RecordDetail {
                         run.project, run.id, image.name
                     );
                     super::preview::ImageView::new(image, url)
+                })
+                .collect(),
+            attachments: run
+                .attachments
+                .iter()
+                .map(|file| {
+                    let url = format!(
+                        "/v1/projects/{}/records/{}/attachments/{}",
+                        run.project,
+                        run.id,
+                        super::preview::path_segment(&file.name)
+                    );
+                    super::preview::ImageView::new(file, url)
                 })
                 .collect(),
         }

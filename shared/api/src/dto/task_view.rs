@@ -142,6 +142,11 @@ impl TaskView {
                 share_link: spec.content.share_link,
                 snapshot: spec.content.snapshot,
                 language: spec.content.language.map(|l| l.as_str().to_owned()),
+                attachments: spec
+                    .content
+                    .attachments
+                    .as_ref()
+                    .map(super::attachments::AttachmentsBody::view),
             },
             exception_control: ExceptionControlBody {
                 empty: rule_view(&spec.exception_control.empty),

@@ -341,6 +341,8 @@ pub struct ContentBody {
     /// when the page title has Chinese characters, else English.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<super::attachments::AttachmentsBody>,
 }
 
 impl Default for ContentBody {
@@ -351,6 +353,7 @@ impl Default for ContentBody {
             share_link: true,
             snapshot: true,
             language: None,
+            attachments: None,
         }
     }
 }
@@ -403,6 +406,9 @@ impl TaskBody {
         let content = within("content", self.content.parse())?;
         let exception_control = within("exception_control", self.exception_control.parse())?;
         check_variables(&page, &content)?;
+        if let Some(attachments) = &content.attachments {
+            super::attachments::check_charts(&page, attachments)?;
+        }
         let (alarm_robot, keep_alarm_robot) = match &self.alarm_robot {
             None => (None, false),
             Some(robot) if robot.webhook_key == SECRET_SET => (None, true),
@@ -470,6 +476,10 @@ impl ContentBody {
             share_link: self.share_link,
             snapshot: self.snapshot,
             language: optional("language", &self.language, |v: String| Language::parse(&v))?,
+            attachments: match &self.attachments {
+                Some(body) => Some(within("attachments", body.parse())?),
+                None => None,
+            },
         })
     }
 }

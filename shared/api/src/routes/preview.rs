@@ -24,6 +24,32 @@ fn png(bytes: Vec<u8>) -> impl IntoResponse {
     )
 }
 
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// An attachment as a download under its own name (RFC 6266 `filename*`, so Chinese names
+/// survive); `None` for a name that is no attachment's.
+fn download(name: &str, bytes: Vec<u8>) -> Option<impl IntoResponse + use<>> {
+    let content_type = if name.ends_with(".xlsx") {
+        XLSX
+    } else if name.ends_with(".csv") {
+        "text/csv; charset=utf-8"
+    } else {
+        return None;
+    };
+    let encoded = percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
+    Some((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename*=UTF-8''{encoded}"),
+            ),
+            (header::CACHE_CONTROL, "private, max-age=3600".to_owned()),
+        ],
+        bytes,
+    ))
+}
+
 /// Reads the task's charts now and answers what its channel (or `channel`) would send, with
 /// the page snapshot; sends nothing.
 #[utoipa::path(post, path = "/v1/projects/{project}/tasks/{task}/preview", tag = "runs", request_body = PreviewBody,
@@ -74,18 +100,45 @@ async fn preview_body(
     Ok(Json(PreviewView::new(preview)))
 }
 
-/// A preview's picture (kept an hour).
+/// A preview's picture or attachment (kept an hour).
 #[utoipa::path(get, path = "/v1/projects/{project}/preview/{image}/{name}", tag = "runs",
-    params(("project" = String, Path), ("image" = String, Path), ("name" = String, Path, description = "snapshot.png")),
-    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+    params(("project" = String, Path), ("image" = String, Path), ("name" = String, Path, description = "snapshot.png, or an attachment's file name")),
+    responses((status = 200, content((Vec<u8> = "image/png"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (Vec<u8> = "text/csv"))), (status = 404, body = ErrorBody)))]
 async fn preview_image(
     State(state): State<AppState>,
     Caller(who): Caller,
-    Path((project, image, _name)): Path<(String, String, String)>,
-) -> Result<impl IntoResponse, ApiError> {
+    Path((project, image, name)): Path<(String, String, String)>,
+) -> Result<axum::response::Response, ApiError> {
     let project = project_id(&project)?;
     let id = ImageId::parse(image).map_err(|_| ApiError::not_found("image"))?;
-    Ok(png(state.pushes.image(&who, &project, &id).await?))
+    let bytes = state.pushes.image(&who, &project, &id).await?;
+    if name == "snapshot.png" {
+        return Ok(png(bytes).into_response());
+    }
+    download(&name, bytes)
+        .map(IntoResponse::into_response)
+        .ok_or_else(|| ApiError::not_found("image"))
+}
+
+/// A file a run attached, while its record lives.
+#[utoipa::path(get, path = "/v1/projects/{project}/records/{run}/attachments/{name}", tag = "runs",
+    params(("project" = String, Path), ("run" = String, Path), ("name" = String, Path, description = "the attachment's file name")),
+    responses((status = 200, content((Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (Vec<u8> = "text/csv"))), (status = 404, body = ErrorBody)))]
+async fn record_attachment(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path((project, run, name)): Path<(String, String, String)>,
+) -> Result<axum::response::Response, ApiError> {
+    let project = project_id(&project)?;
+    let run = RunId::parse(&run).map_err(|_| ApiError::not_found("record"))?;
+    let file = state
+        .records
+        .attachment(&who, &project, &run, &name)
+        .await?;
+    let bytes = state.pushes.image(&who, &project, &file.id).await?;
+    download(&file.name, bytes)
+        .map(IntoResponse::into_response)
+        .ok_or_else(|| ApiError::not_found("attachment"))
 }
 
 /// The page snapshot a run sent, while its record lives.
@@ -109,4 +162,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(preview_body))
         .routes(routes!(preview_image))
         .routes(routes!(record_snapshot))
+        .routes(routes!(record_attachment))
 }

@@ -27,6 +27,7 @@ pub fn count_rows(json: &[u8], pointer: &str) -> Result<Found<usize>, serde_json
         head: 0,
         keys: Some(Vec::new()),
         series: false,
+        whole: 0,
     };
     Ok(match read_rows(json, pointer, &selection)? {
         Found::Array(rows) => Found::Array(rows.total),
@@ -105,10 +106,16 @@ impl<'s> Keeper<'s> {
 
     fn wants(&self, index: usize) -> bool {
         let wants_keys = !(self.keys_fixed && self.rows.keys.is_empty());
-        wants_keys && (index < self.selection.head || self.selection.series)
+        wants_keys
+            && (index < self.selection.head
+                || index < self.selection.whole
+                || self.selection.series)
     }
 
     fn keep(&mut self, index: usize, row: Row) {
+        if index < self.selection.whole {
+            self.rows.whole.push(row.clone());
+        }
         if index < self.selection.head {
             self.rows.head.push(row.clone());
         }

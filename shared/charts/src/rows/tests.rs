@@ -93,7 +93,22 @@ fn select(head: usize, keys: Option<&[&str]>, series: bool) -> RowSelection {
         head,
         keys: keys.map(|k| k.iter().map(|s| s.to_string()).collect()),
         series,
+        whole: 0,
     }
+}
+
+#[test]
+fn keeps_the_first_rows_for_an_attachment_apart_from_those_shown() {
+    let json = r#"{"rows": [{"a": 1}, {"a": 2}, {"a": 3}, {"a": 4}, {"a": 5}, {"a": 6}, {"a": 7}]}"#;
+    let selection = RowSelection {
+        whole: 5,
+        ..select(2, None, false)
+    };
+    let kept = rows(json, "/rows", &selection);
+    assert_eq!((kept.total, kept.head.len(), kept.whole.len()), (7, 2, 5));
+    assert_eq!(kept.whole[4], vec![Some(Cell::Number(5.0))]);
+    let shown_only = rows(json, "/rows", &select(2, None, false));
+    assert!(shown_only.whole.is_empty());
 }
 
 fn rows(json: &str, pointer: &str, selection: &RowSelection) -> ChartRows {

@@ -195,7 +195,8 @@ pub(crate) fn rows_without_secret(
     for key in &mut rows.keys {
         *key = blanked(std::mem::take(key), access);
     }
-    for row in rows.head.iter_mut().chain(rows.sample.iter_mut()) {
+    let kept = rows.head.iter_mut().chain(rows.sample.iter_mut());
+    for row in kept.chain(rows.whole.iter_mut()) {
         for cell in row.iter_mut().flatten() {
             if let Cell::Text(text) = cell {
                 *text = blanked(std::mem::take(text), access);

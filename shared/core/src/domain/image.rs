@@ -95,12 +95,13 @@ impl std::fmt::Debug for Image {
     }
 }
 
-/// A stored image, as messages and records refer to it.
+/// A stored image, as messages and records refer to it; also a stored attachment (an xlsx or
+/// CSV file, whose width and height are 0).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageRef {
     pub project: ProjectId,
     pub id: ImageId,
-    /// What it shows, e.g. `snapshot` (also its `cid:` in mail).
+    /// What it shows, e.g. `snapshot` (also its `cid:` in mail); an attachment's file name.
     pub name: String,
     pub content_type: String,
     pub width: u32,

@@ -43,3 +43,14 @@ pub mod dingtalk {
     /// Work notices one app may send one member a day (beyond, DingTalk drops them silently).
     pub const NOTICES_PER_MEMBER_PER_DAY: usize = 500;
 }
+
+/// Files a push attaches (`content.attachments`), raw bytes. Sources in shared/providers/NOTES.md.
+pub mod files {
+    /// WeCom `media/upload?type=file`: more than 5 bytes, at most 20 MB.
+    pub const WECOM_MAX_BYTES: usize = 20 * 1024 * 1024;
+    /// Feishu `im/v1/files`: at most 30 MB, not empty.
+    pub const FEISHU_MAX_BYTES: usize = 30 * 1024 * 1024;
+    /// All of one e-mail's attachments: base64 makes them a third larger, and 10 MB is the
+    /// message size Exchange servers take unless told otherwise (most other servers take 25).
+    pub const EMAIL_MAX_BYTES: usize = 7 * 1024 * 1024;
+}

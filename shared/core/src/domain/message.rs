@@ -113,6 +113,9 @@ pub enum WecomBody {
     },
     /// ≤ 2048 bytes, WeCom's markdown subset.
     Markdown { content: String },
+    /// An attachment, sent as a `file` message (uploaded once per corp with
+    /// `media/upload?type=file`, its media id shared by every batch).
+    File { file: ImageRef },
 }
 
 /// A WeCom group robot message (`webhook/send?key=`).
@@ -184,6 +187,8 @@ pub enum FeishuBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         image: Option<ImageRef>,
     },
+    /// An attachment, sent as a `file` message (uploaded once per app with `im/v1/files`).
+    File { file: ImageRef },
     /// An interactive card, as the card JSON Feishu takes.
     Interactive {
         card: serde_json::Value,
@@ -211,6 +216,9 @@ pub struct EmailMessage {
     /// Pictures the HTML shows inline: `multipart/related` parts with `Content-ID: <name>`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<ImageRef>,
+    /// Files attached (`multipart/mixed`), by their names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<ImageRef>,
 }
 
 /// A DingTalk work notice (`topapi/message/corpconversation/asyncsend_v2`) to at most 100 users.

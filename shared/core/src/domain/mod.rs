@@ -1,4 +1,5 @@
 //! Domain types. Each is parsed once at the edge and valid by construction afterwards.
+pub mod attachment;
 pub mod auth;
 pub mod calendar;
 pub mod channels;

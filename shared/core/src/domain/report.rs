@@ -277,6 +277,9 @@ pub struct RowSelection {
     pub keys: Option<Vec<String>>,
     /// Keep an evenly thinned sample of every row (at most `MAX_LINE_POINTS`), for lines.
     pub series: bool,
+    /// The first rows kept for an attachment (`content.attachments`), apart from what the
+    /// chart shows.
+    pub whole: usize,
 }
 
 /// One value of a row, as read.
@@ -324,6 +327,8 @@ pub struct ChartRows {
     pub head: Vec<Row>,
     /// An even sample of all rows, in order (only when `RowSelection::series`).
     pub sample: Vec<Row>,
+    /// The first rows for an attachment (at most `RowSelection::whole`).
+    pub whole: Vec<Row>,
 }
 
 impl ChartRows {

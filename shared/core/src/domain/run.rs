@@ -376,6 +376,9 @@ pub struct PushRun {
     /// Pictures the message carried (the page snapshot), kept as long as the record.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<super::image::ImageRef>,
+    /// Files the push attached (`content.attachments`), kept as long as the record.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<super::image::ImageRef>,
     /// A digest of what the page showed when the run pushed it (`changed_since_last_push`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_digest: Option<String>,
@@ -414,6 +417,7 @@ impl PushRun {
                 RunSubject::Task { .. } => None,
             },
             images: Vec::new(),
+            attachments: Vec::new(),
             page_digest: None,
         }
     }

@@ -131,6 +131,7 @@ mod tests {
             text: "text".into(),
             html: Some(html.to_owned()),
             images: Vec::new(),
+            attachments: Vec::new(),
         })
     }
 

@@ -97,7 +97,12 @@ impl Chart {
             | Display::Combo
             | Display::Funnel => (self.max_rows.get(), false),
         };
-        RowSelection { head, keys, series }
+        RowSelection {
+            head,
+            keys,
+            series,
+            whole: 0,
+        }
     }
 }
 
@@ -169,6 +174,9 @@ pub struct Content {
     /// page title has Chinese characters, else English.
     #[serde(default)]
     pub language: Option<Language>,
+    /// The charts' rows sent as files with the push.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<super::attachment::Attachments>,
 }
 
 fn yes() -> bool {

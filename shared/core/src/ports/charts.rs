@@ -88,6 +88,8 @@ pub struct ReadContext {
     /// deadline (a test push, a preview): a chart not read by then is an access error saying so,
     /// and those read before it keep their rows.
     pub within: Option<std::time::Duration>,
+    /// The charts whose rows go out as an attachment, with how many of their first rows to keep.
+    pub attached: std::collections::BTreeMap<crate::domain::text::ChartName, usize>,
 }
 
 impl ReadContext {
@@ -97,6 +99,7 @@ impl ReadContext {
             at,
             sources: Default::default(),
             within: None,
+            attached: Default::default(),
         }
     }
 }

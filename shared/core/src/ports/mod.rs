@@ -15,6 +15,7 @@ mod quotas;
 mod runs;
 mod schedules;
 mod settings;
+mod sheets;
 mod tasks;
 
 pub use charts::*;
@@ -25,6 +26,7 @@ pub use quotas::*;
 pub use runs::*;
 pub use schedules::*;
 pub use settings::*;
+pub use sheets::*;
 pub use tasks::*;
 
 /// Errors every store adapter maps its own failures onto.

@@ -22,19 +22,31 @@ pub trait PictureRenderer: Send + Sync {
     ) -> Result<crate::domain::image::Image, PictureError>;
 }
 
-/// Stored pictures, by project and content hash, kept until `expires_at`; and what providers
+/// Stored pictures and attachments, by project and content hash, kept until `expires_at`; and what providers
 /// answered when a picture was uploaded to them (a WeCom media id, a Feishu image key), so the
 /// batches of a run share one upload.
 #[async_trait]
 pub trait ImageStore: Send + Sync {
+    /// Stores a file by its content hash `id` (a picture, an attachment); storing the same bytes
+    /// again only extends their life.
+    async fn put_file(
+        &self,
+        project: &ProjectId,
+        id: &crate::domain::image::ImageId,
+        bytes: &[u8],
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
     /// Stores `image` (storing the same image again only extends its life).
     async fn put_image(
         &self,
         project: &ProjectId,
         image: &crate::domain::image::Image,
         expires_at: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-    /// The PNG bytes, if stored and not expired at `now`.
+    ) -> Result<(), StoreError> {
+        self.put_file(project, &image.id, &image.png, expires_at)
+            .await
+    }
+    /// A stored file's bytes (a picture's PNG), if stored and not expired at `now`.
     async fn get_image(
         &self,
         project: &ProjectId,

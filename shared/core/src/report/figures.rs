@@ -330,6 +330,7 @@ mod tests {
             keys: keys.iter().map(|k| k.to_string()).collect(),
             sample: head.clone(),
             head,
+            whole: Vec::new(),
         }
     }
 

@@ -99,6 +99,7 @@ impl ChannelTestService {
                 text: text.clone(),
                 html: None,
                 images: Vec::new(),
+                attachments: Vec::new(),
             }),
             ChannelTestTarget::Wecom(user) => OutboundMessage::WecomApp(WecomAppMessage {
                 to_users: vec![user],

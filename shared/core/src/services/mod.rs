@@ -35,8 +35,10 @@ pub struct Adapters {
     pub charts: Arc<dyn crate::ports::ChartSource>,
     /// Draws chart pictures and page snapshots.
     pub pictures: Arc<dyn crate::ports::PictureRenderer>,
-    /// Stored pictures and their provider uploads.
+    /// Stored pictures and attachments, and their provider uploads.
     pub images: Arc<dyn crate::ports::ImageStore>,
+    /// Writes the files a push attaches.
+    pub sheets: Arc<dyn crate::ports::SheetWriter>,
     pub clock: Arc<dyn crate::clock::Clock>,
     /// The SHA-256 of the first admin key.
     pub admin: crate::domain::auth::KeyHash,
@@ -122,6 +124,7 @@ impl Services {
             charts: adapters.charts.clone(),
             pictures: adapters.pictures.clone(),
             images: adapters.images.clone(),
+            sheets: adapters.sheets.clone(),
             clock: adapters.clock.clone(),
         };
         let ledger = runs::PushService::ledger(&ports, settings.clone());

@@ -138,4 +138,19 @@ impl RecordService {
             .ok_or(ServiceError::NotFound("snapshot"))?;
         Ok((image, run.expires_at))
     }
+
+    /// A file the run attached, by its name.
+    pub async fn attachment(
+        &self,
+        who: &Principal,
+        project: &ProjectId,
+        id: &RunId,
+        name: &str,
+    ) -> Result<crate::domain::image::ImageRef, ServiceError> {
+        let (run, _) = self.record(who, project, id).await?;
+        run.attachments
+            .into_iter()
+            .find(|file| file.name == name)
+            .ok_or(ServiceError::NotFound("attachment"))
+    }
 }

@@ -10,6 +10,7 @@ fn delivery() -> Delivery {
         text: "a long body ".repeat(400),
         html: None,
         images: Vec::new(),
+        attachments: Vec::new(),
     });
     let cause = DeliveryCause::ChannelTest {
         channel: "smtp".into(),

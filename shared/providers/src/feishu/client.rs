@@ -49,10 +49,21 @@ pub struct FeishuClient {
 /// How long Herald reuses an image key (Feishu keeps message images; a month is well within).
 const IMAGE_KEY_REUSE: chrono::Duration = chrono::Duration::days(30);
 
-/// A request body: JSON, or a picture for `im/v1/images`.
+/// A request body: JSON, a picture for `im/v1/images`, or a file for `im/v1/files`.
 enum Body {
     Json(Vec<u8>),
     Image(std::sync::Arc<Vec<u8>>, String),
+    File(std::sync::Arc<Vec<u8>>, String),
+}
+
+/// Feishu's `file_type` for an attachment: `xls` for spreadsheets, `stream` for anything its
+/// list does not name (CSV).
+fn file_type(name: &str) -> &'static str {
+    if name.ends_with(".xlsx") || name.ends_with(".xls") {
+        "xls"
+    } else {
+        "stream"
+    }
 }
 
 /// Every field a Feishu answer may carry. Not `Debug`: it may hold a token. `code` is required: a
@@ -110,6 +121,7 @@ enum Api {
     BatchGetId,
     Send,
     UploadImage,
+    UploadFile,
 }
 
 impl FeishuClient {
@@ -134,47 +146,51 @@ impl FeishuClient {
         }
     }
 
-    /// The image key of `image` for this app: uploaded with `im/v1/images` the first time,
-    /// shared by every message after (provider-apis.md §8.1).
-    async fn image_key(
+    /// The key of `upload` for this app: a picture's `image_key` (`im/v1/images`), a file's
+    /// `file_key` (`im/v1/files`); uploaded the first time, shared by every message after
+    /// (provider-apis.md §8.1).
+    async fn upload_key(
         &self,
         creds: &FeishuCredentials,
         key: &CredentialKey,
-        image: &ImageRef,
+        (upload, is_file): (&ImageRef, bool),
     ) -> Result<(String, String), SendError> {
-        let scope = format!("feishu:{}", creds.settings.app_id);
-        let upload = |bytes: std::sync::Arc<Vec<u8>>| async move {
-            let body = Body::Image(bytes, format!("{}.png", image.name));
-            let data = self
-                .call(
-                    creds,
-                    key,
-                    Api::UploadImage,
-                    "/open-apis/im/v1/images",
-                    body,
-                )
-                .await?;
+        let (scope, api, path, answer) = if is_file {
+            let scope = format!("feishu:{}:file", creds.settings.app_id);
+            (scope, Api::UploadFile, "/open-apis/im/v1/files", "file_key")
+        } else {
+            let scope = format!("feishu:{}", creds.settings.app_id);
+            (scope, Api::UploadImage, "/open-apis/im/v1/images", "image_key")
+        };
+        let send = |bytes: std::sync::Arc<Vec<u8>>| async move {
+            let name = crate::http::upload_name(upload);
+            let body = if is_file {
+                Body::File(bytes, name)
+            } else {
+                Body::Image(bytes, name)
+            };
+            let data = self.call(creds, key, api, path, body).await?;
             match data
-                .get("image_key")
+                .get(answer)
                 .and_then(Value::as_str)
                 .filter(|k| !k.is_empty())
             {
-                Some(image_key) => Ok(Uploaded {
-                    key: image_key.to_owned(),
+                Some(uploaded) => Ok(Uploaded {
+                    key: uploaded.to_owned(),
                     expires_at: self.time.now() + IMAGE_KEY_REUSE,
                 }),
                 None => Err(failure(
                     SendFailure::Transient,
                     None,
-                    "Feishu im/v1/images answered without an image_key",
+                    format!("Feishu {path} answered without an {answer}"),
                 )),
             }
         };
         self.images
-            .upload(&scope, image, upload)
+            .upload(&scope, upload, send)
             .await
             .map_err(|mut e| {
-                e.message = format!("uploading the snapshot: {}", e.message);
+                e.message = format!("uploading {}: {}", upload.name, e.message);
                 tracing::warn!(code = ?e.code, class = ?e.failure, "Feishu upload failed");
                 e
             })
@@ -303,26 +319,32 @@ impl FeishuClient {
                 FeishuBody::Post { image, .. } | FeishuBody::Interactive { image, .. } => {
                     image.as_ref()
                 }
-                FeishuBody::Text { .. } => None,
+                FeishuBody::Text { .. } | FeishuBody::File { .. } => None,
             };
             // A picture Feishu refuses for good must not keep the figures from going out.
-            let (image_key, upload_note) = match image {
-                Some(image) => match self.image_key(creds, &key, image).await {
+            let (mut upload_key, mut upload_note) = match image {
+                Some(image) => match self.upload_key(creds, &key, (image, false)).await {
                     Ok((image_key, note)) => (
                         Some(image_key.clone()),
-                        Some(format!("{note}, image key {image_key}")),
+                        Some(format!("; snapshot: {note}, image key {image_key}")),
                     ),
                     Err(e) if e.failure == SendFailure::Payload => {
-                        (None, Some(format!("not sent: {}", e.message)))
+                        (None, Some(format!("; snapshot: not sent: {}", e.message)))
                     }
                     Err(e) => return Err(e),
                 },
                 None => (None, None),
             };
+            if let FeishuBody::File { file } = &msg.body {
+                // An attachment is the whole message: an upload Feishu refuses fails it.
+                let (file_key, note) = self.upload_key(creds, &key, (file, true)).await?;
+                upload_note = Some(format!("; file {}: {note}, file key {file_key}", file.name));
+                upload_key = Some(file_key);
+            }
             let body = message_body(
                 &receive_id,
                 &msg.body,
-                image_key.as_deref(),
+                upload_key.as_deref(),
                 idempotency_key,
             )?;
             let path = format!("/open-apis/im/v1/messages?receive_id_type={id_type}");
@@ -338,9 +360,7 @@ impl FeishuClient {
                 .unwrap_or_default()
                 .to_owned();
             tracing::info!(message_id, "Feishu send ok");
-            let snapshot = upload_note
-                .map(|n| format!("; snapshot: {n}"))
-                .unwrap_or_default();
+            let snapshot = upload_note.unwrap_or_default();
             Ok(SendReceipt {
                 answer: format!("ok: message {message_id}{snapshot}"),
                 message_ids: vec![message_id]
@@ -411,6 +431,16 @@ impl FeishuClient {
                     let form = reqwest::multipart::Form::new()
                         .text("image_type", "message")
                         .part("image", part);
+                    request.multipart(form)
+                }
+                Body::File(bytes, file_name) => {
+                    let part = reqwest::multipart::Part::bytes(bytes.as_ref().clone())
+                        .file_name(file_name.clone());
+                    let form = reqwest::multipart::Form::new()
+                        .percent_encode_noop()
+                        .text("file_type", file_type(file_name))
+                        .text("file_name", file_name.clone())
+                        .part("file", part);
                     request.multipart(form)
                 }
             };

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 const UUID_CHARS: usize = 40;
 
 /// The request body for one message to `receive_id` (an open id); `image_key` is the uploaded
-/// snapshot, shown first in a post or a card.
+/// snapshot, shown first in a post or a card, or a file message's uploaded `file_key`.
 pub fn message_body(
     receive_id: &str,
     body: &FeishuBody,
@@ -18,6 +18,20 @@ pub fn message_body(
     idempotency_key: &str,
 ) -> Result<Vec<u8>, SendError> {
     let (msg_type, content, limit) = match body {
+        FeishuBody::File { file } => {
+            let key = image_key.ok_or_else(|| {
+                failure(
+                    SendFailure::Payload,
+                    None,
+                    format!("the file {} was not uploaded", file.name),
+                )
+            })?;
+            (
+                "file",
+                json!({ "file_key": key }),
+                feishu::TEXT_REQUEST_MAX_BYTES,
+            )
+        }
         FeishuBody::Text { text } => {
             if text.trim().is_empty() {
                 return Err(failure(SendFailure::Payload, None, "empty Feishu text"));

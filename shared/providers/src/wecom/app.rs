@@ -1,6 +1,6 @@
 //! The WeCom self-built app client: `gettoken` (cached, single-flight) and `message/send`.
 use super::block::AppBlocks;
-use super::body::{image_body, message_bodies, takes_safe};
+use super::body::{media_body, message_bodies, takes_safe};
 use super::errors::{Call, Verdict, classify};
 use crate::error::{failure, with_hint};
 use crate::http::{HttpClients, status_error, transport_error};
@@ -9,6 +9,7 @@ use crate::token::{CredentialKey, IssuedToken, TokenCache};
 use crate::window::{NoSlot, WindowLimiter, WindowQuota};
 use herald_core::domain::channels::WecomCredentials;
 use herald_core::domain::image::ImageRef;
+use herald_core::domain::message::WecomBody;
 use herald_core::domain::message::WecomAppMessage;
 use herald_core::ports::{SendError, SendFailure, SendReceipt};
 use herald_core::services::images::Images;
@@ -34,6 +35,13 @@ pub struct WecomAppClient {
     blocks: AppBlocks,
     /// Messages per member of each app (WeCom drops what exceeds 30 a minute or 1,000 an hour).
     members: WindowLimiter,
+}
+
+/// What `media/upload` is given.
+#[derive(Debug, Clone, Copy)]
+enum MediaKind {
+    Image,
+    File,
 }
 
 /// How long Herald reuses a media id: WeCom keeps one for 3 days.
@@ -141,19 +149,32 @@ impl WecomAppClient {
             let key = CredentialKey::new(&settings.corp_id, &creds.corp_secret);
             let mut receipt = SendReceipt::default();
             let mut upload_note = None;
+            if let WecomBody::File { file } = &msg.body {
+                // An attachment is the whole message: an upload WeCom refuses fails it.
+                let (media_id, note) = self
+                    .media_id(&client, creds, &key, (file, MediaKind::File))
+                    .await?;
+                let ids = ("file", media_id.as_str());
+                bodies.push(media_body(msg, settings.agent_id, settings.encrypted, ids)?);
+                upload_note = Some(format!("file {}: {note}, media id {media_id}", file.name));
+            }
             if let Some(image) = &msg.image {
                 // The picture goes first, so the reader sees it above the figures. A picture WeCom
                 // refuses for good (format, size) must not keep the figures from going out.
-                match self.media_id(&client, creds, &key, image).await {
+                match self
+                    .media_id(&client, creds, &key, (image, MediaKind::Image))
+                    .await
+                {
                     Ok((media_id, note)) => {
+                        let ids = ("image", media_id.as_str());
                         bodies.insert(
                             0,
-                            image_body(msg, settings.agent_id, settings.encrypted, &media_id)?,
+                            media_body(msg, settings.agent_id, settings.encrypted, ids)?,
                         );
-                        upload_note = Some(format!("{note}, media id {media_id}"));
+                        upload_note = Some(format!("snapshot: {note}, media id {media_id}"));
                     }
                     Err(e) if e.failure == SendFailure::Payload => {
-                        upload_note = Some(format!("not sent: {}", e.message));
+                        upload_note = Some(format!("snapshot: not sent: {}", e.message));
                     }
                     Err(e) => return Err(e),
                 }
@@ -190,7 +211,7 @@ impl WecomAppClient {
                 receipt.invalid_recipients.len()
             );
             if let Some(note) = upload_note {
-                receipt.answer = format!("{}; snapshot: {note}", receipt.answer);
+                receipt.answer = format!("{}; {note}", receipt.answer);
             }
             if !held_back.is_zero() {
                 receipt.answer = format!(
@@ -272,22 +293,30 @@ impl WecomAppClient {
         }
     }
 
-    /// The media id of `image` for this corp: uploaded with `media/upload` the first time, shared
-    /// by every batch after (provider-apis.md §8.1). Failures are classified like a send's.
+    /// The media id of `image` (a picture or a file) for this corp: uploaded with `media/upload`
+    /// the first time, shared by every batch after (provider-apis.md §8.1). Failures are
+    /// classified like a send's.
     async fn media_id(
         &self,
         client: &reqwest::Client,
         creds: &WecomCredentials,
         key: &CredentialKey,
-        image: &ImageRef,
+        (image, kind): (&ImageRef, MediaKind),
     ) -> Result<(String, String), SendError> {
-        let scope = format!("wecom:{}", creds.settings.corp_id);
+        let media_type = match kind {
+            MediaKind::Image => "image",
+            MediaKind::File => "file",
+        };
+        let scope = match kind {
+            MediaKind::Image => format!("wecom:{}", creds.settings.corp_id),
+            MediaKind::File => format!("wecom:{}:file", creds.settings.corp_id),
+        };
         let upload = |bytes: std::sync::Arc<Vec<u8>>| async move {
             let reply = self
                 .call(client, creds, key, |token| {
                     let url = self.url(
                         "/cgi-bin/media/upload",
-                        &[("access_token", token), ("type", "image")],
+                        &[("access_token", token), ("type", media_type)],
                     )?;
                     let form = crate::http::media_form(&bytes, image)?;
                     Ok(client.post(url).multipart(form))
@@ -303,7 +332,7 @@ impl WecomAppClient {
             .upload(&scope, image, upload)
             .await
             .map_err(|mut e| {
-                e.message = format!("uploading the snapshot: {}", e.message);
+                e.message = format!("uploading {}: {}", image.name, e.message);
                 tracing::warn!(code = ?e.code, class = ?e.failure, "WeCom upload failed");
                 e
             })

@@ -69,21 +69,22 @@ fn common(msg: &WecomAppMessage, agent_id: i64) -> Result<Value, SendError> {
     Ok(common)
 }
 
-/// The `image` message that shows an uploaded picture to `msg`'s recipients.
-pub fn image_body(
+/// The `image` or `file` message that gives an upload to `msg`'s recipients.
+pub fn media_body(
     msg: &WecomAppMessage,
     agent_id: i64,
     safe: bool,
-    media_id: &str,
+    (msgtype, media_id): (&str, &str),
 ) -> Result<Value, SendError> {
     let mut body = common(msg, agent_id)?;
-    body["msgtype"] = json!("image");
-    body["image"] = json!({ "media_id": media_id });
+    body["msgtype"] = json!(msgtype);
+    body[msgtype] = json!({ "media_id": media_id });
     body["safe"] = json!(u8::from(safe));
     Ok(body)
 }
 
-/// The request bodies for one message: one, or several when text/markdown is too long.
+/// The request bodies for one message: one, or several when text/markdown is too long; none for
+/// a file, whose body names its upload (`media_body`).
 pub fn message_bodies(
     msg: &WecomAppMessage,
     agent_id: i64,
@@ -141,6 +142,8 @@ pub fn message_bodies(
             }
             Ok(vec![with("textcard", card)])
         }
+        // `common` above has checked the recipients.
+        WecomBody::File { .. } => Ok(Vec::new()),
     }
 }
 

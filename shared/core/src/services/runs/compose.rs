@@ -7,7 +7,7 @@ use crate::domain::dingtalk::{DingtalkGroup, DingtalkUserId};
 use crate::domain::ids::ContactId;
 use crate::domain::image::ImageRef;
 use crate::domain::message::{
-    DingtalkBody, DingtalkNotice, DingtalkRobotMessage, EmailMessage, FeishuMessage,
+    DingtalkBody, DingtalkNotice, DingtalkRobotMessage, EmailMessage, FeishuBody, FeishuMessage,
     FeishuRecipient, OutboundMessage, RobotBody, RobotMessage, WECOM_MAX_GROUPS_PER_CALL,
     WECOM_MAX_USERS_PER_CALL, WecomAppMessage, WecomBody,
 };
@@ -256,21 +256,24 @@ pub fn deliveries(
     cause: &DeliveryCause,
     now: DateTime<Utc>,
 ) -> Vec<Delivery> {
-    deliveries_with(rendered, None, audience, cause, now)
+    deliveries_with(rendered, (None, &[]), audience, cause, now)
 }
 
 /// The same, with the page snapshot that WeCom apps and DingTalk work notices send as an image
 /// message of its own before the text (the other channels carry it inside `rendered`). Why an image message and not `mpnews`:
 /// the reader sees the whole picture in the chat without opening an article, `uploadimg`'s quota
 /// of 1,000 a day is never touched, and the text message keeps every template's figures.
+///
+/// `files` (attachments) go in the mail itself; on WeCom and Feishu each is a `file` message of
+/// its own, a delivery of its own, so a retry of one never sends the other again.
 pub fn deliveries_with(
     rendered: &RenderedPush,
-    snapshot: Option<&ImageRef>,
+    (snapshot, files): (Option<&ImageRef>, &[ImageRef]),
     audience: &Audience,
     cause: &DeliveryCause,
     now: DateTime<Utc>,
 ) -> Vec<Delivery> {
-    let mut deliveries = messages(rendered, snapshot, audience)
+    let mut deliveries = messages(rendered, snapshot, audience, files)
         .into_iter()
         .map(|message| Delivery::queued(cause.clone(), message, now))
         .collect::<Vec<_>>();
@@ -292,48 +295,11 @@ fn messages(
     rendered: &RenderedPush,
     snapshot: Option<&ImageRef>,
     audience: &Audience,
+    files: &[ImageRef],
 ) -> Vec<OutboundMessage> {
-    match rendered {
-        RenderedPush::Wecom(body) => {
-            let batches = [
-                audience
-                    .wecom_users
-                    .len()
-                    .div_ceil(WECOM_MAX_USERS_PER_CALL),
-                audience
-                    .wecom_parties
-                    .len()
-                    .div_ceil(WECOM_MAX_GROUPS_PER_CALL),
-                audience
-                    .wecom_tags
-                    .len()
-                    .div_ceil(WECOM_MAX_GROUPS_PER_CALL),
-            ]
-            .into_iter()
-            .max()
-            .unwrap_or(0);
-            (0..batches)
-                .map(|i| {
-                    OutboundMessage::WecomApp(WecomAppMessage {
-                        to_users: chunk(&audience.wecom_users, WECOM_MAX_USERS_PER_CALL, i),
-                        to_parties: chunk(&audience.wecom_parties, WECOM_MAX_GROUPS_PER_CALL, i),
-                        to_tags: chunk(&audience.wecom_tags, WECOM_MAX_GROUPS_PER_CALL, i),
-                        body: body.clone(),
-                        image: snapshot.cloned(),
-                    })
-                })
-                .collect()
-        }
-        RenderedPush::Feishu(body) => audience
-            .feishu_users
-            .iter()
-            .map(|to| {
-                OutboundMessage::Feishu(FeishuMessage {
-                    to: to.clone(),
-                    body: body.clone(),
-                })
-            })
-            .collect(),
+    let mut messages = match rendered {
+        RenderedPush::Wecom(body) => wecom_messages(audience, body, snapshot),
+        RenderedPush::Feishu(body) => feishu_messages(audience, body),
         RenderedPush::Dingtalk(body) => audience
             .dingtalk_users
             .chunks(crate::domain::limits::dingtalk::NOTICE_MAX_USERS)
@@ -360,10 +326,75 @@ fn messages(
                     text: text.clone(),
                     html: html.clone(),
                     images: images.clone(),
+                    attachments: files.to_vec(),
                 })
             })
             .collect(),
+    };
+    for file in files {
+        match rendered {
+            RenderedPush::Wecom(_) => {
+                let body = WecomBody::File { file: file.clone() };
+                messages.extend(wecom_messages(audience, &body, None));
+            }
+            RenderedPush::Feishu(_) => {
+                let body = FeishuBody::File { file: file.clone() };
+                messages.extend(feishu_messages(audience, &body));
+            }
+            RenderedPush::Email { .. } | RenderedPush::Dingtalk(_) => {}
+        }
     }
+    messages
+}
+
+/// `body` (and the snapshot before it) to every WeCom user, department and tag, in batches.
+fn wecom_messages(
+    audience: &Audience,
+    body: &WecomBody,
+    snapshot: Option<&ImageRef>,
+) -> Vec<OutboundMessage> {
+    let batches = [
+        audience
+            .wecom_users
+            .len()
+            .div_ceil(WECOM_MAX_USERS_PER_CALL),
+        audience
+            .wecom_parties
+            .len()
+            .div_ceil(WECOM_MAX_GROUPS_PER_CALL),
+        audience
+            .wecom_tags
+            .len()
+            .div_ceil(WECOM_MAX_GROUPS_PER_CALL),
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(0);
+    (0..batches)
+        .map(|i| {
+            OutboundMessage::WecomApp(WecomAppMessage {
+                to_users: chunk(&audience.wecom_users, WECOM_MAX_USERS_PER_CALL, i),
+                to_parties: chunk(&audience.wecom_parties, WECOM_MAX_GROUPS_PER_CALL, i),
+                to_tags: chunk(&audience.wecom_tags, WECOM_MAX_GROUPS_PER_CALL, i),
+                body: body.clone(),
+                image: snapshot.cloned(),
+            })
+        })
+        .collect()
+}
+
+/// `body` to every Feishu user (one call each).
+fn feishu_messages(audience: &Audience, body: &FeishuBody) -> Vec<OutboundMessage> {
+    audience
+        .feishu_users
+        .iter()
+        .map(|to| {
+            OutboundMessage::Feishu(FeishuMessage {
+                to: to.clone(),
+                body: body.clone(),
+            })
+        })
+        .collect()
 }
 
 /// The robot message of an alarm.
@@ -429,7 +460,7 @@ pub fn robot_figures(body: &WecomBody) -> Option<RobotBody> {
             content: content.clone(),
             mentioned_list: Vec::new(),
         }),
-        WecomBody::Textcard { .. } => None,
+        WecomBody::Textcard { .. } | WecomBody::File { .. } => None,
     }
 }
 

@@ -411,6 +411,7 @@ fn bare_failure(run: &PushRun, why: &str, now: DateTime<Utc>) -> PushRun {
     let mut bare = run.clone();
     bare.message = None;
     bare.images.clear();
+    bare.attachments.clear();
     bare.progress = RunProgress::default();
     bare.notices = 0;
     bare.log.truncate(50);

@@ -6,6 +6,7 @@
 const REQUEST_KEY_LIFETIME: chrono::Duration = chrono::Duration::hours(24);
 mod commands;
 pub mod compose;
+mod attach;
 mod conditions;
 pub mod ledger;
 mod notify;
@@ -33,6 +34,7 @@ use crate::services::delivery::DeliveryWorker;
 use crate::services::settings::SettingsService;
 use chrono::{DateTime, Utc};
 use compose::Audience;
+pub use attach::Attached;
 pub use ledger::{Recorded, RunLedger};
 use notify::Notices;
 use preparation::Prepared;
@@ -61,6 +63,7 @@ pub struct RunPorts {
     pub sources: crate::services::sources::SourceDirectory,
     pub pictures: Arc<dyn PictureRenderer>,
     pub images: Arc<dyn ImageStore>,
+    pub sheets: Arc<dyn crate::ports::SheetWriter>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -107,6 +110,7 @@ impl PushService {
                 sources: ports.sources.clone(),
                 pictures: ports.pictures.clone(),
                 images: ports.images.clone(),
+                sheets: ports.sheets.clone(),
             },
             worker,
             retention,

@@ -339,6 +339,21 @@ impl PushService {
                 );
                 run.images.push(image.clone());
             }
+            let attached = self
+                .reporter
+                .attach(&run.project, spec, spec.channel, &read, stamp, run.expires_at)
+                .await;
+            for note in &attached.notes {
+                run.log(now, LogLevel::Info, note.clone());
+            }
+            if let Some(problem) = &attached.problem {
+                run.log(
+                    now,
+                    LogLevel::Warn,
+                    format!("sent without attachments: {problem}"),
+                );
+            }
+            run.attachments.clone_from(&attached.files);
             match rendered.message {
                 Ok(message) => {
                     // WeCom apps and DingTalk work notices send the picture as a message of its own.
@@ -346,7 +361,13 @@ impl PushService {
                         .snapshot
                         .as_ref()
                         .filter(|_| matches!(spec.channel, Channel::Wecom | Channel::Dingtalk));
-                    pushes = compose::deliveries_with(&message, snapshot, audience, &cause, now);
+                    pushes = compose::deliveries_with(
+                        &message,
+                        (snapshot, &attached.files),
+                        audience,
+                        &cause,
+                        now,
+                    );
                     let groups = self
                         .group_deliveries(
                             (spec, &read, stamp),

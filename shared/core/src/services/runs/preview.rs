@@ -26,7 +26,9 @@ pub struct Preview {
     /// What the provider gets, per message: WeCom sends the snapshot as an image message first.
     pub messages: Vec<Value>,
     pub images: Vec<ImageRef>,
-    /// Why a snapshot the channel shows is missing.
+    /// The files the push would attach (`content.attachments`), stored as long as the snapshot.
+    pub attachments: Vec<ImageRef>,
+    /// Why a snapshot the channel shows, or an attachment, is missing.
     pub problems: Vec<String>,
     /// Whether the task's conditions hold now (none without conditions).
     pub conditions: Option<crate::report::conditions::Verdict>,
@@ -102,6 +104,11 @@ impl PushService {
             .judge_conditions((project, task, spec), &read, None)
             .await;
         let now = self.now();
+        let stamp = RunStamp {
+            kind: RunKind::Test,
+            at: now,
+            reference: None,
+        };
         let rendered = self
             .reporter
             .render(
@@ -109,19 +116,20 @@ impl PushService {
                 spec,
                 (channel, template),
                 &read,
-                RunStamp {
-                    kind: RunKind::Test,
-                    at: now,
-                    reference: None,
-                },
+                stamp,
                 now + PREVIEW_IMAGE_LIFETIME,
             )
             .await;
         let message = rendered
             .message
             .map_err(|e| ServiceError::unavailable("the message renderer", e))?;
+        let attached = self
+            .reporter
+            .attach(project, spec, channel, &read, stamp, now + PREVIEW_IMAGE_LIFETIME)
+            .await;
         // `render` says why whenever a snapshot the channel shows is missing.
-        let problems: Vec<String> = rendered.snapshot_problem.into_iter().collect();
+        let mut problems: Vec<String> = rendered.snapshot_problem.into_iter().collect();
+        problems.extend(attached.problem);
         Ok(Preview {
             charts: read.checks,
             figures: read.figures,
@@ -129,6 +137,7 @@ impl PushService {
             template,
             messages: bodies(&message, rendered.snapshot.as_ref()),
             images: rendered.snapshot.into_iter().collect(),
+            attachments: attached.files,
             problems,
             conditions,
         })

@@ -1,12 +1,13 @@
 //! A task's report read now: each chart's check and figure, the page snapshot, and the message
 //! for a channel. The push and the preview both go through [`Reporter`], so a preview shows
 //! exactly what a push sends.
+use crate::domain::attachment::Sheet;
 use crate::domain::contact::Language;
 use crate::domain::ids::ProjectId;
 use crate::domain::image::{Image, ImageRef};
 use crate::domain::report::{ChartOutcome, ChartReport, ChartRows, Figure, PageReport};
 use crate::domain::run::{ChartCheck, ChartState, RunKind};
-use crate::domain::task::{Channel, TaskSpec, Template};
+use crate::domain::task::{Channel, Chart as ChartSpec, TaskSpec, Template};
 use crate::ports::{ChartReading, ChartSource, ImageStore, PictureRenderer, StoreError};
 use crate::report::facts::ReadChart;
 use crate::report::figures::figure_of;
@@ -40,6 +41,8 @@ pub struct PageRead {
     pub first_rows: Vec<Vec<(String, f64)>>,
     /// The task's texts with their message variables filled for this run.
     pub texts: Texts,
+    /// The attached charts' rows, for those read (`content.attachments`).
+    pub sheets: Vec<Sheet>,
 }
 
 /// A task's title, beginning and ending as a run's message shows them.
@@ -112,6 +115,7 @@ pub struct Reporter {
     pub sources: crate::services::sources::SourceDirectory,
     pub pictures: Arc<dyn PictureRenderer>,
     pub images: Arc<dyn ImageStore>,
+    pub sheets: Arc<dyn crate::ports::SheetWriter>,
 }
 
 /// Whether `channel` with `template` shows pictures: WeCom and DingTalk always (an image message of
@@ -125,6 +129,7 @@ pub fn figures_of(spec: &TaskSpec, readings: Vec<ChartReading>) -> PageRead {
     let mut checks = Vec::with_capacity(readings.len());
     let mut figures = Vec::with_capacity(readings.len());
     let mut first_rows = Vec::with_capacity(readings.len());
+    let mut sheets = Vec::new();
     for (reading, chart) in readings.into_iter().zip(&spec.page.charts) {
         let mut check = reading.check;
         first_rows.push(
@@ -134,8 +139,9 @@ pub fn figures_of(spec: &TaskSpec, readings: Vec<ChartReading>) -> PageRead {
                 .map(first_row_numbers)
                 .unwrap_or_default(),
         );
-        let figure = match (&check.state, reading.rows) {
-            (ChartState::Ok { .. }, Some(rows)) => match figure_of(chart, &rows) {
+        let rows = reading.rows;
+        let figure = match (&check.state, &rows) {
+            (ChartState::Ok { .. }, Some(rows)) => match figure_of(chart, rows) {
                 Ok(figure) => Some(figure),
                 Err(shape) => {
                     check.state = ChartState::ShapeError {
@@ -147,6 +153,11 @@ pub fn figures_of(spec: &TaskSpec, readings: Vec<ChartReading>) -> PageRead {
             },
             _ => None,
         };
+        if let (Some(rows), ChartState::Ok { .. }) = (rows, &check.state)
+            && attached(spec, chart)
+        {
+            sheets.push(sheet_of(chart, rows));
+        }
         checks.push(check);
         figures.push(figure);
     }
@@ -155,6 +166,37 @@ pub fn figures_of(spec: &TaskSpec, readings: Vec<ChartReading>) -> PageRead {
         figures,
         first_rows,
         texts: Texts::default(),
+        sheets,
+    }
+}
+
+fn attached(spec: &TaskSpec, chart: &ChartSpec) -> bool {
+    spec.content
+        .attachments
+        .as_ref()
+        .is_some_and(|a| a.attaches(&chart.name))
+}
+
+/// An attached chart's rows as its sheet shows them.
+fn sheet_of(chart: &ChartSpec, rows: ChartRows) -> Sheet {
+    let formats = rows
+        .keys
+        .iter()
+        .map(|key| {
+            chart
+                .fields
+                .formats
+                .iter()
+                .find(|(k, _)| k.as_str() == key)
+                .map(|(_, f)| f.clone())
+        })
+        .collect();
+    Sheet {
+        name: chart.name.to_string(),
+        keys: rows.keys,
+        formats,
+        rows: rows.whole,
+        total: rows.total,
     }
 }
 
@@ -213,6 +255,15 @@ impl Reporter {
             }
         };
         context.within = within;
+        if let Some(attachments) = &spec.content.attachments {
+            context.attached = spec
+                .page
+                .charts
+                .iter()
+                .filter(|c| attachments.attaches(&c.name))
+                .map(|c| (c.name.clone(), attachments.max_rows.get()))
+                .collect();
+        }
         let checking = self.charts.check_charts(&spec.page.charts, &context);
         let readings = match within {
             None => checking.await,

@@ -1,0 +1,210 @@
+//! The files a push attaches (`content.attachments`): written from the attached charts' rows,
+//! cut to what the channel takes, and stored beside the run's pictures for as long as the record.
+use super::report::{PageRead, Reporter, RunStamp};
+use crate::domain::attachment::{AttachmentFile, AttachmentFormat, Sheet, file_stem};
+use crate::domain::ids::ProjectId;
+use crate::domain::image::ImageRef;
+use crate::domain::limits::files;
+use crate::domain::task::{Channel, TaskSpec};
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+/// What a run attaches, and what its record says about it.
+#[derive(Debug, Clone, Default)]
+pub struct Attached {
+    pub files: Vec<ImageRef>,
+    /// For the run's log: what was attached, and what was cut to fit.
+    pub notes: Vec<String>,
+    /// Why nothing is attached although the task asks for files.
+    pub problem: Option<String>,
+}
+
+/// The most bytes `channel` carries in one push's attachments; `None` when it sends no files.
+pub fn channel_limit(channel: Channel) -> Option<usize> {
+    match channel {
+        Channel::Wecom => Some(files::WECOM_MAX_BYTES),
+        Channel::Feishu => Some(files::FEISHU_MAX_BYTES),
+        Channel::Email => Some(files::EMAIL_MAX_BYTES),
+        Channel::Dingtalk => None,
+    }
+}
+
+/// How many times the rows are cut before a push goes without its files.
+const FITTING_TRIES: usize = 4;
+
+impl Reporter {
+    /// The files `spec` attaches to `stamp`'s run on `channel`, from what `read` found, stored for
+    /// `project` until `expires_at`. A run whose files cannot be made goes out without them.
+    pub async fn attach(
+        &self,
+        project: &ProjectId,
+        spec: &TaskSpec,
+        channel: Channel,
+        read: &PageRead,
+        stamp: RunStamp<'_>,
+        expires_at: DateTime<Utc>,
+    ) -> Attached {
+        let Some(attachments) = &spec.content.attachments else {
+            return Attached::default();
+        };
+        let Some(limit) = channel_limit(channel) else {
+            return Attached {
+                problem: Some(format!(
+                    "{} pushes carry no files: the attachments are left out",
+                    channel.as_str()
+                )),
+                ..Attached::default()
+            };
+        };
+        if read.sheets.is_empty() {
+            return Attached {
+                problem: Some("no attached chart was read: nothing to attach".into()),
+                ..Attached::default()
+            };
+        }
+        let day = stamp
+            .at
+            .with_timezone(&spec.schedule.timezone())
+            .format("%Y-%m-%d");
+        let language = spec.content.language_for(spec.page.title.as_str());
+        let format = attachments.format;
+        let stem = file_stem(&read.texts.title);
+        let sheets = read.sheets.clone();
+        let writer = Arc::clone(&self.sheets);
+        let day = day.to_string();
+        let written = tokio::task::spawn_blocking(move || {
+            fit(sheets, limit, |sheets| match format {
+                AttachmentFormat::Xlsx => Ok(vec![AttachmentFile::new(
+                    format!("{stem} {day}.xlsx"),
+                    format,
+                    writer.workbook(sheets, language)?,
+                )]),
+                AttachmentFormat::Csv => sheets
+                    .iter()
+                    .map(|sheet| {
+                        Ok(AttachmentFile::new(
+                            format!("{} {day}.csv", file_stem(&sheet.name)),
+                            format,
+                            writer.csv(sheet)?,
+                        ))
+                    })
+                    .collect(),
+            })
+        })
+        .await;
+        let (made, notes) = match written {
+            Ok(Ok(fitted)) => fitted,
+            Ok(Err(problem)) => {
+                return Attached {
+                    problem: Some(problem),
+                    ..Attached::default()
+                };
+            }
+            Err(stopped) => {
+                return Attached {
+                    problem: Some(format!("the attachment writer stopped: {stopped}")),
+                    ..Attached::default()
+                };
+            }
+        };
+        let mut attached = Attached {
+            notes,
+            ..Attached::default()
+        };
+        for file in &made {
+            let reference = file.reference(project);
+            if let Err(err) = self
+                .images
+                .put_file(project, &reference.id, &file.bytes, expires_at)
+                .await
+            {
+                return Attached {
+                    problem: Some(format!("the attachments could not be stored: {err}")),
+                    ..Attached::default()
+                };
+            }
+            attached
+                .notes
+                .push(format!("attached {}: {} bytes", file.name, file.bytes.len()));
+            attached.files.push(reference);
+        }
+        attached
+    }
+}
+
+/// Writes `sheets` with `write`, cutting their rows until the files fit in `limit` bytes; says
+/// what was cut.
+fn fit(
+    mut sheets: Vec<Sheet>,
+    limit: usize,
+    write: impl Fn(&[Sheet]) -> Result<Vec<AttachmentFile>, crate::ports::SheetError>,
+) -> Result<(Vec<AttachmentFile>, Vec<String>), String> {
+    let mut notes = Vec::new();
+    for _ in 0..FITTING_TRIES {
+        let made = write(&sheets).map_err(|e| e.to_string())?;
+        let size: usize = made.iter().map(|f| f.bytes.len()).sum();
+        if size <= limit {
+            return Ok((made, notes));
+        }
+        // Rows take about the same room each: keep the share that fits, with a margin.
+        let share = limit as f64 / size as f64 * 0.9;
+        for sheet in &mut sheets {
+            let keep = (sheet.rows.len() as f64 * share) as usize;
+            sheet.rows.truncate(keep);
+        }
+        notes.push(format!(
+            "the attachments took {size} bytes, over the {limit} the channel takes: cut to {:.0}% of their rows",
+            share * 100.0
+        ));
+    }
+    Err(format!(
+        "the attachments do not fit in the {limit} bytes the channel takes, even cut"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::report::Cell;
+
+    fn sheet(rows: usize) -> Sheet {
+        Sheet {
+            name: "GMV".into(),
+            keys: vec!["n".into()],
+            formats: vec![None],
+            rows: (0..rows).map(|i| vec![Some(Cell::Number(i as f64))]).collect(),
+            total: rows,
+        }
+    }
+
+    /// One byte per row.
+    fn bytes_per_row(sheets: &[Sheet]) -> Result<Vec<AttachmentFile>, crate::ports::SheetError> {
+        Ok(sheets
+            .iter()
+            .map(|s| AttachmentFile::new("f".into(), AttachmentFormat::Csv, vec![0; s.rows.len()]))
+            .collect())
+    }
+
+    #[test]
+    fn files_over_the_limit_are_cut_with_a_note() {
+        let (files, notes) = fit(vec![sheet(1000), sheet(500)], 100, bytes_per_row).unwrap();
+        let size: usize = files.iter().map(|f| f.bytes.len()).sum();
+        assert!(size <= 100 && size >= 80, "{size}");
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        let (_, notes) = fit(vec![sheet(10)], 100, bytes_per_row).unwrap();
+        assert!(notes.is_empty());
+    }
+
+    #[test]
+    fn files_that_never_fit_are_refused() {
+        let fixed = |_: &[Sheet]| {
+            Ok(vec![AttachmentFile::new(
+                "f".into(),
+                AttachmentFormat::Xlsx,
+                vec![0; 1000],
+            )])
+        };
+        let err = fit(vec![sheet(10)], 100, fixed).unwrap_err();
+        assert!(err.contains("do not fit"), "{err}");
+    }
+}
