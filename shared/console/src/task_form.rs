@@ -279,6 +279,32 @@ fn rule(f: &Fields, name: &str) -> Value {
     })
 }
 
+/// The attachments: a format (none: no attachments), the charts by name separated by commas
+/// (none: all), and the rows per chart (a number, or as typed for the API to name).
+fn attachments(f: &Fields) -> Option<Value> {
+    let format = f.text("content.attachments.format");
+    if format.is_empty() {
+        return None;
+    }
+    let text = f.text("content.attachments.charts");
+    let names: Vec<&str> = text
+        .split([',', '，'])
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .collect();
+    let charts = if names.is_empty() {
+        json!("all")
+    } else {
+        json!(names)
+    };
+    let mut attachments = json!({"format": format, "charts": charts});
+    let rows = f.text("content.attachments.max_rows");
+    if !rows.is_empty() {
+        attachments["max_rows"] = rows.parse::<u64>().map_or(Value::String(rows), Value::from);
+    }
+    Some(attachments)
+}
+
 /// The conditions: one JSON rule per line; a line that is not JSON goes as it is, so the API
 /// names the rule. No rules: none (always push).
 fn conditions(f: &Fields) -> Option<Value> {
@@ -321,6 +347,9 @@ pub(crate) fn task_body(fields: &[(String, String)]) -> Value {
         if !value.is_empty() {
             content[key] = Value::String(value);
         }
+    }
+    if let Some(attachments) = attachments(&f) {
+        content["attachments"] = attachments;
     }
     let mut body = json!({
         "name": f.text("name"),
@@ -519,6 +548,26 @@ mod tests {
             ("conditions.rules", " \n"),
         ]));
         assert!(none.get("conditions").is_none());
+    }
+
+    #[test]
+    fn attachments_are_a_format_chart_names_and_rows_or_none() {
+        let body = task_body(&form(&[
+            ("content.attachments.format", "xlsx"),
+            ("content.attachments.charts", "GMV， Orders , "),
+            ("content.attachments.max_rows", "500"),
+        ]));
+        assert_eq!(
+            body["content"]["attachments"],
+            json!({"format": "xlsx", "charts": ["GMV", "Orders"], "max_rows": 500})
+        );
+        let all = task_body(&form(&[("content.attachments.format", "csv")]));
+        assert_eq!(
+            all["content"]["attachments"],
+            json!({"format": "csv", "charts": "all"})
+        );
+        let none = task_body(&form(&[("content.attachments.charts", "GMV")]));
+        assert!(none["content"].get("attachments").is_none());
     }
 
     #[test]

@@ -41,7 +41,11 @@ fn text(form: &Form, name: &str) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-fn handle(fake: &FakeFeishu, headers: &HeaderMap, form: Result<Form, String>) -> Result<Reply, Reply> {
+fn handle(
+    fake: &FakeFeishu,
+    headers: &HeaderMap,
+    form: Result<Form, String>,
+) -> Result<Reply, Reply> {
     check_bearer(fake, headers)?;
     let form = form.map_err(|_| invalid(234001, "Invalid request param."))?;
     let file_type = text(&form, "file_type").unwrap_or_default();
@@ -77,7 +81,11 @@ fn handle(fake: &FakeFeishu, headers: &HeaderMap, form: Result<Form, String>) ->
 }
 
 /// A `file` message must name an uploaded file (230001 otherwise).
-pub(crate) fn check_file_key(fake: &FakeFeishu, msg_type: &str, content: &Value) -> Result<(), Reply> {
+pub(crate) fn check_file_key(
+    fake: &FakeFeishu,
+    msg_type: &str,
+    content: &Value,
+) -> Result<(), Reply> {
     if msg_type != "file" {
         return Ok(());
     }

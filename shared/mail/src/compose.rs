@@ -8,6 +8,9 @@ use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
+/// A stored picture or file, with its bytes.
+pub(crate) type StoredFile<'a> = (&'a ImageRef, Arc<Vec<u8>>);
+
 /// A mail's body before its attachments.
 enum Body {
     Single(SinglePart),
@@ -64,7 +67,7 @@ fn mailbox(address: &str, failure: SendFailure, what: &str) -> Result<Mailbox, S
 pub(crate) fn compose(
     from: &str,
     message: &EmailMessage,
-    (inline, attached): (&[(&ImageRef, Arc<Vec<u8>>)], &[(&ImageRef, Arc<Vec<u8>>)]),
+    (inline, attached): (&[StoredFile], &[StoredFile]),
     message_id: String,
 ) -> Result<Message, SendError> {
     let builder = Message::builder()

@@ -25,9 +25,11 @@ fn sheet(i: usize, rows: usize) -> Sheet {
     let percent = NumberFormat::new(NumberStyle::Percent, Some(1), None, None).ok();
     Sheet {
         name: format!("第{i}号 分区域销售额"),
-        keys: ["日期", "region", "store", "orders", "gmv", "rate", "cost", "note"]
-            .map(String::from)
-            .to_vec(),
+        keys: [
+            "日期", "region", "store", "orders", "gmv", "rate", "cost", "note",
+        ]
+        .map(String::from)
+        .to_vec(),
         formats: vec![None, None, None, None, money, percent, None, None],
         rows: (0..rows)
             .map(|r| {

@@ -66,16 +66,8 @@ fn inert(text: &str) -> std::borrow::Cow<'_, str> {
 fn cut_note(sheet: &Sheet, language: Language) -> Option<String> {
     sheet.cut_note()?;
     Some(match language {
-        Language::Zh => format!(
-            "共 {} 行，此处为前 {} 行",
-            sheet.total,
-            sheet.rows.len()
-        ),
-        Language::En => format!(
-            "The first {} of {} rows",
-            sheet.rows.len(),
-            sheet.total
-        ),
+        Language::Zh => format!("共 {} 行，此处为前 {} 行", sheet.total, sheet.rows.len()),
+        Language::En => format!("The first {} of {} rows", sheet.rows.len(), sheet.total),
     })
 }
 
@@ -91,12 +83,14 @@ fn column_width(sheet: &Sheet, column: usize) -> f64 {
             .sum::<usize>()
     };
     let cells = sheet.rows.iter().take(WIDTH_ROWS).filter_map(|row| {
-        row.get(column).and_then(Option::as_ref).map(|cell| match cell {
-            Cell::Text(text) => width(text),
-            Cell::Number(_) => 14,
-            Cell::Bool(_) => 5,
-            Cell::Empty => 0,
-        })
+        row.get(column)
+            .and_then(Option::as_ref)
+            .map(|cell| match cell {
+                Cell::Text(text) => width(text),
+                Cell::Number(_) => 14,
+                Cell::Bool(_) => 5,
+                Cell::Empty => 0,
+            })
     });
     let widest = cells
         .chain(std::iter::once(width(&sheet.keys[column])))
@@ -114,7 +108,10 @@ fn write_sheet(
     let formats: Vec<Option<Format>> = sheet
         .formats
         .iter()
-        .map(|f| f.as_ref().map(|f| Format::new().set_num_format(excel_format(f))))
+        .map(|f| {
+            f.as_ref()
+                .map(|f| Format::new().set_num_format(excel_format(f)))
+        })
         .collect();
     for (col, key) in sheet.keys.iter().enumerate() {
         let col = col as u16;

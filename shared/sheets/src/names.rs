@@ -21,7 +21,11 @@ pub(crate) fn sheet_name(chart: &str, taken: &[String]) -> String {
     } else {
         clean.chars().take(MAX_CHARS).collect()
     };
-    let free = |name: &str| !taken.iter().any(|t| t.to_lowercase() == name.to_lowercase());
+    let free = |name: &str| {
+        !taken
+            .iter()
+            .any(|t| t.to_lowercase() == name.to_lowercase())
+    };
     if free(&base) {
         return base;
     }

@@ -124,7 +124,10 @@ async fn a_mail_carries_the_workbook_with_every_row_read_and_the_runs_figures_in
     let mails = fakes.smtp.messages();
     assert_eq!(mails.len(), 1);
     let subject = mails[0].subject.clone().unwrap_or_default();
-    assert!(subject.starts_with("销售日报 GMV ¥98万 · 2026-12-03"), "{subject}");
+    assert!(
+        subject.starts_with("销售日报 GMV ¥98万 · 2026-12-03"),
+        "{subject}"
+    );
     let raw = &mails[0].data;
     assert!(raw.contains("multipart/mixed"), "{raw}");
     let (head, bytes) = mail_part(raw, XLSX).expect("the xlsx part");
@@ -171,7 +174,9 @@ async fn feishu_and_wecom_send_the_workbook_as_a_file_message_of_its_own() {
         .find(|u| u.key.starts_with("file_v2_"))
         .expect("a file uploaded with im/v1/files");
     assert!(
-        file.file_name.as_deref().is_some_and(|n| n.ends_with(".xlsx")),
+        file.file_name
+            .as_deref()
+            .is_some_and(|n| n.ends_with(".xlsx")),
         "{:?}",
         file.file_name
     );
@@ -182,7 +187,10 @@ async fn feishu_and_wecom_send_the_workbook_as_a_file_message_of_its_own() {
         .find(|m| m.msgtype == "file")
         .expect("a file message");
     assert_eq!(sent.recipients, vec![OPEN_ID.to_owned()]);
-    assert_eq!(sent.content.as_ref().expect("content")["file_key"], file.key);
+    assert_eq!(
+        sent.content.as_ref().expect("content")["file_key"],
+        file.key
+    );
 
     let rec = fire(&app, &wecom, "2026-12-07T02:00:00Z").await;
     assert_eq!(rec["outcome"], "delivered", "{rec:#}");
@@ -229,9 +237,17 @@ async fn csv_files_go_one_per_chart_and_a_preview_lists_them() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{:#}", reply.body);
-    let listed = reply.body["attachments"].as_array().expect("listed").clone();
+    let listed = reply.body["attachments"]
+        .as_array()
+        .expect("listed")
+        .clone();
     assert_eq!(listed.len(), 1, "{:#}", reply.body);
-    assert!(listed[0]["name"].as_str().unwrap_or_default().starts_with("Regions "));
+    assert!(
+        listed[0]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("Regions ")
+    );
     let (status, kind, bytes) = herald_tests::http::get_bytes(
         &app.router,
         listed[0]["url"].as_str().expect("url"),
@@ -241,7 +257,10 @@ async fn csv_files_go_one_per_chart_and_a_preview_lists_them() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(kind.as_deref(), Some("text/csv; charset=utf-8"));
     let text = String::from_utf8(bytes).expect("utf-8");
-    assert!(text.starts_with("\u{feff}region,orders,rate\n区域00,1000,0.0734\n"), "{text}");
+    assert!(
+        text.starts_with("\u{feff}region,orders,rate\n区域00,1000,0.0734\n"),
+        "{text}"
+    );
     assert_eq!(text.lines().count(), 31, "a header and all 30 rows");
     assert!(fakes.smtp.messages().is_empty(), "a preview sends nothing");
 }

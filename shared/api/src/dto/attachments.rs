@@ -36,9 +36,9 @@ impl AttachmentsBody {
                 let mut parsed = Vec::with_capacity(names.len());
                 for (i, name) in names.iter().enumerate() {
                     let field = format!("charts[{i}]");
-                    let name = name.as_str().ok_or_else(|| {
-                        FieldError::new(field.clone(), "must be a chart's name")
-                    })?;
+                    let name = name
+                        .as_str()
+                        .ok_or_else(|| FieldError::new(field.clone(), "must be a chart's name"))?;
                     parsed.push(at(&field, ChartName::parse(name.to_owned()))?);
                 }
                 AttachedCharts::Named(parsed)

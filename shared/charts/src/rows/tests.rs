@@ -99,7 +99,8 @@ fn select(head: usize, keys: Option<&[&str]>, series: bool) -> RowSelection {
 
 #[test]
 fn keeps_the_first_rows_for_an_attachment_apart_from_those_shown() {
-    let json = r#"{"rows": [{"a": 1}, {"a": 2}, {"a": 3}, {"a": 4}, {"a": 5}, {"a": 6}, {"a": 7}]}"#;
+    let json =
+        r#"{"rows": [{"a": 1}, {"a": 2}, {"a": 3}, {"a": 4}, {"a": 5}, {"a": 6}, {"a": 7}]}"#;
     let selection = RowSelection {
         whole: 5,
         ..select(2, None, false)

@@ -214,8 +214,7 @@ mod tests {
 
     #[test]
     fn charts_read_all_or_names() {
-        let all: Attachments =
-            serde_json::from_str(r#"{"format":"xlsx","charts":"all"}"#).unwrap();
+        let all: Attachments = serde_json::from_str(r#"{"format":"xlsx","charts":"all"}"#).unwrap();
         assert_eq!(all.max_rows, AttachedRows::DEFAULT);
         assert!(all.attaches(&ChartName::parse("GMV").unwrap()));
         let named: Attachments =
@@ -226,7 +225,9 @@ mod tests {
             serde_json::to_string(&all.charts).unwrap(),
             r#""all""#.to_owned()
         );
-        assert!(serde_json::from_str::<Attachments>(r#"{"format":"csv","charts":"some"}"#).is_err());
+        assert!(
+            serde_json::from_str::<Attachments>(r#"{"format":"csv","charts":"some"}"#).is_err()
+        );
         assert!(AttachedRows::parse(0).is_err() && AttachedRows::parse(20_001).is_err());
     }
 

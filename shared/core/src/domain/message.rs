@@ -188,7 +188,9 @@ pub enum FeishuBody {
         image: Option<ImageRef>,
     },
     /// An attachment, sent as a `file` message (uploaded once per app with `im/v1/files`).
-    File { file: ImageRef },
+    File {
+        file: ImageRef,
+    },
     /// An interactive card, as the card JSON Feishu takes.
     Interactive {
         card: serde_json::Value,

@@ -160,7 +160,12 @@ impl FeishuClient {
             (scope, Api::UploadFile, "/open-apis/im/v1/files", "file_key")
         } else {
             let scope = format!("feishu:{}", creds.settings.app_id);
-            (scope, Api::UploadImage, "/open-apis/im/v1/images", "image_key")
+            (
+                scope,
+                Api::UploadImage,
+                "/open-apis/im/v1/images",
+                "image_key",
+            )
         };
         let send = |bytes: std::sync::Arc<Vec<u8>>| async move {
             let name = crate::http::upload_name(upload);
@@ -190,7 +195,11 @@ impl FeishuClient {
             .upload(&scope, upload, send)
             .await
             .map_err(|mut e| {
-                e.message = format!("uploading {}: {}", upload.name, e.message);
+                e.message = if is_file {
+                    format!("uploading the file {}: {}", upload.name, e.message)
+                } else {
+                    format!("uploading the snapshot: {}", e.message)
+                };
                 tracing::warn!(code = ?e.code, class = ?e.failure, "Feishu upload failed");
                 e
             })

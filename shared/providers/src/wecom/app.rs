@@ -9,8 +9,8 @@ use crate::token::{CredentialKey, IssuedToken, TokenCache};
 use crate::window::{NoSlot, WindowLimiter, WindowQuota};
 use herald_core::domain::channels::WecomCredentials;
 use herald_core::domain::image::ImageRef;
-use herald_core::domain::message::WecomBody;
 use herald_core::domain::message::WecomAppMessage;
+use herald_core::domain::message::WecomBody;
 use herald_core::ports::{SendError, SendFailure, SendReceipt};
 use herald_core::services::images::Images;
 use secrecy::ExposeSecret;
@@ -332,7 +332,10 @@ impl WecomAppClient {
             .upload(&scope, image, upload)
             .await
             .map_err(|mut e| {
-                e.message = format!("uploading {}: {}", image.name, e.message);
+                e.message = match kind {
+                    MediaKind::Image => format!("uploading the snapshot: {}", e.message),
+                    MediaKind::File => format!("uploading the file {}: {}", image.name, e.message),
+                };
                 tracing::warn!(code = ?e.code, class = ?e.failure, "WeCom upload failed");
                 e
             })

@@ -123,9 +123,11 @@ impl Reporter {
                     ..Attached::default()
                 };
             }
-            attached
-                .notes
-                .push(format!("attached {}: {} bytes", file.name, file.bytes.len()));
+            attached.notes.push(format!(
+                "attached {}: {} bytes",
+                file.name,
+                file.bytes.len()
+            ));
             attached.files.push(reference);
         }
         attached
@@ -172,7 +174,9 @@ mod tests {
             name: "GMV".into(),
             keys: vec!["n".into()],
             formats: vec![None],
-            rows: (0..rows).map(|i| vec![Some(Cell::Number(i as f64))]).collect(),
+            rows: (0..rows)
+                .map(|i| vec![Some(Cell::Number(i as f64))])
+                .collect(),
             total: rows,
         }
     }
@@ -189,7 +193,7 @@ mod tests {
     fn files_over_the_limit_are_cut_with_a_note() {
         let (files, notes) = fit(vec![sheet(1000), sheet(500)], 100, bytes_per_row).unwrap();
         let size: usize = files.iter().map(|f| f.bytes.len()).sum();
-        assert!(size <= 100 && size >= 80, "{size}");
+        assert!((80..=100).contains(&size), "{size}");
         assert_eq!(notes.len(), 1, "{notes:?}");
         let (_, notes) = fit(vec![sheet(10)], 100, bytes_per_row).unwrap();
         assert!(notes.is_empty());

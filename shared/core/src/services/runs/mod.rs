@@ -4,9 +4,9 @@
 
 /// How long a manual push's `Idempotency-Key` answers with its run (a day, as is usual).
 const REQUEST_KEY_LIFETIME: chrono::Duration = chrono::Duration::hours(24);
+mod attach;
 mod commands;
 pub mod compose;
-mod attach;
 mod conditions;
 pub mod ledger;
 mod notify;
@@ -32,9 +32,9 @@ use crate::ports::{
 use crate::report::exception::{charts_for, decide};
 use crate::services::delivery::DeliveryWorker;
 use crate::services::settings::SettingsService;
+pub use attach::Attached;
 use chrono::{DateTime, Utc};
 use compose::Audience;
-pub use attach::Attached;
 pub use ledger::{Recorded, RunLedger};
 use notify::Notices;
 use preparation::Prepared;

@@ -341,7 +341,14 @@ impl PushService {
             }
             let attached = self
                 .reporter
-                .attach(&run.project, spec, spec.channel, &read, stamp, run.expires_at)
+                .attach(
+                    &run.project,
+                    spec,
+                    spec.channel,
+                    &read,
+                    stamp,
+                    run.expires_at,
+                )
                 .await;
             for note in &attached.notes {
                 run.log(now, LogLevel::Info, note.clone());

@@ -125,7 +125,14 @@ impl PushService {
             .map_err(|e| ServiceError::unavailable("the message renderer", e))?;
         let attached = self
             .reporter
-            .attach(project, spec, channel, &read, stamp, now + PREVIEW_IMAGE_LIFETIME)
+            .attach(
+                project,
+                spec,
+                channel,
+                &read,
+                stamp,
+                now + PREVIEW_IMAGE_LIFETIME,
+            )
             .await;
         // `render` says why whenever a snapshot the channel shows is missing.
         let mut problems: Vec<String> = rendered.snapshot_problem.into_iter().collect();

@@ -137,7 +137,8 @@ fn all_text(message: &RenderedPush) -> String {
 /// Asserts the provider limits and clean UTF-8.
 fn assert_within_limits(message: &RenderedPush) {
     match message {
-        RenderedPush::Wecom(WecomBody::File { .. }) | RenderedPush::Feishu(FeishuBody::File { .. }) => {}
+        RenderedPush::Wecom(WecomBody::File { .. })
+        | RenderedPush::Feishu(FeishuBody::File { .. }) => {}
         RenderedPush::Wecom(WecomBody::Textcard {
             title,
             description,
@@ -256,9 +257,8 @@ fn each_pair_gets_its_message_type() {
         RenderedPush::Feishu(FeishuBody::Interactive { .. }) => "card",
         RenderedPush::Feishu(FeishuBody::Post { .. }) => "post",
         RenderedPush::Feishu(FeishuBody::Text { .. }) => "feishu text",
-        RenderedPush::Wecom(WecomBody::File { .. }) | RenderedPush::Feishu(FeishuBody::File { .. }) => {
-            "file"
-        }
+        RenderedPush::Wecom(WecomBody::File { .. })
+        | RenderedPush::Feishu(FeishuBody::File { .. }) => "file",
         RenderedPush::Email { html: Some(_), .. } => "html mail",
         RenderedPush::Email { html: None, .. } => "text mail",
         RenderedPush::Dingtalk(DingtalkBody::Markdown { .. }) => "dingtalk markdown",
