@@ -1,5 +1,6 @@
 //! The Feishu client: tenant token (cached, single-flight), `batch_get_id` look-ups (cached) and
 //! `im/v1/messages` with a per-app rate limit that callers wait on.
+use super::body::Body;
 use super::content::message_body;
 use super::directory::{BATCH_MAX, BatchData, LookupCache, lookup_key};
 use super::errors::{RATE_LIMITED, Verdict, classify, rate_limit_error};
@@ -48,23 +49,6 @@ pub struct FeishuClient {
 
 /// How long Herald reuses an image key (Feishu keeps message images; a month is well within).
 const IMAGE_KEY_REUSE: chrono::Duration = chrono::Duration::days(30);
-
-/// A request body: JSON, a picture for `im/v1/images`, or a file for `im/v1/files`.
-enum Body {
-    Json(Vec<u8>),
-    Image(std::sync::Arc<Vec<u8>>, String),
-    File(std::sync::Arc<Vec<u8>>, String),
-}
-
-/// Feishu's `file_type` for an attachment: `xls` for spreadsheets, `stream` for anything its
-/// list does not name (CSV).
-fn file_type(name: &str) -> &'static str {
-    if name.ends_with(".xlsx") || name.ends_with(".xls") {
-        "xls"
-    } else {
-        "stream"
-    }
-}
 
 /// Every field a Feishu answer may carry. Not `Debug`: it may hold a token. `code` is required: a
 /// 200 answer without one (a proxy's or a captive portal's `{}`) is not a success.
@@ -430,28 +414,9 @@ impl FeishuClient {
                 .http
                 .post(url.clone())
                 .bearer_auth(token.expose_secret());
-            let request = match &body {
-                Body::Json(json) => request.header(CONTENT_TYPE, JSON_UTF8).body(json.clone()),
-                Body::Image(bytes, file_name) => {
-                    let part = reqwest::multipart::Part::bytes(bytes.as_ref().clone())
-                        .file_name(file_name.clone())
-                        .mime_str("image/png")
-                        .map_err(|e| failure(SendFailure::Payload, None, e.to_string()))?;
-                    let form = reqwest::multipart::Form::new()
-                        .text("image_type", "message")
-                        .part("image", part);
-                    request.multipart(form)
-                }
-                Body::File(bytes, file_name) => {
-                    let part = reqwest::multipart::Part::bytes(bytes.as_ref().clone())
-                        .file_name(file_name.clone());
-                    let form = reqwest::multipart::Form::new()
-                        .percent_encode_noop()
-                        .text("file_type", file_type(file_name))
-                        .text("file_name", file_name.clone())
-                        .part("file", part);
-                    request.multipart(form)
-                }
+            let request = match body.form()? {
+                None => request.header(CONTENT_TYPE, JSON_UTF8).body(body.json()),
+                Some(form) => request.multipart(form),
             };
             let response = request
                 .send()
