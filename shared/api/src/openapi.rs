@@ -112,6 +112,8 @@ const FIELD_RULES: &[(&str, &str, Rule)] = &[
     ("FormatBody", "decimals", Rule::Between(0, 6)),
     ("FormatBody", "unit", Rule::Pattern(UNIT_PATTERN, 16)),
     ("ContentBody", "language", Rule::OneOf("^(zh|en)$")),
+    ("AttachmentsBody", "format", Rule::OneOf("^(xlsx|csv)$")),
+    ("AttachmentsBody", "max_rows", Rule::Between(1, 20_000)),
     ("ConditionsBody", "when", Rule::OneOf("^(any|all)$")),
     ("DayBody", "kind", Rule::OneOf("^(off|work)$")),
     ("DayBody", "name", Rule::Pattern(LINE_PATTERN, 40)),

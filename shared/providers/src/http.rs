@@ -203,6 +203,22 @@ pub(crate) fn media_form(
         .part("media", part))
 }
 
+/// Where an attachment's upload is kept: the provider shows the name sent with the upload, so
+/// the same bytes under another name (tomorrow's file, another chart's, another project's) are
+/// another upload.
+pub(crate) fn file_scope(app: &str, file: &herald_core::domain::image::ImageRef) -> String {
+    use sha2::{Digest, Sha256};
+    let name = hex::encode(Sha256::digest(file.name.as_bytes()));
+    format!("{app}:file:{}:{}", file.project, &name[..16])
+}
+
+/// How long an upload of `bytes` may take: the client's 15 s, and a second for each 512 KiB
+/// (a 30 MB file over a 4 Mbit/s link), at most 90 s (a delivery attempt has 120).
+pub(crate) fn upload_timeout(bytes: usize) -> std::time::Duration {
+    let seconds = 15 + (bytes / (512 * 1024)) as u64;
+    std::time::Duration::from_secs(seconds.min(90))
+}
+
 /// The file name an upload carries: a picture's name with `.png`, an attachment's own.
 pub(crate) fn upload_name(image: &herald_core::domain::image::ImageRef) -> String {
     if image.content_type == "image/png" {

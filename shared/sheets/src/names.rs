@@ -15,11 +15,13 @@ pub(crate) fn sheet_name(chart: &str, taken: &[String]) -> String {
             }
         })
         .collect();
-    let clean = clean.trim_matches('\'').trim();
+    // Cut first: a cut may end on an apostrophe, which Excel refuses at either end.
+    let cut: String = clean.chars().take(MAX_CHARS).collect();
+    let clean = cut.trim_matches(|c: char| c == '\'' || c.is_whitespace());
     let base = if clean.is_empty() || clean.eq_ignore_ascii_case("history") {
         "Sheet".to_owned()
     } else {
-        clean.chars().take(MAX_CHARS).collect()
+        clean.to_owned()
     };
     let free = |name: &str| {
         !taken
@@ -54,6 +56,8 @@ mod tests {
         let second = sheet_name(&long, &taken);
         assert!(second.ends_with(" (2)") && second.chars().count() == 31);
         assert_eq!(sheet_name("'''", &[]), "Sheet");
+        let apostrophe_at_31 = format!("{}'s share", "x".repeat(30));
+        assert_eq!(sheet_name(&apostrophe_at_31, &[]), "x".repeat(30));
         assert_eq!(sheet_name("History", &[]), "Sheet");
     }
 }

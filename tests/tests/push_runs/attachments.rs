@@ -295,3 +295,55 @@ async fn attachments_naming_no_chart_or_format_are_refused_naming_the_field() {
         assert_eq!(reply.body["error"]["field"], field, "{:#}", reply.body);
     }
 }
+
+#[tokio::test]
+async fn a_file_whose_upload_fails_is_retried_alone_and_each_days_file_is_its_own_upload() {
+    let fakes = fakes().await;
+    let charts = ChartServer::start().await;
+    serve(&charts);
+    let app = app(&fakes).await;
+    let mut body = task_on(
+        &charts,
+        "wecom",
+        json!({"format": "csv", "charts": ["Regions"]}),
+    );
+    body["content"]["snapshot"] = json!(false);
+    let task = create(&app, &body).await;
+    fakes
+        .wecom
+        .inject(FaultRule::next(1, Fault::SystemBusy).on(Endpoint::WecomUpload));
+    let first = fire(&app, &task, "2026-12-03T02:00:00Z").await;
+    assert_eq!(
+        first["outcome"], "sending",
+        "the file waits for its retry: {first:#}"
+    );
+    app.clock.set(at("2026-12-03T02:10:00Z"));
+    drain(&app).await;
+    let first = record(&app, first["id"].as_str().expect("id")).await;
+    assert_eq!(first["outcome"], "delivered", "{first:#}");
+    let sent = fakes.wecom.delivered();
+    let count = |msgtype: &str| sent.iter().filter(|m| m.msgtype == msgtype).count();
+    assert_eq!(
+        (count("textcard"), count("file")),
+        (1, 1),
+        "the figures went once, the file once after its retry"
+    );
+
+    // The same rows on Monday: a file of its own name, so an upload of its own (WeCom shows the
+    // name sent with the upload).
+    let second = fire(&app, &task, "2026-12-07T02:00:00Z").await;
+    assert_eq!(second["outcome"], "delivered", "{second:#}");
+    let files: Vec<_> = fakes
+        .wecom
+        .uploads()
+        .into_iter()
+        .filter_map(|u| u.file_name)
+        .collect();
+    assert_eq!(
+        files,
+        vec![
+            "Regions 2026-12-03.csv".to_owned(),
+            "Regions 2026-12-07.csv".to_owned()
+        ]
+    );
+}

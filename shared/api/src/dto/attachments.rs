@@ -19,12 +19,35 @@ use utoipa::ToSchema;
 pub struct AttachmentsBody {
     #[schema(example = "xlsx")]
     pub format: String,
-    /// `"all"`, or chart names of the page.
-    #[schema(value_type = Object, example = "all")]
+    /// `"all"`, or 1 to 20 chart names of the page.
+    #[schema(schema_with = charts_schema, example = "all")]
     pub charts: serde_json::Value,
     /// Rows per chart, 1–20,000 (default 10,000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_rows: Option<u32>,
+}
+
+/// `"all"`, or a list of 1 to 20 chart names.
+fn charts_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{
+        ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type,
+    };
+    let text = || ObjectBuilder::new().schema_type(SchemaType::Type(Type::String));
+    let one_of = OneOfBuilder::new()
+        .item(text().enum_values(Some(["all"])))
+        .item(
+            ArrayBuilder::new()
+                .items(
+                    text()
+                        .pattern(Some(crate::openapi::TEXT_PATTERN))
+                        .min_length(Some(1))
+                        .max_length(Some(100)),
+                )
+                .min_items(Some(1))
+                .max_items(Some(20)),
+        )
+        .build();
+    Schema::OneOf(one_of)
 }
 
 impl AttachmentsBody {

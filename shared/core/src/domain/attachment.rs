@@ -57,8 +57,7 @@ pub enum AllCharts {
     All,
 }
 
-/// The rows of one chart an attachment carries at most: 1–20,000, default 10,000. A bound, so a
-/// page's rows stay well inside a Lambda's memory (10 charts × 20,000 rows × 8 columns).
+/// The rows of one chart an attachment carries at most: 1–20,000, default 10,000.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "u32", into = "u32")]
 pub struct AttachedRows(u32);
@@ -99,6 +98,10 @@ impl From<AttachedRows> for u32 {
     }
 }
 
+/// The rows a push attaches in all, whatever the number of charts: a page's rows stay well inside
+/// a Lambda's memory (200,000 rows × 8 columns are some 60 MiB while read); more charts share it.
+pub const MAX_ROWS_IN_ALL: usize = 200_000;
+
 /// What a push attaches.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attachments {
@@ -109,6 +112,12 @@ pub struct Attachments {
 }
 
 impl Attachments {
+    /// How many rows each of `charts` attached charts keeps: `max_rows`, or an even share of
+    /// [`MAX_ROWS_IN_ALL`] when there are many.
+    pub fn rows_each(&self, charts: usize) -> usize {
+        self.max_rows.get().min(MAX_ROWS_IN_ALL / charts.max(1))
+    }
+
     /// Whether `chart` is attached.
     pub fn attaches(&self, chart: &ChartName) -> bool {
         match &self.charts {

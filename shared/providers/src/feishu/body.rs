@@ -29,6 +29,14 @@ impl Body {
         }
     }
 
+    /// The bytes an upload carries.
+    pub(crate) fn upload_len(&self) -> usize {
+        match self {
+            Self::Json(_) => 0,
+            Self::Image(bytes, _) | Self::File(bytes, _) => bytes.len(),
+        }
+    }
+
     /// The multipart form of an upload (built again for each attempt: a form is consumed).
     pub(crate) fn form(&self) -> Result<Option<Form>, SendError> {
         Ok(match self {

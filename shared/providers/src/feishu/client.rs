@@ -140,7 +140,8 @@ impl FeishuClient {
         (upload, is_file): (&ImageRef, bool),
     ) -> Result<(String, String), SendError> {
         let (scope, api, path, answer) = if is_file {
-            let scope = format!("feishu:{}:file", creds.settings.app_id);
+            let scope =
+                crate::http::file_scope(&format!("feishu:{}", creds.settings.app_id), upload);
             (scope, Api::UploadFile, "/open-apis/im/v1/files", "file_key")
         } else {
             let scope = format!("feishu:{}", creds.settings.app_id);
@@ -416,7 +417,9 @@ impl FeishuClient {
                 .bearer_auth(token.expose_secret());
             let request = match body.form()? {
                 None => request.header(CONTENT_TYPE, JSON_UTF8).body(body.json()),
-                Some(form) => request.multipart(form),
+                Some(form) => request
+                    .timeout(crate::http::upload_timeout(body.upload_len()))
+                    .multipart(form),
             };
             let response = request
                 .send()

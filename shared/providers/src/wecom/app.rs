@@ -309,7 +309,9 @@ impl WecomAppClient {
         };
         let scope = match kind {
             MediaKind::Image => format!("wecom:{}", creds.settings.corp_id),
-            MediaKind::File => format!("wecom:{}:file", creds.settings.corp_id),
+            MediaKind::File => {
+                crate::http::file_scope(&format!("wecom:{}", creds.settings.corp_id), image)
+            }
         };
         let upload = |bytes: std::sync::Arc<Vec<u8>>| async move {
             let reply = self
@@ -319,7 +321,8 @@ impl WecomAppClient {
                         &[("access_token", token), ("type", media_type)],
                     )?;
                     let form = crate::http::media_form(&bytes, image)?;
-                    Ok(client.post(url).multipart(form))
+                    let timeout = crate::http::upload_timeout(bytes.len());
+                    Ok(client.post(url).timeout(timeout).multipart(form))
                 })
                 .await?;
             crate::http::uploaded_media(

@@ -19,12 +19,22 @@ pub struct Attached {
     pub problem: Option<String>,
 }
 
-/// The most bytes `channel` carries in one push's attachments; `None` when it sends no files.
-pub fn channel_limit(channel: Channel) -> Option<usize> {
+/// How much a channel's files may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Each file on its own (an upload each).
+    Each(usize),
+    /// All files together (one message).
+    Total(usize),
+}
+
+/// What `channel` takes in one push's files, with `inline` bytes of pictures already in the
+/// message; `None` when it sends no files.
+pub fn channel_limit(channel: Channel, inline: usize) -> Option<Limit> {
     match channel {
-        Channel::Wecom => Some(files::WECOM_MAX_BYTES),
-        Channel::Feishu => Some(files::FEISHU_MAX_BYTES),
-        Channel::Email => Some(files::EMAIL_MAX_BYTES),
+        Channel::Wecom => Some(Limit::Each(files::WECOM_MAX_BYTES)),
+        Channel::Feishu => Some(Limit::Each(files::FEISHU_MAX_BYTES)),
+        Channel::Email => Some(Limit::Total(files::EMAIL_MAX_BYTES.saturating_sub(inline))),
         Channel::Dingtalk => None,
     }
 }
@@ -33,47 +43,51 @@ pub fn channel_limit(channel: Channel) -> Option<usize> {
 const FITTING_TRIES: usize = 4;
 
 impl Reporter {
-    /// The files `spec` attaches to `stamp`'s run on `channel`, from what `read` found, stored for
+    /// The files `spec` attaches to `stamp`'s run on `channel` (whose message carries `inline`
+    /// bytes of pictures), from the sheets `read` found — taken out of it, not copied — stored for
     /// `project` until `expires_at`. A run whose files cannot be made goes out without them.
+    #[allow(clippy::too_many_arguments)]
     pub async fn attach(
         &self,
         project: &ProjectId,
         spec: &TaskSpec,
-        channel: Channel,
-        read: &PageRead,
+        (channel, inline): (Channel, usize),
+        read: &mut PageRead,
         stamp: RunStamp<'_>,
         expires_at: DateTime<Utc>,
     ) -> Attached {
         let Some(attachments) = &spec.content.attachments else {
             return Attached::default();
         };
-        let Some(limit) = channel_limit(channel) else {
-            return Attached {
-                problem: Some(format!(
-                    "{} pushes carry no files: the attachments are left out",
-                    channel.as_str()
-                )),
-                ..Attached::default()
-            };
+        let Some(limit) = channel_limit(channel, inline) else {
+            return Attached::refused(format!(
+                "{} pushes carry no files: the attachments are left out",
+                channel.as_str()
+            ));
         };
-        if read.sheets.is_empty() {
-            return Attached {
-                problem: Some("no attached chart was read: nothing to attach".into()),
-                ..Attached::default()
-            };
+        let sheets = std::mem::take(&mut read.sheets);
+        let mut notes: Vec<String> = spec
+            .page
+            .charts
+            .iter()
+            .filter(|c| attachments.attaches(&c.name))
+            .filter(|c| !sheets.iter().any(|s| s.name == c.name.as_str()))
+            .map(|c| format!("{} is not attached: it was not read", c.name))
+            .collect();
+        if sheets.is_empty() {
+            return Attached::refused("no attached chart was read: nothing to attach".into());
         }
         let day = stamp
             .at
             .with_timezone(&spec.schedule.timezone())
-            .format("%Y-%m-%d");
+            .format("%Y-%m-%d")
+            .to_string();
         let language = spec.content.language_for(spec.page.title.as_str());
         let format = attachments.format;
         let stem = file_stem(&read.texts.title);
-        let sheets = read.sheets.clone();
         let writer = Arc::clone(&self.sheets);
-        let day = day.to_string();
         let written = tokio::task::spawn_blocking(move || {
-            fit(sheets, limit, |sheets| match format {
+            let write = |sheets: &[Sheet]| match format {
                 AttachmentFormat::Xlsx => Ok(vec![AttachmentFile::new(
                     format!("{stem} {day}.xlsx"),
                     format,
@@ -82,31 +96,35 @@ impl Reporter {
                 AttachmentFormat::Csv => sheets
                     .iter()
                     .map(|sheet| {
-                        Ok(AttachmentFile::new(
-                            format!("{} {day}.csv", file_stem(&sheet.name)),
-                            format,
-                            writer.csv(sheet)?,
-                        ))
+                        let name = format!("{} {day}.csv", file_stem(&sheet.name));
+                        Ok(AttachmentFile::new(name, format, writer.csv(sheet)?))
                     })
                     .collect(),
-            })
+            };
+            match (format, limit) {
+                // Each CSV file is an upload of its own: only a file over the limit is cut.
+                (AttachmentFormat::Csv, Limit::Each(each)) => {
+                    let mut all = (Vec::new(), Vec::new());
+                    for sheet in sheets {
+                        let (files, notes) = fit(vec![sheet], each, write)?;
+                        all.0.extend(files);
+                        all.1.extend(notes);
+                    }
+                    Ok(all)
+                }
+                (_, Limit::Each(most) | Limit::Total(most)) => fit(sheets, most, write),
+            }
         })
         .await;
-        let (made, notes) = match written {
+        let (mut made, cut) = match written {
             Ok(Ok(fitted)) => fitted,
-            Ok(Err(problem)) => {
-                return Attached {
-                    problem: Some(problem),
-                    ..Attached::default()
-                };
-            }
+            Ok(Err(problem)) => return Attached::refused(problem),
             Err(stopped) => {
-                return Attached {
-                    problem: Some(format!("the attachment writer stopped: {stopped}")),
-                    ..Attached::default()
-                };
+                return Attached::refused(format!("the attachment writer stopped: {stopped}"));
             }
         };
+        notes.extend(cut);
+        unique_names(&mut made);
         let mut attached = Attached {
             notes,
             ..Attached::default()
@@ -118,10 +136,7 @@ impl Reporter {
                 .put_file(project, &reference.id, &file.bytes, expires_at)
                 .await
             {
-                return Attached {
-                    problem: Some(format!("the attachments could not be stored: {err}")),
-                    ..Attached::default()
-                };
+                return Attached::refused(format!("the attachments could not be stored: {err}"));
             }
             attached.notes.push(format!(
                 "attached {}: {} bytes",
@@ -131,6 +146,31 @@ impl Reporter {
             attached.files.push(reference);
         }
         attached
+    }
+}
+
+impl Attached {
+    fn refused(problem: String) -> Self {
+        Self {
+            problem: Some(problem),
+            ..Self::default()
+        }
+    }
+}
+
+/// Two charts whose names read alike as files ("GMV/日", "GMV:日") get "(2)" after the second.
+fn unique_names(files: &mut [AttachmentFile]) {
+    let mut taken: Vec<String> = Vec::with_capacity(files.len());
+    for file in files.iter_mut() {
+        if taken.contains(&file.name) {
+            let (stem, extension) = file.name.rsplit_once('.').unwrap_or((&file.name, ""));
+            let free = (2..)
+                .map(|n| format!("{stem} ({n}).{extension}"))
+                .find(|name| !taken.contains(name))
+                .unwrap_or_default();
+            file.name = free;
+        }
+        taken.push(file.name.clone());
     }
 }
 
@@ -197,6 +237,14 @@ mod tests {
         assert_eq!(notes.len(), 1, "{notes:?}");
         let (_, notes) = fit(vec![sheet(10)], 100, bytes_per_row).unwrap();
         assert!(notes.is_empty());
+    }
+
+    #[test]
+    fn files_named_alike_are_told_apart() {
+        let file = |name: &str| AttachmentFile::new(name.into(), AttachmentFormat::Csv, vec![1]);
+        let mut files = vec![file("GMV_日 2026-12-03.csv"), file("GMV_日 2026-12-03.csv")];
+        unique_names(&mut files);
+        assert_eq!(files[1].name, "GMV_日 2026-12-03 (2).csv");
     }
 
     #[test]

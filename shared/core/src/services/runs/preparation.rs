@@ -200,7 +200,7 @@ impl PushService {
                 format!("contact not reached: {contact}"),
             );
         }
-        let read = self
+        let mut read = self
             .reporter
             .read(
                 &task.project,
@@ -339,17 +339,23 @@ impl PushService {
                 );
                 run.images.push(image.clone());
             }
-            let attached = self
-                .reporter
-                .attach(
-                    &run.project,
-                    spec,
-                    spec.channel,
-                    &read,
-                    stamp,
-                    run.expires_at,
-                )
-                .await;
+            // Files only for a message that goes out; a mail's picture counts against its size.
+            let inline = rendered.snapshot.as_ref().map_or(0, |image| image.size);
+            let attached = match &rendered.message {
+                Ok(_) => {
+                    self.reporter
+                        .attach(
+                            &run.project,
+                            spec,
+                            (spec.channel, inline),
+                            &mut read,
+                            stamp,
+                            run.expires_at,
+                        )
+                        .await
+                }
+                Err(_) => Attached::default(),
+            };
             for note in &attached.notes {
                 run.log(now, LogLevel::Info, note.clone());
             }

@@ -16,6 +16,9 @@ use serde_json::{Value, json};
 /// How long a preview's snapshot stays readable.
 const PREVIEW_IMAGE_LIFETIME: chrono::Duration = chrono::Duration::hours(1);
 
+/// How long a preview gives its attachments to be written and stored.
+const PREVIEW_ATTACH_WITHIN: std::time::Duration = std::time::Duration::from_secs(8);
+
 /// What a push would send now.
 #[derive(Debug, Clone)]
 pub struct Preview {
@@ -96,7 +99,7 @@ impl PushService {
             .sources
             .check_page(project, &spec.page)
             .await?;
-        let read = self
+        let mut read = self
             .reporter
             .read(project, spec, self.now(), Some(self.charts_within()))
             .await;
@@ -123,17 +126,26 @@ impl PushService {
         let message = rendered
             .message
             .map_err(|e| ServiceError::unavailable("the message renderer", e))?;
-        let attached = self
-            .reporter
-            .attach(
-                project,
-                spec,
-                channel,
-                &read,
-                stamp,
-                now + PREVIEW_IMAGE_LIFETIME,
-            )
-            .await;
+        // Within the time a request has (API Gateway's 30 s): a preview lists no files rather
+        // than answer late.
+        let inline = rendered.snapshot.as_ref().map_or(0, |image| image.size);
+        let attaching = self.reporter.attach(
+            project,
+            spec,
+            (channel, inline),
+            &mut read,
+            stamp,
+            now + PREVIEW_IMAGE_LIFETIME,
+        );
+        let attached = tokio::time::timeout(PREVIEW_ATTACH_WITHIN, attaching)
+            .await
+            .unwrap_or_else(|_| super::Attached {
+                problem: Some(format!(
+                    "the attachments took longer than {} s to write: not listed",
+                    PREVIEW_ATTACH_WITHIN.as_secs()
+                )),
+                ..Default::default()
+            });
         // `render` says why whenever a snapshot the channel shows is missing.
         let mut problems: Vec<String> = rendered.snapshot_problem.into_iter().collect();
         problems.extend(attached.problem);

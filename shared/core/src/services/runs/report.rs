@@ -256,12 +256,16 @@ impl Reporter {
         };
         context.within = within;
         if let Some(attachments) = &spec.content.attachments {
-            context.attached = spec
+            let attached: Vec<_> = spec
                 .page
                 .charts
                 .iter()
                 .filter(|c| attachments.attaches(&c.name))
-                .map(|c| (c.name.clone(), attachments.max_rows.get()))
+                .collect();
+            let each = attachments.rows_each(attached.len());
+            context.attached = attached
+                .into_iter()
+                .map(|c| (c.name.clone(), each))
                 .collect();
         }
         let checking = self.charts.check_charts(&spec.page.charts, &context);
