@@ -12,7 +12,8 @@ use utoipa::ToSchema;
 /// The charts' rows as read (not only the rows shown), sent with the push: `xlsx` (one workbook,
 /// a sheet per chart, numbers formatted as `fields.formats` say) or `csv` (a file per chart).
 /// E-mail attaches them; WeCom and Feishu send each as a file message. Files over the channel's
-/// limit (WeCom 20 MB, Feishu 30 MB, e-mail 7 MB) are cut, with a note in the file and the record.
+/// limit (WeCom 20 MB and Feishu 30 MB a file, e-mail 6 MiB with its picture) are cut, with a note
+/// in the workbook and the record.
 /// DingTalk pushes carry none.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
