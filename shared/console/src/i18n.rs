@@ -92,6 +92,7 @@ static TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("attachments_none", "None", "不附带"),
     ("attachments_rows", "Rows per chart", "每个图表的行数"),
+    ("attachments_sent", "Files attached", "附件"),
     ("attempts", "Attempts", "尝试次数"),
     ("back", "Back", "返回"),
     ("basics", "Task", "任务"),

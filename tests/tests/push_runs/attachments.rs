@@ -154,6 +154,37 @@ async fn a_mail_carries_the_workbook_with_every_row_read_and_the_runs_figures_in
         .await;
     let log = logs.body["items"].to_string();
     assert!(log.contains("attached 销售日报"), "{log}");
+
+    // The console's record page links the file, read with the session.
+    let mut console = herald_tests::console::ConsoleClient::new(&app.router);
+    console.sign_in(herald_tests::ADMIN_TOKEN).await;
+    let run = rec["id"].as_str().expect("id");
+    let page = console
+        .get(&format!("/ui/projects/{PROJECT}/records/{run}"))
+        .await;
+    let marker = "<p class=\"attachments\">";
+    let Some(at) = page.html.find(marker) else {
+        panic!("the files are not listed: {} {}", page.status, page.html)
+    };
+    let listed = &page.html[at..];
+    let href_at = listed.find("href=\"").expect("a link") + "href=\"".len();
+    // As the browser reads the attribute (the template escapes `/`).
+    let href =
+        listed[href_at..href_at + listed[href_at..].find('"').expect("end")].replace("&#x2f;", "/");
+    assert!(
+        href.starts_with("/ui/projects/payments/files/records/"),
+        "{href}"
+    );
+    let download = console.get(&href).await;
+    assert_eq!(download.status, StatusCode::OK, "{href}");
+    assert_eq!(download.headers["content-type"], XLSX);
+    let disposition = download.headers["content-disposition"]
+        .to_str()
+        .unwrap_or_default();
+    assert!(
+        disposition.starts_with("attachment; filename*=UTF-8''"),
+        "{disposition}"
+    );
 }
 
 #[tokio::test]

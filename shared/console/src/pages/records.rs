@@ -99,6 +99,9 @@ pub(crate) async fn detail(
     let mut images = record["images"].take();
     crate::pictures::show(&project, &mut images, vec![&mut record["message"]["body"]]);
     record["images"] = images;
+    let mut attachments = record["attachments"].take();
+    crate::pictures::show(&project, &mut attachments, Vec::new());
+    record["attachments"] = attachments;
     let message = record["message"]["body"].clone();
     view::page(
         &signed,
