@@ -46,7 +46,6 @@ impl Reporter {
     /// The files `spec` attaches to `stamp`'s run on `channel` (whose message carries `inline`
     /// bytes of pictures), from the sheets `read` found — taken out of it, not copied — stored for
     /// `project` until `expires_at`. A run whose files cannot be made goes out without them.
-    #[allow(clippy::too_many_arguments)]
     pub async fn attach(
         &self,
         project: &ProjectId,
@@ -72,7 +71,7 @@ impl Reporter {
             .iter()
             .filter(|c| attachments.attaches(&c.name))
             .filter(|c| !sheets.iter().any(|s| s.name == c.name.as_str()))
-            .map(|c| format!("{} is not attached: it was not read", c.name))
+            .map(|c| format!("{} is not attached: its rows were not read", c.name))
             .collect();
         if sheets.is_empty() {
             return Attached::refused("no attached chart was read: nothing to attach".into());
