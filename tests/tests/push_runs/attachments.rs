@@ -377,4 +377,20 @@ async fn a_file_whose_upload_fails_is_retried_alone_and_each_days_file_is_its_ow
             "Regions 2026-12-07.csv".to_owned()
         ]
     );
+
+    // A test push of the same rows the same day names its file after the run, so WeCom's
+    // 30-minute duplicate check never swallows it.
+    let reply = app
+        .admin(Method::POST, &format!("{TASKS}/{task}/test"), &Value::Null)
+        .await;
+    assert_eq!(reply.body["outcome"], "delivered", "{:#}", reply.body);
+    let uploads = fakes.wecom.uploads();
+    let tested = uploads.last().and_then(|u| u.file_name.clone());
+    let tested = tested.unwrap_or_default();
+    assert!(
+        tested.starts_with("Regions 2026-12-07 ") && tested.ends_with(".csv") && tested.len() > 26,
+        "{tested}"
+    );
+    let files_sent = fakes.wecom.delivered();
+    assert_eq!(files_sent.iter().filter(|m| m.msgtype == "file").count(), 3);
 }

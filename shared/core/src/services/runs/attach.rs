@@ -5,6 +5,7 @@ use crate::domain::attachment::{AttachmentFile, AttachmentFormat, Sheet, file_st
 use crate::domain::ids::ProjectId;
 use crate::domain::image::ImageRef;
 use crate::domain::limits::files;
+use crate::domain::run::RunKind;
 use crate::domain::task::{Channel, TaskSpec};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -76,11 +77,22 @@ impl Reporter {
         if sheets.is_empty() {
             return Attached::refused("no attached chart was read: nothing to attach".into());
         }
-        let day = stamp
-            .at
-            .with_timezone(&spec.schedule.timezone())
-            .format("%Y-%m-%d")
-            .to_string();
+        // A test or manual run's files carry its reference: WeCom drops a file message identical
+        // to one sent in the last 30 minutes, so two test pushes of unchanged rows must differ.
+        let day = match (stamp.kind, stamp.reference) {
+            (RunKind::Test | RunKind::Manual, Some(reference)) => format!(
+                "{} {reference}",
+                stamp
+                    .at
+                    .with_timezone(&spec.schedule.timezone())
+                    .format("%Y-%m-%d")
+            ),
+            _ => stamp
+                .at
+                .with_timezone(&spec.schedule.timezone())
+                .format("%Y-%m-%d")
+                .to_string(),
+        };
         let language = spec.content.language_for(spec.page.title.as_str());
         let format = attachments.format;
         let stem = file_stem(&read.texts.title);
