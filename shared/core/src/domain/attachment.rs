@@ -2,7 +2,7 @@
 //! shows — sent with the push as one workbook (a sheet per chart) or one CSV file per chart.
 use super::ParseError;
 use super::number_format::NumberFormat;
-use super::report::Row;
+use super::report::{Row, bounded_count};
 use super::text::ChartName;
 use serde::{Deserialize, Serialize};
 
@@ -57,46 +57,12 @@ pub enum AllCharts {
     All,
 }
 
-/// The rows of one chart an attachment carries at most: 1–20,000, default 10,000.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "u32", into = "u32")]
-pub struct AttachedRows(u32);
-
-impl AttachedRows {
-    pub const DEFAULT: Self = Self(10_000);
-    pub const MAX: u32 = 20_000;
-
-    pub fn parse(value: u32) -> Result<Self, ParseError> {
-        if (1..=Self::MAX).contains(&value) {
-            Ok(Self(value))
-        } else {
-            Err(format!("must be between 1 and {}", Self::MAX))
-        }
-    }
-
-    pub fn get(self) -> usize {
-        self.0 as usize
-    }
-}
-
-impl Default for AttachedRows {
-    fn default() -> Self {
-        Self::DEFAULT
-    }
-}
-
-impl TryFrom<u32> for AttachedRows {
-    type Error = ParseError;
-    fn try_from(value: u32) -> Result<Self, Self::Error> {
-        Self::parse(value)
-    }
-}
-
-impl From<AttachedRows> for u32 {
-    fn from(value: AttachedRows) -> u32 {
-        value.0
-    }
-}
+bounded_count!(
+    /// The rows of one chart an attachment carries at most: 1–20,000, default 10,000.
+    AttachedRows,
+    default 10_000,
+    max 20_000
+);
 
 /// The rows a push attaches in all, whatever the number of charts: a page's rows stay well inside
 /// a Lambda's memory (200,000 rows × 8 columns are some 60 MiB while read); more charts share it.

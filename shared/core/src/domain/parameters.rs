@@ -18,13 +18,17 @@ pub const NAMES: [&str; 8] = [
     "scheduled_at",
 ];
 
-static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
+/// An engine that knows the date filters (`add_days`, `date`) and refuses unknown names; date
+/// parameters and message variables are both rendered by one.
+pub(crate) fn date_environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.add_filter("add_days", add_days);
     env.add_filter("date", format_date);
     env
-});
+}
+
+static ENV: LazyLock<Environment<'static>> = LazyLock::new(date_environment);
 
 const DAY: &str = "%Y-%m-%d";
 
@@ -49,7 +53,7 @@ fn parse_day(value: &str) -> Result<DateTime<chrono::FixedOffset>, Error> {
         })
 }
 
-pub(crate) fn add_days(value: String, days: i64) -> Result<String, Error> {
+fn add_days(value: String, days: i64) -> Result<String, Error> {
     if days.abs() > 3660 {
         return Err(Error::new(
             ErrorKind::InvalidOperation,
@@ -67,7 +71,7 @@ pub(crate) fn add_days(value: String, days: i64) -> Result<String, Error> {
     })
 }
 
-pub(crate) fn format_date(value: String, format: String) -> Result<String, Error> {
+fn format_date(value: String, format: String) -> Result<String, Error> {
     use std::fmt::Write;
     let at = parse_day(&value)?;
     let mut out = String::new();

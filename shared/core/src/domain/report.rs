@@ -220,46 +220,60 @@ impl ChartFields {
     }
 }
 
-/// How many rows a table or bar chart shows: 1–50, default 10.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "u32", into = "u32")]
-pub struct MaxRows(u32);
+/// Defines a count newtype holding 1 to `$max` (default `$default`), checked when built and
+/// when read back (serde goes through the same check).
+macro_rules! bounded_count {
+    ($(#[$meta:meta])* $name:ident, default $default:expr, max $max:expr) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(try_from = "u32", into = "u32")]
+        pub struct $name(u32);
 
-impl MaxRows {
-    pub const DEFAULT: Self = Self(10);
-    pub const MAX: u32 = 50;
+        impl $name {
+            pub const DEFAULT: Self = Self($default);
+            pub const MAX: u32 = $max;
 
-    pub fn parse(value: u32) -> Result<Self, ParseError> {
-        if (1..=Self::MAX).contains(&value) {
-            Ok(Self(value))
-        } else {
-            Err(format!("must be between 1 and {}", Self::MAX))
+            pub fn parse(value: u32) -> Result<Self, ParseError> {
+                if (1..=Self::MAX).contains(&value) {
+                    Ok(Self(value))
+                } else {
+                    Err(format!("must be between 1 and {}", Self::MAX))
+                }
+            }
+
+            pub fn get(self) -> usize {
+                self.0 as usize
+            }
         }
-    }
 
-    pub fn get(self) -> usize {
-        self.0 as usize
-    }
-}
+        impl Default for $name {
+            fn default() -> Self {
+                Self::DEFAULT
+            }
+        }
 
-impl Default for MaxRows {
-    fn default() -> Self {
-        Self::DEFAULT
-    }
-}
+        impl TryFrom<u32> for $name {
+            type Error = ParseError;
+            fn try_from(value: u32) -> Result<Self, Self::Error> {
+                Self::parse(value)
+            }
+        }
 
-impl TryFrom<u32> for MaxRows {
-    type Error = ParseError;
-    fn try_from(value: u32) -> Result<Self, Self::Error> {
-        Self::parse(value)
-    }
+        impl From<$name> for u32 {
+            fn from(value: $name) -> u32 {
+                value.0
+            }
+        }
+    };
 }
+pub(crate) use bounded_count;
 
-impl From<MaxRows> for u32 {
-    fn from(value: MaxRows) -> u32 {
-        value.0
-    }
-}
+bounded_count!(
+    /// How many rows a table or bar chart shows: 1–50, default 10.
+    MaxRows,
+    default 10,
+    max 50
+);
 
 /// The most columns kept of a row when `fields` does not name them.
 pub const MAX_COLUMNS: usize = 8;

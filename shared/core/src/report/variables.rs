@@ -10,7 +10,7 @@ use crate::domain::parameters::{self, NAMES};
 use crate::domain::report::Figure;
 use chrono::DateTime;
 use chrono_tz::Tz;
-use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
+use minijinja::{Environment, ErrorKind, Value};
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
@@ -22,11 +22,8 @@ const MAX_FILLED_CHARS: usize = 4_000;
 pub const MISSING: &str = "—";
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    let mut env = parameters::date_environment();
     env.set_fuel(Some(FUEL));
-    env.add_filter("add_days", parameters::add_days);
-    env.add_filter("date", parameters::format_date);
     env
 });
 
