@@ -7,10 +7,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use crate::feishu::{FakeFeishu, bearer, check_bearer};
-use crate::record::Endpoint;
+use crate::feishu::{FakeFeishu, check_bearer};
 use crate::reply::{Reply, random_hex};
-use crate::uploads::{Form, Upload, read_form};
+use crate::uploads::{Form, Upload};
 
 const MAX_BYTES: usize = 30 * 1024 * 1024;
 const FILE_TYPES: [&str; 7] = ["opus", "mp4", "pdf", "doc", "xls", "ppt", "stream"];
@@ -24,15 +23,7 @@ pub(crate) async fn upload(
     headers: HeaderMap,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
-    let form = match multipart {
-        Ok(m) => read_form(m).await,
-        Err(e) => Err(e.to_string()),
-    };
-    let token = bearer(&headers).map(str::to_owned);
-    fake.answer(Endpoint::FeishuUpload, token.as_deref(), || {
-        handle(&fake, &headers, form).unwrap_or_else(|r| r)
-    })
-    .await
+    crate::uploads::feishu_form_call(fake, headers, multipart, handle).await
 }
 
 fn text(form: &Form, name: &str) -> Option<String> {

@@ -171,10 +171,17 @@ fn feishu_error(code: i64, msg: &str) -> Reply {
     crate::feishu::error(StatusCode::BAD_REQUEST, code, msg)
 }
 
-pub(crate) async fn feishu_upload(
-    State(fake): State<FakeFeishu>,
+/// What a Feishu upload endpoint does with the form it was sent.
+pub(crate) type FeishuUploadHandler =
+    fn(&FakeFeishu, &HeaderMap, Result<Form, String>) -> Result<Reply, Reply>;
+
+/// A Feishu upload (`im/v1/images`, `im/v1/files`): the form read, then answered by `handle`
+/// under the upload endpoint's faults and records.
+pub(crate) async fn feishu_form_call(
+    fake: FakeFeishu,
     headers: HeaderMap,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+    handle: FeishuUploadHandler,
 ) -> Response {
     let form = match multipart {
         Ok(m) => read_form(m).await,
@@ -182,9 +189,17 @@ pub(crate) async fn feishu_upload(
     };
     let token = bearer(&headers).map(str::to_owned);
     fake.answer(Endpoint::FeishuUpload, token.as_deref(), || {
-        feishu_handle(&fake, &headers, form).unwrap_or_else(|r| r)
+        handle(&fake, &headers, form).unwrap_or_else(|r| r)
     })
     .await
+}
+
+pub(crate) async fn feishu_upload(
+    State(fake): State<FakeFeishu>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    feishu_form_call(fake, headers, multipart, feishu_handle).await
 }
 
 fn feishu_handle(

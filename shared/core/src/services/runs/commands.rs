@@ -23,29 +23,27 @@ impl PushService {
             return Ok(Trigger::Duplicate);
         }
         let mut run = self.new_run(&task, RunKind::Scheduled, Some(scheduled_for));
-        let day_off = self.day_off(&task, scheduled_for).await?;
-        let prepared = if let Some(why) = day_off.filter(|_| task.state == TaskState::Enabled) {
-            self.finish(
-                &mut run,
-                RunOutcome::Skipped {
-                    reason: why.clone(),
-                },
-                &why,
-            );
-            Prepared::nothing(run)
-        } else if task.state == TaskState::Enabled {
-            let audience = self.audience(&task, false).await?;
-            self.prepare(&task, run, &audience, None).await
+        // Why this time is skipped: a task not enabled, or a day its calendar has off.
+        let skipped = if task.state == TaskState::Enabled {
+            self.day_off(&task, scheduled_for).await?
         } else {
-            let why = format!("the task is {}", task.state.as_str());
-            self.finish(
-                &mut run,
-                RunOutcome::Skipped {
-                    reason: why.clone(),
-                },
-                &why,
-            );
-            Prepared::nothing(run)
+            Some(format!("the task is {}", task.state.as_str()))
+        };
+        let prepared = match skipped {
+            Some(why) => {
+                self.finish(
+                    &mut run,
+                    RunOutcome::Skipped {
+                        reason: why.clone(),
+                    },
+                    &why,
+                );
+                Prepared::nothing(run)
+            }
+            None => {
+                let audience = self.audience(&task, false).await?;
+                self.prepare(&task, run, &audience, None).await
+            }
         };
         self.commit(prepared, Some(claim)).await
     }
